@@ -1,0 +1,168 @@
+package api
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"xc5"
+	"xc5/resource"
+	"xc5/secret"
+)
+
+// Caller is an authenticated API client.
+type Caller struct {
+	GUID     string
+	Username string
+	// Scope is "" for system access, else the partition root's path.
+	Scope resource.Scope
+}
+
+// AuthOptions tune authentication; zero values take the defaults.
+type AuthOptions struct {
+	// CacheTTL bounds how long a verified credential is trusted without
+	// hashing again; it is also how long a password change made through
+	// another node can take to reach this one.
+	CacheTTL time.Duration
+	// FailuresPerIP and FailuresPerAccount are the failed attempts allowed
+	// per minute before further attempts get 429.
+	FailuresPerIP, FailuresPerAccount int
+}
+
+// maxCached bounds the credential cache; a flood of distinct valid
+// credentials just starts it over.
+const maxCached = 10000
+
+type cached struct {
+	caller  Caller
+	expires time.Time
+}
+
+type window struct {
+	start time.Time
+	count int
+}
+
+// authenticator checks Basic credentials against accounts. A verified
+// Authorization header is cached, because the password hash is slow on
+// purpose and clients send the same credentials on every request.
+type authenticator struct {
+	store resource.Store
+	opts  AuthOptions
+	mu    sync.Mutex
+	cache map[string]cached
+	fails map[string]*window
+	now   func() time.Time
+}
+
+func newAuthenticator(store resource.Store, opts AuthOptions) *authenticator {
+	if opts.CacheTTL == 0 {
+		opts.CacheTTL = 30 * time.Second
+	}
+	if opts.FailuresPerIP == 0 {
+		opts.FailuresPerIP = 30
+	}
+	if opts.FailuresPerAccount == 0 {
+		opts.FailuresPerAccount = 10
+	}
+	return &authenticator{store: store, opts: opts, cache: map[string]cached{}, fails: map[string]*window{}, now: time.Now}
+}
+
+var errUnauthorized = xc5.Errorf(xc5.EUNAUTHORIZED, "authentication required: use Basic authentication with an account that has api_access")
+
+// authenticate returns the caller of r.
+func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Caller, error) {
+	header := r.Header.Get("Authorization")
+	user, pass, ok := r.BasicAuth()
+	if !ok || user == "" {
+		return Caller{}, errUnauthorized
+	}
+	now := a.now()
+	a.mu.Lock()
+	if c, ok := a.cache[header]; ok && now.Before(c.expires) {
+		a.mu.Unlock()
+		return c.caller, nil
+	}
+	ip := clientIP(r)
+	if a.limited("ip:"+ip, a.opts.FailuresPerIP, now) || a.limited("user:"+user, a.opts.FailuresPerAccount, now) {
+		a.mu.Unlock()
+		return Caller{}, xc5.Errorf(xc5.ERATELIMIT, "too many failed authentication attempts; try again in a minute")
+	}
+	a.mu.Unlock()
+
+	creds, err := a.store.Credentials(ctx, user)
+	if err != nil && xc5.ErrorCode(err) != xc5.ENOTFOUND {
+		return Caller{}, err
+	}
+	if !secret.Verify(creds.Hash, pass) {
+		a.mu.Lock()
+		a.fail("ip:"+ip, now)
+		a.fail("user:"+user, now)
+		a.mu.Unlock()
+		return Caller{}, xc5.Errorf(xc5.EUNAUTHORIZED, "invalid username or password")
+	}
+	if !creds.Enabled {
+		return Caller{}, xc5.Errorf(xc5.EFORBIDDEN, "account %s is disabled", creds.Username)
+	}
+	c := Caller{GUID: creds.GUID, Username: creds.Username}
+	switch creds.Access {
+	case resource.AccessSystem:
+	case resource.AccessUser:
+		c.Scope = resource.Scope(creds.Path)
+	default:
+		return Caller{}, xc5.Errorf(xc5.EFORBIDDEN, "account %s has no API access (accountresource api_access)", creds.Username)
+	}
+	a.mu.Lock()
+	if len(a.cache) >= maxCached {
+		a.cache = map[string]cached{}
+	}
+	a.cache[header] = cached{caller: c, expires: now.Add(a.opts.CacheTTL)}
+	a.mu.Unlock()
+	return c, nil
+}
+
+// limited reports whether key has used up its failures this minute.
+// Callers hold a.mu.
+func (a *authenticator) limited(key string, max int, now time.Time) bool {
+	w := a.fails[key]
+	return w != nil && now.Sub(w.start) < time.Minute && w.count >= max
+}
+
+// fail counts a failed attempt for key. Callers hold a.mu.
+func (a *authenticator) fail(key string, now time.Time) {
+	if len(a.fails) > 100000 { // keep memory bounded under a spray of keys
+		for k, w := range a.fails {
+			if now.Sub(w.start) >= time.Minute {
+				delete(a.fails, k)
+			}
+		}
+	}
+	w := a.fails[key]
+	if w == nil || now.Sub(w.start) >= time.Minute {
+		w = &window{start: now}
+		a.fails[key] = w
+	}
+	w.count++
+}
+
+// invalidate forgets cached credentials of an account (all when guid is
+// ""), after a write that may change its password, state or access.
+func (a *authenticator) invalidate(guid string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, c := range a.cache {
+		if guid == "" || c.caller.GUID == guid {
+			delete(a.cache, k)
+		}
+	}
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

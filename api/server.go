@@ -1,0 +1,393 @@
+// Package api is the api-sys HTTP server: HAL+JSON over the resource
+// descriptions, Basic authentication against accounts, and the document's
+// conventions (arrays everywhere, [{"error": …}] on 4xx, OPTIONS docs).
+// It holds no handler per resource: every resource is served by the same
+// generic code from its description in package resource.
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"xc5"
+	"xc5/resource"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// maxLimit bounds ?limit=.
+const maxLimit = 10000
+
+// Options configure a Server.
+type Options struct {
+	Auth   AuthOptions
+	Logger *slog.Logger
+}
+
+// Server serves /api-sys/.
+type Server struct {
+	store resource.Store
+	auth  *authenticator
+	log   *slog.Logger
+}
+
+// New returns a server over store.
+func New(store resource.Store, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger}
+}
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// ServeHTTP logs one structured line per request and turns a panic into a
+// 500 with the usual body, so that no input can take the server down.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	var caller Caller
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
+			if sw.status == 0 {
+				writeError(sw, r, fmt.Errorf("panic: %v", p))
+			}
+		}
+		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"duration", time.Since(start), "account", caller.Username)
+	}()
+	caller = s.serve(sw, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) Caller {
+	t, err := ParsePath(r.URL.Path)
+	if err != nil {
+		writeError(w, r, err)
+		return Caller{}
+	}
+	if r.Method == http.MethodOptions {
+		s.options(w, t)
+		return Caller{}
+	}
+	caller, err := s.auth.authenticate(r.Context(), r)
+	if err != nil {
+		if xc5.ErrorCode(err) == xc5.EUNAUTHORIZED {
+			w.Header().Set("WWW-Authenticate", `Basic realm="api-sys"`)
+		}
+		if xc5.ErrorCode(err) == xc5.ERATELIMIT {
+			w.Header().Set("Retry-After", "60")
+		}
+		writeError(w, r, err)
+		return Caller{}
+	}
+	if t.Index {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", "GET, OPTIONS")
+			writeError(w, r, xc5.Errorf(xc5.ENOTALLOWED, "method %s is not allowed on this path", r.Method))
+			return caller
+		}
+		s.index(w)
+		return caller
+	}
+	if !allowed(t, r.Method) {
+		w.Header().Set("Allow", strings.Join(methods(t), ", "))
+		writeError(w, r, xc5.Errorf(xc5.ENOTALLOWED, "method %s is not allowed on this path", r.Method))
+		return caller
+	}
+	q := parseQuery(r.URL.RawQuery)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		err = s.get(w, r, caller, t, q)
+	case http.MethodPut, http.MethodPatch:
+		err = s.put(w, r, caller, t, q)
+	case http.MethodDelete:
+		err = s.store.Delete(r.Context(), caller.Scope, t.Res, t.Parent, t.ID)
+		if err == nil {
+			s.invalidate(t.Res, t.Parent, t.ID, nil)
+			writeJSON(w, http.StatusOK, []byte("[]\n"))
+		}
+	}
+	if err != nil {
+		writeError(w, r, err)
+	}
+	return caller
+}
+
+// methods lists what a path answers: collections take GET and PUT (create),
+// items take the resource's full set.
+func methods(t Target) []string {
+	all := t.Res.AllowedMethods(t.Item())
+	if t.Item() {
+		return all
+	}
+	var out []string
+	for _, m := range all {
+		if m != http.MethodPatch && m != http.MethodDelete {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func allowed(t Target, method string) bool {
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	for _, m := range methods(t) {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target, q map[string]string) error {
+	if t.Res == resource.GUID {
+		writeJSON(w, http.StatusOK, append(appendString([]byte(`[{"guid":`), resource.NewGUID()), "}]\n"...))
+		return nil
+	}
+	if t.Item() {
+		rec, err := s.store.Get(r.Context(), c.Scope, t.Res, t.Parent, t.ID)
+		if err != nil {
+			return err
+		}
+		b := append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...)
+		writeJSON(w, http.StatusOK, b)
+		return nil
+	}
+	return s.list(w, r, c, t, q)
+}
+
+// list streams a collection: records are written as they are read, batch
+// by batch, so that memory stays flat whatever the size. With ?limit=N the
+// page is buffered and a Link rel="next" header carries the cursor.
+func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target, q map[string]string) error {
+	query := resource.Query{Parent: t.Parent, Filter: q["filter"]}
+	if v, ok := q["after"]; ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return xc5.Errorf(xc5.EINVALID, "after must be a cursor from a Link header")
+		}
+		query.After = n
+	}
+	lean := t.Res == resource.Account || t.Res == resource.Child
+	if v, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			return xc5.Errorf(xc5.EINVALID, "limit must be an integer from 1 to %d", maxLimit)
+		}
+		query.Limit = n + 1
+		var recs []resource.Record
+		if err := s.store.List(r.Context(), c.Scope, t.Res, query, func(rec resource.Record) error {
+			recs = append(recs, rec)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(recs) > n {
+			recs = recs[:n]
+			next := url.Values{"limit": {strconv.Itoa(n)}, "after": {strconv.FormatInt(recs[n-1].Seq, 10)}}
+			if query.Filter != "" {
+				next.Set("filter", query.Filter)
+			}
+			w.Header().Set("Link", "<"+r.URL.Path+"?"+next.Encode()+`>; rel="next"`)
+		}
+		b := []byte{'['}
+		for i, rec := range recs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendRecord(b, t.Res, rec, lean)
+		}
+		writeJSON(w, http.StatusOK, append(b, "]\n"...))
+		return nil
+	}
+	// Streaming: the first batch is read before the status is sent, so
+	// that a bad parent is still a clean 404.
+	var buf []byte
+	started, n := false, 0
+	flush := func() {
+		if !started {
+			w.Header().Set("Content-Type", ContentType)
+			w.WriteHeader(http.StatusOK)
+			started = true
+		}
+		w.Write(buf)
+		buf = buf[:0]
+		w.(http.Flusher).Flush()
+	}
+	buf = append(buf, '[')
+	err := s.store.List(r.Context(), c.Scope, t.Res, query, func(rec resource.Record) error {
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		n++
+		buf = appendRecord(buf, t.Res, rec, lean)
+		if len(buf) > 32<<10 {
+			flush()
+		}
+		return r.Context().Err()
+	})
+	if err != nil {
+		if started {
+			// The status is gone; cut the connection so the client sees a
+			// broken response rather than a short list that looks whole.
+			s.log.Error("listing failed mid-stream", "path", r.URL.Path, "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		return err
+	}
+	buf = append(buf, "]\n"...)
+	if !started {
+		writeJSON(w, http.StatusOK, buf)
+		return nil
+	}
+	flush()
+	return nil
+}
+
+func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target, q map[string]string) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return xc5.Errorf(xc5.ETOOLARGE, "the body is larger than %d bytes", MaxBody)
+		}
+		return xc5.Errorf(xc5.EINVALID, "reading the body: %v", err)
+	}
+	in, err := resource.Decode(t.Res, body)
+	if err != nil {
+		return err
+	}
+	mode := resource.Create
+	switch {
+	case r.Method == http.MethodPatch || q["patch"] == "true" || q["patch"] == "1":
+		mode = resource.Patch
+		if !t.Item() {
+			return xc5.Errorf(xc5.ENOTALLOWED, "PATCH needs a record path, …/{guid}")
+		}
+	case t.Item():
+		mode = resource.Upsert
+	}
+	rec, created, err := s.store.Put(r.Context(), c.Scope, t.Res, t.Parent, t.ID, in, mode)
+	if err != nil {
+		return err
+	}
+	s.invalidate(t.Res, t.Parent, rec.GUID, in)
+	status := http.StatusOK
+	if created {
+		self, _ := links(t.Res, rec)
+		w.Header().Set("Location", self)
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...))
+	return nil
+}
+
+// invalidate drops cached credentials that a write may have changed.
+func (s *Server) invalidate(r *resource.Resource, parent, guid string, in resource.Input) {
+	switch r {
+	case resource.Account, resource.Child:
+		if in == nil || in.Has("parent") { // a delete or a move changes paths
+			s.auth.invalidate("")
+			return
+		}
+		s.auth.invalidate(guid)
+	case resource.AccountResource:
+		s.auth.invalidate("") // parent may be a username; writes here are rare
+	}
+}
+
+// index answers GET /api-sys/ with the available APIs.
+func (s *Server) index(w http.ResponseWriter) {
+	b := []byte{'['}
+	for i, r := range resource.All {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		href := Base + r.Name
+		if r.Parent != nil {
+			href = Base + r.Parent.Name + "/{" + r.Parent.Name + "}/" + r.Name
+		}
+		b = append(b, `{"name":`...)
+		b = appendString(b, r.Name)
+		b = append(b, `,"description":`...)
+		b = appendString(b, r.Description)
+		b = append(b, `,"_links":{"self":{"href":`...)
+		b = appendString(b, href)
+		if r.Parent != nil {
+			b = append(b, `,"templated":true`...)
+		}
+		b = append(b, "}}}"...)
+	}
+	writeJSON(w, http.StatusOK, append(b, "]\n"...))
+}
+
+// options answers the path's documentation in the document's shape.
+func (s *Server) options(w http.ResponseWriter, t Target) {
+	w.Header().Set("Allow", "GET, OPTIONS")
+	if t.Index {
+		writeJSON(w, http.StatusOK, []byte(`[{"description":"The api-sys index: GET lists the available APIs","methods":["GET","OPTIONS"],"fields":{}}]`+"\n"))
+		return
+	}
+	d := t.Res.Documentation(t.Item())
+	w.Header().Set("Allow", strings.Join(methods(t), ", "))
+	b := append([]byte(`[{"description":`), appendString(nil, d.Description)...)
+	b = append(b, `,"methods":[`...)
+	for i, m := range d.Methods {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, m)
+	}
+	b = append(b, `],"fields":{`...)
+	for i, name := range d.Order() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		f := d.Fields[name]
+		b = appendString(b, name)
+		b = append(b, `:{"type":`...)
+		b = appendString(b, string(f.Type))
+		b = append(b, `,"description":`...)
+		b = appendString(b, f.Description)
+		b = append(b, '}')
+	}
+	writeJSON(w, http.StatusOK, append(b, "}}]\n"...))
+}

@@ -1,0 +1,54 @@
+// Command xc5 is the xc5 hosted virtual PBX: one binary whose subcommands
+// run the server and work with it.
+//
+//	xc5 serve [--http ADDR] [--data DIR] [--tls-cert FILE --tls-key FILE]
+//	xc5 seed  [--data DIR] [--accounts N] [--numbers N]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "xc5:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run dispatches a subcommand; it is main without the process, for tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "seed":
+		return seed(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+const usage = `usage: xc5 <command> [flags]
+
+commands:
+  serve   run the api-sys provisioning server
+  seed    fill a data directory with synthetic accounts and numbers (load tests)
+
+Run "xc5 <command> -h" for the flags of a command.`

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"xc5/api"
+	"xc5/secret"
+	"xc5/sqlite"
+)
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("http", "127.0.0.1:8080", "address to serve the API on")
+	data := fs.String("data", "./xc5-data", "data directory (holds the SQLite database)")
+	cert := fs.String("tls-cert", "", "TLS certificate file: serve HTTPS")
+	key := fs.String("tls-key", "", "TLS private key file")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if (*cert == "") != (*key == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, nil)
+	if *logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(h)
+	slog.SetDefault(log)
+
+	started := time.Now()
+	store, err := sqlite.Open(*data)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+	password, fromEnv := os.LookupEnv("XC5_ADMIN_PASSWORD")
+	if !fromEnv || password == "" {
+		password = secret.Generate()
+	}
+	created, err := store.Bootstrap(ctx, password)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if created && !fromEnv {
+		fmt.Fprintf(stderr, "xc5: created the system account admin with password %s\n", password)
+		fmt.Fprintln(stderr, "xc5: this is shown only once; set XC5_ADMIN_PASSWORD on first start to choose it")
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api.New(store, api.Options{Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
+	}
+	scheme := "http"
+	if *cert != "" {
+		scheme = "https"
+	}
+	log.Info("xc5 serving", "url", scheme+"://"+ln.Addr().String()+api.Base, "data", *data, "startup", time.Since(started))
+	errc := make(chan error, 1)
+	go func() {
+		if *cert != "" {
+			errc <- srv.ServeTLS(ln, *cert, *key)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
+}

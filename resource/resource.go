@@ -1,0 +1,233 @@
+// Package resource holds one declarative description per api-sys resource:
+// its fields, their types, defaults, descriptions and validation, and where
+// it hangs in the path tree. The HTTP server, the OPTIONS documentation and
+// the SQL stores are all driven by these descriptions, so adding a resource
+// means describing it here, not writing handlers.
+package resource
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"xc5"
+)
+
+// Type is the JSON type of a field as shown by OPTIONS.
+type Type string
+
+// Field types.
+const (
+	String  Type = "string"
+	Integer Type = "integer"
+	Boolean Type = "boolean"
+)
+
+// Field describes one field of a resource.
+type Field struct {
+	Name        string
+	Type        Type
+	Description string
+	// Default is the value of a field that was never set or was reset with
+	// a JSON null. Its Go type follows Type: string, int64 or bool.
+	Default any
+	// ReadOnly fields are produced by the server; a client that sends one
+	// gets a 400 (guid excepted, see Decode).
+	ReadOnly bool
+	// WriteOnly fields are accepted but never returned by a GET (passwords).
+	WriteOnly bool
+	// Lean fields are the ones shown in collection listings of resources
+	// that have a verbose single-record view (accounts).
+	Lean bool
+	// Required fields must be present when a record is created.
+	Required bool
+	// Min and Max bound integer fields (inclusive) when Max > Min.
+	Min, Max int64
+	// Check validates and normalises a value after type conversion. It
+	// returns the value to store.
+	Check func(v any) (any, error)
+}
+
+// Resource describes one api-sys resource.
+type Resource struct {
+	// Name is the path segment (matched case-insensitively).
+	Name        string
+	Description string
+	// Methods the resource's paths answer, OPTIONS included.
+	Methods []string
+	// ItemMethods, when set, are the methods of …/{id}; otherwise Methods.
+	ItemMethods []string
+	// Parent is nil for top-level resources and points at account for the
+	// ones that live under /api-sys/account/{id}/.
+	Parent *Resource
+	// Key is a field that names a record as well as its GUID does
+	// (account username, accountresource name); "" for GUID only.
+	Key string
+	// Filter is the field that ?filter= matches.
+	Filter string
+	// NoItems marks resources that have no …/{id} form.
+	NoItems bool
+	// Canonical is the resource whose items these records are, when they
+	// are listed under another name (child → account, numberallocate →
+	// number); HAL links always point at the canonical path.
+	Canonical *Resource
+	// Fields in the order they are shown.
+	Fields []Field
+}
+
+// Field returns the field called name, or nil.
+func (r *Resource) Field(name string) *Field {
+	for i := range r.Fields {
+		if r.Fields[i].Name == name {
+			return &r.Fields[i]
+		}
+	}
+	return nil
+}
+
+// Allows reports whether method is supported on the collection (item
+// false) or on a single record (item true).
+func (r *Resource) Allows(method string, item bool) bool {
+	for _, m := range r.AllowedMethods(item) {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowedMethods lists the methods of the collection or item path.
+func (r *Resource) AllowedMethods(item bool) []string {
+	if item && r.ItemMethods != nil {
+		return r.ItemMethods
+	}
+	return r.Methods
+}
+
+// Record is one stored record: its GUID, the GUID of the account it
+// belongs to (or, for accounts, of the parent account) and the field
+// values, typed as string, int64 or bool.
+type Record struct {
+	GUID   string
+	Parent string
+	// Path is an account's materialised path of GUIDs ("/A/B/"), used for
+	// partition checks; empty for other resources.
+	Path string
+	// Seq is the store's creation sequence, used as the paging cursor.
+	Seq    int64
+	Values map[string]any
+}
+
+// Input is a validated request body: the fields the client sent, typed
+// and normalised. A field reset with JSON null carries its default.
+type Input map[string]any
+
+// Has reports whether the client sent the field.
+func (in Input) Has(name string) bool { _, ok := in[name]; return ok }
+
+// String returns a string field the client sent, or "".
+func (in Input) String(name string) string { s, _ := in[name].(string); return s }
+
+// Defaults returns a new value map holding every field's default, the
+// starting point of a new record.
+func (r *Resource) Defaults() map[string]any {
+	m := make(map[string]any, len(r.Fields))
+	for _, f := range r.Fields {
+		if f.Default != nil {
+			m[f.Name] = f.Default
+		} else {
+			m[f.Name] = zero(f.Type)
+		}
+	}
+	return m
+}
+
+func zero(t Type) any {
+	switch t {
+	case Integer:
+		return int64(0)
+	case Boolean:
+		return false
+	}
+	return ""
+}
+
+// DefaultOf returns the default value of a field.
+func (f *Field) DefaultOf() any {
+	if f.Default != nil {
+		return f.Default
+	}
+	return zero(f.Type)
+}
+
+// invalid is a shorthand for the 400 errors of validation.
+func invalid(format string, args ...any) error {
+	return xc5.Errorf(xc5.EINVALID, format, args...)
+}
+
+// Doc is the OPTIONS documentation of a resource, in the document's shape.
+type Doc struct {
+	Description string              `json:"description"`
+	Methods     []string            `json:"methods"`
+	Fields      map[string]FieldDoc `json:"fields"`
+	order       []string
+}
+
+// FieldDoc documents one field.
+type FieldDoc struct {
+	Type        Type   `json:"type"`
+	Description string `json:"description"`
+}
+
+// Documentation builds the OPTIONS answer of the collection or item path.
+func (r *Resource) Documentation(item bool) Doc {
+	d := Doc{Description: r.Description, Methods: r.AllowedMethods(item), Fields: map[string]FieldDoc{}}
+	for _, f := range r.Fields {
+		desc := f.Description
+		switch {
+		case f.ReadOnly && !strings.Contains(desc, "read-only") && f.Name != "guid":
+			desc += " (read-only)"
+		case f.WriteOnly:
+			desc += " (write-only: never returned)"
+		}
+		d.Fields[f.Name] = FieldDoc{Type: f.Type, Description: desc}
+		d.order = append(d.order, f.Name)
+	}
+	return d
+}
+
+// Order lists the documented fields in declaration order, so that the
+// JSON writer can keep the order a reader expects.
+func (d Doc) Order() []string { return d.order }
+
+// String describes a resource for logs.
+func (r *Resource) String() string {
+	if r.Parent != nil {
+		return fmt.Sprintf("%s/*/%s", r.Parent.Name, r.Name)
+	}
+	return r.Name
+}
+
+// NewGUID returns a fresh GUID in the document's upper-case 8-4-4-4-12
+// form.
+func NewGUID() string { return strings.ToUpper(uuid.NewString()) }
+
+// CheckAccountResource validates an accountresource as it will be stored:
+// api_access takes system or user (or empty for none), and a user-level
+// caller can grant no more than user, to anyone, itself included.
+func CheckAccountResource(in Input, userLevel bool) error {
+	if in.String("name") != "api_access" {
+		return nil
+	}
+	switch v := in.String("value"); v {
+	case AccessSystem:
+		if userLevel {
+			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot grant api_access=system")
+		}
+	case AccessUser, "":
+	default:
+		return invalid("api_access must be system or user, not %q", v)
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package resource
+
+import "context"
+
+// PutMode says what a PUT or PATCH asked for.
+type PutMode int
+
+// Put modes, from the document's "PUT & PATCH both update existing data.
+// PUT creates if required."
+const (
+	// Create is a PUT on a collection: always a new record with a new GUID.
+	Create PutMode = iota
+	// Upsert is a PUT on …/{id}: update it, or create it with that GUID
+	// (or key) when it does not exist.
+	Upsert
+	// Patch is a PATCH (or PUT ?patch=true): update, 404 when missing.
+	Patch
+)
+
+// Scope is the caller's partition: the materialised path of the account
+// whose api_access=user grants access, or "" for system access. Records
+// outside the scope are reported as not found.
+type Scope string
+
+// Query selects records of a collection.
+type Query struct {
+	// Parent is the GUID of the owning account for sub-resources, the
+	// parent account for Child, "" for top-level resources.
+	Parent string
+	// Filter is a SQL LIKE pattern on the resource's Filter field.
+	Filter string
+	// After is the paging cursor: only records created after Seq After.
+	After int64
+	// Limit bounds the count; 0 means all.
+	Limit int
+}
+
+// Credentials are what authentication needs to know about an account.
+type Credentials struct {
+	GUID     string
+	Username string
+	Path     string
+	Enabled  bool
+	Hash     string
+	Access   string // api_access: system, user or ""
+}
+
+// Store is the persistence contract of the provisioning model; SQLite and
+// PostgreSQL implement it and one conformance suite holds them to it.
+// Every write is one transaction and is durable when the call returns.
+type Store interface {
+	// Get returns the record of r named id (a GUID, or a value of r.Key)
+	// under the account parent ("" for top-level resources).
+	// Errors: ENOTFOUND (also outside scope).
+	Get(ctx context.Context, scope Scope, r *Resource, parent, id string) (Record, error)
+	// List calls fn for every record q selects, in creation order, fetching
+	// in batches so that memory stays constant. Errors: ENOTFOUND for a
+	// parent outside scope; whatever fn returns.
+	List(ctx context.Context, scope Scope, r *Resource, q Query, fn func(Record) error) error
+	// Put creates or updates a record and returns it in full, with created
+	// true when it was created. Errors: EINVALID, ENOTFOUND, ECONFLICT,
+	// EFORBIDDEN.
+	Put(ctx context.Context, scope Scope, r *Resource, parent, id string, in Input, mode PutMode) (rec Record, created bool, err error)
+	// Delete removes a record. Errors: ENOTFOUND, ECONFLICT.
+	Delete(ctx context.Context, scope Scope, r *Resource, parent, id string) error
+	// Credentials returns an account's login data by username.
+	// Errors: ENOTFOUND.
+	Credentials(ctx context.Context, username string) (Credentials, error)
+	// Close releases the store.
+	Close() error
+}

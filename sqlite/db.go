@@ -1,0 +1,160 @@
+// Package sqlite is the embedded store of xc5: the provisioning model on a
+// SQLite file in WAL mode, through the pure-Go modernc.org/sqlite driver so
+// that the binary needs no cgo.
+//
+// All writes go through one connection owned by a writer goroutine that
+// groups concurrent writes into shared transactions (group commit): each
+// write runs inside its own SAVEPOINT, so one failing write does not undo
+// its neighbours, and every caller is answered only after the COMMIT that
+// made its write durable. With synchronous=FULL one fsync then serves many
+// requests instead of one each.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"xc5"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DBFile is the name of the database file inside the data directory.
+const DBFile = "xc5.db"
+
+// Store is the SQLite implementation of resource.Store.
+type Store struct {
+	read  *sql.DB
+	write *sql.DB
+	w     *writer
+	stmts *statements
+}
+
+// Open opens (creating if needed) the database in dir and applies pending
+// migrations.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, DBFile)
+	pragmas := func(extra ...string) string {
+		v := url.Values{}
+		for _, p := range append([]string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)"}, extra...) {
+			v.Add("_pragma", p)
+		}
+		return "file:" + path + "?" + v.Encode()
+	}
+	write, err := sql.Open("sqlite", pragmas("synchronous(FULL)"))
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	if err := migrate(context.Background(), write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", pragmas("query_only(1)"))
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+	s := &Store{read: read, write: write}
+	if s.stmts, err = prepare(read); err != nil {
+		s.Close()
+		return nil, err
+	}
+	conn, err := write.Conn(context.Background())
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.w = startWriter(conn)
+	return s, nil
+}
+
+// Close stops the writer and closes the database.
+func (s *Store) Close() error {
+	if s.w != nil {
+		s.w.stop()
+	}
+	err1 := s.read.Close()
+	err2 := s.write.Close()
+	return errors.Join(err1, err2)
+}
+
+// migrate applies the embedded migrations that the database lacks, each in
+// its own transaction, in the order of their numeric prefix.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	type m struct {
+		version int
+		name    string
+	}
+	var list []m
+	for _, n := range names {
+		base := filepath.Base(n)
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		list = append(list, m{v, n})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].version < list[j].version })
+	for _, mg := range list {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, mg.version).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(mg.name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", mg.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, mg.version); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", mg.name, err)
+		}
+	}
+	return nil
+}
+
+// conflict, notFound and invalid are shorthands for domain errors.
+func conflict(format string, args ...any) error { return xc5.Errorf(xc5.ECONFLICT, format, args...) }
+func notFound(format string, args ...any) error { return xc5.Errorf(xc5.ENOTFOUND, format, args...) }
+func invalid(format string, args ...any) error  { return xc5.Errorf(xc5.EINVALID, format, args...) }

@@ -1,0 +1,276 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"xc5/resource"
+)
+
+// table maps a resource description onto its SQL table. Columns are
+// derived from the field names (hyphens become underscores); the few
+// fields that are not plain columns are listed in computed.
+type table struct {
+	name      string
+	parentCol string // the column holding the owning (or parent) account's GUID
+	key       string // column of the resource's Key field, "" if none
+	filter    string // column ?filter= matches
+	cols      []column
+	selectSQL string // "SELECT … FROM name t"
+}
+
+type column struct {
+	field *resource.Field
+	expr  string // what SELECT reads
+	col   string // what INSERT/UPDATE write; "" when computed
+}
+
+// computed columns are read-only values derived in SQL.
+var computed = map[string]string{
+	"assigned": "(SELECT a.username FROM accounts a WHERE a.guid = t.account)",
+}
+
+func newTable(r *resource.Resource, name, parentCol string) *table {
+	t := &table{name: name, parentCol: parentCol}
+	sel := []string{"t.id", "t.guid", "t." + parentCol}
+	if name == "accounts" {
+		sel = append(sel, "t.path")
+	} else {
+		sel = append(sel, "''")
+	}
+	for i := range r.Fields {
+		f := &r.Fields[i]
+		switch {
+		case f.Name == "guid" || f.WriteOnly:
+			continue
+		case f.Name == "parent" && name == "accounts":
+			continue // the parent column itself, read as Record.Parent
+		}
+		c := column{field: f, col: strings.ReplaceAll(f.Name, "-", "_")}
+		if e, ok := computed[f.Name]; ok {
+			c.expr, c.col = e, ""
+		} else {
+			c.expr = "t." + c.col
+		}
+		if f.Name == r.Key {
+			t.key = c.col
+		}
+		if f.Name == r.Filter {
+			t.filter = c.expr
+		}
+		t.cols = append(t.cols, c)
+		sel = append(sel, c.expr)
+	}
+	t.selectSQL = "SELECT " + strings.Join(sel, ", ") + " FROM " + name + " t"
+	return t
+}
+
+var (
+	accountsTable  = newTable(resource.Account, "accounts", "parent")
+	resourcesTable = newTable(resource.AccountResource, "account_resources", "account")
+	numbersTable   = newTable(resource.Number, "numbers", "account")
+)
+
+// tableOf returns the table behind a resource.
+func tableOf(r *resource.Resource) (*table, error) {
+	switch r {
+	case resource.Account, resource.Child:
+		return accountsTable, nil
+	case resource.AccountResource:
+		return resourcesTable, nil
+	case resource.Number, resource.NumberAllocate:
+		return numbersTable, nil
+	}
+	return nil, fmt.Errorf("resource %s is not stored", r)
+}
+
+// scan reads one row of t.selectSQL into a record.
+func (t *table) scan(row interface{ Scan(...any) error }) (resource.Record, error) {
+	var (
+		rec    resource.Record
+		parent sql.NullString
+	)
+	dest := make([]any, 4+len(t.cols))
+	dest[0], dest[1], dest[2], dest[3] = &rec.Seq, &rec.GUID, &parent, &rec.Path
+	vals := make([]any, len(t.cols))
+	for i, c := range t.cols {
+		switch c.field.Type {
+		case resource.String:
+			vals[i] = new(sql.NullString)
+		default:
+			vals[i] = new(int64)
+		}
+		dest[4+i] = vals[i]
+	}
+	if err := row.Scan(dest...); err != nil {
+		return rec, err
+	}
+	rec.Parent = parent.String
+	rec.Values = make(map[string]any, len(t.cols)+2)
+	rec.Values["guid"] = rec.GUID
+	if t.name == "accounts" {
+		rec.Values["parent"] = rec.Parent
+	}
+	for i, c := range t.cols {
+		switch c.field.Type {
+		case resource.String:
+			rec.Values[c.field.Name] = vals[i].(*sql.NullString).String
+		case resource.Integer:
+			rec.Values[c.field.Name] = *vals[i].(*int64)
+		case resource.Boolean:
+			rec.Values[c.field.Name] = *vals[i].(*int64) != 0
+		}
+	}
+	return rec, nil
+}
+
+// dbValue converts a field value for SQL (booleans as 0/1).
+func dbValue(v any) any {
+	if b, ok := v.(bool); ok {
+		if b {
+			return int64(1)
+		}
+		return int64(0)
+	}
+	return v
+}
+
+// getRow reads one record of t by a WHERE clause.
+func (t *table) getRow(ctx context.Context, q execer, where string, args ...any) (resource.Record, error) {
+	rec, err := t.scan(q.QueryRowContext(ctx, t.selectSQL+" WHERE "+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, notFound("%s not found", strings.TrimSuffix(t.name, "s"))
+	}
+	return rec, err
+}
+
+// insert writes a new row with the given column values.
+func (t *table) insert(ctx context.Context, q execer, guid, parent string, extra map[string]any, vals map[string]any) error {
+	cols := []string{"guid", t.parentCol}
+	args := []any{guid, nullable(parent)}
+	for k, v := range extra {
+		cols = append(cols, k)
+		args = append(args, v)
+	}
+	for _, c := range t.cols {
+		if c.col == "" {
+			continue
+		}
+		if v, ok := vals[c.field.Name]; ok {
+			cols = append(cols, c.col)
+			args = append(args, dbValue(v))
+		}
+	}
+	_, err := q.ExecContext(ctx, "INSERT INTO "+t.name+" ("+strings.Join(cols, ", ")+") VALUES (?"+
+		strings.Repeat(", ?", len(cols)-1)+")", args...)
+	return mapError(err)
+}
+
+// update writes the fields of in that are plain columns.
+func (t *table) update(ctx context.Context, q execer, guid string, extra map[string]any, in map[string]any) error {
+	var sets []string
+	var args []any
+	for k, v := range extra {
+		sets = append(sets, k+" = ?")
+		args = append(args, v)
+	}
+	for _, c := range t.cols {
+		if c.col == "" {
+			continue
+		}
+		if v, ok := in[c.field.Name]; ok {
+			sets = append(sets, c.col+" = ?")
+			args = append(args, dbValue(v))
+		}
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	args = append(args, guid)
+	_, err := q.ExecContext(ctx, "UPDATE "+t.name+" SET "+strings.Join(sets, ", ")+" WHERE guid = ?", args...)
+	return mapError(err)
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// mapError turns constraint violations into conflicts by their SQLite
+// result codes; everything else stays internal.
+func mapError(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return conflict("a record with the same unique value already exists")
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return conflict("the record is still referenced, or refers to a record that does not exist")
+		}
+	}
+	return err
+}
+
+// statements caches prepared read statements by their text.
+type statements struct {
+	db *sql.DB
+	mu sync.RWMutex
+	m  map[string]*sql.Stmt
+}
+
+func prepare(db *sql.DB) (*statements, error) {
+	return &statements{db: db, m: map[string]*sql.Stmt{}}, nil
+}
+
+func (s *statements) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.RLock()
+	st := s.m[query]
+	s.mu.RUnlock()
+	if st != nil {
+		return st, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st = s.m[query]; st != nil {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.m[query] = st
+	return st, nil
+}
+
+// readQuerier runs reads through cached prepared statements on the read
+// pool; it satisfies execer for the read-only paths.
+type readQuerier struct{ s *statements }
+
+func (r readQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return nil, fmt.Errorf("write on the read pool")
+}
+
+func (r readQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := r.s.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (r readQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := r.s.get(ctx, query)
+	if err != nil {
+		return r.s.db.QueryRowContext(ctx, query, args...) // reports the same error through Scan
+	}
+	return st.QueryRowContext(ctx, args...)
+}

@@ -1,0 +1,126 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+
+	"xc5/resource"
+)
+
+// poolGUID returns the GUID of _unassigned.pool.
+func poolGUID(ctx context.Context, q execer) (string, error) {
+	p, err := account(ctx, q, "", resource.SystemPool)
+	return p.GUID, err
+}
+
+// returnNumbers moves the numbers selected by where back to the pool,
+// clearing what belonged to their last owner (forwards, ring tones, pilot
+// flag, account code) so that the next customer starts clean.
+func returnNumbers(ctx context.Context, q execer, where string, args ...any) error {
+	pool, err := poolGUID(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `UPDATE numbers SET account = ?, is_pilot = 0, cfa = '', alert_info = '', account_code = '', from_pool = 0 WHERE `+where,
+		append([]any{pool}, args...)...)
+	return err
+}
+
+// checkNumberFree gives a helpful 409 before the unique index would.
+func checkNumberFree(ctx context.Context, q execer, number, except string) error {
+	if strings.HasPrefix(number, "a:") {
+		return nil
+	}
+	var owner, guid string
+	err := q.QueryRowContext(ctx, `SELECT a.username, n.guid FROM numbers n JOIN accounts a ON a.guid = n.account WHERE n.number = ? AND n.guid <> ?`,
+		number, except).Scan(&owner, &guid)
+	if err != nil {
+		return nil
+	}
+	if owner == resource.SystemPool {
+		return conflict("number %s is in %s; allocate it with PUT …/number/%s", number, resource.SystemPool, guid)
+	}
+	return conflict("number %s already exists", number)
+}
+
+// putNumber creates, updates or allocates a number. PUT (or PATCH) of a
+// GUID that sits in the pool moves that number to the account.
+func (s *Store) putNumber(ctx context.Context, scope resource.Scope, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
+	var out resource.Record
+	var created bool
+	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+		p, err := account(ctx, q, scope, parent)
+		if err != nil {
+			return err
+		}
+		var cur resource.Record
+		err = errNotFound
+		if id != "" {
+			cur, err = numbersTable.getRow(ctx, q, "t.guid = ?", strings.ToUpper(id))
+		}
+		if err == nil {
+			extra := map[string]any{}
+			if cur.Parent != p.GUID {
+				pool, err := poolGUID(ctx, q)
+				if err != nil {
+					return err
+				}
+				if cur.Parent != pool {
+					return conflict("number %s is assigned to another account", cur.Values["number"])
+				}
+				extra["account"], extra["from_pool"] = p.GUID, int64(1)
+			}
+			if n, ok := in["number"].(string); ok {
+				if err := checkNumberFree(ctx, q, n, cur.GUID); err != nil {
+					return err
+				}
+			}
+			if err := numbersTable.update(ctx, q, cur.GUID, extra, in); err != nil {
+				return err
+			}
+			out, err = numbersTable.getRow(ctx, q, "t.guid = ?", cur.GUID)
+			return err
+		}
+		if mode == resource.Patch {
+			return notFound("number %s not found", id)
+		}
+		guid, err := newGUID(resource.Number, id, in)
+		if err != nil {
+			return err
+		}
+		vals := merge(resource.Number.Defaults(), in)
+		if err := required(resource.Number, vals, in); err != nil {
+			return err
+		}
+		if err := checkNumberFree(ctx, q, vals["number"].(string), ""); err != nil {
+			return err
+		}
+		if err := numbersTable.insert(ctx, q, guid, p.GUID, nil, vals); err != nil {
+			return err
+		}
+		created = true
+		out, err = numbersTable.getRow(ctx, q, "t.guid = ?", guid)
+		return err
+	})
+	return out, created, err
+}
+
+// deleteNumber removes a number, or returns it to the pool when it came
+// from there: a provider's numbers are never lost by a customer's delete.
+func (s *Store) deleteNumber(ctx context.Context, scope resource.Scope, parent, id string) error {
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		cur, err := get(ctx, q, scope, resource.Number, parent, id)
+		if err != nil {
+			return err
+		}
+		var fromPool int64
+		if err := q.QueryRowContext(ctx, `SELECT from_pool FROM numbers WHERE guid = ?`, cur.GUID).Scan(&fromPool); err != nil {
+			return err
+		}
+		if fromPool != 0 {
+			return returnNumbers(ctx, q, "guid = ?", cur.GUID)
+		}
+		_, err = q.ExecContext(ctx, `DELETE FROM numbers WHERE guid = ?`, cur.GUID)
+		return err
+	})
+}

@@ -1,0 +1,313 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+
+	"xc5"
+	"xc5/resource"
+)
+
+// listBatch is how many rows a listing reads per query: enough to amortise
+// the query, small enough that memory stays flat however long the list.
+const listBatch = 500
+
+func (s *Store) reader() execer { return readQuerier{s.stmts} }
+
+// account reads an account by GUID or username, within scope.
+func account(ctx context.Context, q execer, scope resource.Scope, id string) (resource.Record, error) {
+	var rec resource.Record
+	var err error
+	if resource.IsGUID(id) {
+		rec, err = accountsTable.getRow(ctx, q, "t.guid = ?", strings.ToUpper(id))
+	} else {
+		rec, err = accountsTable.getRow(ctx, q, "t.username = ?", strings.ToLower(id))
+	}
+	if err != nil {
+		return rec, notFound("account %s not found", id)
+	}
+	if !strings.HasPrefix(rec.Path, string(scope)) {
+		return rec, notFound("account %s not found", id)
+	}
+	return rec, nil
+}
+
+// Get implements resource.Store.
+func (s *Store) Get(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) (resource.Record, error) {
+	return get(ctx, s.reader(), scope, r, parent, id)
+}
+
+func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, parent, id string) (resource.Record, error) {
+	if r == resource.Account {
+		return account(ctx, q, scope, id)
+	}
+	t, err := tableOf(r)
+	if err != nil {
+		return resource.Record{}, err
+	}
+	p, err := account(ctx, q, scope, parent)
+	if err != nil {
+		return resource.Record{}, err
+	}
+	where, arg := "t.guid = ?", any(strings.ToUpper(id))
+	if t.key != "" && !resource.IsGUID(id) {
+		where, arg = "t."+t.key+" = ?", strings.ToLower(id)
+	}
+	rec, err := t.getRow(ctx, q, "t."+t.parentCol+" = ? AND "+where, p.GUID, arg)
+	if err != nil {
+		return rec, notFound("%s %s not found", r.Name, id)
+	}
+	return rec, nil
+}
+
+// List implements resource.Store.
+func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Resource, q resource.Query, fn func(resource.Record) error) error {
+	t, err := tableOf(r)
+	if err != nil {
+		return err
+	}
+	rd := s.reader()
+	var where []string
+	var args []any
+	switch r {
+	case resource.Account:
+		if scope != "" {
+			lo, hi := prefixRange(string(scope))
+			where, args = append(where, "t.path >= ? AND t.path < ?"), append(args, lo, hi)
+		}
+	default:
+		p, err := account(ctx, rd, scope, q.Parent)
+		if err != nil {
+			return err
+		}
+		owner := p.GUID
+		if r == resource.NumberAllocate {
+			pool, err := account(ctx, rd, "", resource.SystemPool)
+			if err != nil {
+				return err
+			}
+			owner = pool.GUID
+		}
+		where, args = append(where, "t."+t.parentCol+" = ?"), append(args, owner)
+	}
+	if q.Filter != "" && t.filter != "" {
+		where, args = append(where, t.filter+" LIKE ?"), append(args, q.Filter)
+	}
+	where = append(where, "t.id > ?")
+	sqlText := t.selectSQL + " WHERE " + strings.Join(where, " AND ") + " ORDER BY t.id LIMIT ?"
+	after, left := q.After, q.Limit
+	for {
+		n := listBatch
+		if q.Limit > 0 && left < n {
+			n = left
+		}
+		if n == 0 {
+			return nil
+		}
+		recs, err := s.batch(ctx, t, sqlText, append(append([]any{}, args...), after, n))
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if err := fn(rec); err != nil {
+				return err
+			}
+			after = rec.Seq
+		}
+		left -= len(recs)
+		if len(recs) < n {
+			return nil
+		}
+	}
+}
+
+// batch reads one page fully before the caller writes it out, so that no
+// read transaction stays open while a slow client drains the response.
+func (s *Store) batch(ctx context.Context, t *table, query string, args []any) ([]resource.Record, error) {
+	rows, err := s.reader().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var recs []resource.Record
+	for rows.Next() {
+		rec, err := t.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+	}
+	return recs, rows.Err()
+}
+
+// prefixRange turns a path prefix into an index-friendly [lo, hi) range.
+func prefixRange(p string) (string, string) {
+	return p, p[:len(p)-1] + string(p[len(p)-1]+1)
+}
+
+// Put implements resource.Store.
+func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
+	switch r {
+	case resource.Account, resource.Child:
+		return s.putAccount(ctx, scope, r, parent, id, in, mode)
+	case resource.Number:
+		return s.putNumber(ctx, scope, parent, id, in, mode)
+	case resource.AccountResource:
+		if err := resource.CheckAccountResource(in, scope != ""); err != nil {
+			return resource.Record{}, false, err
+		}
+		return s.putSimple(ctx, scope, r, parent, id, in, mode, func(ctx context.Context, q execer, rec resource.Record) error {
+			return resource.CheckAccountResource(resource.Input(rec.Values), scope != "")
+		})
+	}
+	return resource.Record{}, false, invalid("%s cannot be written", r.Name)
+}
+
+// putSimple is the generic PUT/PATCH of a sub-resource of an account;
+// check validates the record as it will be stored.
+func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode,
+	check func(context.Context, execer, resource.Record) error) (resource.Record, bool, error) {
+	t, _ := tableOf(r)
+	var out resource.Record
+	var created bool
+	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+		p, err := account(ctx, q, scope, parent)
+		if err != nil {
+			return err
+		}
+		var cur resource.Record
+		err = errNotFound
+		if id != "" {
+			cur, err = get(ctx, q, scope, r, p.GUID, id)
+		}
+		switch {
+		case err == nil:
+			merged := merge(cur.Values, in)
+			if err := check(ctx, q, resource.Record{Values: merged}); err != nil {
+				return err
+			}
+			if err := t.update(ctx, q, cur.GUID, nil, in); err != nil {
+				return err
+			}
+			out, err = t.getRow(ctx, q, "t.guid = ?", cur.GUID)
+			return err
+		case mode == resource.Patch:
+			return notFound("%s %s not found", r.Name, id)
+		}
+		guid, err := newGUID(r, id, in)
+		if err != nil {
+			return err
+		}
+		vals := merge(r.Defaults(), in)
+		if err := required(r, vals, in); err != nil {
+			return err
+		}
+		if err := check(ctx, q, resource.Record{Values: vals}); err != nil {
+			return err
+		}
+		if err := t.insert(ctx, q, guid, p.GUID, nil, vals); err != nil {
+			return err
+		}
+		created = true
+		out, err = t.getRow(ctx, q, "t.guid = ?", guid)
+		return err
+	})
+	return out, created, err
+}
+
+// errNotFound marks "no current record" inside a write.
+var errNotFound = notFound("not found")
+
+// merge returns base overlaid with in, as a new map.
+func merge(base map[string]any, in resource.Input) map[string]any {
+	m := make(map[string]any, len(base)+len(in))
+	for k, v := range base {
+		m[k] = v
+	}
+	for k, v := range in {
+		m[k] = v
+	}
+	return m
+}
+
+// required checks that a new record has its required fields.
+func required(r *resource.Resource, vals map[string]any, in resource.Input) error {
+	for _, f := range r.Fields {
+		if f.Required {
+			if v, ok := in[f.Name]; !ok || v == f.DefaultOf() {
+				return invalid("field %q is required", f.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// newGUID decides the GUID of a record created by PUT: the one in the
+// path, or a fresh one. A path naming the record by its key (an account's
+// username) sets that key.
+func newGUID(r *resource.Resource, id string, in resource.Input) (string, error) {
+	if g, ok := in["guid"].(string); ok && g != "" {
+		if !resource.IsGUID(g) || (id != "" && resource.IsGUID(id) && !strings.EqualFold(g, id)) {
+			return "", invalid("guid %q does not match the path", g)
+		}
+		id = g
+	}
+	switch {
+	case id == "":
+		return resource.NewGUID(), nil
+	case resource.IsGUID(id):
+		return strings.ToUpper(id), nil
+	case r.Key != "":
+		if k, ok := in[r.Key].(string); ok && !strings.EqualFold(k, id) {
+			return "", invalid("%s %q does not match the path", r.Key, k)
+		}
+		in[r.Key] = strings.ToLower(id)
+		if f := r.Field(r.Key); f != nil && f.Check != nil {
+			v, err := f.Check(in[r.Key])
+			if err != nil {
+				return "", err
+			}
+			in[r.Key] = v
+		}
+		return resource.NewGUID(), nil
+	}
+	return "", notFound("%s %s not found", r.Name, id)
+}
+
+// Delete implements resource.Store.
+func (s *Store) Delete(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) error {
+	switch r {
+	case resource.Account, resource.Child:
+		return s.deleteAccount(ctx, scope, r, parent, id)
+	case resource.Number:
+		return s.deleteNumber(ctx, scope, parent, id)
+	case resource.AccountResource:
+		return s.w.do(ctx, func(ctx context.Context, q execer) error {
+			cur, err := get(ctx, q, scope, r, parent, id)
+			if err != nil {
+				return err
+			}
+			if cur.Values["name"] == "api_access" && scope != "" && cur.Values["value"] == resource.AccessSystem {
+				return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot remove api_access=system")
+			}
+			_, err = q.ExecContext(ctx, "DELETE FROM account_resources WHERE guid = ?", cur.GUID)
+			return err
+		})
+	}
+	return invalid("%s cannot be deleted", r.Name)
+}
+
+// Credentials implements resource.Store.
+func (s *Store) Credentials(ctx context.Context, username string) (resource.Credentials, error) {
+	var c resource.Credentials
+	var enabled int64
+	err := s.reader().QueryRowContext(ctx, `SELECT a.guid, a.username, a.path, a.enabled, a.password_hash,
+		COALESCE((SELECT r.value FROM account_resources r WHERE r.account = a.guid AND r.name = 'api_access'), '')
+		FROM accounts a WHERE a.username = ?`, strings.ToLower(username)).
+		Scan(&c.GUID, &c.Username, &c.Path, &enabled, &c.Hash, &c.Access)
+	if err != nil {
+		return c, notFound("account %s not found", username)
+	}
+	c.Enabled = enabled != 0
+	return c, nil
+}

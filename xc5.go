@@ -1,0 +1,64 @@
+// Package xc5 holds the domain of the xc5 hosted virtual PBX: the error
+// codes shared by every layer and the store contract that the SQL adapters
+// implement. It imports nothing but the standard library so that the
+// routing engine, the API and the stores can all depend on it.
+package xc5
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Exactly one place per protocol (HTTP in api/, SIP later)
+// maps them to status codes, so domain code never thinks in HTTP terms.
+const (
+	EINVALID      = "invalid"      // the request is malformed or a value is not allowed
+	ENOTFOUND     = "not_found"    // the record does not exist (or is outside the caller's partition)
+	ECONFLICT     = "conflict"     // the write would break a uniqueness or tree rule
+	EUNAUTHORIZED = "unauthorized" // missing or wrong credentials
+	EFORBIDDEN    = "forbidden"    // authenticated, but not allowed to do this
+	ETOOLARGE     = "too_large"    // the request body is over the limit
+	ERATELIMIT    = "rate_limited" // too many failed attempts
+	EINTERNAL     = "internal"     // a bug or an infrastructure failure; never caused by input
+	ENOTALLOWED   = "not_allowed"  // the method is not supported on this path
+	EUNSUPPORTED  = "unsupported"  // the media type of the body is not accepted
+)
+
+// Error is a domain error: a code for machines and a message meant for the
+// API client. Messages must never contain internal details.
+type Error struct {
+	Code    string
+	Message string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string { return e.Message }
+
+// Errorf builds a domain error with a client-facing message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first domain error in err's chain, or
+// EINTERNAL for anything else: an unclassified error is our fault, not the
+// client's.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if err == nil {
+		return ""
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the client-facing message of err; internal errors
+// get a generic text so that nothing about the server leaks.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
