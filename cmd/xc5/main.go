@@ -3,6 +3,7 @@
 //
 //	xc5 serve [--http ADDR] [--data DIR] [--tls-cert FILE --tls-key FILE]
 //	xc5 seed  [--data DIR] [--accounts N] [--numbers N]
+//	xc5 api METHOD PATH [JSON|@file]
 package main
 
 import (
@@ -38,6 +39,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "seed":
 		return seed(ctx, args[1:], stdout, stderr)
+	case "api":
+		return apiCommand(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -49,6 +52,7 @@ const usage = `usage: xc5 <command> [flags]
 
 commands:
   serve   run the api-sys provisioning server
+  api     send one api-sys request: xc5 api METHOD PATH [JSON|@file]
   seed    fill a data directory with synthetic accounts and numbers (load tests)
 
 Run "xc5 <command> -h" for the flags of a command.`
