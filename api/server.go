@@ -183,6 +183,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 		return nil
 	}
 	if t.Item() {
+		if t.Res.Media && wantsAudio(r) {
+			return s.getAudio(w, r, c, t, q)
+		}
 		rec, err := s.store.Get(r.Context(), c.Scope, t.Res, t.Parent, t.ID)
 		if err != nil {
 			return err
@@ -283,6 +286,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target
 }
 
 func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target, q map[string]string) error {
+	if t.Res.Media && isAudioUpload(r) {
+		return s.putAudio(w, r, c, t)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -310,6 +316,12 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 		return err
 	}
 	s.invalidate(t.Res, t.Parent, rec.GUID, in)
+	s.writeRecord(w, t, rec, created)
+	return nil
+}
+
+// writeRecord answers a write: 201 with Location for a creation, else 200.
+func (s *Server) writeRecord(w http.ResponseWriter, t Target, rec resource.Record, created bool) {
 	status := http.StatusOK
 	if created {
 		self, _ := links(t.Res, rec)
@@ -317,7 +329,6 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...))
-	return nil
 }
 
 // invalidate drops cached credentials that a write may have changed.

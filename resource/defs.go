@@ -135,7 +135,8 @@ var GUID = &Resource{
 }
 
 // All lists every resource, in the order the API index shows them.
-var All = []*Resource{Account, Child, AccountResource, Number, NumberAllocate, GUID}
+var All = []*Resource{Account, Child, AccountResource, Number, NumberAllocate, Route, CallRule, Fork, Prompt, Registration,
+	Location, TimeDefinition, Hydra, GUID}
 
 // Lookup finds a resource by its path segment (case-insensitively) under
 // parent (nil for top level).
@@ -160,4 +161,6 @@ const (
 	SystemPool    = "_unassigned.pool"
 	SharedPrompts = "_prompt.shared"
 	AdminUsername = "admin"
+	// POTSParent is the parent of the POTS accounts made by HydraAccount.
+	POTSParent = "_tel"
 )

@@ -47,7 +47,22 @@ type Field struct {
 	// Check validates and normalises a value after type conversion. It
 	// returns the value to store.
 	Check func(v any) (any, error)
+	// Ref names what a non-empty value must refer to; the store checks it
+	// inside the write's transaction.
+	Ref Ref
 }
+
+// Ref is a kind of reference from a field to another record.
+type Ref int
+
+// References that the store checks at write time.
+const (
+	RefNone     Ref = iota
+	RefAccount      // an account username, within the caller's partition
+	RefPrompt       // a prompt GUID of the account, an ancestor or _prompt.shared
+	RefLocation     // a location name
+	RefTimeSets     // every named time set a time_definition uses
+)
 
 // Resource describes one api-sys resource.
 type Resource struct {
@@ -68,6 +83,12 @@ type Resource struct {
 	Filter string
 	// NoItems marks resources that have no …/{id} form.
 	NoItems bool
+	// SystemWrite marks top-level resources that everyone may read but
+	// only system-level access may write (locations, time definitions).
+	SystemWrite bool
+	// Media marks resources whose records carry audio: PUT accepts a WAV
+	// (raw or multipart) and GET with Accept: audio/wav returns it.
+	Media bool
 	// Canonical is the resource whose items these records are, when they
 	// are listed under another name (child → account, numberallocate →
 	// number); HAL links always point at the canonical path.
@@ -228,6 +249,20 @@ func CheckAccountResource(in Input, userLevel bool) error {
 	case AccessUser, "":
 	default:
 		return invalid("api_access must be system or user, not %q", v)
+	}
+	return nil
+}
+
+// CheckRecord validates the rules of a record that span fields, on the
+// record as it will be stored (after a partial update is merged).
+func CheckRecord(r *Resource, vals map[string]any, userLevel bool) error {
+	switch r {
+	case AccountResource:
+		return CheckAccountResource(Input(vals), userLevel)
+	case Route:
+		return checkRoute(vals)
+	case CallRule:
+		return checkCallRule(vals)
 	}
 	return nil
 }

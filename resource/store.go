@@ -66,6 +66,12 @@ type Store interface {
 	// Credentials returns an account's login data by username.
 	// Errors: ENOTFOUND.
 	Credentials(ctx context.Context, username string) (Credentials, error)
+	// PutAudio stores a prompt's audio, creating the prompt with GUID id
+	// when needed. Errors: EINVALID, ENOTFOUND, EFORBIDDEN.
+	PutAudio(ctx context.Context, scope Scope, parent, id string, original, pcm []byte, lengthMs int64) (Record, bool, error)
+	// Audio returns a prompt's playable audio, or the original upload.
+	// Errors: ENOTFOUND.
+	Audio(ctx context.Context, scope Scope, parent, id string, original bool) ([]byte, error)
 	// Close releases the store.
 	Close() error
 }

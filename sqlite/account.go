@@ -11,7 +11,7 @@ import (
 
 // systemAccounts cannot be deleted: the API, the number pool and shared
 // prompts depend on them.
-var systemAccounts = map[string]bool{resource.AdminUsername: true, resource.SystemPool: true, resource.SharedPrompts: true}
+var systemAccounts = map[string]bool{resource.AdminUsername: true, resource.SystemPool: true, resource.SharedPrompts: true, resource.POTSParent: true}
 
 // putAccount creates or updates an account. The slow password hash is
 // computed before the write joins the writer's queue, so that it never
@@ -249,7 +249,7 @@ func (s *Store) Bootstrap(ctx context.Context, adminPassword string) (bool, erro
 	hash := secret.Hash(adminPassword)
 	created := false
 	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
-		for _, name := range []string{resource.SystemPool, resource.SharedPrompts, resource.AdminUsername} {
+		for _, name := range []string{resource.SystemPool, resource.SharedPrompts, resource.POTSParent, resource.AdminUsername} {
 			if _, err := account(ctx, q, "", name); err == nil {
 				continue
 			}
@@ -270,6 +270,19 @@ func (s *Store) Bootstrap(ctx context.Context, adminPassword string) (bool, erro
 					map[string]any{"name": "api_access", "value": resource.AccessSystem}); err != nil {
 					return err
 				}
+			}
+		}
+		if !created {
+			return nil
+		}
+		for _, l := range resource.DefaultLocations {
+			if err := tables[resource.Location].insert(ctx, q, resource.NewGUID(), "", nil, l); err != nil {
+				return err
+			}
+		}
+		for _, d := range resource.DefaultTimeDefinitions() {
+			if err := tables[resource.TimeDefinition].insert(ctx, q, resource.NewGUID(), "", nil, d); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -39,7 +39,11 @@ var computed = map[string]string{
 
 func newTable(r *resource.Resource, name, parentCol string) *table {
 	t := &table{name: name, parentCol: parentCol}
-	sel := []string{"t.id", "t.guid", "t." + parentCol}
+	parentExpr := "NULL"
+	if parentCol != "" {
+		parentExpr = "t." + parentCol
+	}
+	sel := []string{"t.id", "t.guid", parentExpr}
 	if name == "accounts" {
 		sel = append(sel, "t.path")
 	} else {
@@ -53,7 +57,7 @@ func newTable(r *resource.Resource, name, parentCol string) *table {
 		case f.Name == "parent" && name == "accounts":
 			continue // the parent column itself, read as Record.Parent
 		}
-		c := column{field: f, col: strings.ReplaceAll(f.Name, "-", "_")}
+		c := column{field: f, col: `"` + strings.ReplaceAll(f.Name, "-", "_") + `"`}
 		if e, ok := computed[f.Name]; ok {
 			c.expr, c.col = e, ""
 		} else {
@@ -76,17 +80,26 @@ var (
 	accountsTable  = newTable(resource.Account, "accounts", "parent")
 	resourcesTable = newTable(resource.AccountResource, "account_resources", "account")
 	numbersTable   = newTable(resource.Number, "numbers", "account")
+	tables         = map[*resource.Resource]*table{
+		resource.Account:         accountsTable,
+		resource.Child:           accountsTable,
+		resource.AccountResource: resourcesTable,
+		resource.Number:          numbersTable,
+		resource.NumberAllocate:  numbersTable,
+		resource.Route:           newTable(resource.Route, "routes", "account"),
+		resource.CallRule:        newTable(resource.CallRule, "callrules", "account"),
+		resource.Fork:            newTable(resource.Fork, "forks", "account"),
+		resource.Prompt:          newTable(resource.Prompt, "prompts", "account"),
+		resource.Registration:    newTable(resource.Registration, "registrations", "account"),
+		resource.Location:        newTable(resource.Location, "locations", ""),
+		resource.TimeDefinition:  newTable(resource.TimeDefinition, "timedefinitions", ""),
+	}
 )
 
 // tableOf returns the table behind a resource.
 func tableOf(r *resource.Resource) (*table, error) {
-	switch r {
-	case resource.Account, resource.Child:
-		return accountsTable, nil
-	case resource.AccountResource:
-		return resourcesTable, nil
-	case resource.Number, resource.NumberAllocate:
-		return numbersTable, nil
+	if t := tables[r]; t != nil {
+		return t, nil
 	}
 	return nil, fmt.Errorf("resource %s is not stored", r)
 }
@@ -153,8 +166,11 @@ func (t *table) getRow(ctx context.Context, q execer, where string, args ...any)
 
 // insert writes a new row with the given column values.
 func (t *table) insert(ctx context.Context, q execer, guid, parent string, extra map[string]any, vals map[string]any) error {
-	cols := []string{"guid", t.parentCol}
-	args := []any{guid, nullable(parent)}
+	cols := []string{"guid"}
+	args := []any{guid}
+	if t.parentCol != "" {
+		cols, args = append(cols, t.parentCol), append(args, nullable(parent))
+	}
 	for k, v := range extra {
 		cols = append(cols, k)
 		args = append(args, v)

@@ -34,6 +34,12 @@ func account(ctx context.Context, q execer, scope resource.Scope, id string) (re
 
 // Get implements resource.Store.
 func (s *Store) Get(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) (resource.Record, error) {
+	if r == resource.Hydra {
+		if scope != "" {
+			return resource.Record{}, notFound("HydraAccount %s not found", id)
+		}
+		return s.getHydra(ctx, id)
+	}
 	return get(ctx, s.reader(), scope, r, parent, id)
 }
 
@@ -45,13 +51,20 @@ func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resour
 	if err != nil {
 		return resource.Record{}, err
 	}
-	p, err := account(ctx, q, scope, parent)
-	if err != nil {
-		return resource.Record{}, err
-	}
 	where, arg := "t.guid = ?", any(strings.ToUpper(id))
 	if t.key != "" && !resource.IsGUID(id) {
-		where, arg = "t."+t.key+" = ?", strings.ToLower(id)
+		where, arg = "t."+t.key+" = ?", normKey(r, id)
+	}
+	if r.Parent == nil {
+		rec, err := t.getRow(ctx, q, where, arg)
+		if err != nil {
+			return rec, notFound("%s %s not found", r.Name, id)
+		}
+		return rec, nil
+	}
+	p, err := readableOwner(ctx, q, scope, r, parent)
+	if err != nil {
+		return resource.Record{}, err
 	}
 	rec, err := t.getRow(ctx, q, "t."+t.parentCol+" = ? AND "+where, p.GUID, arg)
 	if err != nil {
@@ -60,8 +73,36 @@ func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resour
 	return rec, nil
 }
 
+// readableOwner resolves the account a read names. Everyone may read the
+// prompts of _prompt.shared: shared prompts are there to be used by all.
+func readableOwner(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, parent string) (resource.Record, error) {
+	if r == resource.Prompt {
+		if p, err := account(ctx, q, "", parent); err == nil && p.Values["username"] == resource.SharedPrompts {
+			return p, nil
+		}
+	}
+	return account(ctx, q, scope, parent)
+}
+
+// normKey normalises a record name given in a path the way the key field
+// is normalised on write (usernames are lower case, location names not).
+func normKey(r *resource.Resource, id string) string {
+	if f := r.Field(r.Key); f != nil && f.Check != nil {
+		if v, err := f.Check(id); err == nil {
+			return v.(string)
+		}
+	}
+	return id
+}
+
 // List implements resource.Store.
 func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Resource, q resource.Query, fn func(resource.Record) error) error {
+	if r == resource.Hydra {
+		if scope != "" {
+			return nil
+		}
+		return s.listHydra(ctx, q, fn)
+	}
 	t, err := tableOf(r)
 	if err != nil {
 		return err
@@ -69,14 +110,15 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 	rd := s.reader()
 	var where []string
 	var args []any
-	switch r {
-	case resource.Account:
+	switch {
+	case r == resource.Account:
 		if scope != "" {
 			lo, hi := prefixRange(string(scope))
 			where, args = append(where, "t.path >= ? AND t.path < ?"), append(args, lo, hi)
 		}
+	case r.Parent == nil:
 	default:
-		p, err := account(ctx, rd, scope, q.Parent)
+		p, err := readableOwner(ctx, rd, scope, r, q.Parent)
 		if err != nil {
 			return err
 		}
@@ -147,44 +189,62 @@ func prefixRange(p string) (string, string) {
 
 // Put implements resource.Store.
 func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
+	if err := forbidSystemWrite(r, scope); err != nil {
+		return resource.Record{}, false, err
+	}
 	switch r {
 	case resource.Account, resource.Child:
 		return s.putAccount(ctx, scope, r, parent, id, in, mode)
 	case resource.Number:
 		return s.putNumber(ctx, scope, parent, id, in, mode)
+	case resource.Hydra:
+		return s.putHydra(ctx, id, in, mode)
 	case resource.AccountResource:
 		if err := resource.CheckAccountResource(in, scope != ""); err != nil {
 			return resource.Record{}, false, err
 		}
-		return s.putSimple(ctx, scope, r, parent, id, in, mode, func(ctx context.Context, q execer, rec resource.Record) error {
-			return resource.CheckAccountResource(resource.Input(rec.Values), scope != "")
-		})
+	case resource.Registration, resource.NumberAllocate, resource.GUID:
+		return resource.Record{}, false, invalid("%s is read-only", r.Name)
+	case resource.Prompt:
+		return s.putSimple(ctx, scope, r, parent, id, in, mode, nextGroupAccess)
 	}
-	return resource.Record{}, false, invalid("%s cannot be written", r.Name)
+	return s.putSimple(ctx, scope, r, parent, id, in, mode, nil)
 }
 
-// putSimple is the generic PUT/PATCH of a sub-resource of an account;
-// check validates the record as it will be stored.
+// putSimple is the generic PUT/PATCH: find the record, then update it or
+// create it, checking the merged record (and its references) before it is
+// written. extra adds columns to a new record.
 func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode,
-	check func(context.Context, execer, resource.Record) error) (resource.Record, bool, error) {
-	t, _ := tableOf(r)
+	extra func(ctx context.Context, q execer) (map[string]any, error)) (resource.Record, bool, error) {
+	t, err := tableOf(r)
+	if err != nil {
+		return resource.Record{}, false, err
+	}
 	var out resource.Record
 	var created bool
-	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
-		p, err := account(ctx, q, scope, parent)
-		if err != nil {
-			return err
+	err = s.w.do(ctx, func(ctx context.Context, q execer) error {
+		var owner resource.Record
+		if r.Parent != nil {
+			var err error
+			if owner, err = account(ctx, q, scope, parent); err != nil {
+				return err
+			}
 		}
 		var cur resource.Record
-		err = errNotFound
+		err := errNotFound
 		if id != "" {
-			cur, err = get(ctx, q, scope, r, p.GUID, id)
+			cur, err = get(ctx, q, scope, r, owner.GUID, id)
 		}
 		switch {
 		case err == nil:
 			merged := merge(cur.Values, in)
-			if err := check(ctx, q, resource.Record{Values: merged}); err != nil {
+			if err := validate(ctx, q, scope, r, owner, merged); err != nil {
 				return err
+			}
+			if t.key != "" && in.Has(r.Key) && in[r.Key] != cur.Values[r.Key] {
+				if err := referenced(ctx, q, r, cur); err != nil {
+					return err
+				}
 			}
 			if err := t.update(ctx, q, cur.GUID, nil, in); err != nil {
 				return err
@@ -202,10 +262,16 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 		if err := required(r, vals, in); err != nil {
 			return err
 		}
-		if err := check(ctx, q, resource.Record{Values: vals}); err != nil {
+		if err := validate(ctx, q, scope, r, owner, vals); err != nil {
 			return err
 		}
-		if err := t.insert(ctx, q, guid, p.GUID, nil, vals); err != nil {
+		var cols map[string]any
+		if extra != nil {
+			if cols, err = extra(ctx, q); err != nil {
+				return err
+			}
+		}
+		if err := t.insert(ctx, q, guid, owner.GUID, cols, vals); err != nil {
 			return err
 		}
 		created = true
@@ -213,6 +279,15 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 		return err
 	})
 	return out, created, err
+}
+
+// validate checks a record as it will be stored: rules that span fields,
+// then references.
+func validate(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals map[string]any) error {
+	if err := resource.CheckRecord(r, vals, scope != ""); err != nil {
+		return err
+	}
+	return checkRefs(ctx, q, scope, r, owner, vals)
 }
 
 // errNotFound marks "no current record" inside a write.
@@ -276,25 +351,42 @@ func newGUID(r *resource.Resource, id string, in resource.Input) (string, error)
 
 // Delete implements resource.Store.
 func (s *Store) Delete(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) error {
+	if err := forbidSystemWrite(r, scope); err != nil {
+		return err
+	}
 	switch r {
 	case resource.Account, resource.Child:
 		return s.deleteAccount(ctx, scope, r, parent, id)
 	case resource.Number:
 		return s.deleteNumber(ctx, scope, parent, id)
-	case resource.AccountResource:
-		return s.w.do(ctx, func(ctx context.Context, q execer) error {
-			cur, err := get(ctx, q, scope, r, parent, id)
-			if err != nil {
+	case resource.Hydra:
+		return s.deleteHydra(ctx, id)
+	case resource.NumberAllocate, resource.GUID:
+		return invalid("%s cannot be deleted", r.Name)
+	}
+	t, err := tableOf(r)
+	if err != nil {
+		return err
+	}
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		if r.Parent != nil {
+			if _, err := account(ctx, q, scope, parent); err != nil {
 				return err
 			}
-			if cur.Values["name"] == "api_access" && scope != "" && cur.Values["value"] == resource.AccessSystem {
-				return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot remove api_access=system")
-			}
-			_, err = q.ExecContext(ctx, "DELETE FROM account_resources WHERE guid = ?", cur.GUID)
+		}
+		cur, err := get(ctx, q, scope, r, parent, id)
+		if err != nil {
 			return err
-		})
-	}
-	return invalid("%s cannot be deleted", r.Name)
+		}
+		if r == resource.AccountResource && cur.Values["name"] == "api_access" && scope != "" && cur.Values["value"] == resource.AccessSystem {
+			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot remove api_access=system")
+		}
+		if err := referenced(ctx, q, r, cur); err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE guid = ?", cur.GUID)
+		return mapError(err)
+	})
 }
 
 // Credentials implements resource.Store.

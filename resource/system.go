@@ -1,0 +1,176 @@
+package resource
+
+import (
+	"regexp"
+	"strings"
+
+	"xc5/dialplan"
+)
+
+var (
+	locationNameRE = regexp.MustCompile(`^[A-Za-z0-9<>_.:+\-]{1,64}$`)
+	setNameRE      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+)
+
+func checkLocationName(v any) (any, error) {
+	s := strings.TrimSpace(v.(string))
+	if !locationNameRE.MatchString(s) {
+		return nil, invalid("location name %q must be 1 to 64 of letters, digits and <>_.:+-", v)
+	}
+	return s, nil
+}
+
+func checkSetName(v any) (any, error) {
+	s := strings.TrimSpace(v.(string))
+	if !setNameRE.MatchString(s) {
+		return nil, invalid("time definition name %q must be an identifier (letters, digits, _)", v)
+	}
+	return s, nil
+}
+
+// checkPrefixes normalises a comma-separated list of e.164 prefixes.
+func checkPrefixes(v any) (any, error) {
+	var out []string
+	for _, p := range strings.Split(v.(string), ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !e164PrefixRE.MatchString(p) {
+			return nil, invalid("prefix %q must be the leading digits of an e.164 number", p)
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ","), nil
+}
+
+// checkDates validates a comma-separated list of dates and date ranges.
+func checkDates(v any) (any, error) {
+	s := strings.TrimSpace(v.(string))
+	if s == "" {
+		return s, nil
+	}
+	if _, err := ParseDates(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ParseDates reads a timedefinition's dates field: YYYY-MM-DD or
+// YYYY-MM-DD..YYYY-MM-DD items separated by commas.
+func ParseDates(s string) ([]dialplan.DateRange, error) {
+	var out []dialplan.DateRange
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		td, err := dialplan.ParseTimeDefinition(item, func(string) bool { return false })
+		if err != nil || len(td.Terms) != 1 || td.Terms[0].Dates == nil || td.Terms[0].Negated || td.Terms[0].Time != nil {
+			return nil, invalid("dates: %q is not a date (2025-12-25) or a date range (2025-12-24..2026-01-02)", item)
+		}
+		out = append(out, *td.Terms[0].Dates)
+	}
+	return out, nil
+}
+
+// checkSetDefinition validates a time set's own definition, which may not
+// name other sets (so that sets cannot refer to each other in a loop).
+func checkSetDefinition(v any) (any, error) {
+	s := strings.TrimSpace(v.(string))
+	if s == "" {
+		return s, nil
+	}
+	if _, err := dialplan.ParseTimeDefinition(s, func(string) bool { return false }); err != nil {
+		return nil, invalid("%s (a time definition's own definition cannot name other sets)", err.Error())
+	}
+	return s, nil
+}
+
+// Location is a named class of e.164 destinations used by callrules.
+var Location = &Resource{
+	Name:        "location",
+	Description: "Named classes of e.164 destinations (<CallRule-International>), matched by callrule location. Readable by all API users, written with system access",
+	Methods:     crud,
+	Key:         "name",
+	Filter:      "name",
+	SystemWrite: true,
+	Fields: []Field{
+		guidField,
+		{Name: "name", Type: String, Required: true, Check: checkLocationName,
+			Description: "Unique name of the location, as callrules name it"},
+		{Name: "description", Type: String, Check: text("description", 256),
+			Description: "What the location covers"},
+		{Name: "prefixes", Type: String, Check: checkPrefixes,
+			Description: "Comma-separated e.164 prefixes; a number is in the location when it starts with one of them"},
+		{Name: "exclude", Type: String, Check: checkPrefixes,
+			Description: "Comma-separated e.164 prefixes that are not in the location even though a prefix matches (6421 out of 64 for national)"},
+	},
+}
+
+// TimeDefinition is a named time set that route time_definitions use.
+var TimeDefinition = &Resource{
+	Name:        "timedefinition",
+	Description: "Named time sets (nz_holidays) that route time_definition fields refer to. Readable by all API users, written with system access",
+	Methods:     crud,
+	Key:         "name",
+	Filter:      "name",
+	SystemWrite: true,
+	Fields: []Field{
+		guidField,
+		{Name: "name", Type: String, Required: true, Check: checkSetName,
+			Description: "Unique name, used in time_definition fields"},
+		{Name: "description", Type: String, Check: text("description", 256),
+			Description: "What the set covers"},
+		{Name: "dates", Type: String, Check: checkDates,
+			Description: "Comma-separated dates (2025-12-25) and date ranges (2025-12-24..2026-01-02) in the set"},
+		{Name: "definition", Type: String, Check: checkSetDefinition,
+			Description: "A time definition (Sat-Sun, Mon-Fri 12:00-13:00) whose times are also in the set; it cannot name other sets"},
+	},
+}
+
+// Registration is a SIP registration binding of an account.
+var Registration = &Resource{
+	Name:        "reg",
+	Description: "The account's SIP registrations. Read-only; DELETE removes a binding",
+	Methods:     []string{"GET", "OPTIONS"},
+	ItemMethods: []string{"GET", "DELETE", "OPTIONS"},
+	Parent:      Account,
+	Filter:      "contact",
+	Fields: []Field{
+		guidField,
+		{Name: "contact", Type: String, ReadOnly: true, Description: "The registered contact URI"},
+		{Name: "expires", Type: String, ReadOnly: true, Description: "When the binding expires (RFC 3339)"},
+		{Name: "user_agent", Type: String, ReadOnly: true, Description: "The phone's User-Agent"},
+		{Name: "source", Type: String, ReadOnly: true, Description: "Transport and source address the REGISTER came from"},
+		{Name: "registered_at", Type: String, ReadOnly: true, Description: "When the binding was made or last refreshed (RFC 3339)"},
+	},
+}
+
+// Hydra is the document's HydraAccount: a POTS line in one record. It is a
+// view over an ordinary account (username = the number, under _tel), its
+// number, its no-answer forward and its mailbox, written together.
+var Hydra = &Resource{
+	Name:        "HydraAccount",
+	Description: "POTS accounts in one record: PUT /api-sys/HydraAccount/{number} creates or updates the account (username = number, under _tel), its number, no-answer forward and mailbox together; DELETE removes them together",
+	Methods:     crud,
+	Key:         "number",
+	Filter:      "number",
+	SystemWrite: true,
+	Fields: []Field{
+		{Name: "number", Type: String, ReadOnly: true, Description: "The e.164 number of the line, also the account's username"},
+		{Name: "account", Type: String, ReadOnly: true, Description: "GUID of the underlying account"},
+		{Name: "password", Type: String, WriteOnly: true, Check: text("password", 128),
+			Description: "SIP password; generated when the line is created without one and shown only then"},
+		{Name: "cfna_dest", Type: String, Check: checkDestinationOrEmpty,
+			Description: "Call-forward no-answer (including busy) destination, such as the voicemail number"},
+		{Name: "cfna_active", Type: Boolean, Description: "Enables the call-forward no-answer"},
+		{Name: "ums_pin", Type: String, Check: digits("ums_pin", 4, 12),
+			Description: "Creates the mailbox or resets its PIN; null removes the mailbox"},
+		{Name: "concurrent_limit", Type: Integer, Min: 0, Max: 10000,
+			Description: "Simultaneous calls: 2 allows call hold, 1 disables it"},
+		{Name: "private", Type: Boolean, Description: "Controls caller presentation (withhold the number)"},
+		{Name: "callerid", Type: Boolean, Default: true, Description: "Shows the caller on this line's phone"},
+		{Name: "note", Type: String, WriteOnly: true, Description: "Free text describing a feature; accepted and ignored (may repeat)"},
+	},
+}

@@ -1,0 +1,130 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+
+	"xc5"
+	"xc5/dialplan"
+	"xc5/resource"
+)
+
+// checkRefs verifies, inside the write's transaction, that every
+// reference a record makes exists: accounts within the caller's partition,
+// prompts the account may use, locations and named time sets.
+func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals map[string]any) error {
+	for _, f := range r.Fields {
+		v, _ := vals[f.Name].(string)
+		if f.Ref == resource.RefNone || v == "" {
+			continue
+		}
+		switch f.Ref {
+		case resource.RefAccount:
+			if _, err := account(ctx, q, scope, v); err != nil {
+				return invalid("%s: account %s does not exist", f.Name, v)
+			}
+		case resource.RefPrompt:
+			if err := checkPromptRef(ctx, q, owner, v); err != nil {
+				return err
+			}
+		case resource.RefLocation:
+			if !exists(ctx, q, "SELECT 1 FROM locations WHERE name = ?", v) {
+				return invalid("%s: location %s does not exist (GET /api-sys/location lists them)", f.Name, v)
+			}
+		case resource.RefTimeSets:
+			td, err := dialplan.ParseTimeDefinition(v, nil)
+			if err != nil {
+				return invalid("%s", err.Error())
+			}
+			for _, name := range td.Names() {
+				if !exists(ctx, q, "SELECT 1 FROM timedefinitions WHERE name = ?", name) {
+					return invalid("%s: time definition %s does not exist (GET /api-sys/timedefinition lists them)", f.Name, name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkPromptRef allows the prompts of the account itself, of its
+// ancestors (a company's greeting used by its groups) and _prompt.shared.
+func checkPromptRef(ctx context.Context, q execer, owner resource.Record, guid string) error {
+	var path, username string
+	err := q.QueryRowContext(ctx, `SELECT a.path, a.username FROM prompts p JOIN accounts a ON a.guid = p.account WHERE p.guid = ?`,
+		strings.ToUpper(guid)).Scan(&path, &username)
+	if err != nil {
+		return invalid("promptguid: prompt %s does not exist", guid)
+	}
+	if username != resource.SharedPrompts && !strings.HasPrefix(owner.Path, path) {
+		return invalid("promptguid: prompt %s belongs to %s, which is not this account, an ancestor or %s", guid, username, resource.SharedPrompts)
+	}
+	return nil
+}
+
+func exists(ctx context.Context, q execer, query string, args ...any) bool {
+	var one int
+	return q.QueryRowContext(ctx, query, args...).Scan(&one) == nil
+}
+
+// referenced returns a 409 naming what still refers to a record that is
+// about to be deleted (or renamed), or nil.
+func referenced(ctx context.Context, q execer, r *resource.Resource, rec resource.Record) error {
+	type use struct{ query, what string }
+	var uses []use
+	var key any
+	exclude := "" // an account's own rules go with it
+	switch r {
+	case resource.Account, resource.Child:
+		key, exclude = rec.Values["username"], rec.GUID
+		uses = []use{
+			{`SELECT a.username FROM routes x JOIN accounts a ON a.guid = x.account WHERE x.username = ? AND x.account <> ?`, "a route of"},
+			{`SELECT a.username FROM callrules x JOIN accounts a ON a.guid = x.account WHERE x.username = ? AND x.account <> ?`, "a callrule of"},
+			{`SELECT a.username FROM forks x JOIN accounts a ON a.guid = x.account WHERE x.destination = ? AND x.account <> ?`, "a fork of"},
+			{`SELECT a.username FROM accounts a WHERE a.cfna_dest = ? AND a.guid <> ?`, "the cfna_dest of"},
+		}
+	case resource.Prompt:
+		key = rec.GUID
+		uses = []use{{`SELECT a.username FROM routes x JOIN accounts a ON a.guid = x.account WHERE x.promptguid = ? AND x.account <> ?`, "a route of"}}
+	case resource.Location:
+		key = rec.Values["name"]
+		uses = []use{{`SELECT a.username FROM callrules x JOIN accounts a ON a.guid = x.account WHERE x.location = ? AND x.account <> ?`, "a callrule of"}}
+	case resource.TimeDefinition:
+		name := rec.Values["name"].(string)
+		rows, err := q.QueryContext(ctx, `SELECT a.username, x.time_definition FROM routes x JOIN accounts a ON a.guid = x.account WHERE x.time_definition LIKE ?`, "%"+name+"%")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var user, def string
+			if err := rows.Scan(&user, &def); err != nil {
+				return err
+			}
+			td, _ := dialplan.ParseTimeDefinition(def, nil)
+			for _, n := range td.Names() {
+				if n == name {
+					return conflict("time definition %s is used by a route of %s", name, user)
+				}
+			}
+		}
+		return rows.Err()
+	default:
+		return nil
+	}
+	for _, u := range uses {
+		var user string
+		if err := q.QueryRowContext(ctx, u.query, key, exclude).Scan(&user); err == nil {
+			return conflict("%s %v is still used by %s %s", r.Name, key, u.what, user)
+		}
+	}
+	return nil
+}
+
+// forbidSystemWrite refuses writes to system-level resources from
+// user-level callers.
+func forbidSystemWrite(r *resource.Resource, scope resource.Scope) error {
+	if r.SystemWrite && scope != "" {
+		return xc5.Errorf(xc5.EFORBIDDEN, "%s is written with system-level API access only", r.Name)
+	}
+	return nil
+}
