@@ -103,16 +103,9 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 		a.mu.Unlock()
 		return Caller{}, xc5.Errorf(xc5.EUNAUTHORIZED, "invalid username or password")
 	}
-	if !creds.Enabled {
-		return Caller{}, xc5.Errorf(xc5.EFORBIDDEN, "account %s is disabled", creds.Username)
-	}
-	c := Caller{GUID: creds.GUID, Username: creds.Username}
-	switch creds.Access {
-	case resource.AccessSystem:
-	case resource.AccessUser:
-		c.Scope = resource.Scope(creds.Path)
-	default:
-		return Caller{}, xc5.Errorf(xc5.EFORBIDDEN, "account %s has no API access (accountresource api_access)", creds.Username)
+	c, err := callerOf(creds)
+	if err != nil {
+		return c, err
 	}
 	a.mu.Lock()
 	if len(a.cache) >= maxCached {
@@ -165,4 +158,21 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// callerOf turns an account's credentials into a caller, refusing disabled
+// accounts and accounts without api_access.
+func callerOf(creds resource.Credentials) (Caller, error) {
+	if !creds.Enabled {
+		return Caller{}, xc5.Errorf(xc5.EFORBIDDEN, "account %s is disabled", creds.Username)
+	}
+	c := Caller{GUID: creds.GUID, Username: creds.Username}
+	switch creds.Access {
+	case resource.AccessSystem:
+	case resource.AccessUser:
+		c.Scope = resource.Scope(creds.Path)
+	default:
+		return Caller{}, xc5.Errorf(xc5.EFORBIDDEN, "account %s has no API access (accountresource api_access)", creds.Username)
+	}
+	return c, nil
 }

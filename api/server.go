@@ -30,13 +30,19 @@ const maxLimit = 10000
 type Options struct {
 	Auth   AuthOptions
 	Logger *slog.Logger
+	// SessionKey signs session cookies (HS256); sessions are off without it.
+	SessionKey []byte
+	// SessionTTL is how long a session lasts; default one hour.
+	SessionTTL time.Duration
 }
 
 // Server serves /api-sys/.
 type Server struct {
-	store resource.Store
-	auth  *authenticator
-	log   *slog.Logger
+	store      resource.Store
+	auth       *authenticator
+	log        *slog.Logger
+	sessionKey []byte
+	sessionTTL time.Duration
 }
 
 // New returns a server over store.
@@ -44,7 +50,11 @@ func New(store resource.Store, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger}
+	if opts.SessionTTL == 0 {
+		opts.SessionTTL = time.Hour
+	}
+	return &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
+		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL}
 }
 
 // statusWriter remembers the status for the request log.
@@ -105,7 +115,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) Caller {
 		s.options(w, t)
 		return Caller{}
 	}
-	caller, err := s.auth.authenticate(r.Context(), r)
+	var caller Caller
+	var jti string
+	if r.Header.Get("Authorization") == "" && hasCookie(r) {
+		caller, jti, err = s.sessionCaller(r.Context(), r)
+	} else {
+		caller, err = s.auth.authenticate(r.Context(), r)
+	}
 	if err != nil {
 		if xc5.ErrorCode(err) == xc5.EUNAUTHORIZED {
 			w.Header().Set("WWW-Authenticate", `Basic realm="api-sys"`)
@@ -128,6 +144,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) Caller {
 	if !allowed(t, r.Method) {
 		w.Header().Set("Allow", strings.Join(methods(t), ", "))
 		writeError(w, r, xc5.Errorf(xc5.ENOTALLOWED, "method %s is not allowed on this path", r.Method))
+		return caller
+	}
+	if t.Res == resource.Session {
+		if err := s.session(w, r, caller, jti); err != nil {
+			writeError(w, r, err)
+		}
 		return caller
 	}
 	q := parseQuery(r.URL.RawQuery)
@@ -153,7 +175,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) Caller {
 // items take the resource's full set.
 func methods(t Target) []string {
 	all := t.Res.AllowedMethods(t.Item())
-	if t.Item() {
+	if t.Item() || t.Res.NoItems {
 		return all
 	}
 	var out []string
@@ -401,4 +423,9 @@ func (s *Server) options(w http.ResponseWriter, t Target) {
 		b = append(b, '}')
 	}
 	writeJSON(w, http.StatusOK, append(b, "}}]\n"...))
+}
+
+func hasCookie(r *http.Request) bool {
+	_, err := r.Cookie(SessionCookie)
+	return err == nil
 }

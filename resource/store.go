@@ -1,6 +1,9 @@
 package resource
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // PutMode says what a PUT or PATCH asked for.
 type PutMode int
@@ -72,6 +75,12 @@ type Store interface {
 	// Audio returns a prompt's playable audio, or the original upload.
 	// Errors: ENOTFOUND.
 	Audio(ctx context.Context, scope Scope, parent, id string, original bool) ([]byte, error)
+	// CreateSession records an API session token id until expires.
+	CreateSession(ctx context.Context, jti, account string, expires time.Time) error
+	// SessionActive reports whether a session token id is still valid.
+	SessionActive(ctx context.Context, jti string) (bool, error)
+	// DeleteSession ends a session at once.
+	DeleteSession(ctx context.Context, jti string) error
 	// Close releases the store.
 	Close() error
 }

@@ -174,3 +174,16 @@ var Hydra = &Resource{
 		{Name: "note", Type: String, WriteOnly: true, Description: "Free text describing a feature; accepted and ignored (may repeat)"},
 	},
 }
+
+// Session is the cookie login of the API: PUT with Basic credentials
+// answers a Set-Cookie holding a signed JWT; DELETE ends it.
+var Session = &Resource{
+	Name:        "session",
+	Description: "Cookie sessions: PUT with Basic credentials sets an HttpOnly, Secure, SameSite=Strict cookie holding a signed JWT that authenticates later requests; DELETE ends the session at once",
+	Methods:     []string{"PUT", "DELETE", "OPTIONS"},
+	NoItems:     true,
+	Fields: []Field{
+		{Name: "account", Type: String, ReadOnly: true, Description: "Username of the session's account"},
+		{Name: "expires", Type: String, ReadOnly: true, Description: "When the session ends (RFC 3339)"},
+	},
+}

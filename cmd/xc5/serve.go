@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"xc5/api"
@@ -57,12 +59,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "xc5: this is shown only once; set XC5_ADMIN_PASSWORD on first start to choose it")
 	}
 
+	skey, err := sessionKey(*data)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.New(store, api.Options{Logger: log}),
+		Handler:           api.New(store, api.Options{Logger: log, SessionKey: skey}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -91,4 +97,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shut)
+}
+
+// sessionKey loads the key that signs session cookies, generating it on
+// first start. It lives in the data directory so that restarts keep
+// sessions valid; nodes sharing a database must share it too.
+func sessionKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "session.key")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("write session key: %w", err)
+	}
+	return b, nil
 }
