@@ -48,6 +48,17 @@ type Credentials struct {
 	Access   string // api_access: system, user or ""
 }
 
+// Change tells what a committed write touched, so that in-memory views
+// (the routing view) can reload it before the write is acknowledged.
+type Change struct {
+	// Resource is the kind of record written.
+	Resource *Resource
+	// Account is the GUID of the account whose provisioning changed (the
+	// account itself, or the owner of a sub-resource); "" for top-level
+	// resources such as locations.
+	Account string
+}
+
 // Store is the persistence contract of the provisioning model; SQLite and
 // PostgreSQL implement it and one conformance suite holds them to it.
 // Every write is one transaction and is durable when the call returns.
@@ -81,6 +92,12 @@ type Store interface {
 	SessionActive(ctx context.Context, jti string) (bool, error)
 	// DeleteSession ends a session at once.
 	DeleteSession(ctx context.Context, jti string) error
+	// OnChange registers fn to be called after every committed write,
+	// before the write's call returns.
+	OnChange(fn func(Change))
+	// ListAll calls fn for every record of r across all accounts (for
+	// loading views at start-up), in creation order.
+	ListAll(ctx context.Context, r *Resource, fn func(Record) error) error
 	// Close releases the store.
 	Close() error
 }

@@ -23,10 +23,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"xc5"
+	"xc5/resource"
 )
 
 //go:embed migrations/*.sql
@@ -41,6 +43,9 @@ type Store struct {
 	write *sql.DB
 	w     *writer
 	stmts *statements
+
+	mu        sync.Mutex
+	listeners []func(resource.Change)
 }
 
 // Open opens (creating if needed) the database in dir and applies pending

@@ -41,6 +41,9 @@ func (s *Store) PutAudio(ctx context.Context, scope resource.Scope, parent, id s
 		rec, err = tables[resource.Prompt].getRow(ctx, q, "t.guid = ?", rec.GUID)
 		return err
 	})
+	if err == nil {
+		s.emit(resource.Change{Resource: resource.Prompt, Account: rec.Parent})
+	}
 	return rec, created, err
 }
 

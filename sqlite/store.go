@@ -163,6 +163,31 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 	}
 }
 
+// ListAll implements resource.Store.
+func (s *Store) ListAll(ctx context.Context, r *resource.Resource, fn func(resource.Record) error) error {
+	t, err := tableOf(r)
+	if err != nil {
+		return err
+	}
+	query := t.selectSQL + " WHERE t.id > ? ORDER BY t.id LIMIT ?"
+	var after int64
+	for {
+		recs, err := s.batch(ctx, t, query, []any{after, 5000})
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if err := fn(rec); err != nil {
+				return err
+			}
+			after = rec.Seq
+		}
+		if len(recs) < 5000 {
+			return nil
+		}
+	}
+}
+
 // batch reads one page fully before the caller writes it out, so that no
 // read transaction stays open while a slow client drains the response.
 func (s *Store) batch(ctx context.Context, t *table, query string, args []any) ([]resource.Record, error) {
@@ -187,8 +212,46 @@ func prefixRange(p string) (string, string) {
 	return p, p[:len(p)-1] + string(p[len(p)-1]+1)
 }
 
+// OnChange implements resource.Store.
+func (s *Store) OnChange(fn func(resource.Change)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, fn)
+}
+
+func (s *Store) emit(c resource.Change) {
+	s.mu.Lock()
+	ls := s.listeners
+	s.mu.Unlock()
+	for _, fn := range ls {
+		fn(c)
+	}
+}
+
+// owner is the account a change to rec of r is about.
+func owner(r *resource.Resource, rec resource.Record) string {
+	switch {
+	case r == resource.Account || r == resource.Child:
+		return rec.GUID
+	case r == resource.Hydra:
+		s, _ := rec.Values["account"].(string)
+		return s
+	case r.Parent == nil:
+		return ""
+	}
+	return rec.Parent
+}
+
 // Put implements resource.Store.
 func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
+	rec, created, err := s.put(ctx, scope, r, parent, id, in, mode)
+	if err == nil {
+		s.emit(resource.Change{Resource: r, Account: owner(r, rec)})
+	}
+	return rec, created, err
+}
+
+func (s *Store) put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
 	if err := forbidSystemWrite(r, scope); err != nil {
 		return resource.Record{}, false, err
 	}
@@ -351,6 +414,29 @@ func newGUID(r *resource.Resource, id string, in resource.Input) (string, error)
 
 // Delete implements resource.Store.
 func (s *Store) Delete(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) error {
+	var acct string
+	switch {
+	case r == resource.Account || r == resource.Child:
+		if rec, err := account(ctx, s.reader(), scope, id); err == nil {
+			acct = rec.GUID
+		}
+	case r == resource.Hydra:
+		if rec, err := s.getHydra(ctx, id); err == nil {
+			acct = owner(r, rec)
+		}
+	case r.Parent != nil:
+		if rec, err := account(ctx, s.reader(), scope, parent); err == nil {
+			acct = rec.GUID
+		}
+	}
+	err := s.delete(ctx, scope, r, parent, id)
+	if err == nil {
+		s.emit(resource.Change{Resource: r, Account: acct})
+	}
+	return err
+}
+
+func (s *Store) delete(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) error {
 	if err := forbidSystemWrite(r, scope); err != nil {
 		return err
 	}

@@ -1,12 +1,449 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
 )
 
-// apiCommand is replaced by the CLI client implementation.
+const apiUsage = `usage: xc5 api [flags] METHOD PATH [JSON|@file|-]
+
+Sends one api-sys request and prints the reply: JSON pretty-printed to
+stdout (key order kept), anything else (audio) as received. A 4xx/5xx reply
+is an error "STATUS: message" taken from the reply's [0].error.
+
+  METHOD  GET, PUT, PATCH, DELETE or OPTIONS (any case)
+  PATH    /api-sys/… as in the document, with its query string sent exactly
+          as typed (?filter=%88, ?filter=<CallR%); a full http(s):// URL
+          is accepted too, and a PATH without a leading "/" is taken below
+          /api-sys/
+  BODY    literal JSON, @file to read a file (a .wav file is sent as
+          audio/wav), or - for standard input
+
+The document's quoted form can be pasted as it is:
+  xc5 api 'PUT /api-sys/account/', '{"username":"acmebrick.x.co.nz"}'
+
+flags:`
+
+// apiMethods are the methods the client sends.
+var apiMethods = map[string]bool{
+	"GET": true, "HEAD": true, "PUT": true, "PATCH": true,
+	"POST": true, "DELETE": true, "OPTIONS": true,
+}
+
+// apiCommand implements "xc5 api": one request to an api-sys server.
 func apiCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, apiUsage)
+		fs.PrintDefaults()
+	}
+	base := fs.String("url", "", "server `URL` (default $XC5_URL, else http://127.0.0.1:8080)")
+	user := fs.String("user", "", "`name` for Basic authentication (default $XC5_USER, else admin)")
+	password := fs.String("password", "", "password for Basic authentication (default $XC5_PASSWORD)")
+	insecure := fs.Bool("insecure", false, "skip TLS certificate verification (self-signed test certificates)")
+	raw := fs.Bool("raw", false, "print the reply body as received, unformatted")
+	contentType := fs.String("content-type", "application/json", "content `type` of the request body (a .wav @file or WAV data: audio/wav)")
+	accept := fs.String("accept", "application/hal+json, application/json", "Accept header (audio/wav to GET a prompt's audio)")
+	timeout := fs.Duration("timeout", 30*time.Second, "time limit for the whole request (0: none)")
+	var verbose bool
+	fs.BoolVar(&verbose, "v", false, "print the status line and reply headers to stderr")
+	fs.BoolVar(&verbose, "verbose", false, "same as -v")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// The environment is read now, at each call; explicit flags win.
+	for name, def := range map[string]struct{ env, fallback string }{
+		"url":      {"XC5_URL", "http://127.0.0.1:8080"},
+		"user":     {"XC5_USER", "admin"},
+		"password": {"XC5_PASSWORD", ""},
+	} {
+		if set[name] {
+			continue
+		}
+		v := os.Getenv(def.env)
+		if v == "" {
+			v = def.fallback
+		}
+		fs.Lookup(name).Value.Set(v)
+	}
+
+	method, target, bodyArg, err := parseAPIArgs(fs.Args())
+	if err != nil {
+		fs.Usage()
+		return err
+	}
+
+	// The server: --url, unless PATH is a full URL.
+	baseURL, err := url.Parse(*base)
+	if err != nil || (baseURL.Scheme != "http" && baseURL.Scheme != "https") || baseURL.Host == "" {
+		return fmt.Errorf("--url %q: want http://host[:port] or https://host[:port]", *base)
+	}
+	if u := baseURL.User; u != nil {
+		if !set["user"] {
+			*user = u.Username()
+		}
+		if p, ok := u.Password(); ok && !set["password"] {
+			*password = p
+		}
+	}
+	prefix := strings.TrimSuffix(strings.TrimSuffix(baseURL.EscapedPath(), "/"), "/api-sys")
+	scheme, host := baseURL.Scheme, baseURL.Host
+	if s, h, rest, info, ok := splitAbsolute(target); ok {
+		scheme, host, target, prefix = s, h, rest, ""
+		if info != nil {
+			if !set["user"] {
+				*user = info.Username()
+			}
+			if p, ok := info.Password(); ok && !set["password"] {
+				*password = p
+			}
+		}
+	}
+	if !strings.HasPrefix(target, "/") {
+		target = "/api-sys/" + target
+	}
+	reqURL := buildURL(scheme, host, prefix, target)
+
+	// The body.
+	var body []byte
+	hasBody := bodyArg != ""
+	ctype := *contentType
+	switch {
+	case bodyArg == "-" || bodyArg == "@-":
+		if body, err = io.ReadAll(stdin); err != nil {
+			return fmt.Errorf("reading the body from stdin: %w", err)
+		}
+	case strings.HasPrefix(bodyArg, "@"):
+		name := bodyArg[1:]
+		if name == "" {
+			return errors.New("@ needs a file name: @body.json")
+		}
+		if body, err = os.ReadFile(name); err != nil {
+			return fmt.Errorf("reading the body: %w", err)
+		}
+		if !set["content-type"] && strings.EqualFold(filepath.Ext(name), ".wav") {
+			ctype = "audio/wav"
+		}
+	default:
+		body = []byte(bodyArg)
+	}
+	if !set["content-type"] && len(body) >= 12 && string(body[:4]) == "RIFF" && string(body[8:12]) == "WAVE" {
+		ctype = "audio/wav"
+	}
+
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+host+"/", rd)
+	if err != nil {
+		return err
+	}
+	req.URL = reqURL
+	if hasBody {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("Accept", *accept)
+	req.Header.Set("User-Agent", "xc5-api")
+	if *password != "" {
+		req.SetBasicAuth(*user, *password)
+	}
+
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if *insecure {
+		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+
+	display := scheme + "://" + host + reqURL.RequestURI()
+	if verbose {
+		fmt.Fprintf(stderr, "> %s %s\n", method, display)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return transportError(method, display, *timeout, err)
+	}
+	defer resp.Body.Close()
+	reply, err := io.ReadAll(resp.Body)
+	if verbose {
+		fmt.Fprintf(stderr, "%s %s\n", resp.Proto, resp.Status)
+		keys := make([]string, 0, len(resp.Header))
+		for k := range resp.Header {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			for _, v := range resp.Header[k] {
+				fmt.Fprintf(stderr, "%s: %s\n", k, v)
+			}
+		}
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return transportError(method, display, *timeout, ctx.Err())
+		}
+		return fmt.Errorf("%s %s: reading the reply (%d): %w", method, display, resp.StatusCode, err)
+	}
+
+	if resp.StatusCode >= 400 {
+		return replyError(resp, reply, *password == "")
+	}
+	return writeReply(stdout, resp.Header.Get("Content-Type"), reply, *raw)
+}
+
+// parseAPIArgs takes METHOD PATH [BODY] from the arguments, also in the
+// document's pasted form: exec API 'PUT /api-sys/account/', '{"username":"x"}'.
+func parseAPIArgs(args []string) (method, target, body string, err error) {
+	if len(args) >= 2 && strings.EqualFold(cleanArg(args[0]), "exec") && strings.EqualFold(cleanArg(args[1]), "API") {
+		args = args[2:]
+	}
+	var clean []string
+	for _, a := range args {
+		if c := cleanArg(a); c != "" { // "" is a stray "," between pasted arguments
+			clean = append(clean, c)
+		}
+	}
+	if len(clean) == 0 {
+		return "", "", "", errors.New("missing METHOD PATH")
+	}
+	// "METHOD PATH" in one argument, possibly with the body after it.
+	if first := clean[0]; strings.ContainsAny(first, " \t\r\n") {
+		i := strings.IndexAny(first, " \t\r\n")
+		m, rest := first[:i], strings.TrimSpace(first[i:])
+		end := pathEnd(rest)
+		parts := []string{m, cleanArg(rest[:end])}
+		if tail := cleanArg(rest[end:]); tail != "" {
+			parts = append(parts, tail)
+		}
+		clean = append(parts, clean[1:]...)
+	}
+	// A bare path means GET.
+	if strings.HasPrefix(clean[0], "/") || hasScheme(clean[0]) {
+		clean = append([]string{"GET"}, clean...)
+	}
+	method = strings.ToUpper(clean[0])
+	if !apiMethods[method] {
+		return "", "", "", fmt.Errorf("unknown method %q: want GET, PUT, PATCH, DELETE or OPTIONS", clean[0])
+	}
+	switch len(clean) {
+	case 1:
+		return "", "", "", fmt.Errorf("%s needs a PATH, e.g. /api-sys/account", method)
+	case 2:
+		return method, clean[1], "", nil
+	case 3:
+		return method, clean[1], clean[2], nil
+	}
+	return "", "", "", fmt.Errorf("too many arguments: %q (quote the JSON body as one argument)", clean[3:])
+}
+
+// pathEnd finds where the path ends in "PATH', '{…}'" or, after the shell
+// took the quotes, in "PATH,{…}": at white space, a quote, or a comma
+// before a JSON object (a comma in a query string stays).
+func pathEnd(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n', '\'', '"':
+			return i
+		case ',':
+			if strings.HasPrefix(strings.TrimLeft(s[i+1:], " \t\r\n'\""), "{") {
+				return i
+			}
+		}
+	}
+	return len(s)
+}
+
+// cleanArg strips what pasting the document's examples leaves around an
+// argument: surrounding white space, quotes and separating commas.
+func cleanArg(s string) string {
+	for {
+		t := strings.TrimSpace(s)
+		t = strings.Trim(t, ",")
+		// Neither a path nor a JSON object starts or ends with a quote (the
+		// API takes no JSON string as a body).
+		t = strings.Trim(t, "'")
+		if len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
+			t = t[1 : len(t)-1]
+		}
+		if t == s {
+			return t
+		}
+		s = t
+	}
+}
+
+func hasScheme(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+// splitAbsolute splits a full URL given as PATH into scheme, host, the
+// path and query as typed, and the credentials in it.
+func splitAbsolute(s string) (scheme, host, rest string, user *url.Userinfo, ok bool) {
+	if !hasScheme(s) {
+		return "", "", "", nil, false
+	}
+	i := strings.Index(s, "://")
+	scheme = strings.ToLower(s[:i])
+	auth := s[i+3:]
+	end := strings.IndexAny(auth, "/?")
+	if end < 0 {
+		end = len(auth)
+	}
+	auth, rest = auth[:end], auth[end:]
+	u, err := url.Parse(scheme + "://" + auth)
+	if err != nil || u.Host == "" {
+		return "", "", "", nil, false
+	}
+	if rest == "" || rest[0] == '?' {
+		rest = "/" + rest
+	}
+	return scheme, u.Host, rest, u.User, true
+}
+
+// buildURL makes the request URL with the path and query sent as typed.
+// Only bytes that cannot appear in a request line at all (spaces, control
+// characters, non-ASCII, "#") are percent-encoded; "%88" and "<CallR%"
+// go out unchanged.
+func buildURL(scheme, host, prefix, target string) *url.URL {
+	p, q, hasQuery := strings.Cut(target, "?")
+	p = prefix + escapeLoose(p)
+	u := &url.URL{Scheme: scheme, Host: host, RawQuery: escapeLoose(q), ForceQuery: hasQuery && q == ""}
+	if dec, err := url.PathUnescape(p); err == nil {
+		u.Path, u.RawPath = dec, p
+		if u.EscapedPath() == p {
+			return u
+		}
+	}
+	// A path Go would re-encode ("<", a "%" that starts no escape): send it
+	// verbatim as an opaque request target.
+	u.Path, u.RawPath, u.Opaque = "", "", p
+	return u
+}
+
+func escapeLoose(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// transportError explains a request that got no reply.
+func transportError(method, target string, timeout time.Duration, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var (
+		unknownCA  x509.UnknownAuthorityError
+		hostname   x509.HostnameError
+		certErr    *tls.CertificateVerificationError
+		opErr      *net.OpError
+		dnsErr     *net.DNSError
+		recordErr  tls.RecordHeaderError
+		timeoutErr interface{ Timeout() bool }
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &timeoutErr) && timeoutErr.Timeout()):
+		return fmt.Errorf("%s %s: no reply within %s (--timeout)", method, target, timeout)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s %s: interrupted", method, target)
+	case errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &certErr):
+		return fmt.Errorf("%s %s: the server's TLS certificate is not trusted (%v); use --insecure for a self-signed test certificate", method, target, err)
+	case errors.As(err, &recordErr):
+		return fmt.Errorf("%s %s: the server does not speak TLS; use an http:// URL", method, target)
+	case errors.As(err, &dnsErr):
+		return fmt.Errorf("%s %s: cannot resolve host %q: %v", method, target, dnsErr.Name, dnsErr.Err)
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return fmt.Errorf("%s %s: cannot connect to the server (is xc5 serve running? set --url or $XC5_URL): %v", method, target, opErr.Err)
+	}
+	return fmt.Errorf("%s %s: %v", method, target, err)
+}
+
+// replyError is the error for a 4xx/5xx reply: "STATUS: [0].error".
+func replyError(resp *http.Response, reply []byte, noPassword bool) error {
+	var errs []struct {
+		Error string `json:"error"`
+	}
+	msg := ""
+	if json.Unmarshal(reply, &errs) == nil && len(errs) > 0 && errs[0].Error != "" {
+		msg = errs[0].Error
+	} else {
+		msg = strings.TrimSpace(string(reply))
+		if len(msg) > 200 {
+			msg = msg[:200] + "…"
+		}
+		if msg == "" {
+			msg = http.StatusText(resp.StatusCode)
+		}
+	}
+	if resp.StatusCode == http.StatusUnauthorized && noPassword {
+		msg += " (no password given: use --password or $XC5_PASSWORD)"
+	}
+	return fmt.Errorf("%d: %s", resp.StatusCode, msg)
+}
+
+// writeReply prints a reply body: JSON indented by two spaces in the order
+// received, anything else unchanged.
+func writeReply(w io.Writer, contentType string, reply []byte, raw bool) error {
+	if len(reply) == 0 {
+		return nil
+	}
+	if !raw && isJSON(contentType, reply) {
+		var b bytes.Buffer
+		if err := json.Indent(&b, bytes.TrimSpace(reply), "", "  "); err == nil {
+			b.WriteByte('\n')
+			_, err = w.Write(b.Bytes())
+			return err
+		}
+	}
+	_, err := w.Write(reply)
+	return err
+}
+
+func isJSON(contentType string, reply []byte) bool {
+	ct := strings.ToLower(contentType)
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	if ct == "application/json" || strings.HasSuffix(ct, "+json") {
+		return true
+	}
+	if ct == "" || ct == "text/plain" {
+		t := bytes.TrimSpace(reply)
+		return len(t) > 0 && (t[0] == '[' || t[0] == '{') && json.Valid(t)
+	}
+	return false
 }

@@ -1,0 +1,170 @@
+package routing
+
+import (
+	"strings"
+	"time"
+
+	"xc5/dialplan"
+	"xc5/resource"
+)
+
+// lookupAccount finds an account by username or GUID.
+func (v *View) lookupAccount(id string) *Account {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if a := v.byName[strings.ToLower(id)]; a != nil {
+		return a
+	}
+	if resource.IsGUID(id) {
+		return v.accounts[strings.ToUpper(id)]
+	}
+	return nil
+}
+
+func (v *View) accountByGUID(guid string) *Account {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.accounts[guid]
+}
+
+func (v *View) lookupNumber(e164 string) *Number {
+	if e164 == "" {
+		return nil
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.numbers[e164]
+}
+
+func (v *View) lookupPrompt(code string) *Prompt {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.prompts[code]
+}
+
+func (v *View) lookupLocation(name string) *Location {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.locations[name]
+}
+
+// timeSet resolves a named time set for dialplan.
+func (v *View) timeSet(name string) dialplan.TimeSet {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.timeSets[name]
+}
+
+// ancestors returns the account and its ancestors, nearest first.
+func (v *View) ancestors(a *Account) []*Account {
+	chain := make([]*Account, 0, 4)
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for a != nil && len(chain) < maxDepth {
+		chain = append(chain, a)
+		if a.Parent == "" {
+			break
+		}
+		a = v.accounts[a.Parent]
+	}
+	return chain
+}
+
+// inheritedNumbering returns the country and area codes of an account
+// chain, falling back to the system defaults.
+func (v *View) inheritedNumbering(chain []*Account) (cc, ac string) {
+	for _, a := range chain {
+		if cc == "" {
+			cc = a.CountryCode
+		}
+		if ac == "" {
+			ac = a.AreaCode
+		}
+	}
+	if cc == "" {
+		cc = v.defaults.CountryCode
+	}
+	if ac == "" {
+		ac = v.defaults.AreaCode
+	}
+	return cc, ac
+}
+
+// zone returns the inherited time zone of an account chain.
+func (v *View) zone(chain []*Account) *time.Location {
+	for _, a := range chain {
+		if a.Timezone != "" {
+			v.mu.RLock()
+			loc := v.zones[a.Timezone]
+			v.mu.RUnlock()
+			if loc != nil {
+				return loc
+			}
+			if loc, err := time.LoadLocation(a.Timezone); err == nil {
+				v.mu.Lock()
+				v.zones[a.Timezone] = loc
+				v.mu.Unlock()
+				return loc
+			}
+		}
+	}
+	return v.defaults.Location
+}
+
+// PickupGroup returns an account's inherited pickup group.
+func (v *View) PickupGroup(a *Account) string {
+	for _, x := range v.ancestors(a) {
+		if x.PickupGroup != "" {
+			return x.PickupGroup
+		}
+	}
+	return ""
+}
+
+// sameOrganisation reports whether account guid shares the caller's
+// top-level ancestor (the company): prompts are recorded from "any phone
+// within the organisation".
+func (v *View) sameOrganisation(a *Account, chain []*Account, guid string) bool {
+	top := chain[len(chain)-1]
+	other := v.accountByGUID(guid)
+	if other == nil {
+		return false
+	}
+	oc := v.ancestors(other)
+	return oc[len(oc)-1].GUID == top.GUID
+}
+
+// presented is the number a caller presents: its own number, else the
+// nearest is-pilot number of the account or an ancestor; "anonymous" when
+// the account is private.
+func (v *View) presented(a *Account, chain []*Account) string {
+	if a.Private {
+		return "anonymous (private)"
+	}
+	for _, n := range a.Numbers {
+		if !n.IsPilot {
+			return n.Number
+		}
+	}
+	for _, x := range chain {
+		for _, n := range x.Numbers {
+			if n.IsPilot {
+				return n.Number
+			}
+		}
+	}
+	return a.Username
+}
+
+// extension resolves :EXT through the extension plan of an account chain:
+// the callrules whose prefix_raw is the extension and name a username.
+func (v *View) extension(chain []*Account, ext string) *Account {
+	for _, a := range chain {
+		for _, r := range a.CallRules {
+			if r.PrefixRaw == ext && r.Username != "" {
+				return v.lookupAccount(r.Username)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,339 @@
+// Package routing is the call-routing engine: the one place that decides
+// what happens to a call, given the provisioning. It works on an in-memory,
+// indexed View of accounts, numbers, routes, callrules, forks, locations
+// and time sets, kept current by every committed write, and it holds no
+// HTTP, SQL or SIP: the API's call trace and the SIP service drive the same
+// engine through the Driver interface.
+package routing
+
+import (
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"xc5/dialplan"
+	"xc5/resource"
+)
+
+// Account is an account as routing sees it.
+type Account struct {
+	GUID, Username, Parent string
+	Enabled                bool
+	CfnaDuration           int
+	CfnaDest               string
+	CfnaActive             bool
+	PickupGroup            string
+	UmsPin                 string
+	ConcurrentLimit        int
+	Private, CallerID      bool
+	Timezone               string
+	CountryCode, AreaCode  string
+
+	Routes    []*Route    // by order, then creation
+	CallRules []*CallRule // by order, then creation
+	Forks     []string    // numbers or usernames rung at once
+	Numbers   []*Number
+}
+
+// Number is a phone number of an account.
+type Number struct {
+	GUID, Number string
+	Account      string // owner GUID
+	IsPilot      bool
+	CFA          string
+	AlertInfo    string
+}
+
+// Route is an account route.
+type Route struct {
+	GUID        string
+	Order       int
+	Destination dialplan.Destination
+	HasDest     bool
+	Username    string
+	HuntUser    bool
+	RingSeconds int
+	MenuLevel   int
+	Time        dialplan.TimeDefinition
+	HasTime     bool
+	DigitMap    dialplan.DigitMap
+	Prompt      string
+	seq         int64
+}
+
+// CallRule is an account callrule.
+type CallRule struct {
+	GUID        string
+	Order       int
+	Prefix      string
+	PrefixRaw   string
+	Location    string
+	Username    string
+	Destination dialplan.Destination
+	HasDest     bool
+	EarlyRule   bool
+	RecordEmail string
+	seq         int64
+}
+
+// Location is a named class of E.164 numbers.
+type Location struct {
+	Name              string
+	Prefixes, Exclude []string
+}
+
+// Contains reports whether an E.164 number is in the location.
+func (l *Location) Contains(e164 string) bool {
+	for _, x := range l.Exclude {
+		if strings.HasPrefix(e164, x) {
+			return false
+		}
+	}
+	for _, p := range l.Prefixes {
+		if strings.HasPrefix(e164, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Prompt is what routing needs of a prompt: its recording code.
+type Prompt struct {
+	GUID, Account, GroupAccess string
+}
+
+// timeSet is a named set of dates and times.
+type timeSet struct {
+	dates dialplan.DateSet
+	ranges []dialplan.DateRange
+	def    dialplan.TimeDefinition
+	hasDef bool
+}
+
+// Matches implements dialplan.TimeSet.
+func (s *timeSet) Matches(t time.Time) bool {
+	if s.dates.Matches(t) {
+		return true
+	}
+	d := dialplan.DateOf(t)
+	for _, r := range s.ranges {
+		if r.Contains(d) {
+			return true
+		}
+	}
+	return s.hasDef && s.def.Matches(t, nil)
+}
+
+// Defaults are the system-wide values that inherited settings fall back
+// to (xc5 serve flags).
+type Defaults struct {
+	Location    *time.Location
+	CountryCode string
+	AreaCode    string
+}
+
+// View is the indexed provisioning the engine decides on. Writers replace
+// whole accounts (with their rules) under the lock; decisions read under
+// the read lock, so a write is visible to the next decision at once.
+type View struct {
+	mu        sync.RWMutex
+	defaults  Defaults
+	accounts  map[string]*Account // by GUID
+	byName    map[string]*Account // by username
+	numbers   map[string]*Number  // by E.164
+	prompts   map[string]*Prompt  // by group_access code
+	promptsOf map[string][]string // account GUID -> its prompt codes
+	locations map[string]*Location
+	timeSets  map[string]dialplan.TimeSet
+	zones     map[string]*time.Location
+}
+
+// NewView returns an empty view.
+func NewView(d Defaults) *View {
+	if d.Location == nil {
+		d.Location = time.UTC
+	}
+	return &View{defaults: d, accounts: map[string]*Account{}, byName: map[string]*Account{},
+		numbers: map[string]*Number{}, prompts: map[string]*Prompt{}, promptsOf: map[string][]string{},
+		locations: map[string]*Location{}, timeSets: map[string]dialplan.TimeSet{}, zones: map[string]*time.Location{}}
+}
+
+// AccountFromRecord converts a stored account.
+func AccountFromRecord(rec resource.Record) *Account {
+	v := rec.Values
+	return &Account{GUID: rec.GUID, Username: str(v, "username"), Parent: rec.Parent, Enabled: boolean(v, "enabled"),
+		CfnaDuration: integer(v, "cfna_duration"), CfnaDest: str(v, "cfna_dest"), CfnaActive: boolean(v, "cfna_active"),
+		PickupGroup: str(v, "pickup_group"), UmsPin: str(v, "ums_pin"), ConcurrentLimit: integer(v, "concurrent_limit"),
+		Private: boolean(v, "private"), CallerID: boolean(v, "callerid"), Timezone: str(v, "timezone"),
+		CountryCode: str(v, "country_code"), AreaCode: str(v, "area_code")}
+}
+
+// RouteFromRecord converts a stored route; the grammars were validated
+// when it was written.
+func RouteFromRecord(rec resource.Record) *Route {
+	v := rec.Values
+	r := &Route{GUID: rec.GUID, Order: integer(v, "order"), Username: str(v, "username"), HuntUser: boolean(v, "hunt_user"),
+		RingSeconds: integer(v, "ring_seconds"), MenuLevel: integer(v, "menu_level"), Prompt: str(v, "promptguid"), seq: rec.Seq}
+	if d := str(v, "destination"); d != "" {
+		r.Destination, _ = dialplan.ParseDestination(d)
+		r.HasDest = r.Destination.Kind != dialplan.KindInvalid
+	}
+	if t := str(v, "time_definition"); t != "" {
+		r.Time, _ = dialplan.ParseTimeDefinition(t, nil)
+		r.HasTime = true
+	}
+	r.DigitMap, _ = dialplan.ParseDigitMap(str(v, "digit_map"))
+	return r
+}
+
+// CallRuleFromRecord converts a stored callrule.
+func CallRuleFromRecord(rec resource.Record) *CallRule {
+	v := rec.Values
+	c := &CallRule{GUID: rec.GUID, Order: integer(v, "order"), Prefix: str(v, "prefix"), PrefixRaw: str(v, "prefix_raw"),
+		Location: str(v, "location"), Username: str(v, "username"), EarlyRule: boolean(v, "early_rule"),
+		RecordEmail: str(v, "record_email"), seq: rec.Seq}
+	if d := str(v, "destination"); d != "" {
+		c.Destination, _ = dialplan.ParseDestination(d)
+		c.HasDest = c.Destination.Kind != dialplan.KindInvalid
+	}
+	return c
+}
+
+// NumberFromRecord converts a stored number.
+func NumberFromRecord(rec resource.Record) *Number {
+	v := rec.Values
+	return &Number{GUID: rec.GUID, Number: str(v, "number"), Account: rec.Parent, IsPilot: boolean(v, "is-pilot"),
+		CFA: str(v, "cfa"), AlertInfo: str(v, "alert-info")}
+}
+
+// Rules are the records an account owns, as SetAccount takes them.
+type Rules struct {
+	Routes, CallRules, Forks, Numbers, Prompts []resource.Record
+}
+
+// SetAccount replaces an account and everything it owns.
+func (v *View) SetAccount(acct resource.Record, rules Rules) {
+	a := AccountFromRecord(acct)
+	for _, r := range rules.Routes {
+		a.Routes = append(a.Routes, RouteFromRecord(r))
+	}
+	sort.SliceStable(a.Routes, func(i, j int) bool { return a.Routes[i].Order < a.Routes[j].Order })
+	for _, r := range rules.CallRules {
+		a.CallRules = append(a.CallRules, CallRuleFromRecord(r))
+	}
+	sort.SliceStable(a.CallRules, func(i, j int) bool { return a.CallRules[i].Order < a.CallRules[j].Order })
+	for _, f := range rules.Forks {
+		a.Forks = append(a.Forks, str(f.Values, "destination"))
+	}
+	for _, n := range rules.Numbers {
+		a.Numbers = append(a.Numbers, NumberFromRecord(n))
+	}
+	var prompts []*Prompt
+	for _, p := range rules.Prompts {
+		prompts = append(prompts, &Prompt{GUID: p.GUID, Account: a.GUID, GroupAccess: str(p.Values, "group_access")})
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.removeLocked(a.GUID)
+	v.accounts[a.GUID] = a
+	v.byName[a.Username] = a
+	for _, n := range a.Numbers {
+		if !strings.HasPrefix(n.Number, "a:") {
+			v.numbers[n.Number] = n
+		}
+	}
+	for _, p := range prompts {
+		v.prompts[p.GroupAccess] = p
+		v.promptsOf[a.GUID] = append(v.promptsOf[a.GUID], p.GroupAccess)
+	}
+}
+
+// RemoveAccount drops an account and what it owns.
+func (v *View) RemoveAccount(guid string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.removeLocked(guid)
+}
+
+func (v *View) removeLocked(guid string) {
+	old := v.accounts[guid]
+	if old == nil {
+		return
+	}
+	delete(v.accounts, guid)
+	if v.byName[old.Username] == old {
+		delete(v.byName, old.Username)
+	}
+	for _, n := range old.Numbers {
+		if v.numbers[n.Number] == n {
+			delete(v.numbers, n.Number)
+		}
+	}
+	for _, code := range v.promptsOf[guid] {
+		if p := v.prompts[code]; p != nil && p.Account == guid {
+			delete(v.prompts, code)
+		}
+	}
+	delete(v.promptsOf, guid)
+}
+
+// SetLocations replaces all locations.
+func (v *View) SetLocations(recs []resource.Record) {
+	m := map[string]*Location{}
+	for _, r := range recs {
+		m[str(r.Values, "name")] = &Location{Name: str(r.Values, "name"),
+			Prefixes: splitList(str(r.Values, "prefixes")), Exclude: splitList(str(r.Values, "exclude"))}
+	}
+	v.mu.Lock()
+	v.locations = m
+	v.mu.Unlock()
+}
+
+// SetTimeSets replaces all named time sets.
+func (v *View) SetTimeSets(recs []resource.Record) {
+	m := map[string]dialplan.TimeSet{}
+	for _, r := range recs {
+		ts := &timeSet{dates: dialplan.DateSet{}}
+		ranges, _ := resource.ParseDates(str(r.Values, "dates"))
+		for _, dr := range ranges {
+			if dr.From == dr.To {
+				ts.dates.Add(dr.From)
+			} else {
+				ts.ranges = append(ts.ranges, dr)
+			}
+		}
+		if d := str(r.Values, "definition"); d != "" {
+			ts.def, _ = dialplan.ParseTimeDefinition(d, nil)
+			ts.hasDef = true
+		}
+		m[str(r.Values, "name")] = ts
+	}
+	v.mu.Lock()
+	v.timeSets = m
+	v.mu.Unlock()
+}
+
+// Size reports how many accounts, numbers and rules the view holds.
+func (v *View) Size() (accounts, numbers, rules int) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for _, a := range v.accounts {
+		rules += len(a.Routes) + len(a.CallRules) + len(a.Forks)
+	}
+	return len(v.accounts), len(v.numbers), rules
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func str(v map[string]any, k string) string { s, _ := v[k].(string); return s }
+func boolean(v map[string]any, k string) bool {
+	b, _ := v[k].(bool)
+	return b
+}
+func integer(v map[string]any, k string) int { n, _ := v[k].(int64); return int(n) }

@@ -1,0 +1,152 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"xc5"
+	"xc5/resource"
+	"xc5/secret"
+)
+
+// SIPCredentials is what the SIP registrar needs to check a digest
+// response for an account: never a password, only the HA1 values.
+type SIPCredentials struct {
+	GUID     string
+	Username string // the account's username, lower case
+	Realm    string // secret.Realm(Username)
+	// HA1MD5 and HA1SHA256 are H(username:realm:password) with the full
+	// username as the digest username.
+	HA1MD5    string
+	HA1SHA256 string
+	// LocalHA1MD5 and LocalHA1SHA256 are H(local:realm:password) for a
+	// username local@realm, for phones that send only the local part as
+	// the digest username. Empty when not (yet) computed.
+	LocalHA1MD5    string
+	LocalHA1SHA256 string
+	Enabled        bool
+}
+
+// Binding is one registered contact of an account.
+type Binding struct {
+	GUID         string
+	Contact      string // the contact URI
+	Expires      time.Time
+	UserAgent    string
+	Source       string // transport and source address, e.g. "udp:192.0.2.7:5060"
+	RegisteredAt time.Time
+}
+
+// sqlTime formats a time the way the registrations table stores it:
+// RFC 3339 in UTC with whole seconds, so that string order is time order.
+func sqlTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+
+// digestColumns returns the accounts columns that hold the digest secrets
+// of username with password: the HA1 values for the full username and,
+// for a username local@realm, for the local part alone. The account writes
+// store them wherever they set a password.
+func digestColumns(username, password string) map[string]any {
+	realm := secret.Realm(username)
+	full := secret.DigestHA1(username, realm, password)
+	cols := map[string]any{"ha1_md5": full.MD5, "ha1_sha256": full.SHA256, "ha1_local_md5": "", "ha1_local_sha256": ""}
+	if i := strings.LastIndexByte(username, '@'); i > 0 {
+		local := secret.DigestHA1(username[:i], realm, password)
+		cols["ha1_local_md5"], cols["ha1_local_sha256"] = local.MD5, local.SHA256
+	}
+	return cols
+}
+
+// SIPCredentials returns the digest secrets of the account with the given
+// username (case-insensitive).
+func (s *Store) SIPCredentials(ctx context.Context, username string) (SIPCredentials, error) {
+	var c SIPCredentials
+	var enabled int64
+	err := s.reader().QueryRowContext(ctx, `SELECT guid, username, ha1_md5, ha1_sha256, ha1_local_md5, ha1_local_sha256, enabled
+		FROM accounts WHERE username = ?`, strings.ToLower(username)).
+		Scan(&c.GUID, &c.Username, &c.HA1MD5, &c.HA1SHA256, &c.LocalHA1MD5, &c.LocalHA1SHA256, &enabled)
+	if err != nil {
+		return c, notFound("account %s not found", username)
+	}
+	c.Realm = secret.Realm(c.Username)
+	c.Enabled = enabled != 0
+	return c, nil
+}
+
+// PutRegistration binds contact to the account until expires, or refreshes
+// an existing binding of the same contact in place: its GUID stays, its
+// expiry, user agent, source and registered_at are updated.
+func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string) error {
+	now := sqlTime(time.Now())
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO registrations (guid, account, contact, expires, user_agent, source, registered_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account, contact) DO UPDATE SET expires = excluded.expires,
+				user_agent = excluded.user_agent, source = excluded.source, registered_at = excluded.registered_at`,
+			resource.NewGUID(), accountGUID, contact, sqlTime(expires), userAgent, source, now)
+		if err = mapError(err); xc5.ErrorCode(err) == xc5.ECONFLICT {
+			return notFound("account %s not found", accountGUID)
+		}
+		return err
+	})
+}
+
+// DeleteRegistration removes one binding of the account.
+func (s *Store) DeleteRegistration(ctx context.Context, accountGUID, contact string) error {
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM registrations WHERE account = ? AND contact = ?`, accountGUID, contact)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("registration %s not found", contact)
+		}
+		return nil
+	})
+}
+
+// DeleteAllRegistrations removes every binding of the account.
+func (s *Store) DeleteAllRegistrations(ctx context.Context, accountGUID string) error {
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		_, err := q.ExecContext(ctx, `DELETE FROM registrations WHERE account = ?`, accountGUID)
+		return err
+	})
+}
+
+// ExpireRegistrations deletes the bindings that expired at or before now
+// and reports how many there were.
+func (s *Store) ExpireRegistrations(ctx context.Context, now time.Time) (int, error) {
+	var n int64
+	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM registrations WHERE expires <= ?`, sqlTime(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// ContactsOf returns the account's bindings that are still valid at now,
+// oldest first.
+func (s *Store) ContactsOf(ctx context.Context, accountGUID string, now time.Time) ([]Binding, error) {
+	rows, err := s.reader().QueryContext(ctx, `SELECT guid, contact, expires, user_agent, source, registered_at
+		FROM registrations WHERE account = ? AND expires > ? ORDER BY id`, accountGUID, sqlTime(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Binding
+	for rows.Next() {
+		var b Binding
+		var expires, at string
+		if err := rows.Scan(&b.GUID, &b.Contact, &expires, &b.UserAgent, &b.Source, &at); err != nil {
+			return nil, err
+		}
+		b.Expires, _ = time.Parse(time.RFC3339, expires)
+		b.RegisteredAt, _ = time.Parse(time.RFC3339, at)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
