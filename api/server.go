@@ -18,6 +18,7 @@ import (
 
 	"xc5"
 	"xc5/resource"
+	"xc5/routing"
 )
 
 // MaxBody is the largest request body accepted.
@@ -34,6 +35,8 @@ type Options struct {
 	SessionKey []byte
 	// SessionTTL is how long a session lasts; default one hour.
 	SessionTTL time.Duration
+	// View is the routing view behind GET /api-sys/calltrace.
+	View *routing.View
 }
 
 // Server serves /api-sys/.
@@ -43,6 +46,7 @@ type Server struct {
 	log        *slog.Logger
 	sessionKey []byte
 	sessionTTL time.Duration
+	view       *routing.View
 }
 
 // New returns a server over store.
@@ -54,7 +58,7 @@ func New(store resource.Store, opts Options) *Server {
 		opts.SessionTTL = time.Hour
 	}
 	return &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
-		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL}
+		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL, view: opts.View}
 }
 
 // statusWriter remembers the status for the request log.
@@ -153,6 +157,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) Caller {
 		return caller
 	}
 	q := parseQuery(r.URL.RawQuery)
+	if t.Res == resource.CallTrace && r.Method != http.MethodOptions {
+		if err := s.calltrace(w, r, caller, q); err != nil {
+			writeError(w, r, err)
+		}
+		return caller
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		err = s.get(w, r, caller, t, q)

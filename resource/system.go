@@ -187,3 +187,22 @@ var Session = &Resource{
 		{Name: "expires", Type: String, ReadOnly: true, Description: "When the session ends (RFC 3339)"},
 	},
 }
+
+// CallTrace answers "what happens when X dials Y at time T and presses D?"
+// from the routing engine, before any phone rings. Its fields are the
+// query parameters.
+var CallTrace = &Resource{
+	Name:        "calltrace",
+	Description: "Trace a call through the routing engine: GET /api-sys/calltrace?from=FROM&dial=DIGITS[&at=RFC3339][&dtmf=D,D][&registered=U,…][&noanswer=U,…][&busy=U,…]. The answer is the steps taken, the last element being the outcome",
+	Methods:     []string{"GET", "OPTIONS"},
+	NoItems:     true,
+	Fields: []Field{
+		{Name: "from", Type: String, ReadOnly: true, Description: "The caller: an account username or GUID, or an external number"},
+		{Name: "dial", Type: String, ReadOnly: true, Description: "The dialed string as typed"},
+		{Name: "at", Type: String, ReadOnly: true, Description: "When the call is made (RFC 3339); default now"},
+		{Name: "dtmf", Type: String, ReadOnly: true, Description: "Digits pressed at successive menus, comma-separated; an empty entry is a timeout"},
+		{Name: "registered", Type: String, ReadOnly: true, Description: "Accounts to treat as registered in addition to the real registrations; * for all"},
+		{Name: "noanswer", Type: String, ReadOnly: true, Description: "Accounts whose phones ring but do not answer; * for all"},
+		{Name: "busy", Type: String, ReadOnly: true, Description: "Accounts whose phones answer busy; * for all"},
+	},
+}

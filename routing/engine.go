@@ -185,11 +185,7 @@ func (w *walker) ruleMatches(r *CallRule, dialed, e164 string) bool {
 	}
 	if r.Location != "" {
 		l := w.v.lookupLocation(r.Location)
-		subject := e164
-		if subject == "" {
-			subject = dialed
-		}
-		if l == nil || !l.Contains(subject) {
+		if l == nil || e164 == "" || !l.Contains(e164) {
 			return false
 		}
 	}

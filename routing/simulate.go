@@ -29,7 +29,9 @@ func ParseSet(s string) Set {
 }
 
 // Has reports whether the set holds the account.
-func (s Set) Has(a *Account) bool { return s.All || s.Names[a.Username] || s.Names[strings.ToLower(a.GUID)] }
+func (s Set) Has(a *Account) bool {
+	return s.All || s.Names[a.Username] || s.Names[strings.ToLower(a.GUID)]
+}
 
 // Simulation is the Driver of the call trace: phones ring only where an
 // account is registered, and they answer at once unless told otherwise.

@@ -105,7 +105,7 @@ type Prompt struct {
 
 // timeSet is a named set of dates and times.
 type timeSet struct {
-	dates dialplan.DateSet
+	dates  dialplan.DateSet
 	ranges []dialplan.DateRange
 	def    dialplan.TimeDefinition
 	hasDef bool

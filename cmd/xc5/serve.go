@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"xc5/api"
+	"xc5/routing"
 	"xc5/secret"
 	"xc5/sqlite"
 )
@@ -27,6 +28,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cert := fs.String("tls-cert", "", "TLS certificate file: serve HTTPS")
 	key := fs.String("tls-key", "", "TLS private key file")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
+	cc := fs.String("country-code", "64", "default country code for number translation")
+	ac := fs.String("area-code", "", "default area code for number translation")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,6 +63,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "xc5: this is shown only once; set XC5_ADMIN_PASSWORD on first start to choose it")
 	}
 
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		return fmt.Errorf("--timezone: %w", err)
+	}
+	view := routing.NewView(routing.Defaults{Location: loc, CountryCode: *cc, AreaCode: *ac})
+	view.Follow(store)
+	if err := view.Load(ctx, store); err != nil {
+		return fmt.Errorf("load routing view: %w", err)
+	}
 	skey, err := sessionKey(*data)
 	if err != nil {
 		return err
@@ -68,7 +81,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.New(store, api.Options{Logger: log, SessionKey: skey}),
+		Handler:           api.New(store, api.Options{Logger: log, SessionKey: skey, View: view}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
