@@ -12,10 +12,18 @@ import (
 func (v *View) lookupAccount(id string) *Account {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if a := v.byName[strings.ToLower(id)]; a != nil {
+	if a := v.byName[id]; a != nil { // usernames are stored lower case, and usually asked so
 		return a
 	}
-	if resource.IsGUID(id) {
+	if a := v.accounts[id]; a != nil {
+		return a
+	}
+	if lower := strings.ToLower(id); lower != id {
+		if a := v.byName[lower]; a != nil {
+			return a
+		}
+	}
+	if len(id) == 36 && resource.IsGUID(id) {
 		return v.accounts[strings.ToUpper(id)]
 	}
 	return nil
@@ -168,3 +176,6 @@ func (v *View) extension(chain []*Account, ext string) *Account {
 	}
 	return nil
 }
+
+// Account returns an account of the view by username or GUID, or nil.
+func (v *View) Account(id string) *Account { return v.lookupAccount(id) }
