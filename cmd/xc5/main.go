@@ -3,7 +3,8 @@
 //
 //	xc5 serve [--http ADDR] [--data DIR] [--tls-cert FILE --tls-key FILE]
 //	xc5 seed  [--data DIR] [--accounts N] [--numbers N]
-//	xc5 api METHOD PATH [JSON|@file]
+//	xc5 api METHOD PATH [JSON|@file|-]
+//	xc5 call FROM DIGITS [--at T] [--dtmf D] [--registered U,…] [--json]
 package main
 
 import (
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return seed(ctx, args[1:], stdout, stderr)
 	case "api":
 		return apiCommand(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "call":
+		return callCommand(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -52,7 +55,8 @@ const usage = `usage: xc5 <command> [flags]
 
 commands:
   serve   run the api-sys provisioning server
-  api     send one api-sys request: xc5 api METHOD PATH [JSON|@file]
+  api     send one api-sys request: xc5 api METHOD PATH [JSON|@file|-]
+  call    trace a call through the routing engine: xc5 call FROM DIGITS
   seed    fill a data directory with synthetic accounts and numbers (load tests)
 
 Run "xc5 <command> -h" for the flags of a command.`
