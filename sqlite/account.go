@@ -159,6 +159,9 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 		if _, err := account(ctx, q, "", u); err == nil {
 			return conflict("account %s already exists", u)
 		}
+		if err := referenced(ctx, q, resource.Account, cur); err != nil {
+			return err
+		}
 		username = u
 	}
 	if password != "" {
@@ -226,6 +229,9 @@ func (s *Store) deleteAccount(ctx context.Context, scope resource.Scope, r *reso
 		}
 		if children > 0 {
 			return conflict("account %s still has %d child accounts; delete or move them first", username, children)
+		}
+		if err := referenced(ctx, q, resource.Account, cur); err != nil {
+			return err
 		}
 		if err := returnNumbers(ctx, q, "account = ?", cur.GUID); err != nil {
 			return err

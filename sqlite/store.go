@@ -372,7 +372,7 @@ func merge(base map[string]any, in resource.Input) map[string]any {
 func required(r *resource.Resource, vals map[string]any, in resource.Input) error {
 	for _, f := range r.Fields {
 		if f.Required {
-			if v, ok := in[f.Name]; !ok || v == f.DefaultOf() {
+			if v, ok := in[f.Name]; !ok || v == "" {
 				return invalid("field %q is required", f.Name)
 			}
 		}

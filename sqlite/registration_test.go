@@ -1,0 +1,190 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"xc5"
+	"xc5/resource"
+	"xc5/secret"
+)
+
+// newRegStore opens a bootstrapped store in a temporary directory with one
+// account, reception@acmebrick.x.co.nz (password "pw"), and returns its GUID.
+func newRegStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	if _, err := s.Bootstrap(ctx, "admin-password"); err != nil {
+		t.Fatalf("Bootstrap: %v", err)
+	}
+	rec, _, err := s.Put(ctx, "", resource.Account, "", "",
+		resource.Input{"username": "reception@acmebrick.x.co.nz", "password": "pw"}, resource.Create)
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	return s, rec.GUID
+}
+
+func TestSIPCredentials(t *testing.T) {
+	s, guid := newRegStore(t)
+	ctx := context.Background()
+	c, err := s.SIPCredentials(ctx, "Reception@AcmeBrick.x.co.nz")
+	if err != nil {
+		t.Fatalf("SIPCredentials: %v", err)
+	}
+	want := secret.DigestHA1("reception@acmebrick.x.co.nz", "acmebrick.x.co.nz", "pw")
+	if c.GUID != guid || c.Username != "reception@acmebrick.x.co.nz" || c.Realm != "acmebrick.x.co.nz" ||
+		c.HA1MD5 != want.MD5 || c.HA1SHA256 != want.SHA256 || !c.Enabled {
+		t.Fatalf("SIPCredentials = %+v", c)
+	}
+	if _, err := s.SIPCredentials(ctx, "nobody@acmebrick.x.co.nz"); xc5.ErrorCode(err) != xc5.ENOTFOUND {
+		t.Fatalf("unknown user: err = %v, want not_found", err)
+	}
+	if _, _, err := s.Put(ctx, "", resource.Account, "", guid, resource.Input{"enabled": false}, resource.Patch); err != nil {
+		t.Fatalf("disable: %v", err)
+	}
+	if c, _ = s.SIPCredentials(ctx, "reception@acmebrick.x.co.nz"); c.Enabled {
+		t.Fatalf("disabled account reported enabled")
+	}
+	// A company account is its own realm.
+	if _, _, err := s.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "acmebrick.x.co.nz", "password": "pw2"}, resource.Create); err != nil {
+		t.Fatalf("create company: %v", err)
+	}
+	c, err = s.SIPCredentials(ctx, "acmebrick.x.co.nz")
+	if err != nil || c.Realm != "acmebrick.x.co.nz" || c.HA1MD5 != secret.DigestHA1("acmebrick.x.co.nz", "acmebrick.x.co.nz", "pw2").MD5 {
+		t.Fatalf("company SIPCredentials = %+v, %v", c, err)
+	}
+}
+
+// TestLocalHA1 checks the columns for local-part digest usernames, once
+// an account write has filled them through digestColumns.
+func TestLocalHA1(t *testing.T) {
+	s, guid := newRegStore(t)
+	ctx := context.Background()
+	c, _ := s.SIPCredentials(ctx, "reception@acmebrick.x.co.nz")
+	if c.LocalHA1MD5 != "" || c.LocalHA1SHA256 != "" {
+		t.Fatalf("local HA1 set before any write fills it: %+v", c)
+	}
+	cols := digestColumns("reception@acmebrick.x.co.nz", "pw")
+	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+		return accountsTable.update(ctx, q, guid, cols, nil)
+	})
+	if err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	c, _ = s.SIPCredentials(ctx, "reception@acmebrick.x.co.nz")
+	local := secret.DigestHA1("reception", "acmebrick.x.co.nz", "pw")
+	full := secret.DigestHA1("reception@acmebrick.x.co.nz", "acmebrick.x.co.nz", "pw")
+	if c.LocalHA1MD5 != local.MD5 || c.LocalHA1SHA256 != local.SHA256 || c.HA1MD5 != full.MD5 || c.HA1SHA256 != full.SHA256 {
+		t.Fatalf("after digestColumns: %+v", c)
+	}
+	if cols := digestColumns("acmebrick.x.co.nz", "pw"); cols["ha1_local_md5"] != "" {
+		t.Fatalf("a company account has no local part: %v", cols)
+	}
+}
+
+func TestRegistrations(t *testing.T) {
+	s, guid := newRegStore(t)
+	ctx := context.Background()
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	a, b := "sip:reception@192.0.2.10:5060", "sip:reception@192.0.2.11:5062;transport=tcp"
+	if err := s.PutRegistration(ctx, guid, a, now.Add(time.Hour), "Phone/1", "udp:192.0.2.10:5060"); err != nil {
+		t.Fatalf("PutRegistration: %v", err)
+	}
+	if err := s.PutRegistration(ctx, guid, b, now.Add(2*time.Minute), "Phone/2", "tcp:192.0.2.11:40000"); err != nil {
+		t.Fatalf("PutRegistration: %v", err)
+	}
+	got, err := s.ContactsOf(ctx, guid, now)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("ContactsOf = %+v, %v", got, err)
+	}
+	if got[0].Contact != a || !got[0].Expires.Equal(now.Add(time.Hour)) || got[0].UserAgent != "Phone/1" ||
+		got[0].Source != "udp:192.0.2.10:5060" || got[0].RegisteredAt.IsZero() || got[1].Contact != b {
+		t.Fatalf("ContactsOf = %+v", got)
+	}
+	firstGUID := got[0].GUID
+
+	// A refresh keeps the GUID and updates the rest.
+	if err := s.PutRegistration(ctx, guid, a, now.Add(3*time.Hour), "Phone/1.1", "udp:192.0.2.10:5999"); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	got, _ = s.ContactsOf(ctx, guid, now)
+	if len(got) != 2 || got[0].GUID != firstGUID || !got[0].Expires.Equal(now.Add(3*time.Hour)) ||
+		got[0].UserAgent != "Phone/1.1" || got[0].Source != "udp:192.0.2.10:5999" {
+		t.Fatalf("after refresh: %+v", got)
+	}
+
+	// The API serves the same rows.
+	var recs []resource.Record
+	if err := s.List(ctx, "", resource.Registration, resource.Query{Parent: guid}, func(r resource.Record) error {
+		recs = append(recs, r)
+		return nil
+	}); err != nil || len(recs) != 2 {
+		t.Fatalf("List reg = %v, %v", recs, err)
+	}
+	if recs[0].GUID != firstGUID || recs[0].Values["contact"] != a || recs[0].Values["expires"] != "2030-01-02T06:04:05Z" {
+		t.Fatalf("List reg[0] = %+v", recs[0].Values)
+	}
+
+	// Expired bindings are not contacts, and the sweep deletes them.
+	got, _ = s.ContactsOf(ctx, guid, now.Add(2*time.Minute))
+	if len(got) != 1 || got[0].Contact != a {
+		t.Fatalf("ContactsOf after b expired = %+v", got)
+	}
+	n, err := s.ExpireRegistrations(ctx, now.Add(2*time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("ExpireRegistrations = %d, %v", n, err)
+	}
+	if n, _ := s.ExpireRegistrations(ctx, now.Add(2*time.Minute)); n != 0 {
+		t.Fatalf("second sweep removed %d", n)
+	}
+
+	if err := s.DeleteRegistration(ctx, guid, b); xc5.ErrorCode(err) != xc5.ENOTFOUND {
+		t.Fatalf("delete of a gone binding: %v", err)
+	}
+	if err := s.DeleteRegistration(ctx, guid, a); err != nil {
+		t.Fatalf("DeleteRegistration: %v", err)
+	}
+	if got, _ := s.ContactsOf(ctx, guid, now); len(got) != 0 {
+		t.Fatalf("after delete: %+v", got)
+	}
+
+	for _, c := range []string{a, b} {
+		if err := s.PutRegistration(ctx, guid, c, now.Add(time.Hour), "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteAllRegistrations(ctx, guid); err != nil {
+		t.Fatalf("DeleteAllRegistrations: %v", err)
+	}
+	if got, _ := s.ContactsOf(ctx, guid, now); len(got) != 0 {
+		t.Fatalf("after delete all: %+v", got)
+	}
+
+	if err := s.PutRegistration(ctx, resource.NewGUID(), a, now, "", ""); xc5.ErrorCode(err) != xc5.ENOTFOUND {
+		t.Fatalf("PutRegistration for a missing account: %v", err)
+	}
+}
+
+// TestRegistrationsCascade checks that deleting an account deletes its
+// bindings.
+func TestRegistrationsCascade(t *testing.T) {
+	s, guid := newRegStore(t)
+	ctx := context.Background()
+	if err := s.PutRegistration(ctx, guid, "sip:r@192.0.2.1", time.Now().Add(time.Hour), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "", resource.Account, "", guid); err != nil {
+		t.Fatalf("delete account: %v", err)
+	}
+	var n int
+	if err := s.read.QueryRow(`SELECT count(*) FROM registrations`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("registrations left: %d, %v", n, err)
+	}
+}
