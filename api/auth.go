@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,9 @@ type authenticator struct {
 	cache map[string]cached
 	fails map[string]*window
 	now   func() time.Time
+	// gen counts invalidations: a login verified against credentials read
+	// before an invalidation must not enter the cache after it.
+	gen uint64
 }
 
 func newAuthenticator(store resource.Store, opts AuthOptions) *authenticator {
@@ -86,10 +90,12 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 		return c.caller, nil
 	}
 	ip := clientIP(r)
-	if a.limited("ip:"+ip, a.opts.FailuresPerIP, now) || a.limited("user:"+user, a.opts.FailuresPerAccount, now) {
+	userKey := "user:" + strings.ToLower(user) // usernames are case-insensitive
+	if a.limited("ip:"+ip, a.opts.FailuresPerIP, now) || a.limited(userKey, a.opts.FailuresPerAccount, now) {
 		a.mu.Unlock()
 		return Caller{}, xc5.Errorf(xc5.ERATELIMIT, "too many failed authentication attempts; try again in a minute")
 	}
+	gen := a.gen
 	a.mu.Unlock()
 
 	creds, err := a.store.Credentials(ctx, user)
@@ -99,7 +105,7 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 	if !secret.Verify(creds.Hash, pass) {
 		a.mu.Lock()
 		a.fail("ip:"+ip, now)
-		a.fail("user:"+user, now)
+		a.fail(userKey, now)
 		a.mu.Unlock()
 		return Caller{}, xc5.Errorf(xc5.EUNAUTHORIZED, "invalid username or password")
 	}
@@ -111,7 +117,9 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 	if len(a.cache) >= maxCached {
 		a.cache = map[string]cached{}
 	}
-	a.cache[header] = cached{caller: c, expires: now.Add(a.opts.CacheTTL)}
+	if a.gen == gen {
+		a.cache[header] = cached{caller: c, expires: now.Add(a.opts.CacheTTL)}
+	}
 	a.mu.Unlock()
 	return c, nil
 }
@@ -145,6 +153,7 @@ func (a *authenticator) fail(key string, now time.Time) {
 func (a *authenticator) invalidate(guid string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.gen++
 	for k, c := range a.cache {
 		if guid == "" || c.caller.GUID == guid {
 			delete(a.cache, k)

@@ -27,6 +27,9 @@ const MaxBody = 1 << 20
 // maxLimit bounds ?limit=.
 const maxLimit = 10000
 
+// maxFilter bounds ?filter=: SQL LIKE patterns get slow, then fail, when huge.
+const maxFilter = 256
+
 // Options configure a Server.
 type Options struct {
 	Auth   AuthOptions
@@ -234,6 +237,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 // page is buffered and a Link rel="next" header carries the cursor.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target, q map[string]string) error {
 	query := resource.Query{Parent: t.Parent, Filter: q["filter"]}
+	if len(query.Filter) > maxFilter {
+		return xc5.Errorf(xc5.EINVALID, "filter is longer than %d bytes", maxFilter)
+	}
 	if v, ok := q["after"]; ok {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
@@ -338,6 +344,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 	case r.Method == http.MethodPatch || q["patch"] == "true" || q["patch"] == "1":
 		mode = resource.Patch
 		if !t.Item() {
+			w.Header().Set("Allow", strings.Join(methods(t), ", "))
 			return xc5.Errorf(xc5.ENOTALLOWED, "PATCH needs a record path, …/{guid}")
 		}
 	case t.Item():
@@ -372,7 +379,7 @@ func (s *Server) invalidate(r *resource.Resource, parent, guid string, in resour
 			return
 		}
 		s.auth.invalidate(guid)
-	case resource.AccountResource:
+	case resource.AccountResource, resource.Hydra:
 		s.auth.invalidate("") // parent may be a username; writes here are rare
 	}
 }

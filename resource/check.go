@@ -32,6 +32,12 @@ func NormalizeUsername(s string) (string, error) {
 	if len(u) > 255 || !usernameRE.MatchString(u) {
 		return "", invalid("username %q is not a domain or local@domain", s)
 	}
+	domain := u[strings.LastIndexByte(u, '@')+1:]
+	for _, label := range strings.Split(domain, ".") {
+		if len(label) > 63 {
+			return "", invalid("username %q has a domain label longer than 63 characters", s)
+		}
+	}
 	return u, nil
 }
 

@@ -59,6 +59,9 @@ func Decode(r *Resource, body []byte) (Input, error) {
 func (f *Field) decodeValue(raw json.RawMessage) (any, error) {
 	raw = bytes.TrimSpace(raw)
 	if string(raw) == "null" {
+		if f.Required {
+			return nil, invalid("field %q is required: it cannot be reset with null", f.Name)
+		}
 		return f.DefaultOf(), nil
 	}
 	var v any

@@ -156,6 +156,9 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 		if systemAccounts[username] {
 			return conflict("system account %s cannot be renamed", username)
 		}
+		if scope != "" && strings.HasPrefix(u, "_") {
+			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot create system (_) accounts")
+		}
 		if _, err := account(ctx, q, "", u); err == nil {
 			return conflict("account %s already exists", u)
 		}
@@ -213,8 +216,14 @@ func (s *Store) deleteAccount(ctx context.Context, scope resource.Scope, r *reso
 		if err != nil {
 			return err
 		}
-		if r == resource.Child && cur.Parent != mustGUID(ctx, q, parent) {
-			return notFound("account %s is not a child of %s", id, parent)
+		if r == resource.Child {
+			p, err := account(ctx, q, scope, parent)
+			if err != nil {
+				return err
+			}
+			if cur.Parent != p.GUID {
+				return notFound("account %s is not a child of %s", id, parent)
+			}
 		}
 		username := cur.Values["username"].(string)
 		if systemAccounts[username] {

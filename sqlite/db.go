@@ -46,6 +46,7 @@ type Store struct {
 
 	mu        sync.Mutex
 	listeners []func(resource.Change)
+	closeOnce sync.Once
 }
 
 // Open opens (creating if needed) the database in dir and applies pending
@@ -95,6 +96,12 @@ func Open(dir string) (*Store, error) {
 
 // Close stops the writer and closes the database.
 func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() { err = s.close() })
+	return err
+}
+
+func (s *Store) close() error {
 	if s.w != nil {
 		s.w.stop()
 	}

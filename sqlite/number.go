@@ -66,6 +66,9 @@ func (s *Store) putNumber(ctx context.Context, scope resource.Scope, parent, id 
 					return err
 				}
 				if cur.Parent != pool {
+					if _, err := account(ctx, q, scope, cur.Parent); err != nil {
+						return notFound("number %s not found", id) // outside the caller's partition
+					}
 					return conflict("number %s is assigned to another account", cur.Values["number"])
 				}
 				extra["account"], extra["from_pool"] = p.GUID, int64(1)
