@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	"xc5"
@@ -134,8 +135,8 @@ func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scop
 	if _, err := account(ctx, q, "", username); err == nil {
 		return conflict("account %s already exists", username)
 	}
-	ha1 := secret.DigestHA1(username, secret.Realm(username), password)
-	extra := map[string]any{"path": p.Path + guid + "/", "password_hash": hash, "ha1_md5": ha1.MD5, "ha1_sha256": ha1.SHA256}
+	extra := digestColumns(username, password)
+	extra["path"], extra["password_hash"] = p.Path+guid+"/", hash
 	if p.GUID == "" {
 		extra["path"] = "/" + guid + "/"
 	}
@@ -168,8 +169,8 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 		username = u
 	}
 	if password != "" {
-		ha1 := secret.DigestHA1(username, secret.Realm(username), password)
-		extra["password_hash"], extra["ha1_md5"], extra["ha1_sha256"] = hash, ha1.MD5, ha1.SHA256
+		maps.Copy(extra, digestColumns(username, password))
+		extra["password_hash"] = hash
 	}
 	p, named, err := resolveParent(ctx, q, scope, r, pathParent, in)
 	if err != nil {

@@ -28,9 +28,10 @@ func (s *Store) Seed(ctx context.Context, accounts, numbers int, password string
 				} else {
 					username, parent, path = fmt.Sprintf("u%d@seed-%d.test", i%10, i/10), company, companyPath+guid+"/"
 				}
-				ha1 := secret.DigestHA1(username, secret.Realm(username), password)
-				if _, err := q.ExecContext(ctx, `INSERT INTO accounts (guid, username, parent, path, password_hash, ha1_md5, ha1_sha256)
-					VALUES (?, ?, ?, ?, ?, ?, ?)`, guid, username, nullable(parent), path, hash, ha1.MD5, ha1.SHA256); err != nil {
+				d := digestColumns(username, password)
+				if _, err := q.ExecContext(ctx, `INSERT INTO accounts (guid, username, parent, path, password_hash, ha1_md5, ha1_sha256, ha1_local_md5, ha1_local_sha256)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, guid, username, nullable(parent), path, hash,
+					d["ha1_md5"], d["ha1_sha256"], d["ha1_local_md5"], d["ha1_local_sha256"]); err != nil {
 					return err
 				}
 				guids = append(guids, guid)

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +20,7 @@ import (
 	"xc5/api"
 	"xc5/routing"
 	"xc5/secret"
+	"xc5/sipserver"
 	"xc5/sqlite"
 )
 
@@ -28,6 +32,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cert := fs.String("tls-cert", "", "TLS certificate file: serve HTTPS")
 	key := fs.String("tls-key", "", "TLS private key file")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	sipAddr := fs.String("sip", "127.0.0.1:5060", `SIP address (UDP and TCP on one port); "" turns SIP off`)
+	sipTLS := fs.String("sip-tls", "", "SIP over TLS address (uses --tls-cert and --tls-key)")
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
@@ -36,6 +42,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if (*cert == "") != (*key == "") {
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if *sipTLS != "" && (*cert == "" || *sipAddr == "") {
+		return errors.New("--sip-tls needs --sip, --tls-cert and --tls-key")
 	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *logFormat == "json" {
@@ -79,6 +88,33 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *sipAddr != "" {
+		sip, err := sipserver.New(sipserver.Config{Addr: *sipAddr, NonceKey: derive(skey, "sip-nonce")}, store, log)
+		if err != nil {
+			return fmt.Errorf("sip: %w", err)
+		}
+		if err := sip.Listen(); err != nil {
+			return fmt.Errorf("sip: %w", err)
+		}
+		defer sip.Close()
+		go func() {
+			if err := sip.Serve(ctx); err != nil {
+				log.Error("sip service stopped", "err", err)
+			}
+		}()
+		if *sipTLS != "" {
+			pair, err := tls.LoadX509KeyPair(*cert, *key)
+			if err != nil {
+				return fmt.Errorf("sip-tls: %w", err)
+			}
+			go func() {
+				if err := sip.ListenAndServeTLS(ctx, *sipTLS, &tls.Config{Certificates: []tls.Certificate{pair}}); err != nil {
+					log.Error("sip tls service stopped", "err", err)
+				}
+			}()
+		}
+		log.Info("xc5 sip serving", "addr", sip.Addr())
 	}
 	srv := &http.Server{
 		Handler:           api.New(store, api.Options{Logger: log, SessionKey: skey, View: view}),
@@ -126,4 +162,13 @@ func sessionKey(dir string) ([]byte, error) {
 		return nil, fmt.Errorf("write session key: %w", err)
 	}
 	return b, nil
+}
+
+// derive makes a key for one purpose from the installation's key, so that
+// one secret in the data directory serves sessions and SIP nonces without
+// the two uses sharing a key.
+func derive(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }

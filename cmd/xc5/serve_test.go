@@ -71,7 +71,7 @@ func start(t *testing.T, dir string, env ...string) *server {
 	t.Helper()
 	addr := freePort(t)
 	s := &server{url: "http://" + addr, stderr: &syncBuffer{}}
-	s.cmd = exec.Command(binary, "serve", "--http", addr, "--data", dir)
+	s.cmd = exec.Command(binary, "serve", "--http", addr, "--data", dir, "--sip", "127.0.0.1:0")
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {

@@ -1,0 +1,439 @@
+package sipserver
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+
+	"xc5"
+	"xc5/secret"
+	"xc5/sqlite"
+)
+
+// Digest algorithms offered, strongest first (RFC 8760 §2.4: a server
+// sends one challenge per algorithm, in order of preference).
+var algorithms = []string{"SHA-256", "MD5"}
+
+// nonces makes and checks stateless nonces: an issue time, 8 random bytes
+// and an HMAC over both and the realm, so that any node holding the key
+// can check a nonce without having stored it.
+type nonces struct {
+	key []byte
+	ttl time.Duration
+}
+
+// nonceID identifies a nonce in the replay guard: its time and random part.
+type nonceID [16]byte
+
+const nonceRaw = 32 // 8 time + 8 random + 16 MAC
+
+func (n *nonces) mac(id []byte, realm string) []byte {
+	m := hmac.New(sha256.New, n.key)
+	m.Write(id)
+	m.Write([]byte(realm))
+	return m.Sum(nil)[:16]
+}
+
+// make returns a fresh nonce for realm.
+func (n *nonces) make(realm string, now time.Time) string {
+	var raw [nonceRaw]byte
+	binary.BigEndian.PutUint64(raw[:8], uint64(now.Unix()))
+	rand.Read(raw[8:16])
+	copy(raw[16:], n.mac(raw[:16], realm))
+	return base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+// check verifies a nonce's signature for realm and reports its identity
+// and issue time (Unix seconds).
+func (n *nonces) check(nonce, realm string) (id nonceID, issued int64, ok bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(nonce)
+	if err != nil || len(raw) != nonceRaw || !hmac.Equal(raw[16:], n.mac(raw[:16], realm)) {
+		return id, 0, false
+	}
+	copy(id[:], raw[:16])
+	return id, int64(binary.BigEndian.Uint64(raw[:8])), true
+}
+
+// replayGuard remembers, per nonce, the highest nonce-count used, so that
+// a captured request cannot be sent again: nc must grow with each use of
+// a nonce. Nonces are kept in buckets by issue time and forgotten once
+// they are stale anyway; when the guard is full the oldest bucket goes
+// early and its nonces (issued before floor) count as stale.
+type replayGuard struct {
+	mu      sync.Mutex
+	ttl     int64 // seconds
+	width   int64 // seconds of issue time per bucket
+	max     int
+	size    int
+	floor   int64
+	buckets map[int64]map[nonceID]uint32
+}
+
+func newReplayGuard(ttl time.Duration, max int) *replayGuard {
+	sec := int64(ttl / time.Second)
+	return &replayGuard{ttl: sec, width: max64(1, sec/10), max: max, buckets: map[int64]map[nonceID]uint32{}}
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// use records the use of nonce id (issued at issued) with count nc. It
+// reports replay when nc is not above the last count seen, and stale when
+// the nonce was issued before the guard's floor.
+func (g *replayGuard) use(id nonceID, issued int64, nc uint32) (replay, stale bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if issued < g.floor {
+		return false, true
+	}
+	k := issued / g.width
+	b := g.buckets[k]
+	if last, seen := b[id]; seen {
+		if nc <= last {
+			return true, false
+		}
+		b[id] = nc
+		return false, false
+	}
+	for g.size >= g.max && len(g.buckets) > 0 {
+		oldest := k
+		for bk := range g.buckets {
+			oldest = min(oldest, bk)
+		}
+		g.size -= len(g.buckets[oldest])
+		delete(g.buckets, oldest)
+		g.floor = max64(g.floor, (oldest+1)*g.width)
+		if oldest == k {
+			return false, true
+		}
+	}
+	if b == nil {
+		b = map[nonceID]uint32{}
+		g.buckets[k] = b
+	}
+	b[id] = nc
+	g.size++
+	return false, false
+}
+
+// prune forgets the nonces that are stale at now.
+func (g *replayGuard) prune(now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cutoff := now.Unix() - g.ttl
+	for k, b := range g.buckets {
+		if (k+1)*g.width <= cutoff {
+			g.size -= len(b)
+			delete(g.buckets, k)
+		}
+	}
+}
+
+// limiter counts failed authentications per source IP in fixed windows.
+type limiter struct {
+	mu     sync.Mutex
+	max    int // failures per window; <0 means no limit
+	window time.Duration
+	cap    int // IPs tracked at most
+	m      map[string]*failures
+}
+
+type failures struct {
+	start time.Time
+	n     int
+}
+
+func newLimiter(max int, window time.Duration) *limiter {
+	return &limiter{max: max, window: window, cap: 100000, m: map[string]*failures{}}
+}
+
+// blocked reports whether ip has used up its failures in this window.
+func (l *limiter) blocked(ip string, now time.Time) bool {
+	if l.max < 0 {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.m[ip]
+	return f != nil && now.Sub(f.start) < l.window && f.n >= l.max
+}
+
+// fail counts one failed authentication from ip.
+func (l *limiter) fail(ip string, now time.Time) {
+	if l.max < 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.m[ip]
+	if f == nil || now.Sub(f.start) >= l.window {
+		if f == nil && len(l.m) >= l.cap {
+			l.pruneLocked(now)
+			if len(l.m) >= l.cap {
+				return // flooded by many sources: count no more new ones
+			}
+		}
+		f = &failures{start: now}
+		l.m[ip] = f
+	}
+	f.n++
+}
+
+func (l *limiter) prune(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pruneLocked(now)
+}
+
+func (l *limiter) pruneLocked(now time.Time) {
+	for ip, f := range l.m {
+		if now.Sub(f.start) >= l.window {
+			delete(l.m, ip)
+		}
+	}
+}
+
+// aorUser returns the unescaped user part and lower-case host of a URI.
+func aorUser(u *sip.Uri) (user, host string) {
+	user = u.User
+	if v, err := url.PathUnescape(user); err == nil {
+		user = v
+	}
+	return strings.ToLower(user), strings.ToLower(u.Host)
+}
+
+// aorName is the account username an address of record names:
+// sip:reception@acmebrick.x.co.nz and sip:reception%40acmebrick.x.co.nz@pbx
+// both name reception@acmebrick.x.co.nz, sip:acmebrick.x.co.nz names the
+// company account.
+func aorName(u *sip.Uri) string {
+	user, host := aorUser(u)
+	switch {
+	case strings.Contains(user, "@"):
+		return user
+	case user == "":
+		return host
+	}
+	return user + "@" + host
+}
+
+// realmFor picks the realm to challenge a request for the address of
+// record u: the realm of the account u names, or of the account named by
+// its user part alone (a number under _tel), else u's host.
+func (s *Server) realmFor(ctx context.Context, u *sip.Uri) string {
+	user, host := aorUser(u)
+	if strings.Contains(user, "@") || user == "" {
+		return secret.Realm(aorName(u))
+	}
+	if _, err := s.reg.SIPCredentials(ctx, user+"@"+host); err == nil {
+		return host
+	}
+	if c, err := s.reg.SIPCredentials(ctx, user); err == nil {
+		return c.Realm
+	}
+	return host
+}
+
+// challenge answers 401 (or 407 for proxy) with one digest challenge per
+// algorithm, SHA-256 first, sharing one fresh nonce.
+func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, proxy bool, realm string, stale bool) {
+	code, reason, name := sip.StatusUnauthorized, "Unauthorized", "WWW-Authenticate"
+	if proxy {
+		code, reason, name = sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate"
+	}
+	nonce := s.nonces.make(realm, s.cfg.Now())
+	var hdrs []sip.Header
+	for _, alg := range algorithms {
+		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
+		hdrs = append(hdrs, sip.NewHeader(name, c.String()))
+	}
+	s.respond(tx, req, code, reason, hdrs...)
+}
+
+// lookup finds the account of a digest username: the full username
+// (reception@acmebrick.x.co.nz), or the local part with the realm
+// (reception in realm acmebrick.x.co.nz), or a username without "@" that
+// is its own realm (a company account, a number). local reports the
+// second form, which is checked against the local-part HA1 values.
+func (s *Server) lookup(ctx context.Context, username, realm string) (c sqlite.SIPCredentials, local bool, err error) {
+	username, realm = strings.ToLower(username), strings.ToLower(realm)
+	if strings.Contains(username, "@") || realm == "" || username == realm {
+		c, err = s.reg.SIPCredentials(ctx, username)
+		return c, false, err
+	}
+	c, err = s.reg.SIPCredentials(ctx, username+"@"+realm)
+	if xc5.ErrorCode(err) == xc5.ENOTFOUND {
+		c, err = s.reg.SIPCredentials(ctx, username)
+		return c, false, err
+	}
+	return c, true, err
+}
+
+// hasher returns the hash of a digest algorithm name, nil if not offered.
+func hasher(alg string) func() hash.Hash {
+	switch strings.ToUpper(alg) {
+	case "", "MD5":
+		return md5.New
+	case "SHA-256":
+		return sha256.New
+	}
+	return nil
+}
+
+func hashJoin(h func() hash.Hash, parts ...string) string {
+	w := h()
+	w.Write([]byte(strings.Join(parts, ":")))
+	return hex.EncodeToString(w.Sum(nil))
+}
+
+// expected computes the digest response (RFC 7616 §3.4.1, qop=auth or
+// none) from the stored HA1.
+func expected(h func() hash.Hash, ha1, method string, c *digest.Credentials) string {
+	ha2 := hashJoin(h, method, c.URI)
+	if c.QOP == "" {
+		return hashJoin(h, ha1, c.Nonce, ha2)
+	}
+	return hashJoin(h, ha1, c.Nonce, fmt.Sprintf("%08x", c.Nc), c.Cnonce, c.QOP, ha2)
+}
+
+// credentialsOf returns the first digest credentials in req's
+// Authorization (or Proxy-Authorization) headers; nil when there are
+// none, and an error when one is malformed.
+func credentialsOf(req *sip.Request, name string) (*digest.Credentials, error) {
+	for _, h := range req.GetHeaders(name) {
+		if !digest.IsDigest(h.Value()) {
+			continue
+		}
+		return digest.ParseCredentials(h.Value())
+	}
+	return nil, nil
+}
+
+// Authenticate checks the digest credentials of req (Authorization, or
+// Proxy-Authorization when proxy is set) against the account they name,
+// using its stored HA1 values. When they are missing, stale, replayed or
+// wrong it answers req itself (401/407 with fresh challenges, 403, or
+// 400) and returns false; it counts wrong ones against the source IP's
+// failure limit. The realm of a first challenge comes from the address
+// of record: the To header for REGISTER, From for anything else. A
+// disabled account is refused with 403 once its credentials are right.
+func (s *Server) Authenticate(req *sip.Request, tx sip.ServerTransaction, proxy bool) (sqlite.SIPCredentials, bool) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	return s.authenticate(ctx, req, tx, proxy)
+}
+
+func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, proxy bool) (sqlite.SIPCredentials, bool) {
+	var none sqlite.SIPCredentials
+	now := s.cfg.Now()
+	ip := sourceIP(req)
+	if s.limiter.blocked(ip, now) {
+		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
+		return none, false
+	}
+	fail := func(code int, reason string) (sqlite.SIPCredentials, bool) {
+		s.limiter.fail(ip, now)
+		s.respond(tx, req, code, reason)
+		return none, false
+	}
+	name := "Authorization"
+	if proxy {
+		name = "Proxy-Authorization"
+	}
+	creds, err := credentialsOf(req, name)
+	if err != nil {
+		s.respond(tx, req, sip.StatusBadRequest, "Malformed "+name)
+		return none, false
+	}
+	if creds == nil {
+		var aor *sip.Uri
+		if to := req.To(); req.Method == sip.REGISTER && to != nil {
+			aor = &to.Address
+		} else if from := req.From(); req.Method != sip.REGISTER && from != nil {
+			aor = &from.Address
+		}
+		realm := ""
+		if aor != nil {
+			realm = s.realmFor(ctx, aor)
+		}
+		s.challenge(tx, req, proxy, realm, false)
+		return none, false
+	}
+	acct, local, err := s.lookup(ctx, creds.Username, creds.Realm)
+	switch {
+	case xc5.ErrorCode(err) == xc5.ENOTFOUND:
+		return fail(sip.StatusForbidden, "Forbidden")
+	case err != nil:
+		s.log.Error("credentials lookup failed", "err", err)
+		s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
+		return none, false
+	case creds.Realm != acct.Realm:
+		// Challenged in another realm (a registrar address that names no
+		// account, say): count it, and challenge again in the right one.
+		s.limiter.fail(ip, now)
+		s.challenge(tx, req, proxy, acct.Realm, false)
+		return none, false
+	}
+	h := hasher(creds.Algorithm)
+	if h == nil || creds.Userhash || (creds.QOP != "" && creds.QOP != "auth") || (creds.QOP != "" && creds.Nc <= 0) {
+		// Not what was offered: offer it again.
+		s.challenge(tx, req, proxy, acct.Realm, false)
+		return none, false
+	}
+	ha1 := acct.HA1MD5
+	switch {
+	case local && h().Size() == sha256.Size:
+		ha1 = acct.LocalHA1SHA256
+	case local:
+		ha1 = acct.LocalHA1MD5
+	case h().Size() == sha256.Size:
+		ha1 = acct.HA1SHA256
+	}
+	want := expected(h, ha1, string(req.Method), creds)
+	if ha1 == "" || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(creds.Response))) != 1 {
+		return fail(sip.StatusForbidden, "Forbidden")
+	}
+	// The password is right. A disabled account stops here; a bad, old
+	// or reused nonce gets a fresh one with stale=true, so that the phone
+	// retries without asking its user.
+	if !acct.Enabled {
+		s.respond(tx, req, sip.StatusForbidden, "Account Disabled")
+		return none, false
+	}
+	id, issued, ok := s.nonces.check(creds.Nonce, acct.Realm)
+	if !ok || now.Unix()-issued >= int64(s.cfg.NonceTTL/time.Second) || issued > now.Unix()+60 {
+		s.challenge(tx, req, proxy, acct.Realm, true)
+		return none, false
+	}
+	nc := uint32(1) // without qop a nonce is good for one request
+	if creds.QOP != "" {
+		nc = uint32(creds.Nc)
+	}
+	if replay, stale := s.replay.use(id, issued, nc); replay || stale {
+		if replay {
+			s.log.Info("replayed digest nonce-count", "user", acct.Username, "source", req.Source())
+		}
+		s.challenge(tx, req, proxy, acct.Realm, true)
+		return none, false
+	}
+	return acct, true
+}

@@ -1,0 +1,216 @@
+package sipserver
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"xc5"
+	"xc5/sqlite"
+)
+
+// maxContactLen bounds a stored contact URI.
+const maxContactLen = 1024
+
+// change is one binding a REGISTER adds, refreshes or removes.
+type change struct {
+	contact string
+	expires time.Duration // 0 removes
+}
+
+// handleRegister is the registrar (RFC 3261 §10.3).
+func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	to := req.To()
+	if to == nil {
+		s.respond(tx, req, sip.StatusBadRequest, "Missing To")
+		return
+	}
+	acct, ok := s.authenticate(ctx, req, tx, false)
+	if !ok {
+		return
+	}
+	// The binding is always the authenticated account's; a To that names
+	// another existing account would be a third-party registration.
+	if name := aorName(&to.Address); name != acct.Username {
+		if other, err := s.reg.SIPCredentials(ctx, name); err == nil && other.GUID != acct.GUID {
+			s.respond(tx, req, sip.StatusForbidden, "To Names Another Account")
+			return
+		}
+	}
+
+	// Expires header, the default for contacts without an expires param.
+	def := s.cfg.DefaultExpires
+	hasExpires := false
+	if h := req.GetHeader("Expires"); h != nil {
+		d, ok := parseSeconds(h.Value())
+		if !ok {
+			s.respond(tx, req, sip.StatusBadRequest, "Malformed Expires")
+			return
+		}
+		def, hasExpires = d, true
+	}
+
+	hdrs := req.GetHeaders("Contact")
+	var changes []change
+	star := false
+	for _, h := range hdrs {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok {
+			s.respond(tx, req, sip.StatusBadRequest, "Malformed Contact")
+			return
+		}
+		if c.Address.Wildcard {
+			star = true
+			continue
+		}
+		e := def
+		if v, ok := param(c.Params, "expires"); ok {
+			if e, ok = parseSeconds(v); !ok {
+				s.respond(tx, req, sip.StatusBadRequest, "Malformed Contact Expires")
+				return
+			}
+		}
+		uri := c.Address.String()
+		if len(uri) > maxContactLen || c.Address.Host == "" {
+			s.respond(tx, req, sip.StatusBadRequest, "Bad Contact")
+			return
+		}
+		changes = append(changes, change{contact: uri, expires: e})
+	}
+
+	now := s.cfg.Now()
+	if star {
+		// "Contact: *" removes every binding, and only with Expires: 0
+		// and no other contact (RFC 3261 §10.3 step 6).
+		if len(hdrs) != 1 || !hasExpires || def != 0 {
+			s.respond(tx, req, sip.StatusBadRequest, "Contact * Needs Expires: 0 And No Other Contact")
+			return
+		}
+		if err := s.reg.DeleteAllRegistrations(ctx, acct.GUID); err != nil {
+			s.storeFailed(tx, req, err)
+			return
+		}
+		s.log.Info("unregistered all", "user", acct.Username, "source", req.Source())
+		s.respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Date", now.UTC().Format(http.TimeFormat)))
+		return
+	}
+
+	// Check every contact before changing any: 423 rejects the request.
+	for i, c := range changes {
+		if c.expires != 0 && c.expires < s.cfg.MinExpires {
+			s.respond(tx, req, sip.StatusIntervalToBrief, "Interval Too Brief", sip.NewHeader("Min-Expires", seconds(s.cfg.MinExpires)))
+			return
+		}
+		changes[i].expires = min(c.expires, s.cfg.MaxExpires)
+	}
+	current, err := s.reg.ContactsOf(ctx, acct.GUID, now)
+	if err != nil {
+		s.storeFailed(tx, req, err)
+		return
+	}
+	bindings := map[string]time.Time{}
+	order := []string{}
+	for _, b := range current {
+		bindings[b.Contact] = b.Expires
+		order = append(order, b.Contact)
+	}
+	for _, c := range changes {
+		if _, ok := bindings[c.contact]; !ok && c.expires > 0 {
+			order = append(order, c.contact)
+		}
+		if c.expires > 0 {
+			bindings[c.contact] = now.Add(c.expires)
+		} else {
+			delete(bindings, c.contact)
+		}
+	}
+	if len(bindings) > s.cfg.MaxContacts && len(bindings) > len(current) {
+		s.respond(tx, req, sip.StatusForbidden, "Too Many Contacts")
+		return
+	}
+
+	ua := ""
+	if h := req.GetHeader("User-Agent"); h != nil {
+		ua = truncate(h.Value(), 256)
+	}
+	source := strings.ToLower(req.Transport()) + ":" + req.Source()
+	for _, c := range changes {
+		if c.expires > 0 {
+			err = s.reg.PutRegistration(ctx, acct.GUID, c.contact, now.Add(c.expires), ua, source)
+		} else if err = s.reg.DeleteRegistration(ctx, acct.GUID, c.contact); xc5.ErrorCode(err) == xc5.ENOTFOUND {
+			err = nil
+		}
+		if err != nil {
+			s.storeFailed(tx, req, err)
+			return
+		}
+	}
+	if len(changes) > 0 {
+		s.log.Debug("registered", "user", acct.Username, "contacts", len(bindings), "source", source)
+	}
+
+	// 200 OK lists every current binding with the seconds it has left.
+	res := []sip.Header{sip.NewHeader("Date", now.UTC().Format(http.TimeFormat))}
+	for _, c := range order {
+		exp, ok := bindings[c]
+		if !ok {
+			continue
+		}
+		left := max(exp.Sub(now).Round(time.Second), time.Second)
+		res = append(res, sip.NewHeader("Contact", "<"+c+">;expires="+seconds(left)))
+	}
+	s.respond(tx, req, sip.StatusOK, "OK", res...)
+}
+
+// storeFailed answers a request whose store work failed.
+func (s *Server) storeFailed(tx sip.ServerTransaction, req *sip.Request, err error) {
+	s.log.Error("registrar store failed", "err", err)
+	s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
+}
+
+// parseSeconds reads a delta-seconds value; values beyond 2^32-1 are
+// taken as that (RFC 3261 §20.19), negative or non-numeric ones are bad.
+func parseSeconds(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		n = 1<<32 - 1
+	}
+	return time.Duration(n) * time.Second, true
+}
+
+// param looks a header parameter up case-insensitively.
+func param(p sip.HeaderParams, key string) (string, bool) {
+	for _, kv := range p {
+		if strings.EqualFold(kv.K, key) {
+			return kv.V, true
+		}
+	}
+	return "", false
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// Contacts returns the bindings of the account with the given username
+// that are valid now: where a call to it is to ring.
+func (s *Server) Contacts(ctx context.Context, username string) ([]sqlite.Binding, error) {
+	c, err := s.reg.SIPCredentials(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	return s.reg.ContactsOf(ctx, c.GUID, s.cfg.Now())
+}

@@ -1,0 +1,486 @@
+// Package sipserver is the SIP service of xc5, built on the sipgo stack
+// (transports, parser, transactions): for now the registrar, REGISTER with
+// RFC 8760 digest authentication (SHA-256 and MD5) against the accounts'
+// stored HA1 values, bindings kept in the store, and OPTIONS keepalives.
+// Calls plug in through Handle (OnInvite) and Authenticate.
+//
+// See docs/sip.md for the behaviour and the decisions behind it.
+package sipserver
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"xc5/sqlite"
+)
+
+// Registry is what the SIP service needs from the store; *sqlite.Store
+// implements it.
+type Registry interface {
+	// SIPCredentials returns the digest secrets of the account with the
+	// given username; an unknown account is an xc5 ENOTFOUND error.
+	SIPCredentials(ctx context.Context, username string) (sqlite.SIPCredentials, error)
+	// PutRegistration creates or refreshes the binding of contact.
+	PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string) error
+	// DeleteRegistration removes one binding (ENOTFOUND when there is none).
+	DeleteRegistration(ctx context.Context, accountGUID, contact string) error
+	// DeleteAllRegistrations removes every binding of the account.
+	DeleteAllRegistrations(ctx context.Context, accountGUID string) error
+	// ExpireRegistrations deletes the bindings expired at now.
+	ExpireRegistrations(ctx context.Context, now time.Time) (int, error)
+	// ContactsOf lists the account's bindings still valid at now.
+	ContactsOf(ctx context.Context, accountGUID string, now time.Time) ([]sqlite.Binding, error)
+}
+
+// Config tunes the SIP service. Zero values take the defaults given.
+type Config struct {
+	// Addr is where Serve listens, on UDP and TCP alike. Default
+	// 127.0.0.1:5060; port 0 picks a free port that both transports share.
+	Addr string
+	// Name goes into the Server and User-Agent headers. Default "xc5".
+	Name string
+
+	// MinExpires is the shortest registration accepted; shorter non-zero
+	// requests get 423 Interval Too Brief. Default 60 s.
+	MinExpires time.Duration
+	// MaxExpires caps the registration interval: longer requests are
+	// granted this much. Default 3600 s.
+	MaxExpires time.Duration
+	// DefaultExpires applies when a REGISTER names no expiry. Default
+	// 3600 s (then capped by MaxExpires).
+	DefaultExpires time.Duration
+	// MaxContacts bounds the bindings of one account; a REGISTER that
+	// would exceed it gets 403. Default 10.
+	MaxContacts int
+
+	// NonceTTL is how long a nonce is good for; older ones get a fresh
+	// challenge with stale=true. Default 5 minutes.
+	NonceTTL time.Duration
+	// NonceKey signs nonces. Default: random per process, so that after a
+	// restart phones get stale=true and re-authenticate silently.
+	NonceKey []byte
+	// MaxNonces bounds the replay guard (nonces seen, with their last
+	// nonce-count); when it is full the oldest nonces are retired early,
+	// which makes them stale. Default 1<<20.
+	MaxNonces int
+
+	// AuthFailures failed authentications from one source IP within
+	// AuthWindow block that IP until the window ends: its REGISTERs are
+	// answered 403 without looking at credentials. Default 20 per
+	// minute; negative disables the limit.
+	AuthFailures int
+	AuthWindow   time.Duration
+
+	// SweepInterval is how often expired bindings, nonces and failure
+	// counters are dropped. Default 10 s.
+	SweepInterval time.Duration
+	// RequestTimeout bounds the store work of one request. Default 10 s.
+	RequestTimeout time.Duration
+
+	// Now is the clock; default time.Now. Tests inject their own.
+	Now func() time.Time
+}
+
+func (c *Config) defaults() error {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:5060"
+	}
+	if c.Name == "" {
+		c.Name = "xc5"
+	}
+	def(&c.MinExpires, 60*time.Second)
+	def(&c.MaxExpires, 3600*time.Second)
+	def(&c.DefaultExpires, 3600*time.Second)
+	def(&c.NonceTTL, 5*time.Minute)
+	def(&c.AuthWindow, time.Minute)
+	def(&c.SweepInterval, 10*time.Second)
+	def(&c.RequestTimeout, 10*time.Second)
+	if c.MaxContacts == 0 {
+		c.MaxContacts = 10
+	}
+	if c.MaxNonces == 0 {
+		c.MaxNonces = 1 << 20
+	}
+	if c.AuthFailures == 0 {
+		c.AuthFailures = 20
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if len(c.NonceKey) == 0 {
+		c.NonceKey = make([]byte, 32)
+		rand.Read(c.NonceKey)
+	}
+	switch {
+	case c.MinExpires < time.Second || c.MaxExpires < c.MinExpires:
+		return fmt.Errorf("sip: need 1s <= MinExpires (%v) <= MaxExpires (%v)", c.MinExpires, c.MaxExpires)
+	case c.NonceTTL < time.Second:
+		return fmt.Errorf("sip: NonceTTL %v is too short", c.NonceTTL)
+	}
+	return nil
+}
+
+// Handler answers one request in its server transaction.
+type Handler = sipgo.RequestHandler
+
+// Server is the SIP service: a sipgo user agent and server whose requests
+// this package dispatches.
+type Server struct {
+	cfg     Config
+	reg     Registry
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	sip     *sipgo.Server
+	nonces  *nonces
+	replay  *replayGuard
+	limiter *limiter
+
+	mu       sync.RWMutex
+	handlers map[sip.RequestMethod]Handler
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+
+	life      sync.Mutex
+	udp       net.PacketConn
+	tcp       net.Listener
+	closing   bool
+	sweepOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// New builds a SIP server over reg. It does not listen yet: see Serve,
+// Listen and ListenAndServe.
+func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "sip")
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.Name),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
+	if err != nil {
+		ua.Close()
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, reg: reg, log: log, ua: ua, sip: srv,
+		nonces:   &nonces{key: cfg.NonceKey, ttl: cfg.NonceTTL},
+		replay:   newReplayGuard(cfg.NonceTTL, cfg.MaxNonces),
+		limiter:  newLimiter(cfg.AuthFailures, cfg.AuthWindow),
+		handlers: map[sip.RequestMethod]Handler{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.handlers[sip.REGISTER] = s.handleRegister
+	s.handlers[sip.OPTIONS] = s.handleOptions
+	srv.OnNoRoute(s.dispatch) // every method comes through dispatch
+	return s, nil
+}
+
+// Handle installs h for requests with the given method, replacing what
+// was there (REGISTER and OPTIONS are built in). It is where calls plug
+// in: Handle(sip.INVITE, …), and ACK, BYE and CANCEL with it. Safe to
+// call while serving.
+func (s *Server) Handle(method sip.RequestMethod, h Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers[method] = h
+}
+
+// OnInvite installs the INVITE handler; until one is installed INVITEs
+// are answered 405 Method Not Allowed.
+func (s *Server) OnInvite(h Handler) { s.Handle(sip.INVITE, h) }
+
+// UserAgent returns the sipgo user agent whose transports the server
+// listens on, for building clients (sipgo.NewClient) that send from the
+// same sockets.
+func (s *Server) UserAgent() *sipgo.UserAgent { return s.ua }
+
+// Config returns the configuration in force, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// knownMethods are the RFC 3261 family methods: when no handler serves
+// one it is 405 Method Not Allowed; anything else is 501 Not Implemented.
+var knownMethods = []sip.RequestMethod{sip.INVITE, sip.ACK, sip.CANCEL, sip.BYE, sip.REGISTER, sip.OPTIONS,
+	sip.SUBSCRIBE, sip.NOTIFY, sip.REFER, sip.INFO, sip.MESSAGE, sip.PRACK, sip.UPDATE, sip.PUBLISH}
+
+// allow is the value of the Allow header: the methods with a handler.
+func (s *Server) allow() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var m []string
+	for _, k := range knownMethods {
+		if s.handlers[k] != nil {
+			m = append(m, string(k))
+		}
+	}
+	return strings.Join(m, ", ")
+}
+
+// dispatch routes a request to its handler. A panic in a handler is
+// logged and answered 500, never taken down with the process.
+func (s *Server) dispatch(req *sip.Request, tx sip.ServerTransaction) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in SIP handler", "panic", p, "method", req.Method, "stack", string(debug.Stack()))
+			if tx != nil && !req.IsAck() {
+				tx.Respond(s.response(req, sip.StatusInternalServerError, "Server Internal Error"))
+			}
+		}
+	}()
+	s.mu.RLock()
+	h := s.handlers[req.Method]
+	s.mu.RUnlock()
+	switch {
+	case req.IsAck(): // never answered
+		if h != nil {
+			h(req, tx)
+		}
+	case tx == nil:
+	case req.SipVersion != "SIP/2.0":
+		s.respond(tx, req, sip.StatusVersionNotSupported, "Version Not Supported")
+	case h != nil:
+		h(req, tx)
+	case req.Method == sip.BYE || req.Method == sip.CANCEL:
+		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	case slices.Contains(knownMethods, req.Method):
+		s.respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", s.allow()))
+	default:
+		s.respond(tx, req, sip.StatusNotImplemented, "Not Implemented", sip.NewHeader("Allow", s.allow()))
+	}
+}
+
+// handleOptions answers keepalives and capability queries.
+func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Allow", s.allow()), sip.NewHeader("Accept", "application/sdp"))
+}
+
+// response builds a response to req with the Server header.
+func (s *Server) response(req *sip.Request, code int, reason string, hdrs ...sip.Header) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	res.AppendHeader(sip.NewHeader("Server", s.cfg.Name))
+	return res
+}
+
+func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs ...sip.Header) {
+	if err := tx.Respond(s.response(req, code, reason, hdrs...)); err != nil {
+		s.log.Debug("respond failed", "code", code, "err", err)
+	}
+}
+
+// Listen binds Config.Addr on UDP and TCP, the same port for both. Serve
+// calls it when it has not been called; calling it first reports a busy
+// port before anything else starts.
+func (s *Server) Listen() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.closing {
+		return errors.New("sip: server closed")
+	}
+	if s.udp != nil {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("sip: address %q: %w", s.cfg.Addr, err)
+	}
+	// With port 0 the UDP port is chosen first and TCP may find it taken:
+	// try again with another.
+	for try := 0; ; try++ {
+		udp, err := net.ListenPacket("udp", s.cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("sip: listen udp %s: %w", s.cfg.Addr, err)
+		}
+		_, p, _ := net.SplitHostPort(udp.LocalAddr().String())
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, p))
+		if err == nil {
+			s.udp, s.tcp = udp, tcp
+			return nil
+		}
+		udp.Close()
+		if port != "0" || try == 20 {
+			return fmt.Errorf("sip: listen tcp %s: %w", net.JoinHostPort(host, p), err)
+		}
+	}
+}
+
+// Addr returns the address Listen bound ("host:port", the same for UDP
+// and TCP), or "" before it.
+func (s *Server) Addr() string {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.udp == nil {
+		return ""
+	}
+	return s.udp.LocalAddr().String()
+}
+
+// Serve listens on Config.Addr over UDP and TCP and serves until ctx is
+// cancelled or Close is called, and then shuts the server down as Close
+// does. It returns nil after such a shutdown, or the error that stopped a
+// transport.
+func (s *Server) Serve(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.life.Lock()
+	udp, tcp := s.udp, s.tcp
+	s.life.Unlock()
+	s.startSweep()
+	errc := make(chan error, 2)
+	go func() {
+		err := s.sip.ServeUDP(udp)
+		errc <- fmt.Errorf("sip: udp stopped: %v", err)
+	}()
+	go func() {
+		err := s.sip.ServeTCP(tcp)
+		errc <- fmt.Errorf("sip: tcp stopped: %w", err)
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-s.ctx.Done():
+	case err = <-errc:
+	}
+	s.life.Lock()
+	closing := s.closing
+	s.life.Unlock()
+	s.Close()
+	if closing {
+		return nil
+	}
+	return err
+}
+
+// ListenAndServe serves one transport ("udp", "tcp", "ws" and their 4/6
+// variants) on addr, like sipgo's, until ctx is cancelled or Close is
+// called. Several may run on one server; Serve is the usual way.
+func (s *Server) ListenAndServe(ctx context.Context, network, addr string) error {
+	s.startSweep()
+	ctx, stop := mergeCancel(ctx, s.ctx)
+	defer stop()
+	return s.sip.ListenAndServe(ctx, network, addr)
+}
+
+// ListenAndServeTLS serves SIP over TLS on addr (conventionally port
+// 5061) with conf, until ctx is cancelled or Close is called. It runs
+// beside Serve on the same server: same handlers, same bindings.
+func (s *Server) ListenAndServeTLS(ctx context.Context, addr string, conf *tls.Config) error {
+	s.startSweep()
+	ctx, stop := mergeCancel(ctx, s.ctx)
+	defer stop()
+	return s.sip.ListenAndServeTLS(ctx, "tls", addr, conf)
+}
+
+// mergeCancel returns a context cancelled when either a or b is done.
+func mergeCancel(a, b context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(a)
+	stop := context.AfterFunc(b, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// Close stops serving: it closes the listeners, stops the sweep and
+// releases the transports. Bindings stay in the store.
+func (s *Server) Close() error {
+	s.life.Lock()
+	if s.closing {
+		s.life.Unlock()
+		return nil
+	}
+	s.closing = true
+	s.cancel()
+	var errs []error
+	if s.udp != nil {
+		errs = append(errs, s.udp.Close())
+	}
+	if s.tcp != nil {
+		errs = append(errs, s.tcp.Close())
+	}
+	s.life.Unlock()
+	s.wg.Wait()
+	errs = append(errs, s.ua.Close())
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+	}
+	return nil
+}
+
+// startSweep starts, once, the background loop that expires bindings on
+// time and forgets old nonces and failure counts.
+func (s *Server) startSweep() {
+	s.sweepOnce.Do(func() {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			t := time.NewTicker(s.cfg.SweepInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-s.ctx.Done():
+					return
+				case <-t.C:
+					s.sweep()
+				}
+			}
+		}()
+	})
+}
+
+// sweep runs one round of the background clean-up.
+func (s *Server) sweep() {
+	now := s.cfg.Now()
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	if n, err := s.reg.ExpireRegistrations(ctx, now); err != nil {
+		if s.ctx.Err() == nil {
+			s.log.Error("expiring registrations failed", "err", err)
+		}
+	} else if n > 0 {
+		s.log.Debug("registrations expired", "count", n)
+	}
+	s.replay.prune(now)
+	s.limiter.prune(now)
+}
+
+// sourceIP is the host part of a request's source address.
+func sourceIP(req *sip.Request) string {
+	src := req.Source()
+	if host, _, err := net.SplitHostPort(src); err == nil {
+		return host
+	}
+	return src
+}
+
+// seconds formats a duration as whole SIP seconds.
+func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
