@@ -237,6 +237,18 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 // page is buffered and a Link rel="next" header carries the cursor.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target, q map[string]string) error {
 	query := resource.Query{Parent: t.Parent, Filter: q["filter"]}
+	for _, b := range []struct {
+		name string
+		to   *string
+	}{{"since", &query.Since}, {"until", &query.Until}} {
+		if v, ok := q[b.name]; ok {
+			at, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return xc5.Errorf(xc5.EINVALID, "%s %q is not an RFC 3339 time", b.name, v)
+			}
+			*b.to = at.UTC().Format(time.RFC3339)
+		}
+	}
 	if len(query.Filter) > maxFilter {
 		return xc5.Errorf(xc5.EINVALID, "filter is longer than %d bytes", maxFilter)
 	}
@@ -247,7 +259,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target
 		}
 		query.After = n
 	}
-	lean := t.Res == resource.Account || t.Res == resource.Child
+	lean := t.Res == resource.Account || t.Res == resource.Child || t.Res == resource.CDR
 	if v, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {

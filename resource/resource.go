@@ -81,6 +81,8 @@ type Resource struct {
 	Key string
 	// Filter is the field that ?filter= matches.
 	Filter string
+	// TimeFilter is an RFC 3339 field that ?since= and ?until= bound.
+	TimeFilter string
 	// NoItems marks resources that have no …/{id} form.
 	NoItems bool
 	// SystemWrite marks top-level resources that everyone may read but

@@ -36,6 +36,9 @@ type Query struct {
 	After int64
 	// Limit bounds the count; 0 means all.
 	Limit int
+	// Since and Until bound the resource's TimeFilter field (RFC 3339,
+	// inclusive since, exclusive until); "" for no bound.
+	Since, Until string
 }
 
 // Credentials are what authentication needs to know about an account.

@@ -206,3 +206,28 @@ var CallTrace = &Resource{
 		{Name: "busy", Type: String, ReadOnly: true, Description: "Accounts whose phones answer busy; * for all"},
 	},
 }
+
+// CDR is a call detail record: one per call and side (the caller's account
+// and the account the call was delivered to), written by the SIP service.
+var CDR = &Resource{
+	Name:        "cdr",
+	Description: "Call detail records of the account, newest last; filter by time with ?since=RFC3339&until=RFC3339. Read-only",
+	Methods:     []string{"GET", "OPTIONS"},
+	Parent:      Account,
+	Filter:      "to",
+	TimeFilter:  "started",
+	Fields: []Field{
+		guidField,
+		{Name: "direction", Type: String, ReadOnly: true, Lean: true, Description: "out for calls the account made, in for calls delivered to it"},
+		{Name: "from", Type: String, ReadOnly: true, Lean: true, Description: "The caller: username or number"},
+		{Name: "to", Type: String, ReadOnly: true, Lean: true, Description: "The dialed string"},
+		{Name: "started", Type: String, ReadOnly: true, Lean: true, Description: "When the call arrived (RFC 3339)"},
+		{Name: "answered", Type: String, ReadOnly: true, Description: "When it was answered (RFC 3339), empty if never"},
+		{Name: "ended", Type: String, ReadOnly: true, Description: "When it ended (RFC 3339)"},
+		{Name: "duration", Type: Integer, ReadOnly: true, Lean: true, Description: "Billable seconds, from answer to end"},
+		{Name: "outcome", Type: String, ReadOnly: true, Lean: true, Description: "answered, busy, unanswered, dropped, external, cancelled, failed, …"},
+		{Name: "answered_by", Type: String, ReadOnly: true, Description: "Who answered: a username or an external number"},
+		{Name: "code", Type: Integer, ReadOnly: true, Description: "Final SIP status sent to the caller"},
+		{Name: "call_id", Type: String, ReadOnly: true, Description: "SIP Call-ID of the caller's leg"},
+	},
+}

@@ -91,6 +91,7 @@ var (
 		resource.Fork:            newTable(resource.Fork, "forks", "account"),
 		resource.Prompt:          newTable(resource.Prompt, "prompts", "account"),
 		resource.Registration:    newTable(resource.Registration, "registrations", "account"),
+		resource.CDR:             newTable(resource.CDR, "cdrs", "account"),
 		resource.Location:        newTable(resource.Location, "locations", ""),
 		resource.TimeDefinition:  newTable(resource.TimeDefinition, "timedefinitions", ""),
 	}

@@ -135,6 +135,15 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 	if q.Filter != "" && t.filter != "" {
 		where, args = append(where, t.filter+" LIKE ?"), append(args, q.Filter)
 	}
+	if r.TimeFilter != "" {
+		col := `t."` + r.TimeFilter + `"`
+		if q.Since != "" {
+			where, args = append(where, col+" >= ?"), append(args, q.Since)
+		}
+		if q.Until != "" {
+			where, args = append(where, col+" < ?"), append(args, q.Until)
+		}
+	}
 	where = append(where, "t.id > ?")
 	sqlText := t.selectSQL + " WHERE " + strings.Join(where, " AND ") + " ORDER BY t.id LIMIT ?"
 	after, left := q.After, q.Limit
@@ -266,7 +275,7 @@ func (s *Store) put(ctx context.Context, scope resource.Scope, r *resource.Resou
 		if err := resource.CheckAccountResource(in, scope != ""); err != nil {
 			return resource.Record{}, false, err
 		}
-	case resource.Registration, resource.NumberAllocate, resource.GUID:
+	case resource.Registration, resource.NumberAllocate, resource.GUID, resource.CDR:
 		return resource.Record{}, false, invalid("%s is read-only", r.Name)
 	case resource.Prompt:
 		return s.putSimple(ctx, scope, r, parent, id, in, mode, nextGroupAccess)
