@@ -314,3 +314,28 @@ func TestRenameAccount(t *testing.T) {
 		t.Errorf("rename of a referenced account: %d %s, want 409", code, body)
 	}
 }
+
+func TestTrunks(t *testing.T) {
+	c := newServer(t)
+	got := c.ok("PUT", "/api-sys/trunk/", `{"name":"carrier1","address":"127.0.0.2,127.0.1.0/24","proxy":"127.0.0.2:5070","username":"xc5","password":"carrier-secret"}`)[0]
+	if got["transport"] != "udp" || got["enabled"] != true || got["password"] != nil {
+		t.Errorf("trunk: %v", got)
+	}
+	for _, body := range []string{`{"name":"t2","address":"not-an-ip"}`, `{"name":"t3","proxy":"nohostport"}`, `{"name":"t4","transport":"sctp"}`} {
+		if code, _ := c.status("PUT", "/api-sys/trunk/", body); code != 400 {
+			t.Errorf("PUT trunk %s: %d, want 400", body, code)
+		}
+	}
+	c.ok("PUT", "/api-sys/account/", `{"username":"tr.test","password":"tr-pw"}`)
+	c.ok("PUT", "/api-sys/account/tr.test/accountresource/api_access", `{"value":"user"}`)
+	req, _ := http.NewRequest("GET", c.url+"/api-sys/trunk/carrier1", nil)
+	req.SetBasicAuth("tr.test", "tr-pw")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("user-level GET trunk: %d, want 404", resp.StatusCode)
+	}
+}

@@ -136,7 +136,7 @@ var GUID = &Resource{
 
 // All lists every resource, in the order the API index shows them.
 var All = []*Resource{Account, Child, AccountResource, Number, NumberAllocate, Route, CallRule, Fork, Prompt, Registration,
-	CDR, Location, TimeDefinition, Hydra, Session, CallTrace, GUID}
+	CDR, Location, TimeDefinition, Hydra, Trunk, Session, CallTrace, GUID}
 
 // Lookup finds a resource by its path segment (case-insensitively) under
 // parent (nil for top level).

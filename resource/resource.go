@@ -88,6 +88,8 @@ type Resource struct {
 	// SystemWrite marks top-level resources that everyone may read but
 	// only system-level access may write (locations, time definitions).
 	SystemWrite bool
+	// SystemRead marks resources only system-level access may read.
+	SystemRead bool
 	// Media marks resources whose records carry audio: PUT accepts a WAV
 	// (raw or multipart) and GET with Accept: audio/wav returns it.
 	Media bool

@@ -1,7 +1,10 @@
 package resource
 
 import (
+	"net"
+	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"xc5/dialplan"
@@ -230,4 +233,69 @@ var CDR = &Resource{
 		{Name: "code", Type: Integer, ReadOnly: true, Description: "Final SIP status sent to the caller"},
 		{Name: "call_id", Type: String, ReadOnly: true, Description: "SIP Call-ID of the caller's leg"},
 	},
+}
+
+// Trunk is a carrier connection: where calls to DDIs may come from, and
+// where external calls go.
+var Trunk = &Resource{
+	Name:        "trunk",
+	Description: "Carrier trunks: the addresses allowed to send calls in (to DDIs), and the outbound proxy external calls are sent to, with digest credentials if the carrier wants them. System access only",
+	Methods:     crud,
+	Key:         "name",
+	Filter:      "name",
+	SystemWrite: true,
+	SystemRead:  true,
+	Fields: []Field{
+		guidField,
+		{Name: "name", Type: String, Required: true, Check: checkName, Description: "Unique name of the trunk"},
+		{Name: "address", Type: String, Check: checkAddressRange,
+			Description: "IP address or CIDR range (comma-separated list) allowed to send calls in without registration"},
+		{Name: "proxy", Type: String, Check: checkHostPort,
+			Description: "host:port (or [v6]:port) that external calls are sent to; empty for a trunk that only sends calls in"},
+		{Name: "transport", Type: String, Default: "udp", Check: checkTransport, Description: "Transport to the proxy: udp, tcp or tls"},
+		{Name: "username", Type: String, Check: text("username", 128), Description: "Digest username the carrier asks for, if any"},
+		{Name: "password", Type: String, WriteOnly: true, Check: text("password", 128), Description: "Digest password the carrier asks for, if any"},
+		{Name: "enabled", Type: Boolean, Default: true, Description: "A disabled trunk neither accepts nor carries calls"},
+		{Name: "priority", Type: Integer, Min: 0, Max: 1000, Description: "External calls use the enabled trunk with a proxy and the lowest priority"},
+	},
+}
+
+func checkAddressRange(v any) (any, error) {
+	var out []string
+	for _, p := range strings.Split(v.(string), ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return nil, invalid("address %q is not an IP address or CIDR range", p)
+			}
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ","), nil
+}
+
+func checkHostPort(v any) (any, error) {
+	s := strings.TrimSpace(v.(string))
+	if s == "" {
+		return s, nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return nil, invalid("proxy %q must be host:port", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil, invalid("proxy %q has a bad port", v)
+	}
+	return s, nil
+}
+
+func checkTransport(v any) (any, error) {
+	switch s := strings.ToLower(strings.TrimSpace(v.(string))); s {
+	case "udp", "tcp", "tls":
+		return s, nil
+	}
+	return nil, invalid("transport must be udp, tcp or tls, not %q", v)
 }

@@ -22,13 +22,14 @@ type table struct {
 	parentCol string // the column holding the owning (or parent) account's GUID
 	key       string // column of the resource's Key field, "" if none
 	filter    string // column ?filter= matches
-	cols      []column
-	selectSQL string // "SELECT … FROM name t"
+	cols      []column // every column, in field order
+	read      []column // the columns SELECT reads (not write-only ones)
+	selectSQL string   // "SELECT … FROM name t"
 }
 
 type column struct {
 	field *resource.Field
-	expr  string // what SELECT reads
+	expr  string // what SELECT reads; "" for write-only columns
 	col   string // what INSERT/UPDATE write; "" when computed
 }
 
@@ -52,15 +53,16 @@ func newTable(r *resource.Resource, name, parentCol string) *table {
 	for i := range r.Fields {
 		f := &r.Fields[i]
 		switch {
-		case f.Name == "guid" || f.WriteOnly:
-			continue
+		case f.Name == "guid" || f.WriteOnly && name == "accounts":
+			continue // account passwords are stored only as hashes, by the account code
 		case f.Name == "parent" && name == "accounts":
 			continue // the parent column itself, read as Record.Parent
 		}
 		c := column{field: f, col: `"` + strings.ReplaceAll(f.Name, "-", "_") + `"`}
-		if e, ok := computed[f.Name]; ok {
+		switch e, ok := computed[f.Name]; {
+		case ok:
 			c.expr, c.col = e, ""
-		} else {
+		case !f.WriteOnly:
 			c.expr = "t." + c.col
 		}
 		if f.Name == r.Key {
@@ -70,7 +72,10 @@ func newTable(r *resource.Resource, name, parentCol string) *table {
 			t.filter = c.expr
 		}
 		t.cols = append(t.cols, c)
-		sel = append(sel, c.expr)
+		if c.expr != "" {
+			sel = append(sel, c.expr)
+			t.read = append(t.read, c)
+		}
 	}
 	t.selectSQL = "SELECT " + strings.Join(sel, ", ") + " FROM " + name + " t"
 	return t
@@ -92,6 +97,7 @@ var (
 		resource.Prompt:          newTable(resource.Prompt, "prompts", "account"),
 		resource.Registration:    newTable(resource.Registration, "registrations", "account"),
 		resource.CDR:             newTable(resource.CDR, "cdrs", "account"),
+		resource.Trunk:           newTable(resource.Trunk, "trunks", ""),
 		resource.Location:        newTable(resource.Location, "locations", ""),
 		resource.TimeDefinition:  newTable(resource.TimeDefinition, "timedefinitions", ""),
 	}
@@ -111,10 +117,10 @@ func (t *table) scan(row interface{ Scan(...any) error }) (resource.Record, erro
 		rec    resource.Record
 		parent sql.NullString
 	)
-	dest := make([]any, 4+len(t.cols))
+	dest := make([]any, 4+len(t.read))
 	dest[0], dest[1], dest[2], dest[3] = &rec.Seq, &rec.GUID, &parent, &rec.Path
-	vals := make([]any, len(t.cols))
-	for i, c := range t.cols {
+	vals := make([]any, len(t.read))
+	for i, c := range t.read {
 		switch c.field.Type {
 		case resource.String:
 			vals[i] = new(sql.NullString)
@@ -127,12 +133,12 @@ func (t *table) scan(row interface{ Scan(...any) error }) (resource.Record, erro
 		return rec, err
 	}
 	rec.Parent = parent.String
-	rec.Values = make(map[string]any, len(t.cols)+2)
+	rec.Values = make(map[string]any, len(t.read)+2)
 	rec.Values["guid"] = rec.GUID
 	if t.name == "accounts" {
 		rec.Values["parent"] = rec.Parent
 	}
-	for i, c := range t.cols {
+	for i, c := range t.read {
 		switch c.field.Type {
 		case resource.String:
 			rec.Values[c.field.Name] = vals[i].(*sql.NullString).String

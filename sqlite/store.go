@@ -34,6 +34,9 @@ func account(ctx context.Context, q execer, scope resource.Scope, id string) (re
 
 // Get implements resource.Store.
 func (s *Store) Get(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) (resource.Record, error) {
+	if r.SystemRead && scope != "" {
+		return resource.Record{}, notFound("%s %s not found", r.Name, id)
+	}
 	if r == resource.Hydra {
 		if scope != "" {
 			return resource.Record{}, notFound("HydraAccount %s not found", id)
@@ -97,6 +100,9 @@ func normKey(r *resource.Resource, id string) string {
 
 // List implements resource.Store.
 func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Resource, q resource.Query, fn func(resource.Record) error) error {
+	if r.SystemRead && scope != "" {
+		return nil
+	}
 	if r == resource.Hydra {
 		if scope != "" {
 			return nil
