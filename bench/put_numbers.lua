@@ -24,8 +24,8 @@ local guids = {}
 local n = 0
 local seq = 0
 local prefix = ""
-local created = 0
-local other = {}
+created = 0
+other = {}
 
 function init(args)
   local file = args[1] or "guids.txt"

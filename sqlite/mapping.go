@@ -19,9 +19,9 @@ import (
 // fields that are not plain columns are listed in computed.
 type table struct {
 	name      string
-	parentCol string // the column holding the owning (or parent) account's GUID
-	key       string // column of the resource's Key field, "" if none
-	filter    string // column ?filter= matches
+	parentCol string   // the column holding the owning (or parent) account's GUID
+	key       string   // column of the resource's Key field, "" if none
+	filter    string   // column ?filter= matches
 	cols      []column // every column, in field order
 	read      []column // the columns SELECT reads (not write-only ones)
 	selectSQL string   // "SELECT … FROM name t"
