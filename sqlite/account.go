@@ -201,7 +201,7 @@ func moveAccount(ctx context.Context, q execer, scope resource.Scope, cur, p res
 		newPath = p.Path + cur.GUID + "/"
 	}
 	lo, hi := prefixRange(cur.Path)
-	if _, err := q.ExecContext(ctx, `UPDATE accounts SET path = ? || substr(path, ?) WHERE path >= ? AND path < ?`,
+	if _, err := q.ExecContext(ctx, `UPDATE accounts SET path = CAST(? AS TEXT) || substr(path, CAST(? AS INTEGER)) WHERE path >= ? AND path < ?`,
 		newPath, len(cur.Path)+1, lo, hi); err != nil {
 		return err
 	}

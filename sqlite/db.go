@@ -31,7 +31,7 @@ import (
 	"xc5/resource"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations_pg/*.sql
 var migrations embed.FS
 
 // DBFile is the name of the database file inside the data directory.
@@ -39,6 +39,7 @@ const DBFile = "xc5.db"
 
 // Store is the SQLite implementation of resource.Store.
 type Store struct {
+	d     *dialect
 	read  *sql.DB
 	write *sql.DB
 	w     *writer
@@ -69,7 +70,7 @@ func Open(dir string) (*Store, error) {
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
-	if err := migrate(context.Background(), write); err != nil {
+	if err := migrateOn(context.Background(), write, sqliteDialect, "migrations"); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -80,7 +81,7 @@ func Open(dir string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	s := &Store{read: read, write: write}
+	s := &Store{d: sqliteDialect, read: read, write: write}
 	if s.stmts, err = prepare(read); err != nil {
 		s.Close()
 		return nil, err
@@ -90,7 +91,7 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.w = startWriter(conn)
+	s.w = startWriter(sqliteDialect, []*sql.Conn{conn})
 	return s, nil
 }
 
@@ -105,19 +106,33 @@ func (s *Store) close() error {
 	if s.w != nil {
 		s.w.stop()
 	}
-	err1 := s.read.Close()
-	err2 := s.write.Close()
-	return errors.Join(err1, err2)
+	err := s.read.Close()
+	if s.write != s.read {
+		err = errors.Join(err, s.write.Close())
+	}
+	return err
+}
+
+// migrateOn runs migrate on one connection of db, since a migration's
+// BEGIN and COMMIT must reach the same session.
+func migrateOn(ctx context.Context, db *sql.DB, d *dialect, dir string) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return migrate(ctx, conn, d, migrations, dir)
 }
 
 // migrate applies the embedded migrations that the database lacks, each in
 // its own transaction, in the order of their numeric prefix.
-func migrate(ctx context.Context, db *sql.DB) error {
+func migrate(ctx context.Context, db execer, d *dialect, files fs.FS, dir string) error {
+	db = d.wrap(db)
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(files, dir+"/*.sql")
 	if err != nil {
 		return err
 	}
@@ -143,23 +158,22 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		if n > 0 {
 			continue
 		}
-		body, err := migrations.ReadFile(mg.name)
+		body, err := fs.ReadFile(files, mg.name)
 		if err != nil {
 			return err
 		}
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
+		if _, err := db.ExecContext(ctx, "BEGIN"); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
+		if _, err := db.ExecContext(ctx, string(body)); err != nil {
+			db.ExecContext(ctx, "ROLLBACK")
 			return fmt.Errorf("migration %s: %w", mg.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, mg.version); err != nil {
-			tx.Rollback()
+		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, mg.version); err != nil {
+			db.ExecContext(ctx, "ROLLBACK")
 			return err
 		}
-		if err := tx.Commit(); err != nil {
+		if _, err := db.ExecContext(ctx, "COMMIT"); err != nil {
 			return fmt.Errorf("migration %s: %w", mg.name, err)
 		}
 	}

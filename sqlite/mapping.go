@@ -231,6 +231,12 @@ func nullable(s string) any {
 // mapError turns constraint violations into conflicts by their SQLite
 // result codes; everything else stays internal.
 func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if e := pgError(err); e != err {
+		return e
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() {

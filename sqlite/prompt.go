@@ -59,7 +59,7 @@ func (s *Store) Audio(ctx context.Context, scope resource.Scope, parent, id stri
 		col = "original"
 	}
 	var b []byte
-	err = s.read.QueryRowContext(ctx, `SELECT `+col+` FROM prompts WHERE guid = ?`, rec.GUID).Scan(&b)
+	err = s.reader().QueryRowContext(ctx, `SELECT `+col+` FROM prompts WHERE guid = ?`, rec.GUID).Scan(&b)
 	if err == sql.ErrNoRows || len(b) == 0 {
 		return nil, notFound("prompt %s has no audio yet", strings.ToUpper(id))
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlite_test
 
 import (
 	"context"
@@ -8,16 +8,15 @@ import (
 	"xc5"
 	"xc5/resource"
 	"xc5/secret"
+	"xc5/sqlite"
+	"xc5/storetest"
 )
 
 // newRegStore opens a bootstrapped store in a temporary directory with one
 // account, reception@acmebrick.x.co.nz (password "pw"), and returns its GUID.
-func newRegStore(t *testing.T) (*Store, string) {
+func newRegStore(t *testing.T, b storetest.Backend) (*sqlite.Store, string) {
 	t.Helper()
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
+	s := b.Open(t)
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
 	if _, err := s.Bootstrap(ctx, "admin-password"); err != nil {
@@ -31,8 +30,10 @@ func newRegStore(t *testing.T) (*Store, string) {
 	return s, rec.GUID
 }
 
-func TestSIPCredentials(t *testing.T) {
-	s, guid := newRegStore(t)
+func TestSIPCredentials(t *testing.T) { forEachBackend(t, testSIPCredentials) }
+
+func testSIPCredentials(t *testing.T, b storetest.Backend) {
+	s, guid := newRegStore(t, b)
 	ctx := context.Background()
 	c, err := s.SIPCredentials(ctx, "Reception@AcmeBrick.x.co.nz")
 	if err != nil {
@@ -62,34 +63,34 @@ func TestSIPCredentials(t *testing.T) {
 	}
 }
 
-// TestLocalHA1 checks the columns for local-part digest usernames, once
-// an account write has filled them through digestColumns.
-func TestLocalHA1(t *testing.T) {
-	s, guid := newRegStore(t)
+// TestLocalHA1: the HA1 of the local part alone is stored with the
+// password, for phones that send only "reception" as digest username.
+func TestLocalHA1(t *testing.T) { forEachBackend(t, testLocalHA1) }
+
+func testLocalHA1(t *testing.T, b storetest.Backend) {
+	s, guid := newRegStore(t, b)
 	ctx := context.Background()
 	if c, _ := s.SIPCredentials(ctx, "reception@acmebrick.x.co.nz"); c.LocalHA1MD5 != secret.DigestHA1("reception", "acmebrick.x.co.nz", "pw").MD5 {
 		t.Fatalf("account creation did not fill the local HA1: %+v", c)
 	}
-	cols := digestColumns("reception@acmebrick.x.co.nz", "pw")
-	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
-		return accountsTable.update(ctx, q, guid, cols, nil)
-	})
-	if err != nil {
-		t.Fatalf("update: %v", err)
+	if _, _, err := s.Put(ctx, "", resource.Account, "", guid, resource.Input{"password": "pw2"}, resource.Patch); err != nil {
+		t.Fatal(err)
 	}
 	c, _ := s.SIPCredentials(ctx, "reception@acmebrick.x.co.nz")
-	local := secret.DigestHA1("reception", "acmebrick.x.co.nz", "pw")
-	full := secret.DigestHA1("reception@acmebrick.x.co.nz", "acmebrick.x.co.nz", "pw")
+	local := secret.DigestHA1("reception", "acmebrick.x.co.nz", "pw2")
+	full := secret.DigestHA1("reception@acmebrick.x.co.nz", "acmebrick.x.co.nz", "pw2")
 	if c.LocalHA1MD5 != local.MD5 || c.LocalHA1SHA256 != local.SHA256 || c.HA1MD5 != full.MD5 || c.HA1SHA256 != full.SHA256 {
-		t.Fatalf("after digestColumns: %+v", c)
+		t.Fatalf("after a password change: %+v", c)
 	}
-	if cols := digestColumns("acmebrick.x.co.nz", "pw"); cols["ha1_local_md5"] != "" {
-		t.Fatalf("a company account has no local part: %v", cols)
+	if c, _ := s.SIPCredentials(ctx, "acmebrick.x.co.nz"); c.LocalHA1MD5 != "" {
+		t.Fatalf("a company account has no local part: %+v", c)
 	}
 }
 
-func TestRegistrations(t *testing.T) {
-	s, guid := newRegStore(t)
+func TestRegistrations(t *testing.T) { forEachBackend(t, testRegistrations) }
+
+func testRegistrations(t *testing.T, be storetest.Backend) {
+	s, guid := newRegStore(t, be)
 	ctx := context.Background()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	a, b := "sip:reception@192.0.2.10:5060", "sip:reception@192.0.2.11:5062;transport=tcp"
@@ -173,8 +174,10 @@ func TestRegistrations(t *testing.T) {
 
 // TestRegistrationsCascade checks that deleting an account deletes its
 // bindings.
-func TestRegistrationsCascade(t *testing.T) {
-	s, guid := newRegStore(t)
+func TestRegistrationsCascade(t *testing.T) { forEachBackend(t, testRegistrationsCascade) }
+
+func testRegistrationsCascade(t *testing.T, b storetest.Backend) {
+	s, guid := newRegStore(t, b)
 	ctx := context.Background()
 	if err := s.PutRegistration(ctx, guid, "sip:r@192.0.2.1", time.Now().Add(time.Hour), "", ""); err != nil {
 		t.Fatal(err)
@@ -182,8 +185,10 @@ func TestRegistrationsCascade(t *testing.T) {
 	if err := s.Delete(ctx, "", resource.Account, "", guid); err != nil {
 		t.Fatalf("delete account: %v", err)
 	}
-	var n int
-	if err := s.read.QueryRow(`SELECT count(*) FROM registrations`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("registrations left: %d, %v", n, err)
+	if got, err := s.ContactsOf(ctx, guid, time.Now()); err != nil || len(got) != 0 {
+		t.Fatalf("registrations left: %v, %v", got, err)
+	}
+	if n, err := s.ExpireRegistrations(ctx, time.Now().Add(48*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("rows left for the sweep: %d, %v", n, err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // the query, small enough that memory stays flat however long the list.
 const listBatch = 500
 
-func (s *Store) reader() execer { return readQuerier{s.stmts} }
+func (s *Store) reader() execer { return s.d.wrap(readQuerier{s.stmts}) }
 
 // account reads an account by GUID or username, within scope.
 func account(ctx context.Context, q execer, scope resource.Scope, id string) (resource.Record, error) {
@@ -139,7 +139,7 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 		where, args = append(where, "t."+t.parentCol+" = ?"), append(args, owner)
 	}
 	if q.Filter != "" && t.filter != "" {
-		where, args = append(where, t.filter+" LIKE ?"), append(args, q.Filter)
+		where, args = append(where, t.filter+" "+s.d.like+" ?"), append(args, q.Filter)
 	}
 	if r.TimeFilter != "" {
 		col := `t."` + r.TimeFilter + `"`

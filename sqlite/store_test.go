@@ -21,6 +21,7 @@ import (
 	"xc5/resource"
 	"xc5/secret"
 	"xc5/sqlite"
+	"xc5/storetest"
 )
 
 const adminPassword = "store-admin-password-9"
@@ -30,11 +31,22 @@ var (
 	guidRE = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
 )
 
-// openStore opens a bootstrapped store in a fresh directory.
-func openStore(t *testing.T) (*sqlite.Store, string) {
+// forEachBackend runs a store test on SQLite and, when configured, on
+// PostgreSQL: one conformance suite for every store.
+func forEachBackend(t *testing.T, fn func(t *testing.T, b storetest.Backend)) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+// open opens (or reopens) the backend's database.
+func open(t *testing.T, b storetest.Backend) (*sqlite.Store, error) { return b.Open(t), nil }
+
+// openStore opens a bootstrapped store on a fresh database.
+func openStore(t *testing.T, b storetest.Backend) (*sqlite.Store, string) {
 	t.Helper()
-	dir := t.TempDir()
-	s, err := sqlite.Open(dir)
+	dir := b.Dir
+	s, err := open(t, b)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -102,10 +114,11 @@ func numbers(recs []resource.Record) []string {
 // TestBootstrap: the first start creates _unassigned.pool, _prompt.shared
 // and admin (api_access=system, the given password); later calls, also
 // after a reopen and with another password, change nothing.
-func TestBootstrap(t *testing.T) {
+func TestBootstrap(t *testing.T) { forEachBackend(t, testBootstrap) }
+
+func testBootstrap(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	dir := t.TempDir()
-	s, err := sqlite.Open(dir)
+	s, err := open(t, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +157,7 @@ func TestBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s2, err := sqlite.Open(dir)
+	s2, err := open(t, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,10 +178,11 @@ func TestBootstrap(t *testing.T) {
 
 // TestReopenKeepsWrites: acknowledged writes survive closing and reopening
 // the database.
-func TestReopenKeepsWrites(t *testing.T) {
+func TestReopenKeepsWrites(t *testing.T) { forEachBackend(t, testReopenKeepsWrites) }
+
+func testReopenKeepsWrites(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	dir := t.TempDir()
-	s, err := sqlite.Open(dir)
+	s, err := open(t, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +198,7 @@ func TestReopenKeepsWrites(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = sqlite.Open(dir)
+	s, err = open(t, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,9 +220,11 @@ func TestReopenKeepsWrites(t *testing.T) {
 
 // TestNumberCRUD: create, upsert by GUID, patch, get by any-case GUID,
 // list in creation order, filter, page, delete; error codes.
-func TestNumberCRUD(t *testing.T) {
+func TestNumberCRUD(t *testing.T) { forEachBackend(t, testNumberCRUD) }
+
+func testNumberCRUD(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	s, _ := openStore(t)
+	s, _ := openStore(t, b)
 	acc := newAccount(t, s, "crud.test", "")
 
 	rec, created, err := s.Put(ctx, "", resource.Number, "crud.test", "", resource.Input{"number": "6491230001"}, resource.Create)
@@ -294,9 +310,11 @@ func TestNumberCRUD(t *testing.T) {
 
 // TestNumberUniqueness: numbers are unique system-wide (ECONFLICT), except
 // a:-prefixed ones.
-func TestNumberUniqueness(t *testing.T) {
+func TestNumberUniqueness(t *testing.T) { forEachBackend(t, testNumberUniqueness) }
+
+func testNumberUniqueness(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	s, _ := openStore(t)
+	s, _ := openStore(t, b)
 	newAccount(t, s, "u1.test", "")
 	newAccount(t, s, "u2.test", "")
 	newNumber(t, s, "u1.test", "6491240001")
@@ -328,9 +346,11 @@ func TestNumberUniqueness(t *testing.T) {
 
 // TestConcurrentSameNumber: many concurrent creations of one number give
 // exactly one success and conflicts for the rest, and one record.
-func TestConcurrentSameNumber(t *testing.T) {
+func TestConcurrentSameNumber(t *testing.T) { forEachBackend(t, testConcurrentSameNumber) }
+
+func testConcurrentSameNumber(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	s, _ := openStore(t)
+	s, _ := openStore(t, b)
 	newAccount(t, s, "race.test", "")
 	for round := 0; round < 5; round++ {
 		number := fmt.Sprintf("649125000%d", round)
@@ -370,10 +390,11 @@ func TestConcurrentSameNumber(t *testing.T) {
 // TestGroupCommit: many concurrent writes, some of them failing, all get
 // their own answer; the failures do not undo their neighbours, and every
 // acknowledged write is there after a reopen.
-func TestGroupCommit(t *testing.T) {
+func TestGroupCommit(t *testing.T) { forEachBackend(t, testGroupCommit) }
+
+func testGroupCommit(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	dir := t.TempDir()
-	s, err := sqlite.Open(dir)
+	s, err := open(t, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +440,7 @@ func TestGroupCommit(t *testing.T) {
 		}
 	}
 	s.Close()
-	s, err = sqlite.Open(dir)
+	s, err = open(t, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,9 +460,11 @@ func TestGroupCommit(t *testing.T) {
 }
 
 // TestAccounts: the tree, usernames, generated passwords, deletes.
-func TestAccounts(t *testing.T) {
+func TestAccounts(t *testing.T) { forEachBackend(t, testAccounts) }
+
+func testAccounts(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	s, _ := openStore(t)
+	s, _ := openStore(t, b)
 	top, created, err := s.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "tree.test"}, resource.Create)
 	if err != nil || !created {
 		t.Fatal(err)
@@ -507,9 +530,11 @@ func TestAccounts(t *testing.T) {
 
 // TestScope: a user-level scope sees its subtree only; everything else is
 // ENOTFOUND.
-func TestScope(t *testing.T) {
+func TestScope(t *testing.T) { forEachBackend(t, testScope) }
+
+func testScope(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	s, _ := openStore(t)
+	s, _ := openStore(t, b)
 	part := newAccount(t, s, "part.test", "")
 	newAccount(t, s, "kid@part.test", "part.test")
 	newAccount(t, s, "out.test", "")
@@ -547,9 +572,11 @@ func TestScope(t *testing.T) {
 
 // TestPasswordsStoredHashed: no password is stored in clear anywhere in
 // the database files; hashes are slow (argon2id or bcrypt) and salted.
-func TestPasswordsStoredHashed(t *testing.T) {
+func TestPasswordsStoredHashed(t *testing.T) { forEachBackend(t, testPasswordsStoredHashed) }
+
+func testPasswordsStoredHashed(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	s, dir := openStore(t)
+	s, dir := openStore(t, b)
 	const pw = "Plaintext-Canary-7731"
 	put(t, s, "", resource.Account, "", "", resource.Input{"username": "h1.test", "password": pw}, resource.Create)
 	put(t, s, "", resource.Account, "", "", resource.Input{"username": "h2.test", "password": pw}, resource.Create)
@@ -563,6 +590,9 @@ func TestPasswordsStoredHashed(t *testing.T) {
 	}
 	if c1.Hash == c2.Hash {
 		t.Errorf("the same password hashed twice gives the same hash: not salted")
+	}
+	if dir == "" {
+		return // the file checks below are SQLite's; PostgreSQL stores the same hash columns
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
 	for _, f := range files {
@@ -606,9 +636,11 @@ func TestPasswordsStoredHashed(t *testing.T) {
 }
 
 // TestCredentialsAccess: Credentials reflects enabled and api_access.
-func TestCredentialsAccess(t *testing.T) {
+func TestCredentialsAccess(t *testing.T) { forEachBackend(t, testCredentialsAccess) }
+
+func testCredentialsAccess(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	s, _ := openStore(t)
+	s, _ := openStore(t, b)
 	newAccount(t, s, "cred.test", "")
 	c, err := s.Credentials(ctx, "cred.test")
 	if err != nil || c.Access != "" || !c.Enabled || c.Username != "cred.test" {
@@ -628,9 +660,11 @@ func TestCredentialsAccess(t *testing.T) {
 
 // TestSeed: the load-test seeder writes companies with ten users each and
 // numbers spread over them, all with the given password.
-func TestSeed(t *testing.T) {
+func TestSeed(t *testing.T) { forEachBackend(t, testSeed) }
+
+func testSeed(t *testing.T, b storetest.Backend) {
 	t.Parallel()
-	s, _ := openStore(t)
+	s, _ := openStore(t, b)
 	base := len(list(t, s, "", resource.Account, resource.Query{}))
 	if err := s.Seed(ctx, 25, 60, "seed-pw"); err != nil {
 		t.Fatal(err)

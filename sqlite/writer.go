@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync"
 )
 
 // maxBatch bounds how many writes share one transaction, so that a burst
@@ -24,17 +25,25 @@ type op struct {
 	done chan error
 }
 
-// writer owns the only writing connection and runs group commits.
+// writer owns the writing connections and runs group commits: SQLite has
+// one (it allows one writer at a time), PostgreSQL several, each taking
+// the writes queued when it is free.
 type writer struct {
-	conn *sql.Conn
-	ops  chan *op
-	quit chan struct{}
-	dead chan struct{}
+	d     *dialect
+	conns []*sql.Conn
+	ops   chan *op
+	quit  chan struct{}
+	dead  chan struct{}
+	wg    sync.WaitGroup
 }
 
-func startWriter(conn *sql.Conn) *writer {
-	w := &writer{conn: conn, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{})}
-	go w.loop()
+func startWriter(d *dialect, conns []*sql.Conn) *writer {
+	w := &writer{d: d, conns: conns, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{})}
+	for _, c := range conns {
+		w.wg.Add(1)
+		go w.loop(c)
+	}
+	go func() { w.wg.Wait(); close(w.dead) }()
 	return w
 }
 
@@ -57,11 +66,14 @@ func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx execer)
 func (w *writer) stop() {
 	close(w.quit)
 	<-w.dead
-	w.conn.Close()
+	for _, c := range w.conns {
+		c.Close()
+	}
 }
 
-func (w *writer) loop() {
-	defer close(w.dead)
+func (w *writer) loop(conn *sql.Conn) {
+	defer w.wg.Done()
+	q := w.d.wrap(conn)
 	for {
 		var first *op
 		select {
@@ -79,29 +91,29 @@ func (w *writer) loop() {
 				break drain
 			}
 		}
-		w.run(batch)
+		w.run(q, batch)
 	}
 }
 
 // run executes one batch as one transaction.
-func (w *writer) run(batch []*op) {
+func (w *writer) run(conn execer, batch []*op) {
 	ctx := context.Background()
 	fail := func(err error) {
 		for _, o := range batch {
 			o.done <- err
 		}
 	}
-	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if _, err := conn.ExecContext(ctx, w.d.begin); err != nil {
 		fail(fmt.Errorf("begin: %w", err))
 		return
 	}
 	results := make([]error, len(batch))
 	for i, o := range batch {
-		results[i] = w.runOne(ctx, o)
+		results[i] = runOne(ctx, conn, o)
 	}
-	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		slog.Error("group commit failed", "err", err, "writes", len(batch))
-		w.conn.ExecContext(ctx, "ROLLBACK")
+		conn.ExecContext(ctx, "ROLLBACK")
 		fail(fmt.Errorf("commit: %w", err))
 		return
 	}
@@ -112,8 +124,8 @@ func (w *writer) run(batch []*op) {
 
 // runOne runs one write inside its own savepoint, undoing it alone when
 // it fails or panics.
-func (w *writer) runOne(ctx context.Context, o *op) (err error) {
-	if _, err := w.conn.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+func runOne(ctx context.Context, conn execer, o *op) (err error) {
+	if _, err := conn.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	defer func() {
@@ -122,9 +134,9 @@ func (w *writer) runOne(ctx context.Context, o *op) (err error) {
 			err = fmt.Errorf("panic in store write: %v", p)
 		}
 		if err != nil {
-			w.conn.ExecContext(ctx, "ROLLBACK TO w")
+			conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w")
 		}
-		w.conn.ExecContext(ctx, "RELEASE w")
+		conn.ExecContext(ctx, "RELEASE SAVEPOINT w")
 	}()
-	return o.fn(ctx, w.conn)
+	return o.fn(ctx, conn)
 }
