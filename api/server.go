@@ -60,8 +60,19 @@ func New(store resource.Store, opts Options) *Server {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = time.Hour
 	}
-	return &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
+	s := &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
 		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL, view: opts.View}
+	// Writes made elsewhere (another node, the SIP service) reach us as
+	// changes: forget credentials they may have changed.
+	store.OnChange(func(c resource.Change) {
+		switch c.Resource {
+		case nil, resource.AccountResource, resource.Hydra:
+			s.auth.invalidate("")
+		case resource.Account, resource.Child:
+			s.auth.invalidate(c.Account)
+		}
+	})
+	return s
 }
 
 // statusWriter remembers the status for the request log.

@@ -138,6 +138,17 @@ var GUID = &Resource{
 var All = []*Resource{Account, Child, AccountResource, Number, NumberAllocate, Route, CallRule, Fork, Prompt, Registration,
 	CDR, Location, TimeDefinition, Hydra, Trunk, Session, CallTrace, GUID}
 
+// ByName finds a resource by its name (the first of that name: child and
+// account share records, so either does).
+func ByName(name string) *Resource {
+	for _, r := range All {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
 // Lookup finds a resource by its path segment (case-insensitively) under
 // parent (nil for top level).
 func Lookup(parent *Resource, name string) *Resource {

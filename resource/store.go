@@ -54,7 +54,8 @@ type Credentials struct {
 // Change tells what a committed write touched, so that in-memory views
 // (the routing view) can reload it before the write is acknowledged.
 type Change struct {
-	// Resource is the kind of record written.
+	// Resource is the kind of record written; nil means "anything may have
+	// changed": reload everything.
 	Resource *Resource
 	// Account is the GUID of the account whose provisioning changed (the
 	// account itself, or the owner of a sub-resource); "" for top-level

@@ -50,18 +50,37 @@ func (v *View) Load(ctx context.Context, store resource.Store) error {
 	return v.reloadTable(ctx, store, resource.TimeDefinition)
 }
 
+// Reload rebuilds the whole view from the store, after a node lost its
+// change feed and may have missed changes.
+func (v *View) Reload(ctx context.Context, store resource.Store) error {
+	fresh := NewView(v.defaults)
+	if err := fresh.Load(ctx, store); err != nil {
+		return err
+	}
+	fresh.mu.RLock()
+	defer fresh.mu.RUnlock()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.accounts, v.byName, v.numbers, v.prompts, v.promptsOf = fresh.accounts, fresh.byName, fresh.numbers, fresh.prompts, fresh.promptsOf
+	v.locations, v.timeSets = fresh.locations, fresh.timeSets
+	return nil
+}
+
 // Follow keeps the view current: every committed write reloads what it
 // touched before the write is acknowledged.
 func (v *View) Follow(store resource.Store) {
 	store.OnChange(func(c resource.Change) {
 		if err := v.Apply(context.Background(), store, c); err != nil {
-			slog.Error("routing view reload failed", "resource", c.Resource.Name, "account", c.Account, "err", err)
+			slog.Error("routing view reload failed", "change", c, "err", err)
 		}
 	})
 }
 
 // Apply reloads what a change touched.
 func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Change) error {
+	if c.Resource == nil {
+		return v.Reload(ctx, store)
+	}
 	switch c.Resource {
 	case resource.Location, resource.TimeDefinition:
 		return v.reloadTable(ctx, store, c.Resource)

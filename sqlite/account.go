@@ -303,5 +303,8 @@ func (s *Store) Bootstrap(ctx context.Context, adminPassword string) (bool, erro
 		}
 		return nil
 	})
+	if xc5.ErrorCode(err) == xc5.ECONFLICT {
+		return false, nil // another node bootstrapped the same database at the same moment
+	}
 	return created, err
 }

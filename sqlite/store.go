@@ -235,6 +235,12 @@ func (s *Store) OnChange(fn func(resource.Change)) {
 }
 
 func (s *Store) emit(c resource.Change) {
+	s.deliver(c)
+	s.announce(c)
+}
+
+// deliver calls the local change listeners.
+func (s *Store) deliver(c resource.Change) {
 	s.mu.Lock()
 	ls := s.listeners
 	s.mu.Unlock()

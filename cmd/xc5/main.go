@@ -44,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return apiCommand(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "call":
 		return callCommand(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return migrateCommand(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -57,6 +59,7 @@ commands:
   serve   run the api-sys provisioning server
   api     send one api-sys request: xc5 api METHOD PATH [JSON|@file|-]
   call    trace a call through the routing engine: xc5 call FROM DIGITS
+  migrate apply the database schema: xc5 migrate --db postgres://… (or --data DIR)
   seed    fill a data directory with synthetic accounts and numbers (load tests)
 
 Run "xc5 <command> -h" for the flags of a command.`

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"xc5/api"
@@ -28,7 +26,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("http", "127.0.0.1:8080", "address to serve the API on")
-	data := fs.String("data", "./xc5-data", "data directory (holds the SQLite database)")
+	data := fs.String("data", "./xc5-data", "data directory (holds the SQLite database and the installation key)")
+	dbURL := fs.String("db", os.Getenv("XC5_DB"), "postgres://… URL to use PostgreSQL instead of SQLite (default $XC5_DB)")
 	cert := fs.String("tls-cert", "", "TLS certificate file: serve HTTPS")
 	key := fs.String("tls-key", "", "TLS private key file")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -54,7 +53,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	slog.SetDefault(log)
 
 	started := time.Now()
-	store, err := sqlite.Open(*data)
+	store, err := openStore(ctx, *data, *dbURL)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -78,12 +77,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	view := routing.NewView(routing.Defaults{Location: loc, CountryCode: *cc, AreaCode: *ac})
 	view.Follow(store)
+	store.Follow(ctx, *dbURL) // other nodes' writes, when on PostgreSQL
 	if err := view.Load(ctx, store); err != nil {
 		return fmt.Errorf("load routing view: %w", err)
 	}
-	skey, err := sessionKey(*data)
+	skey, err := store.InstallationKey(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("installation key: %w", err)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -117,7 +117,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("xc5 sip serving", "addr", sip.Addr())
 	}
 	srv := &http.Server{
-		Handler:           api.New(store, api.Options{Logger: log, SessionKey: skey, View: view}),
+		Handler:           api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -148,22 +148,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return srv.Shutdown(shut)
 }
 
-// sessionKey loads the key that signs session cookies, generating it on
-// first start. It lives in the data directory so that restarts keep
-// sessions valid; nodes sharing a database must share it too.
-func sessionKey(dir string) ([]byte, error) {
-	path := filepath.Join(dir, "session.key")
-	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
-		return b, nil
-	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, fmt.Errorf("write session key: %w", err)
-	}
-	return b, nil
-}
-
 // derive makes a key for one purpose from the installation's key, so that
 // one secret in the data directory serves sessions and SIP nonces without
 // the two uses sharing a key.
@@ -171,4 +155,13 @@ func derive(key []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(purpose))
 	return m.Sum(nil)
+}
+
+// openStore opens PostgreSQL when a URL is given, else the embedded SQLite
+// database in the data directory.
+func openStore(ctx context.Context, dir, dbURL string) (*sqlite.Store, error) {
+	if dbURL != "" {
+		return sqlite.OpenPostgres(ctx, dbURL)
+	}
+	return sqlite.Open(dir)
 }
