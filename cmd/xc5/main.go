@@ -46,6 +46,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return callCommand(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrateCommand(ctx, args[1:], stdout, stderr)
+	case "export":
+		return exportCommand(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importCommand(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -60,6 +64,8 @@ commands:
   api     send one api-sys request: xc5 api METHOD PATH [JSON|@file|-]
   call    trace a call through the routing engine: xc5 call FROM DIGITS
   migrate apply the database schema: xc5 migrate --db postgres://… (or --data DIR)
+  export  write the whole provisioning as versioned JSON: xc5 export [--db URL | --data DIR] [-o FILE]
+  import  load an export into an empty database: xc5 import [--db URL | --data DIR] FILE
   seed    fill a data directory with synthetic accounts and numbers (load tests)
 
 Run "xc5 <command> -h" for the flags of a command.`
