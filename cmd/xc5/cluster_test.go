@@ -1,0 +1,243 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"xc5/storetest"
+)
+
+// startNode runs xc5 serve on a PostgreSQL database.
+func startNode(t *testing.T, db string, env ...string) *server {
+	t.Helper()
+	addr := freePort(t)
+	s := &server{url: "http://" + addr, stderr: &syncBuffer{}}
+	s.cmd = exec.Command(binary, "serve", "--http", addr, "--db", db, "--sip", "127.0.0.1:0")
+	s.cmd.Env = append(os.Environ(), env...)
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(s.url + "/api-sys/"); err == nil {
+			resp.Body.Close()
+			return s
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("node did not start:\n%s", s.stderr)
+	return nil
+}
+
+var sipAddrRE = regexp.MustCompile(`xc5 sip serving"? addr=(\S+)`)
+
+func (s *server) sipAddr(t *testing.T) string {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		if m := sipAddrRE.FindStringSubmatch(s.stderr.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no SIP address in the log:\n%s", s.stderr)
+	return ""
+}
+
+// TestTwoNodesOnePostgres runs two xc5 serve processes on one PostgreSQL
+// database: writes through one are visible through the other at once, a
+// phone registered through one is called through the other, uniqueness
+// holds across them, and killing one under load loses no acknowledged
+// write while the other keeps serving.
+func TestTwoNodesOnePostgres(t *testing.T) {
+	if os.Getenv(storetest.EnvPostgres) == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal(storetest.EnvPostgres + " must be set in CI")
+		}
+		t.Skip(storetest.EnvPostgres + " not set")
+	}
+	db := storetest.PostgresURL(t)
+	const pw = "cluster-admin-pw"
+	var a, b *server
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a = startNode(t, db, "XC5_ADMIN_PASSWORD="+pw) }()
+	go func() { defer wg.Done(); b = startNode(t, db, "XC5_ADMIN_PASSWORD="+pw) }()
+	wg.Wait()
+	if a == nil || b == nil {
+		t.FailNow()
+	}
+
+	// A write through A is readable through B at once.
+	if code, body := a.do(t, "PUT", "/api-sys/account/", "admin", pw, `{"username":"cl.test","password":"cl-phone-pw"}`); code != 201 {
+		t.Fatalf("create through A: %d %s", code, body)
+	}
+	if code, body := b.do(t, "GET", "/api-sys/account/cl.test", "admin", pw, ""); code != 200 {
+		t.Fatalf("read through B: %d %s", code, body)
+	}
+	if code, body := a.do(t, "PUT", "/api-sys/account/cl.test/number", "admin", pw, `{"number":"6495550001"}`); code != 201 {
+		t.Fatalf("number through A: %d %s", code, body)
+	}
+	// ...and reaches B's routing view within a second.
+	trace := func(s *server, q string) map[string]any {
+		_, body := s.do(t, "GET", "/api-sys/calltrace?"+q, "admin", pw, "")
+		var steps []map[string]any
+		json.Unmarshal([]byte(body), &steps)
+		if len(steps) == 0 {
+			return nil
+		}
+		return steps[len(steps)-1]
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		if o := trace(b, "from=6421000000&dial=6495550001&registered=cl.test"); o["by"] == "cl.test" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B's routing view did not see A's number within a second: %v", trace(b, "from=6421000000&dial=6495550001&registered=cl.test"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// A phone registered through A is called through B.
+	register(t, a.sipAddr(t), "cl.test", "cl-phone-pw")
+	if o := trace(b, "from=6421000000&dial=6495550001"); o["by"] != "cl.test" {
+		t.Errorf("B does not see the registration made through A: %v", o)
+	}
+
+	// Concurrent PUTs of one number through both nodes: one 2xx, one 409.
+	for i := 0; i < 10; i++ {
+		number := fmt.Sprintf(`{"number":"64955520%02d"}`, i)
+		codes := make([]int, 2)
+		var start sync.WaitGroup
+		start.Add(1)
+		var done sync.WaitGroup
+		for j, s := range []*server{a, b} {
+			done.Add(1)
+			go func(j int, s *server) {
+				defer done.Done()
+				start.Wait()
+				codes[j], _ = s.do(t, "PUT", "/api-sys/account/cl.test/number", "admin", pw, number)
+			}(j, s)
+		}
+		start.Done()
+		done.Wait()
+		if !(codes[0] == 201 && codes[1] == 409 || codes[0] == 409 && codes[1] == 201) {
+			t.Errorf("round %d: statuses %v, want one 201 and one 409", i, codes)
+		}
+	}
+
+	// Kill A under load: every acknowledged write survives, B keeps serving.
+	var mu sync.Mutex
+	var acked []string
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second}
+	for w := 0; w < 8; w++ {
+		writers.Add(1)
+		go func(w int) {
+			defer writers.Done()
+			node := []*server{a, b}[w%2]
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n := fmt.Sprintf("6496%02d%04d", w, i)
+				req, _ := http.NewRequest("PUT", node.url+"/api-sys/account/cl.test/number", strings.NewReader(`{"number":"`+n+`"}`))
+				req.SetBasicAuth("admin", pw)
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // A is gone; keep going against it until stopped
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 201 {
+					mu.Lock()
+					acked = append(acked, n)
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	time.Sleep(time.Second)
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	a.cmd.Wait()
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	writers.Wait()
+	code, body := b.do(t, "GET", "/api-sys/account/cl.test/number", "admin", pw, "")
+	if code != 200 {
+		t.Fatalf("B after A died: %d %s", code, body)
+	}
+	var nums []map[string]any
+	json.Unmarshal([]byte(body), &nums)
+	have := map[string]bool{}
+	for _, n := range nums {
+		have[n["number"].(string)] = true
+	}
+	lost := 0
+	for _, n := range acked {
+		if !have[n] {
+			lost++
+		}
+	}
+	if lost > 0 || len(acked) < 20 {
+		t.Fatalf("%d of %d acknowledged writes lost (or too few writes)", lost, len(acked))
+	}
+	if code, _ := b.do(t, "PUT", "/api-sys/account/cl.test/number", "admin", pw, `{"number":"6495559999"}`); code != 201 {
+		t.Errorf("B does not take writes after A died: %d", code)
+	}
+}
+
+// register makes a real SIP REGISTER with digest authentication.
+func register(t *testing.T, addr, user, password string) {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("xc5-cluster-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	client, err := sipgo.NewClient(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uri sip.Uri
+	if err := sip.ParseUri("sip:"+user+"@"+addr, &uri); err != nil {
+		t.Fatal(err)
+	}
+	req := sip.NewRequest(sip.REGISTER, uri)
+	req.AppendHeader(sip.NewHeader("Contact", "<sip:"+user+"@127.0.0.1:5999>"))
+	req.AppendHeader(sip.NewHeader("Expires", "600"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := client.Do(ctx, req)
+	if err != nil {
+		t.Fatalf("REGISTER: %v", err)
+	}
+	if res.StatusCode == 401 {
+		res, err = client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
+		if err != nil {
+			t.Fatalf("REGISTER with digest: %v", err)
+		}
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("REGISTER: %d %s", res.StatusCode, res.Reason)
+	}
+}
