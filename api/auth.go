@@ -30,6 +30,16 @@ type AuthOptions struct {
 	// FailuresPerIP and FailuresPerAccount are the failed attempts allowed
 	// per minute before further attempts get 429.
 	FailuresPerIP, FailuresPerAccount int
+	// Shared, when set, counts failures across the nodes sharing a
+	// database; without it each node counts its own.
+	Shared FailureLog
+}
+
+// FailureLog counts failed logins per key and minute where every node
+// sees them.
+type FailureLog interface {
+	AddFailure(ctx context.Context, key string, now time.Time) (int, error)
+	Failures(ctx context.Context, key string, now time.Time) (int, error)
 }
 
 // maxCached bounds the credential cache; a flood of distinct valid
@@ -74,6 +84,8 @@ func newAuthenticator(store resource.Store, opts AuthOptions) *authenticator {
 	return &authenticator{store: store, opts: opts, cache: map[string]cached{}, fails: map[string]*window{}, now: time.Now}
 }
 
+var errRateLimited = xc5.Errorf(xc5.ERATELIMIT, "too many failed authentication attempts; try again in a minute")
+
 var errUnauthorized = xc5.Errorf(xc5.EUNAUTHORIZED, "authentication required: use Basic authentication with an account that has api_access")
 
 // authenticate returns the caller of r.
@@ -90,13 +102,20 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 		return c.caller, nil
 	}
 	ip := clientIP(r)
-	userKey := "user:" + strings.ToLower(user) // usernames are case-insensitive
-	if a.limited("ip:"+ip, a.opts.FailuresPerIP, now) || a.limited(userKey, a.opts.FailuresPerAccount, now) {
+	ipKey, userKey := "ip:"+ip, "user:"+strings.ToLower(user) // usernames are case-insensitive
+	if a.limited(ipKey, a.opts.FailuresPerIP, now) || a.limited(userKey, a.opts.FailuresPerAccount, now) {
 		a.mu.Unlock()
-		return Caller{}, xc5.Errorf(xc5.ERATELIMIT, "too many failed authentication attempts; try again in a minute")
+		return Caller{}, errRateLimited
 	}
 	gen := a.gen
 	a.mu.Unlock()
+	if sh := a.opts.Shared; sh != nil {
+		nIP, _ := sh.Failures(ctx, ipKey, now)
+		nUser, _ := sh.Failures(ctx, userKey, now)
+		if nIP >= a.opts.FailuresPerIP || nUser >= a.opts.FailuresPerAccount {
+			return Caller{}, errRateLimited
+		}
+	}
 
 	creds, err := a.store.Credentials(ctx, user)
 	if err != nil && xc5.ErrorCode(err) != xc5.ENOTFOUND {
@@ -104,9 +123,13 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 	}
 	if !secret.Verify(creds.Hash, pass) {
 		a.mu.Lock()
-		a.fail("ip:"+ip, now)
+		a.fail(ipKey, now)
 		a.fail(userKey, now)
 		a.mu.Unlock()
+		if sh := a.opts.Shared; sh != nil {
+			sh.AddFailure(ctx, ipKey, now)
+			sh.AddFailure(ctx, userKey, now)
+		}
 		return Caller{}, xc5.Errorf(xc5.EUNAUTHORIZED, "invalid username or password")
 	}
 	c, err := callerOf(creds)

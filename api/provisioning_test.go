@@ -2,17 +2,22 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"xc5/api"
 	"xc5/resource"
+	"xc5/sqlite"
 )
 
 // raw sends a request with full control over credentials and headers.
@@ -337,5 +342,40 @@ func TestTrunks(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Errorf("user-level GET trunk: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestSharedRateLimit: with a shared failure log, failures counted by one
+// node limit the other (two API servers on one store stand in for nodes).
+func TestSharedRateLimit(t *testing.T) {
+	store, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	store.Bootstrap(context.Background(), adminPW)
+	opts := api.Options{Auth: api.AuthOptions{FailuresPerIP: 100, FailuresPerAccount: 3, Shared: store},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	a := httptest.NewServer(api.New(store, opts))
+	defer a.Close()
+	b := httptest.NewServer(api.New(store, opts))
+	defer b.Close()
+	try := func(url, pass string) int {
+		req, _ := http.NewRequest("GET", url+"/api-sys/", nil)
+		req.SetBasicAuth("admin", pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := 0; i < 3; i++ {
+		if got := try(a.URL, "wrong"); got != 401 {
+			t.Fatalf("failure %d on A: %d", i, got)
+		}
+	}
+	if got := try(b.URL, adminPW); got != 429 {
+		t.Errorf("B after three failures on A: %d, want 429", got)
 	}
 }

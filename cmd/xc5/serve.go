@@ -117,7 +117,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("xc5 sip serving", "addr", sip.Addr())
 	}
 	srv := &http.Server{
-		Handler:           api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view}),
+		Handler:           api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL)}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -164,4 +164,13 @@ func openStore(ctx context.Context, dir, dbURL string) (*sqlite.Store, error) {
 		return sqlite.OpenPostgres(ctx, dbURL)
 	}
 	return sqlite.Open(dir)
+}
+
+// authOptions shares the failed-login counts through the database when
+// several nodes may share it (PostgreSQL); one SQLite node counts in memory.
+func authOptions(store *sqlite.Store, dbURL string) api.AuthOptions {
+	if dbURL == "" {
+		return api.AuthOptions{}
+	}
+	return api.AuthOptions{Shared: store}
 }
