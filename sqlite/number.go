@@ -32,7 +32,8 @@ func checkNumberFree(ctx context.Context, q execer, number, except string) error
 		return nil
 	}
 	var owner, guid string
-	err := q.QueryRowContext(ctx, `SELECT a.username, n.guid FROM numbers n JOIN accounts a ON a.guid = n.account WHERE n.number = ? AND n.guid <> ?`,
+	err := q.QueryRowContext(ctx, `SELECT a.username, n.guid FROM numbers n JOIN accounts a ON a.guid = n.account
+		WHERE n.number = ? AND n.number NOT LIKE 'a:%' AND n.guid <> ?`,
 		number, except).Scan(&owner, &guid)
 	if err != nil {
 		return nil

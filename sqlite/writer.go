@@ -73,7 +73,9 @@ func (w *writer) stop() {
 
 func (w *writer) loop(conn *sql.Conn) {
 	defer w.wg.Done()
-	q := w.d.wrap(conn)
+	cache := newStmtCache(conn)
+	defer cache.close()
+	q := w.d.wrap(cache)
 	for {
 		var first *op
 		select {
