@@ -61,6 +61,12 @@ type Change struct {
 	// account itself, or the owner of a sub-resource); "" for top-level
 	// resources such as locations.
 	Account string
+	// Record is the record as written, when the change is a write made by
+	// this process; views then apply it without reading the store again.
+	Record *Record
+	// Deleted is true for a deletion of the record with GUID.
+	Deleted bool
+	GUID    string
 }
 
 // Store is the persistence contract of the provisioning model; SQLite and

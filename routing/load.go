@@ -84,7 +84,10 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 	switch c.Resource {
 	case resource.Location, resource.TimeDefinition:
 		return v.reloadTable(ctx, store, c.Resource)
-	case resource.AccountResource, resource.Registration, resource.Session:
+	case resource.AccountResource, resource.Registration, resource.Session, resource.CDR, resource.Trunk:
+		return nil
+	}
+	if v.applyChange(c) {
 		return nil
 	}
 	if c.Account == "" {

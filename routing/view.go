@@ -34,7 +34,11 @@ type Account struct {
 	CallRules []*CallRule // by order, then creation
 	Forks     []string    // numbers or usernames rung at once
 	Numbers   []*Number
+
+	forkList []fork // Forks with their GUIDs, for updates
 }
+
+type fork struct{ guid, dest string }
 
 // Number is a phone number of an account.
 type Number struct {
@@ -225,6 +229,7 @@ func (v *View) SetAccount(acct resource.Record, rules Rules) {
 	sort.SliceStable(a.CallRules, func(i, j int) bool { return a.CallRules[i].Order < a.CallRules[j].Order })
 	for _, f := range rules.Forks {
 		a.Forks = append(a.Forks, str(f.Values, "destination"))
+		a.forkList = append(a.forkList, fork{guid: f.GUID, dest: str(f.Values, "destination")})
 	}
 	for _, n := range rules.Numbers {
 		a.Numbers = append(a.Numbers, NumberFromRecord(n))

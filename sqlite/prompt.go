@@ -42,7 +42,8 @@ func (s *Store) PutAudio(ctx context.Context, scope resource.Scope, parent, id s
 		return err
 	})
 	if err == nil {
-		s.emit(resource.Change{Resource: resource.Prompt, Account: rec.Parent})
+		written := rec
+		s.emit(resource.Change{Resource: resource.Prompt, Account: rec.Parent, Record: &written})
 	}
 	return rec, created, err
 }

@@ -267,7 +267,12 @@ func owner(r *resource.Resource, rec resource.Record) string {
 func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
 	rec, created, err := s.put(ctx, scope, r, parent, id, in, mode)
 	if err == nil {
-		s.emit(resource.Change{Resource: r, Account: owner(r, rec)})
+		c := resource.Change{Resource: r, Account: owner(r, rec)}
+		if r != resource.Hydra {
+			written := rec
+			c.Record = &written
+		}
+		s.emit(c)
 	}
 	return rec, created, err
 }
@@ -435,24 +440,25 @@ func newGUID(r *resource.Resource, id string, in resource.Input) (string, error)
 
 // Delete implements resource.Store.
 func (s *Store) Delete(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) error {
-	var acct string
+	c := resource.Change{Resource: r, Deleted: true}
 	switch {
 	case r == resource.Account || r == resource.Child:
 		if rec, err := account(ctx, s.reader(), scope, id); err == nil {
-			acct = rec.GUID
+			c.Account, c.GUID = rec.GUID, rec.GUID
 		}
 	case r == resource.Hydra:
 		if rec, err := s.getHydra(ctx, id); err == nil {
-			acct = owner(r, rec)
+			c.Account = owner(r, rec)
+			c.Deleted = false // several records: the view reloads the account
 		}
 	case r.Parent != nil:
-		if rec, err := account(ctx, s.reader(), scope, parent); err == nil {
-			acct = rec.GUID
+		if rec, err := get(ctx, s.reader(), scope, r, parent, id); err == nil {
+			c.Account, c.GUID = rec.Parent, rec.GUID
 		}
 	}
 	err := s.delete(ctx, scope, r, parent, id)
 	if err == nil {
-		s.emit(resource.Change{Resource: r, Account: acct})
+		s.emit(c)
 	}
 	return err
 }
