@@ -30,6 +30,7 @@ type walker struct {
 // It takes the view's lock only for lookups, never across the driver's
 // calls, so a SIP driver may block while phones ring.
 func (v *View) Decide(call Call, d Driver) Trace {
+	<-v.Ready()
 	w := &walker{v: v, d: d, call: call}
 	if call.At.IsZero() {
 		w.call.At = time.Now()

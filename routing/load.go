@@ -47,7 +47,34 @@ func (v *View) Load(ctx context.Context, store resource.Store) error {
 	if err := v.reloadTable(ctx, store, resource.Location); err != nil {
 		return err
 	}
-	return v.reloadTable(ctx, store, resource.TimeDefinition)
+	if err := v.reloadTable(ctx, store, resource.TimeDefinition); err != nil {
+		return err
+	}
+	for {
+		v.mu.Lock()
+		pending := v.pending
+		v.pending = nil
+		if len(pending) == 0 {
+			// Marked loaded under the same lock that found nothing
+			// pending: a change arriving now is applied directly.
+			if v.ready != closedChan {
+				close(v.ready)
+				v.ready = closedChan
+			}
+			v.mu.Unlock()
+			return nil
+		}
+		v.mu.Unlock()
+		for _, c := range pending {
+			c.Record, c.Deleted = nil, false // the store has the truth now: reload what it touched
+			if c.Resource == nil || c.Resource == resource.Location || c.Resource == resource.TimeDefinition {
+				v.reloadTable(ctx, store, resource.Location)
+				v.reloadTable(ctx, store, resource.TimeDefinition)
+			} else if c.Account != "" {
+				v.ReloadAccount(ctx, store, c.Account)
+			}
+		}
+	}
 }
 
 // Reload rebuilds the whole view from the store, after a node lost its
@@ -78,6 +105,13 @@ func (v *View) Follow(store resource.Store) {
 
 // Apply reloads what a change touched.
 func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Change) error {
+	v.mu.Lock()
+	if v.ready != closedChan {
+		v.pending = append(v.pending, c)
+		v.mu.Unlock()
+		return nil
+	}
+	v.mu.Unlock()
 	if c.Resource == nil {
 		return v.Reload(ctx, store)
 	}

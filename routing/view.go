@@ -151,6 +151,30 @@ type View struct {
 	locations map[string]*Location
 	timeSets  map[string]dialplan.TimeSet
 	zones     map[string]*time.Location
+	// ready is closed once the view holds the provisioning; decisions
+	// wait for it, so a node that is still loading never misroutes.
+	ready chan struct{}
+	// pending collects the changes that arrive while loading; they are
+	// replayed once the load is done, so none slips between the two.
+	pending []resource.Change
+}
+
+// closedChan is the ready channel of a view that needs no loading.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Loading marks the view as being loaded (by Load, maybe in the
+// background): decisions wait until Load has finished.
+func (v *View) Loading() {
+	v.mu.Lock()
+	v.ready = make(chan struct{})
+	v.mu.Unlock()
+}
+
+// Ready returns a channel closed once the view is loaded.
+func (v *View) Ready() <-chan struct{} {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.ready
 }
 
 // NewView returns an empty view.
@@ -160,7 +184,7 @@ func NewView(d Defaults) *View {
 	}
 	return &View{defaults: d, accounts: map[string]*Account{}, byName: map[string]*Account{},
 		numbers: map[string]*Number{}, prompts: map[string]*Prompt{}, promptsOf: map[string][]string{},
-		locations: map[string]*Location{}, timeSets: map[string]dialplan.TimeSet{}, zones: map[string]*time.Location{}}
+		locations: map[string]*Location{}, timeSets: map[string]dialplan.TimeSet{}, zones: map[string]*time.Location{}, ready: closedChan}
 }
 
 // AccountFromRecord converts a stored account.

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"xc5/api"
@@ -78,9 +79,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	view := routing.NewView(routing.Defaults{Location: loc, CountryCode: *cc, AreaCode: *ac})
 	view.Follow(store)
 	store.Follow(ctx, *dbURL) // other nodes' writes, when on PostgreSQL
-	if err := view.Load(ctx, store); err != nil {
-		return fmt.Errorf("load routing view: %w", err)
-	}
+	// The view loads in the background so that the API answers at once;
+	// decisions (call traces, calls) wait until it is loaded.
+	view.Loading()
+	go func() {
+		started := time.Now()
+		if err := view.Load(ctx, store); err != nil {
+			log.Error("load routing view", "err", err)
+			return
+		}
+		debug.FreeOSMemory() // return the loading garbage, not keep it as the GC goal
+		accounts, numbers, rules := view.Size()
+		log.Info("routing view loaded", "accounts", accounts, "numbers", numbers, "rules", rules, "took", time.Since(started))
+	}()
 	skey, err := store.InstallationKey(ctx)
 	if err != nil {
 		return fmt.Errorf("installation key: %w", err)
@@ -98,6 +109,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("sip: %w", err)
 		}
 		defer sip.Close()
+		// Calls: decided by the same routing view as the call trace,
+		// carried out by the SIP service as a B2BUA, recorded as CDRs.
+		if err := sip.EnableCalls(view, store); err != nil {
+			return fmt.Errorf("sip: %w", err)
+		}
 		go func() {
 			if err := sip.Serve(ctx); err != nil {
 				log.Error("sip service stopped", "err", err)
