@@ -40,6 +40,9 @@ type Options struct {
 	SessionTTL time.Duration
 	// View is the routing view behind GET /api-sys/calltrace.
 	View *routing.View
+	// CacheAccounts keeps rendered account GETs in memory. Only for a
+	// store that no other process writes (one SQLite node).
+	CacheAccounts bool
 }
 
 // Server serves /api-sys/.
@@ -50,6 +53,7 @@ type Server struct {
 	sessionKey []byte
 	sessionTTL time.Duration
 	view       *routing.View
+	accounts   *accountCache
 }
 
 // New returns a server over store.
@@ -62,14 +66,27 @@ func New(store resource.Store, opts Options) *Server {
 	}
 	s := &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
 		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL, view: opts.View}
+	if opts.CacheAccounts {
+		s.accounts = newAccountCache()
+	}
 	// Writes made elsewhere (another node, the SIP service) reach us as
 	// changes: forget credentials they may have changed.
 	store.OnChange(func(c resource.Change) {
 		switch c.Resource {
 		case nil, resource.AccountResource, resource.Hydra:
 			s.auth.invalidate("")
+			if s.accounts != nil {
+				s.accounts.drop("")
+			}
 		case resource.Account, resource.Child:
 			s.auth.invalidate(c.Account)
+			if s.accounts != nil {
+				path := ""
+				if c.Record != nil {
+					path = c.Record.Path
+				}
+				s.accounts.changed(c.Account, path)
+			}
 		}
 	})
 	return s
@@ -232,11 +249,22 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 		if t.Res.Media && wantsAudio(r) {
 			return s.getAudio(w, r, c, t, q)
 		}
+		var gen uint64
+		if s.accounts != nil && t.Res == resource.Account {
+			var body []byte
+			if body, gen = s.accounts.get(t.ID, c.Scope); body != nil {
+				writeJSON(w, http.StatusOK, body)
+				return nil
+			}
+		}
 		rec, err := s.store.Get(r.Context(), c.Scope, t.Res, t.Parent, t.ID)
 		if err != nil {
 			return err
 		}
 		b := append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...)
+		if s.accounts != nil && t.Res == resource.Account {
+			s.accounts.put(gen, rec, b)
+		}
 		writeJSON(w, http.StatusOK, b)
 		return nil
 	}

@@ -133,7 +133,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("xc5 sip serving", "addr", sip.Addr())
 	}
 	srv := &http.Server{
-		Handler:           api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL)}),
+		Handler: api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL),
+			CacheAccounts: *dbURL == ""}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

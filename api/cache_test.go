@@ -1,0 +1,83 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"xc5/api"
+	"xc5/sqlite"
+)
+
+// TestAccountCache: with the account cache on, GETs still see every
+// write at once and the caller's scope still applies.
+func TestAccountCache(t *testing.T) {
+	store, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	store.Bootstrap(context.Background(), adminPW)
+	srv := httptest.NewServer(api.New(store, api.Options{CacheAccounts: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer srv.Close()
+	c := &client{t: t, url: srv.URL}
+	acct := c.ok("PUT", "/api-sys/account/", `{"username":"cache.test","password":"cache-pw"}`)[0]
+	guid := acct["guid"].(string)
+	c.ok("PUT", "/api-sys/account/cache.test/accountresource/api_access", `{"value":"user"}`)
+	kid := c.ok("PUT", "/api-sys/account/cache.test/child", `{"username":"kid@cache.test"}`)[0]["guid"].(string)
+	other := c.ok("PUT", "/api-sys/account/", `{"username":"other.test"}`)[0]["guid"].(string)
+	for i := 0; i < 2; i++ { // miss, then hit
+		if got := c.ok("GET", "/api-sys/account/"+guid, ""); got[0]["cfna_duration"] != float64(20) {
+			t.Fatalf("GET: %v", got)
+		}
+	}
+	c.ok("PATCH", "/api-sys/account/cache.test", `{"cfna_duration":11}`)
+	for _, id := range []string{guid, "cache.test", "CACHE.test"} {
+		if got := c.ok("GET", "/api-sys/account/"+id, ""); got[0]["cfna_duration"] != float64(11) {
+			t.Errorf("GET %s after PATCH: %v", id, got[0]["cfna_duration"])
+		}
+	}
+	as := func(id string) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/api-sys/account/"+id, nil)
+		req.SetBasicAuth("cache.test", "cache-pw")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	c.ok("GET", "/api-sys/account/"+other, "") // cached by admin
+	if got := as(other); got != 404 {
+		t.Errorf("user-level GET of a cached account outside its partition: %d, want 404", got)
+	}
+	if got := as(kid); got != 200 {
+		t.Errorf("user-level GET of its child: %d", got)
+	}
+	// A move takes the child out of the partition; the cache must not keep the old path.
+	c.ok("GET", "/api-sys/account/"+kid, "")
+	c.ok("PATCH", "/api-sys/account/"+kid, `{"parent":"other.test"}`)
+	if got := as(kid); got != 404 {
+		t.Errorf("user-level GET after the child moved out: %d, want 404", got)
+	}
+	// A move of an uncached ancestor must not leave a descendant's cached
+	// path behind either.
+	grand := c.ok("PUT", "/api-sys/account/"+kid+"/child", `{"username":"grand@cache.test"}`)[0]["guid"].(string)
+	c.ok("PATCH", "/api-sys/account/"+kid, `{"parent":"cache.test"}`)
+	c.ok("GET", "/api-sys/account/"+grand, "")
+	if got := as(grand); got != 200 {
+		t.Errorf("user-level GET of a grandchild: %d", got)
+	}
+	c.ok("PATCH", "/api-sys/account/"+kid, `{"parent":"other.test"}`) // kid itself is not cached now
+	if got := as(grand); got != 404 {
+		t.Errorf("user-level GET of a grandchild moved out with its parent: %d, want 404", got)
+	}
+	c.ok("DELETE", "/api-sys/account/"+grand, "")
+	c.ok("DELETE", "/api-sys/account/"+kid, "")
+	if resp, _ := c.do("GET", "/api-sys/account/"+kid, "", nil); resp.StatusCode != 404 {
+		t.Errorf("GET after DELETE: %d", resp.StatusCode)
+	}
+}
