@@ -40,9 +40,10 @@ type Options struct {
 	SessionTTL time.Duration
 	// View is the routing view behind GET /api-sys/calltrace.
 	View *routing.View
-	// CacheAccounts keeps rendered account GETs in memory. Only for a
-	// store that no other process writes (one SQLite node).
-	CacheAccounts bool
+	// ViewReads answers account GETs from the routing view instead of the
+	// store. Only for a store that no other process writes (one SQLite
+	// node): the view then always holds every acknowledged write.
+	ViewReads bool
 }
 
 // Server serves /api-sys/.
@@ -53,7 +54,7 @@ type Server struct {
 	sessionKey []byte
 	sessionTTL time.Duration
 	view       *routing.View
-	accounts   *accountCache
+	viewReads  bool
 }
 
 // New returns a server over store.
@@ -66,27 +67,15 @@ func New(store resource.Store, opts Options) *Server {
 	}
 	s := &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
 		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL, view: opts.View}
-	if opts.CacheAccounts {
-		s.accounts = newAccountCache()
-	}
+	s.viewReads = opts.ViewReads && opts.View != nil
 	// Writes made elsewhere (another node, the SIP service) reach us as
 	// changes: forget credentials they may have changed.
 	store.OnChange(func(c resource.Change) {
 		switch c.Resource {
 		case nil, resource.AccountResource, resource.Hydra:
 			s.auth.invalidate("")
-			if s.accounts != nil {
-				s.accounts.drop("")
-			}
 		case resource.Account, resource.Child:
 			s.auth.invalidate(c.Account)
-			if s.accounts != nil {
-				path := ""
-				if c.Record != nil {
-					path = c.Record.Path
-				}
-				s.accounts.changed(c.Account, path)
-			}
 		}
 	})
 	return s
@@ -249,11 +238,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 		if t.Res.Media && wantsAudio(r) {
 			return s.getAudio(w, r, c, t, q)
 		}
-		var gen uint64
-		if s.accounts != nil && t.Res == resource.Account {
-			var body []byte
-			if body, gen = s.accounts.get(t.ID, c.Scope); body != nil {
-				writeJSON(w, http.StatusOK, body)
+		if s.viewReads && t.Res == resource.Account {
+			if rec, ok := s.view.AccountRecord(t.ID); ok && strings.HasPrefix(rec.Path, string(c.Scope)) {
+				writeJSON(w, http.StatusOK, append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...))
 				return nil
 			}
 		}
@@ -261,11 +248,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 		if err != nil {
 			return err
 		}
-		b := append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...)
-		if s.accounts != nil && t.Res == resource.Account {
-			s.accounts.put(gen, rec, b)
-		}
-		writeJSON(w, http.StatusOK, b)
+		writeJSON(w, http.StatusOK, append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...))
 		return nil
 	}
 	return s.list(w, r, c, t, q)

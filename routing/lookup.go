@@ -179,3 +179,36 @@ func (v *View) extension(chain []*Account, ext string) *Account {
 
 // Account returns an account of the view by username or GUID, or nil.
 func (v *View) Account(id string) *Account { return v.lookupAccount(id) }
+
+// AccountRecord returns an account as the API shows it, from the view, and
+// whether the view has it (not while loading, and never the pool). A
+// single node answers account reads from here: the view is updated before
+// a write is acknowledged, and it saves a second copy of every account.
+func (v *View) AccountRecord(id string) (resource.Record, bool) {
+	select {
+	case <-v.Ready():
+	default:
+		return resource.Record{}, false
+	}
+	a := v.lookupAccount(id)
+	if a == nil {
+		return resource.Record{}, false
+	}
+	chain := v.ancestors(a)
+	var path strings.Builder
+	path.WriteByte('/')
+	for i := len(chain) - 1; i >= 0; i-- {
+		path.WriteString(chain[i].GUID)
+		path.WriteByte('/')
+	}
+	if chain[len(chain)-1].Parent != "" {
+		return resource.Record{}, false // an ancestor is missing (the pool, or a load in progress)
+	}
+	return resource.Record{GUID: a.GUID, Parent: a.Parent, Path: path.String(), Values: map[string]any{
+		"guid": a.GUID, "username": a.Username, "parent": a.Parent, "enabled": a.Enabled,
+		"cfna_duration": int64(a.CfnaDuration), "cfna_dest": a.CfnaDest, "cfna_active": a.CfnaActive,
+		"pickup_group": a.PickupGroup, "ums_pin": a.UmsPin, "concurrent_limit": int64(a.ConcurrentLimit),
+		"private": a.Private, "callerid": a.CallerID, "timezone": a.Timezone,
+		"country_code": a.CountryCode, "area_code": a.AreaCode,
+	}}, true
+}

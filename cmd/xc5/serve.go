@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -90,7 +91,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		debug.FreeOSMemory() // return the loading garbage, not keep it as the GC goal
 		accounts, numbers, rules := view.Size()
-		log.Info("routing view loaded", "accounts", accounts, "numbers", numbers, "rules", rules, "took", time.Since(started))
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		log.Info("routing view loaded", "accounts", accounts, "numbers", numbers, "rules", rules,
+			"took", time.Since(started), "heap_mib", ms.HeapAlloc>>20)
 	}()
 	skey, err := store.InstallationKey(ctx)
 	if err != nil {
@@ -134,7 +138,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := &http.Server{
 		Handler: api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL),
-			CacheAccounts: *dbURL == ""}),
+			ViewReads: *dbURL == ""}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -7,21 +7,28 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"xc5/api"
+	"xc5/routing"
 	"xc5/sqlite"
 )
 
-// TestAccountCache: with the account cache on, GETs still see every
-// write at once and the caller's scope still applies.
-func TestAccountCache(t *testing.T) {
+// TestAccountViewReads: with account GETs answered from the routing view,
+// GETs still see every write at once and the caller's scope still applies.
+func TestAccountViewReads(t *testing.T) {
 	store, err := sqlite.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
 	store.Bootstrap(context.Background(), adminPW)
-	srv := httptest.NewServer(api.New(store, api.Options{CacheAccounts: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	view := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
+	view.Follow(store)
+	if err := view.Load(context.Background(), store); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(store, api.Options{ViewReads: true, View: view, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	defer srv.Close()
 	c := &client{t: t, url: srv.URL}
 	acct := c.ok("PUT", "/api-sys/account/", `{"username":"cache.test","password":"cache-pw"}`)[0]
@@ -75,9 +82,32 @@ func TestAccountCache(t *testing.T) {
 	if got := as(grand); got != 404 {
 		t.Errorf("user-level GET of a grandchild moved out with its parent: %d, want 404", got)
 	}
+	// The view's answer is the store's answer, byte for byte.
+	plain := httptest.NewServer(api.New(store, api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer plain.Close()
+	c.ok("PATCH", "/api-sys/account/"+grand, `{"timezone":"Pacific/Chatham","pickup_group":"Beta","private":true,"ums_pin":"1234","cfna_dest":"6491234567"}`)
+	for _, id := range []string{guid, kid, grand, other, "admin"} {
+		a, b := body(t, srv.URL, id), body(t, plain.URL, id)
+		if a != b {
+			t.Errorf("GET %s from the view:\n%s\nfrom the store:\n%s", id, a, b)
+		}
+	}
 	c.ok("DELETE", "/api-sys/account/"+grand, "")
 	c.ok("DELETE", "/api-sys/account/"+kid, "")
 	if resp, _ := c.do("GET", "/api-sys/account/"+kid, "", nil); resp.StatusCode != 404 {
 		t.Errorf("GET after DELETE: %d", resp.StatusCode)
 	}
+}
+
+func body(t *testing.T, url, id string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/api-sys/account/"+id, nil)
+	req.SetBasicAuth("admin", adminPW)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
