@@ -3,46 +3,19 @@ package routing
 import (
 	"context"
 	"log/slog"
+	"sort"
+	"strings"
 
 	"xc5/resource"
 )
 
 // Load fills the view from the store: every account with its rules,
-// locations and time sets. It is run once at start-up.
+// locations and time sets. It is run once at start-up, before decisions
+// are allowed (see Loading), so it may build accounts in place; records
+// stream through one batch at a time, so the peak is the view itself.
 func (v *View) Load(ctx context.Context, store resource.Store) error {
-	rules := map[string]*Rules{}
-	var accounts []resource.Record
-	if err := store.ListAll(ctx, resource.Account, func(r resource.Record) error {
-		accounts = append(accounts, r)
-		rules[r.GUID] = &Rules{}
-		return nil
-	}); err != nil {
+	if err := v.loadAccounts(ctx, store); err != nil {
 		return err
-	}
-	for _, sub := range []struct {
-		r   *resource.Resource
-		add func(*Rules, resource.Record)
-	}{
-		{resource.Route, func(x *Rules, r resource.Record) { x.Routes = append(x.Routes, r) }},
-		{resource.CallRule, func(x *Rules, r resource.Record) { x.CallRules = append(x.CallRules, r) }},
-		{resource.Fork, func(x *Rules, r resource.Record) { x.Forks = append(x.Forks, r) }},
-		{resource.Number, func(x *Rules, r resource.Record) { x.Numbers = append(x.Numbers, r) }},
-		{resource.Prompt, func(x *Rules, r resource.Record) { x.Prompts = append(x.Prompts, r) }},
-	} {
-		if err := store.ListAll(ctx, sub.r, func(r resource.Record) error {
-			if x := rules[r.Parent]; x != nil {
-				sub.add(x, r)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	for _, a := range accounts {
-		if a.Values["username"] == resource.SystemPool {
-			continue // free numbers route nowhere
-		}
-		v.SetAccount(a, *rules[a.GUID])
 	}
 	if err := v.reloadTable(ctx, store, resource.Location); err != nil {
 		return err
@@ -51,7 +24,7 @@ func (v *View) Load(ctx context.Context, store resource.Store) error {
 		return err
 	}
 	for {
-		v.mu.Lock()
+		v.pmu.Lock()
 		pending := v.pending
 		v.pending = nil
 		if len(pending) == 0 {
@@ -61,10 +34,10 @@ func (v *View) Load(ctx context.Context, store resource.Store) error {
 				close(v.ready)
 				v.ready = closedChan
 			}
-			v.mu.Unlock()
+			v.pmu.Unlock()
 			return nil
 		}
-		v.mu.Unlock()
+		v.pmu.Unlock()
 		for _, c := range pending {
 			c.Record, c.Deleted = nil, false // the store has the truth now: reload what it touched
 			if c.Resource == nil || c.Resource == resource.Location || c.Resource == resource.TimeDefinition {
@@ -105,13 +78,13 @@ func (v *View) Follow(store resource.Store) {
 
 // Apply reloads what a change touched.
 func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Change) error {
-	v.mu.Lock()
+	v.pmu.Lock()
 	if v.ready != closedChan {
 		v.pending = append(v.pending, c)
-		v.mu.Unlock()
+		v.pmu.Unlock()
 		return nil
 	}
-	v.mu.Unlock()
+	v.pmu.Unlock()
 	if c.Resource == nil {
 		return v.Reload(ctx, store)
 	}
@@ -172,5 +145,63 @@ func (v *View) reloadTable(ctx context.Context, store resource.Store, r *resourc
 	} else {
 		v.SetTimeSets(recs)
 	}
+	return nil
+}
+
+// loadAccounts builds every account with its rules in place, under the
+// lock: nothing decides on the view until Load is done.
+func (v *View) loadAccounts(ctx context.Context, store resource.Store) error {
+	accounts, byName := map[string]*Account{}, map[string]*Account{}
+	numbers, prompts, promptsOf := map[string]*Number{}, map[string]*Prompt{}, map[string][]string{}
+	if err := store.ListAll(ctx, resource.Account, func(r resource.Record) error {
+		if r.Values["username"] == resource.SystemPool {
+			return nil // free numbers route nowhere
+		}
+		a := AccountFromRecord(r)
+		accounts[a.GUID], byName[a.Username] = a, a
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, sub := range []struct {
+		r   *resource.Resource
+		add func(*Account, resource.Record)
+	}{
+		{resource.Route, func(a *Account, r resource.Record) { a.Routes = append(a.Routes, RouteFromRecord(r)) }},
+		{resource.CallRule, func(a *Account, r resource.Record) { a.CallRules = append(a.CallRules, CallRuleFromRecord(r)) }},
+		{resource.Fork, func(a *Account, r resource.Record) {
+			d := str(r.Values, "destination")
+			a.Forks, a.forkList = append(a.Forks, d), append(a.forkList, fork{guid: r.GUID, dest: d})
+		}},
+		{resource.Number, func(a *Account, r resource.Record) {
+			n := NumberFromRecord(r)
+			n.Account = a.GUID // share the string
+			a.Numbers = append(a.Numbers, n)
+			if !strings.HasPrefix(n.Number, "a:") {
+				numbers[n.Number] = n
+			}
+		}},
+		{resource.Prompt, func(a *Account, r resource.Record) {
+			p := &Prompt{GUID: r.GUID, Account: a.GUID, GroupAccess: str(r.Values, "group_access")}
+			prompts[p.GroupAccess] = p
+			promptsOf[a.GUID] = append(promptsOf[a.GUID], p.GroupAccess)
+		}},
+	} {
+		if err := store.ListAll(ctx, sub.r, func(r resource.Record) error {
+			if a := accounts[r.Parent]; a != nil {
+				sub.add(a, r)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	for _, a := range accounts {
+		sort.SliceStable(a.Routes, func(i, j int) bool { return a.Routes[i].Order < a.Routes[j].Order })
+		sort.SliceStable(a.CallRules, func(i, j int) bool { return a.CallRules[i].Order < a.CallRules[j].Order })
+	}
+	v.mu.Lock()
+	v.accounts, v.byName, v.numbers, v.prompts, v.promptsOf = accounts, byName, numbers, prompts, promptsOf
+	v.mu.Unlock()
 	return nil
 }

@@ -154,6 +154,7 @@ type View struct {
 	// ready is closed once the view holds the provisioning; decisions
 	// wait for it, so a node that is still loading never misroutes.
 	ready chan struct{}
+	pmu   sync.Mutex // guards ready and pending
 	// pending collects the changes that arrive while loading; they are
 	// replayed once the load is done, so none slips between the two.
 	pending []resource.Change
@@ -165,15 +166,15 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // Loading marks the view as being loaded (by Load, maybe in the
 // background): decisions wait until Load has finished.
 func (v *View) Loading() {
-	v.mu.Lock()
+	v.pmu.Lock()
 	v.ready = make(chan struct{})
-	v.mu.Unlock()
+	v.pmu.Unlock()
 }
 
 // Ready returns a channel closed once the view is loaded.
 func (v *View) Ready() <-chan struct{} {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
+	v.pmu.Lock()
+	defer v.pmu.Unlock()
 	return v.ready
 }
 
