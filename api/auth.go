@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"xc5"
 	"xc5/resource"
 	"xc5/secret"
@@ -69,6 +71,8 @@ type authenticator struct {
 	// gen counts invalidations: a login verified against credentials read
 	// before an invalidation must not enter the cache after it.
 	gen uint64
+	// flight merges concurrent checks of the same Authorization header.
+	flight singleflight.Group
 }
 
 func newAuthenticator(store resource.Store, opts AuthOptions) *authenticator {
@@ -117,6 +121,29 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 		}
 	}
 
+	// Concurrent requests with the same credentials share one check: a
+	// client opening 64 connections at once must not cost 64 slow hashes
+	// (and 64 times the hash's memory).
+	v, err, _ := a.flight.Do(header, func() (any, error) {
+		return a.verify(context.WithoutCancel(ctx), user, pass, ipKey, userKey, now)
+	})
+	if err != nil {
+		return Caller{}, err
+	}
+	c := v.(Caller)
+	a.mu.Lock()
+	if len(a.cache) >= maxCached {
+		a.cache = map[string]cached{}
+	}
+	if a.gen == gen {
+		a.cache[header] = cached{caller: c, expires: now.Add(a.opts.CacheTTL)}
+	}
+	a.mu.Unlock()
+	return c, nil
+}
+
+// verify checks a username and password against the store.
+func (a *authenticator) verify(ctx context.Context, user, pass, ipKey, userKey string, now time.Time) (Caller, error) {
 	creds, err := a.store.Credentials(ctx, user)
 	if err != nil && xc5.ErrorCode(err) != xc5.ENOTFOUND {
 		return Caller{}, err
@@ -132,19 +159,7 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 		}
 		return Caller{}, xc5.Errorf(xc5.EUNAUTHORIZED, "invalid username or password")
 	}
-	c, err := callerOf(creds)
-	if err != nil {
-		return c, err
-	}
-	a.mu.Lock()
-	if len(a.cache) >= maxCached {
-		a.cache = map[string]cached{}
-	}
-	if a.gen == gen {
-		a.cache[header] = cached{caller: c, expires: now.Add(a.opts.CacheTTL)}
-	}
-	a.mu.Unlock()
-	return c, nil
+	return callerOf(creds)
 }
 
 // limited reports whether key has used up its failures this minute.
