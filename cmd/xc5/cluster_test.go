@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -240,4 +242,87 @@ func register(t *testing.T, addr, user, password string) {
 	if res.StatusCode != 200 {
 		t.Fatalf("REGISTER: %d %s", res.StatusCode, res.Reason)
 	}
+}
+
+// BenchmarkCrossNodeVisibility measures how long a write acknowledged by
+// node A takes to reach node B's routing decisions: it adds a number
+// through A, then asks B's call trace until the number routes, and reports
+// the 50th and 99th percentiles.
+func BenchmarkCrossNodeVisibility(b *testing.B) {
+	if os.Getenv(storetest.EnvPostgres) == "" {
+		b.Skip(storetest.EnvPostgres + " not set")
+	}
+	db := storetest.PostgresURL(b)
+	const pw = "bench-admin-pw"
+	a := startNodeB(b, db, "XC5_ADMIN_PASSWORD="+pw)
+	n2 := startNodeB(b, db, "XC5_ADMIN_PASSWORD="+pw)
+	doB := func(s *server, method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
+		req.SetBasicAuth("admin", pw)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	if code, body := doB(a, "PUT", "/api-sys/account/", `{"username":"vis.test"}`); code != 201 {
+		b.Fatalf("%d %s", code, body)
+	}
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := fmt.Sprintf("6497%06d", i)
+		if code, body := doB(a, "PUT", "/api-sys/account/vis.test/number", `{"number":"`+n+`"}`); code != 201 {
+			b.Fatalf("%d %s", code, body)
+		}
+		acked := time.Now()
+		for {
+			_, body := doB(n2, "GET", "/api-sys/calltrace?from=6421000000&registered=*&dial="+n, "")
+			if strings.Contains(body, `"by":"vis.test"`) {
+				break
+			}
+			if time.Since(acked) > 5*time.Second {
+				b.Fatalf("number %s never reached node B", n)
+			}
+		}
+		lat = append(lat, time.Since(acked))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// startNodeB is startNode for benchmarks.
+func startNodeB(b *testing.B, db string, env ...string) *server {
+	b.Helper()
+	addr := freePortB(b)
+	s := &server{url: "http://" + addr, stderr: &syncBuffer{}}
+	s.cmd = exec.Command(binary, "serve", "--http", addr, "--db", db, "--sip", "")
+	s.cmd.Env = append(os.Environ(), env...)
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
+	for i := 0; i < 1500; i++ {
+		if resp, err := http.Get(s.url + "/api-sys/"); err == nil {
+			resp.Body.Close()
+			return s
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.Fatalf("node did not start:\n%s", s.stderr)
+	return nil
+}
+
+func freePortB(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"xc5/api"
@@ -33,6 +34,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cert := fs.String("tls-cert", "", "TLS certificate file: serve HTTPS")
 	key := fs.String("tls-key", "", "TLS private key file")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for load tests)")
 	sipAddr := fs.String("sip", "127.0.0.1:5060", `SIP address (UDP and TCP on one port); "" turns SIP off`)
 	sipTLS := fs.String("sip-tls", "", "SIP over TLS address (uses --tls-cert and --tls-key)")
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
@@ -54,6 +56,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	log := slog.New(h)
 	slog.SetDefault(log)
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	started := time.Now()
 	store, err := openStore(ctx, *data, *dbURL)
 	if err != nil {
