@@ -33,7 +33,7 @@ import (
 	"xc5/resource"
 )
 
-//go:embed migrations/*.sql migrations_pg/*.sql
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // DBFile is the name of the database file inside the data directory.
@@ -183,6 +183,7 @@ func migrate(ctx context.Context, db execer, d *dialect, files fs.FS, dir string
 		if err != nil {
 			return err
 		}
+		body = []byte(d.ddl(string(body)))
 		if _, err := db.ExecContext(ctx, "BEGIN"); err != nil {
 			return err
 		}

@@ -71,7 +71,7 @@ func MigratePostgres(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("migration lock: %w", err)
 	}
 	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", migrationLock)
-	return migrate(ctx, conn, postgresDialect, migrations, "migrations_pg")
+	return migrate(ctx, conn, postgresDialect, migrations, "migrations")
 }
 
 // pgError maps PostgreSQL constraint violations by their SQLSTATE codes.

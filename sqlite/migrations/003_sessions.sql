@@ -3,6 +3,6 @@
 CREATE TABLE sessions (
     jti     TEXT    PRIMARY KEY,
     account TEXT    NOT NULL REFERENCES accounts(guid) ON DELETE CASCADE,
-    expires INTEGER NOT NULL
+    expires BIGINT  NOT NULL
 );
 CREATE INDEX sessions_expires ON sessions(expires);
