@@ -207,6 +207,10 @@ func conflict(format string, args ...any) error { return xc5.Errorf(xc5.ECONFLIC
 func notFound(format string, args ...any) error { return xc5.Errorf(xc5.ENOTFOUND, format, args...) }
 func invalid(format string, args ...any) error  { return xc5.Errorf(xc5.EINVALID, format, args...) }
 
+// walTruncateFrames is the WAL length (in pages) past which the writer
+// truncates the WAL: about 32 MiB.
+const walTruncateFrames = 8192
+
 // checkpointer copies the WAL back into the database file every second,
 // off the writer's path. PASSIVE never waits for readers or the writer.
 func (s *Store) checkpointer() {
@@ -219,8 +223,14 @@ func (s *Store) checkpointer() {
 			s.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 			return
 		case <-t.C:
-			if _, err := s.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			// A passive checkpoint copies frames but never resets the
+			// WAL while writes keep coming; when the log is long, the
+			// writer truncates it between two batches (see writer.loop).
+			var busy, log, done int
+			if err := s.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err != nil {
 				slog.Warn("wal checkpoint", "err", err)
+			} else if log > walTruncateFrames {
+				s.w.truncate.Store(true)
 			}
 		}
 	}

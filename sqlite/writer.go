@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 )
 
 // maxBatch bounds how many writes share one transaction, so that a burst
@@ -35,6 +36,8 @@ type writer struct {
 	quit  chan struct{}
 	dead  chan struct{}
 	wg    sync.WaitGroup
+	// truncate asks the (SQLite) writer to reset the WAL between batches.
+	truncate atomic.Bool
 }
 
 func startWriter(d *dialect, conns []*sql.Conn) *writer {
@@ -94,6 +97,11 @@ func (w *writer) loop(conn *sql.Conn) {
 			}
 		}
 		w.run(q, batch)
+		if w.truncate.Swap(false) {
+			if _, err := q.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				slog.Warn("wal truncate", "err", err)
+			}
+		}
 	}
 }
 
