@@ -25,9 +25,10 @@ import (
 	"xc5/sqlite"
 )
 
-// Digest algorithms offered, strongest first (RFC 8760 §2.4: a server
-// sends one challenge per algorithm, in order of preference).
-var algorithms = []string{"SHA-256", "MD5"}
+// defaultAlgorithms are the digest algorithms offered, strongest first
+// (RFC 8760 §2.4: a server sends one challenge per algorithm, in order of
+// preference).
+var defaultAlgorithms = []string{"SHA-256", "MD5"}
 
 // nonces makes and checks stateless nonces: an issue time, 8 random bytes
 // and an HMAC over both and the realm, so that any node holding the key
@@ -262,7 +263,7 @@ func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, proxy boo
 	}
 	nonce := s.nonces.make(realm, s.cfg.Now())
 	var hdrs []sip.Header
-	for _, alg := range algorithms {
+	for _, alg := range s.cfg.DigestAlgorithms {
 		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		hdrs = append(hdrs, sip.NewHeader(name, c.String()))
 	}

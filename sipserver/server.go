@@ -1,8 +1,11 @@
 // Package sipserver is the SIP service of xc5, built on the sipgo stack
-// (transports, parser, transactions): for now the registrar, REGISTER with
-// RFC 8760 digest authentication (SHA-256 and MD5) against the accounts'
-// stored HA1 values, bindings kept in the store, and OPTIONS keepalives.
-// Calls plug in through Handle (OnInvite) and Authenticate.
+// (transports, parser, transactions): the registrar (REGISTER with RFC
+// 8760 digest authentication, SHA-256 and MD5, against the accounts'
+// stored HA1 values, bindings kept in the store), OPTIONS keepalives, and,
+// once EnableCalls is called, calls: xc5 is a back-to-back user agent that
+// asks the routing engine what to do with each INVITE and rings phones and
+// carriers accordingly, with pickup, caller presentation, concurrent
+// limits and call detail records.
 //
 // See docs/sip.md for the behaviour and the decisions behind it.
 package sipserver
@@ -53,6 +56,21 @@ type Config struct {
 	Addr string
 	// Name goes into the Server and User-Agent headers. Default "xc5".
 	Name string
+	// Host is the host name or IP address xc5 puts in the Via, Contact and
+	// From of the requests it sends on calls, where phones and carriers
+	// send the rest of the dialog. Default: the host of Addr, or when Addr
+	// is a wildcard address, the first non-loopback address of the
+	// machine.
+	Host string
+
+	// ExternalRingSeconds bounds how long a call sent out over a carrier
+	// (a plain external dial or a forward to an external number) may ring
+	// before xc5 gives up; the carrier usually ends it first. Default 120.
+	ExternalRingSeconds int
+	// MaxCallDuration hangs up answered calls that last longer, so that a
+	// call whose phone vanished without a BYE does not hold its accounts'
+	// concurrent_limit for ever. Default 12 hours.
+	MaxCallDuration time.Duration
 
 	// MinExpires is the shortest registration accepted; shorter non-zero
 	// requests get 423 Interval Too Brief. Default 60 s.
@@ -73,6 +91,11 @@ type Config struct {
 	// NonceKey signs nonces. Default: random per process, so that after a
 	// restart phones get stale=true and re-authenticate silently.
 	NonceKey []byte
+	// DigestAlgorithms are the algorithms challenged for, one challenge
+	// each, in this order. Default SHA-256 then MD5 (RFC 8760). Some
+	// clients answer only the first challenge and know only MD5 (sipp
+	// 3.6, old phones): {"MD5"} or {"MD5", "SHA-256"} lets them in.
+	DigestAlgorithms []string
 	// MaxNonces bounds the replay guard (nonces seen, with their last
 	// nonce-count); when it is full the oldest nonces are retired early,
 	// which makes them stale. Default 1<<20.
@@ -107,6 +130,10 @@ func (c *Config) defaults() error {
 	if c.Name == "" {
 		c.Name = "xc5"
 	}
+	if c.ExternalRingSeconds <= 0 {
+		c.ExternalRingSeconds = 120
+	}
+	def(&c.MaxCallDuration, 12*time.Hour)
 	def(&c.MinExpires, 60*time.Second)
 	def(&c.MaxExpires, 3600*time.Second)
 	def(&c.DefaultExpires, 3600*time.Second)
@@ -126,6 +153,17 @@ func (c *Config) defaults() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if len(c.DigestAlgorithms) == 0 {
+		c.DigestAlgorithms = defaultAlgorithms
+	}
+	algs := make([]string, len(c.DigestAlgorithms))
+	for i, a := range c.DigestAlgorithms {
+		algs[i] = strings.ToUpper(a)
+		if a == "" || hasher(a) == nil {
+			return fmt.Errorf("sip: digest algorithm %q is not MD5 or SHA-256", a)
+		}
+	}
+	c.DigestAlgorithms = algs
 	if len(c.NonceKey) == 0 {
 		c.NonceKey = make([]byte, 32)
 		rand.Read(c.NonceKey)
@@ -156,6 +194,7 @@ type Server struct {
 
 	mu       sync.RWMutex
 	handlers map[sip.RequestMethod]Handler
+	b2b      *b2bua // calls, once EnableCalls ran
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -163,6 +202,7 @@ type Server struct {
 	life      sync.Mutex
 	udp       net.PacketConn
 	tcp       net.Listener
+	listening map[string]string // extra transports: network -> bound address
 	closing   bool
 	sweepOnce sync.Once
 	wg        sync.WaitGroup
@@ -333,6 +373,22 @@ func (s *Server) Listen() error {
 	}
 }
 
+// udpAddr is the local address of the UDP listener Serve uses, for
+// requests that must leave from it.
+func (s *Server) udpAddr() (sip.Addr, bool) {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.udp == nil {
+		return sip.Addr{}, false
+	}
+	host, p, err := net.SplitHostPort(s.udp.LocalAddr().String())
+	if err != nil {
+		return sip.Addr{}, false
+	}
+	port, _ := strconv.Atoi(p)
+	return sip.Addr{IP: net.ParseIP(host), Port: port, Hostname: host}, true
+}
+
 // Addr returns the address Listen bound ("host:port", the same for UDP
 // and TCP), or "" before it.
 func (s *Server) Addr() string {
@@ -386,9 +442,41 @@ func (s *Server) Serve(ctx context.Context) error {
 // called. Several may run on one server; Serve is the usual way.
 func (s *Server) ListenAndServe(ctx context.Context, network, addr string) error {
 	s.startSweep()
-	ctx, stop := mergeCancel(ctx, s.ctx)
+	ctx, stop := mergeCancel(s.watchListen(ctx), s.ctx)
 	defer stop()
 	return s.sip.ListenAndServe(ctx, network, addr)
+}
+
+// watchListen returns ctx carrying sipgo's listen-ready hook, recording
+// the address each extra transport bound (for the Contact of calls over
+// it) and calling any hook ctx already carried.
+func (s *Server) watchListen(ctx context.Context) context.Context {
+	prev, _ := ctx.Value(sipgo.ListenReadyCtxKey).(sipgo.ListenReadyFuncCtxValue)
+	f := sipgo.ListenReadyFuncCtxValue(func(network, addr string) {
+		s.life.Lock()
+		if s.listening == nil {
+			s.listening = map[string]string{}
+		}
+		s.listening[strings.ToLower(network)] = addr
+		s.life.Unlock()
+		if prev != nil {
+			prev(network, addr)
+		}
+	})
+	return context.WithValue(ctx, sipgo.ListenReadyCtxKey, f) //nolint:staticcheck // sipgo's key
+}
+
+// listenPort is the port an extra transport (tls, ws) listens on, 0 if
+// none.
+func (s *Server) listenPort(network string) int {
+	s.life.Lock()
+	defer s.life.Unlock()
+	_, p, err := net.SplitHostPort(s.listening[network])
+	if err != nil {
+		return 0
+	}
+	port, _ := strconv.Atoi(p)
+	return port
 }
 
 // ListenAndServeTLS serves SIP over TLS on addr (conventionally port
@@ -396,7 +484,7 @@ func (s *Server) ListenAndServe(ctx context.Context, network, addr string) error
 // beside Serve on the same server: same handlers, same bindings.
 func (s *Server) ListenAndServeTLS(ctx context.Context, addr string, conf *tls.Config) error {
 	s.startSweep()
-	ctx, stop := mergeCancel(ctx, s.ctx)
+	ctx, stop := mergeCancel(s.watchListen(ctx), s.ctx)
 	defer stop()
 	return s.sip.ListenAndServeTLS(ctx, "tls", addr, conf)
 }

@@ -142,6 +142,11 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	// Calls too: 127.0.0.1 (the messages' source) is a carrier trunk and
+	// reception has a DDI, so INVITEs reach the routing engine and rings.
+	if err := srv.EnableCalls(harnessView(), &memCallStore{trunks: []sqlite.Trunk{{Name: "t", Address: "127.0.0.1", Enabled: true}}}); err != nil {
+		t.Fatal(err)
+	}
 	return &harness{srv: srv}
 }
 

@@ -129,6 +129,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("sip: %w", err)
 		}
 		defer sip.Close()
+		// Calls: decided by the same routing view as the call trace,
+		// carried out by the SIP service as a B2BUA, recorded as CDRs.
+		if err := sip.EnableCalls(view, store); err != nil {
+			return fmt.Errorf("sip: %w", err)
+		}
 		go func() {
 			if err := sip.Serve(ctx); err != nil {
 				log.Error("sip service stopped", "err", err)

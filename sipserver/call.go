@@ -1,0 +1,983 @@
+package sipserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"xc5/resource"
+	"xc5/routing"
+	"xc5/sqlite"
+)
+
+// CallStore is what calls need from the store beside the Registry: the
+// carrier trunks (with their digest passwords) and somewhere to write call
+// detail records. *sqlite.Store implements it.
+type CallStore interface {
+	// Trunks lists every trunk, lowest priority first.
+	Trunks(ctx context.Context) ([]sqlite.Trunk, error)
+	// AddCDR writes one call detail record for an account.
+	AddCDR(ctx context.Context, accountGUID string, vals map[string]any) error
+}
+
+// mediaReason is the reason phrase of the 503 that destinations needing
+// media get until xc5 has a media service: a clear refusal rather than a
+// call that rings forever.
+const mediaReason = "Media services not available yet"
+
+// b2bua carries out calls: xc5 answers every INVITE itself and places its
+// own INVITEs toward the phones and carriers the routing engine picks, so
+// that it stays in both dialogs (see docs/sip.md for why a B2BUA).
+type b2bua struct {
+	s      *Server
+	view   *routing.View
+	store  CallStore
+	client *sipgo.Client
+	trunks *trunkCache
+	host   string // what goes into Via, Contact and From
+
+	mu      sync.Mutex
+	active  map[string]int        // account GUID -> calls set up on this node
+	dialogs map[string]*end       // dialog key -> one end of a call
+	ringing map[*ringing]struct{} // rings in progress, for pickup
+	calls   int                   // calls in progress
+}
+
+// EnableCalls makes the server carry calls: INVITEs from phones
+// (authenticated with 407 digest challenges) and from carrier trunks are
+// decided by the routing engine over view and carried out by xc5 as a
+// back-to-back user agent. It installs the INVITE, ACK, BYE and CANCEL
+// handlers; call it once, before or while serving.
+func (s *Server) EnableCalls(view *routing.View, store CallStore) error {
+	if view == nil || store == nil {
+		return errors.New("sip: EnableCalls needs a routing view and a store")
+	}
+	host := s.cfg.Host
+	if host == "" {
+		addr := s.Addr()
+		if addr == "" {
+			addr = s.cfg.Addr
+		}
+		host, _, _ = net.SplitHostPort(addr)
+		if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+			host = firstAddress()
+		}
+	}
+	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(host), sipgo.WithClientLogger(s.log))
+	if err != nil {
+		return err
+	}
+	b := &b2bua{s: s, view: view, store: store, client: client, host: host,
+		trunks:  newTrunkCache(store, 10*time.Second, s.log),
+		active:  map[string]int{},
+		dialogs: map[string]*end{},
+		ringing: map[*ringing]struct{}{},
+	}
+	if ch, ok := store.(interface{ OnChange(func(resource.Change)) }); ok {
+		ch.OnChange(func(c resource.Change) {
+			if c.Resource == nil || c.Resource == resource.Trunk {
+				b.trunks.invalidate()
+			}
+		})
+	}
+	s.mu.Lock()
+	s.b2b = b
+	s.mu.Unlock()
+	s.Handle(sip.INVITE, b.onInvite)
+	s.Handle(sip.ACK, b.onAck)
+	s.Handle(sip.BYE, b.onBye)
+	s.Handle(sip.CANCEL, b.onCancel)
+	return nil
+}
+
+// ActiveCalls reports how many calls of the account are set up on this
+// node (as caller, or as the answering party): what concurrent_limit is
+// checked against.
+func (s *Server) ActiveCalls(accountGUID string) int {
+	s.mu.RLock()
+	b := s.b2b
+	s.mu.RUnlock()
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.active[accountGUID]
+}
+
+// Calls reports how many calls are in progress on this node, ringing or
+// answered.
+func (s *Server) Calls() int {
+	s.mu.RLock()
+	b := s.b2b
+	s.mu.RUnlock()
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls
+}
+
+// firstAddress is the first non-loopback address of the machine, for a
+// server listening on a wildcard address; 127.0.0.1 when there is none.
+func firstAddress() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}
+
+// contact is xc5's Contact for a dialog over transport: where the other
+// side sends BYE and re-INVITE.
+func (b *b2bua) contact(transport string) sip.ContactHeader {
+	tp := strings.ToLower(transport)
+	port := 0
+	if tp != "udp" && tp != "tcp" && tp != "" {
+		port = b.s.listenPort(tp)
+	}
+	if port == 0 {
+		addr := b.s.Addr()
+		if addr == "" {
+			addr = b.s.cfg.Addr
+		}
+		_, p, _ := net.SplitHostPort(addr)
+		port, _ = strconv.Atoi(p)
+	}
+	u := sip.Uri{Scheme: "sip", User: "xc5", Host: b.host, Port: port}
+	if tp != "udp" && tp != "" {
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", tp)
+	}
+	return sip.ContactHeader{Address: u}
+}
+
+// dialogUA is the sipgo dialog user agent for one end of a call. Requests
+// in the dialog go back to where the other side's messages came from
+// (RewriteContact): phones behind NAT register from the address they can
+// be reached at, not the one in their Contact.
+func (b *b2bua) dialogUA(transport string) *sipgo.DialogUA {
+	return &sipgo.DialogUA{Client: b.client, ContactHDR: b.contact(transport), RewriteContact: true}
+}
+
+// ---- who is calling ----
+
+// caller is who an INVITE comes from.
+type caller struct {
+	acct    *routing.Account // the authenticated account; nil for a carrier call
+	number  string           // the external caller's number (From user)
+	private bool             // the external caller withholds its number
+	trunk   *sqlite.Trunk
+}
+
+// name is the caller as the engine and the CDRs know it.
+func (c caller) name() string {
+	if c.acct != nil {
+		return c.acct.Username
+	}
+	return c.number
+}
+
+// identify decides who sent an INVITE. A carrier is recognised by its
+// source address; anything else must authenticate as an account. An
+// INVITE from a trunk's address that carries credentials, or whose From
+// names one of our accounts, is a phone sharing the address and is
+// challenged: authentication only ever makes a call harder to place.
+func (b *b2bua) identify(req *sip.Request, tx sip.ServerTransaction) (caller, bool) {
+	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+	defer cancel()
+	from := req.From()
+	if req.GetHeader("Proxy-Authorization") == nil && !b.namesAccount(ctx, &from.Address) {
+		if t := b.trunks.inbound(ctx, sourceIP(req)); t != nil {
+			user, _ := aorUser(&from.Address)
+			c := caller{number: user, trunk: t}
+			if c.number == "" || c.number == "anonymous" {
+				c.number, c.private = "anonymous", true
+			}
+			if p := req.GetHeader("Privacy"); p != nil && strings.Contains(strings.ToLower(p.Value()), "id") {
+				c.private = true
+			}
+			return c, true
+		}
+	}
+	creds, ok := b.s.authenticate(ctx, req, tx, true)
+	if !ok {
+		return caller{}, false
+	}
+	a := b.view.Account(creds.GUID)
+	if a == nil {
+		a = b.view.Account(creds.Username)
+	}
+	if a == nil {
+		b.s.respond(tx, req, sip.StatusForbidden, "Forbidden")
+		return caller{}, false
+	}
+	return caller{acct: a}, true
+}
+
+// namesAccount reports whether a From address names one of our accounts.
+func (b *b2bua) namesAccount(ctx context.Context, u *sip.Uri) bool {
+	user, _ := aorUser(u)
+	if user == "" || user == "anonymous" {
+		return false
+	}
+	_, err := b.s.reg.SIPCredentials(ctx, aorName(u))
+	return err == nil
+}
+
+// ---- the INVITE ----
+
+// onInvite takes a new call (or a re-INVITE in a call's dialog).
+func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	to, from, cid, cseq := req.To(), req.From(), req.CallID(), req.CSeq()
+	if to == nil || from == nil || cid == nil || cseq == nil {
+		b.s.respond(tx, req, sip.StatusBadRequest, "Missing Dialog Headers")
+		return
+	}
+	if to.Params.Has("tag") {
+		b.reinvite(req, tx)
+		return
+	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		b.s.respond(tx, req, sip.StatusTooManyHops, "Too Many Hops")
+		return
+	}
+	if req.Contact() == nil {
+		b.s.respond(tx, req, sip.StatusBadRequest, "Missing Contact")
+		return
+	}
+	who, ok := b.identify(req, tx)
+	if !ok {
+		return
+	}
+	dialed := req.Recipient.User
+	if v, err := url.PathUnescape(dialed); err == nil {
+		dialed = v
+	}
+	if dialed == "" {
+		b.s.respond(tx, req, sip.StatusNotFound, "Not Found")
+		return
+	}
+	if who.acct != nil && (dialed == "*8" || (strings.HasPrefix(dialed, "**") && len(dialed) > 2)) {
+		b.pickup(req, tx, who.acct, dialed)
+		return
+	}
+	c, err := b.newCall(req, tx, who, dialed)
+	if err != nil {
+		b.s.log.Debug("call refused", "err", err)
+		b.s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	c.run()
+}
+
+// onCancel answers a CANCEL that matches no INVITE: sipgo's transaction
+// layer has already answered (200, then 487) the ones that do, and the
+// call sees the cancellation through its dialog's context.
+func (b *b2bua) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+}
+
+// call is one call through xc5: the caller's INVITE, the rings the engine
+// asks for, and once answered the bridge between the caller and the
+// answering end.
+type call struct {
+	b       *b2bua
+	id      string // the caller's Call-ID
+	req     *sip.Request
+	tx      sip.ServerTransaction
+	dlg     *sipgo.DialogServerSession // xc5 as UAS toward the caller
+	caller  *end
+	who     caller
+	dialed  string
+	started time.Time
+	ctx     context.Context // done when the caller cancels (or its INVITE dies unanswered)
+	decided chan struct{}   // closed when the engine has decided
+	log     *slog.Logger
+
+	mu          sync.Mutex
+	provisional bool // a 180/183 was relayed to the caller
+	other       *end // the answering end, once answered
+	answeredAt  time.Time
+	ended       bool
+	media       string   // what needed media ("menu"), "" if nothing
+	counted     []string // account GUIDs this call counts as active
+	awaiting    map[*end]*ackWait
+	reinviting  bool
+	trace       routing.Trace
+	lastFail    *sip.Response // the last final failure of a leg
+	finished    bool
+	limit       *time.Timer // ends the call after MaxCallDuration
+}
+
+// ackWait is a 2xx that xc5 relayed to end `from` and that from's ACK
+// completes: the ACK is passed on to `to` (nil when the 2xx was xc5's own).
+type ackWait struct {
+	cseq uint32
+	to   *end
+	done chan struct{}
+}
+
+func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, dialed string) (*call, error) {
+	dlg, err := b.dialogUA(req.Transport()).ReadInvite(req, tx)
+	if err != nil {
+		return nil, err
+	}
+	tag, _ := dlg.InviteRequest.To().Params.Get("tag")
+	id := req.CallID().Value()
+	c := &call{b: b, id: id, req: req, tx: tx, dlg: dlg, who: who, dialed: dialed, started: b.s.cfg.Now(),
+		ctx: dlg.Context(), decided: make(chan struct{}), awaiting: map[*end]*ackWait{},
+		log: b.s.log.With("call", id)}
+	c.caller = &end{call: c, uas: dlg, key: dialogKey(id, tag), name: who.name(), acct: who.acct, trunk: who.trunk != nil}
+	b.mu.Lock()
+	b.calls++
+	b.mu.Unlock()
+	b.register(c.caller)
+	if who.acct != nil {
+		c.count(who.acct)
+	}
+	c.log.Debug("call", "from", who.name(), "dialed", dialed)
+	return c, nil
+}
+
+// run decides the call with the routing engine, in the INVITE's own
+// goroutine, and answers the caller when no ring did.
+func (c *call) run() {
+	d := &driver{c: c}
+	tr := c.b.view.Decide(routing.Call{From: c.who.name(), Dialed: c.dialed, At: c.b.s.cfg.Now()}, d)
+	c.mu.Lock()
+	c.trace = tr
+	answered := c.other != nil
+	c.mu.Unlock()
+	close(c.decided)
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		for _, st := range tr.Steps {
+			c.log.Debug("routing", "kind", st.Kind, "account", st.Account, "text", st.Text)
+		}
+	}
+	if answered {
+		return // bridged by a ring; the call ends with a BYE
+	}
+	o := tr.Outcome
+	outcome, code, reason := o.Outcome, 0, ""
+	switch {
+	case c.ctx.Err() != nil:
+		c.finish("cancelled", sip.StatusRequestTerminated)
+		return
+	case c.mediaNeeded() != "" || needsMedia(o.Outcome):
+		if m := c.mediaNeeded(); m != "" && !needsMedia(o.Outcome) {
+			outcome = m
+		}
+		code, reason = sip.StatusServiceUnavailable, mediaReason
+	case o.Outcome == routing.Dropped:
+		code, reason = o.Code, o.Reason
+	case o.Outcome == routing.Busy:
+		code, reason = sip.StatusBusyHere, "Busy Here"
+	case o.Outcome == routing.External:
+		// The engine sends the call over a carrier without ringing: a
+		// plain external dial or a forward to an external number.
+		c.mu.Lock()
+		c.lastFail = nil
+		c.mu.Unlock()
+		res := d.Ring(routing.Ring{Targets: []routing.Target{{External: o.Number}}, Seconds: c.b.s.cfg.ExternalRingSeconds})
+		if c.isAnswered() {
+			return
+		}
+		switch {
+		case c.ctx.Err() != nil:
+			c.finish("cancelled", sip.StatusRequestTerminated)
+			return
+		case res.Status == routing.RingNoPhones:
+			code, reason, outcome = sip.StatusServiceUnavailable, "No Carrier Available", "failed"
+		case c.failure() != nil:
+			f := c.failure()
+			code, reason, outcome = f.StatusCode, f.Reason, "failed"
+			if res.Status == routing.RingBusy {
+				outcome = routing.Busy
+			}
+		case res.Status == routing.RingBusy:
+			code, reason, outcome = sip.StatusBusyHere, "Busy Here", routing.Busy
+		default:
+			code, reason, outcome = sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", routing.Unanswered
+		}
+	case o.Outcome == routing.Answered:
+		// The engine saw an answer that the bridge did not keep (the
+		// caller went away while it was being answered).
+		c.finish("failed", sip.StatusRequestTerminated)
+		return
+	default:
+		code, reason = sip.StatusTemporarilyUnavailable, "Temporarily Unavailable"
+	}
+	if code < 300 || code > 699 {
+		code = sip.StatusInternalServerError
+	}
+	// Straight to the transaction, which retransmits the answer until
+	// the ACK comes: the call itself is over now, whatever the caller's
+	// ACK does.
+	res := sip.NewResponseFromRequest(c.dlg.InviteRequest, code, reason, nil)
+	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.Name))
+	if err := c.tx.Respond(res); err != nil && c.ctx.Err() != nil {
+		c.finish("cancelled", sip.StatusRequestTerminated)
+		return
+	}
+	c.finish(outcome, code)
+}
+
+// needsMedia reports the engine outcomes that only a media service can
+// carry out.
+func needsMedia(outcome string) bool {
+	switch outcome {
+	case routing.Email, routing.Voicemail, routing.Conference, routing.RecordPrompt:
+		return true
+	}
+	return false
+}
+
+func (c *call) mediaNeeded() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.media
+}
+
+func (c *call) isAnswered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.other != nil
+}
+
+func (c *call) failure() *sip.Response {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastFail
+}
+
+// count counts the call as active for an account (concurrent_limit).
+func (c *call) count(a *routing.Account) {
+	c.b.mu.Lock()
+	c.b.active[a.GUID]++
+	c.b.mu.Unlock()
+	c.mu.Lock()
+	c.counted = append(c.counted, a.GUID)
+	c.mu.Unlock()
+}
+
+// own is how many times this call is counted for an account, so that a
+// call does not find its own caller at the limit.
+func (c *call) own(guid string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, g := range c.counted {
+		if g == guid {
+			n++
+		}
+	}
+	return n
+}
+
+// atLimit reports whether an account has concurrent_limit calls set up
+// besides this one; 0 is no limit.
+func (b *b2bua) atLimit(a *routing.Account, c *call) bool {
+	if a.ConcurrentLimit <= 0 {
+		return false
+	}
+	own := c.own(a.GUID)
+	b.mu.Lock()
+	n := b.active[a.GUID] - own
+	b.mu.Unlock()
+	return n >= a.ConcurrentLimit
+}
+
+// relayProvisional passes the first 180/183 of any leg to the caller, with
+// its SDP (early media flows end to end like the rest).
+func (c *call) relayProvisional(res *sip.Response) {
+	c.mu.Lock()
+	if c.provisional || c.other != nil || c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.provisional = true
+	c.mu.Unlock()
+	var hdrs []sip.Header
+	if ct := res.ContentType(); ct != nil && len(res.Body()) > 0 {
+		hdrs = append(hdrs, sip.NewHeader("Content-Type", ct.Value()))
+	}
+	var body []byte
+	if len(res.Body()) > 0 {
+		body = res.Body()
+	}
+	if err := c.dlg.Respond(res.StatusCode, res.Reason, body, hdrs...); err != nil {
+		c.log.Debug("relaying provisional failed", "err", err)
+	}
+}
+
+// claim makes win the answering end of the call, unless the call ended
+// or was answered meanwhile: from then on the call counts for win's account
+// and win's dialog is known, so that its requests find the call.
+func (c *call) claim(win *end) bool {
+	c.mu.Lock()
+	if c.ended || c.other != nil {
+		c.mu.Unlock()
+		return false
+	}
+	c.other = win
+	c.answeredAt = c.b.s.cfg.Now()
+	w := &ackWait{cseq: c.req.CSeq().SeqNo, done: make(chan struct{})}
+	if win.uac != nil {
+		w.to = win
+	}
+	c.awaiting[c.caller] = w
+	c.mu.Unlock()
+	c.b.register(win)
+	if win.acct != nil {
+		c.count(win.acct)
+	}
+	c.log.Debug("answered", "by", win.name)
+	return true
+}
+
+// answer bridges the caller to the end claim made the winner: 200 with the
+// winner's SDP (xc5 carries signalling only; media flows between the two
+// ends). It returns once the caller has acknowledged, and false when the
+// caller is gone, in which case the call has been hung up.
+func (c *call) answer(body []byte, ctype string) bool {
+	res := sip.NewResponseFromRequest(c.dlg.InviteRequest, sip.StatusOK, "OK", body)
+	if ctype != "" && len(body) > 0 {
+		res.AppendHeader(sip.NewHeader("Content-Type", ctype))
+	}
+	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.Name))
+	if err := c.dlg.WriteResponse(res); err != nil {
+		c.log.Debug("the caller did not take the answer", "err", err)
+		c.hangup(nil)
+		return false
+	}
+	c.mu.Lock()
+	if !c.ended {
+		c.limit = time.AfterFunc(c.b.s.cfg.MaxCallDuration, func() {
+			c.log.Info("call hung up after MaxCallDuration", "max", c.b.s.cfg.MaxCallDuration)
+			c.hangup(nil)
+		})
+	}
+	c.mu.Unlock()
+	return true
+}
+
+// hangup ends an answered call: BYE to every end but the one that hung
+// up (from), then the records.
+func (c *call) hangup(from *end) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	ends := []*end{c.caller, c.other}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, e := range ends {
+		if e == nil || e == from {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.bye(ctx); err != nil {
+				c.log.Debug("BYE failed", "to", e.name, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	outcome := routing.Answered
+	if c.other != nil && c.other.trunk {
+		outcome = routing.External
+	}
+	c.finish(outcome, sip.StatusOK)
+}
+
+// finish ends the call's bookkeeping once: the dialogs are forgotten, the
+// active counts released and the call detail records written.
+func (c *call) finish(outcome string, code int) {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
+	c.finished, c.ended = true, true
+	if c.limit != nil {
+		c.limit.Stop()
+	}
+	counted := c.counted
+	ends := []*end{c.caller, c.other}
+	answeredAt, other := c.answeredAt, c.other
+	c.mu.Unlock()
+	ended := c.b.s.cfg.Now()
+	b := c.b
+	b.mu.Lock()
+	for _, g := range counted {
+		if b.active[g]--; b.active[g] <= 0 {
+			delete(b.active, g)
+		}
+	}
+	for _, e := range ends {
+		if e != nil && b.dialogs[e.key] == e {
+			delete(b.dialogs, e.key)
+		}
+	}
+	b.calls--
+	b.mu.Unlock()
+	if other != nil && other.cancel != nil {
+		other.cancel()
+	}
+	c.log.Debug("call ended", "outcome", outcome, "code", code)
+	go c.writeCDRs(outcome, code, answeredAt, ended, other)
+}
+
+// writeCDRs writes the call's records: direction out on the caller's
+// account, in on the account that answered (or, unanswered, the first
+// account the call was delivered to).
+func (c *call) writeCDRs(outcome string, code int, answeredAt, ended time.Time, other *end) {
+	select {
+	case <-c.decided:
+	case <-time.After(time.Minute):
+	}
+	c.mu.Lock()
+	tr := c.trace
+	c.mu.Unlock()
+	vals := map[string]any{
+		"from": c.who.name(), "to": c.dialed, "started": rfc3339(c.started), "ended": rfc3339(ended),
+		"outcome": outcome, "code": int64(code), "call_id": c.id, "duration": int64(0), "answered": "", "answered_by": "",
+	}
+	if !answeredAt.IsZero() && other != nil {
+		vals["answered"] = rfc3339(answeredAt)
+		vals["answered_by"] = other.name
+		if d := ended.Sub(answeredAt); d > 0 {
+			vals["duration"] = int64((d + time.Second - 1) / time.Second)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	write := func(guid, direction string) {
+		v := make(map[string]any, len(vals)+1)
+		for k, x := range vals {
+			v[k] = x
+		}
+		v["direction"] = direction
+		if err := c.b.store.AddCDR(ctx, guid, v); err != nil {
+			c.log.Error("writing a call detail record failed", "account", guid, "err", err)
+		}
+	}
+	if c.who.acct != nil {
+		write(c.who.acct.GUID, "out")
+	}
+	var in *routing.Account
+	switch {
+	case other != nil && other.acct != nil:
+		in = other.acct
+	default:
+		for _, st := range tr.Steps {
+			if st.Kind == "deliver" && st.Account != "" {
+				in = c.b.view.Account(st.Account)
+				break
+			}
+		}
+	}
+	if in != nil {
+		write(in.GUID, "in")
+	}
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+
+// ---- ends of a call ----
+
+// end is one side of a call: the caller or a picker (xc5 answered them,
+// uas) or a phone or carrier leg (xc5 called them, uac).
+type end struct {
+	call   *call
+	uas    *sipgo.DialogServerSession
+	uac    *sipgo.DialogClientSession
+	key    string           // dialog key: Call-ID and xc5's tag
+	name   string           // username, or the external number
+	acct   *routing.Account // the on-net account; nil over a carrier
+	trunk  bool
+	cancel context.CancelFunc // releases a leg's context
+}
+
+// dialogKey names a dialog by its Call-ID and xc5's own tag, which the
+// other side's in-dialog requests carry in their To header.
+func dialogKey(callID, tag string) string { return callID + "\x00" + tag }
+
+func requestKey(req *sip.Request) string {
+	cid, to := req.CallID(), req.To()
+	if cid == nil || to == nil {
+		return ""
+	}
+	tag, _ := to.Params.Get("tag")
+	return dialogKey(cid.Value(), tag)
+}
+
+func (b *b2bua) register(e *end) {
+	b.mu.Lock()
+	b.dialogs[e.key] = e
+	b.mu.Unlock()
+}
+
+func (b *b2bua) lookup(req *sip.Request) *end {
+	k := requestKey(req)
+	if k == "" {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dialogs[k]
+}
+
+// target is where requests in the end's dialog go: its Contact.
+func (e *end) target() sip.Uri {
+	if e.uas != nil {
+		if ct := e.uas.InviteRequest.Contact(); ct != nil {
+			return *ct.Address.Clone()
+		}
+		return e.uas.InviteRequest.Recipient
+	}
+	if res := e.uac.InviteResponse; res != nil {
+		if ct := res.Contact(); ct != nil {
+			return *ct.Address.Clone()
+		}
+	}
+	return e.uac.InviteRequest.Recipient
+}
+
+// request sends a request in the end's dialog.
+func (e *end) request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	if e.uas != nil {
+		return e.uas.TransactionRequest(ctx, req)
+	}
+	return e.uac.TransactionRequest(ctx, req)
+}
+
+// ack acknowledges the end's 2xx, carrying the other side's ACK body (the
+// SDP answer of a delayed offer).
+func (e *end) ack(ctx context.Context, body []byte, ctype string) error {
+	ack := sip.NewRequest(sip.ACK, e.target())
+	if len(body) > 0 {
+		ack.SetBody(body)
+		if ctype != "" {
+			ack.AppendHeader(sip.NewHeader("Content-Type", ctype))
+		}
+	}
+	if e.uas != nil {
+		return e.uas.WriteRequest(ack)
+	}
+	return e.uac.WriteAck(ctx, ack)
+}
+
+// bye hangs the end up.
+func (e *end) bye(ctx context.Context) error {
+	if e.uas != nil {
+		return e.uas.Bye(ctx)
+	}
+	if e.uac.LoadState() < sip.DialogStateConfirmed {
+		if err := e.uac.Ack(ctx); err != nil {
+			return err
+		}
+	}
+	return e.uac.Bye(ctx)
+}
+
+// onAck takes an ACK in a call's dialog: it confirms xc5's 2xx and is
+// passed on to the end whose 2xx xc5 relayed.
+func (b *b2bua) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	x := b.lookup(req)
+	if x == nil {
+		return
+	}
+	if x.uas != nil {
+		x.uas.ReadAck(req, tx)
+	}
+	c := x.call
+	seq := uint32(0)
+	if cs := req.CSeq(); cs != nil {
+		seq = cs.SeqNo
+	}
+	c.mu.Lock()
+	w := c.awaiting[x]
+	if w != nil && w.cseq == seq {
+		delete(c.awaiting, x)
+	} else {
+		w = nil
+	}
+	c.mu.Unlock()
+	if w == nil {
+		return
+	}
+	close(w.done)
+	if w.to != nil {
+		ctype := ""
+		if ct := req.ContentType(); ct != nil {
+			ctype = ct.Value()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := w.to.ack(ctx, req.Body(), ctype); err != nil {
+			c.log.Debug("passing ACK on failed", "to", w.to.name, "err", err)
+		}
+	}
+}
+
+// onBye takes a BYE in a call's dialog and hangs the other end up.
+func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	x := b.lookup(req)
+	if x == nil {
+		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	var err error
+	if x.uas != nil {
+		err = x.uas.ReadBye(req, tx)
+	} else {
+		err = x.uac.ReadBye(req, tx)
+	}
+	if err != nil {
+		b.s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	c := x.call
+	if c.isAnswered() {
+		c.hangup(x)
+	}
+	// Before the answer only the caller has a dialog with xc5: its BYE
+	// ends the dialog's context, which stops the rings like a CANCEL.
+}
+
+// reinvite relays a re-INVITE (hold, resume, codec change) from one end
+// of an answered call to the other, SDP included, and the answer back.
+func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
+	x := b.lookup(req)
+	if x == nil {
+		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	c := x.call
+	c.mu.Lock()
+	y := c.other
+	if x == c.other {
+		y = c.caller
+	}
+	switch {
+	case c.ended:
+		c.mu.Unlock()
+		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	case c.other == nil || c.reinviting:
+		c.mu.Unlock()
+		b.s.respond(tx, req, sip.StatusRequestPending, "Request Pending")
+		return
+	}
+	c.reinviting = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.reinviting = false
+		c.mu.Unlock()
+	}()
+	var err error
+	if x.uas != nil {
+		err = x.uas.ReadRequest(req, tx)
+	} else {
+		err = x.uac.ReadRequest(req, tx)
+	}
+	if err != nil {
+		b.s.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
+		return
+	}
+	out := sip.NewRequest(sip.INVITE, y.target())
+	if body := req.Body(); len(body) > 0 {
+		out.SetBody(body)
+		if ct := req.ContentType(); ct != nil {
+			out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+		}
+	}
+	ctx, cancel := context.WithTimeout(b.s.ctx, sip.Timer_B)
+	defer cancel()
+	ctr, err := y.request(ctx, out)
+	if err != nil {
+		b.s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	defer ctr.Terminate()
+	var res *sip.Response
+	for res == nil {
+		select {
+		case r := <-ctr.Responses():
+			if !r.IsProvisional() {
+				res = r
+			}
+		case <-ctr.Done():
+			b.s.respond(tx, req, sip.StatusRequestTimeout, "Request Timeout")
+			return
+		case <-ctx.Done():
+			b.s.respond(tx, req, sip.StatusRequestTimeout, "Request Timeout")
+			return
+		}
+	}
+	relay := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, nil)
+	if body := res.Body(); len(body) > 0 {
+		relay.SetBody(body)
+		if ct := res.ContentType(); ct != nil {
+			relay.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+		}
+	}
+	if !res.IsSuccess() {
+		tx.Respond(relay)
+		return
+	}
+	ct := b.contact(req.Transport())
+	relay.AppendHeader(&ct)
+	w := &ackWait{cseq: req.CSeq().SeqNo, to: y, done: make(chan struct{})}
+	c.mu.Lock()
+	c.awaiting[x] = w
+	c.mu.Unlock()
+	// xc5 is x's UAS here: it sends its 2xx again until x's ACK comes
+	// (RFC 3261 §13.3.1.4); the ACK then goes on to y.
+	interval := sip.T1
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		if err := tx.Respond(relay); err != nil {
+			return
+		}
+		select {
+		case <-w.done:
+			return
+		case <-deadline.C:
+			c.mu.Lock()
+			delete(c.awaiting, x)
+			c.mu.Unlock()
+			c.log.Info("no ACK for a relayed re-INVITE answer; hanging up")
+			c.hangup(nil)
+			return
+		case <-time.After(interval):
+			interval = min(2*interval, sip.T2)
+		}
+	}
+}
+
+// String describes an end for logs.
+func (e *end) String() string { return fmt.Sprintf("%s(%s)", e.name, e.key) }

@@ -1,0 +1,218 @@
+package sipserver
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"xc5/resource"
+	"xc5/routing"
+)
+
+// TestSippLoad measures xc5's SIP service with sipp on loopback: complete
+// digest registrations, then call set-up through the routing engine
+// between two sipp endpoints. It runs only when XC5_SIPP_LOAD is set, since
+// it loads the machine for a minute or more:
+//
+//	XC5_SIPP_LOAD=1 go test ./sipserver -run TestSippLoad -v -timeout 30m
+//
+// Knobs (environment, defaults in brackets): XC5_LOAD_ACCOUNTS [50000]
+// accounts in the store; XC5_LOAD_REG_RATE [5000] registrations per second
+// offered, XC5_LOAD_REGS [50000] registrations; XC5_LOAD_CALL_RATE [500]
+// calls per second offered, XC5_LOAD_CALLS [10000] calls, XC5_LOAD_HOLD_MS
+// [1000] how long each call lasts, XC5_LOAD_CALL_LIMIT [10000] calls open
+// at once. Each sipp run is bounded by -m, -timeout and a context
+// deadline, and is killed if it overstays.
+func TestSippLoad(t *testing.T) {
+	if os.Getenv("XC5_SIPP_LOAD") == "" {
+		t.Skip("set XC5_SIPP_LOAD=1 to run the sipp load measurements")
+	}
+	sippPath(t)
+	env := func(k string, def int) int {
+		if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
+			return v
+		}
+		return def
+	}
+	accounts := env("XC5_LOAD_ACCOUNTS", 50000)
+	ctx := context.Background()
+	store := newStore(t)
+	start := time.Now()
+	if err := store.Seed(ctx, accounts, accounts, "seed-pw"); err != nil {
+		t.Fatal(err)
+	}
+	view := routing.NewView(routing.Defaults{CountryCode: "64"})
+	view.Follow(store)
+	if err := view.Load(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seeded %d accounts with a DDI each in %v", accounts, time.Since(start).Round(time.Millisecond))
+	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, DigestAlgorithms: []string{"MD5", "SHA-256"}}, store)
+	if err := srv.EnableCalls(view, store); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+
+	// 1. REGISTER with digest, every user account in turn.
+	users := filepath.Join(dir, "users.csv")
+	f, _ := os.Create(users)
+	w := csv.NewWriter(f)
+	w.Comma = ';'
+	f.WriteString("SEQUENTIAL\n")
+	for i := 0; i < accounts; i++ {
+		if i%10 != 0 {
+			w.Write([]string{fmt.Sprintf("u%d", i%10), fmt.Sprintf("seed-%d.test", i/10), "seed-pw", fmt.Sprintf("u%d@seed-%d.test", i%10, i/10)})
+		}
+	}
+	w.Flush()
+	f.Close()
+	regs, regRate := env("XC5_LOAD_REGS", 50000), env("XC5_LOAD_REG_RATE", 5000)
+	st := sippLoad(t, dir, "register", srv.addr, "-sf", scenario(t, "register_auth.xml"), "-inf", users, "-au", "[field3]", "-ap", "[field2]",
+		"-r", strconv.Itoa(regRate), "-rp", "1000", "-m", strconv.Itoa(regs), "-l", "20000")
+	t.Logf("REGISTER with digest (401 + 200, binding written): offered %d/s: %s", regRate, st)
+
+	// 2. Calls: a carrier (sipp UAC from the trunk address) dials the DDIs
+	// of 1000 accounts whose phone is a sipp UAS; xc5 decides each call
+	// with the routing engine, rings the UAS (180, 200), relays ACK and
+	// BYE.
+	if _, _, err := store.Put(ctx, "", resource.Trunk, "", "", resource.Input{"name": "load", "address": "127.0.0.1"}, resource.Create); err != nil {
+		t.Fatal(err)
+	}
+	uasPort := freeUDPPort(t)
+	ddis := filepath.Join(dir, "ddis.csv")
+	f, _ = os.Create(ddis)
+	f.WriteString("SEQUENTIAL\n")
+	callees := 0
+	for i := 1; i < accounts && callees < 1000; i++ {
+		if i%10 == 0 {
+			continue
+		}
+		user := fmt.Sprintf("u%d@seed-%d.test", i%10, i/10)
+		c, err := store.SIPCredentials(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		contact := fmt.Sprintf("sip:u%d@127.0.0.1:%d", i%10, uasPort)
+		if err := store.PutRegistration(ctx, c.GUID, contact, time.Now().Add(time.Hour), "sipp", fmt.Sprintf("udp:127.0.0.1:%d", uasPort)); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(f, "%d\n", 6480000000+i)
+		callees++
+	}
+	f.Close()
+	calls, callRate, hold := env("XC5_LOAD_CALLS", 10000), env("XC5_LOAD_CALL_RATE", 500), env("XC5_LOAD_HOLD_MS", 1000)
+	limit := env("XC5_LOAD_CALL_LIMIT", 10000)
+	uasCtx, stopUAS := context.WithCancel(ctx)
+	defer stopUAS()
+	uasDone := make(chan string, 1)
+	go func() {
+		uasDone <- sippRun(uasCtx, t, dir, "uas", 10*time.Minute, "-sn", "uas", "-i", "127.0.0.1", "-p", strconv.Itoa(uasPort),
+			"-timeout", "600s", "-max_socket", "65000")
+	}()
+	time.Sleep(500 * time.Millisecond)
+	st = sippLoad(t, dir, "calls", srv.addr, "-sf", scenario(t, "uac_carrier.xml"), "-inf", ddis,
+		"-r", strconv.Itoa(callRate), "-rp", "1000", "-m", strconv.Itoa(calls), "-l", strconv.Itoa(limit), "-d", strconv.Itoa(hold))
+	t.Logf("calls INVITE→180→200→ACK→BYE through xc5, %d ms each: offered %d/s: %s", hold, callRate, st)
+	stopUAS()
+	<-uasDone
+}
+
+// sippStats sums up sipp's -trace_stat file.
+type sippStats struct {
+	elapsed         time.Duration // first call to the last statistics line
+	created         float64       // calls started per second (sipp's CallRate(C))
+	success, failed int
+	peak            int // most calls open at once, sampled every second
+	retransmissions int
+	responseTime    time.Duration // mean time to the rtd-marked response
+}
+
+func (s sippStats) String() string {
+	rate := 0.0
+	if s.elapsed > 0 {
+		rate = float64(s.success) / s.elapsed.Seconds()
+	}
+	return fmt.Sprintf("%d successful, %d failed in %v (%.0f successful/s, %.0f started/s); at most %d open at once; %d retransmissions; mean response time %v",
+		s.success, s.failed, s.elapsed.Round(time.Millisecond), rate, s.created, s.peak, s.retransmissions, s.responseTime)
+}
+
+// sippLoad runs one bounded sipp load and returns its statistics.
+func sippLoad(t *testing.T, dir, name, target string, args ...string) sippStats {
+	t.Helper()
+	stat := filepath.Join(dir, name+"_stat.csv")
+	args = append([]string{target}, args...)
+	args = append(args, "-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)), "-timeout", "300s", "-timeout_error",
+		"-trace_stat", "-stf", stat, "-fd", "1", "-max_socket", "65000")
+	if os.Getenv("XC5_SIPP_TRACE") != "" {
+		args = append(args, "-trace_msg", "-message_file", filepath.Join(os.Getenv("XC5_SIPP_TRACE"), name+"_messages.log"))
+	}
+	out := sippRun(context.Background(), t, dir, name, 6*time.Minute, args...)
+	b, err := os.ReadFile(stat)
+	if err != nil {
+		t.Fatalf("%s: no statistics: %v\n%s", name, err, tail(out, 2000))
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("%s: statistics %q", name, b)
+	}
+	head := strings.Split(lines[0], ";")
+	row := func(l string) map[string]string {
+		m := map[string]string{}
+		for i, v := range strings.Split(l, ";") {
+			if i < len(head) {
+				m[head[i]] = v
+			}
+		}
+		return m
+	}
+	last := row(lines[len(lines)-1])
+	epoch := func(v string) float64 { // "2026-11-28\t07:36:29.949307\t1795851389.949307"
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			return 0
+		}
+		x, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		return x
+	}
+	clock := func(v string) time.Duration { // "HH:MM:SS:usec"
+		p := strings.Split(v, ":")
+		if len(p) != 4 {
+			return 0
+		}
+		n := make([]int, 4)
+		for i := range p {
+			n[i], _ = strconv.Atoi(p[i])
+		}
+		return time.Duration((n[0]*60+n[1])*60+n[2])*time.Second + time.Duration(n[3])*time.Microsecond
+	}
+	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	var st sippStats
+	st.elapsed = time.Duration((epoch(last["CurrentTime"]) - epoch(last["StartTime"])) * float64(time.Second))
+	st.created, _ = strconv.ParseFloat(last["CallRate(C)"], 64)
+	st.success, st.failed = atoi(last["SuccessfulCall(C)"]), atoi(last["FailedCall(C)"])
+	st.retransmissions = atoi(last["Retransmissions(C)"])
+	st.responseTime = clock(last["ResponseTime1(C)"])
+	for _, l := range lines[1:] {
+		st.peak = max(st.peak, atoi(row(l)["CurrentCall"]))
+	}
+	return st
+}
+
+// sippRun runs sipp with a hard deadline and returns its output.
+func sippRun(ctx context.Context, t *testing.T, dir, name string, limit time.Duration, args ...string) string {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	cmd := execSipp(ctx, t, dir, append(args, "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, name+"_errors.log"))...)
+	out, err := cmd.CombinedOutput()
+	if err != nil && ctx.Err() == nil {
+		errs, _ := os.ReadFile(filepath.Join(dir, name+"_errors.log"))
+		t.Logf("sipp %s: %v\n%s\n%s", name, err, tail(string(out), 1500), tail(string(errs), 1500))
+	}
+	return string(out)
+}

@@ -1,0 +1,102 @@
+package sipserver
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"xc5/resource"
+	"xc5/routing"
+	"xc5/sqlite"
+)
+
+// memCallStore is an in-memory CallStore.
+type memCallStore struct {
+	mu     sync.Mutex
+	trunks []sqlite.Trunk
+	cdrs   []map[string]any
+}
+
+func (m *memCallStore) Trunks(ctx context.Context) ([]sqlite.Trunk, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]sqlite.Trunk(nil), m.trunks...), nil
+}
+
+func (m *memCallStore) AddCDR(ctx context.Context, guid string, vals map[string]any) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cdrs = append(m.cdrs, vals)
+	return nil
+}
+
+// harnessView is a routing view with the memRegistry's reception (GUID
+// "G-reception@…") owning 6491231234 and extension 600.
+func harnessView() *routing.View {
+	v := routing.NewView(routing.Defaults{CountryCode: "64"})
+	v.SetAccount(resource.Record{GUID: "G-acmebrick", Values: map[string]any{"username": "acmebrick.x.co.nz", "enabled": true,
+		"pickup_group": "Alpha"}}, routing.Rules{CallRules: []resource.Record{{GUID: "R1", Values: map[string]any{
+		"order": int64(-2), "prefix_raw": "600", "username": reception}}}})
+	v.SetAccount(resource.Record{GUID: "G-" + reception, Parent: "G-acmebrick", Values: map[string]any{"username": reception, "enabled": true,
+		"cfna_duration": int64(1), "callerid": true}}, routing.Rules{Numbers: []resource.Record{{GUID: "N1", Parent: "G-" + reception, Values: map[string]any{"number": "6491231234"}}}})
+	return v
+}
+
+// TestTortureCalls sends every torture message, the call ones among them
+// (odd INVITEs from a carrier address, unknown dialogs, pickup codes from
+// a carrier, garbage SDP), to a running PBX over UDP and TCP while a phone
+// is registered; afterwards no call is left in progress and a normal call
+// still goes through.
+func TestTortureCalls(t *testing.T) {
+	x := newPBX(t, Config{})
+	x.trunk("", "", "")
+	rec := x.phone(reception, password, "UDP")
+	rec.behave(func(in *inbound) { in.reject(486, "Busy Here") })
+	files := tortureFiles(t)
+	udp, err := net.Dial("udp", x.srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			udp.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if _, err := udp.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	for _, data := range files {
+		udp.Write(data)
+	}
+	for _, data := range files {
+		c, err := net.Dial("tcp", x.srv.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(data)
+		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		c.Read(make([]byte, 4096))
+		c.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for x.srv.Calls() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := x.srv.Calls(); n != 0 {
+		t.Fatalf("%d calls left in progress after the torture", n)
+	}
+	rec.behave(nil)
+	car := x.carrier("6421555000")
+	out := car.dial("6491231234")
+	go rec.next(3 * time.Second).answer()
+	out.answered(3 * time.Second)
+	out.hangup()
+	x.idle()
+	if n := x.srv.ActiveCalls(x.ids[reception]); n != 0 {
+		t.Fatalf("reception still counts %d active calls", n)
+	}
+}
