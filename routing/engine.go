@@ -102,7 +102,7 @@ func (w *walker) fromExternal(from, dialed string) {
 
 func (w *walker) fromAccount(a *Account, dialed string) {
 	chain := w.v.ancestors(a)
-	w.step("caller", a, "presented as "+w.v.presented(a, chain))
+	w.step("caller", a, "presented as "+w.v.presented(a))
 	if !a.Enabled {
 		w.drop(a, 403, "Forbidden")
 		return
@@ -579,7 +579,7 @@ func (w *walker) forward(a *Account, d dialplan.Destination, prompt string) {
 		}
 		w.drop(a, 404, "Not Found")
 	case dialplan.KindExtension:
-		if t := w.v.extension(w.v.ancestors(a), d.Value); t != nil {
+		if t := w.v.Extension(a, d.Value); t != nil {
 			w.deliver(t, nil)
 			return
 		}

@@ -142,34 +142,42 @@ func (v *View) sameOrganisation(a *Account, chain []*Account, guid string) bool 
 	return oc[len(oc)-1].GUID == top.GUID
 }
 
-// presented is the number a caller presents: its own number, else the
-// nearest is-pilot number of the account or an ancestor; "anonymous" when
-// the account is private.
-func (v *View) presented(a *Account, chain []*Account) string {
-	if a.Private {
-		return "anonymous (private)"
-	}
+// PresentedNumber is the number an account presents when it calls: its
+// own first number that is not a pilot, else the nearest is-pilot number
+// of the account or an ancestor, else its username. An "a:" number (one
+// the account may present without owning it alone) is presented without
+// the prefix. Whether it is withheld (private) is the caller's business.
+func (v *View) PresentedNumber(a *Account) string {
 	for _, n := range a.Numbers {
 		if !n.IsPilot {
-			return n.Number
+			return strings.TrimPrefix(n.Number, "a:")
 		}
 	}
-	for _, x := range chain {
+	for _, x := range v.ancestors(a) {
 		for _, n := range x.Numbers {
 			if n.IsPilot {
-				return n.Number
+				return strings.TrimPrefix(n.Number, "a:")
 			}
 		}
 	}
 	return a.Username
 }
 
-// extension resolves :EXT through the extension plan of an account chain:
-// the callrules whose prefix_raw is the extension and name a username.
-func (v *View) extension(chain []*Account, ext string) *Account {
-	for _, a := range chain {
-		for _, r := range a.CallRules {
-			if r.PrefixRaw == ext && r.Username != "" {
+// presented is the presentation shown in a trace.
+func (v *View) presented(a *Account) string {
+	if a.Private {
+		return "anonymous (private)"
+	}
+	return v.PresentedNumber(a)
+}
+
+// Extension resolves an extension through the extension plan of an
+// account's organisation: the callrules of the account and its ancestors
+// whose prefix_raw is the extension and which name a username.
+func (v *View) Extension(a *Account, ext string) *Account {
+	for _, x := range v.ancestors(a) {
+		for _, r := range x.CallRules {
+			if r.PrefixRaw == ext && r.Username != "" && !r.EarlyRule {
 				return v.lookupAccount(r.Username)
 			}
 		}

@@ -429,7 +429,7 @@ func (c *call) presentation(l *leg) (*sip.FromHeader, []sip.Header) {
 	b := c.b
 	number, private := c.who.number, c.who.private
 	if c.who.acct != nil {
-		number, private = presentedNumber(b.view, c.who.acct), c.who.acct.Private
+		number, private = b.view.PresentedNumber(c.who.acct), c.who.acct.Private
 	}
 	hide := private || (l.acct != nil && !l.acct.CallerID)
 	from := &sip.FromHeader{Params: sip.NewParams()}
@@ -455,27 +455,3 @@ func (c *call) presentation(l *leg) (*sip.FromHeader, []sip.Header) {
 	return from, hdrs
 }
 
-// presentedNumber is the number an account presents when it calls: its
-// own first number that is not a pilot, else the nearest is-pilot number
-// of the account or an ancestor, else its username. An "a:" number (one
-// the account may present without owning) is presented without the
-// prefix.
-func presentedNumber(v *routing.View, a *routing.Account) string {
-	for _, n := range a.Numbers {
-		if !n.IsPilot {
-			return strings.TrimPrefix(n.Number, "a:")
-		}
-	}
-	for x, depth := a, 0; x != nil && depth < 10; depth++ {
-		for _, n := range x.Numbers {
-			if n.IsPilot {
-				return strings.TrimPrefix(n.Number, "a:")
-			}
-		}
-		if x.Parent == "" {
-			break
-		}
-		x = v.Account(x.Parent)
-	}
-	return a.Username
-}

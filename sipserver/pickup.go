@@ -24,7 +24,7 @@ func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, acct *routing
 	group := b.view.PickupGroup(acct)
 	var target *routing.Account
 	if code != "*8" {
-		if target = b.extension(acct, code[2:]); target == nil {
+		if target = b.view.Extension(acct, code[2:]); target == nil {
 			b.s.respond(tx, req, sip.StatusNotFound, "Unknown Extension")
 			return
 		}
@@ -83,23 +83,6 @@ func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, acct *routing
 	}
 }
 
-// extension resolves an extension through the extension plan of an
-// account's organisation: the callrules of the account and its ancestors
-// whose prefix_raw is the extension and which name a username.
-func (b *b2bua) extension(a *routing.Account, ext string) *routing.Account {
-	for x, depth := a, 0; x != nil && depth < 10; depth++ {
-		for _, r := range x.CallRules {
-			if r.PrefixRaw == ext && r.Username != "" && !r.EarlyRule {
-				return b.view.Account(r.Username)
-			}
-		}
-		if x.Parent == "" {
-			break
-		}
-		x = b.view.Account(x.Parent)
-	}
-	return nil
-}
 
 // findRinging finds the oldest ring, not of the picker's own call, that
 // alerts an account of the pickup group (target only, when given).

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -173,14 +175,22 @@ func (t *table) getRow(ctx context.Context, q execer, where string, args ...any)
 
 // insert writes a new row with the given column values.
 func (t *table) insert(ctx context.Context, q execer, guid, parent string, extra map[string]any, vals map[string]any) error {
+	_, err := t.insertID(ctx, q, guid, parent, extra, vals)
+	return err
+}
+
+// insertID inserts and returns the new row's id (its creation sequence).
+// Columns come in a fixed order, so that the statement text, and with it
+// the writer's prepared statement, is the same every time.
+func (t *table) insertID(ctx context.Context, q execer, guid, parent string, extra map[string]any, vals map[string]any) (int64, error) {
 	cols := []string{"guid"}
 	args := []any{guid}
 	if t.parentCol != "" {
 		cols, args = append(cols, t.parentCol), append(args, nullable(parent))
 	}
-	for k, v := range extra {
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
 		cols = append(cols, k)
-		args = append(args, v)
+		args = append(args, extra[k])
 	}
 	for _, c := range t.cols {
 		if c.col == "" {
@@ -191,18 +201,19 @@ func (t *table) insert(ctx context.Context, q execer, guid, parent string, extra
 			args = append(args, dbValue(v))
 		}
 	}
-	_, err := q.ExecContext(ctx, "INSERT INTO "+t.name+" ("+strings.Join(cols, ", ")+") VALUES (?"+
-		strings.Repeat(", ?", len(cols)-1)+")", args...)
-	return mapError(err)
+	var id int64
+	err := q.QueryRowContext(ctx, "INSERT INTO "+t.name+" ("+strings.Join(cols, ", ")+") VALUES (?"+
+		strings.Repeat(", ?", len(cols)-1)+") RETURNING id", args...).Scan(&id)
+	return id, mapError(err)
 }
 
 // update writes the fields of in that are plain columns.
 func (t *table) update(ctx context.Context, q execer, guid string, extra map[string]any, in map[string]any) error {
 	var sets []string
 	var args []any
-	for k, v := range extra {
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
 		sets = append(sets, k+" = ?")
-		args = append(args, v)
+		args = append(args, extra[k])
 	}
 	for _, c := range t.cols {
 		if c.col == "" {

@@ -50,7 +50,7 @@ func (s *Store) putNumber(ctx context.Context, scope resource.Scope, parent, id 
 	var out resource.Record
 	var created bool
 	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
-		p, err := account(ctx, q, scope, parent)
+		p, err := ownerAccount(ctx, q, scope, parent)
 		if err != nil {
 			return err
 		}
@@ -99,12 +99,15 @@ func (s *Store) putNumber(ctx context.Context, scope resource.Scope, parent, id 
 		if err := checkNumberFree(ctx, q, vals["number"].(string), ""); err != nil {
 			return err
 		}
-		if err := numbersTable.insert(ctx, q, guid, p.GUID, nil, vals); err != nil {
+		id, err := numbersTable.insertID(ctx, q, guid, p.GUID, nil, vals)
+		if err != nil {
 			return err
 		}
 		created = true
-		out, err = numbersTable.getRow(ctx, q, "t.guid = ?", guid)
-		return err
+		// The record is what was written; no need to read it back.
+		vals["guid"], vals["assigned"] = guid, p.Values["username"]
+		out = resource.Record{GUID: guid, Parent: p.GUID, Seq: id, Values: vals}
+		return nil
 	})
 	return out, created, err
 }

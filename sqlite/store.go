@@ -32,6 +32,25 @@ func account(ctx context.Context, q execer, scope resource.Scope, id string) (re
 	return rec, nil
 }
 
+// owner resolves the account a write names as the owner of a record: only
+// what the write needs (GUID, path, username), which is cheaper than the
+// whole account on the hot path of creating numbers and rules.
+func ownerAccount(ctx context.Context, q execer, scope resource.Scope, id string) (resource.Record, error) {
+	var rec resource.Record
+	var username string
+	var err error
+	if resource.IsGUID(id) {
+		err = q.QueryRowContext(ctx, `SELECT guid, path, username FROM accounts WHERE guid = ?`, strings.ToUpper(id)).Scan(&rec.GUID, &rec.Path, &username)
+	} else {
+		err = q.QueryRowContext(ctx, `SELECT guid, path, username FROM accounts WHERE username = ?`, strings.ToLower(id)).Scan(&rec.GUID, &rec.Path, &username)
+	}
+	if err != nil || !strings.HasPrefix(rec.Path, string(scope)) {
+		return rec, notFound("account %s not found", id)
+	}
+	rec.Values = map[string]any{"username": username}
+	return rec, nil
+}
+
 // Get implements resource.Store.
 func (s *Store) Get(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) (resource.Record, error) {
 	if r.SystemRead && scope != "" {
@@ -249,8 +268,8 @@ func (s *Store) deliver(c resource.Change) {
 	}
 }
 
-// owner is the account a change to rec of r is about.
-func owner(r *resource.Resource, rec resource.Record) string {
+// changedAccount is the account a change to rec of r is about.
+func changedAccount(r *resource.Resource, rec resource.Record) string {
 	switch {
 	case r == resource.Account || r == resource.Child:
 		return rec.GUID
@@ -267,7 +286,7 @@ func owner(r *resource.Resource, rec resource.Record) string {
 func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
 	rec, created, err := s.put(ctx, scope, r, parent, id, in, mode)
 	if err == nil {
-		c := resource.Change{Resource: r, Account: owner(r, rec)}
+		c := resource.Change{Resource: r, Account: changedAccount(r, rec)}
 		if r != resource.Hydra {
 			written := rec
 			c.Record = &written
@@ -315,7 +334,7 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 		var owner resource.Record
 		if r.Parent != nil {
 			var err error
-			if owner, err = account(ctx, q, scope, parent); err != nil {
+			if owner, err = ownerAccount(ctx, q, scope, parent); err != nil {
 				return err
 			}
 		}
@@ -448,7 +467,7 @@ func (s *Store) Delete(ctx context.Context, scope resource.Scope, r *resource.Re
 		}
 	case r == resource.Hydra:
 		if rec, err := s.getHydra(ctx, id); err == nil {
-			c.Account = owner(r, rec)
+			c.Account = changedAccount(r, rec)
 			c.Deleted = false // several records: the view reloads the account
 		}
 	case r.Parent != nil:
