@@ -454,4 +454,3 @@ func (c *call) presentation(l *leg) (*sip.FromHeader, []sip.Header) {
 	}
 	return from, hdrs
 }
-

@@ -83,7 +83,6 @@ func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, acct *routing
 	}
 }
 
-
 // findRinging finds the oldest ring, not of the picker's own call, that
 // alerts an account of the pickup group (target only, when given).
 func (b *b2bua) findRinging(picker *routing.Account, group string, target *routing.Account) *ringing {
