@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"xc5/api"
@@ -37,6 +38,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for load tests)")
 	sipAddr := fs.String("sip", "127.0.0.1:5060", `SIP address (UDP and TCP on one port); "" turns SIP off`)
 	sipTLS := fs.String("sip-tls", "", "SIP over TLS address (uses --tls-cert and --tls-key)")
+	sipDigest := fs.String("sip-digest", "SHA-256,MD5", "digest algorithms challenged for, in order (MD5 first for phones that answer only the first challenge)")
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
@@ -121,7 +123,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	if *sipAddr != "" {
-		sip, err := sipserver.New(sipserver.Config{Addr: *sipAddr, NonceKey: derive(skey, "sip-nonce")}, store, log)
+		sip, err := sipserver.New(sipserver.Config{Addr: *sipAddr, NonceKey: derive(skey, "sip-nonce"),
+			DigestAlgorithms: strings.Split(*sipDigest, ",")}, store, log)
 		if err != nil {
 			return fmt.Errorf("sip: %w", err)
 		}
