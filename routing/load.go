@@ -38,14 +38,23 @@ func (v *View) Load(ctx context.Context, store resource.Store) error {
 			return nil
 		}
 		v.pmu.Unlock()
+		// The store has the truth now: reload what the changes touched,
+		// each account once however many changes it had.
+		tables, accounts := false, map[string]bool{}
 		for _, c := range pending {
-			c.Record, c.Deleted = nil, false // the store has the truth now: reload what it touched
-			if c.Resource == nil || c.Resource == resource.Location || c.Resource == resource.TimeDefinition {
-				v.reloadTable(ctx, store, resource.Location)
-				v.reloadTable(ctx, store, resource.TimeDefinition)
-			} else if c.Account != "" {
-				v.ReloadAccount(ctx, store, c.Account)
+			switch {
+			case c.Resource == nil || c.Resource == resource.Location || c.Resource == resource.TimeDefinition:
+				tables = true
+			case c.Account != "":
+				accounts[c.Account] = true
 			}
+		}
+		if tables {
+			v.reloadTable(ctx, store, resource.Location)
+			v.reloadTable(ctx, store, resource.TimeDefinition)
+		}
+		for guid := range accounts {
+			v.ReloadAccount(ctx, store, guid)
 		}
 	}
 }
