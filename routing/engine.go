@@ -306,12 +306,7 @@ func (w *walker) deliver(a *Account, via *Number) {
 		r := a.Routes[i]
 		if r.Order > 0 && !rang {
 			rang = true
-			if b := w.ringOwn(a, alert); w.done {
-				return
-			} else if b {
-				busy = true
-			}
-			if w.cfna(a) {
+			if w.orderZero(a, alert, &busy) {
 				return
 			}
 		}
@@ -345,15 +340,8 @@ func (w *walker) deliver(a *Account, via *Number) {
 	if w.done {
 		return
 	}
-	if !rang {
-		if b := w.ringOwn(a, alert); w.done {
-			return
-		} else if b {
-			busy = true
-		}
-		if w.cfna(a) {
-			return
-		}
+	if !rang && w.orderZero(a, alert, &busy) {
+		return
 	}
 	if a.UmsPin != "" {
 		w.step("voicemail", a, "mailbox of "+a.Username)
@@ -365,6 +353,16 @@ func (w *walker) deliver(a *Account, via *Number) {
 		return
 	}
 	w.end(Outcome{Outcome: Unanswered})
+}
+
+// orderZero is the implicit route 0: ring the account's phones and forks,
+// then its call-forward no-answer. It reports whether the call ended, and
+// notes in busy whether the phones were busy.
+func (w *walker) orderZero(a *Account, alert string, busy *bool) bool {
+	if w.ringOwn(a, alert) {
+		*busy = true
+	}
+	return w.done || w.cfna(a)
 }
 
 // pickTerminal chooses among the terminal routes of one order and menu
