@@ -230,7 +230,7 @@ func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, reg: reg, log: log, ua: ua, sip: srv,
+		cfg: cfg, reg: withCredCache(reg, cfg.Now), log: log, ua: ua, sip: srv,
 		nonces:   &nonces{key: cfg.NonceKey, ttl: cfg.NonceTTL},
 		replay:   newReplayGuard(cfg.NonceTTL, cfg.MaxNonces),
 		limiter:  newLimiter(cfg.AuthFailures, cfg.AuthWindow),

@@ -1,0 +1,88 @@
+package sipserver
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"xc5/resource"
+	"xc5/sqlite"
+)
+
+// credTTL bounds how long cached digest secrets are trusted without a
+// change notification; notifications normally drop them at once.
+const credTTL = 30 * time.Second
+
+// maxCreds bounds the cache; when full it starts over.
+const maxCreds = 200000
+
+// credCache keeps the digest secrets of accounts that registered or
+// called lately: a REGISTER looks an account up several times (realm,
+// credentials, third-party check) and phones refresh all the time. Only
+// found accounts are kept, so a spray of unknown names costs no memory.
+// Entries are dropped when the store reports a change to the account
+// (locally before the write returns, from other nodes through the feed).
+type credCache struct {
+	Registry
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]credEntry
+	now func() time.Time
+}
+
+type credEntry struct {
+	c       sqlite.SIPCredentials
+	expires time.Time
+}
+
+// changeSource is what stores that report their changes offer.
+type changeSource interface {
+	OnChange(func(resource.Change))
+}
+
+// withCredCache wraps reg with the cache when reg reports its changes;
+// without notifications a cache would serve stale secrets.
+func withCredCache(reg Registry, now func() time.Time) Registry {
+	src, ok := reg.(changeSource)
+	if !ok {
+		return reg
+	}
+	c := &credCache{Registry: reg, m: map[string]credEntry{}, now: now}
+	src.OnChange(func(ch resource.Change) {
+		switch ch.Resource {
+		case nil, resource.Account, resource.Child, resource.Hydra:
+			c.mu.Lock()
+			c.gen++
+			c.m = map[string]credEntry{} // renames and moves make a targeted drop unreliable; writes are rare
+			c.mu.Unlock()
+		}
+	})
+	return c
+}
+
+// SIPCredentials implements Registry from the cache when it can.
+func (c *credCache) SIPCredentials(ctx context.Context, username string) (sqlite.SIPCredentials, error) {
+	key := strings.ToLower(username)
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.m[key]
+	gen := c.gen
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.c, nil
+	}
+	creds, err := c.Registry.SIPCredentials(ctx, username)
+	if err != nil {
+		return creds, err
+	}
+	c.mu.Lock()
+	if c.gen == gen { // no change since the read: the secrets are current
+		if len(c.m) >= maxCreds {
+			c.m = map[string]credEntry{}
+		}
+		c.m[key] = credEntry{c: creds, expires: now.Add(credTTL)}
+	}
+	c.mu.Unlock()
+	return creds, nil
+}

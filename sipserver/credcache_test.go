@@ -1,0 +1,50 @@
+package sipserver
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"xc5/resource"
+	"xc5/secret"
+	"xc5/sqlite"
+)
+
+// TestCredCache: cached secrets serve repeated lookups, and a password
+// change made through the store is seen at once.
+func TestCredCache(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	store.Bootstrap(ctx, "admin-pw")
+	if _, _, err := store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "c@cache.test", "password": "one"}, resource.Create); err != nil {
+		t.Fatal(err)
+	}
+	reg := withCredCache(store, time.Now)
+	if _, ok := reg.(*credCache); !ok {
+		t.Fatal("the SQLite store reports changes, so it should be cached")
+	}
+	first, err := reg.SIPCredentials(ctx, "C@cache.test")
+	if err != nil || first.HA1MD5 != secret.DigestHA1("c@cache.test", "cache.test", "one").MD5 {
+		t.Fatalf("first lookup: %+v, %v", first, err)
+	}
+	if n := len(reg.(*credCache).m); n != 1 {
+		t.Fatalf("cache holds %d entries, want 1", n)
+	}
+	if _, _, err := store.Put(ctx, "", resource.Account, "", "c@cache.test", resource.Input{"password": "two"}, resource.Patch); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := reg.SIPCredentials(ctx, "c@cache.test")
+	if after.HA1MD5 != secret.DigestHA1("c@cache.test", "cache.test", "two").MD5 {
+		t.Fatalf("after a password change the cache served the old secret")
+	}
+	if _, err := reg.SIPCredentials(ctx, "nobody@cache.test"); err == nil {
+		t.Fatal("unknown account found")
+	}
+	if _, ok := reg.(*credCache).m["nobody@cache.test"]; ok {
+		t.Error("an unknown account was cached")
+	}
+}
