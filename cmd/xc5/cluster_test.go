@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
@@ -24,27 +22,9 @@ import (
 )
 
 // startNode runs xc5 serve on a PostgreSQL database.
-func startNode(t *testing.T, db string, env ...string) *server {
+func startNode(t testing.TB, db string, env ...string) *server {
 	t.Helper()
-	addr := freePort(t)
-	s := &server{url: "http://" + addr, stderr: &syncBuffer{}}
-	s.cmd = exec.Command(binary, "serve", "--http", addr, "--db", db, "--sip", "127.0.0.1:0")
-	s.cmd.Env = append(os.Environ(), env...)
-	s.cmd.Stderr = s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(s.url + "/api-sys/"); err == nil {
-			resp.Body.Close()
-			return s
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("node did not start:\n%s", s.stderr)
-	return nil
+	return startServe(t, []string{"--db", db, "--sip", "127.0.0.1:0"}, env...)
 }
 
 var sipAddrRE = regexp.MustCompile(`xc5 sip serving"? addr=(\S+)`)
@@ -254,8 +234,8 @@ func BenchmarkCrossNodeVisibility(b *testing.B) {
 	}
 	db := storetest.PostgresURL(b)
 	const pw = "bench-admin-pw"
-	a := startNodeB(b, db, "XC5_ADMIN_PASSWORD="+pw)
-	n2 := startNodeB(b, db, "XC5_ADMIN_PASSWORD="+pw)
+	a := startNode(b, db, "XC5_ADMIN_PASSWORD="+pw)
+	n2 := startNode(b, db, "XC5_ADMIN_PASSWORD="+pw)
 	doB := func(s *server, method, path, body string) (int, string) {
 		req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
 		req.SetBasicAuth("admin", pw)
@@ -293,36 +273,4 @@ func BenchmarkCrossNodeVisibility(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-}
-
-// startNodeB is startNode for benchmarks.
-func startNodeB(b *testing.B, db string, env ...string) *server {
-	b.Helper()
-	addr := freePortB(b)
-	s := &server{url: "http://" + addr, stderr: &syncBuffer{}}
-	s.cmd = exec.Command(binary, "serve", "--http", addr, "--db", db, "--sip", "")
-	s.cmd.Env = append(os.Environ(), env...)
-	s.cmd.Stderr = s.stderr
-	if err := s.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
-	for i := 0; i < 1500; i++ {
-		if resp, err := http.Get(s.url + "/api-sys/"); err == nil {
-			resp.Body.Close()
-			return s
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	b.Fatalf("node did not start:\n%s", s.stderr)
-	return nil
-}
-
-func freePortB(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -56,7 +56,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,16 +69,23 @@ func freePort(t *testing.T) string {
 // start runs xc5 serve on dir and waits until it answers.
 func start(t *testing.T, dir string, env ...string) *server {
 	t.Helper()
+	return startServe(t, []string{"--data", dir, "--sip", "127.0.0.1:0"}, env...)
+}
+
+// startServe runs xc5 serve with args (and a free --http port) and waits
+// until it answers.
+func startServe(t testing.TB, args []string, env ...string) *server {
+	t.Helper()
 	addr := freePort(t)
 	s := &server{url: "http://" + addr, stderr: &syncBuffer{}}
-	s.cmd = exec.Command(binary, "serve", "--http", addr, "--data", dir, "--sip", "127.0.0.1:0")
+	s.cmd = exec.Command(binary, append([]string{"serve", "--http", addr}, args...)...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(s.url + "/api-sys/")
 		if err == nil {
