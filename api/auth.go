@@ -186,14 +186,16 @@ func (a *authenticator) fail(key string, now time.Time) {
 	w.count++
 }
 
-// invalidate forgets cached credentials of an account (all when guid is
-// ""), after a write that may change its password, state or access.
+// invalidate forgets cached credentials after a write to account guid
+// (all when guid is ""): the account's own, which may have a new password,
+// state or access, and those of its descendants, whose partition moves
+// with it when the account is moved.
 func (a *authenticator) invalidate(guid string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.gen++
 	for k, c := range a.cache {
-		if guid == "" || c.caller.GUID == guid {
+		if guid == "" || c.caller.GUID == guid || strings.Contains(string(c.caller.Scope), "/"+guid+"/") {
 			delete(a.cache, k)
 		}
 	}

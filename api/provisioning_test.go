@@ -379,3 +379,31 @@ func TestSharedRateLimit(t *testing.T) {
 		t.Errorf("B after three failures on A: %d, want 429", got)
 	}
 }
+
+// TestMoveKeepsPartitionsCurrent: moving an account moves the partition of
+// every user-level caller below it; cached credentials must follow.
+func TestMoveKeepsPartitionsCurrent(t *testing.T) {
+	c := newServer(t)
+	c.ok("PUT", "/api-sys/account/", `{"username":"from.test"}`)
+	c.ok("PUT", "/api-sys/account/", `{"username":"to.test"}`)
+	c.ok("PUT", "/api-sys/account/from.test/child", `{"username":"kid@from.test","password":"kid-pw"}`)
+	c.ok("PUT", "/api-sys/account/kid@from.test/accountresource/api_access", `{"value":"user"}`)
+	grand := c.ok("PUT", "/api-sys/account/kid@from.test/child", `{"username":"grand@from.test"}`)[0]["guid"].(string)
+	as := func() int {
+		req, _ := http.NewRequest("GET", c.url+"/api-sys/account/"+grand, nil)
+		req.SetBasicAuth("kid@from.test", "kid-pw")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := as(); got != 200 {
+		t.Fatalf("kid reads its child: %d", got)
+	}
+	c.ok("PATCH", "/api-sys/account/from.test", `{"parent":"to.test"}`)
+	if got := as(); got != 200 {
+		t.Errorf("after its ancestor moved, kid reads its child: %d, want 200 (stale cached partition?)", got)
+	}
+}

@@ -68,8 +68,9 @@ func New(store resource.Store, opts Options) *Server {
 	s := &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
 		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL, view: opts.View}
 	s.viewReads = opts.ViewReads && opts.View != nil
-	// Writes made elsewhere (another node, the SIP service) reach us as
-	// changes: forget credentials they may have changed.
+	// Every write, through this API or elsewhere (the SIP service, another
+	// node), reaches us as a change before it is acknowledged locally:
+	// forget credentials it may have changed.
 	store.OnChange(func(c resource.Change) {
 		switch c.Resource {
 		case nil, resource.AccountResource, resource.Hydra:
@@ -191,7 +192,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) Caller {
 	case http.MethodDelete:
 		err = s.store.Delete(r.Context(), caller.Scope, t.Res, t.Parent, t.ID)
 		if err == nil {
-			s.invalidate(t.Res, t.Parent, t.ID, nil)
 			writeJSON(w, http.StatusOK, []byte("[]\n"))
 		}
 	}
@@ -388,7 +388,6 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 	if err != nil {
 		return err
 	}
-	s.invalidate(t.Res, t.Parent, rec.GUID, in)
 	s.writeRecord(w, t, rec, created)
 	return nil
 }
@@ -402,20 +401,6 @@ func (s *Server) writeRecord(w http.ResponseWriter, t Target, rec resource.Recor
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...))
-}
-
-// invalidate drops cached credentials that a write may have changed.
-func (s *Server) invalidate(r *resource.Resource, parent, guid string, in resource.Input) {
-	switch r {
-	case resource.Account, resource.Child:
-		if in == nil || in.Has("parent") { // a delete or a move changes paths
-			s.auth.invalidate("")
-			return
-		}
-		s.auth.invalidate(guid)
-	case resource.AccountResource, resource.Hydra:
-		s.auth.invalidate("") // parent may be a username; writes here are rare
-	}
 }
 
 // index answers GET /api-sys/ with the available APIs.
