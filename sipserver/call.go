@@ -47,11 +47,33 @@ type b2bua struct {
 	trunks *trunkCache
 	host   string // what goes into Via, Contact and From
 
+	// shared, when set, counts calls for concurrent_limit across the
+	// nodes sharing a database; active still counts this node's.
+	shared CallCounter
+
 	mu      sync.Mutex
 	active  map[string]int        // account GUID -> calls set up on this node
 	dialogs map[string]*end       // dialog key -> one end of a call
 	ringing map[*ringing]struct{} // rings in progress, for pickup
 	calls   int                   // calls in progress
+}
+
+// CallCounter counts calls in progress per account where every node sees
+// them (a database the nodes share).
+type CallCounter interface {
+	AddActiveCall(ctx context.Context, callID, accountGUID string, expires time.Time) error
+	RemoveActiveCall(ctx context.Context, callID string) error
+	ActiveCalls(ctx context.Context, accountGUID string, now time.Time) (int, error)
+}
+
+// ShareCallCounts makes concurrent_limit count the calls of every node
+// sharing cc, not only this node's. Call it after EnableCalls.
+func (s *Server) ShareCallCounts(cc CallCounter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b2b != nil {
+		s.b2b.shared = cc
+	}
 }
 
 // EnableCalls makes the server carry calls: INVITEs from phones
@@ -469,7 +491,14 @@ func (c *call) failure() *sip.Response {
 func (c *call) count(a *routing.Account) {
 	c.b.mu.Lock()
 	c.b.active[a.GUID]++
+	shared := c.b.shared
 	c.b.mu.Unlock()
+	if shared != nil {
+		expires := c.b.s.cfg.Now().Add(c.b.s.cfg.MaxCallDuration)
+		if err := shared.AddActiveCall(context.Background(), c.id, a.GUID, expires); err != nil {
+			c.log.Warn("shared call count", "err", err)
+		}
+	}
 	c.mu.Lock()
 	c.counted = append(c.counted, a.GUID)
 	c.mu.Unlock()
@@ -498,7 +527,17 @@ func (b *b2bua) atLimit(a *routing.Account, c *call) bool {
 	own := c.own(a.GUID)
 	b.mu.Lock()
 	n := b.active[a.GUID] - own
+	shared := b.shared
 	b.mu.Unlock()
+	if shared != nil {
+		// The shared count has one row per call and account.
+		if all, err := shared.ActiveCalls(context.Background(), a.GUID, b.s.cfg.Now()); err == nil {
+			if own > 0 {
+				all--
+			}
+			n = all
+		}
+	}
 	return n >= a.ConcurrentLimit
 }
 
@@ -640,7 +679,13 @@ func (c *call) finish(outcome string, code int) {
 		}
 	}
 	b.calls--
+	shared := b.shared
 	b.mu.Unlock()
+	if shared != nil && len(counted) > 0 {
+		if err := shared.RemoveActiveCall(context.Background(), c.id); err != nil {
+			c.log.Warn("shared call count", "err", err)
+		}
+	}
 	if other != nil && other.cancel != nil {
 		other.cancel()
 	}

@@ -137,6 +137,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		if err := sip.EnableCalls(view, store); err != nil {
 			return fmt.Errorf("sip: %w", err)
 		}
+		if *dbURL != "" {
+			sip.ShareCallCounts(store) // concurrent_limit across the nodes on this database
+		}
 		go func() {
 			if err := sip.Serve(ctx); err != nil {
 				log.Error("sip service stopped", "err", err)
