@@ -51,6 +51,10 @@ type Store struct {
 	listeners []func(resource.Change)
 	closeOnce sync.Once
 
+	// The change feed's sender (PostgreSQL).
+	feed     chan string
+	feedOnce sync.Once
+
 	// SQLite's background checkpointer.
 	ckpt               *sql.DB
 	ckptStop, ckptDone chan struct{}
@@ -119,6 +123,10 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) close() error {
+	s.feedOnce.Do(func() {}) // no sender may start from now on
+	if s.feed != nil {
+		close(s.feed)
+	}
 	if s.ckptStop != nil {
 		close(s.ckptStop)
 		<-s.ckptDone
