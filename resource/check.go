@@ -54,14 +54,20 @@ func checkNumber(v any) (any, error) {
 	return s, nil
 }
 
-// checkE164OrEmpty validates optional E.164 destinations such as cfa.
-func checkE164OrEmpty(v any) (any, error) {
-	s := strings.TrimSpace(v.(string))
-	if s != "" && !e164RE.MatchString(s) {
-		return nil, invalid("%q is not an E.164 number (3 to 15 digits, no leading 0 or +)", v)
+// optional returns a check for optional text (spaces trimmed) that, when
+// given, must match re; format gets the value as it was sent.
+func optional(re *regexp.Regexp, format string) func(any) (any, error) {
+	return func(v any) (any, error) {
+		s := strings.TrimSpace(v.(string))
+		if s != "" && !re.MatchString(s) {
+			return nil, invalid(format, v)
+		}
+		return s, nil
 	}
-	return s, nil
 }
+
+// checkE164OrEmpty validates optional E.164 destinations such as cfa.
+var checkE164OrEmpty = optional(e164RE, "%q is not an E.164 number (3 to 15 digits, no leading 0 or +)")
 
 // checkDestinationOrEmpty validates a forward target: an E.164 number or
 // an account username.

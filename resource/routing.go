@@ -67,31 +67,11 @@ var (
 	dialPrefixRE = regexp.MustCompile(`^[0-9*#]{1,32}$`)
 	e164PrefixRE = regexp.MustCompile(`^[0-9]{1,15}$`)
 	emailRE      = regexp.MustCompile(`^[^@\s,<>"]+@[A-Za-z0-9.\-_]+$`)
+
+	checkPrefixRaw    = optional(dialPrefixRE, "prefix_raw %q must be dialed digits (0-9 * #)")
+	checkE164Prefix   = optional(e164PrefixRE, "prefix %q must be the leading digits of an e.164 number")
+	checkEmailOrEmpty = optional(emailRE, "%q is not an e-mail address")
 )
-
-func checkPrefixRaw(v any) (any, error) {
-	s := strings.TrimSpace(v.(string))
-	if s != "" && !dialPrefixRE.MatchString(s) {
-		return nil, invalid("prefix_raw %q must be dialed digits (0-9 * #)", v)
-	}
-	return s, nil
-}
-
-func checkE164Prefix(v any) (any, error) {
-	s := strings.TrimSpace(v.(string))
-	if s != "" && !e164PrefixRE.MatchString(s) {
-		return nil, invalid("prefix %q must be the leading digits of an e.164 number", v)
-	}
-	return s, nil
-}
-
-func checkEmailOrEmpty(v any) (any, error) {
-	s := strings.TrimSpace(v.(string))
-	if s != "" && !emailRE.MatchString(s) {
-		return nil, invalid("%q is not an e-mail address", v)
-	}
-	return s, nil
-}
 
 // checkForkDestination allows a number or (as the document says is coming)
 // an account username.
