@@ -148,21 +148,15 @@ func runOne(ctx context.Context, conn execer, o *op) (err error) {
 	if _, err := conn.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			slog.Error("panic in store write", "panic", p)
-			err = fmt.Errorf("panic in store write: %v", p)
-		}
-		if err != nil {
-			conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w")
-		}
-		conn.ExecContext(ctx, "RELEASE SAVEPOINT w")
-	}()
-	return o.fn(ctx, conn)
+	if err = runAlone(ctx, conn, o); err != nil {
+		conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w")
+	}
+	conn.ExecContext(ctx, "RELEASE SAVEPOINT w")
+	return err
 }
 
-// runAlone runs the only write of a transaction, turning a panic into an
-// error like runOne does.
+// runAlone runs a write, turning a panic into an error so that one bad
+// write cannot take the writer (and every queued write) down.
 func runAlone(ctx context.Context, conn execer, o *op) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
