@@ -13,13 +13,12 @@ import (
 func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dbURL := fs.String("db", os.Getenv("XC5_DB"), "postgres://… URL (default $XC5_DB)")
-	data := fs.String("data", "./xc5-data", "SQLite data directory, when not using --db")
+	open := storeFlags(fs, "./xc5-data")
 	out := fs.String("o", "-", "output file (- for standard output)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	s, err := openStore(ctx, *data, *dbURL)
+	s, err := open(ctx)
 	if err != nil {
 		return err
 	}
@@ -40,17 +39,18 @@ func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 func importCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dbURL := fs.String("db", os.Getenv("XC5_DB"), "postgres://… URL (default $XC5_DB)")
-	data := fs.String("data", "", "SQLite data directory, when not using --db")
+	open := storeFlags(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return errors.New("usage: xc5 import [--db URL | --data DIR] FILE (- for standard input)")
 	}
-	if *dbURL == "" && *data == "" {
-		return errors.New("import needs --db postgres://… or --data DIR")
+	s, err := open(ctx)
+	if err != nil {
+		return err
 	}
+	defer s.Close()
 	in := stdin
 	if name := fs.Arg(0); name != "-" {
 		f, err := os.Open(name)
@@ -60,11 +60,6 @@ func importCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		defer f.Close()
 		in = f
 	}
-	s, err := openStore(ctx, *data, *dbURL)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	if err := s.Import(ctx, in); err != nil {
 		return err
 	}

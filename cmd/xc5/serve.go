@@ -200,6 +200,20 @@ func derive(key []byte, purpose string) []byte {
 	return m.Sum(nil)
 }
 
+// storeFlags adds --db and --data to a client subcommand's flags and
+// returns what opens the store they name; with no default data directory,
+// one of the two must be given.
+func storeFlags(fs *flag.FlagSet, defaultData string) func(context.Context) (*sqlite.Store, error) {
+	dbURL := fs.String("db", os.Getenv("XC5_DB"), "postgres://… URL (default $XC5_DB)")
+	data := fs.String("data", defaultData, "SQLite data directory, when not using --db")
+	return func(ctx context.Context) (*sqlite.Store, error) {
+		if *dbURL == "" && *data == "" {
+			return nil, fmt.Errorf("%s needs --db postgres://… or --data DIR", fs.Name())
+		}
+		return openStore(ctx, *data, *dbURL)
+	}
+}
+
 // openStore opens PostgreSQL when a URL is given, else the embedded SQLite
 // database in the data directory.
 func openStore(ctx context.Context, dir, dbURL string) (*sqlite.Store, error) {
