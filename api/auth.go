@@ -35,6 +35,11 @@ type AuthOptions struct {
 	// Shared, when set, counts failures across the nodes sharing a
 	// database; without it each node counts its own.
 	Shared FailureLog
+	// Fresh, when set, reports whether this node hears of every write
+	// before it is acknowledged (the store's change feed and fence); while
+	// it does not, cached credentials are not trusted, since a password
+	// change through another node might not have reached this one.
+	Fresh func() bool
 }
 
 // FailureLog counts failed logins per key and minute where every node
@@ -88,6 +93,9 @@ func newAuthenticator(store resource.Store, opts AuthOptions) *authenticator {
 	return &authenticator{store: store, opts: opts, cache: map[string]cached{}, fails: map[string]*window{}, now: time.Now}
 }
 
+// fresh reports whether cached credentials may be trusted.
+func (a *authenticator) fresh() bool { return a.opts.Fresh == nil || a.opts.Fresh() }
+
 var errRateLimited = xc5.Errorf(xc5.ERATELIMIT, "too many failed authentication attempts; try again in a minute")
 
 var errUnauthorized = xc5.Errorf(xc5.EUNAUTHORIZED, "authentication required: use Basic authentication with an account that has api_access")
@@ -101,7 +109,7 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 	}
 	now := a.now()
 	a.mu.Lock()
-	if c, ok := a.cache[header]; ok && now.Before(c.expires) {
+	if c, ok := a.cache[header]; ok && now.Before(c.expires) && a.fresh() {
 		a.mu.Unlock()
 		return c.caller, nil
 	}
@@ -135,7 +143,7 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 	if len(a.cache) >= maxCached {
 		a.cache = map[string]cached{}
 	}
-	if a.gen == gen {
+	if a.gen == gen && a.fresh() {
 		a.cache[header] = cached{caller: c, expires: now.Add(a.opts.CacheTTL)}
 	}
 	a.mu.Unlock()

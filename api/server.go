@@ -41,9 +41,12 @@ type Options struct {
 	// View is the routing view behind GET /api-sys/calltrace.
 	View *routing.View
 	// ViewReads answers account GETs from the routing view instead of the
-	// store. Only for a store that no other process writes (one SQLite
-	// node): the view then always holds every acknowledged write.
+	// store, while Fresh (when set) reports that the view holds every
+	// acknowledged write: always for one SQLite node, and on PostgreSQL
+	// while the node follows the change feed under the read fence.
 	ViewReads bool
+	// Fresh gates ViewReads; nil means always.
+	Fresh func() bool
 }
 
 // Server serves /api-sys/.
@@ -55,6 +58,7 @@ type Server struct {
 	sessionTTL time.Duration
 	view       *routing.View
 	viewReads  bool
+	fresh      func() bool
 }
 
 // New returns a server over store.
@@ -68,6 +72,10 @@ func New(store resource.Store, opts Options) *Server {
 	s := &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
 		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL, view: opts.View}
 	s.viewReads = opts.ViewReads && opts.View != nil
+	s.fresh = opts.Fresh
+	if s.fresh == nil {
+		s.fresh = func() bool { return true }
+	}
 	// Every write, through this API or elsewhere (the SIP service, another
 	// node), reaches us as a change before it is acknowledged locally:
 	// forget credentials it may have changed.
@@ -238,7 +246,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 		if t.Res.Media && wantsAudio(r) {
 			return s.getAudio(w, r, c, t, q)
 		}
-		if s.viewReads && t.Res == resource.Account {
+		if s.viewReads && t.Res == resource.Account && s.fresh() {
 			if rec, ok := s.view.AccountRecord(t.ID); ok && strings.HasPrefix(rec.Path, string(c.Scope)) {
 				writeJSON(w, http.StatusOK, append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...))
 				return nil

@@ -51,9 +51,10 @@ type Store struct {
 	listeners []func(resource.Change)
 	closeOnce sync.Once
 
-	// The change feed's sender (PostgreSQL).
-	feed     chan string
-	feedOnce sync.Once
+	// The change feed and read fence (PostgreSQL; feed.go).
+	clu    *cluster
+	clOnce sync.Once
+	schema string // PostgreSQL's current schema, which names the feed's channels
 
 	// SQLite's background checkpointer.
 	ckpt               *sql.DB
@@ -123,10 +124,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) close() error {
-	s.feedOnce.Do(func() {}) // no sender may start from now on
-	if s.feed != nil {
-		close(s.feed)
-	}
+	s.closeFeed()
 	if s.ckptStop != nil {
 		close(s.ckptStop)
 		<-s.ckptDone

@@ -40,6 +40,10 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{d: postgresDialect, read: db, write: db}
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&s.schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("current schema: %w", err)
+	}
 	if s.stmts, err = prepare(db); err != nil {
 		db.Close()
 		return nil, err

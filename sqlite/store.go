@@ -253,9 +253,13 @@ func (s *Store) OnChange(fn func(resource.Change)) {
 	s.listeners = append(s.listeners, fn)
 }
 
+// emit tells the local listeners of a committed change, then the other
+// nodes. On PostgreSQL it returns once every other node has applied the change
+// too (see settle), so that a write acknowledged here is read through any
+// node at once.
 func (s *Store) emit(c resource.Change) {
 	s.deliver(c)
-	s.announce(c)
+	s.settle(s.announce(c))
 }
 
 // deliver calls the local change listeners.

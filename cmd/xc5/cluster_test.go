@@ -72,6 +72,46 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	if code, body := b.do(t, "GET", "/api-sys/account/cl.test", "admin", pw, ""); code != 200 {
 		t.Fatalf("read through B: %d %s", code, body)
 	}
+	// For three seconds, by when both nodes answer account reads from
+	// their views (the read fence, docs/cluster.md), every write through
+	// one node is what the other reads next, and a password changed
+	// through one is refused by the other at once.
+	for i, start := 0, time.Now(); time.Since(start) < 3*time.Second; i++ {
+		w, r := a, b
+		if i%2 == 1 {
+			w, r = b, a
+		}
+		if code, body := w.do(t, "PATCH", "/api-sys/account/cl.test", "admin", pw, fmt.Sprintf(`{"concurrent_limit":%d}`, i+1)); code != 200 {
+			t.Fatalf("patch %d: %d %s", i, code, body)
+		}
+		if code, body := r.do(t, "GET", "/api-sys/account/cl.test", "admin", pw, ""); code != 200 || !strings.Contains(body, fmt.Sprintf(`"concurrent_limit":%d,`, i+1)) {
+			t.Fatalf("read %d through the other node: %d %s", i, code, body)
+		}
+		if i >= 5 {
+			continue // failed logins are rate-limited (10 a minute per user)
+		}
+		old, new := fmt.Sprintf("cl-api-pw-%d", i), fmt.Sprintf("cl-api-pw-%d", i+1)
+		if i == 0 {
+			if code, body := w.do(t, "PATCH", "/api-sys/account/cl.test", "admin", pw, `{"password":"`+old+`"}`); code != 200 {
+				t.Fatalf("password: %d %s", code, body)
+			}
+			if code, body := w.do(t, "PUT", "/api-sys/account/cl.test/accountresource", "admin", pw, `{"name":"api_access","value":"user"}`); code != 201 {
+				t.Fatalf("api_access: %d %s", code, body)
+			}
+		}
+		if code, _ := r.do(t, "GET", "/api-sys/account/cl.test", "cl.test", old, ""); code != 200 {
+			t.Fatalf("round %d: the current password is refused: %d", i, code)
+		}
+		if code, body := w.do(t, "PATCH", "/api-sys/account/cl.test", "admin", pw, `{"password":"`+new+`"}`); code != 200 {
+			t.Fatalf("password change %d: %d %s", i, code, body)
+		}
+		if code, _ := r.do(t, "GET", "/api-sys/account/cl.test", "cl.test", old, ""); code != 401 {
+			t.Fatalf("round %d: the other node still accepts the old password: %d", i, code)
+		}
+	}
+	if code, body := a.do(t, "PATCH", "/api-sys/account/cl.test", "admin", pw, `{"password":"cl-phone-pw"}`); code != 200 {
+		t.Fatalf("password back: %d %s", code, body)
+	}
 	if code, body := a.do(t, "PUT", "/api-sys/account/cl.test/number", "admin", pw, `{"number":"6495550001"}`); code != 201 {
 		t.Fatalf("number through A: %d %s", code, body)
 	}

@@ -160,7 +160,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := &http.Server{
 		Handler: api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL),
-			ViewReads: *dbURL == ""}),
+			ViewReads: true, Fresh: store.Fresh}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -229,5 +229,5 @@ func authOptions(store *sqlite.Store, dbURL string) api.AuthOptions {
 	if dbURL == "" {
 		return api.AuthOptions{}
 	}
-	return api.AuthOptions{Shared: store}
+	return api.AuthOptions{Shared: store, Fresh: store.Fresh}
 }

@@ -1,0 +1,131 @@
+package sqlite_test
+
+// Tests of the change feed and read fence between two stores (two nodes)
+// on one PostgreSQL schema; they run when XC5_TEST_POSTGRES is set.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"xc5/resource"
+	"xc5/routing"
+	"xc5/sqlite"
+	"xc5/storetest"
+)
+
+// node is one store following the feed, with a routing view fed by it.
+type node struct {
+	store *sqlite.Store
+	view  *routing.View
+	stop  context.CancelFunc
+}
+
+func startNode(t *testing.T, url string) *node {
+	t.Helper()
+	s, err := sqlite.OpenPostgres(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	v := routing.NewView(routing.Defaults{CountryCode: "64"})
+	v.Follow(s)
+	fctx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	s.Follow(fctx, url)
+	if err := v.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	return &node{store: s, view: v, stop: stop}
+}
+
+// eventually polls cond for up to limit; a generous bound that only
+// catches a hang, never a measure of speed.
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(limit); !cond(); {
+		if time.Now().After(end) {
+			t.Fatalf("%s: not within %v", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestFenceReadsAcrossNodes(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	if url == "" {
+		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL feed tests")
+	}
+	a, b := startNode(t, url), startNode(t, url)
+	eventually(t, 15*time.Second, "both nodes fresh", func() bool { return a.store.Fresh() && b.store.Fresh() })
+
+	// Every write acknowledged by a is already in b's view: no waiting.
+	rec, _, err := a.store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "fence.test"}, resource.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.view.AccountRecord(rec.GUID); !ok {
+		t.Fatal("an account created through a is not in b's view when a acknowledges it")
+	}
+	for i := 1; i <= 40; i++ {
+		writer, reader := a, b
+		if i%2 == 0 {
+			writer, reader = b, a
+		}
+		if _, _, err := writer.store.Put(ctx, "", resource.Account, "", "fence.test", resource.Input{"concurrent_limit": int64(i)}, resource.Patch); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := reader.view.AccountRecord(rec.GUID)
+		if !ok || got.Values["concurrent_limit"] != int64(i) {
+			t.Fatalf("write %d: the other node's view has %v (ok %v) when the write is acknowledged", i, got.Values["concurrent_limit"], ok)
+		}
+		// A number (applied from its record, not by reloading the account).
+		num, _, err := writer.store.Put(ctx, "", resource.Number, "fence.test", "", resource.Input{"number": fmt.Sprint(6490000000 + i)}, resource.Create)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reader.view.Account(rec.GUID) == nil || !hasNumber(reader.view.Account(rec.GUID), num.Values["number"].(string)) {
+			t.Fatalf("write %d: number %v not in the other node's view when acknowledged", i, num.Values["number"])
+		}
+	}
+	if err := a.store.Delete(ctx, "", resource.Account, "", "fence.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.view.AccountRecord(rec.GUID); ok {
+		t.Fatal("a deleted account is still in b's view when the delete is acknowledged")
+	}
+
+	// b stops following: it is no longer fresh at once, and a's writes
+	// complete without it once its lease runs out (never a hang).
+	b.stop()
+	eventually(t, 5*time.Second, "b stops counting itself fresh", func() bool { return !b.store.Fresh() })
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := a.store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "after.test"}, resource.Create)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("a write hangs after another node left")
+	}
+	if !a.store.Fresh() {
+		t.Fatal("a stopped counting itself fresh although its own feed is up")
+	}
+}
+
+func hasNumber(a *routing.Account, number string) bool {
+	for _, n := range a.Numbers {
+		if n.Number == number {
+			return true
+		}
+	}
+	return false
+}
