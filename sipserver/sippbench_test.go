@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,7 +29,14 @@ import (
 // offered, XC5_LOAD_REGS [50000] registrations; XC5_LOAD_CALL_RATE [500]
 // calls per second offered, XC5_LOAD_CALLS [10000] calls, XC5_LOAD_HOLD_MS
 // [1000] how long each call lasts, XC5_LOAD_CALL_LIMIT [10000] calls open
-// at once. Each sipp run is bounded by -m, -timeout and a context
+// at once; XC5_LOAD_SKIP_CALLS=1 measures registrations only (what
+// bench/kamailio/run.sh compares with Kamailio); XC5_LOAD_CPUPROFILE=DIR
+// writes a CPU profile of each phase (register.pprof, calls.pprof) there.
+// Each phase logs the load average and the test process's CPU time per
+// successful registration or call (sipp runs in its own process, so this
+// is the server's cost, which varies less than the rate on a shared
+// machine), and a line "XC5_RESULT phase=… per_s=… failed=… cpu_us=…" for
+// scripts. Each sipp run is bounded by -m, -timeout and a context
 // deadline, and is killed if it overstays.
 func TestSippLoad(t *testing.T) {
 	if os.Getenv("XC5_SIPP_LOAD") == "" {
@@ -73,9 +82,14 @@ func TestSippLoad(t *testing.T) {
 	w.Flush()
 	f.Close()
 	regs, regRate := env("XC5_LOAD_REGS", 50000), env("XC5_LOAD_REG_RATE", 5000)
+	ph := startPhase(t, "register")
 	st := sippLoad(t, dir, "register", srv.addr, "-sf", scenario(t, "register_auth.xml"), "-inf", users, "-au", "[field3]", "-ap", "[field2]",
 		"-r", strconv.Itoa(regRate), "-rp", "1000", "-m", strconv.Itoa(regs), "-l", "20000")
+	ph.end(st)
 	t.Logf("REGISTER with digest (401 + 200, binding written): offered %d/s: %s", regRate, st)
+	if os.Getenv("XC5_LOAD_SKIP_CALLS") != "" {
+		return
+	}
 
 	// 2. Calls: a carrier (sipp UAC from the trunk address) dials the DDIs
 	// of 1000 accounts whose phone is a sipp UAS; xc5 decides each call
@@ -116,8 +130,10 @@ func TestSippLoad(t *testing.T) {
 			"-timeout", "600s", "-max_socket", "65000")
 	}()
 	time.Sleep(500 * time.Millisecond)
+	ph = startPhase(t, "calls")
 	st = sippLoad(t, dir, "calls", srv.addr, "-sf", scenario(t, "uac_carrier.xml"), "-inf", ddis,
 		"-r", strconv.Itoa(callRate), "-rp", "1000", "-m", strconv.Itoa(calls), "-l", strconv.Itoa(limit), "-d", strconv.Itoa(hold))
+	ph.end(st)
 	t.Logf("calls INVITE→180→200→ACK→BYE through xc5, %d ms each: offered %d/s: %s", hold, callRate, st)
 	stopUAS()
 	<-uasDone
@@ -215,4 +231,65 @@ func sippRun(ctx context.Context, t *testing.T, dir, name string, limit time.Dur
 		t.Logf("sipp %s: %v\n%s\n%s", name, err, tail(string(out), 1500), tail(string(errs), 1500))
 	}
 	return string(out)
+}
+
+// phase measures the test process (the server) during one sipp load: CPU
+// time from getrusage, the load average, and optionally a CPU profile.
+type phase struct {
+	t     *testing.T
+	name  string
+	cpu   time.Duration
+	prof  *os.File
+	start time.Time
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func startPhase(t *testing.T, name string) *phase {
+	p := &phase{t: t, name: name, start: time.Now()}
+	if dir := os.Getenv("XC5_LOAD_CPUPROFILE"); dir != "" {
+		f, err := os.Create(filepath.Join(dir, name+".pprof"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		p.prof = f
+	}
+	t.Logf("%s: load average before: %s", name, loadavg())
+	p.cpu = processCPU()
+	return p
+}
+
+func (p *phase) end(st sippStats) {
+	cpu := processCPU() - p.cpu
+	if p.prof != nil {
+		pprof.StopCPUProfile()
+		p.prof.Close()
+	}
+	per := 0.0
+	if st.success > 0 {
+		per = float64(cpu.Microseconds()) / float64(st.success)
+	}
+	rate := 0.0
+	if st.elapsed > 0 {
+		rate = float64(st.success) / st.elapsed.Seconds()
+	}
+	p.t.Logf("%s: load average after: %s; server CPU %v, %.0f µs per success", p.name, loadavg(), cpu.Round(time.Millisecond), per)
+	fmt.Printf("XC5_RESULT phase=%s per_s=%.0f success=%d failed=%d retrans=%d cpu_us=%.0f loadavg=%q\n",
+		p.name, rate, st.success, st.failed, st.retransmissions, per, loadavg())
 }
