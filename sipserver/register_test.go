@@ -322,10 +322,16 @@ func TestMultipleContacts(t *testing.T) {
 	if got := responseContacts(res); !slices.Equal(got, want) {
 		t.Fatalf("query = %v", got)
 	}
-	// Refreshing keeps the binding's GUID.
+	// Refreshing keeps the binding's GUID. The new expiry of a refresh
+	// that changes nothing else is written behind, within RefreshDelay.
 	before, _ := store.ContactsOf(context.Background(), guid, srv.clock.Now())
 	wantStatus(t, desk.login(desk.register(reception, []string{"<sip:desk@127.0.0.1:5001>"}, 600), "MD5", reception, password), 200)
-	after, _ := store.ContactsOf(context.Background(), guid, srv.clock.Now())
+	var after []sqlite.Binding
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if after, _ = store.ContactsOf(context.Background(), guid, srv.clock.Now()); len(after) == 3 && after[0].Expires.Equal(srv.clock.Now().Add(600*time.Second)) {
+			break
+		}
+	}
 	if len(after) != 3 || after[0].GUID != before[0].GUID || !after[0].Expires.Equal(srv.clock.Now().Add(600*time.Second)) {
 		t.Fatalf("refresh: before %+v after %+v", before, after)
 	}
@@ -543,5 +549,73 @@ func TestOtherMethods(t *testing.T) {
 	wantStatus(t, res, 480)
 	if res.Reason != "Hello "+reception {
 		t.Fatalf("reason %q", res.Reason)
+	}
+}
+
+// TestRefreshWrittenBehind: a refresh that changes only the expiry is
+// answered at once and written within RefreshDelay (or when the server
+// closes); the stored binding stays valid meanwhile. A refresh from
+// another source, or a shorter expiry, is written before the 200.
+func TestRefreshWrittenBehind(t *testing.T) {
+	store := newStore(t)
+	guid := addAccount(t, store, reception, password)
+	srv := startServer(t, Config{RefreshDelay: 20 * time.Second}, store) // the test is over before the first flush; Close writes
+	desk := newPhone(t, srv.addr, "UDP")
+	contact := []string{"<sip:desk@127.0.0.1:5001>"}
+	wantStatus(t, desk.login(desk.register(reception, contact, 600), "MD5", reception, password), 200)
+	stored := func() sqlite.Binding {
+		t.Helper()
+		bs, err := store.ContactsOf(context.Background(), guid, srv.clock.Now())
+		if err != nil || len(bs) != 1 {
+			t.Fatalf("ContactsOf = %+v, %v", bs, err)
+		}
+		return bs[0]
+	}
+	first := stored() // the new binding was written through
+	if !first.Expires.Equal(srv.clock.Now().Add(600 * time.Second)) {
+		t.Fatalf("new binding expires %v", first.Expires)
+	}
+
+	srv.clock.Advance(300 * time.Second)
+	res := desk.login(desk.register(reception, contact, 900), "MD5", reception, password)
+	wantStatus(t, res, 200)
+	if got := responseContacts(res); !slices.Equal(got, []string{"<sip:desk@127.0.0.1:5001>;expires=900"}) {
+		t.Fatalf("200 lists %v", got)
+	}
+	if b := stored(); !b.Expires.Equal(first.Expires) || b.GUID != first.GUID {
+		t.Fatalf("refresh written through: %+v", b)
+	}
+	// A query in the meantime sees the new expiry.
+	res = desk.login(desk.register(reception, nil, -1), "MD5", reception, password)
+	if got := responseContacts(res); !slices.Equal(got, []string{"<sip:desk@127.0.0.1:5001>;expires=900"}) {
+		t.Fatalf("query lists %v", got)
+	}
+
+	// A shorter expiry is a change: written through.
+	wantStatus(t, desk.login(desk.register(reception, contact, 200), "MD5", reception, password), 200)
+	if b := stored(); !b.Expires.Equal(srv.clock.Now().Add(200 * time.Second)) {
+		t.Fatalf("shorter expiry not written: %+v", b)
+	}
+	// Too close to the stored expiry to wait: written through.
+	srv.clock.Advance(170 * time.Second)
+	wantStatus(t, desk.login(desk.register(reception, contact, 600), "MD5", reception, password), 200)
+	if b := stored(); !b.Expires.Equal(srv.clock.Now().Add(600 * time.Second)) {
+		t.Fatalf("refresh near expiry not written: %+v", b)
+	}
+	// Another source (the phone moved): written through.
+	other := newPhone(t, srv.addr, "UDP")
+	wantStatus(t, other.login(other.register(reception, contact, 900), "MD5", reception, password), 200)
+	if b := stored(); !b.Expires.Equal(srv.clock.Now().Add(900*time.Second)) || b.Source == first.Source {
+		t.Fatalf("moved binding not written: %+v", b)
+	}
+	// A pure refresh again, then Close writes it.
+	srv.clock.Advance(10 * time.Second)
+	wantStatus(t, other.login(other.register(reception, contact, 3600), "MD5", reception, password), 200)
+	if b := stored(); b.Expires.Equal(srv.clock.Now().Add(3600 * time.Second)) {
+		t.Fatalf("refresh written through: %+v", b)
+	}
+	srv.Close()
+	if b := stored(); !b.Expires.Equal(srv.clock.Now().Add(3600*time.Second)) || b.GUID != first.GUID {
+		t.Fatalf("refresh not written at Close: %+v", b)
 	}
 }

@@ -108,6 +108,13 @@ type Config struct {
 	AuthFailures int
 	AuthWindow   time.Duration
 
+	// RefreshDelay is how long the new expiry of a refresh REGISTER that
+	// changes nothing else may wait before it is written, with every other
+	// such refresh, in one store write (see refresher). New, changed and
+	// removed bindings are always written before the 200. Default 1 s;
+	// negative writes every refresh before its 200.
+	RefreshDelay time.Duration
+
 	// SweepInterval is how often expired bindings, nonces and failure
 	// counters are dropped. Default 10 s.
 	SweepInterval time.Duration
@@ -140,6 +147,7 @@ func (c *Config) defaults() error {
 	def(&c.NonceTTL, 5*time.Minute)
 	def(&c.AuthWindow, time.Minute)
 	def(&c.SweepInterval, 10*time.Second)
+	def(&c.RefreshDelay, time.Second)
 	def(&c.RequestTimeout, 10*time.Second)
 	if c.MaxContacts == 0 {
 		c.MaxContacts = 10
@@ -191,6 +199,7 @@ type Server struct {
 	nonces  *nonces
 	replay  *replayGuard
 	limiter *limiter
+	refresh *refresher // nil: refreshes are written through
 
 	mu       sync.RWMutex
 	handlers map[sip.RequestMethod]Handler
@@ -235,6 +244,9 @@ func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
 		replay:   newReplayGuard(cfg.NonceTTL, cfg.MaxNonces),
 		limiter:  newLimiter(cfg.AuthFailures, cfg.AuthWindow),
 		handlers: map[sip.RequestMethod]Handler{},
+	}
+	if ext, ok := reg.(extender); ok && cfg.RefreshDelay > 0 {
+		s.refresh = newRefresher(ext)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.handlers[sip.REGISTER] = s.handleRegister
@@ -539,6 +551,33 @@ func (s *Server) startSweep() {
 					return
 				case <-t.C:
 					s.sweep()
+				}
+			}
+		}()
+		if s.refresh == nil {
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			t := time.NewTicker(s.cfg.RefreshDelay)
+			defer t.Stop()
+			for {
+				select {
+				case <-s.ctx.Done():
+					// Closing: write what is queued before the store goes.
+					ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+					if err := s.refresh.flush(ctx); err != nil {
+						s.log.Error("writing refreshed registrations failed", "err", err)
+					}
+					cancel()
+					return
+				case <-t.C:
+					ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
+					if err := s.refresh.flush(ctx); err != nil && s.ctx.Err() == nil {
+						s.log.Error("writing refreshed registrations failed", "err", err)
+					}
+					cancel()
 				}
 			}
 		}()

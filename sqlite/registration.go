@@ -5,8 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"xc5"
-	"xc5/resource"
 	"xc5/secret"
 )
 
@@ -73,6 +74,19 @@ func (s *Store) SIPCredentials(ctx context.Context, username string) (SIPCredent
 	return c, nil
 }
 
+// registrationGUID is the GUID of a new binding: a version 7 UUID, whose
+// leading bits are the time, in the same upper-case form as other GUIDs.
+// Time-ordered GUIDs land at the right edge of the unique guid index, so a
+// burst of registrations dirties one or two of its pages per commit
+// instead of one random page each: less to write to the WAL.
+func registrationGUID() string {
+	u, err := uuid.NewV7()
+	if err != nil {
+		u = uuid.New()
+	}
+	return strings.ToUpper(u.String())
+}
+
 // PutRegistration binds contact to the account until expires, or refreshes
 // an existing binding of the same contact in place: its GUID stays, its
 // expiry, user agent, source and registered_at are updated.
@@ -83,11 +97,38 @@ func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (account, contact) DO UPDATE SET expires = excluded.expires,
 				user_agent = excluded.user_agent, source = excluded.source, registered_at = excluded.registered_at`,
-			resource.NewGUID(), accountGUID, contact, sqlTime(expires), userAgent, source, now)
+			registrationGUID(), accountGUID, contact, sqlTime(expires), userAgent, source, now)
 		if err = mapError(err); xc5.ErrorCode(err) == xc5.ECONFLICT {
 			return notFound("account %s not found", accountGUID)
 		}
 		return err
+	})
+}
+
+// Extension is a later expiry for an existing binding.
+type Extension struct {
+	Account, Contact string
+	Expires          time.Time
+}
+
+// ExtendRegistrations moves the expiry of existing bindings forward, all in
+// one write: what the registrar does, a second later, for refreshes that
+// changed nothing else. A binding that no longer exists stays deleted, and
+// an expiry is never moved back (a later write may already have set a later
+// one).
+func (s *Store) ExtendRegistrations(ctx context.Context, ext []Extension) error {
+	if len(ext) == 0 {
+		return nil
+	}
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		for _, e := range ext {
+			exp := sqlTime(e.Expires)
+			if _, err := q.ExecContext(ctx, `UPDATE registrations SET expires = ?
+				WHERE account = ? AND contact = ? AND expires < ?`, exp, e.Account, e.Contact, exp); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
