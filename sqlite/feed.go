@@ -89,8 +89,12 @@ type cluster struct {
 	acks      map[string]uint64 // origin -> the last of its changes we applied, to confirm
 	senderUp  bool
 	ackerUp   bool
-	sendWake  chan struct{}
-	ackWake   chan struct{}
+	// followDone is closed when the current Follow's goroutine ends;
+	// follows counts the Follow calls.
+	followDone chan struct{}
+	follows    int
+	sendWake   chan struct{}
+	ackWake    chan struct{}
 
 	// Listener state (its goroutine only, but for freshUntil).
 	joinedAt   time.Time
@@ -298,40 +302,36 @@ func (c *cluster) acker() {
 func (c *cluster) refreshPeers(ctx context.Context, conn *pgx.Conn) error {
 	at := time.Now()
 	q := `SELECT id FROM nodes WHERE lease_until > ` + nowMillis + ` AND id <> $1`
-	peers := map[string]struct{}{}
+	var rows interface {
+		Next() bool
+		Scan(...any) error
+		Err() error
+	}
 	if conn != nil {
-		rows, err := conn.Query(ctx, q, c.id)
+		r, err := conn.Query(ctx, q, c.id)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			peers[id] = struct{}{}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		defer r.Close()
+		rows = r
 	} else {
-		rows, err := c.s.read.QueryContext(ctx, q, c.id)
+		r, err := c.s.read.QueryContext(ctx, q, c.id)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			peers[id] = struct{}{}
-		}
-		if err := rows.Err(); err != nil {
+		defer r.Close()
+		rows = r
+	}
+	peers := map[string]struct{}{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
 			return err
 		}
+		peers[id] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	c.peers, c.peersAt = peers, at
@@ -365,7 +365,17 @@ func (s *Store) Follow(ctx context.Context, url string) {
 	}
 	c := s.cl()
 	c.mu.Lock()
-	c.following = true
+	prev := c.followDone
+	c.mu.Unlock()
+	if prev != nil {
+		<-prev // an earlier Follow whose ctx ended winds down first
+	}
+	c.mu.Lock()
+	done := make(chan struct{})
+	c.followDone, c.following = done, true
+	// A store that followed before has missed changes since.
+	reload := c.follows > 0
+	c.follows++
 	if !c.ackerUp {
 		c.ackerUp = true
 		go c.acker()
@@ -373,14 +383,22 @@ func (s *Store) Follow(ctx context.Context, url string) {
 	c.mu.Unlock()
 	conn, err := c.connect(ctx, url)
 	go func() {
-		reload := false
-		for ctx.Err() == nil {
+		defer close(done)
+		for {
 			if err == nil {
 				err = c.listen(ctx, conn, reload)
 				conn.Close(context.Background())
 			}
 			c.freshUntil.Store(0)
 			if ctx.Err() != nil {
+				// Leaving: give up the lease, so that other nodes' writes
+				// stop waiting for us at once rather than when it runs out.
+				c.mu.Lock()
+				c.following = false
+				c.mu.Unlock()
+				dctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				c.s.read.ExecContext(dctx, `DELETE FROM nodes WHERE id = $1`, c.id)
+				cancel()
 				return
 			}
 			slog.Warn("change feed: connection lost; reconnecting", "err", err)
@@ -393,7 +411,14 @@ func (s *Store) Follow(ctx context.Context, url string) {
 
 // connect opens the listening connection and takes the lease.
 func (c *cluster) connect(ctx context.Context, url string) (*pgx.Conn, error) {
-	conn, err := pgx.Connect(ctx, url)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	// Named, so that an operator (or a test) can tell the feeds apart in
+	// pg_stat_activity.
+	cfg.RuntimeParams["application_name"] = "xc5 feed " + c.feed
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -411,6 +436,9 @@ func (c *cluster) listen(ctx context.Context, conn *pgx.Conn, reload bool) error
 	if reload {
 		c.s.deliver(resource.Change{}) // reload everything, before counting ourselves fresh
 	}
+	// Every connection starts the join grace again: other nodes may have
+	// dropped us (a lease given up, or run out) while we were away.
+	c.joinedAt = time.Time{}
 	if err := c.renew(ctx, conn); err != nil {
 		return err
 	}

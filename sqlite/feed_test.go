@@ -5,7 +5,9 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"regexp"
 	"testing"
 	"time"
 
@@ -128,4 +130,52 @@ func hasNumber(a *routing.Account, number string) bool {
 		}
 	}
 	return false
+}
+
+// TestFeedReconnect cuts the nodes' listening connections: they stop
+// answering from memory at once, reconnect, reload what they missed and
+// become fresh again.
+func TestFeedReconnect(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	if url == "" {
+		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL feed tests")
+	}
+	a, b := startNode(t, url), startNode(t, url)
+	eventually(t, 15*time.Second, "both nodes fresh", func() bool { return a.store.Fresh() && b.store.Fresh() })
+	schema := regexp.MustCompile(`search_path=([a-z0-9_]+)`).FindStringSubmatch(url)[1]
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// b's listener only: a keeps its feed, so a's writes wait on b until
+	// b's lease runs out.
+	b.stop()
+	eventually(t, 5*time.Second, "b not fresh without its feed", func() bool { return !b.store.Fresh() })
+	rec, _, err := a.store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "missed.test"}, resource.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Now both: terminate a's listening connection in the database.
+	var killed int
+	if err := db.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'xc5 feed xc5_changes.` + schema + `'`).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed == 0 {
+		t.Fatal("no listening connection found to cut")
+	}
+	eventually(t, 5*time.Second, "a not fresh once its feed is cut", func() bool { return !a.store.Fresh() })
+	eventually(t, 15*time.Second, "a fresh again after reconnecting", a.store.Fresh)
+	if _, ok := a.view.AccountRecord(rec.GUID); !ok {
+		t.Fatal("a lost its own write across the reconnect")
+	}
+	// b follows again (a new listener): it reloads and catches up.
+	fctx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	b.store.Follow(fctx, url)
+	eventually(t, 15*time.Second, "b fresh again", b.store.Fresh)
+	if _, ok := b.view.AccountRecord(rec.GUID); !ok {
+		t.Fatal("b is fresh but misses a write made while it was away")
+	}
 }
