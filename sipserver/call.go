@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -45,6 +46,7 @@ type b2bua struct {
 	store  CallStore
 	client *sipgo.Client
 	trunks *trunkCache
+	cdrs   *cdrQueue
 	host   string // what goes into Via, Contact and From
 
 	// shared, when set, counts calls for concurrent_limit across the
@@ -56,6 +58,34 @@ type b2bua struct {
 	dialogs map[string]*end       // dialog key -> one end of a call
 	ringing map[*ringing]struct{} // rings in progress, for pickup
 	calls   int                   // calls in progress
+
+	setups atomic.Int64 // calls being set up (see Config.MaxCallSetups)
+	shed   atomic.Int64 // INVITEs refused for overload
+}
+
+// admit takes a set-up slot for a new call, or reports overload. The
+// returned release gives the slot back; it may be called more than once.
+func (b *b2bua) admit() (release func(), ok bool) {
+	limit := int64(b.s.cfg.MaxCallSetups)
+	if n := b.setups.Add(1); limit >= 0 && n > limit {
+		b.setups.Add(-1)
+		b.shed.Add(1)
+		return nil, false
+	}
+	var once sync.Once
+	return func() { once.Do(func() { b.setups.Add(-1) }) }, true
+}
+
+// Shed reports how many new calls this node refused with 503 because
+// too many were being set up at once (Config.MaxCallSetups).
+func (s *Server) Shed() int64 {
+	s.mu.RLock()
+	b := s.b2b
+	s.mu.RUnlock()
+	if b == nil {
+		return 0
+	}
+	return b.shed.Load()
 }
 
 // CallCounter counts calls in progress per account where every node sees
@@ -102,6 +132,7 @@ func (s *Server) EnableCalls(view *routing.View, store CallStore) error {
 	}
 	b := &b2bua{s: s, view: view, store: store, client: client, host: host,
 		trunks:  newTrunkCache(store, 10*time.Second, s.log),
+		cdrs:    newCDRQueue(store, s.log),
 		active:  map[string]int{},
 		dialogs: map[string]*end{},
 		ringing: map[*ringing]struct{}{},
@@ -116,6 +147,11 @@ func (s *Server) EnableCalls(view *routing.View, store CallStore) error {
 	s.mu.Lock()
 	s.b2b = b
 	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		b.cdrs.run(s.ctx, s.cfg.CDRDelay)
+	}()
 	s.Handle(sip.INVITE, b.onInvite)
 	s.Handle(sip.ACK, b.onAck)
 	s.Handle(sip.BYE, b.onBye)
@@ -282,6 +318,15 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, sip.StatusBadRequest, "Missing Contact")
 		return
 	}
+	release, ok := b.admit()
+	if !ok {
+		// Overloaded: refuse before any work, so that the calls already
+		// up keep their CPU. A carrier tries another route or node.
+		b.s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded",
+			sip.NewHeader("Retry-After", seconds(max(b.s.cfg.RetryAfter, time.Second))))
+		return
+	}
+	defer release()
 	who, ok := b.identify(req, tx)
 	if !ok {
 		return
@@ -295,6 +340,7 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if who.acct != nil && (dialed == "*8" || (strings.HasPrefix(dialed, "**") && len(dialed) > 2)) {
+		release() // a pickup answers at once or not at all: nothing to queue
 		b.pickup(req, tx, who.acct, dialed)
 		return
 	}
@@ -304,6 +350,7 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
+	c.setupDone = release
 	c.run()
 }
 
@@ -329,7 +376,10 @@ type call struct {
 	started time.Time
 	ctx     context.Context // done when the caller cancels (or its INVITE dies unanswered)
 	decided chan struct{}   // closed when the engine has decided
-	log     *slog.Logger
+	// setupDone gives the call's set-up slot back once its first ring
+	// starts (see Config.MaxCallSetups).
+	setupDone func()
+	log       *slog.Logger
 
 	mu          sync.Mutex
 	provisional bool // a 180/183 was relayed to the caller
@@ -715,17 +765,13 @@ func (c *call) writeCDRs(outcome string, code int, answeredAt, ended time.Time, 
 			vals["duration"] = int64((d + time.Second - 1) / time.Second)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	write := func(guid, direction string) {
 		v := make(map[string]any, len(vals)+1)
 		for k, x := range vals {
 			v[k] = x
 		}
 		v["direction"] = direction
-		if err := c.b.store.AddCDR(ctx, guid, v); err != nil {
-			c.log.Error("writing a call detail record failed", "account", guid, "err", err)
-		}
+		c.b.cdrs.add(guid, v)
 	}
 	if c.who.acct != nil {
 		write(c.who.acct.GUID, "out")

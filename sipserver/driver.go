@@ -173,6 +173,9 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 		b.mu.Unlock()
 		close(rg.done)
 	}()
+	if c.setupDone != nil {
+		c.setupDone() // set up: from here on the call waits for phones, not for CPU
+	}
 	for _, l := range legs {
 		l.ctx, l.cancel = context.WithCancel(b.s.ctx)
 		go l.run(finals, provs)

@@ -72,6 +72,25 @@ type Config struct {
 	// concurrent_limit for ever. Default 12 hours.
 	MaxCallDuration time.Duration
 
+	// CDRDelay is how long a call detail record may wait after its call
+	// ended, so that the records of many calls are written in one
+	// transaction (see cdrQueue). Default 200 ms.
+	CDRDelay time.Duration
+
+	// MaxCallSetups bounds the calls being set up at once on this node: an
+	// initial INVITE counts from its arrival until the first ring sends
+	// INVITEs to phones or a carrier (or the call is answered or refused
+	// without one); ringing and answered calls do not count. Above it new
+	// INVITEs get 503 Service Unavailable with Retry-After at once, so
+	// that an overloaded node refuses new calls cheaply instead of failing
+	// the calls it already carries. Setting up a call takes a few
+	// milliseconds of CPU, so the count stays in single figures until the
+	// node runs out of CPU and set-ups start to queue (see docs/sip.md).
+	// Default 64; negative means no limit.
+	MaxCallSetups int
+	// RetryAfter is the Retry-After of that 503. Default 1 s.
+	RetryAfter time.Duration
+
 	// MinExpires is the shortest registration accepted; shorter non-zero
 	// requests get 423 Interval Too Brief. Default 60 s.
 	MinExpires time.Duration
@@ -149,6 +168,11 @@ func (c *Config) defaults() error {
 	def(&c.SweepInterval, 10*time.Second)
 	def(&c.RefreshDelay, time.Second)
 	def(&c.RequestTimeout, 10*time.Second)
+	if c.MaxCallSetups == 0 {
+		c.MaxCallSetups = 64
+	}
+	def(&c.RetryAfter, time.Second)
+	def(&c.CDRDelay, 200*time.Millisecond)
 	if c.MaxContacts == 0 {
 		c.MaxContacts = 10
 	}
