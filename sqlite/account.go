@@ -44,7 +44,10 @@ func (s *Store) putAccount(ctx context.Context, scope resource.Scope, r *resourc
 	}
 	var out resource.Record
 	var created bool
-	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+	err := s.w.doRerunnable(ctx, func(ctx context.Context, q execer) error {
+		// A rerun starts afresh, except that a generated password hash
+		// is kept (or made anew below when it was dropped).
+		out, created = resource.Record{}, false
 		var cur resource.Record
 		err := errNotFound
 		if id != "" {
@@ -212,7 +215,7 @@ func moveAccount(ctx context.Context, q execer, scope resource.Scope, cur, p res
 // deleteAccount removes a childless account with its own records and
 // returns its numbers to the pool, all in one transaction.
 func (s *Store) deleteAccount(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) error {
-	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+	return s.w.doRerunnable(ctx, func(ctx context.Context, q execer) error {
 		cur, err := account(ctx, q, scope, id)
 		if err != nil {
 			return err

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 
 	"xc5/resource"
@@ -49,7 +51,14 @@ func checkNumberFree(ctx context.Context, q execer, number, except string) error
 func (s *Store) putNumber(ctx context.Context, scope resource.Scope, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
 	var out resource.Record
 	var created bool
-	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+	err := s.w.doRerunnable(ctx, func(ctx context.Context, q execer) error {
+		out, created = resource.Record{}, false
+		if id == "" && mode != resource.Patch {
+			var err error
+			out, err = createNumber(ctx, q, scope, parent, in)
+			created = err == nil
+			return err
+		}
 		p, err := ownerAccount(ctx, q, scope, parent)
 		if err != nil {
 			return err
@@ -115,7 +124,7 @@ func (s *Store) putNumber(ctx context.Context, scope resource.Scope, parent, id 
 // deleteNumber removes a number, or returns it to the pool when it came
 // from there: a provider's numbers are never lost by a customer's delete.
 func (s *Store) deleteNumber(ctx context.Context, scope resource.Scope, parent, id string) error {
-	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+	return s.w.doRerunnable(ctx, func(ctx context.Context, q execer) error {
 		cur, err := get(ctx, q, scope, resource.Number, parent, id)
 		if err != nil {
 			return err
@@ -130,4 +139,71 @@ func (s *Store) deleteNumber(ctx context.Context, scope resource.Scope, parent, 
 		_, err = q.ExecContext(ctx, `DELETE FROM numbers WHERE guid = ?`, cur.GUID)
 		return err
 	})
+}
+
+// createNumber creates a number named by no GUID in the path, the hot
+// path of provisioning, in one statement: the owner's lookup and the
+// uniqueness check are folded into the INSERT, which writes nothing when
+// the account is missing (or outside scope) or the number is taken. Only
+// then do the separate checks run, to give the same 404 or 409 (with the
+// same message) as before; the unique index still decides races.
+func createNumber(ctx context.Context, q execer, scope resource.Scope, parent string, in resource.Input) (resource.Record, error) {
+	guid, err := newGUID(resource.Number, "", in)
+	if err == nil {
+		err = required(resource.Number, merge(resource.Number.Defaults(), in), in)
+	}
+	if err != nil {
+		// A missing owner is reported before a bad body.
+		if _, oerr := ownerAccount(ctx, q, scope, parent); oerr != nil {
+			return resource.Record{}, oerr
+		}
+		return resource.Record{}, err
+	}
+	vals := merge(resource.Number.Defaults(), in)
+	number := vals["number"].(string)
+	ownerCol, owner := "guid", strings.ToUpper(parent)
+	if !resource.IsGUID(parent) {
+		ownerCol, owner = "username", strings.ToLower(parent)
+	}
+	cols := []string{"guid", "account"}
+	sel := []string{"?", "a.guid"}
+	args := []any{guid}
+	for _, c := range numbersTable.cols {
+		if c.col == "" {
+			continue
+		}
+		if v, ok := vals[c.field.Name]; ok {
+			cols, sel, args = append(cols, c.col), append(sel, "?"), append(args, dbValue(v))
+		}
+	}
+	args = append(args, owner, len(scope), string(scope))
+	// SQLite needs the WHERE of INSERT … SELECT … ON CONFLICT (it has one).
+	query := "INSERT INTO numbers (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(sel, ", ") +
+		" FROM accounts a WHERE a." + ownerCol + " = ? AND substr(a.path, 1, ?) = ?" +
+		" ON CONFLICT (number) WHERE number NOT LIKE 'a:%' DO NOTHING" +
+		" RETURNING id, account, (SELECT username FROM accounts WHERE guid = numbers.account)"
+	var seq int64
+	var account, username string
+	err = q.QueryRowContext(ctx, query, args...).Scan(&seq, &account, &username)
+	if errors.Is(err, sql.ErrNoRows) {
+		changedNothing(q)
+		p, err := ownerAccount(ctx, q, scope, parent)
+		if err != nil {
+			return resource.Record{}, err
+		}
+		if err := checkNumberFree(ctx, q, number, ""); err != nil {
+			return resource.Record{}, err
+		}
+		// Neither: the conflicting number went away (or the account
+		// appeared) since the INSERT looked. Insert as usual.
+		if seq, err = numbersTable.insertID(ctx, q, guid, p.GUID, nil, vals); err != nil {
+			return resource.Record{}, err
+		}
+		account, username = p.GUID, p.Values["username"].(string)
+	} else if err != nil {
+		return resource.Record{}, mapError(err)
+	}
+	// The record is what was written; no need to read it back.
+	vals["guid"], vals["assigned"] = guid, username
+	return resource.Record{GUID: guid, Parent: account, Seq: seq, Values: vals}, nil
 }

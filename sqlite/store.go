@@ -334,7 +334,8 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 	}
 	var out resource.Record
 	var created bool
-	err = s.w.do(ctx, func(ctx context.Context, q execer) error {
+	err = s.w.doRerunnable(ctx, func(ctx context.Context, q execer) error {
+		out, created = resource.Record{}, false
 		var owner resource.Record
 		if r.Parent != nil {
 			var err error
@@ -504,7 +505,7 @@ func (s *Store) delete(ctx context.Context, scope resource.Scope, r *resource.Re
 	if err != nil {
 		return err
 	}
-	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+	return s.w.doRerunnable(ctx, func(ctx context.Context, q execer) error {
 		if r.Parent != nil {
 			if _, err := account(ctx, q, scope, parent); err != nil {
 				return err

@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // maxBatch bounds how many writes share one transaction, so that a burst
@@ -24,6 +27,11 @@ type execer interface {
 type op struct {
 	fn   func(ctx context.Context, tx execer) error
 	done chan error
+	// rerunnable says that fn may run again from the start when the
+	// batch's transaction is undone: it sets its results afresh on every
+	// run and keeps nothing from an earlier one. Such a write needs no
+	// savepoint of its own (see run).
+	rerunnable bool
 }
 
 // writer owns the writing connections and runs group commits: SQLite has
@@ -36,6 +44,9 @@ type writer struct {
 	quit  chan struct{}
 	dead  chan struct{}
 	wg    sync.WaitGroup
+	// turn is held by the connection gathering and running a batch, up
+	// to its COMMIT (see loop).
+	turn sync.Mutex
 	// truncate asks the (SQLite) writer to reset the WAL between batches.
 	truncate atomic.Bool
 }
@@ -55,7 +66,19 @@ func startWriter(d *dialect, conns []*sql.Conn) *writer {
 // request's context only bounds the wait: once queued, a write is never
 // cancelled half way, so that it is either wholly done or not at all.
 func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx execer) error) error {
-	o := &op{fn: fn, done: make(chan error, 1)}
+	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1)})
+}
+
+// doRerunnable is do for a write that may run more than once: fn must
+// set its results (and every variable it shares with its caller) afresh
+// on each run, since only the run whose transaction commits counts. In
+// exchange it runs without a savepoint, two round trips fewer on
+// PostgreSQL.
+func (w *writer) doRerunnable(ctx context.Context, fn func(ctx context.Context, tx execer) error) error {
+	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), rerunnable: true})
+}
+
+func (w *writer) submit(ctx context.Context, o *op) error {
 	select {
 	case w.ops <- o:
 	case <-w.dead:
@@ -80,10 +103,19 @@ func (w *writer) loop(conn *sql.Conn) {
 	defer cache.close()
 	q := w.d.wrap(cache)
 	for {
+		// One connection at a time gathers and runs a batch; the others
+		// meanwhile wait for their COMMITs (the WAL flush) or for the
+		// turn. Writes that arrive while a batch runs so queue up for the
+		// next one instead of each taking an idle connection for itself:
+		// with eight connections each grabbing the first write that came,
+		// batches were of one write, and every create paid a BEGIN and a
+		// COMMIT of its own.
+		w.turn.Lock()
 		var first *op
 		select {
 		case first = <-w.ops:
 		case <-w.quit:
+			w.turn.Unlock()
 			return
 		}
 		batch := []*op{first}
@@ -96,7 +128,11 @@ func (w *writer) loop(conn *sql.Conn) {
 				break drain
 			}
 		}
-		w.run(q, batch)
+		results, ok := w.run(conn, q, batch)
+		w.turn.Unlock()
+		if ok {
+			w.commit(q, batch, results)
+		}
 		if w.truncate.Swap(false) {
 			if _, err := q.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 				slog.Warn("wal truncate", "err", err)
@@ -105,40 +141,186 @@ func (w *writer) loop(conn *sql.Conn) {
 	}
 }
 
-// run executes one batch as one transaction.
-func (w *writer) run(conn execer, batch []*op) {
+// run executes one batch in one transaction, up to its COMMIT, which
+// is left to commit. It returns each write's result, or false when it
+// has already answered every write (the transaction failed as a whole,
+// or the batch's only write failed and was rolled back).
+//
+// Rerunnable writes run without savepoints: on PostgreSQL a SAVEPOINT
+// and its RELEASE are two round trips each, as many as the write itself
+// once its checks are folded into its statement, and every savepoint of a
+// writing batch holds a subtransaction ID (past 64 of them each other
+// session's snapshots get slower). A write that fails without having
+// written anything, in a transaction still usable, is simply answered
+// with its error. One that fails after writing (or that left PostgreSQL's
+// transaction aborted) cannot be undone alone: then the run of
+// savepoint-free writes it belongs to is rolled back and run again, each
+// write in its own savepoint, as every write other than a rerunnable one
+// always is. Either way each caller sees its write wholly committed or
+// wholly absent, as if it had had a transaction of its own.
+func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 	ctx := context.Background()
 	fail := func(err error) {
 		for _, o := range batch {
 			o.done <- err
 		}
 	}
-	if _, err := conn.ExecContext(ctx, w.d.begin); err != nil {
+	if _, err := q.ExecContext(ctx, w.d.begin); err != nil {
 		fail(fmt.Errorf("begin: %w", err))
-		return
+		return nil, false
 	}
 	results := make([]error, len(batch))
 	if len(batch) == 1 {
 		// Alone in its transaction, a write needs no savepoint: a failure
 		// rolls the whole transaction back. Two round trips fewer.
-		if results[0] = runAlone(ctx, conn, batch[0]); results[0] != nil {
-			conn.ExecContext(ctx, "ROLLBACK")
+		if results[0] = runAlone(ctx, q, batch[0]); results[0] != nil {
+			q.ExecContext(ctx, "ROLLBACK")
 			batch[0].done <- results[0]
-			return
+			return nil, false
 		}
 	} else {
+		seg := 0     // the first write of the current run of savepoint-free writes
+		bare := true // false once such a run had to be undone: the rest take savepoints
 		for i, o := range batch {
-			results[i] = runOne(ctx, conn, o)
+			if !bare || !o.rerunnable {
+				results[i] = runOne(ctx, q, o)
+				seg = i + 1
+				continue
+			}
+			if i == seg && seg > 0 {
+				// Mark the start of the run, so that undoing it keeps
+				// the writes before it. (At the start of the batch the
+				// transaction's start is the mark.)
+				if _, err := q.ExecContext(ctx, "SAVEPOINT s"); err != nil {
+					bare = false
+					results[i] = runOne(ctx, q, o)
+					seg = i + 1
+					continue
+				}
+			}
+			clean, err := runBare(ctx, q, o)
+			if err == nil || clean && w.usable(conn) {
+				results[i] = err
+				continue
+			}
+			// Undo the run, then redo its writes each in a savepoint.
+			if err := w.undoRun(ctx, q, seg); err != nil {
+				slog.Error("group commit: undoing a failed write failed", "err", err, "writes", len(batch))
+				q.ExecContext(ctx, "ROLLBACK")
+				fail(err)
+				return nil, false
+			}
+			bare = false
+			for j := seg; j <= i; j++ {
+				results[j] = runOne(ctx, q, batch[j])
+			}
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+	return results, true
+}
+
+// commit commits the batch that run left open and answers its writes:
+// each with its own result once the COMMIT is durable, or all with the
+// COMMIT's error.
+func (w *writer) commit(q execer, batch []*op, results []error) {
+	ctx := context.Background()
+	if _, err := q.ExecContext(ctx, "COMMIT"); err != nil {
 		slog.Error("group commit failed", "err", err, "writes", len(batch))
-		conn.ExecContext(ctx, "ROLLBACK")
-		fail(fmt.Errorf("commit: %w", err))
+		q.ExecContext(ctx, "ROLLBACK")
+		err = fmt.Errorf("commit: %w", err)
+		for _, o := range batch {
+			o.done <- err
+		}
 		return
 	}
 	for i, o := range batch {
 		o.done <- results[i]
+	}
+}
+
+// undoRun rolls back the savepoint-free writes since the batch's write
+// number seg: to savepoint s, or the whole transaction when the run began
+// with it (then a new one is begun).
+func (w *writer) undoRun(ctx context.Context, q execer, seg int) error {
+	if seg > 0 {
+		if _, err := q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT s"); err != nil {
+			return fmt.Errorf("rollback to savepoint: %w", err)
+		}
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, "ROLLBACK"); err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, w.d.begin); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	return nil
+}
+
+// usable reports whether the connection's transaction can go on after a
+// failed statement. PostgreSQL aborts the whole transaction on any error
+// (its state is then 'E' instead of 'T'); SQLite undoes only the failed
+// statement. (SQLite rolls a transaction back by itself only on I/O-level
+// errors, which fail the batch's COMMIT, savepoints or not.)
+func (w *writer) usable(conn *sql.Conn) bool {
+	if w.d != postgresDialect {
+		return true
+	}
+	ok := false
+	conn.Raw(func(dc any) error {
+		if c, isPG := dc.(*stdlib.Conn); isPG {
+			ok = c.Conn().PgConn().TxStatus() == 'T'
+		}
+		return nil
+	})
+	return ok
+}
+
+// runBare runs a rerunnable write without a savepoint. clean reports
+// that it failed before writing anything (a SELECT never writes), so
+// that the transaction holds nothing of it.
+func runBare(ctx context.Context, q execer, o *op) (clean bool, err error) {
+	t := &tracker{execer: q}
+	panicked, err := runGuarded(ctx, t, o)
+	return !panicked && t.writes == 0, err
+}
+
+// tracker counts the statements of a write that may have changed
+// something: all but SELECTs.
+type tracker struct {
+	execer
+	writes int
+}
+
+func (t *tracker) note(q string) {
+	q = strings.TrimLeft(q, " \t\r\n")
+	if len(q) < 6 || !strings.EqualFold(q[:6], "SELECT") {
+		t.writes++
+	}
+}
+
+func (t *tracker) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	t.note(q)
+	return t.execer.ExecContext(ctx, q, args...)
+}
+
+func (t *tracker) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	t.note(q)
+	return t.execer.QueryContext(ctx, q, args...)
+}
+
+func (t *tracker) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	t.note(q)
+	return t.execer.QueryRowContext(ctx, q, args...)
+}
+
+// changedNothing tells the writer that the last writing statement q ran
+// (an INSERT … ON CONFLICT DO NOTHING that returned no row) changed
+// nothing, so that a failure after it still leaves the transaction clean
+// and needs no rerun.
+func changedNothing(q execer) {
+	if t, ok := q.(*tracker); ok && t.writes > 0 {
+		t.writes--
 	}
 }
 
@@ -157,12 +339,19 @@ func runOne(ctx context.Context, conn execer, o *op) (err error) {
 
 // runAlone runs a write, turning a panic into an error so that one bad
 // write cannot take the writer (and every queued write) down.
-func runAlone(ctx context.Context, conn execer, o *op) (err error) {
+func runAlone(ctx context.Context, conn execer, o *op) error {
+	_, err := runGuarded(ctx, conn, o)
+	return err
+}
+
+// runGuarded is runAlone that also reports whether fn panicked (and so
+// may have stopped anywhere).
+func runGuarded(ctx context.Context, conn execer, o *op) (panicked bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			slog.Error("panic in store write", "panic", p)
-			err = fmt.Errorf("panic in store write: %v", p)
+			panicked, err = true, fmt.Errorf("panic in store write: %v", p)
 		}
 	}()
-	return o.fn(ctx, conn)
+	return false, o.fn(ctx, conn)
 }

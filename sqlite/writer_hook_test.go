@@ -1,0 +1,98 @@
+package sqlite
+
+// Test hooks for the writer tests in writer_test.go (package sqlite_test,
+// which runs them on every backend): a batch of hand-made writes run as
+// one group commit, each inserting a row into settings and then failing
+// (or not) in a chosen way.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// BatchWrite is one write of RunBatch.
+type BatchWrite struct {
+	Name       string // the settings row it inserts
+	Rerunnable bool
+	// Fail is how it fails: "" not at all; "before": an error before it
+	// writes anything; "after": an error after its INSERT; "sql": a
+	// statement that fails (PostgreSQL then aborts the transaction);
+	// "badselect": a failing SELECT before any write (aborts PostgreSQL's
+	// transaction, not SQLite's); "panic": a panic after its INSERT.
+	Fail string
+	Runs int // how many times it ran
+}
+
+// RunBatch runs ws as one batch of s's writer and returns each write's
+// error. A first write holds the writer (on PostgreSQL: the turn) until
+// all of ws are queued behind it, so that they are drained together.
+func (s *Store) RunBatch(t *testing.T, ws []*BatchWrite) []error {
+	t.Helper()
+	if len(ws) > maxBatch {
+		t.Fatalf("%d writes, more than one batch", len(ws))
+	}
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	gate := make(chan error, 1)
+	go func() {
+		gate <- s.w.do(ctx, func(ctx context.Context, q execer) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	ops := make([]*op, len(ws))
+	for i, bw := range ws {
+		ops[i] = &op{fn: bw.fn, done: make(chan error, 1), rerunnable: bw.Rerunnable}
+		s.w.ops <- ops[i]
+	}
+	close(release)
+	if err := <-gate; err != nil {
+		t.Fatalf("gate write: %v", err)
+	}
+	errs := make([]error, len(ws))
+	for i, o := range ops {
+		errs[i] = <-o.done
+	}
+	return errs
+}
+
+func (bw *BatchWrite) fn(ctx context.Context, q execer) error {
+	bw.Runs++
+	switch bw.Fail {
+	case "before":
+		return notFound("%s: failed before writing", bw.Name)
+	case "badselect":
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM no_such_table`).Scan(&n); err != nil {
+			return fmt.Errorf("%s: %w", bw.Name, err)
+		}
+		return nil
+	case "sql":
+		// The row of the write named in Name exists: a unique violation.
+		_, err := q.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, 'dup')`, bw.Name)
+		return mapError(err)
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, 'v')`, bw.Name); err != nil {
+		return mapError(err)
+	}
+	switch bw.Fail {
+	case "after":
+		return invalid("%s: failed after writing", bw.Name)
+	case "panic":
+		panic(bw.Name + ": panic after writing")
+	}
+	return nil
+}
+
+// HasSetting reports whether the settings row name exists (committed).
+func (s *Store) HasSetting(t *testing.T, name string) bool {
+	t.Helper()
+	var n int
+	if err := s.reader().QueryRowContext(context.Background(), `SELECT count(*) FROM settings WHERE name = ?`, name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
