@@ -173,8 +173,11 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 		b.mu.Unlock()
 		close(rg.done)
 	}()
+	// The call's set-up slot is given back at the first response of any
+	// leg (100 Trying, 180, a final answer): from then on the call waits
+	// for people, not for CPU or a congested network.
 	if c.setupDone != nil {
-		c.setupDone() // set up: from here on the call waits for phones, not for CPU
+		defer c.setupDone()
 	}
 	for _, l := range legs {
 		l.ctx, l.cancel = context.WithCancel(b.s.ctx)
@@ -196,6 +199,9 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 		case res := <-provs:
 			c.relayProvisional(res)
 		case l := <-finals:
+			if c.setupDone != nil {
+				c.setupDone()
+			}
 			if l.answered {
 				stopAll(l)
 				return c.bridgeLeg(l)
@@ -258,6 +264,9 @@ func (l *leg) run(finals chan<- *leg, provs chan<- *sip.Response) {
 	}
 	l.dlg = dlg
 	opts := sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+		if c.setupDone != nil {
+			c.setupDone()
+		}
 		if res.StatusCode > 100 && res.StatusCode < 200 {
 			select {
 			case provs <- res:

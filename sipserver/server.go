@@ -78,15 +78,16 @@ type Config struct {
 	CDRDelay time.Duration
 
 	// MaxCallSetups bounds the calls being set up at once on this node: an
-	// initial INVITE counts from its arrival until the first ring sends
-	// INVITEs to phones or a carrier (or the call is answered or refused
-	// without one); ringing and answered calls do not count. Above it new
-	// INVITEs get 503 Service Unavailable with Retry-After at once, so
-	// that an overloaded node refuses new calls cheaply instead of failing
-	// the calls it already carries. Setting up a call takes a few
-	// milliseconds of CPU, so the count stays in single figures until the
-	// node runs out of CPU and set-ups start to queue (see docs/sip.md).
-	// Default 64; negative means no limit.
+	// initial INVITE counts from its arrival until a phone or carrier it
+	// rings first responds (100 Trying, 180, or a final answer), or until
+	// it is refused without a ring; calls that ring (waiting for a person)
+	// and answered calls do not count. Above it new INVITEs get 503
+	// Service Unavailable with Retry-After at once, so that an overloaded
+	// node refuses new calls cheaply instead of failing the calls it
+	// already carries. Setting up a call takes about a millisecond, so the
+	// count stays in single figures until the node (or the network to the
+	// phones) cannot keep up and set-ups queue (see docs/sip.md). Default
+	// 64; negative means no limit.
 	MaxCallSetups int
 	// RetryAfter is the Retry-After of that 503. Default 1 s.
 	RetryAfter time.Duration

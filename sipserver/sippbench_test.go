@@ -147,6 +147,7 @@ type sippStats struct {
 	peak            int // most calls open at once, sampled every second
 	retransmissions int
 	responseTime    time.Duration // mean time to the rtd-marked response
+	failures        string        // sipp's non-zero Failed…(C) counters
 }
 
 func (s sippStats) String() string {
@@ -154,8 +155,12 @@ func (s sippStats) String() string {
 	if s.elapsed > 0 {
 		rate = float64(s.success) / s.elapsed.Seconds()
 	}
-	return fmt.Sprintf("%d successful, %d failed in %v (%.0f successful/s, %.0f started/s); at most %d open at once; %d retransmissions; mean response time %v",
-		s.success, s.failed, s.elapsed.Round(time.Millisecond), rate, s.created, s.peak, s.retransmissions, s.responseTime)
+	f := ""
+	if s.failures != "" {
+		f = " (" + s.failures + ")"
+	}
+	return fmt.Sprintf("%d successful, %d failed%s in %v (%.0f successful/s, %.0f started/s); at most %d open at once; %d retransmissions; mean response time %v",
+		s.success, s.failed, f, s.elapsed.Round(time.Millisecond), rate, s.created, s.peak, s.retransmissions, s.responseTime)
 }
 
 // sippLoad runs one bounded sipp load and returns its statistics.
@@ -214,6 +219,12 @@ func sippLoad(t *testing.T, dir, name, target string, args ...string) sippStats 
 	st.success, st.failed = atoi(last["SuccessfulCall(C)"]), atoi(last["FailedCall(C)"])
 	st.retransmissions = atoi(last["Retransmissions(C)"])
 	st.responseTime = clock(last["ResponseTime1(C)"])
+	for _, k := range head {
+		if strings.HasPrefix(k, "Failed") && k != "FailedCall(C)" && strings.HasSuffix(k, "(C)") && atoi(last[k]) > 0 {
+			st.failures += fmt.Sprintf(" %s=%s", strings.TrimSuffix(strings.TrimPrefix(k, "Failed"), "(C)"), last[k])
+		}
+	}
+	st.failures = strings.TrimSpace(st.failures)
 	for _, l := range lines[1:] {
 		st.peak = max(st.peak, atoi(row(l)["CurrentCall"]))
 	}
