@@ -12,6 +12,13 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
+// runningBatches is how many connections may run batches at once (the
+// rest are committing or idle). One gives the largest batches and the
+// least work per write for the database; a second keeps a write from
+// waiting a whole batch's round trips when the database is across a
+// network, and measured as fast on the shared test machine.
+const runningBatches = 2
+
 // maxBatch bounds how many writes share one transaction, so that a burst
 // cannot make one commit (and the callers waiting on it) arbitrarily slow.
 const maxBatch = 256
@@ -44,15 +51,16 @@ type writer struct {
 	quit  chan struct{}
 	dead  chan struct{}
 	wg    sync.WaitGroup
-	// turn is held by the connection gathering and running a batch, up
-	// to its COMMIT (see loop).
-	turn sync.Mutex
+	// turns holds a token for each connection gathering and running a
+	// batch, up to its COMMIT (see loop); at most runningBatches.
+	turns chan struct{}
 	// truncate asks the (SQLite) writer to reset the WAL between batches.
 	truncate atomic.Bool
 }
 
 func startWriter(d *dialect, conns []*sql.Conn) *writer {
-	w := &writer{d: d, conns: conns, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{})}
+	w := &writer{d: d, conns: conns, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{}),
+		turns: make(chan struct{}, runningBatches)}
 	for _, c := range conns {
 		w.wg.Add(1)
 		go w.loop(c)
@@ -103,19 +111,19 @@ func (w *writer) loop(conn *sql.Conn) {
 	defer cache.close()
 	q := w.d.wrap(cache)
 	for {
-		// One connection at a time gathers and runs a batch; the others
-		// meanwhile wait for their COMMITs (the WAL flush) or for the
-		// turn. Writes that arrive while a batch runs so queue up for the
-		// next one instead of each taking an idle connection for itself:
-		// with eight connections each grabbing the first write that came,
-		// batches were of one write, and every create paid a BEGIN and a
-		// COMMIT of its own.
-		w.turn.Lock()
+		// At most runningBatches connections at a time gather and run a
+		// batch; the others meanwhile wait for their COMMITs (the WAL
+		// flush) or for a turn. Writes that arrive while batches run so
+		// queue up for the next one instead of each taking an idle
+		// connection for itself: with eight connections each grabbing the
+		// first write that came, batches were of one write, and every
+		// create paid a BEGIN and a COMMIT of its own.
+		w.turns <- struct{}{}
 		var first *op
 		select {
 		case first = <-w.ops:
 		case <-w.quit:
-			w.turn.Unlock()
+			<-w.turns
 			return
 		}
 		batch := []*op{first}
@@ -129,7 +137,7 @@ func (w *writer) loop(conn *sql.Conn) {
 			}
 		}
 		results, ok := w.run(conn, q, batch)
-		w.turn.Unlock()
+		<-w.turns
 		if ok {
 			w.commit(q, batch, results)
 		}

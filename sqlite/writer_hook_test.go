@@ -25,32 +25,50 @@ type BatchWrite struct {
 }
 
 // RunBatch runs ws as one batch of s's writer and returns each write's
-// error. A first write holds the writer (on PostgreSQL: the turn) until
-// all of ws are queued behind it, so that they are drained together.
+// error. On SQLite a first write holds the (one) writer until all of ws
+// are queued behind it, so that they are drained together; PostgreSQL's
+// writer connections take turns, so there the batch runs on a connection
+// of its own, through the same run and commit.
 func (s *Store) RunBatch(t *testing.T, ws []*BatchWrite) []error {
 	t.Helper()
 	if len(ws) > maxBatch {
 		t.Fatalf("%d writes, more than one batch", len(ws))
 	}
 	ctx := context.Background()
-	started, release := make(chan struct{}), make(chan struct{})
-	gate := make(chan error, 1)
-	go func() {
-		gate <- s.w.do(ctx, func(ctx context.Context, q execer) error {
-			close(started)
-			<-release
-			return nil
-		})
-	}()
-	<-started
 	ops := make([]*op, len(ws))
 	for i, bw := range ws {
 		ops[i] = &op{fn: bw.fn, done: make(chan error, 1), rerunnable: bw.Rerunnable}
-		s.w.ops <- ops[i]
 	}
-	close(release)
-	if err := <-gate; err != nil {
-		t.Fatalf("gate write: %v", err)
+	if s.d == postgresDialect {
+		conn, err := s.write.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		cache := newStmtCache(conn)
+		defer cache.close()
+		q := s.d.wrap(cache)
+		if results, ok := s.w.run(conn, q, ops); ok {
+			s.w.commit(q, ops, results)
+		}
+	} else {
+		started, release := make(chan struct{}), make(chan struct{})
+		gate := make(chan error, 1)
+		go func() {
+			gate <- s.w.do(ctx, func(ctx context.Context, q execer) error {
+				close(started)
+				<-release
+				return nil
+			})
+		}()
+		<-started
+		for _, o := range ops {
+			s.w.ops <- o
+		}
+		close(release)
+		if err := <-gate; err != nil {
+			t.Fatalf("gate write: %v", err)
+		}
 	}
 	errs := make([]error, len(ws))
 	for i, o := range ops {
