@@ -135,6 +135,11 @@ type Config struct {
 	// negative writes every refresh before its 200.
 	RefreshDelay time.Duration
 
+	// UDPBuffer is the size asked for the UDP socket's receive and send
+	// buffers (the kernel caps it at net.core.rmem_max and wmem_max).
+	// Default 4 MiB, about 8,000 requests; negative keeps the system's.
+	UDPBuffer int
+
 	// SweepInterval is how often expired bindings, nonces and failure
 	// counters are dropped. Default 10 s.
 	SweepInterval time.Duration
@@ -174,6 +179,9 @@ func (c *Config) defaults() error {
 	}
 	def(&c.RetryAfter, time.Second)
 	def(&c.CDRDelay, 200*time.Millisecond)
+	if c.UDPBuffer == 0 {
+		c.UDPBuffer = 4 << 20
+	}
 	if c.MaxContacts == 0 {
 		c.MaxContacts = 10
 	}
@@ -401,12 +409,33 @@ func (s *Server) Listen() error {
 		tcp, err := net.Listen("tcp", net.JoinHostPort(host, p))
 		if err == nil {
 			s.udp, s.tcp = udp, tcp
+			s.sizeBuffers(udp)
 			return nil
 		}
 		udp.Close()
 		if port != "0" || try == 20 {
 			return fmt.Errorf("sip: listen tcp %s: %w", net.JoinHostPort(host, p), err)
 		}
+	}
+}
+
+// sizeBuffers asks for UDP socket buffers of Config.UDPBuffer bytes. The
+// kernel's default (about 200 KiB) holds a few hundred requests: a pause
+// of a few tens of milliseconds at thousands of requests a second (a
+// garbage collection, another process on the CPU) overflows it, and every
+// dropped request comes back as a retransmission half a second later,
+// adding load just when there is least room for it. Linux caps the size
+// at net.core.rmem_max / wmem_max.
+func (s *Server) sizeBuffers(c net.PacketConn) {
+	u, ok := c.(*net.UDPConn)
+	if !ok || s.cfg.UDPBuffer <= 0 {
+		return
+	}
+	if err := u.SetReadBuffer(s.cfg.UDPBuffer); err != nil {
+		s.log.Warn("sip: UDP read buffer", "err", err)
+	}
+	if err := u.SetWriteBuffer(s.cfg.UDPBuffer); err != nil {
+		s.log.Warn("sip: UDP write buffer", "err", err)
 	}
 }
 

@@ -7,14 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"xc5/resource"
 	"xc5/routing"
+	"xc5/sqlite"
 )
 
 // TestSippLoad measures xc5's SIP service with sipp on loopback: complete
@@ -62,7 +65,13 @@ func TestSippLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("seeded %d accounts with a DDI each in %v", accounts, time.Since(start).Round(time.Millisecond))
-	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, DigestAlgorithms: []string{"MD5", "SHA-256"}}, store)
+	var reg Registry = store
+	var timed *timedStore
+	if os.Getenv("XC5_LOAD_TIMING") != "" {
+		timed = &timedStore{Store: store}
+		reg = timed
+	}
+	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, DigestAlgorithms: []string{"MD5", "SHA-256"}}, reg)
 	if err := srv.EnableCalls(view, store); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +96,9 @@ func TestSippLoad(t *testing.T) {
 		"-r", strconv.Itoa(regRate), "-rp", "1000", "-m", strconv.Itoa(regs), "-l", "20000")
 	ph.end(st)
 	t.Logf("REGISTER with digest (401 + 200, binding written): offered %d/s: %s", regRate, st)
+	if timed != nil {
+		t.Logf("store during REGISTER: %s", timed.report())
+	}
 	if os.Getenv("XC5_LOAD_SKIP_CALLS") != "" {
 		return
 	}
@@ -303,4 +315,44 @@ func (p *phase) end(st sippStats) {
 	p.t.Logf("%s: load average after: %s; server CPU %v, %.0f µs per success", p.name, loadavg(), cpu.Round(time.Millisecond), per)
 	fmt.Printf("XC5_RESULT phase=%s per_s=%.0f success=%d failed=%d retrans=%d cpu_us=%.0f loadavg=%q\n",
 		p.name, rate, st.success, st.failed, st.retransmissions, per, loadavg())
+}
+
+// timedStore measures how long the registrar's store calls take
+// (XC5_LOAD_TIMING=1): where a REGISTER's latency goes.
+type timedStore struct {
+	*sqlite.Store
+	mu          sync.Mutex
+	put, lookup []time.Duration
+}
+
+func (s *timedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string) error {
+	start := time.Now()
+	err := s.Store.PutRegistration(ctx, account, contact, expires, ua, source)
+	s.mu.Lock()
+	s.put = append(s.put, time.Since(start))
+	s.mu.Unlock()
+	return err
+}
+
+func (s *timedStore) ContactsOf(ctx context.Context, account string, now time.Time) ([]sqlite.Binding, error) {
+	start := time.Now()
+	bs, err := s.Store.ContactsOf(ctx, account, now)
+	s.mu.Lock()
+	s.lookup = append(s.lookup, time.Since(start))
+	s.mu.Unlock()
+	return bs, err
+}
+
+func (s *timedStore) report() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := func(d []time.Duration) string {
+		if len(d) == 0 {
+			return "none"
+		}
+		slices.Sort(d)
+		p := func(f float64) time.Duration { return d[int(f*float64(len(d)-1))].Round(10 * time.Microsecond) }
+		return fmt.Sprintf("%d, p50 %v p90 %v p99 %v max %v", len(d), p(0.5), p(0.9), p(0.99), d[len(d)-1].Round(time.Millisecond))
+	}
+	return "PutRegistration " + q(s.put) + "; ContactsOf " + q(s.lookup)
 }

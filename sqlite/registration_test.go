@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -226,5 +227,40 @@ func testExtendRegistrations(t *testing.T, b storetest.Backend) {
 	}
 	if err := s.ExtendRegistrations(ctx, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPutRegistrationBatch(t *testing.T) { forEachBackend(t, testPutRegistrationBatch) }
+
+// testPutRegistrationBatch: concurrent registrations share writes; one for
+// an account that does not exist fails alone.
+func testPutRegistrationBatch(t *testing.T, b storetest.Backend) {
+	s, guid := newRegStore(t, b)
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	const n = 200
+	errs := make(chan error, n+1)
+	for i := 0; i < n; i++ {
+		go func() {
+			errs <- s.PutRegistration(ctx, guid, fmt.Sprintf("sip:%d@192.0.2.1", i%8), exp, "ua", "udp:192.0.2.1:5060")
+		}()
+	}
+	go func() {
+		errs <- s.PutRegistration(ctx, "00000000-0000-0000-0000-000000000000", "sip:x@192.0.2.1", exp, "ua", "udp:192.0.2.1:5060")
+	}()
+	notFound := 0
+	for i := 0; i <= n; i++ {
+		switch err := <-errs; {
+		case xc5.ErrorCode(err) == xc5.ENOTFOUND:
+			notFound++
+		case err != nil:
+			t.Errorf("PutRegistration: %v", err)
+		}
+	}
+	if notFound != 1 {
+		t.Errorf("%d registrations for the missing account failed, want 1", notFound)
+	}
+	if bs, err := s.ContactsOf(ctx, guid, time.Now()); err != nil || len(bs) != 8 {
+		t.Fatalf("ContactsOf = %d bindings, %v; want 8", len(bs), err)
 	}
 }
