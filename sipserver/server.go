@@ -86,8 +86,10 @@ type Config struct {
 	// node refuses new calls cheaply instead of failing the calls it
 	// already carries. Setting up a call takes about a millisecond, so the
 	// count stays in single figures until the node (or the network to the
-	// phones) cannot keep up and set-ups queue (see docs/sip.md). Default
-	// 64; negative means no limit.
+	// phones) cannot keep up and set-ups queue. 128 at 500 calls a second
+	// is a quarter of a second of queue, half of SIP's first
+	// retransmission interval (see docs/sip.md). Default 128; negative
+	// means no limit.
 	MaxCallSetups int
 	// RetryAfter is the Retry-After of that 503. Default 1 s.
 	RetryAfter time.Duration
@@ -175,7 +177,7 @@ func (c *Config) defaults() error {
 	def(&c.RefreshDelay, time.Second)
 	def(&c.RequestTimeout, 10*time.Second)
 	if c.MaxCallSetups == 0 {
-		c.MaxCallSetups = 64
+		c.MaxCallSetups = 128
 	}
 	def(&c.RetryAfter, time.Second)
 	def(&c.CDRDelay, 200*time.Millisecond)

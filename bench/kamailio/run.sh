@@ -115,7 +115,7 @@ c0=$(kam_cpu)
 (cd "$WORK" && timeout 360 sipp 127.0.0.1:"$PORT" -sf "$ROOT/sipserver/testdata/sipp/register_auth.xml" \
   -inf users.csv -au '[field3]' -ap '[field2]' -r "$RATE" -rp 1000 -m "$REGS" -l 20000 \
   -i 127.0.0.1 -p "$(freeport)" -timeout 300s -timeout_error -trace_stat -stf kam_stat.csv -fd 1 \
-  -max_socket 65000 -nostdin -trace_err -error_file kam_errors.log >"$WORK/sipp.log" 2>&1) || true
+  -max_socket 65000 -buff_size 4194304 -nostdin -trace_err -error_file kam_errors.log >"$WORK/sipp.log" 2>&1) || true
 c1=$(kam_cpu)
 KAM_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load average after Kamailio: $KAM_LOAD"
@@ -142,8 +142,8 @@ kill "$KAM_PID"; wait "$KAM_PID" 2>/dev/null || true; KAM_PID=
 # 4. xc5, the same scenario, users and rate, in the same run.
 go test -c -o "$WORK/sipserver.test" ./sipserver
 echo "load average before xc5: $(cut -d' ' -f1-3 /proc/loadavg)"
-(cd sipserver && XC5_SIPP_LOAD=1 XC5_LOAD_SKIP_CALLS=1 XC5_LOAD_ACCOUNTS="$ACCOUNTS" XC5_LOAD_REGS="$REGS" XC5_LOAD_REG_RATE="$RATE" \
-  timeout 600 "$WORK/sipserver.test" -test.run 'TestSippLoad$' -test.v -test.timeout 10m) | tee "$WORK/xc5.log" | grep -E 'XC5_RESULT|REGISTER|load average|FAIL|seeded'
+(cd sipserver && XC5_SIPP_LOAD=1 XC5_LOAD_SKIP_CALLS=1 XC5_LOAD_TIMING=1 XC5_LOAD_ACCOUNTS="$ACCOUNTS" XC5_LOAD_REGS="$REGS" XC5_LOAD_REG_RATE="$RATE" \
+  timeout 600 "$WORK/sipserver.test" -test.run 'TestSippLoad$' -test.v -test.timeout 10m) | tee "$WORK/xc5.log" | grep -E 'XC5_RESULT|REGISTER|load average|FAIL|seeded|store during'
 res=$(grep '^XC5_RESULT phase=register' "$WORK/xc5.log")
 XC5_RATE=$(sed -n 's/.* per_s=\([0-9]*\).*/\1/p' <<<"$res")
 XC5_FAIL=$(sed -n 's/.* failed=\([0-9]*\).*/\1/p' <<<"$res")
