@@ -728,7 +728,6 @@ func (c *call) finish(outcome string, code int) {
 			delete(b.dialogs, e.key)
 		}
 	}
-	b.calls--
 	shared := b.shared
 	b.mu.Unlock()
 	if shared != nil && len(counted) > 0 {
@@ -736,6 +735,11 @@ func (c *call) finish(outcome string, code int) {
 			c.log.Warn("shared call count", "err", err)
 		}
 	}
+	// Counted as ended only once every node's count has let it go, so that
+	// "no calls in progress" means no node still counts this one.
+	b.mu.Lock()
+	b.calls--
+	b.mu.Unlock()
 	if other != nil && other.cancel != nil {
 		other.cancel()
 	}
