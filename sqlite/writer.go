@@ -224,6 +224,16 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 			}
 		}
 	}
+	if !w.usable(conn) {
+		// A write swallowed the error of a statement that aborted the
+		// transaction. PostgreSQL would answer the COMMIT with a silent
+		// rollback, and every write of the batch would be acknowledged
+		// but lost.
+		slog.Error("group commit: the transaction was aborted by a write that reported success", "writes", len(batch))
+		q.ExecContext(ctx, "ROLLBACK")
+		fail(fmt.Errorf("transaction aborted by a failed statement"))
+		return nil, false
+	}
 	return results, true
 }
 

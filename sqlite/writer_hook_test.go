@@ -19,7 +19,9 @@ type BatchWrite struct {
 	// writes anything; "after": an error after its INSERT; "sql": a
 	// statement that fails (PostgreSQL then aborts the transaction);
 	// "badselect": a failing SELECT before any write (aborts PostgreSQL's
-	// transaction, not SQLite's); "panic": a panic after its INSERT.
+	// transaction, not SQLite's); "panic": a panic after its INSERT;
+	// "swallow": a failing SELECT whose error it ignores, reporting
+	// success having written nothing.
 	Fail string
 	Runs int // how many times it ran
 }
@@ -87,6 +89,10 @@ func (bw *BatchWrite) fn(ctx context.Context, q execer) error {
 		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM no_such_table`).Scan(&n); err != nil {
 			return fmt.Errorf("%s: %w", bw.Name, err)
 		}
+		return nil
+	case "swallow":
+		var n int
+		q.QueryRowContext(ctx, `SELECT count(*) FROM no_such_table`).Scan(&n)
 		return nil
 	case "sql":
 		// The row of the write named in Name exists: a unique violation.

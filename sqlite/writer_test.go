@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"fmt"
 	"testing"
 
 	"xc5"
@@ -96,6 +97,33 @@ func testBatchFailures(t *testing.T, b storetest.Backend) {
 			runs = 2
 		}
 		check(t, ws, s.RunBatch(t, ws), []want{{"", runs}, {"!", runs}, {"", 1}})
+	})
+
+	t.Run("a write that hides a failed statement", func(t *testing.T) {
+		// On PostgreSQL the failed statement aborted the transaction,
+		// whose COMMIT would roll back silently: every write is told so
+		// instead. SQLite undid only the statement.
+		for _, rerunnable := range []bool{true, false} {
+			for _, alone := range []bool{true, false} {
+				name := fmt.Sprintf("h-%v-%v-", rerunnable, alone)
+				ws := []*sqlite.BatchWrite{{Name: name + "1", Rerunnable: rerunnable, Fail: "swallow"}}
+				if !alone {
+					ws = append(ws, &sqlite.BatchWrite{Name: name + "2", Rerunnable: rerunnable})
+				}
+				errs := s.RunBatch(t, ws)
+				for i, w := range ws {
+					if b.Name == "postgres" && errs[i] == nil {
+						t.Errorf("%s: acknowledged in an aborted transaction", w.Name)
+					}
+					if b.Name != "postgres" && errs[i] != nil {
+						t.Errorf("%s: %v", w.Name, errs[i])
+					}
+					if got := s.HasSetting(t, w.Name); got && b.Name == "postgres" || !got && w.Fail == "" && b.Name != "postgres" {
+						t.Errorf("%s: row present %v", w.Name, got)
+					}
+				}
+			}
+		}
 	})
 
 	t.Run("a failure in a batch of rerunnable writes alone", func(t *testing.T) {
