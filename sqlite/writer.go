@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -191,7 +192,7 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 		bare := true // false once such a run had to be undone: the rest take savepoints
 		for i, o := range batch {
 			if !bare || !o.rerunnable {
-				results[i] = runOne(ctx, q, o)
+				results[i] = w.runOne(ctx, conn, q, o)
 				seg = i + 1
 				continue
 			}
@@ -201,13 +202,13 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 				// transaction's start is the mark.)
 				if _, err := q.ExecContext(ctx, "SAVEPOINT s"); err != nil {
 					bare = false
-					results[i] = runOne(ctx, q, o)
+					results[i] = w.runOne(ctx, conn, q, o)
 					seg = i + 1
 					continue
 				}
 			}
 			clean, err := runBare(ctx, q, o)
-			if err == nil || clean && w.usable(conn) {
+			if (err == nil || clean) && w.usable(conn) {
 				results[i] = err
 				continue
 			}
@@ -220,7 +221,7 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 			}
 			bare = false
 			for j := seg; j <= i; j++ {
-				results[j] = runOne(ctx, q, batch[j])
+				results[j] = w.runOne(ctx, conn, q, batch[j])
 			}
 		}
 	}
@@ -231,7 +232,7 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 		// but lost.
 		slog.Error("group commit: the transaction was aborted by a write that reported success", "writes", len(batch))
 		q.ExecContext(ctx, "ROLLBACK")
-		fail(fmt.Errorf("transaction aborted by a failed statement"))
+		fail(errAborted)
 		return nil, false
 	}
 	return results, true
@@ -343,17 +344,26 @@ func changedNothing(q execer) {
 }
 
 // runOne runs one write inside its own savepoint, undoing it alone when
-// it fails or panics.
-func runOne(ctx context.Context, conn execer, o *op) (err error) {
-	if _, err := conn.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+// it fails or panics, or when it reports success in a transaction that
+// one of its statements aborted (whose COMMIT would silently roll back).
+func (w *writer) runOne(ctx context.Context, conn *sql.Conn, q execer, o *op) (err error) {
+	if _, err := q.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	if err = runAlone(ctx, conn, o); err != nil {
-		conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w")
+	if err = runAlone(ctx, q, o); err == nil && !w.usable(conn) {
+		slog.Error("store write reported success after a failed statement")
+		err = errAborted
 	}
-	conn.ExecContext(ctx, "RELEASE SAVEPOINT w")
+	if err != nil {
+		q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w")
+	}
+	q.ExecContext(ctx, "RELEASE SAVEPOINT w")
 	return err
 }
+
+// errAborted answers a write that reported success although a statement
+// of it failed and aborted the transaction.
+var errAborted = errors.New("transaction aborted by a failed statement")
 
 // runAlone runs a write, turning a panic into an error so that one bad
 // write cannot take the writer (and every queued write) down.
