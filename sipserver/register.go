@@ -24,6 +24,15 @@ type change struct {
 
 // handleRegister is the registrar (RFC 3261 §10.3).
 func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
+	n := s.registers.Add(1)
+	defer s.registers.Add(-1)
+	if limit := int64(s.cfg.MaxPendingRegisters); limit >= 0 && n > limit {
+		// Overloaded: refuse cheaply rather than queue (see Config).
+		s.shedRegs.Add(1)
+		s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded",
+			sip.NewHeader("Retry-After", seconds(max(s.cfg.RetryAfter, time.Second))))
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	to := req.To()
@@ -200,6 +209,10 @@ func (s *Server) refreshOnly(stored map[string]sqlite.Binding, c change, ua, sou
 	return ok && b.Source == source && b.UserAgent == ua &&
 		b.Expires.After(now.Add(2*s.cfg.RefreshDelay+s.cfg.MinExpires/2)) && now.Add(c.expires).After(b.Expires)
 }
+
+// ShedRegisters reports how many REGISTERs were refused with 503 because
+// too many were in progress (Config.MaxPendingRegisters).
+func (s *Server) ShedRegisters() int64 { return s.shedRegs.Load() }
 
 // storeFailed answers a request whose store work failed.
 func (s *Server) storeFailed(tx sip.ServerTransaction, req *sip.Request, err error) {

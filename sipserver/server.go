@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -91,7 +92,18 @@ type Config struct {
 	// retransmission interval (see docs/sip.md). Default 128; negative
 	// means no limit.
 	MaxCallSetups int
-	// RetryAfter is the Retry-After of that 503. Default 1 s.
+	// MaxPendingRegisters bounds the REGISTERs being handled at once
+	// (challenge, credentials, the binding's write); above it a REGISTER
+	// gets 503 with Retry-After at once. Handling one takes well under a
+	// millisecond of CPU and a share of a commit, so a few dozen are in
+	// progress at thousands a second; 1024 is about a fifth of a second of
+	// queue at 5,000 a second, before retransmissions (after 500 ms) would
+	// add to the load. It keeps an avalanche of registrations (every phone
+	// of a network coming back at once) from taking the node past its
+	// capacity, where queues and retransmissions feed each other. Default
+	// 1024; negative means no limit.
+	MaxPendingRegisters int
+	// RetryAfter is the Retry-After of those 503s. Default 1 s.
 	RetryAfter time.Duration
 
 	// MinExpires is the shortest registration accepted; shorter non-zero
@@ -180,6 +192,9 @@ func (c *Config) defaults() error {
 		c.MaxCallSetups = 128
 	}
 	def(&c.RetryAfter, time.Second)
+	if c.MaxPendingRegisters == 0 {
+		c.MaxPendingRegisters = 1024
+	}
 	def(&c.CDRDelay, 200*time.Millisecond)
 	if c.UDPBuffer == 0 {
 		c.UDPBuffer = 4 << 20
@@ -235,6 +250,9 @@ type Server struct {
 	replay  *replayGuard
 	limiter *limiter
 	refresh *refresher // nil: refreshes are written through
+
+	registers atomic.Int64 // REGISTERs in progress
+	shedRegs  atomic.Int64 // REGISTERs refused for overload
 
 	mu       sync.RWMutex
 	handlers map[sip.RequestMethod]Handler

@@ -1,8 +1,13 @@
 package sipserver
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"xc5/sqlite"
 )
 
 // TestLoadShedding: with Config.MaxCallSetups calls being set up, a new
@@ -72,4 +77,65 @@ func TestLoadShedding(t *testing.T) {
 	if n := b.setups.Load(); n != 0 {
 		t.Errorf("%d set-up slots still taken", n)
 	}
+}
+
+// gatedStore holds every PutRegistration until the gate opens: a store
+// (or a node) that has fallen behind.
+type gatedStore struct {
+	*sqlite.Store
+	gate    chan struct{}
+	waiting chan struct{}
+}
+
+func (g *gatedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string) error {
+	select {
+	case g.waiting <- struct{}{}:
+	default:
+	}
+	<-g.gate
+	return g.Store.PutRegistration(ctx, account, contact, expires, ua, source)
+}
+
+// TestRegisterShedding: with MaxPendingRegisters REGISTERs in progress, the
+// next is answered 503 with Retry-After at once; when they complete,
+// REGISTERs are served again.
+func TestRegisterShedding(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	g := &gatedStore{Store: store, gate: make(chan struct{}), waiting: make(chan struct{}, 1)}
+	srv := startServer(t, Config{MaxPendingRegisters: 1, RetryAfter: 2 * time.Second}, g)
+	desk, soft := newPhone(t, srv.addr, "UDP"), newPhone(t, srv.addr, "UDP")
+	// With a limit of 1, a phone's authenticated REGISTER can arrive while
+	// the handler of its first (challenged) one is still returning: such a
+	// 503 is retried, as a phone would after Retry-After.
+	register := func(p *phone, contact string) *sip.Response {
+		for i := 0; ; i++ {
+			res := p.login(p.register(reception, []string{contact}, 600), "MD5", reception, password)
+			if res.StatusCode != 503 || i == 50 {
+				return res
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	first := make(chan *sip.Response, 1)
+	go func() { first <- register(desk, "<sip:desk@127.0.0.1:5001>") }()
+	select {
+	case <-g.waiting: // desk's REGISTER is in progress, held in its write
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first REGISTER never reached the store")
+	}
+	start := time.Now()
+	res := soft.do(soft.register(reception, []string{"<sip:soft@127.0.0.1:5002>"}, 600))
+	if res.StatusCode != 503 || res.GetHeader("Retry-After") == nil || res.GetHeader("Retry-After").Value() != "2" {
+		t.Fatalf("overloaded registrar: %d %s, want 503 with Retry-After: 2", res.StatusCode, res.Reason)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("503 after %v", d)
+	}
+	if n := srv.ShedRegisters(); n < 1 {
+		t.Errorf("ShedRegisters() = %d, want at least 1", n)
+	}
+	close(g.gate)
+	wantStatus(t, <-first, 200)
+	wantStatus(t, register(soft, "<sip:soft@127.0.0.1:5002>"), 200)
 }
