@@ -34,7 +34,10 @@ import (
 // [1000] how long each call lasts, XC5_LOAD_CALL_LIMIT [10000] calls open
 // at once; XC5_LOAD_SKIP_CALLS=1 measures registrations only (what
 // bench/kamailio/run.sh compares with Kamailio); XC5_LOAD_CPUPROFILE=DIR
-// writes a CPU profile of each phase (register.pprof, calls.pprof) there.
+// writes a CPU profile of each phase (register.pprof, calls.pprof) there,
+// and allocation profiles before and after it (NAME_allocs_before.pprof,
+// NAME_allocs.pprof: compare with pprof -base); XC5_LOAD_TIMING=1 reports
+// the latencies of the registrar's store calls.
 // Each phase logs the load average and the test process's CPU time per
 // successful registration or call (sipp runs in its own process, so this
 // is the server's cost, which varies less than the rate on a shared
@@ -297,6 +300,7 @@ func startPhase(t *testing.T, name string) *phase {
 			t.Fatal(err)
 		}
 		p.prof = f
+		writeAllocs(t, filepath.Join(dir, name+"_allocs_before.pprof"))
 	}
 	t.Logf("%s: load average before: %s", name, loadavg())
 	p.cpu = processCPU()
@@ -308,6 +312,8 @@ func (p *phase) end(st sippStats) {
 	if p.prof != nil {
 		pprof.StopCPUProfile()
 		p.prof.Close()
+		// go tool pprof -sample_index=alloc_space -base NAME_allocs_before.pprof NAME_allocs.pprof
+		writeAllocs(p.t, filepath.Join(filepath.Dir(p.prof.Name()), p.name+"_allocs.pprof"))
 	}
 	per := 0.0
 	if st.success > 0 {
@@ -360,4 +366,15 @@ func (s *timedStore) report() string {
 		return fmt.Sprintf("%d, p50 %v p90 %v p99 %v max %v", len(d), p(0.5), p(0.9), p(0.99), d[len(d)-1].Round(time.Millisecond))
 	}
 	return "PutRegistration " + q(s.put) + "; ContactsOf " + q(s.lookup)
+}
+
+func writeAllocs(t *testing.T, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		t.Fatal(err)
+	}
 }
