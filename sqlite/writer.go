@@ -43,8 +43,8 @@ type op struct {
 }
 
 // writer owns the writing connections and runs group commits: SQLite has
-// one (it allows one writer at a time), PostgreSQL several, each taking
-// the writes queued when it is free.
+// one (it allows one writer at a time), PostgreSQL several, which take
+// turns gathering the queued writes into a batch and commit in parallel.
 type writer struct {
 	d     *dialect
 	conns []*sql.Conn
@@ -156,8 +156,8 @@ func (w *writer) loop(conn *sql.Conn) {
 // or the batch's only write failed and was rolled back).
 //
 // Rerunnable writes run without savepoints: on PostgreSQL a SAVEPOINT
-// and its RELEASE are two round trips each, as many as the write itself
-// once its checks are folded into its statement, and every savepoint of a
+// and its RELEASE are a round trip each, two more than a number create
+// itself once its checks are folded into its INSERT, and every savepoint of a
 // writing batch holds a subtransaction ID (past 64 of them each other
 // session's snapshots get slower). A write that fails without having
 // written anything, in a transaction still usable, is simply answered
