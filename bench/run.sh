@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/run.sh: reproduces the figures of issue 2 recorded in docs/benchmarks.md,
-# end to end, on this machine, against 127.0.0.1 only.
+# bench/run.sh: reproduces the figures of issue 2 (and, with XC5_DB, the GET
+# and create figures of issue 6 on PostgreSQL) recorded in
+# docs/benchmarks.md, end to end, on this machine, against 127.0.0.1 only.
 #
 #   bash bench/run.sh                 # everything, defaults below
 #   DURATION=5 ROUNDS=1 bash bench/run.sh   # a quick pass
