@@ -1,13 +1,15 @@
-// Package sqlite is the embedded store of xc5: the provisioning model on a
+// Package sqlite is the SQL store of xc5: the provisioning model on a
 // SQLite file in WAL mode, through the pure-Go modernc.org/sqlite driver so
-// that the binary needs no cgo.
+// that the binary needs no cgo, or on PostgreSQL through pgx (the same SQL,
+// with a dialect for each engine; see dialect.go and postgres.go).
 //
-// All writes go through one connection owned by a writer goroutine that
-// groups concurrent writes into shared transactions (group commit): each
-// write runs inside its own SAVEPOINT, so one failing write does not undo
-// its neighbours, and every caller is answered only after the COMMIT that
-// made its write durable. With synchronous=FULL one fsync then serves many
-// requests instead of one each.
+// All writes go through writer goroutines that group concurrent writes
+// into shared transactions (group commit), one writing connection on
+// SQLite and several on PostgreSQL. One failing write never undoes its
+// neighbours (writer.go says how, with and without savepoints), and every
+// caller is answered only after the COMMIT that made its write durable.
+// With synchronous=FULL one fsync then serves many requests instead of one
+// each. Between PostgreSQL nodes, feed.go keeps in-memory views exact.
 package sqlite
 
 import (
