@@ -96,12 +96,16 @@ type Config struct {
 	// (challenge, credentials, the binding's write); above it a REGISTER
 	// gets 503 with Retry-After at once. Handling one takes well under a
 	// millisecond of CPU and a share of a commit, so a few dozen are in
-	// progress at thousands a second; 1024 is about a fifth of a second of
-	// queue at 5,000 a second, before retransmissions (after 500 ms) would
-	// add to the load. It keeps an avalanche of registrations (every phone
-	// of a network coming back at once) from taking the node past its
-	// capacity, where queues and retransmissions feed each other. Default
-	// 1024; negative means no limit.
+	// progress at thousands a second while commits are quick; a pause (a
+	// commit slowed by other disk work, fsync p99 150 ms under load; a
+	// process that lost the CPU) holds hundreds or thousands more for a
+	// moment, and those should still be served. 8192 is about 0.8 s of
+	// requests at 5,000 registrations (10,000 REGISTERs) a second: only a
+	// queue that keeps growing, past the point where phones retransmit
+	// (500 ms), reaches it. It keeps an avalanche of registrations (every
+	// phone of a network coming back at once) from taking the node into
+	// the collapse where queues and retransmissions feed each other.
+	// Default 8192; negative means no limit.
 	MaxPendingRegisters int
 	// RetryAfter is the Retry-After of those 503s. Default 1 s.
 	RetryAfter time.Duration
@@ -193,7 +197,7 @@ func (c *Config) defaults() error {
 	}
 	def(&c.RetryAfter, time.Second)
 	if c.MaxPendingRegisters == 0 {
-		c.MaxPendingRegisters = 1024
+		c.MaxPendingRegisters = 8192
 	}
 	def(&c.CDRDelay, 200*time.Millisecond)
 	if c.UDPBuffer == 0 {
