@@ -8,8 +8,12 @@
 # offered to both; REGS [50000] registrations; ACCOUNTS [50000] accounts
 # (u{i%10}@seed-{i/10}.test with password seed-pw, i%10 != 0, as
 # TestSippLoad seeds them); KAM_WORKERS [4] Kamailio UDP worker processes;
-# KAM_DB_MODE [2] usrloc db_mode (2 write-back, 1 write-through); SKIP_XC5
-# set to measure Kamailio alone.
+# KAM_DB_MODE [2] usrloc db_mode (2 write-back, 1 write-through); KAM_DB
+# [sqlite] where auth_db and usrloc keep their tables: sqlite, or postgres
+# (a database of its own on KAM_PG [postgres://postgres@127.0.0.1:5432],
+# created and dropped by the script; db_mode 1 needs it, since Kamailio's
+# db_sqlite has no busy timeout and its worker processes' concurrent
+# writes fail); SKIP_XC5 set to measure Kamailio alone.
 #
 # It installs kamailio and sip-tester if missing, builds the subscriber
 # database in a temporary directory (removed on exit), starts Kamailio on
@@ -26,12 +30,18 @@ REGS=${REGS:-50000}
 ACCOUNTS=${ACCOUNTS:-50000}
 KAM_WORKERS=${KAM_WORKERS:-4}
 KAM_DB_MODE=${KAM_DB_MODE:-2}
+KAM_DB=${KAM_DB:-sqlite}
+KAM_PG=${KAM_PG:-postgres://postgres@127.0.0.1:5432}
 
 need=()
 command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
 [ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/db_sqlite.so ] || need+=(kamailio-sqlite-modules)
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+if [ "$KAM_DB" = postgres ]; then
+  [ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/db_postgres.so ] || need+=(kamailio-postgres-modules)
+  command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq "${need[@]}" >/dev/null || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
@@ -39,6 +49,7 @@ fi
 
 WORK=$(mktemp -d /tmp/xc5-kamailio.XXXXXX)
 KAM_PID=
+PGDB=
 cleanup() {
   if [ -n "$KAM_PID" ] && kill -0 "$KAM_PID" 2>/dev/null; then
     kids=$(pgrep -P "$KAM_PID" || true)
@@ -47,6 +58,9 @@ cleanup() {
     kill -9 "$KAM_PID" 2>/dev/null || true
     # Kamailio's children leave with their main process; make sure.
     [ -n "$kids" ] && kill -9 $kids 2>/dev/null || true
+  fi
+  if [ -n "$PGDB" ]; then
+    psql "$KAM_PG/postgres" -q -c "DROP DATABASE IF EXISTS $PGDB" >/dev/null 2>&1 || true
   fi
   rm -rf "$WORK"
 }
@@ -89,15 +103,29 @@ for i in range(n):
 c.executemany("INSERT INTO subscriber (username, domain, ha1, ha1b) VALUES (?,?,?,?)", rows)
 c.commit()
 open(users, "w").write("\n".join(lines) + "\n")
+open(users.replace("users.csv", "subscribers.csv"), "w").write("".join(",".join(r) + "\n" for r in rows))
 PY
-echo "subscribers: $(sqlite3 "$DB" 'SELECT count(*) FROM subscriber')"
+DB_URL=sqlite:///$DB
+count_rows() { sqlite3 "$DB" "SELECT count(*) FROM $1"; }
+if [ "$KAM_DB" = postgres ]; then
+  PGDB=xc5_kamailio_$$
+  psql "$KAM_PG/postgres" -q -c "CREATE DATABASE $PGDB" >/dev/null
+  for f in standard auth_db usrloc; do
+    psql "$KAM_PG/$PGDB" -q -f "/usr/share/kamailio/postgres/$f-create.sql" >/dev/null
+  done
+  psql "$KAM_PG/$PGDB" -q -c "\\copy subscriber (username, domain, ha1, ha1b) FROM '$WORK/subscribers.csv' WITH (FORMAT csv)" >/dev/null
+  DB_URL=$KAM_PG/$PGDB
+  count_rows() { psql "$KAM_PG/$PGDB" -tA -c "SELECT count(*) FROM $1"; }
+fi
+echo "subscribers: $(count_rows subscriber) ($KAM_DB)"
 
 # 2. Kamailio.
 PORT=$(freeport)
 sed -e "s|^#!substdef \"!LISTEN_PORT!.*|#!substdef \"!LISTEN_PORT!$PORT!g\"|" \
-    -e "s|^#!substdef \"!DB_URL!.*|#!substdef \"!DB_URL!sqlite:///$DB!g\"|" \
+    -e "s|^#!substdef \"!DB_URL!.*|#!substdef \"!DB_URL!$DB_URL!g\"|" \
     -e "s|^#!substdef \"!WORKERS!.*|#!substdef \"!WORKERS!$KAM_WORKERS!g\"|" \
     -e "s|^#!substdef \"!USRLOC_DB_MODE!.*|#!substdef \"!USRLOC_DB_MODE!$KAM_DB_MODE!g\"|" \
+    -e "s|^loadmodule \"db_sqlite.so\"|loadmodule \"db_$KAM_DB.so\"|" \
     bench/kamailio/kamailio.cfg >"$WORK/kamailio.cfg"
 kamailio -c -f "$WORK/kamailio.cfg" >"$WORK/check.log" 2>&1 || { cat "$WORK/check.log"; exit 1; }
 kamailio -DD -E -f "$WORK/kamailio.cfg" -P "$WORK/kamailio.pid" -m 512 -M 32 -w "$WORK" >"$WORK/kamailio.log" 2>&1 &
@@ -107,7 +135,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 ss -lun | grep -q "127.0.0.1:$PORT " || { echo "kamailio did not start:"; tail -20 "$WORK/kamailio.log"; exit 1; }
-echo "kamailio $(kamailio -v | head -1 | awk '{print $3}') on udp:127.0.0.1:$PORT, $KAM_WORKERS workers, usrloc db_mode $KAM_DB_MODE"
+echo "kamailio $(kamailio -v | head -1 | awk '{print $3}') on udp:127.0.0.1:$PORT, $KAM_WORKERS workers, usrloc db_mode $KAM_DB_MODE on $KAM_DB"
 
 # 3. The same sipp run as TestSippLoad's register phase.
 echo "load average before Kamailio: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -120,7 +148,7 @@ c1=$(kam_cpu)
 KAM_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load average after Kamailio: $KAM_LOAD"
 if [ "$KAM_DB_MODE" = 2 ]; then sleep 12; fi # one usrloc timer round writes the bindings back
-echo "location rows in Kamailio's database: $(sqlite3 "$DB" 'SELECT count(*) FROM location')"
+echo "location rows in Kamailio's database: $(count_rows location)"
 read -r KAM_RATE KAM_OK KAM_FAIL KAM_RETR < <(python3 - "$WORK/kam_stat.csv" <<'PY'
 import sys
 lines = [l.rstrip("\n").split(";") for l in open(sys.argv[1]) if l.strip()]
@@ -150,6 +178,6 @@ XC5_FAIL=$(sed -n 's/.* failed=\([0-9]*\).*/\1/p' <<<"$res")
 XC5_CPU=$(sed -n 's/.* cpu_us=\([0-9]*\).*/\1/p' <<<"$res")
 echo
 echo "== REGISTER with MD5 digest, $REGS registrations of $ACCOUNTS accounts, $RATE/s offered =="
-echo "Kamailio 5.6 (auth_db + usrloc db_mode $KAM_DB_MODE, SQLite, $KAM_WORKERS workers): $KAM_RATE/s, $KAM_FAIL failed, ${KAM_CPU_US} µs CPU each (load $KAM_LOAD)"
+echo "Kamailio 5.6 (auth_db + usrloc db_mode $KAM_DB_MODE, $KAM_DB, $KAM_WORKERS workers): $KAM_RATE/s, $KAM_FAIL failed, ${KAM_CPU_US} µs CPU each (load $KAM_LOAD)"
 echo "xc5:                                                       $XC5_RATE/s, $XC5_FAIL failed, ${XC5_CPU} µs CPU each"
 python3 -c "import sys; k,x,kc,xc=map(float,sys.argv[1:]); print(f'ratio xc5/Kamailio: {x/k:.2f} in rate, {xc/kc if kc else 0:.1f}x the CPU per registration')" "$KAM_RATE" "$XC5_RATE" "$KAM_CPU_US" "$XC5_CPU"
