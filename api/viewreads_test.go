@@ -2,15 +2,19 @@ package api_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"xc5/api"
 	"xc5/routing"
+	"xc5/secret"
 	"xc5/sqlite"
 )
 
@@ -110,4 +114,72 @@ func body(t *testing.T, url, id string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// TestNotFreshReadsStore: while the store's Fresh reports false (a node
+// whose change feed is down), account GETs and logins go to the database,
+// never to memory that may have missed another node's write. The write
+// here is made behind the store's back, as another node's would be.
+func TestNotFreshReadsStore(t *testing.T) {
+	dir := t.TempDir()
+	store, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	store.Bootstrap(context.Background(), adminPW)
+	view := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
+	view.Follow(store)
+	if err := view.Load(context.Background(), store); err != nil {
+		t.Fatal(err)
+	}
+	var fresh atomic.Bool
+	fresh.Store(true)
+	srv := httptest.NewServer(api.New(store, api.Options{ViewReads: true, View: view, Fresh: fresh.Load,
+		Auth: api.AuthOptions{Fresh: fresh.Load}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer srv.Close()
+	c := &client{t: t, url: srv.URL}
+	c.ok("PUT", "/api-sys/account/", `{"username":"behind.test","password":"old-pw-123"}`)
+	c.ok("PUT", "/api-sys/account/behind.test/accountresource/api_access", `{"value":"user"}`)
+	login := func(pw string) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/api-sys/account/behind.test", nil)
+		req.SetBasicAuth("behind.test", pw)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := login("old-pw-123"); got != 200 { // verified, and cached
+		t.Fatalf("login: %d", got)
+	}
+
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.DBFile)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Exec(`UPDATE accounts SET pickup_group = 'Behind', password_hash = ? WHERE username = 'behind.test'`, secret.Hash("new-pw-456")); err != nil {
+		t.Fatal(err)
+	}
+	// Fresh: memory answers (this is why a node must only count itself
+	// fresh when it hears of every write).
+	if got := c.ok("GET", "/api-sys/account/behind.test", ""); got[0]["pickup_group"] != "" {
+		t.Fatalf("a fresh node read %q: the view was expected to answer", got[0]["pickup_group"])
+	}
+	if got := login("old-pw-123"); got != 200 {
+		t.Fatalf("cached login on a fresh node: %d", got)
+	}
+	// Not fresh: the database answers.
+	fresh.Store(false)
+	if got := c.ok("GET", "/api-sys/account/behind.test", ""); got[0]["pickup_group"] != "Behind" {
+		t.Fatalf("a node that is not fresh read %q from memory, want the database's %q", got[0]["pickup_group"], "Behind")
+	}
+	if got := login("old-pw-123"); got != 401 {
+		t.Fatalf("a node that is not fresh accepted a cached, since changed password: %d", got)
+	}
+	if got := login("new-pw-456"); got != 200 {
+		t.Fatalf("the new password: %d", got)
+	}
 }

@@ -29,6 +29,10 @@ type credCache struct {
 	gen uint64
 	m   map[string]credEntry
 	now func() time.Time
+	// fresh reports whether this node hears of every change before it
+	// is acknowledged (the store's read fence between nodes); while it
+	// does not, cached secrets are neither used nor kept.
+	fresh func() bool
 }
 
 type credEntry struct {
@@ -48,7 +52,10 @@ func withCredCache(reg Registry, now func() time.Time) Registry {
 	if !ok {
 		return reg
 	}
-	c := &credCache{Registry: reg, m: map[string]credEntry{}, now: now}
+	c := &credCache{Registry: reg, m: map[string]credEntry{}, now: now, fresh: func() bool { return true }}
+	if f, ok := reg.(interface{ Fresh() bool }); ok {
+		c.fresh = f.Fresh
+	}
 	src.OnChange(func(ch resource.Change) {
 		switch ch.Resource {
 		case nil, resource.Account, resource.Child, resource.Hydra:
@@ -69,7 +76,7 @@ func (c *credCache) SIPCredentials(ctx context.Context, username string) (sqlite
 	e, ok := c.m[key]
 	gen := c.gen
 	c.mu.Unlock()
-	if ok && now.Before(e.expires) {
+	if ok && now.Before(e.expires) && c.fresh() {
 		return e.c, nil
 	}
 	creds, err := c.Registry.SIPCredentials(ctx, username)
@@ -77,7 +84,7 @@ func (c *credCache) SIPCredentials(ctx context.Context, username string) (sqlite
 		return creds, err
 	}
 	c.mu.Lock()
-	if c.gen == gen { // no change since the read: the secrets are current
+	if c.gen == gen && c.fresh() { // no change since the read: the secrets are current
 		if len(c.m) >= maxCreds {
 			c.m = map[string]credEntry{}
 		}

@@ -8,6 +8,7 @@ import (
 	"xc5/resource"
 	"xc5/secret"
 	"xc5/sqlite"
+	"xc5/storetest"
 )
 
 // TestCredCache: cached secrets serve repeated lookups, and a password
@@ -46,5 +47,35 @@ func TestCredCache(t *testing.T) {
 	}
 	if _, ok := reg.(*credCache).m["nobody@cache.test"]; ok {
 		t.Error("an unknown account was cached")
+	}
+}
+
+// TestCredCacheNotFresh: on a PostgreSQL store that does not (yet) follow
+// the other nodes' changes, secrets are read every time, never cached,
+// since another node may have changed them unheard.
+func TestCredCacheNotFresh(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	if url == "" {
+		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL tests")
+	}
+	ctx := context.Background()
+	store, err := sqlite.OpenPostgres(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	store.Bootstrap(ctx, "admin-pw")
+	if _, _, err := store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "c@fresh.test", "password": "one"}, resource.Create); err != nil {
+		t.Fatal(err)
+	}
+	reg := withCredCache(store, time.Now)
+	if store.Fresh() {
+		t.Fatal("a PostgreSQL store that follows no feed counts itself fresh")
+	}
+	if got, err := reg.SIPCredentials(ctx, "c@fresh.test"); err != nil || got.HA1MD5 != secret.DigestHA1("c@fresh.test", "fresh.test", "one").MD5 {
+		t.Fatalf("lookup: %+v, %v", got, err)
+	}
+	if n := len(reg.(*credCache).m); n != 0 {
+		t.Fatalf("cache holds %d entries on a node that is not fresh, want 0", n)
 	}
 }
