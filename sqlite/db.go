@@ -51,6 +51,9 @@ type Store struct {
 
 	mu        sync.Mutex
 	listeners []func(resource.Change)
+	// order keeps changes to one record from being applied out of
+	// commit order (order.go).
+	order *changeOrder
 	closeOnce sync.Once
 
 	// The change feed and read fence (PostgreSQL; feed.go).
@@ -96,7 +99,7 @@ func Open(dir string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	s := &Store{d: sqliteDialect, read: read, write: write}
+	s := &Store{d: sqliteDialect, read: read, write: write, order: newChangeOrder()}
 	if s.stmts, err = prepare(read); err != nil {
 		s.Close()
 		return nil, err

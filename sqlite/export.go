@@ -146,7 +146,7 @@ func (s *Store) Import(ctx context.Context, in io.Reader) error {
 		return nil
 	})
 	if err == nil {
-		s.emit(resource.Change{}) // everything changed
+		s.emit(resource.Change{}, 0) // everything changed
 	}
 	return err
 }

@@ -512,7 +512,8 @@ func (c *cluster) handle(ctx context.Context, n *pgconn.Notification) {
 		}
 	case len(p) == 7 && p[0] == "c" && p[1] != c.id:
 		seq, _ := strconv.ParseUint(p[2], 10, 64)
-		c.s.deliver(c.s.changeFromFeed(ctx, p[3], p[4], p[5], p[6] == "1"))
+		asOf := c.s.w.tickets.Load() // local writes committed before the read are in it
+		c.s.deliverOrdered(c.s.changeFromFeed(ctx, p[3], p[4], p[5], p[6] == "1"), asOf, true)
 		c.mu.Lock()
 		c.acks[p[1]] = max(c.acks[p[1]], seq)
 		if !c.closed {

@@ -39,7 +39,7 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{d: postgresDialect, read: db, write: db}
+	s := &Store{d: postgresDialect, read: db, write: db, order: newChangeOrder()}
 	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&s.schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("current schema: %w", err)

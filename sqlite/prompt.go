@@ -26,6 +26,8 @@ func (s *Store) PutAudio(ctx context.Context, scope resource.Scope, parent, id s
 	if !resource.IsGUID(id) {
 		return resource.Record{}, false, invalid("upload audio to …/prompt/{guid}; get a GUID from GET /api-sys/guid")
 	}
+	var ticket uint64
+	ctx = withTicket(ctx, &ticket)
 	rec, created, err := s.putSimple(ctx, scope, resource.Prompt, parent, id, resource.Input{}, resource.Upsert, nextGroupAccess)
 	if err != nil {
 		return rec, created, err
@@ -43,7 +45,7 @@ func (s *Store) PutAudio(ctx context.Context, scope resource.Scope, parent, id s
 	})
 	if err == nil {
 		written := rec
-		s.emit(resource.Change{Resource: resource.Prompt, Account: rec.Parent, Record: &written})
+		s.emit(resource.Change{Resource: resource.Prompt, Account: rec.Parent, Record: &written}, ticket)
 	}
 	return rec, created, err
 }

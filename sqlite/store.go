@@ -257,8 +257,11 @@ func (s *Store) OnChange(fn func(resource.Change)) {
 // nodes. On PostgreSQL it returns once every other node has applied the change
 // too (see settle), so that a write acknowledged here is read through any
 // node at once.
-func (s *Store) emit(c resource.Change) {
-	s.deliver(c)
+//
+// ticket is the write's place in commit order (0 if unknown): a change is
+// not applied over a later one of the same record (order.go).
+func (s *Store) emit(c resource.Change, ticket uint64) {
+	s.deliverOrdered(c, ticket, false)
 	s.settle(s.announce(c))
 }
 
@@ -288,14 +291,15 @@ func changedAccount(r *resource.Resource, rec resource.Record) string {
 
 // Put implements resource.Store.
 func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
-	rec, created, err := s.put(ctx, scope, r, parent, id, in, mode)
+	var ticket uint64
+	rec, created, err := s.put(withTicket(ctx, &ticket), scope, r, parent, id, in, mode)
 	if err == nil {
 		c := resource.Change{Resource: r, Account: changedAccount(r, rec)}
 		if r != resource.Hydra {
 			written := rec
 			c.Record = &written
 		}
-		s.emit(c)
+		s.emit(c, ticket)
 	}
 	return rec, created, err
 }
@@ -480,9 +484,10 @@ func (s *Store) Delete(ctx context.Context, scope resource.Scope, r *resource.Re
 			c.Account, c.GUID = rec.Parent, rec.GUID
 		}
 	}
-	err := s.delete(ctx, scope, r, parent, id)
+	var ticket uint64
+	err := s.delete(withTicket(ctx, &ticket), scope, r, parent, id)
 	if err == nil {
-		s.emit(c)
+		s.emit(c, ticket)
 	}
 	return err
 }

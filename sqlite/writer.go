@@ -40,6 +40,9 @@ type op struct {
 	// run and keeps nothing from an earlier one. Such a write needs no
 	// savepoint of its own (see run).
 	rerunnable bool
+	// ticket, when set, receives the write's place in commit order
+	// (order.go).
+	ticket *uint64
 }
 
 // writer owns the writing connections and runs group commits: SQLite has
@@ -55,6 +58,8 @@ type writer struct {
 	// turns holds a token for each connection gathering and running a
 	// batch, up to its COMMIT (see loop); at most runningBatches.
 	turns chan struct{}
+	// tickets numbers committed writes in commit order (order.go).
+	tickets atomic.Uint64
 	// truncate asks the (SQLite) writer to reset the WAL between batches.
 	truncate atomic.Bool
 }
@@ -88,6 +93,7 @@ func (w *writer) doRerunnable(ctx context.Context, fn func(ctx context.Context, 
 }
 
 func (w *writer) submit(ctx context.Context, o *op) error {
+	o.ticket, _ = ctx.Value(ticketKey{}).(*uint64)
 	select {
 	case w.ops <- o:
 	case <-w.dead:
@@ -253,6 +259,9 @@ func (w *writer) commit(q execer, batch []*op, results []error) {
 		return
 	}
 	for i, o := range batch {
+		if o.ticket != nil && results[i] == nil {
+			*o.ticket = w.tickets.Add(1)
+		}
 		o.done <- results[i]
 	}
 }
