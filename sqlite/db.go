@@ -53,7 +53,7 @@ type Store struct {
 	listeners []func(resource.Change)
 	// order keeps changes to one record from being applied out of
 	// commit order (order.go).
-	order *changeOrder
+	order     *changeOrder
 	closeOnce sync.Once
 
 	// The change feed and read fence (PostgreSQL; feed.go).
