@@ -19,8 +19,11 @@ import (
 // the same record has been applied already.
 //
 // A change read back from the database (another node's, through the
-// feed) counts as of the ticket counter when the read began: every local
-// write ticketed before then is in what it read.
+// feed) counts as of the highest ticket up to which every local write was
+// committed when the read began: all of those are in what it read. (A
+// local write committed before the read, but ticketed above a batch still
+// committing, may then still be applied over the read: a window of one
+// commit, for two nodes writing the same record at the same moment.)
 
 // ticketKey carries, in a write's context, where the writer puts the
 // write's ticket.

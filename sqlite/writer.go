@@ -58,8 +58,11 @@ type writer struct {
 	// turns holds a token for each connection gathering and running a
 	// batch, up to its COMMIT (see loop); at most runningBatches.
 	turns chan struct{}
-	// tickets numbers committed writes in commit order (order.go).
-	tickets atomic.Uint64
+	// tickets numbers written writes in commit order (order.go);
+	// committing holds the first ticket of each batch being committed.
+	tmu        sync.Mutex
+	tickets    uint64
+	committing map[uint64]bool
 	// truncate asks the (SQLite) writer to reset the WAL between batches.
 	truncate atomic.Bool
 }
@@ -249,6 +252,13 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 // COMMIT's error.
 func (w *writer) commit(q execer, batch []*op, results []error) {
 	ctx := context.Background()
+	// Tickets are taken before the COMMIT, while the batch still holds its
+	// row locks: a later batch writing the same rows waits for this
+	// COMMIT, so it can only take its tickets after these. (Taken after
+	// the COMMIT returned, two PostgreSQL batches could take them in the
+	// wrong order.)
+	first := w.takeTickets(len(batch))
+	defer w.committed(first)
 	if _, err := q.ExecContext(ctx, "COMMIT"); err != nil {
 		slog.Error("group commit failed", "err", err, "writes", len(batch))
 		q.ExecContext(ctx, "ROLLBACK")
@@ -260,10 +270,42 @@ func (w *writer) commit(q execer, batch []*op, results []error) {
 	}
 	for i, o := range batch {
 		if o.ticket != nil && results[i] == nil {
-			*o.ticket = w.tickets.Add(1)
+			*o.ticket = first + uint64(i)
 		}
 		o.done <- results[i]
 	}
+}
+
+// takeTickets numbers n writes about to be committed.
+func (w *writer) takeTickets(n int) uint64 {
+	w.tmu.Lock()
+	defer w.tmu.Unlock()
+	first := w.tickets + 1
+	w.tickets += uint64(n)
+	if w.committing == nil {
+		w.committing = map[uint64]bool{}
+	}
+	w.committing[first] = true
+	return first
+}
+
+// committed marks the batch whose tickets start at first as done.
+func (w *writer) committed(first uint64) {
+	w.tmu.Lock()
+	delete(w.committing, first)
+	w.tmu.Unlock()
+}
+
+// settledTicket returns a ticket up to which every write is committed
+// (or failed): a read that starts now sees all of them.
+func (w *writer) settledTicket() uint64 {
+	w.tmu.Lock()
+	defer w.tmu.Unlock()
+	t := w.tickets
+	for first := range w.committing {
+		t = min(t, first-1)
+	}
+	return t
 }
 
 // undoRun rolls back the savepoint-free writes since the batch's write
