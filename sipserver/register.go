@@ -124,16 +124,8 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	bindings := map[string]time.Time{}
-	stored := map[string]sqlite.Binding{}
 	order := []string{}
 	for _, b := range current {
-		stored[b.Contact] = b
-		if s.refresh != nil {
-			// A refresh waiting to be written is the binding's expiry.
-			if e := s.refresh.expiry(acct.GUID, b.Contact); e.After(b.Expires) {
-				b.Expires = e
-			}
-		}
 		bindings[b.Contact] = b.Expires
 		order = append(order, b.Contact)
 	}
@@ -157,22 +149,16 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		ua = truncate(h.Value(), 256)
 	}
 	source := strings.ToLower(req.Transport()) + ":" + req.Source()
+	// Every change, refreshes included, is durable before the 200: the
+	// phone schedules its next REGISTER from the expiry we answer, so an
+	// expiry lost in a crash could leave it unreachable until then.
+	// Concurrent REGISTERs share commits (PutRegistration), which is what
+	// makes this affordable.
 	for _, c := range changes {
-		behind := s.refreshOnly(stored, c, ua, source, now)
-		switch {
-		case behind:
-			// Only the expiry moves, and the stored binding outlives the
-			// next flush: written behind (see refresher).
-			s.refresh.add(acct.GUID, c.contact, now.Add(c.expires))
-		case c.expires > 0:
+		if c.expires > 0 {
 			err = s.reg.PutRegistration(ctx, acct.GUID, c.contact, now.Add(c.expires), ua, source)
-		default:
-			if err = s.reg.DeleteRegistration(ctx, acct.GUID, c.contact); xc5.ErrorCode(err) == xc5.ENOTFOUND {
-				err = nil
-			}
-		}
-		if !behind && err == nil && s.refresh != nil {
-			s.refresh.drop(acct.GUID, c.contact) // written through: nothing older may follow
+		} else if err = s.reg.DeleteRegistration(ctx, acct.GUID, c.contact); xc5.ErrorCode(err) == xc5.ENOTFOUND {
+			err = nil
 		}
 		if err != nil {
 			s.storeFailed(tx, req, err)
@@ -194,20 +180,6 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		res = append(res, sip.NewHeader("Contact", "<"+c+">;expires="+seconds(left)))
 	}
 	s.respond(tx, req, sip.StatusOK, "OK", res...)
-}
-
-// refreshOnly reports whether change c of a REGISTER from source with
-// user agent ua only extends a stored binding: same contact, same source
-// and user agent, a later expiry, and the stored expiry far enough ahead
-// that the binding stays valid until the refresh is written, whatever
-// happens meanwhile.
-func (s *Server) refreshOnly(stored map[string]sqlite.Binding, c change, ua, source string, now time.Time) bool {
-	if s.refresh == nil || c.expires <= 0 {
-		return false
-	}
-	b, ok := stored[c.contact]
-	return ok && b.Source == source && b.UserAgent == ua &&
-		b.Expires.After(now.Add(2*s.cfg.RefreshDelay+s.cfg.MinExpires/2)) && now.Add(c.expires).After(b.Expires)
 }
 
 // ShedRegisters reports how many REGISTERs were refused with 503 because

@@ -322,8 +322,7 @@ func TestMultipleContacts(t *testing.T) {
 	if got := responseContacts(res); !slices.Equal(got, want) {
 		t.Fatalf("query = %v", got)
 	}
-	// Refreshing keeps the binding's GUID. The new expiry of a refresh
-	// that changes nothing else is written behind, within RefreshDelay.
+	// Refreshing keeps the binding's GUID and stores the new expiry.
 	before, _ := store.ContactsOf(context.Background(), guid, srv.clock.Now())
 	wantStatus(t, desk.login(desk.register(reception, []string{"<sip:desk@127.0.0.1:5001>"}, 600), "MD5", reception, password), 200)
 	var after []sqlite.Binding
@@ -552,17 +551,16 @@ func TestOtherMethods(t *testing.T) {
 	}
 }
 
-// TestRefreshWrittenBehind: a refresh that changes only the expiry is
-// answered at once and written within RefreshDelay (or when the server
-// closes); the stored binding stays valid meanwhile. A refresh from
-// another source, or a shorter expiry, is written before the 200.
-func TestRefreshWrittenBehind(t *testing.T) {
+// TestRefreshWrittenThrough: every REGISTER's new expiry, a plain
+// refresh's included, is stored before the 200, since the phone plans its
+// next REGISTER by the expiry it was answered; and a shorter expiry after
+// a longer one is stored as asked.
+func TestRefreshWrittenThrough(t *testing.T) {
 	store := newStore(t)
 	guid := addAccount(t, store, reception, password)
-	srv := startServer(t, Config{RefreshDelay: 20 * time.Second}, store) // the test is over before the first flush; Close writes
+	srv := startServer(t, Config{}, store)
 	desk := newPhone(t, srv.addr, "UDP")
 	contact := []string{"<sip:desk@127.0.0.1:5001>"}
-	wantStatus(t, desk.login(desk.register(reception, contact, 600), "MD5", reception, password), 200)
 	stored := func() sqlite.Binding {
 		t.Helper()
 		bs, err := store.ContactsOf(context.Background(), guid, srv.clock.Now())
@@ -571,51 +569,18 @@ func TestRefreshWrittenBehind(t *testing.T) {
 		}
 		return bs[0]
 	}
-	first := stored() // the new binding was written through
-	if !first.Expires.Equal(srv.clock.Now().Add(600 * time.Second)) {
-		t.Fatalf("new binding expires %v", first.Expires)
-	}
-
-	srv.clock.Advance(300 * time.Second)
-	res := desk.login(desk.register(reception, contact, 900), "MD5", reception, password)
-	wantStatus(t, res, 200)
-	if got := responseContacts(res); !slices.Equal(got, []string{"<sip:desk@127.0.0.1:5001>;expires=900"}) {
-		t.Fatalf("200 lists %v", got)
-	}
-	if b := stored(); !b.Expires.Equal(first.Expires) || b.GUID != first.GUID {
-		t.Fatalf("refresh written through: %+v", b)
-	}
-	// A query in the meantime sees the new expiry.
-	res = desk.login(desk.register(reception, nil, -1), "MD5", reception, password)
-	if got := responseContacts(res); !slices.Equal(got, []string{"<sip:desk@127.0.0.1:5001>;expires=900"}) {
-		t.Fatalf("query lists %v", got)
-	}
-
-	// A shorter expiry is a change: written through.
-	wantStatus(t, desk.login(desk.register(reception, contact, 200), "MD5", reception, password), 200)
-	if b := stored(); !b.Expires.Equal(srv.clock.Now().Add(200 * time.Second)) {
-		t.Fatalf("shorter expiry not written: %+v", b)
-	}
-	// Too close to the stored expiry to wait: written through.
-	srv.clock.Advance(170 * time.Second)
 	wantStatus(t, desk.login(desk.register(reception, contact, 600), "MD5", reception, password), 200)
-	if b := stored(); !b.Expires.Equal(srv.clock.Now().Add(600 * time.Second)) {
-		t.Fatalf("refresh near expiry not written: %+v", b)
-	}
-	// Another source (the phone moved): written through.
-	other := newPhone(t, srv.addr, "UDP")
-	wantStatus(t, other.login(other.register(reception, contact, 900), "MD5", reception, password), 200)
-	if b := stored(); !b.Expires.Equal(srv.clock.Now().Add(900*time.Second)) || b.Source == first.Source {
-		t.Fatalf("moved binding not written: %+v", b)
-	}
-	// A pure refresh again, then Close writes it.
-	srv.clock.Advance(10 * time.Second)
-	wantStatus(t, other.login(other.register(reception, contact, 3600), "MD5", reception, password), 200)
-	if b := stored(); b.Expires.Equal(srv.clock.Now().Add(3600 * time.Second)) {
-		t.Fatalf("refresh written through: %+v", b)
-	}
-	srv.Close()
-	if b := stored(); !b.Expires.Equal(srv.clock.Now().Add(3600*time.Second)) || b.GUID != first.GUID {
-		t.Fatalf("refresh not written at Close: %+v", b)
+	first := stored()
+	for _, step := range []struct {
+		advance time.Duration
+		expires int
+	}{{300 * time.Second, 900}, {0, 60}, {10 * time.Second, 3600}, {0, 120}} {
+		srv.clock.Advance(step.advance)
+		res := desk.login(desk.register(reception, contact, step.expires), "MD5", reception, password)
+		wantStatus(t, res, 200)
+		want := srv.clock.Now().Add(time.Duration(step.expires) * time.Second)
+		if b := stored(); !b.Expires.Equal(want) || b.GUID != first.GUID {
+			t.Fatalf("after REGISTER with Expires %d: stored %+v, want expiry %v and the same GUID", step.expires, b, want)
+		}
 	}
 }

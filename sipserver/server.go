@@ -146,13 +146,6 @@ type Config struct {
 	AuthFailures int
 	AuthWindow   time.Duration
 
-	// RefreshDelay is how long the new expiry of a refresh REGISTER that
-	// changes nothing else may wait before it is written, with every other
-	// such refresh, in one store write (see refresher). New, changed and
-	// removed bindings are always written before the 200. Default 1 s;
-	// negative writes every refresh before its 200.
-	RefreshDelay time.Duration
-
 	// UDPBuffer is the size asked for the UDP socket's receive and send
 	// buffers (the kernel caps it at net.core.rmem_max and wmem_max).
 	// Default 4 MiB, about 8,000 requests; negative keeps the system's.
@@ -190,7 +183,6 @@ func (c *Config) defaults() error {
 	def(&c.NonceTTL, 5*time.Minute)
 	def(&c.AuthWindow, time.Minute)
 	def(&c.SweepInterval, 10*time.Second)
-	def(&c.RefreshDelay, time.Second)
 	def(&c.RequestTimeout, 10*time.Second)
 	if c.MaxCallSetups == 0 {
 		c.MaxCallSetups = 128
@@ -253,7 +245,6 @@ type Server struct {
 	nonces  *nonces
 	replay  *replayGuard
 	limiter *limiter
-	refresh *refresher // nil: refreshes are written through
 
 	registers atomic.Int64 // REGISTERs in progress
 	shedRegs  atomic.Int64 // REGISTERs refused for overload
@@ -301,9 +292,6 @@ func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
 		replay:   newReplayGuard(cfg.NonceTTL, cfg.MaxNonces),
 		limiter:  newLimiter(cfg.AuthFailures, cfg.AuthWindow),
 		handlers: map[sip.RequestMethod]Handler{},
-	}
-	if ext, ok := reg.(extender); ok && cfg.RefreshDelay > 0 {
-		s.refresh = newRefresher(ext)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.handlers[sip.REGISTER] = s.handleRegister
@@ -629,33 +617,6 @@ func (s *Server) startSweep() {
 					return
 				case <-t.C:
 					s.sweep()
-				}
-			}
-		}()
-		if s.refresh == nil {
-			return
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			t := time.NewTicker(s.cfg.RefreshDelay)
-			defer t.Stop()
-			for {
-				select {
-				case <-s.ctx.Done():
-					// Closing: write what is queued before the store goes.
-					ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
-					if err := s.refresh.flush(ctx); err != nil {
-						s.log.Error("writing refreshed registrations failed", "err", err)
-					}
-					cancel()
-					return
-				case <-t.C:
-					ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
-					if err := s.refresh.flush(ctx); err != nil && s.ctx.Err() == nil {
-						s.log.Error("writing refreshed registrations failed", "err", err)
-					}
-					cancel()
 				}
 			}
 		}()

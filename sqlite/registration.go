@@ -213,33 +213,6 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 	return err
 }
 
-// Extension is a later expiry for an existing binding.
-type Extension struct {
-	Account, Contact string
-	Expires          time.Time
-}
-
-// ExtendRegistrations moves the expiry of existing bindings forward, all in
-// one write: what the registrar does, a second later, for refreshes that
-// changed nothing else. A binding that no longer exists stays deleted, and
-// an expiry is never moved back (a later write may already have set a later
-// one).
-func (s *Store) ExtendRegistrations(ctx context.Context, ext []Extension) error {
-	if len(ext) == 0 {
-		return nil
-	}
-	return s.w.do(ctx, func(ctx context.Context, q execer) error {
-		for _, e := range ext {
-			exp := sqlTime(e.Expires)
-			if _, err := q.ExecContext(ctx, `UPDATE registrations SET expires = ?
-				WHERE account = ? AND contact = ? AND expires < ?`, exp, e.Account, e.Contact, exp); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 // DeleteRegistration removes one binding of the account.
 func (s *Store) DeleteRegistration(ctx context.Context, accountGUID, contact string) error {
 	return s.w.do(ctx, func(ctx context.Context, q execer) error {

@@ -194,42 +194,6 @@ func testRegistrationsCascade(t *testing.T, b storetest.Backend) {
 	}
 }
 
-func TestExtendRegistrations(t *testing.T) { forEachBackend(t, testExtendRegistrations) }
-
-// testExtendRegistrations: extensions move expiries forward in one write,
-// never back, and do not bring a deleted binding back.
-func testExtendRegistrations(t *testing.T, b storetest.Backend) {
-	s, guid := newRegStore(t, b)
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Second)
-	for _, c := range []string{"sip:a@192.0.2.1", "sip:b@192.0.2.2", "sip:gone@192.0.2.3"} {
-		if err := s.PutRegistration(ctx, guid, c, now.Add(time.Hour), "ua", "udp:192.0.2.1:5060"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.DeleteRegistration(ctx, guid, "sip:gone@192.0.2.3"); err != nil {
-		t.Fatal(err)
-	}
-	err := s.ExtendRegistrations(ctx, []sqlite.Extension{
-		{Account: guid, Contact: "sip:a@192.0.2.1", Expires: now.Add(2 * time.Hour)},
-		{Account: guid, Contact: "sip:b@192.0.2.2", Expires: now.Add(time.Minute)}, // earlier: ignored
-		{Account: guid, Contact: "sip:gone@192.0.2.3", Expires: now.Add(2 * time.Hour)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := s.ContactsOf(ctx, guid, now)
-	if err != nil || len(bs) != 2 {
-		t.Fatalf("ContactsOf = %+v, %v", bs, err)
-	}
-	if !bs[0].Expires.Equal(now.Add(2*time.Hour)) || !bs[1].Expires.Equal(now.Add(time.Hour)) {
-		t.Fatalf("expiries %v, %v", bs[0].Expires, bs[1].Expires)
-	}
-	if err := s.ExtendRegistrations(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestPutRegistrationBatch(t *testing.T) { forEachBackend(t, testPutRegistrationBatch) }
 
 // testPutRegistrationBatch: concurrent registrations share writes; one for
