@@ -22,6 +22,10 @@ type cdrQueue struct {
 	mu    sync.Mutex
 	queue []cdrRecord
 	kick  chan struct{}
+	// closed is set once run has ended: records of calls that end later
+	// (a shutdown cancels ringing legs, whose calls end afterwards) are
+	// written at once instead of queued for a flush that will not come.
+	closed bool
 }
 
 type cdrRecord struct {
@@ -41,7 +45,12 @@ func (q *cdrQueue) add(account string, vals map[string]any) {
 	q.mu.Lock()
 	q.queue = append(q.queue, cdrRecord{account, vals})
 	full := len(q.queue) >= maxQueuedCDRs
+	closed := q.closed
 	q.mu.Unlock()
+	if closed {
+		q.flush()
+		return
+	}
 	if full {
 		select {
 		case q.kick <- struct{}{}:
@@ -91,6 +100,9 @@ func (q *cdrQueue) run(ctx context.Context, delay time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
+			q.mu.Lock()
+			q.closed = true
+			q.mu.Unlock()
 			q.flush()
 			return
 		case <-t.C:

@@ -129,14 +129,14 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) close() error {
-	s.closeFeed()
+	if s.w != nil {
+		s.w.stop() // no write commits from now on
+	}
+	s.closeFeed() // announces what was committed, then stops
 	if s.ckptStop != nil {
 		close(s.ckptStop)
 		<-s.ckptDone
 		s.ckpt.Close()
-	}
-	if s.w != nil {
-		s.w.stop()
 	}
 	err := s.read.Close()
 	if s.write != s.read {

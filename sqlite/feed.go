@@ -76,19 +76,18 @@ type cluster struct {
 	// epoch anchors the monotonic durations kept in atomics.
 	epoch time.Time
 
-	mu        sync.Mutex
-	wake      chan struct{} // closed and replaced whenever sent, acked or peers change
-	seq       uint64        // the last change this node announced
-	sent      uint64        // the last change whose NOTIFY is committed
-	queue     []string      // announcements waiting for the sender
-	closed    bool
-	following bool                // a listener runs, so acknowledgements can arrive
-	acked     map[string]uint64   // peer -> the last of our changes it applied
-	peers     map[string]struct{} // peers holding a lease, as of peersAt
-	peersAt   time.Time
-	acks      map[string]uint64 // origin -> the last of its changes we applied, to confirm
-	senderUp  bool
-	ackerUp   bool
+	mu       sync.Mutex
+	wake     chan struct{} // closed and replaced whenever sent, acked or peers change
+	seq      uint64        // the last change this node announced
+	sent     uint64        // the last change whose NOTIFY is committed
+	queue    []string      // announcements waiting for the sender
+	closed   bool
+	acked    map[string]uint64   // peer -> the last of our changes it applied
+	peers    map[string]struct{} // peers holding a lease, as of peersAt
+	peersAt  time.Time
+	acks     map[string]uint64 // origin -> the last of its changes we applied, to confirm
+	senderUp bool
+	ackerUp  bool
 	// followDone is closed when the current Follow's goroutine ends;
 	// follows counts the Follow calls.
 	followDone chan struct{}
@@ -177,12 +176,16 @@ func (s *Store) settle(seq uint64) {
 		<-w
 		c.mu.Lock()
 	}
-	if !c.following || c.closed {
-		// A store without a listener (a command such as import) cannot
-		// hear confirmations; its changes still reach the nodes.
+	if c.follows == 0 || c.closed {
+		// A store that never followed the feed (a command such as
+		// import) takes no part in the fence; its changes still reach
+		// the nodes.
 		c.mu.Unlock()
 		return
 	}
+	// A node that has stopped following can no longer hear confirmations:
+	// its writes then wait out the lease time for each peer, which is
+	// slow but never acknowledges a write a fresh peer has not applied.
 	deadline := time.Now().Add(leaseMillis * time.Millisecond)
 	if time.Since(c.peersAt) > peersStale {
 		c.mu.Unlock()
@@ -372,7 +375,7 @@ func (s *Store) Follow(ctx context.Context, url string) {
 	}
 	c.mu.Lock()
 	done := make(chan struct{})
-	c.followDone, c.following = done, true
+	c.followDone = done
 	// A store that followed before has missed changes since.
 	reload := c.follows > 0
 	c.follows++
@@ -393,9 +396,6 @@ func (s *Store) Follow(ctx context.Context, url string) {
 			if ctx.Err() != nil {
 				// Leaving: give up the lease, so that other nodes' writes
 				// stop waiting for us at once rather than when it runs out.
-				c.mu.Lock()
-				c.following = false
-				c.mu.Unlock()
 				dctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				c.s.read.ExecContext(dctx, `DELETE FROM nodes WHERE id = $1`, c.id)
 				cancel()
@@ -551,13 +551,26 @@ func (s *Store) changeFromFeed(ctx context.Context, name, acct, guid string, del
 	return ch
 }
 
-// closeFeed stops the sender and acker; waiters are released.
+// closeFeed announces what was committed (waiting up to the lease time),
+// then stops the sender and acker; waiters are released.
 func (s *Store) closeFeed() {
 	if s.d != postgresDialect {
 		return
 	}
 	c := s.cl()
 	c.mu.Lock()
+	// Announce what was committed before closing: other nodes would
+	// otherwise miss those changes until they reconnect.
+	deadline := time.Now().Add(leaseMillis * time.Millisecond)
+	for c.sent < c.seq && !c.closed && time.Now().Before(deadline) {
+		w := c.wake
+		c.mu.Unlock()
+		select {
+		case <-w:
+		case <-time.After(50 * time.Millisecond):
+		}
+		c.mu.Lock()
+	}
 	if !c.closed {
 		c.closed = true
 		c.broadcast()

@@ -179,3 +179,32 @@ func TestFeedReconnect(t *testing.T) {
 		t.Fatal("b is fresh but misses a write made while it was away")
 	}
 }
+
+// TestLeavingNodeStillFenced: a node whose Follow has ended (leaving the
+// cluster) still acknowledges its writes only once a fresh peer has them,
+// even when that peer applies changes slowly.
+func TestLeavingNodeStillFenced(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	if url == "" {
+		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL feed tests")
+	}
+	a, b := startNode(t, url), startNode(t, url)
+	eventually(t, 15*time.Second, "both nodes fresh", func() bool { return a.store.Fresh() && b.store.Fresh() })
+	rec, _, err := a.store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "leave.test"}, resource.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.store.OnChange(func(c resource.Change) { // a busy listener
+		if c.Resource == resource.Account {
+			time.Sleep(300 * time.Millisecond)
+		}
+	})
+	a.stop()
+	time.Sleep(100 * time.Millisecond)
+	if _, _, err := a.store.Put(ctx, "", resource.Account, "", "leave.test", resource.Input{"concurrent_limit": int64(9)}, resource.Patch); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.view.AccountRecord(rec.GUID); b.store.Fresh() && got.Values["concurrent_limit"] != int64(9) {
+		t.Fatalf("a write acknowledged by a leaving node is not in a fresh peer's view (%v)", got.Values["concurrent_limit"])
+	}
+}

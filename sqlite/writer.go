@@ -104,7 +104,18 @@ func (w *writer) submit(ctx context.Context, o *op) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return <-o.done
+	select {
+	case err := <-o.done:
+		return err
+	case <-w.dead:
+		// Every loop has ended, so o was either answered or never taken.
+		select {
+		case err := <-o.done:
+			return err
+		default:
+			return fmt.Errorf("store is closed")
+		}
+	}
 }
 
 func (w *writer) stop() {

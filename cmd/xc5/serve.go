@@ -97,7 +97,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	view := routing.NewView(routing.Defaults{Location: loc, CountryCode: *cc, AreaCode: *ac})
 	view.Follow(store)
-	store.Follow(ctx, *dbURL) // other nodes' writes, when on PostgreSQL
+	// Other nodes' writes, when on PostgreSQL. The node leaves the feed
+	// (and the read fence) only once it has stopped serving, after the
+	// HTTP shutdown below: writes still being answered meanwhile wait for
+	// the other nodes as usual.
+	followCtx, leave := context.WithCancel(context.Background())
+	defer leave()
+	store.Follow(followCtx, *dbURL)
 	// The view loads in the background so that the API answers at once;
 	// decisions (call traces, calls) wait until it is loaded.
 	view.Loading()
