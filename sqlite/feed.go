@@ -189,8 +189,17 @@ func (s *Store) settle(seq uint64) {
 	deadline := time.Now().Add(leaseMillis * time.Millisecond)
 	if time.Since(c.peersAt) > peersStale {
 		c.mu.Unlock()
-		c.refreshPeers(context.Background(), nil)
+		err := c.refreshPeers(context.Background(), nil)
 		c.mu.Lock()
+		if err != nil && time.Since(c.peersAt) > peersStale {
+			// We cannot tell which nodes hold a lease (one may have
+			// joined): wait out the lease time, after which any node that
+			// has not applied this change has stopped trusting itself.
+			slog.Warn("change feed: cannot read the nodes; waiting out the lease", "err", err)
+			c.mu.Unlock()
+			time.Sleep(time.Until(deadline))
+			return
+		}
 	}
 	var timer *time.Timer
 	for {
@@ -243,8 +252,20 @@ func (c *cluster) sender() {
 			if len(batch) == 0 {
 				break
 			}
-			if !closed {
-				c.notify(c.feed, batch)
+			// Never counted as sent unless it was: a write acknowledged
+			// after a lost announcement would leave fresh peers stale.
+			// So a failing database holds writes up here, retried, until
+			// it answers again or the store closes.
+			for wait := 50 * time.Millisecond; !closed; wait = min(2*wait, time.Second) {
+				err := c.notify(c.feed, batch)
+				if err == nil {
+					break
+				}
+				slog.Error("change feed: notify failed; writes wait until it succeeds", "err", err, "count", len(batch))
+				time.Sleep(wait)
+				c.mu.Lock()
+				closed = c.closed
+				c.mu.Unlock()
 			}
 			c.mu.Lock()
 			c.sent = last
@@ -254,10 +275,8 @@ func (c *cluster) sender() {
 	}
 }
 
-// notify sends payloads on channel in one statement, trying again a few
-// times: a change that is never announced would leave other nodes'
-// views behind until they reconnect.
-func (c *cluster) notify(channel string, payloads []string) {
+// notify sends payloads on channel in one statement.
+func (c *cluster) notify(channel string, payloads []string) error {
 	var q strings.Builder
 	args := []any{channel}
 	q.WriteString("SELECT ")
@@ -268,16 +287,10 @@ func (c *cluster) notify(channel string, payloads []string) {
 		fmt.Fprintf(&q, "pg_notify($1, $%d)", i+2)
 		args = append(args, p)
 	}
-	var err error
-	for try := 0; try < 3; try++ {
-		if _, err = c.s.read.ExecContext(context.Background(), q.String(), args...); err == nil {
-			return
-		}
-		if c.s.read.PingContext(context.Background()) != nil && try < 2 {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	slog.Error("change feed: notify failed; other nodes may miss changes until they reconnect", "channel", channel, "err", err, "count", len(payloads))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := c.s.read.ExecContext(ctx, q.String(), args...)
+	return err
 }
 
 // acker confirms applied changes to the nodes that made them, the latest
@@ -296,7 +309,11 @@ func (c *cluster) acker() {
 		for origin, seq := range acks {
 			payloads = append(payloads, origin+"|"+c.id+"|"+strconv.FormatUint(seq, 10))
 		}
-		c.notify(c.ack, payloads)
+		if err := c.notify(c.ack, payloads); err != nil {
+			// The writers wait out the lease time instead; the changes
+			// are applied here either way.
+			slog.Warn("change feed: confirmation failed", "err", err)
+		}
 	}
 }
 
@@ -337,8 +354,10 @@ func (c *cluster) refreshPeers(ctx context.Context, conn *pgx.Conn) error {
 		return err
 	}
 	c.mu.Lock()
-	c.peers, c.peersAt = peers, at
-	c.broadcast()
+	if at.After(c.peersAt) { // an older read finishing late must not undo a newer one
+		c.peers, c.peersAt = peers, at
+		c.broadcast()
+	}
 	c.mu.Unlock()
 	return nil
 }
@@ -466,10 +485,7 @@ func (c *cluster) listen(ctx context.Context, conn *pgx.Conn, reload bool) error
 // peers. A node whose lease lapsed (others may have stopped waiting for
 // it) starts its grace again.
 func (c *cluster) renew(ctx context.Context, conn *pgx.Conn) error {
-	sent := time.Now()
-	if c.leaseOK.IsZero() || sent.Sub(c.leaseOK) > leaseMillis*time.Millisecond-leaseMargin {
-		c.joinedAt = time.Time{} // set once the lease is written
-	}
+	sent, prev := time.Now(), c.leaseOK
 	c.markerSeq++
 	_, err := conn.Exec(ctx, fmt.Sprintf(`INSERT INTO nodes (id, lease_until) VALUES ('%s', %s + %d)
 		ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until; SELECT pg_notify(%s, 'm|%s|%d')`,
@@ -477,10 +493,14 @@ func (c *cluster) renew(ctx context.Context, conn *pgx.Conn) error {
 	if err != nil {
 		return err
 	}
-	c.leaseOK = sent
-	if c.joinedAt.IsZero() {
-		c.joinedAt = time.Now() // after the lease is committed
+	// The previous lease ran until at least prev + the lease time; if
+	// this renewal may have come later than that, other nodes may have
+	// dropped us meanwhile: start the join grace again (from now, when
+	// the lease is surely committed).
+	if done := time.Now(); c.joinedAt.IsZero() || prev.IsZero() || done.Sub(prev) > leaseMillis*time.Millisecond-leaseMargin {
+		c.joinedAt = done
 	}
+	c.leaseOK = sent
 	c.markers[c.markerSeq] = sent
 	return c.refreshPeers(ctx, conn)
 }
