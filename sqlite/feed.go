@@ -532,7 +532,7 @@ func (c *cluster) handle(ctx context.Context, n *pgconn.Notification) {
 		}
 	case len(p) == 7 && p[0] == "c" && p[1] != c.id:
 		seq, _ := strconv.ParseUint(p[2], 10, 64)
-		asOf := c.s.w.settledTicket() // local writes up to here are committed, so in the read
+		asOf := c.s.w.settledTicket() // every local write ticketed so far is committed, so in the read
 		c.s.deliverOrdered(c.s.changeFromFeed(ctx, p[3], p[4], p[5], p[6] == "1"), asOf, true)
 		c.mu.Lock()
 		c.acks[p[1]] = max(c.acks[p[1]], seq)

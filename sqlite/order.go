@@ -19,11 +19,11 @@ import (
 // the same record has been applied already.
 //
 // A change read back from the database (another node's, through the
-// feed) counts as of the highest ticket up to which every local write was
-// committed when the read began: all of those are in what it read. (A
-// local write committed before the read, but ticketed above a batch still
-// committing, may then still be applied over the read: a window of one
-// commit, for two nodes writing the same record at the same moment.)
+// feed) is read only once every local write ticketed so far is committed,
+// and counts as of the last of those tickets: all of them are in what it
+// read. (A local write ticketed after the read began may still be applied
+// over it; if another node wrote the record in between, that write's own
+// announcement is read back later and puts the view right.)
 
 // ticketKey carries, in a write's context, where the writer puts the
 // write's ticket.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -307,16 +308,27 @@ func (w *writer) committed(first uint64) {
 	w.tmu.Unlock()
 }
 
-// settledTicket returns a ticket up to which every write is committed
-// (or failed): a read that starts now sees all of them.
+// settledTicket returns the last ticket taken, once every write up to it
+// is committed (or failed): a read that starts then sees all of them.
+// The wait is for the commits already under way, a few milliseconds.
 func (w *writer) settledTicket() uint64 {
 	w.tmu.Lock()
-	defer w.tmu.Unlock()
 	t := w.tickets
-	for first := range w.committing {
-		t = min(t, first-1)
+	w.tmu.Unlock()
+	for wait := 100 * time.Microsecond; ; wait = min(2*wait, 10*time.Millisecond) {
+		w.tmu.Lock()
+		settled := true
+		for first := range w.committing {
+			if first <= t {
+				settled = false
+			}
+		}
+		w.tmu.Unlock()
+		if settled {
+			return t
+		}
+		time.Sleep(wait)
 	}
-	return t
 }
 
 // undoRun rolls back the savepoint-free writes since the batch's write
