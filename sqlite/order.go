@@ -38,9 +38,11 @@ func withTicket(ctx context.Context, t *uint64) context.Context {
 // applied one at a time, different records' in parallel.
 const orderStripes = 64
 
-// orderForget is how long a record's last ticket is remembered; the
-// reordering it guards against spans microseconds to milliseconds.
-const orderForget = 10 * time.Second
+// orderForget is how long a record's last ticket is remembered (two to
+// four times this, as two generations): the reordering it guards against
+// spans microseconds to milliseconds, and at 10,000 creates a second a
+// longer memory costs tens of MiB.
+const orderForget = 2 * time.Second
 
 type changeOrder struct {
 	seed    maphash.Seed
