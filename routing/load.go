@@ -61,17 +61,48 @@ func (v *View) Load(ctx context.Context, store resource.Store) error {
 
 // Reload rebuilds the whole view from the store, after a node lost its
 // change feed and may have missed changes.
+//
+// Changes applied while it loads go to the current copy as usual; the
+// fresh copy may have been read before them, so once it is swapped in,
+// what they touched is read again.
 func (v *View) Reload(ctx context.Context, store resource.Store) error {
+	v.pmu.Lock()
+	v.reloading++
+	if v.touched == nil {
+		v.touched = map[string]bool{}
+	}
+	v.pmu.Unlock()
 	fresh := NewView(v.defaults)
-	if err := fresh.Load(ctx, store); err != nil {
+	err := fresh.Load(ctx, store)
+	if err == nil {
+		fresh.mu.RLock()
+		v.mu.Lock()
+		v.accounts, v.byName, v.numbers, v.prompts, v.promptsOf = fresh.accounts, fresh.byName, fresh.numbers, fresh.prompts, fresh.promptsOf
+		v.locations, v.timeSets = fresh.locations, fresh.timeSets
+		v.mu.Unlock()
+		fresh.mu.RUnlock()
+	}
+	v.pmu.Lock()
+	v.reloading--
+	touched, tables := v.touched, v.tables
+	if v.reloading == 0 {
+		v.touched, v.tables = nil, false
+	} else {
+		v.touched = map[string]bool{}
+	}
+	v.pmu.Unlock()
+	if err != nil {
 		return err
 	}
-	fresh.mu.RLock()
-	defer fresh.mu.RUnlock()
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.accounts, v.byName, v.numbers, v.prompts, v.promptsOf = fresh.accounts, fresh.byName, fresh.numbers, fresh.prompts, fresh.promptsOf
-	v.locations, v.timeSets = fresh.locations, fresh.timeSets
+	if tables {
+		v.reloadTable(ctx, store, resource.Location)
+		v.reloadTable(ctx, store, resource.TimeDefinition)
+	}
+	for guid := range touched {
+		if err := v.ReloadAccount(ctx, store, guid); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -92,6 +123,14 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 		v.pending = append(v.pending, c)
 		v.pmu.Unlock()
 		return nil
+	}
+	if v.reloading > 0 {
+		switch {
+		case c.Resource == nil || c.Resource == resource.Location || c.Resource == resource.TimeDefinition:
+			v.tables = true
+		case c.Account != "":
+			v.touched[c.Account] = true
+		}
 	}
 	v.pmu.Unlock()
 	if c.Resource == nil {

@@ -75,3 +75,58 @@ func TestWriteVisibleToNextDecision(t *testing.T) {
 		t.Fatalf("deleted account still routed: %+v", tr.Outcome)
 	}
 }
+
+// pausingStore is a real store whose first full read of the accounts,
+// once armed, pauses after reading until released: a reload that read
+// the store before a write it has not seen.
+type pausingStore struct {
+	resource.Store
+	read, release chan struct{}
+}
+
+func (p *pausingStore) ListAll(ctx context.Context, r *resource.Resource, fn func(resource.Record) error) error {
+	err := p.Store.ListAll(ctx, r, fn)
+	if r == resource.Account && p.read != nil {
+		close(p.read)
+		<-p.release
+		p.read = nil
+	}
+	return err
+}
+
+// TestReloadKeepsConcurrentWrites: a write applied while a full reload
+// (after a lost change feed) is under way is not undone when the reload
+// swaps in its copy, read before the write.
+func TestReloadKeepsConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	store.Bootstrap(ctx, "pw")
+	acct, _, err := store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "r.test"}, resource.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
+	v.Follow(store)
+	if err := v.Load(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	p := &pausingStore{Store: store, read: make(chan struct{}), release: make(chan struct{})}
+	read := p.read
+	done := make(chan error, 1)
+	go func() { done <- v.Reload(ctx, p) }()
+	<-read
+	if _, _, err := store.Put(ctx, "", resource.Account, "", "r.test", resource.Input{"concurrent_limit": int64(5)}, resource.Patch); err != nil {
+		t.Fatal(err)
+	}
+	close(p.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := v.AccountRecord(acct.GUID); got.Values["concurrent_limit"] != int64(5) {
+		t.Fatalf("after the reload the view has concurrent_limit %v, want 5 (written during the reload)", got.Values["concurrent_limit"])
+	}
+}
