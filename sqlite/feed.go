@@ -100,7 +100,8 @@ type cluster struct {
 	leaseOK    time.Time // send time of the last successful renewal
 	markerSeq  uint64
 	markers    map[uint64]time.Time
-	freshUntil atomic.Int64 // since epoch; 0 = not fresh
+	seen       map[string]struct{} // the peers as of the last renewal
+	freshUntil atomic.Int64        // since epoch; 0 = not fresh
 }
 
 func newNodeID() string {
@@ -502,7 +503,41 @@ func (c *cluster) renew(ctx context.Context, conn *pgx.Conn) error {
 	}
 	c.leaseOK = sent
 	c.markers[c.markerSeq] = sent
-	return c.refreshPeers(ctx, conn)
+	if err := c.refreshPeers(ctx, conn); err != nil {
+		return err
+	}
+	return c.checkDeparted(ctx, conn)
+}
+
+// checkDeparted reloads everything when a peer's lease ran out without
+// the peer giving it up: a node that died may have committed a write it
+// never announced (its NOTIFY comes after the commit), which no view
+// would otherwise ever see. The write was never acknowledged, so serving
+// the old state until now was right; keeping it for good would not be.
+func (c *cluster) checkDeparted(ctx context.Context, conn *pgx.Conn) error {
+	c.mu.Lock()
+	now := c.peers
+	c.mu.Unlock()
+	var gone []string
+	for id := range c.seen {
+		if _, ok := now[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	c.seen = now
+	if len(gone) == 0 {
+		return nil
+	}
+	var died int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE id = ANY($1)`, gone).Scan(&died); err != nil {
+		return err
+	}
+	if died > 0 {
+		slog.Warn("change feed: a node's lease ran out; reloading in case it committed a change it never announced", "nodes", gone)
+		c.freshUntil.Store(0)
+		c.s.deliver(resource.Change{})
+	}
+	return nil
 }
 
 // handle applies one notification.

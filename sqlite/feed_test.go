@@ -208,3 +208,42 @@ func TestLeavingNodeStillFenced(t *testing.T) {
 		t.Fatalf("a write acknowledged by a leaving node is not in a fresh peer's view (%v)", got.Values["concurrent_limit"])
 	}
 }
+
+// TestDeadNodeReload: a node that dies between a commit and its
+// announcement leaves a change no view has seen. When a peer's lease runs
+// out without being given up, the other nodes reload.
+func TestDeadNodeReload(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	if url == "" {
+		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL feed tests")
+	}
+	a := startNode(t, url)
+	eventually(t, 15*time.Second, "a fresh", a.store.Fresh)
+	rec, _, err := a.store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "dead.test"}, resource.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The dying node: it holds a lease for a moment, commits a change
+	// and dies before announcing it.
+	if _, err := db.Exec(`INSERT INTO nodes (id, lease_until) VALUES ('dead', (extract(epoch from clock_timestamp())*1000)::bigint + 700)`); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a sees the other node", func() bool {
+		var n int
+		db.QueryRow(`SELECT count(*) FROM nodes`).Scan(&n)
+		return n == 2
+	})
+	time.Sleep(400 * time.Millisecond) // a's renewals see it live
+	if _, err := db.Exec(`UPDATE accounts SET pickup_group = 'Unannounced' WHERE guid = $1`, rec.GUID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "a's view has the dead node's change", func() bool {
+		got, _ := a.view.AccountRecord(rec.GUID)
+		return got.Values["pickup_group"] == "Unannounced"
+	})
+}
