@@ -38,25 +38,50 @@ func (v *View) Load(ctx context.Context, store resource.Store) error {
 			return nil
 		}
 		v.pmu.Unlock()
-		// The store has the truth now: reload what the changes touched,
-		// each account once however many changes it had.
-		tables, accounts := false, map[string]bool{}
+		// The store has the truth now: reload what the changes touched.
+		var t touchSet
 		for _, c := range pending {
-			switch {
-			case c.Resource == nil || c.Resource == resource.Location || c.Resource == resource.TimeDefinition:
-				tables = true
-			case c.Account != "":
-				accounts[c.Account] = true
-			}
+			t.add(c)
 		}
-		if tables {
-			v.reloadTable(ctx, store, resource.Location)
-			v.reloadTable(ctx, store, resource.TimeDefinition)
+		v.reread(ctx, store, t) // a failed read leaves that part as loaded
+	}
+}
+
+// touchSet is what changes touched, to be read again from the store: the
+// shared tables, and accounts, each once however many changes it had.
+type touchSet struct {
+	tables   bool
+	accounts map[string]bool
+}
+
+func (t *touchSet) add(c resource.Change) {
+	switch {
+	case c.Resource == nil || c.Resource == resource.Location || c.Resource == resource.TimeDefinition:
+		t.tables = true
+	case c.Account != "":
+		if t.accounts == nil {
+			t.accounts = map[string]bool{}
 		}
-		for guid := range accounts {
-			v.ReloadAccount(ctx, store, guid)
+		t.accounts[c.Account] = true
+	}
+}
+
+// reread reads again everything t names, and returns the first error.
+func (v *View) reread(ctx context.Context, store resource.Store, t touchSet) error {
+	var first error
+	keep := func(err error) {
+		if first == nil {
+			first = err
 		}
 	}
+	if t.tables {
+		keep(v.reloadTable(ctx, store, resource.Location))
+		keep(v.reloadTable(ctx, store, resource.TimeDefinition))
+	}
+	for guid := range t.accounts {
+		keep(v.ReloadAccount(ctx, store, guid))
+	}
+	return first
 }
 
 // Reload rebuilds the whole view from the store, after a node lost its
@@ -68,9 +93,6 @@ func (v *View) Load(ctx context.Context, store resource.Store) error {
 func (v *View) Reload(ctx context.Context, store resource.Store) error {
 	v.pmu.Lock()
 	v.reloading++
-	if v.touched == nil {
-		v.touched = map[string]bool{}
-	}
 	v.pmu.Unlock()
 	fresh := NewView(v.defaults)
 	err := fresh.Load(ctx, store)
@@ -84,26 +106,13 @@ func (v *View) Reload(ctx context.Context, store resource.Store) error {
 	}
 	v.pmu.Lock()
 	v.reloading--
-	touched, tables := v.touched, v.tables
-	if v.reloading == 0 {
-		v.touched, v.tables = nil, false
-	} else {
-		v.touched = map[string]bool{}
-	}
+	touched := v.touched
+	v.touched = touchSet{}
 	v.pmu.Unlock()
 	if err != nil {
 		return err
 	}
-	if tables {
-		v.reloadTable(ctx, store, resource.Location)
-		v.reloadTable(ctx, store, resource.TimeDefinition)
-	}
-	for guid := range touched {
-		if err := v.ReloadAccount(ctx, store, guid); err != nil {
-			return err
-		}
-	}
-	return nil
+	return v.reread(ctx, store, touched)
 }
 
 // Follow keeps the view current: every committed write reloads what it
@@ -125,12 +134,7 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 		return nil
 	}
 	if v.reloading > 0 {
-		switch {
-		case c.Resource == nil || c.Resource == resource.Location || c.Resource == resource.TimeDefinition:
-			v.tables = true
-		case c.Account != "":
-			v.touched[c.Account] = true
-		}
+		v.touched.add(c)
 	}
 	v.pmu.Unlock()
 	if c.Resource == nil {

@@ -158,12 +158,11 @@ type View struct {
 	// pending collects the changes that arrive while loading; they are
 	// replayed once the load is done, so none slips between the two.
 	pending []resource.Change
-	// reloading counts Reloads in progress; touched collects the
-	// accounts that changes touched meanwhile, which a Reload reads
-	// again once it has swapped in its fresh copy (read before them).
+	// reloading counts Reloads in progress; touched collects what
+	// changes touched meanwhile, which a Reload reads again once it has
+	// swapped in its fresh copy (read before them).
 	reloading int
-	touched   map[string]bool
-	tables    bool
+	touched   touchSet
 }
 
 // closedChan is the ready channel of a view that needs no loading.
