@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -62,6 +61,7 @@ type writer struct {
 	// tickets numbers written writes in commit order (order.go);
 	// committing holds the first ticket of each batch being committed.
 	tmu        sync.Mutex
+	tdone      *sync.Cond // on tmu: a batch finished committing
 	tickets    uint64
 	committing map[uint64]bool
 	// truncate asks the (SQLite) writer to reset the WAL between batches.
@@ -69,8 +69,9 @@ type writer struct {
 }
 
 func startWriter(d *dialect, conns []*sql.Conn) *writer {
-	w := &writer{d: d, conns: conns, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{}),
+	w := &writer{d: d, conns: conns, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{}), committing: map[uint64]bool{},
 		turns: make(chan struct{}, runningBatches)}
+	w.tdone = sync.NewCond(&w.tmu)
 	for _, c := range conns {
 		w.wg.Add(1)
 		go w.loop(c)
@@ -294,9 +295,6 @@ func (w *writer) takeTickets(n int) uint64 {
 	defer w.tmu.Unlock()
 	first := w.tickets + 1
 	w.tickets += uint64(n)
-	if w.committing == nil {
-		w.committing = map[uint64]bool{}
-	}
 	w.committing[first] = true
 	return first
 }
@@ -305,6 +303,7 @@ func (w *writer) takeTickets(n int) uint64 {
 func (w *writer) committed(first uint64) {
 	w.tmu.Lock()
 	delete(w.committing, first)
+	w.tdone.Broadcast()
 	w.tmu.Unlock()
 }
 
@@ -313,22 +312,23 @@ func (w *writer) committed(first uint64) {
 // The wait is for the commits already under way, a few milliseconds.
 func (w *writer) settledTicket() uint64 {
 	w.tmu.Lock()
+	defer w.tmu.Unlock()
 	t := w.tickets
-	w.tmu.Unlock()
-	for wait := 100 * time.Microsecond; ; wait = min(2*wait, 10*time.Millisecond) {
-		w.tmu.Lock()
-		settled := true
-		for first := range w.committing {
-			if first <= t {
-				settled = false
-			}
-		}
-		w.tmu.Unlock()
-		if settled {
-			return t
-		}
-		time.Sleep(wait)
+	for w.committingUpTo(t) {
+		w.tdone.Wait()
 	}
+	return t
+}
+
+// committingUpTo reports whether a batch holding tickets up to t is still
+// committing; tmu is held.
+func (w *writer) committingUpTo(t uint64) bool {
+	for first := range w.committing {
+		if first <= t {
+			return true
+		}
+	}
+	return false
 }
 
 // undoRun rolls back the savepoint-free writes since the batch's write
