@@ -53,7 +53,10 @@ type Store struct {
 	listeners []func(resource.Change)
 	// order keeps changes to one record from being applied out of
 	// commit order (order.go).
-	order     *changeOrder
+	order *changeOrder
+	// regs gathers concurrent registrations into shared writes
+	// (registration.go).
+	regs      regBatcher
 	closeOnce sync.Once
 
 	// The change feed and read fence (PostgreSQL; feed.go).

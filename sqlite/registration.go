@@ -102,7 +102,7 @@ func registrationGUID() string {
 func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string) error {
 	p := &regPut{account: accountGUID, contact: contact, expires: sqlTime(expires), ua: userAgent, source: source,
 		at: sqlTime(time.Now()), done: make(chan error, 1)}
-	b := s.regBatcher()
+	b := &s.regs
 	b.mu.Lock()
 	b.pending = append(b.pending, p)
 	lead := !b.busy
@@ -137,19 +137,6 @@ type regBatcher struct {
 	mu      sync.Mutex
 	pending []*regPut
 	busy    bool // a drain goroutine is running
-}
-
-// regBatchers holds each store's batcher, keyed by its writer (the Store
-// type is shared with other files; this keeps the batcher here).
-var regBatchers sync.Map
-
-func (s *Store) regBatcher() *regBatcher {
-	if b, ok := regBatchers.Load(s.w); ok {
-		return b.(*regBatcher)
-	}
-	b, _ := regBatchers.LoadOrStore(s.w, &regBatcher{})
-	go func(w *writer) { <-w.dead; regBatchers.Delete(w) }(s.w)
-	return b.(*regBatcher)
 }
 
 // drain writes batches until nothing is pending.
