@@ -171,12 +171,7 @@ func (s *Store) settle(seq uint64) {
 	}
 	c := s.cl()
 	c.mu.Lock()
-	for c.sent < seq && !c.closed {
-		w := c.wake
-		c.mu.Unlock()
-		<-w
-		c.mu.Lock()
-	}
+	c.waitLocked(func() bool { return c.sent >= seq || c.closed }, time.Time{})
 	if c.follows == 0 || c.closed {
 		// A store that never followed the feed (a command such as
 		// import) takes no part in the fence; its changes still reach
@@ -202,39 +197,45 @@ func (s *Store) settle(seq uint64) {
 			return
 		}
 	}
-	var timer *time.Timer
-	for {
-		waiting := ""
+	waiting := ""
+	confirmed := c.waitLocked(func() bool {
+		waiting = ""
 		for p := range c.peers {
 			if c.acked[p] < seq {
 				waiting = p
-				break
+				return c.closed
 			}
 		}
-		left := time.Until(deadline)
-		if waiting == "" || left <= 0 || c.closed {
-			c.mu.Unlock()
-			if waiting != "" && left <= 0 {
-				slog.Warn("change feed: a node did not confirm a change within its lease; acknowledging", "node", waiting, "seq", seq)
-			}
-			if timer != nil {
-				timer.Stop()
-			}
-			return
-		}
+		return true
+	}, deadline)
+	c.mu.Unlock()
+	if !confirmed {
+		slog.Warn("change feed: a node did not confirm a change within its lease; acknowledging", "node", waiting, "seq", seq)
+	}
+}
+
+// waitLocked waits, with c.mu held, until done reports true or the
+// deadline passes (a zero deadline: no limit), and returns done's last
+// answer. done is called with c.mu held, after every wake-up.
+func (c *cluster) waitLocked(done func() bool, deadline time.Time) bool {
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	for !done() {
 		w := c.wake
 		c.mu.Unlock()
-		if timer == nil {
-			timer = time.NewTimer(left)
-		} else {
-			timer.Reset(left)
-		}
 		select {
 		case <-w:
-		case <-timer.C:
+			c.mu.Lock()
+		case <-timeout:
+			c.mu.Lock()
+			return done()
 		}
-		c.mu.Lock()
 	}
+	return true
 }
 
 // sender sends the queued announcements in order, many in one statement.
@@ -616,16 +617,7 @@ func (s *Store) closeFeed() {
 	c.mu.Lock()
 	// Announce what was committed before closing: other nodes would
 	// otherwise miss those changes until they reconnect.
-	deadline := time.Now().Add(leaseMillis * time.Millisecond)
-	for c.sent < c.seq && !c.closed && time.Now().Before(deadline) {
-		w := c.wake
-		c.mu.Unlock()
-		select {
-		case <-w:
-		case <-time.After(50 * time.Millisecond):
-		}
-		c.mu.Lock()
-	}
+	c.waitLocked(func() bool { return c.sent >= c.seq || c.closed }, time.Now().Add(leaseMillis*time.Millisecond))
 	if !c.closed {
 		c.closed = true
 		c.broadcast()
