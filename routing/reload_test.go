@@ -46,17 +46,7 @@ func BenchmarkWriteVisible(b *testing.B) {
 // view when the write returns.
 func TestWriteVisibleToNextDecision(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	store.Bootstrap(ctx, "pw")
-	v := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
-	v.Follow(store)
-	if err := v.Load(ctx, store); err != nil {
-		t.Fatal(err)
-	}
+	store, v := followingView(t)
 	sim := &routing.Simulation{Registered: func(*routing.Account) bool { return true }}
 	acct, _, _ := store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "v.test", "password": "pw"}, resource.Create)
 	for i := 0; i < 20; i++ {
@@ -99,19 +89,9 @@ func (p *pausingStore) ListAll(ctx context.Context, r *resource.Resource, fn fun
 // swaps in its copy, read before the write.
 func TestReloadKeepsConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	store.Bootstrap(ctx, "pw")
+	store, v := followingView(t)
 	acct, _, err := store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "r.test"}, resource.Create)
 	if err != nil {
-		t.Fatal(err)
-	}
-	v := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
-	v.Follow(store)
-	if err := v.Load(ctx, store); err != nil {
 		t.Fatal(err)
 	}
 	p := &pausingStore{Store: store, read: make(chan struct{}), release: make(chan struct{})}
@@ -129,4 +109,22 @@ func TestReloadKeepsConcurrentWrites(t *testing.T) {
 	if got, _ := v.AccountRecord(acct.GUID); got.Values["concurrent_limit"] != int64(5) {
 		t.Fatalf("after the reload the view has concurrent_limit %v, want 5 (written during the reload)", got.Values["concurrent_limit"])
 	}
+}
+
+// followingView opens a bootstrapped SQLite store and a loaded view that
+// follows it.
+func followingView(t *testing.T) (*sqlite.Store, *routing.View) {
+	t.Helper()
+	store, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	store.Bootstrap(context.Background(), "pw")
+	v := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
+	v.Follow(store)
+	if err := v.Load(context.Background(), store); err != nil {
+		t.Fatal(err)
+	}
+	return store, v
 }
