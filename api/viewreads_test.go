@@ -21,17 +21,7 @@ import (
 // TestAccountViewReads: with account GETs answered from the routing view,
 // GETs still see every write at once and the caller's scope still applies.
 func TestAccountViewReads(t *testing.T) {
-	store, err := sqlite.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	store.Bootstrap(context.Background(), adminPW)
-	view := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
-	view.Follow(store)
-	if err := view.Load(context.Background(), store); err != nil {
-		t.Fatal(err)
-	}
+	store, view := storeWithView(t, t.TempDir())
 	srv := httptest.NewServer(api.New(store, api.Options{ViewReads: true, View: view, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	defer srv.Close()
 	c := &client{t: t, url: srv.URL}
@@ -122,17 +112,7 @@ func body(t *testing.T, url, id string) string {
 // here is made behind the store's back, as another node's would be.
 func TestNotFreshReadsStore(t *testing.T) {
 	dir := t.TempDir()
-	store, err := sqlite.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	store.Bootstrap(context.Background(), adminPW)
-	view := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
-	view.Follow(store)
-	if err := view.Load(context.Background(), store); err != nil {
-		t.Fatal(err)
-	}
+	store, view := storeWithView(t, dir)
 	var fresh atomic.Bool
 	fresh.Store(true)
 	srv := httptest.NewServer(api.New(store, api.Options{ViewReads: true, View: view, Fresh: fresh.Load,
@@ -182,4 +162,22 @@ func TestNotFreshReadsStore(t *testing.T) {
 	if got := login("new-pw-456"); got != 200 {
 		t.Fatalf("the new password: %d", got)
 	}
+}
+
+// storeWithView opens a bootstrapped SQLite store in dir and a loaded
+// routing view that follows it.
+func storeWithView(t *testing.T, dir string) (*sqlite.Store, *routing.View) {
+	t.Helper()
+	store, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	store.Bootstrap(context.Background(), adminPW)
+	view := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
+	view.Follow(store)
+	if err := view.Load(context.Background(), store); err != nil {
+		t.Fatal(err)
+	}
+	return store, view
 }
