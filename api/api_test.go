@@ -42,6 +42,7 @@ type env struct {
 	t     *testing.T
 	URL   string
 	Store *sqlite.Store
+	API   *api.Server
 }
 
 // newEnv starts a server with default options.
@@ -70,12 +71,13 @@ func newEnvOpts(t *testing.T, opts api.Options) *env {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	srv := httptest.NewServer(api.New(store, opts))
+	a := api.New(store, opts)
+	srv := httptest.NewServer(a)
 	t.Cleanup(func() {
 		srv.Close()
 		store.Close()
 	})
-	return &env{t: t, URL: srv.URL, Store: store}
+	return &env{t: t, URL: srv.URL, Store: store, API: a}
 }
 
 // response is a fully read HTTP response.

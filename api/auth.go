@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"xc5"
+	"xc5/ratelimit"
 	"xc5/resource"
 	"xc5/secret"
 )
@@ -30,23 +33,19 @@ type AuthOptions struct {
 	// another node can take to reach this one.
 	CacheTTL time.Duration
 	// FailuresPerIP and FailuresPerAccount are the failed attempts allowed
-	// per minute before further attempts get 429.
-	FailuresPerIP, FailuresPerAccount int
+	// per minute from one address (default 30) and for one username from
+	// addresses failing for it (default 10); CleanTries is how many times
+	// an address may fail for a username before it counts as failing for
+	// it (default 3). See package ratelimit and docs/api.md.
+	FailuresPerIP, FailuresPerAccount, CleanTries int
 	// Shared, when set, counts failures across the nodes sharing a
 	// database; without it each node counts its own.
-	Shared FailureLog
+	Shared ratelimit.Counter
 	// Fresh, when set, reports whether this node hears of every write
 	// before it is acknowledged (the store's change feed and fence); while
 	// it does not, cached credentials are not trusted, since a password
 	// change through another node might not have reached this one.
 	Fresh func() bool
-}
-
-// FailureLog counts failed logins per key and minute where every node
-// sees them.
-type FailureLog interface {
-	AddFailure(ctx context.Context, key string, now time.Time) (int, error)
-	Failures(ctx context.Context, key string, now time.Time) (int, error)
 }
 
 // maxCached bounds the credential cache; a flood of distinct valid
@@ -58,21 +57,16 @@ type cached struct {
 	expires time.Time
 }
 
-type window struct {
-	start time.Time
-	count int
-}
-
 // authenticator checks Basic credentials against accounts. A verified
 // Authorization header is cached, because the password hash is slow on
 // purpose and clients send the same credentials on every request.
 type authenticator struct {
-	store resource.Store
-	opts  AuthOptions
-	mu    sync.Mutex
-	cache map[string]cached
-	fails map[string]*window
-	now   func() time.Time
+	store   resource.Store
+	opts    AuthOptions
+	limiter *ratelimit.Limiter
+	mu      sync.Mutex
+	cache   map[string]cached
+	now     func() time.Time
 	// gen counts invalidations: a login verified against credentials read
 	// before an invalidation must not enter the cache after it.
 	gen uint64
@@ -84,21 +78,24 @@ func newAuthenticator(store resource.Store, opts AuthOptions) *authenticator {
 	if opts.CacheTTL == 0 {
 		opts.CacheTTL = 30 * time.Second
 	}
-	if opts.FailuresPerIP == 0 {
-		opts.FailuresPerIP = 30
-	}
-	if opts.FailuresPerAccount == 0 {
-		opts.FailuresPerAccount = 10
-	}
-	return &authenticator{store: store, opts: opts, cache: map[string]cached{}, fails: map[string]*window{}, now: time.Now}
+	lim := ratelimit.New(ratelimit.Config{PerAddress: opts.FailuresPerIP, PerUser: opts.FailuresPerAccount,
+		Tries: opts.CleanTries, Shared: opts.Shared})
+	return &authenticator{store: store, opts: opts, limiter: lim, cache: map[string]cached{}, now: time.Now}
 }
 
 // fresh reports whether cached credentials may be trusted.
 func (a *authenticator) fresh() bool { return a.opts.Fresh == nil || a.opts.Fresh() }
 
-var errRateLimited = xc5.Errorf(xc5.ERATELIMIT, "too many failed authentication attempts; try again in a minute")
-
 var errUnauthorized = xc5.Errorf(xc5.EUNAUTHORIZED, "authentication required: use Basic authentication with an account that has api_access")
+
+// rateLimited is the 429 of a refused attempt, with its Retry-After.
+type rateLimited struct {
+	err        *xc5.Error
+	retryAfter time.Duration
+}
+
+func (e rateLimited) Error() string { return e.err.Error() }
+func (e rateLimited) Unwrap() error { return e.err }
 
 // authenticate returns the caller of r.
 func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Caller, error) {
@@ -109,31 +106,26 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 	}
 	now := a.now()
 	a.mu.Lock()
-	if c, ok := a.cache[header]; ok && now.Before(c.expires) && a.fresh() {
-		a.mu.Unlock()
-		return c.caller, nil
-	}
-	ip := clientIP(r)
-	ipKey, userKey := "ip:"+ip, "user:"+strings.ToLower(user) // usernames are case-insensitive
-	if a.limited(ipKey, a.opts.FailuresPerIP, now) || a.limited(userKey, a.opts.FailuresPerAccount, now) {
-		a.mu.Unlock()
-		return Caller{}, errRateLimited
-	}
+	ent, hit := a.cache[header]
+	hit = hit && now.Before(ent.expires) && a.fresh()
 	gen := a.gen
 	a.mu.Unlock()
-	if sh := a.opts.Shared; sh != nil {
-		nIP, _ := sh.Failures(ctx, ipKey, now)
-		nUser, _ := sh.Failures(ctx, userKey, now)
-		if nIP >= a.opts.FailuresPerIP || nUser >= a.opts.FailuresPerAccount {
-			return Caller{}, errRateLimited
+	ip := clientIP(r)
+	if hit {
+		// A refused address gets no answer from the cache either, or it
+		// could keep guessing against it for free.
+		if wait, ok := a.limiter.Allows(ip, strings.ToLower(user), now); !ok {
+			return Caller{}, refusedError(wait)
 		}
+		return ent.caller, nil
 	}
 
 	// Concurrent requests with the same credentials share one check: a
 	// client opening 64 connections at once must not cost 64 slow hashes
-	// (and 64 times the hash's memory).
-	v, err, _ := a.flight.Do(header, func() (any, error) {
-		return a.verify(context.WithoutCancel(ctx), user, pass, ipKey, userKey, now)
+	// (and 64 times the hash's memory). The slot is taken inside, so that
+	// one check is one slot.
+	v, err, _ := a.flight.Do(ip+"\x00"+header, func() (any, error) {
+		return a.check(context.WithoutCancel(ctx), ip, user, pass, now)
 	})
 	if err != nil {
 		return Caller{}, err
@@ -150,48 +142,52 @@ func (a *authenticator) authenticate(ctx context.Context, r *http.Request) (Call
 	return c, nil
 }
 
-// verify checks a username and password against the store.
-func (a *authenticator) verify(ctx context.Context, user, pass, ipKey, userKey string, now time.Time) (Caller, error) {
+// check reserves a slot with the limiter, then verifies the password.
+func (a *authenticator) check(ctx context.Context, ip, user, pass string, now time.Time) (Caller, error) {
+	slot, err := a.limiter.Reserve(ctx, ip, strings.ToLower(user), now) // usernames are case-insensitive
+	if err != nil {
+		var ref *ratelimit.Refused
+		errors.As(err, &ref)
+		return Caller{}, refusedError(ref.RetryAfter)
+	}
 	creds, err := a.store.Credentials(ctx, user)
 	if err != nil && xc5.ErrorCode(err) != xc5.ENOTFOUND {
+		slot.Release() // nothing learnt about the password: count nothing
 		return Caller{}, err
 	}
 	if !secret.Verify(creds.Hash, pass) {
-		a.mu.Lock()
-		a.fail(ipKey, now)
-		a.fail(userKey, now)
-		a.mu.Unlock()
-		if sh := a.opts.Shared; sh != nil {
-			sh.AddFailure(ctx, ipKey, now)
-			sh.AddFailure(ctx, userKey, now)
-		}
+		slot.Fail(ctx, now)
 		return Caller{}, xc5.Errorf(xc5.EUNAUTHORIZED, "invalid username or password")
 	}
+	slot.Succeed()
 	return callerOf(creds)
 }
 
-// limited reports whether key has used up its failures this minute.
-// Callers hold a.mu.
-func (a *authenticator) limited(key string, max int, now time.Time) bool {
-	w := a.fails[key]
-	return w != nil && now.Sub(w.start) < time.Minute && w.count >= max
+// AuthStats reports the login limiter's counters: passwords checked,
+// attempts refused without a check, checks that failed.
+func (s *Server) AuthStats() ratelimit.Stats { return s.auth.limiter.Stats() }
+
+// refusedError is the 429 of an attempt refused for wait.
+func refusedError(wait time.Duration) error {
+	return rateLimited{err: xc5.Errorf(xc5.ERATELIMIT, "too many failed authentication attempts; try again in %d seconds",
+		retrySeconds(wait)), retryAfter: wait}
 }
 
-// fail counts a failed attempt for key. Callers hold a.mu.
-func (a *authenticator) fail(key string, now time.Time) {
-	if len(a.fails) > 100000 { // keep memory bounded under a spray of keys
-		for k, w := range a.fails {
-			if now.Sub(w.start) >= time.Minute {
-				delete(a.fails, k)
-			}
-		}
+// retrySeconds rounds a wait up to whole seconds, at least one.
+func retrySeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// retryAfter is the Retry-After of a refused or unavailable request.
+func retryAfter(err error) (string, bool) {
+	var rl rateLimited
+	switch {
+	case errors.As(err, &rl):
+		return strconv.Itoa(retrySeconds(rl.retryAfter)), true
+	case xc5.ErrorCode(err) == xc5.EUNAVAILABLE:
+		return "5", true
 	}
-	w := a.fails[key]
-	if w == nil || now.Sub(w.start) >= time.Minute {
-		w = &window{start: now}
-		a.fails[key] = w
-	}
-	w.count++
+	return "", false
 }
 
 // invalidate forgets cached credentials after a write to account guid

@@ -569,11 +569,12 @@ func TestAuthRateLimitPerIP(t *testing.T) {
 }
 
 // TestAuthRateLimitPerAccount: after FailuresPerAccount failures for one
-// account, that account gets 429 even with the right password, while
-// other accounts are unaffected.
+// account, an address that is failing for it (CleanTries failures) gets
+// 429 even with the right password, while other accounts are unaffected
+// and an address that has not been failing still logs in.
 func TestAuthRateLimitPerAccount(t *testing.T) {
 	t.Parallel()
-	e := newEnvOpts(t, api.Options{Auth: api.AuthOptions{FailuresPerIP: 1000, FailuresPerAccount: 2}})
+	e := newEnvOpts(t, api.Options{Auth: api.AuthOptions{FailuresPerIP: 1000, FailuresPerAccount: 2, CleanTries: 2}})
 	e.createAccountWithPassword("victim.test", "", "Victim-pass-123")
 	e.grant("victim.test", resource.AccessSystem)
 	for i := 0; i < 2; i++ {
@@ -588,6 +589,9 @@ func TestAuthRateLimitPerAccount(t *testing.T) {
 		t.Errorf("%v\nwant 401 for another account", r)
 	}
 	e.mustAs(adminUser, adminPassword, http.StatusOK, "GET", "/api-sys/", "")
+	if got := loginFrom(t, e, "127.0.0.2", "victim.test", "Victim-pass-123"); got != http.StatusOK {
+		t.Errorf("victim from an address that has not been failing: %d, want 200", got)
+	}
 }
 
 // TestAuthRateLimitPerAccountIgnoresCase: usernames are case-insensitive
@@ -595,7 +599,7 @@ func TestAuthRateLimitPerAccount(t *testing.T) {
 // case must not give a fresh allowance of failures.
 func TestAuthRateLimitPerAccountIgnoresCase(t *testing.T) {
 	t.Parallel()
-	e := newEnvOpts(t, api.Options{Auth: api.AuthOptions{FailuresPerIP: 1000, FailuresPerAccount: 2}})
+	e := newEnvOpts(t, api.Options{Auth: api.AuthOptions{FailuresPerIP: 1000, FailuresPerAccount: 2, CleanTries: 2}})
 	e.createAccountWithPassword("victim.test", "", "Victim-pass-123")
 	e.grant("victim.test", resource.AccessSystem)
 	// Same account, other spelling: the login works with its password.

@@ -137,6 +137,8 @@ func statusOf(code string) int {
 		return http.StatusMethodNotAllowed
 	case xc5.EUNSUPPORTED:
 		return http.StatusUnsupportedMediaType
+	case xc5.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -159,8 +159,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) Caller {
 		if xc5.ErrorCode(err) == xc5.EUNAUTHORIZED {
 			w.Header().Set("WWW-Authenticate", `Basic realm="api-sys"`)
 		}
-		if xc5.ErrorCode(err) == xc5.ERATELIMIT {
-			w.Header().Set("Retry-After", "60")
+		if v, ok := retryAfter(err); ok {
+			w.Header().Set("Retry-After", v)
 		}
 		writeError(w, r, err)
 		return Caller{}

@@ -28,7 +28,9 @@ var errBadSession = xc5.Errorf(xc5.EUNAUTHORIZED, "the session is invalid or has
 
 // sessionCaller authenticates a request by its session cookie. The token
 // must be HS256-signed with this installation's key (alg "none" and other
-// algorithms are refused), unexpired, and its session must still exist.
+// algorithms are refused), unexpired, and its session must still exist:
+// the store deletes an account's sessions in the write that changes its
+// password or username or disables it.
 func (s *Server) sessionCaller(ctx context.Context, r *http.Request) (Caller, string, error) {
 	ck, err := r.Cookie(SessionCookie)
 	if err != nil || len(s.sessionKey) == 0 {
@@ -48,6 +50,9 @@ func (s *Server) sessionCaller(ctx context.Context, r *http.Request) (Caller, st
 		return Caller{}, "", errBadSession
 	}
 	creds, err := s.store.Credentials(ctx, claims.Subject)
+	if xc5.ErrorCode(err) == xc5.EUNAVAILABLE {
+		return Caller{}, "", err
+	}
 	if err != nil || creds.GUID != claims.Account {
 		return Caller{}, "", errBadSession
 	}

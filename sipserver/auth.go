@@ -21,6 +21,7 @@ import (
 	"github.com/icholy/digest"
 
 	"xc5"
+	"xc5/ratelimit"
 	"xc5/secret"
 	"xc5/sqlite"
 )
@@ -149,68 +150,27 @@ func (g *replayGuard) prune(now time.Time) {
 	}
 }
 
-// limiter counts failed authentications per source IP in fixed windows.
-type limiter struct {
-	mu     sync.Mutex
-	max    int // failures per window; <0 means no limit
-	window time.Duration
-	cap    int // IPs tracked at most
-	m      map[string]*failures
-}
-
-type failures struct {
-	start time.Time
-	n     int
-}
-
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, cap: 100000, m: map[string]*failures{}}
-}
-
-// blocked reports whether ip has used up its failures in this window.
-func (l *limiter) blocked(ip string, now time.Time) bool {
-	if l.max < 0 {
-		return false
+// newLimiter makes the digest failure limiter of cfg; a negative
+// AuthFailures turns every limit off.
+func newLimiter(cfg Config) *ratelimit.Limiter {
+	perUser := cfg.AuthFailuresPerUser
+	if cfg.AuthFailures < 0 {
+		perUser = -1
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.m[ip]
-	return f != nil && now.Sub(f.start) < l.window && f.n >= l.max
+	return ratelimit.New(ratelimit.Config{Window: cfg.AuthWindow, PerAddress: cfg.AuthFailures,
+		PerUser: perUser, Tries: cfg.AuthTries})
 }
 
-// fail counts one failed authentication from ip.
-func (l *limiter) fail(ip string, now time.Time) {
-	if l.max < 0 {
-		return
+// limitKey is the username a digest response is counted under: the
+// account it names in the same spelling lookup tries first, so that
+// "reception" in realm acmebrick.x.co.nz and
+// "reception@acmebrick.x.co.nz" share one budget.
+func limitKey(username, realm string) string {
+	username, realm = strings.ToLower(username), strings.ToLower(realm)
+	if strings.Contains(username, "@") || realm == "" || username == realm {
+		return username
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.m[ip]
-	if f == nil || now.Sub(f.start) >= l.window {
-		if f == nil && len(l.m) >= l.cap {
-			l.pruneLocked(now)
-			if len(l.m) >= l.cap {
-				return // flooded by many sources: count no more new ones
-			}
-		}
-		f = &failures{start: now}
-		l.m[ip] = f
-	}
-	f.n++
-}
-
-func (l *limiter) prune(now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.pruneLocked(now)
-}
-
-func (l *limiter) pruneLocked(now time.Time) {
-	for ip, f := range l.m {
-		if now.Sub(f.start) >= l.window {
-			delete(l.m, ip)
-		}
-	}
+	return username + "@" + realm
 }
 
 // aorUser returns the unescaped user part and lower-case host of a URI.
@@ -332,9 +292,10 @@ func credentialsOf(req *sip.Request, name string) (*digest.Credentials, error) {
 // Authenticate checks the digest credentials of req (Authorization, or
 // Proxy-Authorization when proxy is set) against the account they name,
 // using its stored HA1 values. When they are missing, stale, replayed or
-// wrong it answers req itself (401/407 with fresh challenges, 403, or
-// 400) and returns false; it counts wrong ones against the source IP's
-// failure limit. The realm of a first challenge comes from the address
+// wrong it answers req itself (401/407 with fresh challenges, 403, 400,
+// or 503 when the store cannot be read) and returns false; it counts
+// wrong ones against the failure limits of the source IP and of the
+// username (see package ratelimit and docs/sip.md). The realm of a first challenge comes from the address
 // of record: the To header for REGISTER, From for anything else. A
 // disabled account is refused with 403 once its credentials are right.
 func (s *Server) Authenticate(req *sip.Request, tx sip.ServerTransaction, proxy bool) (sqlite.SIPCredentials, bool) {
@@ -347,13 +308,8 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 	var none sqlite.SIPCredentials
 	now := s.cfg.Now()
 	ip := sourceIP(req)
-	if s.limiter.blocked(ip, now) {
+	if _, blocked := s.limiter.Blocked(ip, now); blocked {
 		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
-		return none, false
-	}
-	fail := func(code int, reason string) (sqlite.SIPCredentials, bool) {
-		s.limiter.fail(ip, now)
-		s.respond(tx, req, code, reason)
 		return none, false
 	}
 	name := "Authorization"
@@ -379,24 +335,41 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		s.challenge(tx, req, proxy, realm, false)
 		return none, false
 	}
+	// The slot is taken before the account is read and the response
+	// checked, so that parallel guesses cannot overshoot the limits.
+	slot, err := s.limiter.Reserve(ctx, ip, limitKey(creds.Username, creds.Realm), now)
+	if err != nil {
+		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
+		return none, false
+	}
+	fail := func(code int, reason string) (sqlite.SIPCredentials, bool) {
+		slot.Fail(ctx, now)
+		s.respond(tx, req, code, reason)
+		return none, false
+	}
 	acct, local, err := s.lookup(ctx, creds.Username, creds.Realm)
 	switch {
 	case xc5.ErrorCode(err) == xc5.ENOTFOUND:
 		return fail(sip.StatusForbidden, "Forbidden")
 	case err != nil:
+		// The store cannot say: nothing was learnt, count nothing, and
+		// let the phone retry rather than tell it its password is wrong.
+		slot.Release()
 		s.log.Error("credentials lookup failed", "err", err)
-		s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
+		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable",
+			sip.NewHeader("Retry-After", seconds(max(s.cfg.RetryAfter, 5*time.Second))))
 		return none, false
 	case creds.Realm != acct.Realm:
 		// Challenged in another realm (a registrar address that names no
 		// account, say): count it, and challenge again in the right one.
-		s.limiter.fail(ip, now)
+		slot.Fail(ctx, now)
 		s.challenge(tx, req, proxy, acct.Realm, false)
 		return none, false
 	}
 	h := hasher(creds.Algorithm)
 	if h == nil || creds.Userhash || (creds.QOP != "" && creds.QOP != "auth") || (creds.QOP != "" && creds.Nc <= 0) {
 		// Not what was offered: offer it again.
+		slot.Release()
 		s.challenge(tx, req, proxy, acct.Realm, false)
 		return none, false
 	}
@@ -413,6 +386,7 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 	if ha1 == "" || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(creds.Response))) != 1 {
 		return fail(sip.StatusForbidden, "Forbidden")
 	}
+	slot.Succeed()
 	// The password is right. A disabled account stops here; a bad, old
 	// or reused nonce gets a fresh one with stale=true, so that the phone
 	// retries without asking its user.

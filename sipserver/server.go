@@ -29,6 +29,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"xc5/ratelimit"
 	"xc5/sqlite"
 )
 
@@ -140,11 +141,16 @@ type Config struct {
 	MaxNonces int
 
 	// AuthFailures failed authentications from one source IP within
-	// AuthWindow block that IP until the window ends: its REGISTERs are
-	// answered 403 without looking at credentials. Default 20 per
-	// minute; negative disables the limit.
-	AuthFailures int
-	AuthWindow   time.Duration
+	// AuthWindow block that IP (with a backoff that doubles while it goes
+	// on): its requests are answered 403 without looking at credentials.
+	// Default 20 per minute; negative disables the limits.
+	// AuthFailuresPerUser (default 10) bounds the failures per username
+	// from addresses that failed AuthTries (default 3) times for it;
+	// addresses that have not are always checked. See package ratelimit.
+	AuthFailures        int
+	AuthWindow          time.Duration
+	AuthFailuresPerUser int
+	AuthTries           int
 
 	// UDPBuffer is the size asked for the UDP socket's receive and send
 	// buffers (the kernel caps it at net.core.rmem_max and wmem_max).
@@ -244,7 +250,7 @@ type Server struct {
 	sip     *sipgo.Server
 	nonces  *nonces
 	replay  *replayGuard
-	limiter *limiter
+	limiter *ratelimit.Limiter
 
 	registers atomic.Int64 // REGISTERs in progress
 	shedRegs  atomic.Int64 // REGISTERs refused for overload
@@ -290,7 +296,7 @@ func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
 		cfg: cfg, reg: withCredCache(reg, cfg.Now), log: log, ua: ua, sip: srv,
 		nonces:   &nonces{key: cfg.NonceKey, ttl: cfg.NonceTTL},
 		replay:   newReplayGuard(cfg.NonceTTL, cfg.MaxNonces),
-		limiter:  newLimiter(cfg.AuthFailures, cfg.AuthWindow),
+		limiter:  newLimiter(cfg),
 		handlers: map[sip.RequestMethod]Handler{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -636,7 +642,7 @@ func (s *Server) sweep() {
 		s.log.Debug("registrations expired", "count", n)
 	}
 	s.replay.prune(now)
-	s.limiter.prune(now)
+	s.limiter.Prune(now)
 }
 
 // sourceIP is the host part of a request's source address.

@@ -187,8 +187,13 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 	if err := accountsTable.update(ctx, q, cur.GUID, extra, in); err != nil {
 		return err
 	}
-	*out, err = accountsTable.getRow(ctx, q, "t.guid = ?", cur.GUID)
-	return err
+	if *out, err = accountsTable.getRow(ctx, q, "t.guid = ?", cur.GUID); err != nil {
+		return err
+	}
+	if password != "" || username != cur.Values["username"] || out.Values["enabled"] == false {
+		return endSessions(ctx, q, cur.GUID)
+	}
+	return nil
 }
 
 // moveAccount re-parents an account and rewrites the paths of its subtree.

@@ -221,6 +221,17 @@ func conflict(format string, args ...any) error { return xc5.Errorf(xc5.ECONFLIC
 func notFound(format string, args ...any) error { return xc5.Errorf(xc5.ENOTFOUND, format, args...) }
 func invalid(format string, args ...any) error  { return xc5.Errorf(xc5.EINVALID, format, args...) }
 
+// readError maps a failed single-row read: no row is ENOTFOUND, anything
+// else (the database unreachable, closed, its schema gone) is
+// EUNAVAILABLE, so that a login is answered 503 rather than "wrong
+// password" when the store cannot say.
+func readError(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(format, args...)
+	}
+	return fmt.Errorf("%w: %w", xc5.Errorf(xc5.EUNAVAILABLE, "the account store is unavailable; try again shortly"), err)
+}
+
 // walTruncateFrames is the WAL length (in pages) past which the writer
 // truncates the WAL: about 32 MiB.
 const walTruncateFrames = 8192

@@ -68,7 +68,7 @@ func (s *Store) SIPCredentials(ctx context.Context, username string) (SIPCredent
 		FROM accounts WHERE username = ?`, strings.ToLower(username)).
 		Scan(&c.GUID, &c.Username, &c.HA1MD5, &c.HA1SHA256, &c.LocalHA1MD5, &c.LocalHA1SHA256, &enabled)
 	if err != nil {
-		return c, notFound("account %s not found", username)
+		return c, readError(err, "account %s not found", username)
 	}
 	c.Realm = secret.Realm(c.Username)
 	c.Enabled = enabled != 0

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -20,8 +22,11 @@ func (s *Store) CreateSession(ctx context.Context, jti, account string, expires 
 func (s *Store) SessionActive(ctx context.Context, jti string) (bool, error) {
 	var expires int64
 	err := s.reader().QueryRowContext(ctx, `SELECT expires FROM sessions WHERE jti = ?`, jti).Scan(&expires)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
+	}
+	if err != nil {
+		return false, readError(err, "")
 	}
 	return time.Now().Unix() < expires, nil
 }
@@ -32,4 +37,13 @@ func (s *Store) DeleteSession(ctx context.Context, jti string) error {
 		_, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE jti = ?`, jti)
 		return err
 	})
+}
+
+// endSessions ends the sessions of an account, inside the write that
+// changed its password or username or disabled it (see docs/api.md,
+// Authentication): a session must not outlive the credentials it was
+// opened with.
+func endSessions(ctx context.Context, q execer, account string) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE account = ?`, account)
+	return err
 }

@@ -540,7 +540,7 @@ func (s *Store) Credentials(ctx context.Context, username string) (resource.Cred
 		FROM accounts a WHERE a.username = ?`, strings.ToLower(username)).
 		Scan(&c.GUID, &c.Username, &c.Path, &enabled, &c.Hash, &c.Access)
 	if err != nil {
-		return c, notFound("account %s not found", username)
+		return c, readError(err, "account %s not found", username)
 	}
 	c.Enabled = enabled != 0
 	return c, nil

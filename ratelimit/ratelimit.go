@@ -1,0 +1,399 @@
+// Package ratelimit limits password guessing for both the api-sys logins
+// and SIP digest authentication, in the manner of fail2ban and Kamailio's
+// pike with a per-user exponential backoff.
+//
+// A check of a password (an argon2 hash for the API, a digest for SIP) is
+// decided before it is made: Reserve takes a slot atomically, counting the
+// checks still in progress as if they had failed, so that any number of
+// parallel requests cannot overshoot a budget; the slot is then confirmed
+// as a failure or a success, or released when nothing was learnt (the
+// store was unreachable).
+//
+// Three budgets, each per window (one minute by default):
+//
+//   - an address may fail PerAddress times, for any usernames;
+//   - an address may fail Tries times for one username while it still
+//     counts as clean for that username: a clean address is always checked
+//     (subject to its own PerAddress), whatever happens elsewhere, so that
+//     the real user at an address that has not been failing is never
+//     refused (a lockout is a denial of service);
+//   - once an address is failing for a username, its guesses for that
+//     username are checked only while the username has had fewer than
+//     PerUser failures (from every address) in the window.
+//
+// A budget used up in a window blocks its key until window×2^(n-1) after
+// the failure that used it up, for the n-th time in a row, up to
+// MaxBackoff; a window without that resets n. So an attacker spread over
+// N addresses gets at most N×Tries guesses at one username in the first
+// window, and Tries per address per MaxBackoff once it keeps going, while
+// the username's failing addresses stay refused.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Counter counts failures per key and minute where every node sharing a
+// database sees them (sqlite.Store implements it).
+type Counter interface {
+	AddFailure(ctx context.Context, key string, now time.Time) (int, error)
+	Failures(ctx context.Context, key string, now time.Time) (int, error)
+}
+
+// Config sets the budgets; zero values take the defaults.
+type Config struct {
+	// Window is the counting window. Default one minute (the shared
+	// Counter counts per minute).
+	Window time.Duration
+	// PerAddress is the failures allowed per address and window; negative
+	// means no limit. Default 30.
+	PerAddress int
+	// Tries is the failures an address may have for one username before
+	// it counts as failing for it. Default 3.
+	Tries int
+	// PerUser is the failures per username and window beyond which
+	// failing addresses are refused for it; negative means no per-user
+	// limit. Default 10.
+	PerUser int
+	// MaxBackoff caps how long a used-up budget blocks. Default 16 windows.
+	MaxBackoff time.Duration
+	// MaxKeys bounds the keys tracked; beyond it new keys are not
+	// counted until old ones expire. Default 100,000.
+	MaxKeys int
+	// Shared, when set, adds the failures other nodes counted.
+	Shared Counter
+}
+
+// Reason says which budget refused an attempt.
+type Reason int
+
+const (
+	// Address: the source address has failed too often.
+	Address Reason = iota + 1
+	// User: the address is failing for this username and the username
+	// has failed too often.
+	User
+)
+
+// Refused is the error of a refused attempt.
+type Refused struct {
+	Reason Reason
+	// RetryAfter is when the attempt would be considered again.
+	RetryAfter time.Duration
+}
+
+func (r *Refused) Error() string {
+	if r.Reason == User {
+		return "too many failed authentications for this username"
+	}
+	return "too many failed authentications from this address"
+}
+
+// Stats are the limiter's counters since it was made.
+type Stats struct {
+	Checked int64 // slots granted: passwords checked
+	Refused int64 // attempts refused without a check
+	Failed  int64 // checks confirmed as failures
+}
+
+// Limiter holds the counts of one service (the API or SIP).
+type Limiter struct {
+	cfg     Config
+	budgets [nKinds]int
+	mu      sync.Mutex
+	m       map[string]*entry
+	checked atomic.Int64
+	refused atomic.Int64
+	failed  atomic.Int64
+}
+
+// The kinds of key, in the order a slot holds them.
+const (
+	kindAddr = iota
+	kindPair
+	kindUser
+	nKinds
+)
+
+var prefixes = [nKinds]string{"ip:", "pair:", "user:"}
+
+// New returns a limiter with cfg's budgets.
+func New(cfg Config) *Limiter {
+	if cfg.Window <= 0 {
+		cfg.Window = time.Minute
+	}
+	if cfg.PerAddress == 0 {
+		cfg.PerAddress = 30
+	}
+	if cfg.Tries <= 0 {
+		cfg.Tries = 3
+	}
+	if cfg.PerUser == 0 {
+		cfg.PerUser = 10
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 16 * cfg.Window
+	}
+	if cfg.MaxKeys <= 0 {
+		cfg.MaxKeys = 100000
+	}
+	l := &Limiter{cfg: cfg, m: map[string]*entry{}}
+	l.budgets = [nKinds]int{cfg.PerAddress, cfg.Tries, cfg.PerUser}
+	return l
+}
+
+// Stats returns the counters.
+func (l *Limiter) Stats() Stats {
+	return Stats{Checked: l.checked.Load(), Refused: l.refused.Load(), Failed: l.failed.Load()}
+}
+
+// keys returns the three keys of an attempt; also the shared Counter's
+// keys, "ip:" and "user:" as before the pair was added.
+func keys(addr, user string) [nKinds]string {
+	return [nKinds]string{prefixes[kindAddr] + addr, prefixes[kindPair] + user + "|" + addr, prefixes[kindUser] + user}
+}
+
+// Blocked reports whether addr has used up its own budget, before any
+// username is known (SIP answers such an address without a challenge).
+func (l *Limiter) Blocked(addr string, now time.Time) (time.Duration, bool) {
+	if l.cfg.PerAddress < 0 {
+		return 0, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.m[prefixes[kindAddr]+addr]
+	if e == nil {
+		return 0, false
+	}
+	e.roll(now, l.cfg.Window, l.cfg.PerAddress)
+	wait := e.wait(now, l.cfg.Window, l.cfg.PerAddress, 0)
+	return wait, wait > 0
+}
+
+// Allows reports whether user may be tried from addr now, without taking
+// a slot, from this node's counts alone: for requests answered without a
+// check (the API's cache of verified credentials), which must not let a
+// refused address try passwords against the cache.
+func (l *Limiter) Allows(addr, user string, now time.Time) (time.Duration, bool) {
+	k := keys(addr, user)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := &Slot{l: l, keys: k}
+	for i := range k {
+		if s.e[i] = l.m[k[i]]; s.e[i] == nil {
+			s.e[i] = &entry{start: now}
+		}
+		s.e[i].roll(now, l.cfg.Window, l.budgets[i])
+	}
+	var ref *Refused
+	if err := l.decide(s, [nKinds]int{}, now); errors.As(err, &ref) {
+		return ref.RetryAfter, false
+	}
+	return 0, true
+}
+
+// Reserve decides, before the check, whether user may be tried from addr,
+// and takes a slot if so. The slot must be ended by exactly one of Fail,
+// Succeed or Release. A refusal is a *Refused.
+func (l *Limiter) Reserve(ctx context.Context, addr, user string, now time.Time) (*Slot, error) {
+	k := keys(addr, user)
+	var shared [nKinds]int
+	if c := l.cfg.Shared; c != nil {
+		for i, key := range k {
+			shared[i], _ = c.Failures(ctx, key, now) // unreachable: the local counts still hold
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := &Slot{l: l, keys: k}
+	for i := range k {
+		s.e[i] = l.get(k[i], now)
+		s.e[i].roll(now, l.cfg.Window, l.budgets[i])
+	}
+	if err := l.decide(s, shared, now); err != nil {
+		l.refused.Add(1)
+		return nil, err
+	}
+	for _, e := range s.e {
+		e.pending++
+	}
+	l.checked.Add(1)
+	return s, nil
+}
+
+// decide applies the rule of the package comment. Callers hold l.mu.
+func (l *Limiter) decide(s *Slot, shared [nKinds]int, now time.Time) error {
+	w := l.cfg.Window
+	if l.cfg.PerAddress >= 0 {
+		if wait := s.e[kindAddr].wait(now, w, l.cfg.PerAddress, shared[kindAddr]); wait > 0 {
+			return &Refused{Reason: Address, RetryAfter: wait}
+		}
+	}
+	if l.cfg.PerUser < 0 {
+		return nil
+	}
+	failing := s.e[kindPair].wait(now, w, l.cfg.Tries, shared[kindPair])
+	if failing == 0 {
+		return nil // a clean address for this username
+	}
+	if wait := s.e[kindUser].wait(now, w, l.cfg.PerUser, shared[kindUser]); wait > 0 {
+		return &Refused{Reason: User, RetryAfter: min(wait, failing)}
+	}
+	return nil
+}
+
+// get returns key's entry, creating it when there is room; past MaxKeys a
+// new key gets an entry that is not kept (and so not counted).
+func (l *Limiter) get(key string, now time.Time) *entry {
+	if e := l.m[key]; e != nil {
+		return e
+	}
+	if len(l.m) >= l.cfg.MaxKeys {
+		l.pruneLocked(now)
+	}
+	e := &entry{start: now}
+	if len(l.m) < l.cfg.MaxKeys {
+		l.m[key] = e
+	}
+	return e
+}
+
+// Prune forgets the keys that no longer hold anything: no check in
+// progress, window over, no backoff to remember.
+func (l *Limiter) Prune(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pruneLocked(now)
+}
+
+func (l *Limiter) pruneLocked(now time.Time) {
+	w := l.cfg.Window
+	for k, e := range l.m {
+		if e.pending == 0 && now.Sub(e.start) >= w && now.Sub(e.until) >= w {
+			delete(l.m, k)
+		}
+	}
+}
+
+// Slot is a reserved check.
+type Slot struct {
+	l    *Limiter
+	keys [nKinds]string
+	e    [nKinds]*entry
+	done bool
+}
+
+// Fail confirms a failed check: it counts for the address, the pair and
+// the username, here and (with a shared Counter) on every node.
+func (s *Slot) Fail(ctx context.Context, now time.Time) {
+	l := s.l
+	l.mu.Lock()
+	if s.done {
+		l.mu.Unlock()
+		return
+	}
+	s.done = true
+	l.failed.Add(1)
+	for i, e := range s.e {
+		e.pending--
+		e.fail(now, l.budgets[i], l.cfg.Window, l.cfg.MaxBackoff)
+	}
+	l.mu.Unlock()
+	if c := l.cfg.Shared; c != nil {
+		for _, key := range s.keys {
+			c.AddFailure(ctx, key, now)
+		}
+	}
+}
+
+// Succeed confirms a right password: the address is clean again for this
+// username (its own count and the username's stay, so that logging in to
+// an account of one's own buys no guesses at others).
+func (s *Slot) Succeed() {
+	s.l.mu.Lock()
+	defer s.l.mu.Unlock()
+	if s.end() {
+		p := s.e[kindPair]
+		p.fails, p.strikes, p.until = 0, 0, time.Time{}
+	}
+}
+
+// Release gives the slot back uncounted: nothing was learnt about the
+// password (the store could not be read).
+func (s *Slot) Release() {
+	s.l.mu.Lock()
+	defer s.l.mu.Unlock()
+	s.end()
+}
+
+// end frees the slot's reservations once. Callers hold l.mu.
+func (s *Slot) end() bool {
+	if s.done {
+		return false
+	}
+	s.done = true
+	for _, e := range s.e {
+		e.pending--
+	}
+	return true
+}
+
+// entry counts one key.
+type entry struct {
+	start   time.Time // window start
+	fails   int       // failures in the window
+	pending int       // checks in progress
+	strikes int       // windows in a row whose budget was used up
+	until   time.Time // blocked until (backoff)
+}
+
+// roll starts a new window when the current one is over and no backoff
+// holds; a window that ended within budget, or a calm window after the
+// last block, ends the backoff.
+func (e *entry) roll(now time.Time, window time.Duration, budget int) {
+	if now.Before(e.until) || now.Sub(e.start) < window {
+		return
+	}
+	if e.fails < budget || now.Sub(e.until) >= window {
+		e.strikes = 0
+	}
+	e.start, e.fails = now, 0
+}
+
+// wait returns how long until the key may be tried again, 0 if now.
+// Checks in progress count as failures; shared is the count of every node
+// this minute.
+func (e *entry) wait(now time.Time, window time.Duration, budget, shared int) time.Duration {
+	if now.Before(e.until) {
+		return e.until.Sub(now)
+	}
+	fails := max(e.fails, shared)
+	switch {
+	case fails >= budget && e.fails >= budget:
+		return max(e.start.Add(window).Sub(now), time.Second)
+	case fails >= budget: // counted by other nodes this minute
+		return max(now.Truncate(time.Minute).Add(time.Minute).Sub(now), time.Second)
+	case fails+e.pending >= budget:
+		return time.Second // checks in progress may still succeed
+	}
+	return 0
+}
+
+// fail counts a failure; the one that uses up the budget starts a block of
+// window×2^(strikes-1), at most maxBackoff.
+func (e *entry) fail(now time.Time, budget int, window, maxBackoff time.Duration) {
+	e.fails++
+	if budget < 0 || e.fails != budget {
+		return
+	}
+	e.strikes++
+	d := maxBackoff
+	if e.strikes <= 30 {
+		d = min(window<<(e.strikes-1), maxBackoff)
+	}
+	e.until = now.Add(d)
+}
