@@ -2,11 +2,11 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,6 +18,7 @@ import (
 	"xc5/api"
 	"xc5/resource"
 	"xc5/sqlite"
+	"xc5/storetest"
 )
 
 // raw sends a request with full control over credentials and headers.
@@ -346,38 +347,42 @@ func TestTrunks(t *testing.T) {
 }
 
 // TestSharedRateLimit: with a shared failure log, failures counted by one
-// node limit the other (two API servers on one store stand in for nodes).
+// node limit the other (two API servers on one store stand in for nodes),
+// on SQLite and PostgreSQL; an address that has not been failing still
+// logs in through either.
 func TestSharedRateLimit(t *testing.T) {
-	store, err := sqlite.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	store.Bootstrap(context.Background(), adminPW)
-	opts := api.Options{Auth: api.AuthOptions{FailuresPerIP: 100, FailuresPerAccount: 3, Shared: store},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	a := httptest.NewServer(api.New(store, opts))
-	defer a.Close()
-	b := httptest.NewServer(api.New(store, opts))
-	defer b.Close()
-	try := func(url, pass string) int {
-		req, _ := http.NewRequest("GET", url+"/api-sys/", nil)
-		req.SetBasicAuth("admin", pass)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	storetest.Each(t, adminPW, func(t *testing.T, store *sqlite.Store) {
+		opts := api.Options{Auth: api.AuthOptions{FailuresPerIP: 100, FailuresPerAccount: 3, Shared: store},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		a := httptest.NewServer(api.New(store, opts))
+		defer a.Close()
+		b := httptest.NewServer(api.New(store, opts))
+		defer b.Close()
+		try := func(url, from, pass string) int {
+			d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+			tr := &http.Transport{DialContext: d.DialContext}
+			defer tr.CloseIdleConnections()
+			req, _ := http.NewRequest("GET", url+"/api-sys/", nil)
+			req.SetBasicAuth("admin", pass)
+			resp, err := (&http.Client{Transport: tr}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
 		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	for i := 0; i < 3; i++ {
-		if got := try(a.URL, "wrong"); got != 401 {
-			t.Fatalf("failure %d on A: %d", i, got)
+		for i := 0; i < 3; i++ {
+			if got := try(a.URL, "127.0.0.1", "wrong"); got != 401 {
+				t.Fatalf("failure %d on A: %d", i, got)
+			}
 		}
-	}
-	if got := try(b.URL, adminPW); got != 429 {
-		t.Errorf("B after three failures on A: %d, want 429", got)
-	}
+		if got := try(b.URL, "127.0.0.1", adminPW); got != 429 {
+			t.Errorf("B after three failures on A from the same address: %d, want 429", got)
+		}
+		if got := try(b.URL, "127.0.0.2", adminPW); got != 200 {
+			t.Errorf("B from an address that has not been failing: %d, want 200", got)
+		}
+	})
 }
 
 // TestMoveKeepsPartitionsCurrent: moving an account moves the partition of
