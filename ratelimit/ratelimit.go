@@ -98,6 +98,7 @@ type Stats struct {
 	Checked int64 // slots granted: passwords checked
 	Refused int64 // attempts refused without a check
 	Failed  int64 // checks confirmed as failures
+	Keys    int   // addresses, pairs and usernames tracked now
 }
 
 // Limiter holds the counts of one service (the API or SIP).
@@ -106,6 +107,7 @@ type Limiter struct {
 	budgets [nKinds]int
 	mu      sync.Mutex
 	m       map[string]*entry
+	pruned  time.Time // last prune
 	checked atomic.Int64
 	refused atomic.Int64
 	failed  atomic.Int64
@@ -148,7 +150,10 @@ func New(cfg Config) *Limiter {
 
 // Stats returns the counters.
 func (l *Limiter) Stats() Stats {
-	return Stats{Checked: l.checked.Load(), Refused: l.refused.Load(), Failed: l.failed.Load()}
+	l.mu.Lock()
+	n := len(l.m)
+	l.mu.Unlock()
+	return Stats{Checked: l.checked.Load(), Refused: l.refused.Load(), Failed: l.failed.Load(), Keys: n}
 }
 
 // keys returns the three keys of an attempt; also the shared Counter's
@@ -179,16 +184,9 @@ func (l *Limiter) Blocked(addr string, now time.Time) (time.Duration, bool) {
 // check (the API's cache of verified credentials), which must not let a
 // refused address try passwords against the cache.
 func (l *Limiter) Allows(addr, user string, now time.Time) (time.Duration, bool) {
-	k := keys(addr, user)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := &Slot{l: l, keys: k}
-	for i := range k {
-		if s.e[i] = l.m[k[i]]; s.e[i] == nil {
-			s.e[i] = &entry{start: now}
-		}
-		s.e[i].roll(now, l.cfg.Window, l.budgets[i])
-	}
+	s := l.lookup(keys(addr, user), now)
 	var ref *Refused
 	if err := l.decide(s, [nKinds]int{}, now); errors.As(err, &ref) {
 		return ref.RetryAfter, false
@@ -209,20 +207,33 @@ func (l *Limiter) Reserve(ctx context.Context, addr, user string, now time.Time)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := &Slot{l: l, keys: k}
-	for i := range k {
-		s.e[i] = l.get(k[i], now)
-		s.e[i].roll(now, l.cfg.Window, l.budgets[i])
-	}
+	s := l.lookup(k, now)
 	if err := l.decide(s, shared, now); err != nil {
 		l.refused.Add(1)
 		return nil, err
 	}
-	for _, e := range s.e {
+	for i, e := range s.e {
+		if l.m[k[i]] != e {
+			l.keep(k[i], e, now)
+		}
 		e.pending++
 	}
 	l.checked.Add(1)
 	return s, nil
+}
+
+// lookup returns a slot over the entries of k, current to now; keys not
+// tracked get fresh entries that are kept only if a slot is granted, so
+// that refused attempts cost no memory. Callers hold l.mu.
+func (l *Limiter) lookup(k [nKinds]string, now time.Time) *Slot {
+	s := &Slot{l: l, keys: k}
+	for i := range k {
+		if s.e[i] = l.m[k[i]]; s.e[i] == nil {
+			s.e[i] = &entry{start: now}
+		}
+		s.e[i].roll(now, l.cfg.Window, l.budgets[i])
+	}
+	return s
 }
 
 // decide applies the rule of the package comment. Callers hold l.mu.
@@ -246,20 +257,16 @@ func (l *Limiter) decide(s *Slot, shared [nKinds]int, now time.Time) error {
 	return nil
 }
 
-// get returns key's entry, creating it when there is room; past MaxKeys a
-// new key gets an entry that is not kept (and so not counted).
-func (l *Limiter) get(key string, now time.Time) *entry {
-	if e := l.m[key]; e != nil {
-		return e
-	}
-	if len(l.m) >= l.cfg.MaxKeys {
+// keep tracks a new entry when there is room; past MaxKeys (after
+// forgetting what it can, at most once a second) it is not kept, and so
+// not counted. Callers hold l.mu.
+func (l *Limiter) keep(key string, e *entry, now time.Time) {
+	if len(l.m) >= l.cfg.MaxKeys && now.Sub(l.pruned) >= time.Second {
 		l.pruneLocked(now)
 	}
-	e := &entry{start: now}
 	if len(l.m) < l.cfg.MaxKeys {
 		l.m[key] = e
 	}
-	return e
 }
 
 // Prune forgets the keys that no longer hold anything: no check in
@@ -271,6 +278,7 @@ func (l *Limiter) Prune(now time.Time) {
 }
 
 func (l *Limiter) pruneLocked(now time.Time) {
+	l.pruned = now
 	w := l.cfg.Window
 	for k, e := range l.m {
 		if e.pending == 0 && now.Sub(e.start) >= w && now.Sub(e.until) >= w {
@@ -319,6 +327,7 @@ func (s *Slot) Succeed() {
 	if s.end() {
 		p := s.e[kindPair]
 		p.fails, p.strikes, p.until = 0, 0, time.Time{}
+		s.forget()
 	}
 }
 
@@ -327,7 +336,9 @@ func (s *Slot) Succeed() {
 func (s *Slot) Release() {
 	s.l.mu.Lock()
 	defer s.l.mu.Unlock()
-	s.end()
+	if s.end() {
+		s.forget()
+	}
 }
 
 // end frees the slot's reservations once. Callers hold l.mu.
@@ -340,6 +351,17 @@ func (s *Slot) end() bool {
 		e.pending--
 	}
 	return true
+}
+
+// forget drops the slot's entries that hold nothing any more, so that the
+// logins of every phone and client do not fill the table. Callers hold
+// l.mu.
+func (s *Slot) forget() {
+	for i, e := range s.e {
+		if e.pending == 0 && e.fails == 0 && e.strikes == 0 && s.l.m[s.keys[i]] == e {
+			delete(s.l.m, s.keys[i])
+		}
+	}
 }
 
 // entry counts one key.

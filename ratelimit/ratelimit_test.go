@@ -177,3 +177,34 @@ func TestMaxKeys(t *testing.T) {
 		t.Errorf("after Prune, a new key is still not kept")
 	}
 }
+
+// TestMemory: successful and released checks leave nothing behind, and
+// refused attempts add nothing, so that every phone's registrations and a
+// blocked address spraying usernames cost no table space.
+func TestMemory(t *testing.T) {
+	l := ratelimit.New(ratelimit.Config{PerAddress: 2, PerUser: 10})
+	for i := range 1000 {
+		s, err := l.Reserve(ctx, fmt.Sprint("phone", i), fmt.Sprint("u", i), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			s.Succeed()
+		} else {
+			s.Release()
+		}
+	}
+	if n := l.Stats().Keys; n != 0 {
+		t.Errorf("%d keys tracked after successes and releases, want 0", n)
+	}
+	failN(t, l, 2, "attacker", "a", t0)
+	n := l.Stats().Keys
+	for i := range 1000 {
+		if _, err := l.Reserve(ctx, "attacker", fmt.Sprint("spray", i), t0); refusal(t, err) != ratelimit.Address {
+			t.Fatalf("spray %d: %v, want an Address refusal", i, err)
+		}
+	}
+	if got := l.Stats().Keys; got != n {
+		t.Errorf("%d keys after 1000 refused attempts, want %d", got, n)
+	}
+}
