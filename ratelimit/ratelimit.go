@@ -40,8 +40,10 @@ import (
 // Counter counts failures per key and minute where every node sharing a
 // database sees them (sqlite.Store implements it).
 type Counter interface {
-	AddFailure(ctx context.Context, key string, now time.Time) (int, error)
-	Failures(ctx context.Context, key string, now time.Time) (int, error)
+	// AddFailures counts one failure under each key, in one write.
+	AddFailures(ctx context.Context, keys []string, now time.Time) error
+	// Failures returns the failures of each key this minute, in order.
+	Failures(ctx context.Context, keys []string, now time.Time) ([]int, error)
 }
 
 // Config sets the budgets; zero values take the defaults.
@@ -201,9 +203,9 @@ func (l *Limiter) Reserve(ctx context.Context, addr, user string, now time.Time)
 	k := keys(addr, user)
 	var shared [nKinds]int
 	if c := l.cfg.Shared; c != nil {
-		for i, key := range k {
-			shared[i], _ = c.Failures(ctx, key, now) // unreachable: the local counts still hold
-		}
+		if n, err := c.Failures(ctx, k[:], now); err == nil && len(n) == nKinds {
+			copy(shared[:], n)
+		} // unreachable: the local counts still hold
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -312,9 +314,7 @@ func (s *Slot) Fail(ctx context.Context, now time.Time) {
 	}
 	l.mu.Unlock()
 	if c := l.cfg.Shared; c != nil {
-		for _, key := range s.keys {
-			c.AddFailure(ctx, key, now)
-		}
+		c.AddFailures(ctx, s.keys[:], now)
 	}
 }
 

@@ -2,30 +2,57 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
-// AddFailure records a failed login under key (a source address or a
-// username) and returns how many this minute has seen on all nodes.
-func (s *Store) AddFailure(ctx context.Context, key string, now time.Time) (int, error) {
+// AddFailures records one failed login under each of keys (its source
+// address, username, and the pair: see package ratelimit) in one
+// transaction, where every node sharing the database sees it.
+func (s *Store) AddFailures(ctx context.Context, keys []string, now time.Time) error {
 	minute := now.Unix() / 60
-	var n int
-	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
 		if _, err := q.ExecContext(ctx, `DELETE FROM auth_failures WHERE minute < ?`, minute-5); err != nil {
 			return err
 		}
-		return q.QueryRowContext(ctx, `INSERT INTO auth_failures (key, minute, count) VALUES (?, ?, 1)
-			ON CONFLICT (key, minute) DO UPDATE SET count = auth_failures.count + 1 RETURNING count`, key, minute).Scan(&n)
+		for _, key := range keys {
+			if _, err := q.ExecContext(ctx, `INSERT INTO auth_failures (key, minute, count) VALUES (?, ?, 1)
+				ON CONFLICT (key, minute) DO UPDATE SET count = auth_failures.count + 1`, key, minute); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return n, err
 }
 
-// Failures returns the failed logins of key this minute on all nodes.
-func (s *Store) Failures(ctx context.Context, key string, now time.Time) (int, error) {
-	var n int
-	err := s.reader().QueryRowContext(ctx, `SELECT count FROM auth_failures WHERE key = ? AND minute = ?`, key, now.Unix()/60).Scan(&n)
-	if err != nil {
-		return 0, nil
+// Failures returns the failed logins of each of keys this minute on all
+// nodes, in the order of keys.
+func (s *Store) Failures(ctx context.Context, keys []string, now time.Time) ([]int, error) {
+	out := make([]int, len(keys))
+	if len(keys) == 0 {
+		return out, nil
 	}
-	return n, nil
+	args := []any{now.Unix() / 60}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	rows, err := s.reader().QueryContext(ctx, `SELECT key, count FROM auth_failures WHERE minute = ? AND key IN (?`+
+		strings.Repeat(", ?", len(keys)-1)+`)`, args...)
+	if err != nil {
+		return out, readError(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var n int
+		if err := rows.Scan(&key, &n); err != nil {
+			return out, readError(err, "")
+		}
+		for i, k := range keys {
+			if k == key {
+				out[i] = n
+			}
+		}
+	}
+	return out, rows.Err()
 }
