@@ -92,8 +92,8 @@ func (w *walker) drop(a *Account, code int, reason string) {
 // one of ours; xc5 does not transit calls between carriers.
 func (w *walker) fromExternal(from, dialed string) {
 	w.step("caller", nil, "external caller "+from)
-	e164 := translate(dialed, w.v.defaults.CountryCode, w.v.defaults.AreaCode)
-	if n := w.v.lookupNumber(e164); n != nil {
+	t := Translate(dialed, w.v.defaults.CountryCode, w.v.defaults.AreaCode)
+	if n := w.v.lookupNumber(t.e164()); n != nil {
 		w.deliverNumber(n)
 		return
 	}
@@ -102,9 +102,27 @@ func (w *walker) fromExternal(from, dialed string) {
 
 func (w *walker) fromAccount(a *Account, dialed string) {
 	chain := w.v.ancestors(a)
-	w.step("caller", a, "presented as "+w.v.presented(a))
+	w.step("caller", a, "presented as "+w.v.presented(a, w.call.Presents))
 	if !a.Enabled {
 		w.drop(a, 403, "Forbidden")
+		return
+	}
+	cc, ac := w.v.inheritedNumbering(chain)
+	// 1. early rules on the raw dialed string, unless it is an emergency
+	// number as dialed.
+	if !w.v.IsEmergency(Translate(dialed, cc, ac)) {
+		dialed = w.early(chain, dialed)
+	}
+	// 2. translation: what the number really is.
+	t := Translate(dialed, cc, ac)
+	switch {
+	case t.Kind == Invalid:
+		w.step("translate", a, t.Why)
+	case t.Number != "" && t.Number != dialed:
+		w.step("translate", a, dialed+" is "+t.Number)
+	}
+	if w.v.IsEmergency(t) {
+		w.emergencyCall(a, chain, dialed, t)
 		return
 	}
 	if w.d.AtLimit(a) {
@@ -112,7 +130,37 @@ func (w *walker) fromAccount(a *Account, dialed string) {
 		w.end(Outcome{Outcome: Busy})
 		return
 	}
-	// 1. early rules on the raw dialed string.
+	if strings.HasPrefix(dialed, "*") || strings.HasPrefix(dialed, "#") {
+		w.feature(a, chain, dialed)
+		return
+	}
+	// 3. callrules of the account and its ancestors, in order.
+	var idx [maxDepth]int
+	for {
+		r, owner := nextRule(chain, &idx)
+		if r == nil {
+			break
+		}
+		if r.EarlyRule || !w.ruleMatches(r, dialed, t) {
+			continue
+		}
+		if r.RecordEmail != "" {
+			w.ruleStep("record", owner, "records the call to "+r.RecordEmail, r.GUID, r.Order)
+			w.record(r.RecordEmail)
+		}
+		if r.Username == "" && !r.HasDest {
+			continue
+		}
+		w.applyCallRule(a, chain, owner, r, dialed, t)
+		return
+	}
+	// 4. no rule decided: the number itself.
+	w.dialNumber(a, dialed, t, "leaves over a carrier to ")
+}
+
+// early applies the first early rule of the chain (nearest account
+// first) matching the raw dialed string, and returns the rewritten string.
+func (w *walker) early(chain []*Account, dialed string) string {
 	for _, owner := range chain {
 		if r := firstEarly(owner, dialed); r != nil {
 			rest := dialed[len(r.PrefixRaw):]
@@ -125,42 +173,7 @@ func (w *walker) fromAccount(a *Account, dialed string) {
 			break
 		}
 	}
-	if strings.HasPrefix(dialed, "*") || strings.HasPrefix(dialed, "#") {
-		w.feature(a, chain, dialed)
-		return
-	}
-	// 2. translation to E.164.
-	cc, ac := w.v.inheritedNumbering(chain)
-	e164 := translate(dialed, cc, ac)
-	if e164 != "" && e164 != dialed {
-		w.step("translate", a, dialed+" is "+e164)
-	}
-	// 3. callrules of the account and its ancestors, in order.
-	var idx [maxDepth]int
-	for {
-		r, owner := nextRule(chain, &idx)
-		if r == nil {
-			break
-		}
-		if r.EarlyRule || !w.ruleMatches(r, dialed, e164) {
-			continue
-		}
-		if r.RecordEmail != "" {
-			w.ruleStep("record", owner, "records the call to "+r.RecordEmail, r.GUID, r.Order)
-			w.record(r.RecordEmail)
-		}
-		if r.Username == "" && !r.HasDest {
-			continue
-		}
-		w.applyCallRule(a, chain, owner, r, dialed, e164)
-		return
-	}
-	// 4. no rule decided: the number itself.
-	if e164 == "" {
-		w.drop(a, 404, "Not Found")
-		return
-	}
-	w.dialNumber(a, e164)
+	return dialed
 }
 
 // feature handles star codes: *22… records a prompt of the caller's
@@ -177,23 +190,26 @@ func (w *walker) feature(a *Account, chain []*Account, code string) {
 	w.drop(a, 404, "Not Found")
 }
 
-func (w *walker) ruleMatches(r *CallRule, dialed, e164 string) bool {
+// ruleMatches reports whether every condition of a callrule holds:
+// prefix_raw on the dialed string, prefix and location on what the number
+// really is (an E.164 number by prefix, a short code only as a whole).
+func (w *walker) ruleMatches(r *CallRule, dialed string, t Translation) bool {
 	if r.PrefixRaw != "" && !strings.HasPrefix(dialed, r.PrefixRaw) {
 		return false
 	}
-	if r.Prefix != "" && (e164 == "" || !strings.HasPrefix(e164, r.Prefix)) {
+	if r.Prefix != "" && !(&Location{Prefixes: []string{r.Prefix}}).Matches(t) {
 		return false
 	}
 	if r.Location != "" {
 		l := w.v.lookupLocation(r.Location)
-		if l == nil || e164 == "" || !l.Contains(e164) {
+		if l == nil || !l.Matches(t) {
 			return false
 		}
 	}
 	return true
 }
 
-func (w *walker) applyCallRule(a *Account, chain []*Account, owner *Account, r *CallRule, dialed, e164 string) {
+func (w *walker) applyCallRule(a *Account, chain []*Account, owner *Account, r *CallRule, dialed string, t Translation) {
 	if r.Username != "" {
 		target := w.v.lookupAccount(r.Username)
 		if target == nil {
@@ -206,39 +222,29 @@ func (w *walker) applyCallRule(a *Account, chain []*Account, owner *Account, r *
 	}
 	d := r.Destination
 	w.ruleStep("callrule", owner, "destination "+d.String(), r.GUID, r.Order)
-	if d.Kind == dialplan.KindPattern {
+	switch d.Kind {
+	case dialplan.KindPattern:
 		rest := dialed
 		switch {
 		case r.PrefixRaw != "":
 			rest = dialed[len(r.PrefixRaw):]
-		case r.Prefix != "" && e164 != "":
-			rest = e164[len(r.Prefix):]
+		case r.Prefix != "" && t.IsNumber():
+			rest = t.Number[len(r.Prefix):]
 		}
 		rewritten := d.Expand(rest)
 		if strings.HasPrefix(rewritten, "*") {
 			w.feature(a, chain, rewritten)
 			return
 		}
-		cc, ac := w.v.inheritedNumbering(chain)
-		if n := translate(rewritten, cc, ac); n != "" {
-			w.dialNumber(a, n)
-			return
-		}
-		w.drop(a, 404, "Not Found")
-		return
+		// No callrules again (rules cannot loop), but the caller's
+		// blocks still apply to where the rewrite leads.
+		w.dialNumber(a, rewritten, w.translateFor(a, rewritten), "leaves over a carrier to ")
+	case dialplan.KindNumber:
+		// A speed dial is dialed by the caller: the caller's blocks apply.
+		w.forwardNumber(a, d.Value)
+	default:
+		w.forward(owner, d, "")
 	}
-	w.forward(owner, d, "")
-}
-
-// dialNumber sends a call from an account to an E.164 number: on-net
-// when the number is ours, else out over a carrier.
-func (w *walker) dialNumber(from *Account, e164 string) {
-	if n := w.v.lookupNumber(e164); n != nil {
-		w.deliverNumber(n)
-		return
-	}
-	w.step("external", from, "leaves over a carrier to "+e164)
-	w.end(Outcome{Outcome: External, Number: e164})
 }
 
 // ---- the callee's side ----
@@ -404,7 +410,7 @@ func (w *walker) ringOwn(a *Account, alert string) bool {
 	targets := make([]Target, 0, 1+len(a.Forks))
 	targets = append(targets, Target{Account: a})
 	for _, f := range a.Forks {
-		if t, ok := w.forkTarget(f); ok {
+		if t, ok := w.forkTarget(a, f); ok {
 			targets = append(targets, t)
 		}
 	}
@@ -418,23 +424,6 @@ func (w *walker) ringOwn(a *Account, alert string) bool {
 	}
 	res := w.d.Ring(Ring{Account: a, Targets: targets, Seconds: secs, AlertInfo: alert})
 	return w.ringResult(a, targets, res, "order 0 rings "+a.Username+" for "+strconv.Itoa(secs)+"s")
-}
-
-// forkTarget resolves a fork destination: an on-net number or username
-// rings that account's phones; any other number goes external.
-func (w *walker) forkTarget(dest string) (Target, bool) {
-	if n := w.v.lookupNumber(dest); n != nil {
-		if a := w.v.accountByGUID(n.Account); a != nil {
-			return Target{Account: a}, true
-		}
-	}
-	if a := w.v.lookupAccount(dest); a != nil {
-		return Target{Account: a}, true
-	}
-	if dest != "" && dest[0] >= '0' && dest[0] <= '9' {
-		return Target{External: dest}, true
-	}
-	return Target{}, false
 }
 
 // ringResult records a ring and ends the call when someone answered.
@@ -587,18 +576,22 @@ func (w *walker) forward(a *Account, d dialplan.Destination, prompt string) {
 	}
 }
 
-// forwardNumber forwards to a number or username given as text.
+// forwardNumber forwards on behalf of account a to a number or username
+// given as text; a number that leaves over a carrier is subject to a's
+// callrules as if a had dialed it.
 func (w *walker) forwardNumber(a *Account, dest string) {
-	if n := w.v.lookupNumber(dest); n != nil {
-		w.deliverNumber(n)
-		return
+	t := w.translateDest(a, dest)
+	if !w.v.IsEmergency(t) {
+		if n := w.v.lookupNumber(dest); n != nil {
+			w.deliverNumber(n)
+			return
+		}
+		if t := w.v.lookupAccount(dest); t != nil {
+			w.deliver(t, nil)
+			return
+		}
 	}
-	if t := w.v.lookupAccount(dest); t != nil {
-		w.deliver(t, nil)
-		return
-	}
-	w.step("external", a, "forwards over a carrier to "+dest)
-	w.end(Outcome{Outcome: External, Number: dest})
+	w.dialNumber(a, dest, t, "forwards over a carrier to ")
 }
 
 // ---- helpers over the view ----
@@ -631,42 +624,4 @@ func nextRule(chain []*Account, idx *[maxDepth]int) (*CallRule, *Account) {
 	r := chain[best].CallRules[idx[best]]
 	idx[best]++
 	return r, chain[best]
-}
-
-// translate turns a dialed string into E.164 digits, or "" when it is not
-// a telephone number (an extension, a feature code). Numbers starting with
-// the country code and long enough to be E.164 are taken as they are,
-// since the document's own numbers are written that way.
-func translate(dialed, cc, ac string) string {
-	s := strings.TrimPrefix(dialed, "+")
-	if s == "" || !allDigits(s) {
-		return ""
-	}
-	switch {
-	case strings.HasPrefix(dialed, "+"):
-		return s
-	case strings.HasPrefix(s, "00"):
-		return s[2:]
-	case strings.HasPrefix(s, "0"):
-		if len(s) < 3 {
-			return ""
-		}
-		return cc + s[1:]
-	case strings.HasPrefix(s, cc) && len(s) >= 9:
-		return s
-	case ac != "" && len(s) == 7:
-		return cc + ac + s
-	case len(s) == 3 && s[0] == '1':
-		return s // short codes such as 111
-	}
-	return ""
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -16,6 +16,10 @@ type Call struct {
 	Dialed string
 	// At is when the call is made.
 	At time.Time
+	// Presents are the numbers the caller's phone offers to present
+	// (P-Asserted-Identity, P-Preferred-Identity, the From user), best
+	// first; see View.Presentation.
+	Presents []string
 }
 
 // Step is one thing the engine did, in the order it did it.
