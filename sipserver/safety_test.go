@@ -46,21 +46,30 @@ func nothingReceived(t *testing.T, got <-chan *inbound) {
 }
 
 // TestEmergencyPassesBlocks: reception, under the document's
-// <CallRule-International> block, dials 111 and 112 and the carrier
-// receives them; an international number is still refused and never
-// reaches the carrier.
+// <CallRule-International> block and at its concurrent_limit of 1 (a 111
+// call up), dials 112 and the carrier receives both; another call is busy,
+// and an international number is refused and never reaches the carrier.
 func TestEmergencyPassesBlocks(t *testing.T) {
 	x := newPBX(t, Config{})
 	got := carrierTrunk(x)
+	x.patch(reception, `{"concurrent_limit":1}`)
 	rec := x.phone(reception, password, "UDP")
+	var up []*outbound
 	for _, num := range []string{"111", "112"} {
 		out := rec.dial(num)
 		out.answered(5 * time.Second)
 		if in := received(t, got); in.req.Recipient.User != num {
 			t.Errorf("the carrier received %s, want %s", in.req.Recipient.String(), num)
 		}
+		up = append(up, out)
+	}
+	if res := rec.dial("091234567").result(3 * time.Second); res.StatusCode != 486 {
+		t.Errorf("a national call at the concurrent_limit: %d %s, want 486", res.StatusCode, res.Reason)
+	}
+	for _, out := range up {
 		out.hangup()
 	}
+	x.idle()
 	if res := rec.dial("0061298765432").result(3 * time.Second); res.StatusCode != 404 || res.Reason != "destination blocked" {
 		t.Errorf("international: %d %s, want 404 destination blocked", res.StatusCode, res.Reason)
 	}
