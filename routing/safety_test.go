@@ -87,6 +87,8 @@ func TestShippedLocations(t *testing.T) {
 		{"0900123456", []string{prem}},
 		{"00114155550123", []string{intl}}, // 00 then +1 1…: North America
 		{"0014155550123", []string{intl}},
+		{"00 1 415 555 0123", []string{intl}},
+		{"09 929-0089", []string{nat}},
 		{"+14155550123", []string{intl}},
 		{"0061299998888", []string{intl}},
 		{"+6491234567", []string{nat}},
@@ -135,6 +137,7 @@ func TestEmergencyAndBlocks(t *testing.T) {
 		{"disabled account is refused, emergency too", "off@co.test", "111", nil, "dropped 403 Forbidden", nil},
 		{"0011… is international", "rec@co.test", "00114155550123", nil, "dropped 404 destination blocked", nil},
 		{"001… is international", "rec@co.test", "0014155550123", nil, "dropped 404 destination blocked", nil},
+		{"00 1… is international", "rec@co.test", "00 1 415 555 0123", nil, "dropped 404 destination blocked", nil},
 		{"+1… is international", "rec@co.test", "+14155550123", nil, "dropped 404 destination blocked", nil},
 		{"00 61 is international", "rec@co.test", "0061299998888", nil, "dropped 404 destination blocked", nil},
 		{"0800 goes out", "rec@co.test", "0800123456", nil, "external 64800123456", nil},

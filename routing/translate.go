@@ -63,12 +63,13 @@ func (t Translation) e164() string {
 //	xxxxxxx  7 digits with an area code: local
 //	1xx      a short code (111, 112 and other services), as it stands
 //
-// Anything after + or 00 must be a valid E.164 number (no leading 0,
+// Visual separators (spaces, -, ., brackets: RFC 3966) are ignored, so
+// "00 1 415 555 0123" is 0014155550123. Anything after + or 00 must be a valid E.164 number (no leading 0,
 // 7 to 15 digits), a national number must give cc and 7 or more digits:
 // so +0061…, 0000061… and +021… are Invalid, never a different spelling
 // of an international number that location rules would not see.
 func Translate(dialed, cc, ac string) Translation {
-	s, plus := strings.CutPrefix(dialed, "+")
+	s, plus := strings.CutPrefix(withoutSeparators(dialed), "+")
 	if !allDigits(s) || s == "" {
 		if plus {
 			return invalid(404, "Invalid Number", dialed+" has characters other than digits after +")
@@ -135,6 +136,23 @@ func (l *Location) Matches(t Translation) bool {
 		}
 	}
 	return false
+}
+
+// separators are RFC 3966's visual separators, and a space.
+var separators = strings.NewReplacer(" ", "", "-", "", ".", "", "(", "", ")", "")
+
+// withoutSeparators drops visual separators from a string that is a
+// number with them; anything else (a username with a dot) is returned as
+// it is.
+func withoutSeparators(s string) string {
+	if !strings.ContainsAny(s, " -.()") {
+		return s
+	}
+	t := separators.Replace(s)
+	if allDigits(strings.TrimPrefix(t, "+")) {
+		return t
+	}
+	return s
 }
 
 func allDigits(s string) bool {
