@@ -61,7 +61,7 @@ func (w *walker) emergencyCall(a *Account, chain []*Account, dialed string, t Tr
 		w.applyCallRule(a, chain, owner, r, dialed, t)
 		return
 	}
-	w.leave(a, t.Number, "emergency call leaves over a carrier to ")
+	w.leave(a, t.Number, true, "emergency call leaves over a carrier to ")
 }
 
 // LocationMatches reports whether a translated number is in the named

@@ -53,13 +53,13 @@ func (w *walker) dialNumber(a *Account, dialed string, t Translation, how string
 		w.drop(a, r.Destination.Code, r.Destination.Reason)
 		return
 	}
-	w.leave(a, t.Number, how)
+	w.leave(a, t.Number, emergency, how)
 }
 
 // leave ends the call over a carrier.
-func (w *walker) leave(a *Account, number, how string) {
+func (w *walker) leave(a *Account, number string, emergency bool, how string) {
 	w.step("external", a, how+number)
-	w.end(Outcome{Outcome: External, Number: number})
+	w.end(Outcome{Outcome: External, Number: number, Emergency: emergency})
 }
 
 // blockedBy returns the callrule of account a (or an ancestor) that

@@ -171,6 +171,9 @@ func TestEmergencyAndBlocks(t *testing.T) {
 			if got := summary(tr.Outcome); got != tt.want {
 				t.Errorf("outcome %q, want %q\n%s", got, tt.want, steps(tr))
 			}
+			if emergency := strings.HasPrefix(tt.want, "external 11"); tr.Outcome.Emergency != emergency {
+				t.Errorf("outcome marked emergency %v, want %v", tr.Outcome.Emergency, emergency)
+			}
 			text := steps(tr)
 			for _, s := range tt.steps {
 				if !strings.Contains(text, s) {

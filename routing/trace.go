@@ -54,7 +54,10 @@ type Outcome struct {
 	Code    int    // dropped: the SIP status
 	Reason  string // dropped: the reason phrase
 	Room    string // conference
-	Number  string // external: the E.164 number
+	Number  string // external: the E.164 number or short code
+	// Emergency is set on an external outcome to an emergency number, so
+	// that the carrier leg can say so (Priority: emergency).
+	Emergency bool
 	Mailbox string // voicemail: the mailbox's account
 	Record  []string
 }
@@ -82,6 +85,8 @@ type Ring struct {
 	Hunt bool
 	// AlertInfo is the distinctive ring of the number called, if any.
 	AlertInfo string
+	// Emergency marks the external leg of an emergency call.
+	Emergency bool
 }
 
 // RingStatus is what happened to a ring.

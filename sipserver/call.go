@@ -521,7 +521,7 @@ func (c *call) run() {
 		c.mu.Lock()
 		c.lastFail = nil
 		c.mu.Unlock()
-		res := d.Ring(routing.Ring{Targets: []routing.Target{{External: o.Number}}, Seconds: c.b.s.cfg.ExternalRingSeconds})
+		res := d.Ring(routing.Ring{Targets: []routing.Target{{External: o.Number}}, Seconds: c.b.s.cfg.ExternalRingSeconds, Emergency: o.Emergency})
 		if c.isAnswered() {
 			return
 		}

@@ -58,8 +58,8 @@ func TestEmergencyPassesBlocks(t *testing.T) {
 	for _, num := range []string{"111", "112"} {
 		out := rec.dial(num)
 		out.answered(5 * time.Second)
-		if in := received(t, got); in.req.Recipient.User != num {
-			t.Errorf("the carrier received %s, want %s", in.req.Recipient.String(), num)
+		if in := received(t, got); in.req.Recipient.User != num || in.header("Priority") != "emergency" {
+			t.Errorf("the carrier received %s with Priority %q, want %s, emergency", in.req.Recipient.String(), in.header("Priority"), num)
 		}
 		up = append(up, out)
 	}
@@ -148,6 +148,9 @@ func TestPresentsOwnNumber(t *testing.T) {
 		out := sal.dial("0211234567", tt.hdrs...)
 		out.answered(5 * time.Second)
 		in := received(t, got)
+		if in.header("Priority") != "" {
+			t.Errorf("%s: an ordinary call has Priority %q", tt.name, in.header("Priority"))
+		}
 		if in.req.From().Address.User != tt.shown || !strings.Contains(in.header("P-Asserted-Identity"), tt.shown) {
 			t.Errorf("%s: carrier saw From %s PAI %q, want %s", tt.name, in.req.From().Value(), in.header("P-Asserted-Identity"), tt.shown)
 		}
