@@ -58,8 +58,8 @@ type Outcome struct {
 	// Emergency is set on an external outcome to an emergency number, so
 	// that the carrier leg can say so (Priority: emergency).
 	Emergency bool
-	Mailbox string // voicemail: the mailbox's account
-	Record  []string
+	Mailbox   string // voicemail: the mailbox's account
+	Record    []string
 }
 
 // Trace is a decided call: the steps and the outcome.
