@@ -340,7 +340,7 @@ func (w *walker) forward(a *Account, d dialplan.Destination, prompt string) {
 // given as text; a number that leaves over a carrier is subject to a's
 // callrules as if a had dialed it.
 func (w *walker) forwardNumber(a *Account, dest string) {
-	t := w.translateDest(a, dest)
+	t, raw := w.translateDest(a, dest)
 	if !w.v.IsEmergency(t) {
 		if n := w.v.lookupNumber(dest); n != nil {
 			w.deliverNumber(n)
@@ -351,5 +351,5 @@ func (w *walker) forwardNumber(a *Account, dest string) {
 			return
 		}
 	}
-	w.dialNumber(a, dest, t, "forwards over a carrier to ")
+	w.dialNumber(a, raw, t, "forwards over a carrier to ")
 }

@@ -13,12 +13,13 @@ func (w *walker) translateFor(a *Account, dialed string) Translation {
 // cfna_dest, the number of a route, fork, menu key or speed dial) for
 // account a. The API writes them as E.164 digits (61299998888), which are
 // taken as E.164; one written as dialed (0061…, 09…) or a 1xx short code
-// is translated like a dialed string.
-func (w *walker) translateDest(a *Account, dest string) Translation {
+// is translated like a dialed string. raw is the destination as a dialed
+// string for prefix_raw rules, "" for an E.164 one, which nobody typed.
+func (w *walker) translateDest(a *Account, dest string) (t Translation, raw string) {
 	if allDigits(dest) && dest != "" && dest[0] != '0' && !(len(dest) == 3 && dest[0] == '1') {
-		return Translate("+"+dest, "", "")
+		return Translate("+"+dest, "", ""), ""
 	}
-	return w.translateFor(a, dest)
+	return w.translateFor(a, dest), dest
 }
 
 // reject ends a call whose number is not one that can be dialed.
@@ -31,7 +32,8 @@ func (w *walker) reject(a *Account, t Translation) {
 }
 
 // dialNumber sends a call on behalf of account a to a translated number
-// (dialed is the string it came from, for prefix_raw rules): an on-net
+// (dialed is the string it came from, for prefix_raw rules; "" for none):
+// an on-net
 // number is delivered to its account; any other leaves over a carrier
 // when a's callrules do not block it. Every leg the engine sends to a
 // carrier, dialed or forwarded, goes through here or through forkTarget,
@@ -63,7 +65,8 @@ func (w *walker) leave(a *Account, number string, emergency bool, how string) {
 }
 
 // blockedBy returns the callrule of account a (or an ancestor) that
-// refuses a number leaving over a carrier, as if a had dialed it: the
+// refuses a number leaving over a carrier, as if a had dialed it (dialed
+// is the raw string for prefix_raw rules, "" when there is none): the
 // first rule in order that matches and decides, when its destination is
 // drop:. A rule that decides otherwise (delivers, rewrites) lets the
 // number through as it is: a forward's destination is already where its
@@ -94,7 +97,7 @@ func (w *walker) blockedBy(a *Account, dialed string, t Translation, emergency b
 // or username rings that account's phones; any other number is an
 // external leg, subject to a's callrules like a number a dialed.
 func (w *walker) forkTarget(a *Account, dest string) (Target, bool) {
-	t := w.translateDest(a, dest)
+	t, raw := w.translateDest(a, dest)
 	emergency := w.v.IsEmergency(t)
 	if !emergency {
 		if o := w.onNet(dest, t); o != nil {
@@ -107,7 +110,7 @@ func (w *walker) forkTarget(a *Account, dest string) (Target, bool) {
 		}
 		return Target{}, false
 	}
-	if r, owner := w.blockedBy(a, dest, t, emergency); r != nil {
+	if r, owner := w.blockedBy(a, raw, t, emergency); r != nil {
 		w.ruleStep("block", owner, "blocks fork "+t.Number+" of "+a.Username+": "+r.Destination.String(), r.GUID, r.Order)
 		return Target{}, false
 	}

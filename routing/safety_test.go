@@ -28,11 +28,12 @@ func shippedLocations(f *fixture) {
 //	├── route@co.test       6493330004, route order -1 → 0061299998888
 //	├── blast@co.test       6493330005, forks 6493330001 and 61299998888
 //	├── sos@co.test         6493330006, cfna → 111
-//	└── free.test           (another company, no block)
+//	└── free.test           (another company, no international block; prefix_raw 1 refused)
+//	    └── us@free.test    6493330007, cfna → 14155550123
 func safetyFixture() *fixture {
 	f := newFixture()
 	shippedLocations(f)
-	for _, n := range []string{"co.test", "rec@co.test", "fwd@co.test", "na@co.test", "route@co.test", "blast@co.test", "sos@co.test", "free.test", "off@co.test"} {
+	for _, n := range []string{"co.test", "rec@co.test", "fwd@co.test", "na@co.test", "route@co.test", "blast@co.test", "sos@co.test", "free.test", "off@co.test", "us@free.test"} {
 		f.ids[n] = resource.NewGUID()
 	}
 	f.account("co.test", "", map[string]any{"area_code": "9"}, routing.Rules{
@@ -59,7 +60,11 @@ func safetyFixture() *fixture {
 	})
 	f.account("sos@co.test", "co.test", map[string]any{"cfna_active": true, "cfna_dest": "111"}, routing.Rules{Numbers: f.numbers("sos@co.test", "6493330006")})
 	f.account("off@co.test", "co.test", map[string]any{"enabled": false}, routing.Rules{})
-	f.account("free.test", "", nil, routing.Rules{Numbers: f.numbers("free.test", "111")}) // a number nobody should hold
+	f.account("free.test", "", nil, routing.Rules{
+		Numbers:   f.numbers("free.test", "111"), // a number nobody should hold
+		CallRules: []resource.Record{f.route("free.test", map[string]any{"order": int64(-3), "prefix_raw": "1", "destination": "drop:403:no short codes"})},
+	})
+	f.account("us@free.test", "free.test", map[string]any{"cfna_active": true, "cfna_dest": "14155550123"}, routing.Rules{Numbers: f.numbers("us@free.test", "6493330007")})
 	return f
 }
 
@@ -162,6 +167,8 @@ func TestEmergencyAndBlocks(t *testing.T) {
 			"unanswered", []string{"blocks fork 61299998888 of blast@co.test"}},
 		{"speed dial to international", "rec@co.test", "77", nil, "dropped 404 destination blocked", []string{"blocks 61299998888"}},
 		{"rewrite to international", "rec@co.test", "78299998888", nil, "dropped 404 destination blocked", []string{"blocks 61299998888"}},
+		{"prefix_raw rules see what is typed, not a forward's E.164 number", "6421555000", "6493330007", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
+			"external 14155550123", nil},
 		{"cfna to 111 goes out", "free.test", "6493330006", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
 			"external 111", []string{"111 is an emergency number"}},
 	}
