@@ -115,10 +115,7 @@ func (w *walker) fromAccount(a *Account, dialed string) {
 	}
 	// 2. translation: what the number really is.
 	t := Translate(dialed, cc, ac)
-	switch {
-	case t.Kind == Invalid:
-		w.step("translate", a, t.Why)
-	case t.Number != "" && t.Number != dialed:
+	if t.Number != "" && t.Number != dialed {
 		w.step("translate", a, dialed+" is "+t.Number)
 	}
 	if w.v.IsEmergency(t) {

@@ -22,9 +22,11 @@ func (w *walker) translateDest(a *Account, dest string) (t Translation, raw stri
 	return w.translateFor(a, dest), dest
 }
 
-// reject ends a call whose number is not one that can be dialed.
+// reject ends a call whose number is not one that can be dialed, saying
+// why.
 func (w *walker) reject(a *Account, t Translation) {
 	if t.Kind == Invalid {
+		w.step("translate", a, t.Why)
 		w.drop(a, t.Code, t.Reason)
 		return
 	}
@@ -33,9 +35,8 @@ func (w *walker) reject(a *Account, t Translation) {
 
 // dialNumber sends a call on behalf of account a to a translated number
 // (dialed is the string it came from, for prefix_raw rules; "" for none):
-// an on-net
-// number is delivered to its account; any other leaves over a carrier
-// when a's callrules do not block it. Every leg the engine sends to a
+// an on-net number is delivered to its account; any other leaves over a
+// carrier when a's callrules do not block it. Every leg the engine sends to a
 // carrier, dialed or forwarded, goes through here or through forkTarget,
 // so that no route, forward or blast group escapes its owner's blocks.
 func (w *walker) dialNumber(a *Account, dialed string, t Translation, how string) {

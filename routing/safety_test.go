@@ -29,11 +29,12 @@ func shippedLocations(f *fixture) {
 //	├── blast@co.test       6493330005, forks 6493330001 and 61299998888
 //	├── sos@co.test         6493330006, cfna → 111
 //	└── free.test           (another company, no international block; prefix_raw 1 refused)
-//	    └── us@free.test    6493330007, cfna → 14155550123
+//	    ├── us@free.test    6493330007, cfna → 14155550123
+//	    └── bad@free.test   6493330008, route order -1 → 000061299998888
 func safetyFixture() *fixture {
 	f := newFixture()
 	shippedLocations(f)
-	for _, n := range []string{"co.test", "rec@co.test", "fwd@co.test", "na@co.test", "route@co.test", "blast@co.test", "sos@co.test", "free.test", "off@co.test", "us@free.test"} {
+	for _, n := range []string{"co.test", "rec@co.test", "fwd@co.test", "na@co.test", "route@co.test", "blast@co.test", "sos@co.test", "free.test", "off@co.test", "us@free.test", "bad@free.test"} {
 		f.ids[n] = resource.NewGUID()
 	}
 	f.account("co.test", "", map[string]any{"area_code": "9"}, routing.Rules{
@@ -63,6 +64,10 @@ func safetyFixture() *fixture {
 	f.account("free.test", "", nil, routing.Rules{
 		Numbers:   f.numbers("free.test", "111"), // a number nobody should hold
 		CallRules: []resource.Record{f.route("free.test", map[string]any{"order": int64(-3), "prefix_raw": "1", "destination": "drop:403:no short codes"})},
+	})
+	f.account("bad@free.test", "free.test", nil, routing.Rules{
+		Numbers: f.numbers("bad@free.test", "6493330008"),
+		Routes:  []resource.Record{f.route("bad@free.test", map[string]any{"order": int64(-1), "destination": "000061299998888"})},
 	})
 	f.account("us@free.test", "free.test", map[string]any{"cfna_active": true, "cfna_dest": "14155550123"}, routing.Rules{Numbers: f.numbers("us@free.test", "6493330007")})
 	return f
@@ -169,6 +174,7 @@ func TestEmergencyAndBlocks(t *testing.T) {
 		{"rewrite to international", "rec@co.test", "78299998888", nil, "dropped 404 destination blocked", []string{"blocks 61299998888"}},
 		{"prefix_raw rules see what is typed, not a forward's E.164 number", "6421555000", "6493330007", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
 			"external 14155550123", nil},
+		{"route destination that is no number", "free.test", "6493330008", nil, "dropped 404 Invalid Number", []string{"a country code never starts with 0"}},
 		{"cfna to 111 goes out", "free.test", "6493330006", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
 			"external 111", []string{"111 is an emergency number"}},
 	}
