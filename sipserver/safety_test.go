@@ -158,3 +158,24 @@ func TestPresentsOwnNumber(t *testing.T) {
 		x.idle()
 	}
 }
+
+// TestBlastLegObeysBlock: a blast group's external leg is subject to the
+// callrules of the account that owns the fork: under the company's
+// international block the carrier never receives the international leg,
+// while the national one rings there.
+func TestBlastLegObeysBlock(t *testing.T) {
+	x := newPBX(t, Config{})
+	got := carrierTrunk(x)
+	x.put(resource.CallRule, "acmebrick.x.co.nz", "", `{"order":-14,"location":"<CallRule-International>","destination":"drop:404:destination blocked"}`, resource.Create)
+	x.put(resource.Fork, "blast@acmebrick.x.co.nz", "", `{"destination":"61299998888"}`, resource.Create)
+	x.put(resource.Fork, "blast@acmebrick.x.co.nz", "", `{"destination":"6441234567"}`, resource.Create)
+	caller := x.carrier("6421555000")
+	out := caller.dial("6499290088")
+	out.answered(5 * time.Second)
+	if in := received(t, got); in.req.Recipient.User != "6441234567" {
+		t.Errorf("the carrier received %s, want the national leg 6441234567", in.req.Recipient.String())
+	}
+	out.hangup()
+	x.idle()
+	nothingReceived(t, got)
+}
