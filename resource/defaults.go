@@ -9,7 +9,12 @@ import (
 // DefaultLocations are the locations shipped at first start, right for New
 // Zealand (country code 64), where the document's customer is. Operators
 // change them through the API (PUT /api-sys/location/{name}); xc5 never
-// overwrites them after the first start.
+// overwrites them after the first start. Locations match what a dialed
+// number really is after translation: an E.164 number by prefix, a short
+// code (111) only when a prefix is the whole code, so the International
+// location's "1" (North America) never holds 111. The International
+// prefixes are every E.164 start except 64: every valid number outside
+// New Zealand is in it.
 var DefaultLocations = []map[string]any{
 	{"name": "<CallRule-International>", "description": "Calls to numbers outside New Zealand",
 		"prefixes": "1,2,3,4,5,60,61,62,63,65,66,67,68,69,7,8,9", "exclude": ""},
@@ -19,8 +24,8 @@ var DefaultLocations = []map[string]any{
 		"prefixes": "6420,6421,6422,6427,6428,6429", "exclude": ""},
 	{"name": "<CallRule-Premium>", "description": "New Zealand premium-rate numbers (0900)",
 		"prefixes": "64900", "exclude": ""},
-	{"name": "<CallRule-Emergency>", "description": "Emergency services (111)",
-		"prefixes": "111,64111", "exclude": ""},
+	{"name": "<CallRule-Emergency>", "description": "Emergency services (111, and 112 which mobile phones and NZ networks also treat as emergency): always reachable, only a callrule naming this location applies to them",
+		"prefixes": "111,112", "exclude": ""},
 	{"name": "<CallRule-Freephone>", "description": "New Zealand freephone numbers (0800, 0508)",
 		"prefixes": "64800,64508", "exclude": ""},
 }

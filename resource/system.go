@@ -105,7 +105,7 @@ var Location = &Resource{
 		{Name: "description", Type: String, Check: text("description", 256),
 			Description: "What the location covers"},
 		{Name: "prefixes", Type: String, Check: checkPrefixes,
-			Description: "Comma-separated e.164 prefixes; a number is in the location when it starts with one of them"},
+			Description: "Comma-separated e.164 prefixes; a number (after translation to e.164) is in the location when it starts with one of them; a short code such as 111 only when a prefix is the whole code"},
 		{Name: "exclude", Type: String, Check: checkPrefixes,
 			Description: "Comma-separated e.164 prefixes that are not in the location even though a prefix matches (6421 out of 64 for national)"},
 	},

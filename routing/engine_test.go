@@ -109,7 +109,7 @@ func TestRuleTypes(t *testing.T) {
 	})
 	f.account("a@org.test", "org.test", nil, routing.Rules{Numbers: f.numbers("a@org.test", "6491110001")})
 	f.account("b@org.test", "org.test", map[string]any{"private": true}, routing.Rules{Numbers: f.numbers("b@org.test", "6491110002>6491110001")})
-	f.account("c@org.test", "org.test", map[string]any{"cfna_active": true, "cfna_dest": "6421000000", "concurrent_limit": int64(1)},
+	f.account("c@org.test", "org.test", map[string]any{"cfna_active": true, "cfna_dest": "6441000000", "concurrent_limit": int64(1)},
 		routing.Rules{
 			Numbers:   f.numbers("c@org.test", "6491110003"),
 			CallRules: []resource.Record{f.route("c@org.test", map[string]any{"order": int64(-14), "location": "<CallRule-Mobile>", "destination": "drop:404:destination blocked"})},
@@ -160,9 +160,9 @@ func TestRuleTypes(t *testing.T) {
 		{"cfa on the number", "org.test", "6491110002", nil, "answered a@org.test", []string{"forwards all calls to 6491110001"}},
 		{"unknown extension", "a@org.test", "603", nil, "dropped 404 Not Found", nil},
 		{"cfna forwards", "a@org.test", "6491110003", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("c@org.test")}},
-			"external 6421000000", []string{"no answer: forwards to 6421000000"}},
+			"external 6441000000", []string{"no answer: forwards to 6441000000"}},
 		{"concurrent_limit makes the callee busy", "a@org.test", "6491110003", &driver{limited: map[string]bool{"c@org.test": true}},
-			"external 6421000000", []string{"concurrent_limit 1 reached"}},
+			"external 6441000000", []string{"concurrent_limit 1 reached"}},
 		{"concurrent_limit stops the caller", "c@org.test", "601", &driver{limited: map[string]bool{"c@org.test": true}}, "busy", nil},
 		{"route after order 0: conference", "a@org.test", "6491110004", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}}, "conference room1", nil},
 		{"unregistered skips order 0", "a@org.test", "6491110004", &driver{Simulation: routing.Simulation{Registered: func(*routing.Account) bool { return false }}},

@@ -142,11 +142,12 @@ func (v *View) sameOrganisation(a *Account, chain []*Account, guid string) bool 
 	return oc[len(oc)-1].GUID == top.GUID
 }
 
-// PresentedNumber is the number an account presents when it calls: its
-// own first number that is not a pilot, else the nearest is-pilot number
-// of the account or an ancestor, else its username. An "a:" number (one
-// the account may present without owning it alone) is presented without
-// the prefix. Whether it is withheld (private) is the caller's business.
+// PresentedNumber is the number an account presents when its phone
+// offers none of its own: its own first number that is not a pilot, else
+// the nearest is-pilot number of the account or an ancestor, else its
+// username. An "a:" number (one the account may present without owning
+// it alone) is presented without the prefix. Whether it is withheld
+// (private) is the caller's business.
 func (v *View) PresentedNumber(a *Account) string {
 	for _, n := range a.Numbers {
 		if !n.IsPilot {
@@ -163,12 +164,35 @@ func (v *View) PresentedNumber(a *Account) string {
 	return a.Username
 }
 
+// Presentation is the number an account's call presents, given the
+// numbers its phone offers (best first): the first offer that is one of
+// the account's own numbers, its "a:" numbers included, compared after
+// translation to E.164 with the account's numbering (so 09 929 0089,
+// +6499290089 and 6499290089 are one number); otherwise, for a phone that
+// offers nothing valid, the default PresentedNumber. A phone can never
+// present a number its account does not hold.
+func (v *View) Presentation(a *Account, offers []string) string {
+	cc, ac := v.inheritedNumbering(v.ancestors(a))
+	for _, o := range offers {
+		t := Translate(o, cc, ac)
+		if t.Kind != E164 {
+			continue
+		}
+		for _, n := range a.Numbers {
+			if strings.TrimPrefix(n.Number, "a:") == t.Number {
+				return t.Number
+			}
+		}
+	}
+	return v.PresentedNumber(a)
+}
+
 // presented is the presentation shown in a trace.
-func (v *View) presented(a *Account) string {
+func (v *View) presented(a *Account, offers []string) string {
 	if a.Private {
 		return "anonymous (private)"
 	}
-	return v.PresentedNumber(a)
+	return v.Presentation(a, offers)
 }
 
 // Extension resolves an extension through the extension plan of an

@@ -16,6 +16,10 @@ type Call struct {
 	Dialed string
 	// At is when the call is made.
 	At time.Time
+	// Presents are the numbers the caller's phone offers to present
+	// (P-Asserted-Identity, P-Preferred-Identity, the From user), best
+	// first; see View.Presentation.
+	Presents []string
 }
 
 // Step is one thing the engine did, in the order it did it.
@@ -50,9 +54,12 @@ type Outcome struct {
 	Code    int    // dropped: the SIP status
 	Reason  string // dropped: the reason phrase
 	Room    string // conference
-	Number  string // external: the E.164 number
-	Mailbox string // voicemail: the mailbox's account
-	Record  []string
+	Number  string // external: the E.164 number or short code
+	// Emergency is set on an external outcome to an emergency number, so
+	// that the carrier leg can say so (Priority: emergency).
+	Emergency bool
+	Mailbox   string // voicemail: the mailbox's account
+	Record    []string
 }
 
 // Trace is a decided call: the steps and the outcome.
@@ -78,6 +85,8 @@ type Ring struct {
 	Hunt bool
 	// AlertInfo is the distinctive ring of the number called, if any.
 	AlertInfo string
+	// Emergency marks the external leg of an emergency call.
+	Emergency bool
 }
 
 // RingStatus is what happened to a ring.

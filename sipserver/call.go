@@ -238,6 +238,7 @@ func (b *b2bua) dialogUA(transport string) *sipgo.DialogUA {
 type caller struct {
 	acct    *routing.Account // the authenticated account; nil for a carrier call
 	number  string           // the external caller's number (From user)
+	offers  []string         // the numbers an account's phone offers to present, best first
 	private bool             // the external caller withholds its number
 	trunk   *sqlite.Trunk
 }
@@ -284,7 +285,62 @@ func (b *b2bua) identify(req *sip.Request, tx sip.ServerTransaction) (caller, bo
 		b.s.respond(tx, req, sip.StatusForbidden, "Forbidden")
 		return caller{}, false
 	}
-	return caller{acct: a}, true
+	return caller{acct: a, offers: offeredIdentities(req)}, true
+}
+
+// offeredIdentities are the numbers a phone offers to present, best
+// first: the user parts of P-Asserted-Identity and P-Preferred-Identity
+// (sip: or tel: URIs, the first of each), then of From. The engine keeps
+// the first that is one of the account's own numbers.
+func offeredIdentities(req *sip.Request) []string {
+	var out []string
+	for _, name := range [...]string{"P-Asserted-Identity", "P-Preferred-Identity"} {
+		for _, h := range req.GetHeaders(name) {
+			if u := identityUser(h.Value()); u != "" {
+				out = append(out, u)
+			}
+		}
+	}
+	if f := req.From(); f != nil {
+		if u, _ := aorUser(&f.Address); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// identityUser is the user part of the first address in an identity
+// header value: "Name" <sip:6499290089@host;user=phone>, <tel:+6499290089>.
+func identityUser(v string) string {
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		v = v[i+1:]
+		if j := strings.IndexByte(v, '>'); j >= 0 {
+			v = v[:j]
+		}
+	} else if i := strings.IndexByte(v, ','); i >= 0 {
+		v = v[:i]
+	}
+	v = strings.TrimSpace(v)
+	switch {
+	case strings.HasPrefix(strings.ToLower(v), "tel:"):
+		v = v[4:]
+	case strings.HasPrefix(strings.ToLower(v), "sip:"), strings.HasPrefix(strings.ToLower(v), "sips:"):
+		v = v[strings.IndexByte(v, ':')+1:]
+		at := strings.IndexByte(v, '@')
+		if at < 0 {
+			return ""
+		}
+		v = v[:at]
+	default:
+		return ""
+	}
+	if i := strings.IndexAny(v, ";?"); i >= 0 {
+		v = v[:i]
+	}
+	if u, err := url.PathUnescape(v); err == nil {
+		v = u
+	}
+	return strings.NewReplacer("-", "", ".", "", " ", "", "(", "", ")", "").Replace(v)
 }
 
 // namesAccount reports whether a From address names one of our accounts.
@@ -430,7 +486,7 @@ func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, 
 // goroutine, and answers the caller when no ring did.
 func (c *call) run() {
 	d := &driver{c: c}
-	tr := c.b.view.Decide(routing.Call{From: c.who.name(), Dialed: c.dialed, At: c.b.s.cfg.Now()}, d)
+	tr := c.b.view.Decide(routing.Call{From: c.who.name(), Dialed: c.dialed, At: c.b.s.cfg.Now(), Presents: c.who.offers}, d)
 	c.mu.Lock()
 	c.trace = tr
 	answered := c.other != nil
@@ -465,7 +521,7 @@ func (c *call) run() {
 		c.mu.Lock()
 		c.lastFail = nil
 		c.mu.Unlock()
-		res := d.Ring(routing.Ring{Targets: []routing.Target{{External: o.Number}}, Seconds: c.b.s.cfg.ExternalRingSeconds})
+		res := d.Ring(routing.Ring{Targets: []routing.Target{{External: o.Number}}, Seconds: c.b.s.cfg.ExternalRingSeconds, Emergency: o.Emergency})
 		if c.isAnswered() {
 			return
 		}

@@ -393,6 +393,9 @@ func (c *call) legRequest(l *leg, r routing.Ring) (*sip.Request, error) {
 	if r.AlertInfo != "" {
 		req.AppendHeader(sip.NewHeader("Alert-Info", alertInfo(r.AlertInfo)))
 	}
+	if r.Emergency && l.trunk != nil {
+		req.AppendHeader(sip.NewHeader("Priority", "emergency")) // RFC 3261 20.26
+	}
 	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
 	req.AppendHeader(sip.NewHeader("User-Agent", b.s.cfg.Name))
 	if body := c.req.Body(); len(body) > 0 {
@@ -431,8 +434,10 @@ func alertInfo(v string) string {
 	return "<http://127.0.0.1/" + v + ">;info=" + v
 }
 
-// presentation is how the caller is shown on a leg. The caller presents
-// its own number, else the nearest is-pilot number up its account tree;
+// presentation is how the caller is shown on a leg. An account's caller
+// presents the number its phone offers when it is one of the account's
+// own (its a: numbers included), else its own first number, else the
+// nearest is-pilot number up its account tree (routing's Presentation);
 // an external caller its number. A private caller is anonymous, with
 // Privacy: id; a callee whose account has callerid off is shown no caller
 // at all. Only a carrier, which is trusted with it, is told the real
@@ -441,7 +446,7 @@ func (c *call) presentation(l *leg) (*sip.FromHeader, []sip.Header) {
 	b := c.b
 	number, private := c.who.number, c.who.private
 	if c.who.acct != nil {
-		number, private = b.view.PresentedNumber(c.who.acct), c.who.acct.Private
+		number, private = b.view.Presentation(c.who.acct, c.who.offers), c.who.acct.Private
 	}
 	hide := private || (l.acct != nil && !l.acct.CallerID)
 	from := &sip.FromHeader{Params: sip.NewParams()}

@@ -1,0 +1,72 @@
+package routing
+
+// EmergencyLocation is the location of emergency numbers. It is shipped
+// with 111 and 112 (New Zealand's emergency number, and the one mobile
+// phones and NZ networks treat as emergency too); a provider sees and
+// extends it through the API like any other location.
+const EmergencyLocation = "<CallRule-Emergency>"
+
+// builtinEmergency are emergency numbers whatever the locations say, so
+// that deleting or editing a location can never make 111 unreachable.
+var builtinEmergency = [...]string{"111", "112"}
+
+// IsEmergency reports whether a translated number is an emergency number:
+// 111, 112, or a number the <CallRule-Emergency> location lists whole.
+// Never by prefix: an emergency call passes every block, so +1 11… (a
+// North American number starting like 111) must not be one.
+func (v *View) IsEmergency(t Translation) bool {
+	if !t.IsNumber() {
+		return false
+	}
+	if t.Kind == ShortCode {
+		for _, n := range builtinEmergency {
+			if t.Number == n {
+				return true
+			}
+		}
+	}
+	if l := v.lookupLocation(EmergencyLocation); l != nil {
+		for _, p := range l.Prefixes {
+			if p == t.Number {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// emergencyCall sends an emergency call out from an account. No callrule
+// applies except one naming <CallRule-Emergency> (blocks of other
+// locations, prefixes and raw prefixes do not stop it), the
+// concurrent_limit does not, and the number is never delivered on-net:
+// it always leaves over a carrier.
+func (w *walker) emergencyCall(a *Account, chain []*Account, dialed string, t Translation) {
+	w.step("emergency", a, t.Number+" is an emergency number: only callrules naming "+EmergencyLocation+" apply, and no concurrent_limit")
+	var idx [maxDepth]int
+	for {
+		r, owner := nextRule(chain, &idx)
+		if r == nil {
+			break
+		}
+		if r.EarlyRule || r.Location != EmergencyLocation || !w.ruleMatches(r, dialed, t) {
+			continue
+		}
+		if r.RecordEmail != "" {
+			w.ruleStep("record", owner, "records the call to "+r.RecordEmail, r.GUID, r.Order)
+			w.record(r.RecordEmail)
+		}
+		if r.Username == "" && !r.HasDest {
+			continue
+		}
+		w.applyCallRule(a, chain, owner, r, dialed, t)
+		return
+	}
+	w.leave(a, t.Number, true, "emergency call leaves over a carrier to ")
+}
+
+// LocationMatches reports whether a translated number is in the named
+// location.
+func (v *View) LocationMatches(name string, t Translation) bool {
+	l := v.lookupLocation(name)
+	return l != nil && l.Matches(t)
+}

@@ -1,0 +1,165 @@
+package routing
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Dialed number kinds: what a dialed string really is after translation.
+const (
+	// NotNumber has no telephone-number form: an extension, a feature
+	// code, a username. Only callrules on the raw string (prefix_raw) can
+	// route it.
+	NotNumber = iota
+	// E164 is a valid international number: digits only, no leading 0,
+	// country code first.
+	E164
+	// ShortCode is a 1xx service number dialed as it stands (111, 112).
+	ShortCode
+	// Invalid looks like a number but is not one (+0061…, 0000…, too
+	// short or too long); it never leaves over a carrier.
+	Invalid
+)
+
+// Shortest and longest E.164 numbers accepted. E.164 allows 15 digits;
+// the shortest real numbers are 7 (Niue +683 xxxx, St Helena +290 xxxx).
+// Numbers in the caller's own country need the country code and at least
+// 7 more digits (a New Zealand number has 8 or more after 64).
+const (
+	minE164Digits     = 7
+	maxE164Digits     = 15
+	minNationalDigits = 7
+)
+
+// Translation is a dialed string translated with a country and area code.
+type Translation struct {
+	Kind   int
+	Number string // E164: the digits; ShortCode: the code
+	Code   int    // Invalid: the SIP status to refuse with (404, 484)
+	Reason string // Invalid: the SIP reason phrase
+	Why    string // Invalid: what is wrong, for the trace
+}
+
+// IsNumber reports whether the translation names a number that can be
+// dialed (E.164 or a short code).
+func (t Translation) IsNumber() bool { return t.Kind == E164 || t.Kind == ShortCode }
+
+// e164 is what the engine matches and dials: the number, or "" when the
+// string is not a valid number.
+func (t Translation) e164() string {
+	if t.IsNumber() {
+		return t.Number
+	}
+	return ""
+}
+
+// Translate turns a dialed string into what it really is, with the
+// country code cc and area code ac of the caller:
+//
+//	+CC…     E.164 as written
+//	00CC…    international (New Zealand's international prefix)
+//	0…       national: cc + the rest
+//	CC…      9 or more digits starting with the country code: E.164 already
+//	xxxxxxx  7 digits with an area code: local
+//	1xx      a short code (111, 112 and other services), as it stands
+//
+// Visual separators (spaces, -, ., brackets: RFC 3966) are ignored, so
+// "00 1 415 555 0123" is 0014155550123. Anything after + or 00 must be a valid E.164 number (no leading 0,
+// 7 to 15 digits), a national number must give cc and 7 or more digits:
+// so +0061…, 0000061… and +021… are Invalid, never a different spelling
+// of an international number that location rules would not see.
+func Translate(dialed, cc, ac string) Translation {
+	s, plus := strings.CutPrefix(withoutSeparators(dialed), "+")
+	if !allDigits(s) || s == "" {
+		if plus {
+			return invalid(404, "Invalid Number", dialed+" has characters other than digits after +")
+		}
+		return Translation{Kind: NotNumber}
+	}
+	switch {
+	case plus:
+		return checkE164(dialed, s)
+	case strings.HasPrefix(s, "00"):
+		return checkE164(dialed, s[2:])
+	case strings.HasPrefix(s, "0"):
+		return checkNational(dialed, cc, s[1:])
+	case strings.HasPrefix(s, cc) && len(s) >= len(cc)+minNationalDigits:
+		return checkE164(dialed, s)
+	case ac != "" && len(s) == 7:
+		return checkNational(dialed, cc, ac+s)
+	case len(s) == 3 && s[0] == '1':
+		return Translation{Kind: ShortCode, Number: s}
+	}
+	return Translation{Kind: NotNumber}
+}
+
+// checkE164 accepts digits that are a valid E.164 number.
+func checkE164(dialed, s string) Translation {
+	switch {
+	case s == "":
+		return invalid(484, "Address Incomplete", dialed+" has no number after the international prefix")
+	case s[0] == '0':
+		return invalid(404, "Invalid Number", dialed+" is not a valid number: a country code never starts with 0")
+	case len(s) < minE164Digits:
+		return invalid(484, "Address Incomplete", dialed+" is too short for an international number ("+strconv.Itoa(len(s))+" digits)")
+	case len(s) > maxE164Digits:
+		return invalid(404, "Invalid Number", dialed+" is too long for a telephone number ("+strconv.Itoa(len(s))+" digits, at most 15)")
+	}
+	return Translation{Kind: E164, Number: s}
+}
+
+// checkNational accepts a national significant number in country cc.
+func checkNational(dialed, cc, nsn string) Translation {
+	if len(nsn) < minNationalDigits {
+		return invalid(484, "Address Incomplete", dialed+" is too short for a national number")
+	}
+	return checkE164(dialed, cc+nsn)
+}
+
+func invalid(code int, reason, why string) Translation {
+	return Translation{Kind: Invalid, Code: code, Reason: reason, Why: why}
+}
+
+// Matches reports whether a translated number is in the location: an
+// E.164 number when it starts with one of the prefixes and none of the
+// exclusions, a short code only when a prefix is the whole code. A short
+// code is not an international number because it starts with 1.
+func (l *Location) Matches(t Translation) bool {
+	switch t.Kind {
+	case E164:
+		return l.Contains(t.Number)
+	case ShortCode:
+		for _, p := range l.Prefixes {
+			if p == t.Number {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// separators are RFC 3966's visual separators, and a space.
+var separators = strings.NewReplacer(" ", "", "-", "", ".", "", "(", "", ")", "")
+
+// withoutSeparators drops visual separators from a string that is a
+// number with them; anything else (a username with a dot) is returned as
+// it is.
+func withoutSeparators(s string) string {
+	if !strings.ContainsAny(s, " -.()") {
+		return s
+	}
+	t := separators.Replace(s)
+	if allDigits(strings.TrimPrefix(t, "+")) {
+		return t
+	}
+	return s
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
