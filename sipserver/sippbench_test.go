@@ -110,7 +110,7 @@ func TestSippLoad(t *testing.T) {
 	// of 1000 accounts whose phone is a sipp UAS; xc5 decides each call
 	// with the routing engine, rings the UAS (180, 200), relays ACK and
 	// BYE.
-	if _, _, err := store.Put(ctx, "", resource.Trunk, "", "", resource.Input{"name": "load", "address": "127.0.0.1"}, resource.Create); err != nil {
+	if _, _, err := store.Put(ctx, "", resource.Trunk, "", "", resource.Input{"name": "load", "address": "127.0.0.1", "port": int64(0)}, resource.Create); err != nil {
 		t.Fatal(err)
 	}
 	uasPort := freeUDPPort(t)
