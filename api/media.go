@@ -29,7 +29,7 @@ const MaxUploads = 4
 
 // UploadWait is how long an upload waits for one of the MaxUploads turns
 // before it is refused with 503 and Retry-After.
-var UploadWait = 5 * time.Second
+const UploadWait = 5 * time.Second
 
 // isAudioUpload reports whether a PUT carries audio rather than JSON: the
 // document's "form data of file", or a raw WAV body.

@@ -57,9 +57,9 @@ func TestTrunkSourcePort(t *testing.T) {
 // TestTrunkInboundAuth: a trunk with inbound_auth challenges its
 // carrier's INVITE with 407, lets in an answer made with the trunk's
 // username and password, and refuses a wrong one with 403, ringing no
-// phone.
+// phone; many wrong ones do not lock the carrier out.
 func TestTrunkInboundAuth(t *testing.T) {
-	x := newPBX(t, Config{})
+	x := newPBX(t, Config{AuthFailures: 20}) // the registrar's default limit, on
 	sal := x.phone(sales, salesPassword, "UDP")
 	sal.behave(func(in *inbound) { in.reject(486, "Busy Here") })
 	x.put(resource.Trunk, "", "", `{"name":"carrier","address":"127.0.0.1","port":0,"inbound_auth":true,"username":"xc5-in","password":"carrier-pw"}`, resource.Create)
@@ -86,6 +86,21 @@ func TestTrunkInboundAuth(t *testing.T) {
 			t.Errorf("%s: sales was rung %d times in all, want %d", c.why, n, c.rang)
 		}
 	}
+	// Bad answers from the carrier's address (anyone forging it) do not
+	// lock the carrier out, as the per-address failure limit would.
+	for range 25 {
+		car := x.carrier("6421555000")
+		car.authUser, car.password = "xc5-in", "guess"
+		if res := car.dial("6499290089").result(3 * time.Second); res.StatusCode != 403 {
+			t.Fatalf("wrong password: %d %s, want 403", res.StatusCode, res.Reason)
+		}
+	}
+	car := x.carrier("6421555000")
+	car.authUser, car.password = "xc5-in", "carrier-pw"
+	if res := car.dial("6499290089").result(3 * time.Second); res.StatusCode != 486 {
+		t.Errorf("the carrier after 25 wrong answers from its address: %d %s, want 486", res.StatusCode, res.Reason)
+	}
+	x.idle()
 	// Phones on the carrier's address still authenticate as themselves.
 	rec := x.phone(reception, password, "UDP")
 	if res := rec.dial("608").result(3 * time.Second); res.StatusCode != 486 {
