@@ -206,8 +206,11 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 			return err
 		}
 	}
-	err := s.checkContactCap(ctx, q, p)
-	if err == nil {
+	refreshed, err := s.refreshLive(ctx, q, p)
+	if err == nil && !refreshed {
+		err = s.checkContactCap(ctx, q, p)
+	}
+	if err == nil && !refreshed {
 		_, err = q.ExecContext(ctx, `INSERT INTO registrations (guid, account, contact, expires, user_agent, source, registered_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, contact) DO UPDATE SET expires = excluded.expires,
@@ -229,8 +232,27 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 	return err
 }
 
+// refreshLive updates the binding of a capped put when it is live: the
+// common case (phones refresh every few minutes), which needs neither the
+// lock nor the count of checkContactCap. Uncapped puts go straight to the
+// upsert.
+func (s *Store) refreshLive(ctx context.Context, q execer, p *regPut) (bool, error) {
+	if p.max <= 0 {
+		return false, nil
+	}
+	res, err := q.ExecContext(ctx, `UPDATE registrations SET expires = ?, user_agent = ?, source = ?, registered_at = ?
+		WHERE account = ? AND contact = ? AND expires > ?`, p.expires, p.ua, p.source, p.at, p.account, p.contact, p.now)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 // checkContactCap refuses a new live contact of an account that has
-// p.max live bindings already; a refresh of a live binding always passes.
+// p.max other live bindings already (a binding that expired but is not
+// swept yet is rewritten as a new one; one that another node wrote
+// meanwhile, as a refresh).
 // On SQLite the single writer makes the count exact; on PostgreSQL, where
 // several nodes write at once, the account's row is locked first, so that
 // each node counts the others' committed bindings (FOR NO KEY UPDATE: it
@@ -249,13 +271,13 @@ func (s *Store) checkContactCap(ctx context.Context, q execer, p *regPut) error 
 			return err
 		}
 	}
-	var live, same int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN contact = ? THEN 1 ELSE 0 END), 0)
-		FROM registrations WHERE account = ? AND expires > ?`, p.contact, p.account, p.now).Scan(&live, &same)
+	var live int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM registrations WHERE account = ? AND expires > ? AND contact <> ?`,
+		p.account, p.now, p.contact).Scan(&live)
 	if err != nil {
 		return err
 	}
-	if same == 0 && live >= p.max {
+	if live >= p.max {
 		return ErrTooManyContacts
 	}
 	return nil
