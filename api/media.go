@@ -94,19 +94,20 @@ func readAudio(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // readAtMost reads rd to its end into one buffer, stopping past limit
 // bytes (the caller sees more than limit and refuses it). With the body's
-// size known (hint > 0) the buffer is allocated once at that size;
-// otherwise it grows by doubling from 256 KiB.
+// size known (hint > 0) the buffer is allocated once, a byte larger so
+// that the end is seen without growing it; otherwise it grows by doubling
+// from 256 KiB.
 func readAtMost(rd io.Reader, limit int, hint int64) ([]byte, error) {
 	size := 256 << 10
 	if hint > 0 {
-		size = int(min(hint, int64(limit)+1))
+		size = int(min(hint, int64(limit)) + 1)
 	}
 	buf := make([]byte, 0, size)
 	for len(buf) <= limit {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, min(cap(buf), limit+1-len(buf)))
 		}
-		n, err := rd.Read(buf[len(buf):cap(buf)])
+		n, err := rd.Read(buf[len(buf):min(cap(buf), limit+1)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			return buf, nil
