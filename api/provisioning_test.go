@@ -324,10 +324,11 @@ func TestRenameAccount(t *testing.T) {
 func TestTrunks(t *testing.T) {
 	c := newServer(t)
 	got := c.ok("PUT", "/api-sys/trunk/", `{"name":"carrier1","address":"127.0.0.2,127.0.1.0/24","proxy":"127.0.0.2:5070","username":"xc5","password":"carrier-secret"}`)[0]
-	if got["transport"] != "udp" || got["enabled"] != true || got["password"] != nil {
+	if got["transport"] != "udp" || got["enabled"] != true || got["password"] != nil || got["port"] != float64(5060) || got["inbound_auth"] != false {
 		t.Errorf("trunk: %v", got)
 	}
-	for _, body := range []string{`{"name":"t2","address":"not-an-ip"}`, `{"name":"t3","proxy":"nohostport"}`, `{"name":"t4","transport":"sctp"}`} {
+	for _, body := range []string{`{"name":"t2","address":"not-an-ip"}`, `{"name":"t3","proxy":"nohostport"}`, `{"name":"t4","transport":"sctp"}`,
+		`{"name":"t5","port":70000}`, `{"name":"t6","inbound_auth":true}`} {
 		if code, _ := c.status("PUT", "/api-sys/trunk/", body); code != 400 {
 			t.Errorf("PUT trunk %s: %d, want 400", body, code)
 		}

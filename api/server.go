@@ -59,6 +59,7 @@ type Server struct {
 	view       *routing.View
 	viewReads  bool
 	fresh      func() bool
+	uploads    chan struct{} // the turns of MaxUploads (media.go)
 }
 
 // New returns a server over store.
@@ -70,7 +71,8 @@ func New(store resource.Store, opts Options) *Server {
 		opts.SessionTTL = time.Hour
 	}
 	s := &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
-		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL, view: opts.View}
+		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL, view: opts.View,
+		uploads: make(chan struct{}, MaxUploads)}
 	s.viewReads = opts.ViewReads && opts.View != nil
 	s.fresh = opts.Fresh
 	if s.fresh == nil {

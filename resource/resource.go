@@ -267,6 +267,8 @@ func CheckRecord(r *Resource, vals map[string]any, userLevel bool) error {
 		return checkRoute(vals)
 	case CallRule:
 		return checkCallRule(vals)
+	case Trunk:
+		return checkTrunk(vals)
 	}
 	return nil
 }

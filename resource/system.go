@@ -250,6 +250,10 @@ var Trunk = &Resource{
 		{Name: "name", Type: String, Required: true, Check: checkName, Description: "Unique name of the trunk"},
 		{Name: "address", Type: String, Check: checkAddressRange,
 			Description: "IP address or CIDR range (comma-separated list) allowed to send calls in without registration"},
+		{Name: "port", Type: Integer, Default: int64(5060), Min: 0, Max: 65535,
+			Description: "UDP port the carrier sends calls from (0: any port); over TCP and TLS a connection comes from any port"},
+		{Name: "inbound_auth", Type: Boolean,
+			Description: "Challenge the carrier's INVITEs (407) and accept only those answering with this trunk's username and password"},
 		{Name: "proxy", Type: String, Check: checkHostPort,
 			Description: "host:port (or [v6]:port) that external calls are sent to; empty for a trunk that only sends calls in"},
 		{Name: "transport", Type: String, Default: "udp", Check: checkTransport, Description: "Transport to the proxy: udp, tcp or tls"},
@@ -258,6 +262,22 @@ var Trunk = &Resource{
 		{Name: "enabled", Type: Boolean, Default: true, Description: "A disabled trunk neither accepts nor carries calls"},
 		{Name: "priority", Type: Integer, Min: 0, Max: 1000, Description: "External calls use the enabled trunk with a proxy and the lowest priority"},
 	},
+}
+
+// checkTrunk refuses a trunk that challenges its carrier without
+// credentials to check the answer against. The password is write-only, so
+// it can be checked only when this write sets it.
+func checkTrunk(v map[string]any) error {
+	if !v["inbound_auth"].(bool) {
+		return nil
+	}
+	if v["username"].(string) == "" {
+		return invalid("inbound_auth needs the username (and password) the carrier answers the challenge with")
+	}
+	if pw, ok := v["password"].(string); ok && pw == "" {
+		return invalid("inbound_auth needs the password the carrier answers the challenge with")
+	}
+	return nil
 }
 
 func checkAddressRange(v any) (any, error) {

@@ -366,8 +366,8 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		s.challenge(tx, req, proxy, acct.Realm, false)
 		return none, false
 	}
-	h := hasher(creds.Algorithm)
-	if h == nil || creds.Userhash || (creds.QOP != "" && creds.QOP != "auth") || (creds.QOP != "" && creds.Nc <= 0) {
+	h := offered(creds)
+	if h == nil {
 		// Not what was offered: offer it again.
 		slot.Release()
 		s.challenge(tx, req, proxy, acct.Realm, false)
@@ -394,10 +394,30 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		s.respond(tx, req, sip.StatusForbidden, "Account Disabled")
 		return none, false
 	}
-	id, issued, ok := s.nonces.check(creds.Nonce, acct.Realm)
-	if !ok || now.Unix()-issued >= int64(s.cfg.NonceTTL/time.Second) || issued > now.Unix()+60 {
-		s.challenge(tx, req, proxy, acct.Realm, true)
+	if !s.freshNonce(tx, req, proxy, creds, acct.Realm, acct.Username) {
 		return none, false
+	}
+	return acct, true
+}
+
+// offered returns the hash of an answer made as challenged (an offered
+// algorithm, qop auth or none, no userhash), nil otherwise.
+func offered(creds *digest.Credentials) func() hash.Hash {
+	if creds.Userhash || (creds.QOP != "" && creds.QOP != "auth") || (creds.QOP != "" && creds.Nc <= 0) {
+		return nil
+	}
+	return hasher(creds.Algorithm)
+}
+
+// freshNonce checks, once the response is known right, that its nonce is
+// ours, young and not replayed; otherwise it challenges again with
+// stale=true, so that the client retries without asking its user.
+func (s *Server) freshNonce(tx sip.ServerTransaction, req *sip.Request, proxy bool, creds *digest.Credentials, realm, user string) bool {
+	now := s.cfg.Now()
+	id, issued, ok := s.nonces.check(creds.Nonce, realm)
+	if !ok || now.Unix()-issued >= int64(s.cfg.NonceTTL/time.Second) || issued > now.Unix()+60 {
+		s.challenge(tx, req, proxy, realm, true)
+		return false
 	}
 	nc := uint32(1) // without qop a nonce is good for one request
 	if creds.QOP != "" {
@@ -405,10 +425,10 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 	}
 	if replay, stale := s.replay.use(id, issued, nc); replay || stale {
 		if replay {
-			s.log.Info("replayed digest nonce-count", "user", acct.Username, "source", req.Source())
+			s.log.Info("replayed digest nonce-count", "user", user, "source", req.Source())
 		}
-		s.challenge(tx, req, proxy, acct.Realm, true)
-		return none, false
+		s.challenge(tx, req, proxy, realm, true)
+		return false
 	}
-	return acct, true
+	return true
 }

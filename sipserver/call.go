@@ -252,26 +252,17 @@ func (c caller) name() string {
 }
 
 // identify decides who sent an INVITE. A carrier is recognised by its
-// source address; anything else must authenticate as an account. An
-// INVITE from a trunk's address that carries credentials, or whose From
-// names one of our accounts, is a phone sharing the address and is
-// challenged: authentication only ever makes a call harder to place.
+// source address and port (and, when its trunk says so, its answer to a
+// digest challenge: fromTrunk); anything else must authenticate as an
+// account. An INVITE from a trunk's address that carries credentials of
+// its own, or whose From names one of our accounts, is a phone sharing
+// the address and is challenged: authentication only ever makes a call
+// harder to place.
 func (b *b2bua) identify(req *sip.Request, tx sip.ServerTransaction) (caller, bool) {
 	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
 	defer cancel()
-	from := req.From()
-	if req.GetHeader("Proxy-Authorization") == nil && !b.namesAccount(ctx, &from.Address) {
-		if t := b.trunks.inbound(ctx, sourceIP(req)); t != nil {
-			user, _ := aorUser(&from.Address)
-			c := caller{number: user, trunk: t}
-			if c.number == "" || c.number == "anonymous" {
-				c.number, c.private = "anonymous", true
-			}
-			if p := req.GetHeader("Privacy"); p != nil && strings.Contains(strings.ToLower(p.Value()), "id") {
-				c.private = true
-			}
-			return c, true
-		}
+	if c, handled, ok := b.fromTrunk(ctx, req, tx); handled {
+		return c, ok
 	}
 	creds, ok := b.s.authenticate(ctx, req, tx, true)
 	if !ok {

@@ -24,6 +24,7 @@ type uaPhone struct {
 	t         testing.TB
 	user      string // account username; "" for a carrier
 	number    string // a carrier caller's number
+	authUser  string // a carrier's digest username, for a trunk with inbound_auth
 	password  string
 	transport string
 	xc5       string
@@ -397,7 +398,11 @@ func (p *uaPhone) dial(dialed string, hdrs ...sip.Header) *outbound {
 	o := &outbound{p: p, dlg: dlg, cancel: cancel, prov: make(chan *sip.Response, 8), done: make(chan struct{})}
 	go func() {
 		defer close(o.done)
-		o.err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{Username: p.user, Password: p.password,
+		user := p.user
+		if p.authUser != "" {
+			user = p.authUser
+		}
+		o.err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{Username: user, Password: p.password,
 			OnResponse: func(res *sip.Response) error {
 				if res.StatusCode > 100 && res.StatusCode < 200 {
 					select {
@@ -570,10 +575,11 @@ func (x *pbx) provision() {
 	x.put(resource.Route, "ivr@acmebrick.x.co.nz", "", `{"order":-8,"menu_level":1,"digit_map":"1=6499290089"}`, resource.Create)
 }
 
-// trunk provisions the carrier trunk: calls from 127.0.0.1 come in from
-// it; external calls go to proxy (when not "").
+// trunk provisions the carrier trunk: calls from 127.0.0.1, from any
+// port (the test carriers' ports are random), come in from it; external
+// calls go to proxy (when not "").
 func (x *pbx) trunk(proxy, username, pw string) {
-	body := `{"name":"carrier","address":"127.0.0.1","priority":1`
+	body := `{"name":"carrier","address":"127.0.0.1","port":0,"priority":1`
 	if proxy != "" {
 		body += `,"proxy":"` + proxy + `"`
 	}

@@ -156,9 +156,16 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	// makes this affordable.
 	for _, c := range changes {
 		if c.expires > 0 {
-			err = s.reg.PutRegistration(ctx, acct.GUID, c.contact, now.Add(c.expires), ua, source)
+			err = s.reg.PutRegistration(ctx, acct.GUID, c.contact, now.Add(c.expires), ua, source,
+				sqlite.ContactCap{Max: s.cfg.MaxContacts, Now: now})
 		} else if err = s.reg.DeleteRegistration(ctx, acct.GUID, c.contact); xc5.ErrorCode(err) == xc5.ENOTFOUND {
 			err = nil
+		}
+		if err == sqlite.ErrTooManyContacts {
+			// Simultaneous REGISTERs passed the check above together; the
+			// store's count, taken in the write, refused this one.
+			s.respond(tx, req, sip.StatusForbidden, "Too Many Contacts")
+			return
 		}
 		if err != nil {
 			s.storeFailed(tx, req, err)

@@ -87,13 +87,13 @@ type gatedStore struct {
 	waiting chan struct{}
 }
 
-func (g *gatedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string) error {
+func (g *gatedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) error {
 	select {
 	case g.waiting <- struct{}{}:
 	default:
 	}
 	<-g.gate
-	return g.Store.PutRegistration(ctx, account, contact, expires, ua, source)
+	return g.Store.PutRegistration(ctx, account, contact, expires, ua, source, limit)
 }
 
 // TestRegisterShedding: with MaxPendingRegisters REGISTERs in progress, the

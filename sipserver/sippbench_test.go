@@ -110,7 +110,7 @@ func TestSippLoad(t *testing.T) {
 	// of 1000 accounts whose phone is a sipp UAS; xc5 decides each call
 	// with the routing engine, rings the UAS (180, 200), relays ACK and
 	// BYE.
-	if _, _, err := store.Put(ctx, "", resource.Trunk, "", "", resource.Input{"name": "load", "address": "127.0.0.1"}, resource.Create); err != nil {
+	if _, _, err := store.Put(ctx, "", resource.Trunk, "", "", resource.Input{"name": "load", "address": "127.0.0.1", "port": int64(0)}, resource.Create); err != nil {
 		t.Fatal(err)
 	}
 	uasPort := freeUDPPort(t)
@@ -128,7 +128,7 @@ func TestSippLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		contact := fmt.Sprintf("sip:u%d@127.0.0.1:%d", i%10, uasPort)
-		if err := store.PutRegistration(ctx, c.GUID, contact, time.Now().Add(time.Hour), "sipp", fmt.Sprintf("udp:127.0.0.1:%d", uasPort)); err != nil {
+		if err := store.PutRegistration(ctx, c.GUID, contact, time.Now().Add(time.Hour), "sipp", fmt.Sprintf("udp:127.0.0.1:%d", uasPort), sqlite.ContactCap{}); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(f, "%d\n", 6480000000+i)
@@ -336,9 +336,9 @@ type timedStore struct {
 	put, lookup []time.Duration
 }
 
-func (s *timedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string) error {
+func (s *timedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) error {
 	start := time.Now()
-	err := s.Store.PutRegistration(ctx, account, contact, expires, ua, source)
+	err := s.Store.PutRegistration(ctx, account, contact, expires, ua, source, limit)
 	s.mu.Lock()
 	s.put = append(s.put, time.Since(start))
 	s.mu.Unlock()

@@ -250,7 +250,7 @@ func (m *memRegistry) SIPCredentials(ctx context.Context, username string) (sqli
 	return c, nil
 }
 
-func (m *memRegistry) PutRegistration(ctx context.Context, guid, contact string, expires time.Time, ua, source string) error {
+func (m *memRegistry) PutRegistration(ctx context.Context, guid, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.bindings[guid] == nil {

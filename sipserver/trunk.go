@@ -2,11 +2,15 @@ package sipserver
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 
 	"xc5/sqlite"
 )
@@ -74,25 +78,42 @@ func (tc *trunkCache) get(ctx context.Context) []trunkEntry {
 	return list
 }
 
-// inbound returns the enabled trunk whose addresses hold ip, or nil.
-func (tc *trunkCache) inbound(ctx context.Context, ip string) *sqlite.Trunk {
-	addr, err := netip.ParseAddr(ip)
+// inbound returns the enabled trunk a request from source (ip:port) over
+// transport comes from, or nil. Over UDP the port must be the trunk's own
+// (unless it is 0): another process or customer behind the carrier's
+// address is not the carrier. TCP and TLS connections come from any port.
+// When only the port is wrong, wrongPort is the trunk whose address holds
+// the IP, so that the INVITE can be refused instead of challenged.
+func (tc *trunkCache) inbound(ctx context.Context, source, transport string) (t, wrongPort *sqlite.Trunk) {
+	ap, err := netip.ParseAddrPort(source)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	addr = addr.Unmap()
+	addr, port := ap.Addr().Unmap(), int(ap.Port())
+	anyPort := !strings.EqualFold(transport, "udp")
 	for _, e := range tc.get(ctx) {
-		if !e.Enabled {
+		if !e.Enabled || !e.holds(addr) {
 			continue
 		}
-		for _, n := range e.nets {
-			if n.Contains(addr) {
-				t := e.Trunk
-				return &t
-			}
+		tr := e.Trunk
+		if anyPort || e.Port == 0 || e.Port == port {
+			return &tr, nil
+		}
+		if wrongPort == nil {
+			wrongPort = &tr
 		}
 	}
-	return nil
+	return nil, wrongPort
+}
+
+// holds reports whether one of the trunk's addresses holds addr.
+func (e *trunkEntry) holds(addr netip.Addr) bool {
+	for _, n := range e.nets {
+		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // outbound returns the trunk external calls go to: the enabled trunk with
@@ -105,4 +126,80 @@ func (tc *trunkCache) outbound(ctx context.Context) *sqlite.Trunk {
 		}
 	}
 	return nil
+}
+
+// fromTrunk decides an INVITE that may come from a carrier: its source is
+// a trunk's address and its From names none of our accounts. handled is
+// false when it is not a carrier call (no trunk there, or a phone sharing
+// the address that answers a challenge as itself), which the caller then
+// authenticates as a phone; ok reports a carrier call let in, and when
+// handled and not ok the INVITE has been answered.
+func (b *b2bua) fromTrunk(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) (c caller, handled, ok bool) {
+	t, wrongPort := b.trunks.inbound(ctx, req.Source(), req.Transport())
+	if t == nil && wrongPort == nil {
+		return c, false, false
+	}
+	from := req.From()
+	if b.namesAccount(ctx, &from.Address) {
+		return c, false, false
+	}
+	creds, garbled := credentialsOf(req, "Proxy-Authorization")
+	authz := req.GetHeader("Proxy-Authorization") != nil
+	switch {
+	case t == nil && authz:
+		return c, false, false
+	case t == nil:
+		b.s.log.Warn("INVITE from a trunk's address but not from its port", "trunk", wrongPort.Name,
+			"source", req.Source(), "port", wrongPort.Port)
+		b.s.respond(tx, req, sip.StatusForbidden, "Not From The Trunk's Port")
+		return c, true, false
+	case t.InboundAuth && creds != nil && !strings.EqualFold(creds.Username, t.Username):
+		return c, false, false // a phone on the carrier's address
+	case t.InboundAuth && garbled != nil:
+		b.s.respond(tx, req, sip.StatusBadRequest, "Malformed Proxy-Authorization")
+		return c, true, false
+	case t.InboundAuth:
+		if !b.s.authenticateTrunk(req, tx, t, creds, b.host) {
+			return c, true, false
+		}
+	case authz:
+		return c, false, false
+	}
+	user, _ := aorUser(&from.Address)
+	c = caller{number: user, trunk: t}
+	if c.number == "" || c.number == "anonymous" {
+		c.number, c.private = "anonymous", true
+	}
+	if p := req.GetHeader("Privacy"); p != nil && strings.Contains(strings.ToLower(p.Value()), "id") {
+		c.private = true
+	}
+	return c, true, true
+}
+
+// authenticateTrunk checks a carrier's answer (creds, nil when it sent
+// none) to a challenge in realm against the trunk's username and
+// password, with the nonces and replay guard phones have. It answers the
+// INVITE itself when it returns false: 407 to challenge, 403 for a wrong
+// answer or a trunk without a password. Wrong answers are logged but not
+// counted against the source address's failure limit: whoever can forge
+// the carrier's address (what inbound_auth guards against) could then
+// lock the carrier out with a few bad answers, and a long random trunk
+// password is not guessed online anyway.
+func (s *Server) authenticateTrunk(req *sip.Request, tx sip.ServerTransaction, t *sqlite.Trunk, creds *digest.Credentials, realm string) bool {
+	if creds == nil {
+		s.challenge(tx, req, true, realm, false)
+		return false
+	}
+	h := offered(creds)
+	if creds.Realm != realm || h == nil {
+		s.challenge(tx, req, true, realm, false)
+		return false
+	}
+	want := expected(h, hashJoin(h, t.Username, realm, t.Password), string(req.Method), creds)
+	if t.Password == "" || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(creds.Response))) != 1 {
+		s.log.Warn("wrong digest answer from a trunk", "trunk", t.Name, "source", req.Source())
+		s.respond(tx, req, sip.StatusForbidden, "Forbidden")
+		return false
+	}
+	return s.freshNonce(tx, req, true, creds, realm, "trunk "+t.Name)
 }

@@ -3,6 +3,9 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"time"
 
 	"xc5/resource"
 )
@@ -47,4 +50,67 @@ func (s *Store) AddCDRs(ctx context.Context, recs []CDR) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// PurgeCDRs deletes the records of calls started before before, at most
+// batch rows per write, so that no write holds the database for long
+// while a year of records goes (other writes take turns between the
+// batches). It reports how many records went and in how many writes.
+func (s *Store) PurgeCDRs(ctx context.Context, before time.Time, batch int) (deleted, writes int, err error) {
+	if batch <= 0 {
+		batch = 1000
+	}
+	cutoff := sqlTime(before)
+	for {
+		var n int64
+		err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+			res, err := q.ExecContext(ctx, `DELETE FROM cdrs WHERE id IN (SELECT id FROM cdrs WHERE started < ? LIMIT ?)`, cutoff, batch)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return deleted, writes, fmt.Errorf("purge CDRs: %w", err)
+		}
+		deleted += int(n)
+		writes++
+		if n < int64(batch) {
+			return deleted, writes, nil
+		}
+	}
+}
+
+// cdrPurgeBatch is the number of records one purge write deletes: a few
+// milliseconds of the writer.
+const cdrPurgeBatch = 1000
+
+// RetainCDRs keeps the records of the calls of the last keep: it purges
+// older ones now and then every every (the records that aged meanwhile),
+// until the returned stop is called; stop waits for a purge in progress.
+// A failed purge is logged and tried again next time.
+func (s *Store) RetainCDRs(keep, every time.Duration, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			n, writes, err := s.PurgeCDRs(ctx, time.Now().Add(-keep), cdrPurgeBatch)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Error("CDR retention", "err", err)
+			case n > 0:
+				log.Info("CDR retention: purged old records", "records", n, "writes", writes, "kept", keep)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -88,10 +90,23 @@ func registrationGUID() string {
 	return strings.ToUpper(u.String())
 }
 
+// ContactCap bounds the live bindings of an account (those expiring after
+// Now) at Max; 0 means no bound.
+type ContactCap struct {
+	Max int
+	Now time.Time
+}
+
+// ErrTooManyContacts refuses a new contact of an account that already has
+// its cap of live bindings.
+var ErrTooManyContacts = xc5.Errorf(xc5.ECONFLICT, "too many contacts")
+
 // PutRegistration binds contact to the account until expires, or refreshes
 // an existing binding of the same contact in place: its GUID stays, its
-// expiry, user agent, source and registered_at are updated. It returns
-// once the binding is durably committed.
+// expiry, user agent, source and registered_at are updated. A new contact
+// beyond limit is refused with ErrTooManyContacts; the count is taken in the
+// write that adds the binding, so that simultaneous REGISTERs cannot
+// overshoot it. It returns once the binding is durably committed.
 //
 // Registrations arriving together share one store write (see regBatcher),
 // so that a burst of them costs one commit and one fsync per batch of up
@@ -99,9 +114,9 @@ func registrationGUID() string {
 // batches are bounded by its queue, and at 5,000 REGISTERs a second with
 // commits slowed by other disk work, one write per REGISTER made the
 // writer the bottleneck.
-func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string) error {
+func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit ContactCap) error {
 	p := &regPut{account: accountGUID, contact: contact, expires: sqlTime(expires), ua: userAgent, source: source,
-		at: sqlTime(time.Now()), done: make(chan error, 1)}
+		at: sqlTime(time.Now()), max: limit.Max, now: sqlTime(limit.Now), done: make(chan error, 1)}
 	b := &s.regs
 	b.mu.Lock()
 	b.pending = append(b.pending, p)
@@ -122,6 +137,8 @@ func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string
 // regPut is one PutRegistration waiting for its batch.
 type regPut struct {
 	account, contact, expires, ua, source, at string
+	max                                       int    // ContactCap.Max
+	now                                       string // ContactCap.Now
 	done                                      chan error
 }
 
@@ -155,6 +172,11 @@ func (b *regBatcher) drain(s *Store) {
 			return
 		}
 		b.mu.Unlock()
+		if s.d == postgresDialect {
+			// Capped puts lock their account's row: in account order, two
+			// nodes' batches cannot wait on each other's locks.
+			sort.SliceStable(batch, func(i, j int) bool { return batch[i].account < batch[j].account })
+		}
 		errs := make([]error, len(batch))
 		err := s.w.do(context.Background(), func(ctx context.Context, q execer) error {
 			for i, p := range batch {
@@ -173,9 +195,10 @@ func (b *regBatcher) drain(s *Store) {
 }
 
 // upsertRegistration writes one binding inside a batch. A failure (the
-// account was deleted meanwhile) undoes only this statement: SQLite backs
-// out just the failed statement, and on PostgreSQL, where any error aborts
-// the transaction, each binding has its own savepoint.
+// account was deleted meanwhile, or is at its cap) undoes only this
+// binding: SQLite backs out just the failed statement, and on PostgreSQL,
+// where any error aborts the transaction, each binding has its own
+// savepoint.
 func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) error {
 	pg := s.d == postgresDialect
 	if pg {
@@ -183,21 +206,81 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 			return err
 		}
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO registrations (guid, account, contact, expires, user_agent, source, registered_at)
+	refreshed, err := s.refreshLive(ctx, q, p)
+	if err == nil && !refreshed {
+		err = s.checkContactCap(ctx, q, p)
+	}
+	if err == nil && !refreshed {
+		_, err = q.ExecContext(ctx, `INSERT INTO registrations (guid, account, contact, expires, user_agent, source, registered_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, contact) DO UPDATE SET expires = excluded.expires,
 			user_agent = excluded.user_agent, source = excluded.source, registered_at = excluded.registered_at`,
-		registrationGUID(), p.account, p.contact, p.expires, p.ua, p.source, p.at)
+			registrationGUID(), p.account, p.contact, p.expires, p.ua, p.source, p.at)
+	}
 	if pg {
 		if err != nil {
 			q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT reg")
 		}
 		q.ExecContext(ctx, "RELEASE SAVEPOINT reg")
 	}
+	if err == ErrTooManyContacts {
+		return err
+	}
 	if err = mapError(err); xc5.ErrorCode(err) == xc5.ECONFLICT {
 		return notFound("account %s not found", p.account)
 	}
 	return err
+}
+
+// refreshLive updates the binding of a capped put when it is live: the
+// common case (phones refresh every few minutes), which needs neither the
+// lock nor the count of checkContactCap. Uncapped puts go straight to the
+// upsert.
+func (s *Store) refreshLive(ctx context.Context, q execer, p *regPut) (bool, error) {
+	if p.max <= 0 {
+		return false, nil
+	}
+	res, err := q.ExecContext(ctx, `UPDATE registrations SET expires = ?, user_agent = ?, source = ?, registered_at = ?
+		WHERE account = ? AND contact = ? AND expires > ?`, p.expires, p.ua, p.source, p.at, p.account, p.contact, p.now)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// checkContactCap refuses a new live contact of an account that has
+// p.max other live bindings already (a binding that expired but is not
+// swept yet is rewritten as a new one; one that another node wrote
+// meanwhile, as a refresh).
+// On SQLite the single writer makes the count exact; on PostgreSQL, where
+// several nodes write at once, the account's row is locked first, so that
+// each node counts the others' committed bindings (FOR NO KEY UPDATE: it
+// does not hold up writes elsewhere that merely reference the account).
+func (s *Store) checkContactCap(ctx context.Context, q execer, p *regPut) error {
+	if p.max <= 0 {
+		return nil
+	}
+	if s.d == postgresDialect {
+		var one int
+		err := q.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE guid = ? FOR NO KEY UPDATE`, p.account).Scan(&one)
+		if err == sql.ErrNoRows {
+			return notFound("account %s not found", p.account)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	var live int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM registrations WHERE account = ? AND expires > ? AND contact <> ?`,
+		p.account, p.now, p.contact).Scan(&live)
+	if err != nil {
+		return err
+	}
+	if live >= p.max {
+		return ErrTooManyContacts
+	}
+	return nil
 }
 
 // DeleteRegistration removes one binding of the account.

@@ -6,22 +6,24 @@ import "context"
 // view of the trunk resource it carries the digest password: xc5 has to
 // send it to the carrier, so the SIP service is the one reader allowed it.
 type Trunk struct {
-	GUID      string
-	Name      string
-	Address   string // comma-separated IP addresses and CIDR ranges allowed to send calls in
-	Proxy     string // host:port external calls are sent to; "" for inbound-only trunks
-	Transport string // udp, tcp or tls
-	Username  string // digest username the carrier asks for, if any
-	Password  string
-	Enabled   bool
-	Priority  int // external calls use the enabled trunk with a proxy and the lowest priority
+	GUID        string
+	Name        string
+	Address     string // comma-separated IP addresses and CIDR ranges allowed to send calls in
+	Port        int    // UDP source port calls come from; 0 for any
+	InboundAuth bool   // challenge the carrier's INVITEs; accept answers made with Username and Password
+	Proxy       string // host:port external calls are sent to; "" for inbound-only trunks
+	Transport   string // udp, tcp or tls
+	Username    string // digest username the carrier asks for (or, with InboundAuth, answers with)
+	Password    string
+	Enabled     bool
+	Priority    int // external calls use the enabled trunk with a proxy and the lowest priority
 }
 
 // Trunks returns every trunk, lowest priority first (then oldest first),
 // passwords included, for the SIP service to match inbound calls against
 // and to choose the trunk for outbound ones.
 func (s *Store) Trunks(ctx context.Context) ([]Trunk, error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT guid, name, address, proxy, transport, username, password, enabled, priority
+	rows, err := s.reader().QueryContext(ctx, `SELECT guid, name, address, port, inbound_auth, proxy, transport, username, password, enabled, priority
 		FROM trunks ORDER BY priority, id`)
 	if err != nil {
 		return nil, err
@@ -30,12 +32,13 @@ func (s *Store) Trunks(ctx context.Context) ([]Trunk, error) {
 	var out []Trunk
 	for rows.Next() {
 		var t Trunk
-		var enabled, priority int64
-		if err := rows.Scan(&t.GUID, &t.Name, &t.Address, &t.Proxy, &t.Transport, &t.Username, &t.Password, &enabled, &priority); err != nil {
+		var enabled, priority, port, auth int64
+		if err := rows.Scan(&t.GUID, &t.Name, &t.Address, &port, &auth, &t.Proxy, &t.Transport, &t.Username, &t.Password, &enabled, &priority); err != nil {
 			return nil, err
 		}
 		t.Enabled = enabled != 0
 		t.Priority = int(priority)
+		t.Port, t.InboundAuth = int(port), auth != 0
 		out = append(out, t)
 	}
 	return out, rows.Err()

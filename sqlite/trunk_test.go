@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"testing"
 
+	"xc5"
 	"xc5/resource"
 	"xc5/sqlite"
 	"xc5/storetest"
@@ -26,7 +27,7 @@ func TestTrunks(t *testing.T) {
 		if _, _, err := s.Put(ctx, "", resource.Trunk, "", "", in(`{"name":"backup","address":"192.0.2.0/24","proxy":"192.0.2.1:5060","priority":5}`), resource.Create); err != nil {
 			t.Fatal(err)
 		}
-		rec, _, err := s.Put(ctx, "", resource.Trunk, "", "", in(`{"name":"main","address":"198.51.100.7, 198.51.100.8","proxy":"198.51.100.7:5080","transport":"tcp","username":"acct","password":"s3cret","priority":1}`), resource.Create)
+		rec, _, err := s.Put(ctx, "", resource.Trunk, "", "", in(`{"name":"main","address":"198.51.100.7, 198.51.100.8","port":5070,"inbound_auth":true,"proxy":"198.51.100.7:5080","transport":"tcp","username":"acct","password":"s3cret","priority":1}`), resource.Create)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,13 +45,22 @@ func TestTrunks(t *testing.T) {
 			t.Fatalf("Trunks order = %+v", got)
 		}
 		m := got[1]
-		want := sqlite.Trunk{GUID: rec.GUID, Name: "main", Address: "198.51.100.7,198.51.100.8", Proxy: "198.51.100.7:5080",
+		want := sqlite.Trunk{GUID: rec.GUID, Name: "main", Address: "198.51.100.7,198.51.100.8", Port: 5070, InboundAuth: true, Proxy: "198.51.100.7:5080",
 			Transport: "tcp", Username: "acct", Password: "s3cret", Enabled: true, Priority: 1}
 		if m != want {
 			t.Fatalf("trunk = %+v, want %+v", m, want)
 		}
-		if got[0].Enabled || got[2].Transport != "udp" {
+		if got[0].Enabled || got[2].Transport != "udp" || got[2].Port != 5060 || got[2].InboundAuth {
 			t.Fatalf("defaults: %+v", got)
+		}
+		// Challenging the carrier needs credentials to check its answer.
+		for _, body := range []string{`{"name":"noauth","inbound_auth":true}`, `{"name":"nopw","inbound_auth":true,"username":"u"}`} {
+			if _, _, err := s.Put(ctx, "", resource.Trunk, "", "", in(body), resource.Create); xc5.ErrorCode(err) != xc5.EINVALID {
+				t.Errorf("%s: %v, want invalid", body, err)
+			}
+		}
+		if _, _, err := s.Put(ctx, "", resource.Trunk, "", "backup", in(`{"inbound_auth":true}`), resource.Patch); xc5.ErrorCode(err) != xc5.EINVALID {
+			t.Errorf("inbound_auth on a trunk without a username: %v, want invalid", err)
 		}
 	})
 }

@@ -42,6 +42,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
+	cdrDays := fs.Int("cdr-retention", 400, "days of call detail records to keep (older ones are purged hourly); 0 keeps them forever")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +51,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *sipTLS != "" && (*cert == "" || *sipAddr == "") {
 		return errors.New("--sip-tls needs --sip, --tls-cert and --tls-key")
+	}
+	if *cdrDays < 0 {
+		return errors.New("--cdr-retention is a number of days, 0 to keep records forever")
 	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *logFormat == "json" {
@@ -78,6 +82,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer store.Close()
+	if *cdrDays > 0 {
+		defer store.RetainCDRs(time.Duration(*cdrDays)*24*time.Hour, time.Hour, log)()
+	}
 	password, fromEnv := os.LookupEnv("XC5_ADMIN_PASSWORD")
 	if !fromEnv || password == "" {
 		password = secret.Generate()

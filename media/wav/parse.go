@@ -68,14 +68,25 @@ type fmtInfo struct {
 // sample is dropped. Every error is a *FormatError. Memory use is bounded
 // by the input: no header field is trusted for an allocation size.
 func Parse(data []byte) (*Audio, error) {
-	if err := checkHeader(data); err != nil {
+	payload, info, err := chunks(data)
+	if err != nil {
 		return nil, err
 	}
-	var (
-		info              *fmtInfo
-		payload           []byte
-		haveFmt, haveData bool
-	)
+	samples := decode(payload, info)
+	if len(samples) == 0 {
+		return nil, errorf("no audio data")
+	}
+	return &Audio{Format: info.format, SampleRate: info.rate, BitsPerSample: info.bits, Samples: samples}, nil
+}
+
+// chunks validates the file and finds its format and its audio data (a
+// slice of data, not a copy), leaving the decoding to the caller: Parse
+// decodes all of it at once, Normalize a block at a time.
+func chunks(data []byte) (payload []byte, info *fmtInfo, err error) {
+	if err := checkHeader(data); err != nil {
+		return nil, nil, err
+	}
+	var haveFmt, haveData bool
 	for off := 12; off+8 <= len(data) && !(haveFmt && haveData); {
 		id := data[off : off+4]
 		size := uint64(binary.LittleEndian.Uint32(data[off+4 : off+8]))
@@ -84,13 +95,13 @@ func Parse(data []byte) (*Audio, error) {
 		switch string(id) {
 		case "fmt ":
 			if size > rest {
-				return nil, errorf("truncated fmt chunk")
+				return nil, nil, errorf("truncated fmt chunk")
 			}
 			if !haveFmt {
 				haveFmt = true
 				fi, err := parseFmt(data[off : off+int(size)])
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				info = fi
 			}
@@ -98,7 +109,7 @@ func Parse(data []byte) (*Audio, error) {
 			if size == maxChunkSize {
 				size = rest
 			} else if size > rest {
-				return nil, errorf("truncated data chunk (header says %d bytes, file has %d)", size, rest)
+				return nil, nil, errorf("truncated data chunk (header says %d bytes, file has %d)", size, rest)
 			}
 			if !haveData {
 				haveData = true
@@ -109,7 +120,7 @@ func Parse(data []byte) (*Audio, error) {
 				// Unknown chunks after the audio are harmless (the loop has
 				// stopped by then): only a broken file runs out before its
 				// fmt and data.
-				return nil, errorf("truncated %s chunk", chunkName(id))
+				return nil, nil, errorf("truncated %s chunk", chunkName(id))
 			}
 		}
 		// Chunks are word aligned: an odd-sized chunk is followed by a pad
@@ -119,18 +130,14 @@ func Parse(data []byte) (*Audio, error) {
 	}
 	if !haveFmt {
 		if !haveData {
-			return nil, errorf("no audio data (no fmt or data chunk)")
+			return nil, nil, errorf("no audio data (no fmt or data chunk)")
 		}
-		return nil, errorf("missing fmt chunk")
+		return nil, nil, errorf("missing fmt chunk")
 	}
 	if !haveData {
-		return nil, errorf("no audio data (missing data chunk)")
+		return nil, nil, errorf("no audio data (missing data chunk)")
 	}
-	samples := decode(payload, info)
-	if len(samples) == 0 {
-		return nil, errorf("no audio data")
-	}
-	return &Audio{Format: info.format, SampleRate: info.rate, BitsPerSample: info.bits, Samples: samples}, nil
+	return payload, info, nil
 }
 
 // checkHeader tells apart the files people upload instead of a WAV, so the
@@ -231,14 +238,29 @@ func parseFmt(b []byte) (*fmtInfo, error) {
 // decode expands the data chunk to linear samples. The result is at most
 // twice len(payload) bytes, whatever the header said.
 func decode(payload []byte, info *fmtInfo) []int16 {
+	out := make([]int16, sampleCount(payload, info))
+	decodeInto(out, payload, info)
+	return out
+}
+
+// sampleCount is the number of whole samples in payload (a trailing
+// partial sample is dropped).
+func sampleCount(payload []byte, info *fmtInfo) int {
 	if info.bits == 16 {
-		out := make([]int16, len(payload)/2)
+		return len(payload) / 2
+	}
+	return len(payload)
+}
+
+// decodeInto expands the first len(out) samples of payload into out.
+func decodeInto(out []int16, payload []byte, info *fmtInfo) {
+	if info.bits == 16 {
 		for i := range out {
 			out[i] = int16(binary.LittleEndian.Uint16(payload[2*i:]))
 		}
-		return out
+		return
 	}
-	out := make([]int16, len(payload))
+	payload = payload[:len(out)]
 	switch info.format {
 	case ALaw:
 		for i, b := range payload {
@@ -254,7 +276,6 @@ func decode(payload []byte, info *fmtInfo) []int16 {
 			out[i] = (int16(b) - 128) << 8
 		}
 	}
-	return out
 }
 
 // chunkName quotes a four-character code for a message, escaping bytes

@@ -94,12 +94,6 @@ func (a *Audio) To8kHz() []int16 {
 // resample converts between any two positive rates; a zero-padded input
 // is filtered, so the first and last few milliseconds fade in and out over
 // the filter's length instead of clicking.
-//
-// Output sample j sits at input position j·from/to exactly (integer
-// arithmetic, no drift over long prompts), so its filter weights depend
-// only on the fractional phase of that position. Common ratios have few
-// phases (44100/8000 has 80, 48000/8000 one), and their weights are
-// computed once per phase; odd ratios compute them per sample.
 func resample(in []int16, from, to int) []int16 {
 	if from <= 0 || to <= 0 || len(in) == 0 {
 		return nil
@@ -107,68 +101,125 @@ func resample(in []int16, from, to int) []int16 {
 	if from == to {
 		return append([]int16(nil), in...)
 	}
-	n := int((int64(len(in))*int64(to) + int64(from)/2) / int64(from))
-	out := make([]int16, n)
-	k := sharedKernel()
-	// scale converts an input-sample distance into periods of the
-	// narrower rate, where the kernel is defined.
-	scale := 1.0
+	out := make([]int16, resampledLen(len(in), from, to))
+	newResampler(from, to, len(in)).run(len(in), len(out),
+		func(dst []int16, at int) { copy(dst, in[at:]) },
+		func(j int, block []int16) { copy(out[j:], block) })
+	return out
+}
+
+// resampledLen is the number of samples n samples at from make at to: the
+// same duration, rounded to the nearest sample.
+func resampledLen(n, from, to int) int {
+	return int((int64(n)*int64(to) + int64(from)/2) / int64(from))
+}
+
+// resampler is the filter for one pair of rates.
+//
+// Output sample j sits at input position j·from/to exactly (integer
+// arithmetic, no drift over long prompts), so its filter weights depend
+// only on the fractional phase of that position. Common ratios have few
+// phases (44100/8000 has 80, 48000/8000 one), and their weights are
+// computed once per phase; odd ratios compute them per sample.
+type resampler struct {
+	k             *kernel
+	scale         float64 // converts an input-sample distance into periods of the narrower rate
+	reach, width  int     // kernel half-width in input samples; taps base-reach .. base+reach+1
+	phases, step  int64   // position j·step/phases
+	table         []float64
+	scratch       []float64
+	window, block []int16
+}
+
+// resampleBlock is how many output samples run computes from one window
+// of input: a few tens of KiB of buffers, whatever the length.
+const resampleBlock = 4096
+
+// newResampler prepares the filter for converting n samples.
+func newResampler(from, to, n int) *resampler {
+	r := &resampler{k: sharedKernel(), scale: 1}
 	if from > to {
-		scale = float64(to) / float64(from)
+		r.scale = float64(to) / float64(from)
 	}
-	reach := int(math.Ceil(k.half / scale)) // kernel half-width in input samples
-	width := 2*reach + 2                    // taps base-reach .. base+reach+1
+	r.reach = int(math.Ceil(r.k.half / r.scale))
+	r.width = 2*r.reach + 2
 	g := gcd(from, to)
-	phases, step := int64(to/g), int64(from/g) // position j·step/phases
-	weights := func(p int64, w []float64) {
-		f := float64(p) / float64(phases)
-		var sum float64
-		for d := range w {
-			w[d] = k.at((float64(d-reach) - f) * scale)
-			sum += w[d]
-		}
-		// Normalising to a unit sum gives exactly unity gain at DC
-		// whatever the phase, removing the ripple a sampled kernel
-		// otherwise has between phases.
-		for d := range w {
-			w[d] /= sum
-		}
-	}
+	r.phases, r.step = int64(to/g), int64(from/g)
+	r.scratch = make([]float64, r.width)
 	// The table costs no more memory than the input, and is only built
 	// when it is smaller than the input, so each phase is reused.
-	var table []float64
-	if phases*int64(width) <= int64(len(in)) {
-		table = make([]float64, int(phases)*width)
-		for p := range phases {
-			weights(p, table[int(p)*width:int(p+1)*width])
+	if r.phases*int64(r.width) <= int64(n) {
+		r.table = make([]float64, int(r.phases)*r.width)
+		for p := range r.phases {
+			r.weights(p, r.table[int(p)*r.width:int(p+1)*r.width])
 		}
 	}
-	scratch := make([]float64, width)
-	for j := range out {
-		pos := int64(j) * step
-		base, p := int(pos/phases), pos%phases
-		w := scratch
-		if table != nil {
-			w = table[int(p)*width : int(p+1)*width]
-		} else {
-			weights(p, w)
+	return r
+}
+
+// weights fills w with the filter's taps for phase p.
+func (r *resampler) weights(p int64, w []float64) {
+	f := float64(p) / float64(r.phases)
+	var sum float64
+	for d := range w {
+		w[d] = r.k.at((float64(d-r.reach) - f) * r.scale)
+		sum += w[d]
+	}
+	// Normalising to a unit sum gives exactly unity gain at DC
+	// whatever the phase, removing the ripple a sampled kernel
+	// otherwise has between phases.
+	for d := range w {
+		w[d] /= sum
+	}
+}
+
+// run computes outN output samples from n input samples, a block at a
+// time: fill(dst, at) provides input samples at..at+len(dst) (always
+// within 0..n), and put(j, block) takes the outputs from j on. Input
+// outside 0..n counts as silence. Only one block of input and output is
+// held, so a long prompt needs no copy of itself at either rate.
+func (r *resampler) run(n, outN int, fill func(dst []int16, at int), put func(j int, block []int16)) {
+	for j0 := 0; j0 < outN; j0 += resampleBlock {
+		m := min(resampleBlock, outN-j0)
+		first := int(int64(j0)*r.step/r.phases) - r.reach
+		last := int(int64(j0+m-1)*r.step/r.phases) - r.reach + r.width
+		r.window = fillWindow(r.window, first, last, n, fill)
+		if cap(r.block) < m {
+			r.block = make([]int16, m)
 		}
-		lo := base - reach
-		var acc float64
-		if lo >= 0 && lo+width <= len(in) {
-			for d, s := range in[lo : lo+width] {
+		r.block = r.block[:m]
+		for j := j0; j < j0+m; j++ {
+			pos := int64(j) * r.step
+			base, p := int(pos/r.phases), pos%r.phases
+			w := r.scratch
+			if r.table != nil {
+				w = r.table[int(p)*r.width : int(p+1)*r.width]
+			} else {
+				r.weights(p, w)
+			}
+			var acc float64
+			for d, s := range r.window[base-r.reach-first:][:r.width] {
 				acc += w[d] * float64(s)
 			}
-		} else {
-			for d := range w {
-				if i := lo + d; i >= 0 && i < len(in) {
-					acc += w[d] * float64(in[i])
-				}
-			}
+			r.block[j-j0] = clamp16(acc)
 		}
-		out[j] = clamp16(acc)
+		put(j0, r.block)
 	}
-	return out
+}
+
+// fillWindow returns buf holding input samples first..last, zero outside
+// 0..n, reusing buf's storage when it is large enough.
+func fillWindow(buf []int16, first, last, n int, fill func(dst []int16, at int)) []int16 {
+	if cap(buf) < last-first {
+		buf = make([]int16, last-first)
+	}
+	buf = buf[:last-first]
+	clear(buf)
+	lo, hi := max(first, 0), min(last, n)
+	if lo < hi {
+		fill(buf[lo-first:hi-first], lo)
+	}
+	return buf
 }
 
 func gcd(a, b int) int {
