@@ -47,6 +47,9 @@ func (s *Server) calltrace(w http.ResponseWriter, r *http.Request, c Caller, q m
 		}
 	}
 	t := s.view.Decide(call, sim)
+	if c.Scope != "" {
+		t = s.redact(r.Context(), c, t)
+	}
 	writeJSON(w, http.StatusOK, AppendTrace(nil, t))
 	return nil
 }
@@ -61,6 +64,72 @@ func (s *Server) arrivesIn(ctx context.Context, c Caller, call routing.Call, sim
 		}
 	}
 	return false
+}
+
+// Outside is the step that stands, in a user-level caller's trace, for a
+// run of steps taken by accounts outside its partition.
+const outsideText = "handled by another company (not shown)"
+
+// anotherCompany replaces, in a user-level caller's trace, a username
+// outside its partition.
+const anotherCompany = "another company"
+
+// redact hides from a user-level caller what happens outside its
+// partition: each run of steps of outside accounts becomes one "outside"
+// step without usernames or GUIDs, outside usernames named in its own
+// steps become "another company", and an outcome reached outside keeps
+// only its kind (and SIP code).
+func (s *Server) redact(ctx context.Context, c Caller, t routing.Trace) routing.Trace {
+	known := map[string]bool{}
+	inside := func(user string) bool {
+		v, ok := known[user]
+		if !ok {
+			_, err := s.store.Get(ctx, c.Scope, resource.Account, "", user)
+			v = err == nil
+			known[user] = v
+		}
+		return v
+	}
+	// outsider reports whether a word of a step's text names an account
+	// outside the partition.
+	outsider := func(word string) bool {
+		if !strings.ContainsAny(word, "@.") || inside(word) {
+			return false
+		}
+		_, err := s.store.Get(ctx, "", resource.Account, "", word)
+		return err == nil
+	}
+	out := routing.Trace{Outcome: t.Outcome}
+	hidden := false
+	for _, st := range t.Steps {
+		if st.Account != "" && !inside(st.Account) {
+			if !hidden {
+				out.Steps = append(out.Steps, routing.Step{Kind: "outside", Text: outsideText})
+			}
+			hidden = true
+			continue
+		}
+		hidden = false
+		words := strings.Fields(st.Text)
+		for i, w := range words {
+			if name := strings.TrimRight(w, ":,;"); outsider(name) {
+				words[i] = anotherCompany + w[len(name):]
+			}
+		}
+		st.Text = strings.Join(words, " ")
+		out.Steps = append(out.Steps, st)
+	}
+	o := &out.Outcome
+	if hidden {
+		*o = routing.Outcome{Outcome: o.Outcome, Code: o.Code}
+		return out
+	}
+	for _, f := range []*string{&o.By, &o.Mailbox} {
+		if *f != "" && outsider(*f) {
+			*f = anotherCompany
+		}
+	}
+	return out
 }
 
 // registered reports whether an account has a live SIP registration.

@@ -134,6 +134,18 @@ func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scop
 		if strings.HasPrefix(username, "_") {
 			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot create system (_) accounts")
 		}
+		if guidTaken(ctx, q, accountsTable, guid) {
+			return notFound("account %s not found", guid)
+		}
+		if err := checkNewUsername(ctx, q, scope, username); err != nil {
+			return err
+		}
+		if err := resource.CheckProviderFields(nil, in, false); err != nil {
+			return err
+		}
+		if err := checkRefs(ctx, q, scope, resource.Account, p, vals); err != nil {
+			return err
+		}
 	}
 	if _, err := account(ctx, q, "", username); err == nil {
 		return conflict("account %s already exists", username)
@@ -153,6 +165,14 @@ func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scop
 func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, pathParent string, cur resource.Record, in resource.Input, hash, password string, out *resource.Record) error {
 	extra := map[string]any{}
 	username := cur.Values["username"].(string)
+	if scope != "" {
+		if err := resource.CheckProviderFields(cur.Values, in, cur.Path == string(scope)); err != nil {
+			return err
+		}
+		if err := checkRefs(ctx, q, scope, resource.Account, cur, merge(cur.Values, in)); err != nil {
+			return err
+		}
+	}
 	if u, ok := in["username"].(string); ok && u != username {
 		if password == "" {
 			return invalid("changing the username needs a new password too: the SIP digest secret depends on both")
@@ -163,10 +183,15 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 		if scope != "" && strings.HasPrefix(u, "_") {
 			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot create system (_) accounts")
 		}
+		if scope != "" {
+			if err := checkNewUsername(ctx, q, scope, u); err != nil {
+				return err
+			}
+		}
 		if _, err := account(ctx, q, "", u); err == nil {
 			return conflict("account %s already exists", u)
 		}
-		if err := referenced(ctx, q, resource.Account, cur); err != nil {
+		if err := referenced(ctx, q, scope, resource.Account, cur); err != nil {
 			return err
 		}
 		username = u
@@ -243,7 +268,7 @@ func (s *Store) deleteAccount(ctx context.Context, scope resource.Scope, r *reso
 		if children > 0 {
 			return conflict("account %s still has %d child accounts; delete or move them first", username, children)
 		}
-		if err := referenced(ctx, q, resource.Account, cur); err != nil {
+		if err := referenced(ctx, q, scope, resource.Account, cur); err != nil {
 			return err
 		}
 		if err := returnNumbers(ctx, q, "account = ?", cur.GUID); err != nil {

@@ -354,12 +354,15 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 		}
 		switch {
 		case err == nil:
+			if err := forbidProviderResource(r, scope, cur); err != nil {
+				return err
+			}
 			merged := merge(cur.Values, in)
 			if err := validate(ctx, q, scope, r, owner, merged); err != nil {
 				return err
 			}
 			if t.key != "" && in.Has(r.Key) && in[r.Key] != cur.Values[r.Key] {
-				if err := referenced(ctx, q, r, cur); err != nil {
+				if err := referenced(ctx, q, scope, r, cur); err != nil {
 					return err
 				}
 			}
@@ -374,6 +377,9 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 		guid, err := newGUID(r, id, in)
 		if err != nil {
 			return err
+		}
+		if scope != "" && guidTaken(ctx, q, t, guid) {
+			return notFound("%s %s not found", r.Name, guid) // elsewhere: as if it did not exist
 		}
 		vals := merge(r.Defaults(), in)
 		if err := required(r, vals, in); err != nil {
@@ -523,7 +529,10 @@ func (s *Store) delete(ctx context.Context, scope resource.Scope, r *resource.Re
 		if r == resource.AccountResource && cur.Values["name"] == "api_access" && scope != "" && cur.Values["value"] == resource.AccessSystem {
 			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot remove api_access=system")
 		}
-		if err := referenced(ctx, q, r, cur); err != nil {
+		if err := forbidProviderResource(r, scope, cur); err != nil {
+			return err
+		}
+		if err := referenced(ctx, q, scope, r, cur); err != nil {
 			return err
 		}
 		_, err = q.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE guid = ?", cur.GUID)
