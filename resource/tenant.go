@@ -109,6 +109,8 @@ func NamedAccounts(ref Ref, v string) []string {
 	case RefDestination:
 		if d, err := dialplan.ParseDestination(v); err == nil {
 			add(d)
+		} else if u, err := NormalizeUsername(v); err == nil && !e164RE.MatchString(u) {
+			out = append(out, u) // fork destinations and cfna_dest take any username ("admin")
 		}
 	case RefDigitMap:
 		if m, err := dialplan.ParseDigitMap(v); err == nil {
