@@ -371,7 +371,9 @@ func TestTenantTraceRedacted(t *testing.T) {
 func TestTenantEmergencyNumberHijack(t *testing.T) {
 	eachTenancy(t, func(t *testing.T, e *tenancy) {
 		for _, n := range []string{"111", "6492220001"} {
-			e.as("PUT", "/api-sys/account/a1@acme.test/number", `{"number":"`+n+`"}`).wantError(t, http.StatusForbidden)
+			if r := e.as("PUT", "/api-sys/account/a1@acme.test/number", `{"number":"`+n+`"}`); r.Status != http.StatusForbidden {
+				t.Errorf("%v\nwant 403", r) // go on: the trace shows what the number would do
+			}
 		}
 		for _, dial := range []string{"111", "6492220001"} {
 			r := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from=b1@beta.test&dial="+dial+"&registered=*", "")
