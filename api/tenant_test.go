@@ -82,7 +82,7 @@ func (e *tenancy) as(method, target, body string) *response {
 func (e *tenancy) leaks(t *testing.T, r *response, sent ...string) {
 	t.Helper()
 	sent = append(sent, r.Target)
-	for _, secret := range []string{"beta", e.g["beta.test"], e.g["b1@beta.test"], e.g["6492220001"], e.g["b1 route"], "6421999999"} {
+	for _, secret := range []string{"beta", e.g["beta.test"], e.g["b1@beta.test"], e.g["6492220001"], e.g["b1 route"], "6421999999", "greeting"} {
 		echoed := false
 		for _, s := range sent {
 			echoed = echoed || strings.Contains(strings.ToLower(s), strings.ToLower(secret))
@@ -306,8 +306,15 @@ func TestTenantProviderFields(t *testing.T) {
 // exists; a 409 about a reference from outside names no one.
 func TestTenantOutsideIs404(t *testing.T) {
 	eachTenancy(t, func(t *testing.T, e *tenancy) {
-		res := str(t, e.must(http.StatusCreated, "PUT", "/api-sys/account/b1@beta.test/accountresource", `{"name":"colour","value":"blue"}`).one(t), "guid")
+		b1 := "/api-sys/account/b1@beta.test/"
+		res := str(t, e.must(http.StatusCreated, "PUT", b1+"accountresource", `{"name":"colour","value":"blue"}`).one(t), "guid")
+		fork := str(t, e.must(http.StatusCreated, "PUT", b1+"fork", `{"destination":"6421999999"}`).one(t), "guid")
+		rule := str(t, e.must(http.StatusCreated, "PUT", b1+"callrule", `{"order":1,"prefix_raw":"9","destination":"6421999999"}`).one(t), "guid")
+		prompt := str(t, e.must(http.StatusCreated, "PUT", b1+"prompt/", `{"description":"beta greeting"}`).one(t), "guid")
 		for _, tt := range []struct{ target, body string }{
+			{"/api-sys/account/a1@acme.test/fork/" + fork, `{"destination":"6421000000"}`},
+			{"/api-sys/account/a1@acme.test/callrule/" + rule, `{"order":1,"prefix_raw":"9","destination":"6421000000"}`},
+			{"/api-sys/account/a1@acme.test/prompt/" + prompt, `{"description":"mine"}`},
 			{"/api-sys/account/" + e.g["b1@beta.test"], `{"username":"new@acme.test","parent":"acme.test"}`},
 			{"/api-sys/account/" + e.g["beta.test"], `{"username":"new@acme.test","parent":"acme.test"}`},
 			{"/api-sys/account/", `{"guid":"` + e.g["b1@beta.test"] + `","username":"new@acme.test","parent":"acme.test"}`},
