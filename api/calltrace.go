@@ -66,13 +66,10 @@ func (s *Server) arrivesIn(ctx context.Context, c Caller, call routing.Call, sim
 	return false
 }
 
-// Outside is the step that stands, in a user-level caller's trace, for a
-// run of steps taken by accounts outside its partition.
+// outsideText is the text of the step that stands, in a user-level
+// caller's trace, for a run of steps taken by accounts outside its
+// partition.
 const outsideText = "handled by another company (not shown)"
-
-// anotherCompany replaces, in a user-level caller's trace, a username
-// outside its partition.
-const anotherCompany = "another company"
 
 // redact hides from a user-level caller what happens outside its
 // partition: each run of steps of outside accounts becomes one "outside"
@@ -80,25 +77,8 @@ const anotherCompany = "another company"
 // steps become "another company", and an outcome reached outside keeps
 // only its kind (and SIP code).
 func (s *Server) redact(ctx context.Context, c Caller, t routing.Trace) routing.Trace {
-	known := map[string]bool{}
-	inside := func(user string) bool {
-		v, ok := known[user]
-		if !ok {
-			_, err := s.store.Get(ctx, c.Scope, resource.Account, "", user)
-			v = err == nil
-			known[user] = v
-		}
-		return v
-	}
-	// outsider reports whether a word of a step's text names an account
-	// outside the partition.
-	outsider := func(word string) bool {
-		if !strings.ContainsAny(word, "@.") || inside(word) {
-			return false
-		}
-		_, err := s.store.Get(ctx, "", resource.Account, "", word)
-		return err == nil
-	}
+	o := s.outsiders(ctx, c)
+	inside, outsider := o.inside, o.outside
 	out := routing.Trace{Outcome: t.Outcome}
 	hidden := false
 	for _, st := range t.Steps {
@@ -119,12 +99,12 @@ func (s *Server) redact(ctx context.Context, c Caller, t routing.Trace) routing.
 		st.Text = strings.Join(words, " ")
 		out.Steps = append(out.Steps, st)
 	}
-	o := &out.Outcome
+	oc := &out.Outcome
 	if hidden {
-		*o = routing.Outcome{Outcome: o.Outcome, Code: o.Code}
+		*oc = routing.Outcome{Outcome: oc.Outcome, Code: oc.Code}
 		return out
 	}
-	for _, f := range []*string{&o.By, &o.Mailbox} {
+	for _, f := range []*string{&oc.By, &oc.Mailbox} {
 		if *f != "" && outsider(*f) {
 			*f = anotherCompany
 		}

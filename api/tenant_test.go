@@ -390,3 +390,63 @@ func TestTenantEmergencyNumberHijack(t *testing.T) {
 		}
 	})
 }
+
+// Row: CDRs of calls with another company name no one there.
+func TestTenantCDRRedacted(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		ctx := context.Background()
+		for _, c := range []map[string]any{
+			{"direction": "in", "from": "b1@beta.test", "to": "6491110001", "answered_by": "a1@acme.test"},
+			{"direction": "out", "from": "a1@acme.test", "to": "6492220001", "answered_by": "b1@beta.test"},
+		} {
+			c["started"], c["ended"], c["outcome"] = "2026-12-01T10:00:00Z", "2026-12-01T10:01:00Z", "answered"
+			if err := e.Store.AddCDR(ctx, e.g["a1@acme.test"], c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r := e.must(http.StatusOK, "GET", "/api-sys/account/a1@acme.test/cdr?limit=10", ""); !strings.Contains(string(r.Body), "b1@beta.test") {
+			t.Fatalf("admin does not see the other party: %s", r.Body)
+		}
+		for _, target := range []string{"/api-sys/account/a1@acme.test/cdr", "/api-sys/account/a1@acme.test/cdr?limit=1"} {
+			r := e.mustAs(acmeUser, acmePass, http.StatusOK, "GET", target, "")
+			e.leaks(t, r)
+			recs := r.records(t)
+			if recs[0]["from"] != "another company" {
+				t.Errorf("%v\nwant from: another company", r)
+			}
+			g := str(t, recs[0], "guid")
+			item := e.mustAs(acmeUser, acmePass, http.StatusOK, "GET", "/api-sys/account/a1@acme.test/cdr/"+g, "")
+			e.leaks(t, item)
+			if got := item.one(t)["answered_by"]; got != "a1@acme.test" {
+				t.Errorf("the partition's own account is hidden: answered_by %v", got)
+			}
+		}
+		all := e.mustAs(acmeUser, acmePass, http.StatusOK, "GET", "/api-sys/account/a1@acme.test/cdr", "").records(t)
+		if len(all) != 2 {
+			t.Errorf("%d CDRs, want 2", len(all))
+		}
+	})
+}
+
+// Row: OPTIONS documents the provider-set limits.
+func TestTenantOptionsDocumentLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tt := range []struct{ path, field, want string }{
+		{"/api-sys/account/*/accountresource", "", "number_limit"},
+		{"/api-sys/account/*/numberallocate", "", "number_limit"},
+		{"/api-sys/account", "concurrent_limit", "provider"},
+		{"/api-sys/account", "enabled", "root"},
+		{"/api-sys/account", "username", "partition"},
+	} {
+		doc := e.doAs("", "", "OPTIONS", tt.path, "").one(t)
+		text, _ := doc["description"].(string)
+		if tt.field != "" {
+			f, _ := doc["fields"].(map[string]any)[tt.field].(map[string]any)
+			text, _ = f["description"].(string)
+		}
+		if !strings.Contains(text, tt.want) {
+			t.Errorf("OPTIONS %s %s: %q does not mention %q", tt.path, tt.field, text, tt.want)
+		}
+	}
+}
