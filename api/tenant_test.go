@@ -222,6 +222,10 @@ func TestTenantAliasNumbers(t *testing.T) {
 		}
 		alias := e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", "/api-sys/account/a1@acme.test/number", `{"number":"a:6491110001"}`).one(t)
 		e.as("PATCH", "/api-sys/account/a1@acme.test/number/"+str(t, alias, "guid"), `{"number":"a:6492220001"}`).wantError(t, http.StatusForbidden)
+		// Nor by taking an a: number from the pool.
+		e.must(http.StatusCreated, "PUT", "/api-sys/account/acme.test/accountresource", `{"name":"number_limit","value":"5"}`)
+		pooled := str(t, e.createNumber(poolAccount, "a:6492220001"), "guid")
+		e.as("PUT", "/api-sys/account/a1@acme.test/number/"+pooled, "").wantError(t, http.StatusForbidden)
 		// Returning the number takes its aliases with it.
 		e.mustAs(acmeUser, acmePass, http.StatusOK, "DELETE", "/api-sys/account/a1@acme.test/number/"+e.g["6491110001"], "")
 		if got := append(e.numbersOf("a1@acme.test"), e.numbersOf("a2@acme.test")...); len(got) != 0 {
@@ -259,9 +263,13 @@ func TestTenantAccountFields(t *testing.T) {
 		}
 		// cfa takes only a number.
 		e.as("PATCH", a1+"/number/"+e.g["6491110001"], `{"cfa":"b1@beta.test"}`).wantError(t, http.StatusBadRequest)
-		// System level routes anywhere, as before.
-		e.must(http.StatusCreated, "PUT", a1+"/route", `{"order":7,"destination":"b1@beta.test"}`)
+		// System level routes anywhere, as before; what it set does not
+		// stop the partition from editing the record's other fields.
+		route := str(t, e.must(http.StatusCreated, "PUT", a1+"/route", `{"order":7,"destination":"b1@beta.test"}`).one(t), "guid")
 		e.must(http.StatusOK, "PATCH", a1, `{"cfna_dest":"b1@beta.test"}`)
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", a1, `{"pickup_group":"Alpha"}`)
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", a1+"/route/"+route, `{"order":8}`)
+		e.as("PATCH", a1+"/route/"+route, `{"destination":"beta.test"}`).wantError(t, http.StatusBadRequest, "destination")
 	})
 }
 

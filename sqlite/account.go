@@ -143,7 +143,7 @@ func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scop
 		if err := resource.CheckProviderFields(nil, in, false); err != nil {
 			return err
 		}
-		if err := checkRefs(ctx, q, scope, resource.Account, p, vals); err != nil {
+		if err := checkRefs(ctx, q, scope, resource.Account, p, vals, nil); err != nil {
 			return err
 		}
 	}
@@ -169,7 +169,7 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 		if err := resource.CheckProviderFields(cur.Values, in, cur.Path == string(scope)); err != nil {
 			return err
 		}
-		if err := checkRefs(ctx, q, scope, resource.Account, cur, merge(cur.Values, in)); err != nil {
+		if err := checkRefs(ctx, q, scope, resource.Account, cur, merge(cur.Values, in), cur.Values); err != nil {
 			return err
 		}
 	}

@@ -11,8 +11,11 @@ import (
 
 // checkRefs verifies, inside the write's transaction, that every
 // reference a record makes exists: accounts within the caller's partition,
-// prompts the account may use, locations and named time sets.
-func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals map[string]any) error {
+// prompts the account may use, locations and named time sets. cur holds
+// the record's current values (nil for a new record): a destination the
+// provider set to an account outside the partition does not stop the
+// partition from changing the record's other fields.
+func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals, cur map[string]any) error {
 	for _, f := range r.Fields {
 		v, _ := vals[f.Name].(string)
 		if f.Ref == resource.RefNone || v == "" {
@@ -24,7 +27,7 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 				return invalid("%s: account %s does not exist", f.Name, v)
 			}
 		case resource.RefDestination, resource.RefDigitMap:
-			if scope == "" {
+			if scope == "" || (cur != nil && cur[f.Name] == v) {
 				continue // system level routes anywhere, as before partitions were checked
 			}
 			for _, u := range resource.NamedAccounts(f.Ref, v) {

@@ -358,7 +358,7 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 				return err
 			}
 			merged := merge(cur.Values, in)
-			if err := validate(ctx, q, scope, r, owner, merged); err != nil {
+			if err := validate(ctx, q, scope, r, owner, merged, cur.Values); err != nil {
 				return err
 			}
 			if t.key != "" && in.Has(r.Key) && in[r.Key] != cur.Values[r.Key] {
@@ -385,7 +385,7 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 		if err := required(r, vals, in); err != nil {
 			return err
 		}
-		if err := validate(ctx, q, scope, r, owner, vals); err != nil {
+		if err := validate(ctx, q, scope, r, owner, vals, nil); err != nil {
 			return err
 		}
 		var cols map[string]any
@@ -405,12 +405,12 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 }
 
 // validate checks a record as it will be stored: rules that span fields,
-// then references.
-func validate(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals map[string]any) error {
+// then references (cur: the current values, nil for a new record).
+func validate(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals, cur map[string]any) error {
 	if err := resource.CheckRecord(r, vals, scope != ""); err != nil {
 		return err
 	}
-	return checkRefs(ctx, q, scope, r, owner, vals)
+	return checkRefs(ctx, q, scope, r, owner, vals, cur)
 }
 
 // errNotFound marks "no current record" inside a write.

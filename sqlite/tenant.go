@@ -162,10 +162,16 @@ func takeNumber(ctx context.Context, q execer, scope resource.Scope, p, cur reso
 	if err != nil {
 		return err
 	}
-	plain := !strings.HasPrefix(cur.Values["number"].(string), "a:")
+	number := cur.Values["number"].(string)
+	plain := !strings.HasPrefix(number, "a:")
 	if cur.Parent == pool {
 		if scope != "" && plain {
 			if err := checkNumberLimit(ctx, q, scope, p, ""); err != nil {
+				return err
+			}
+		}
+		if scope != "" && !plain {
+			if err := checkUserNumber(ctx, q, scope, number); err != nil {
 				return err
 			}
 		}
