@@ -299,9 +299,15 @@ func TestTenantProviderFields(t *testing.T) {
 		if got := e.get("/api-sys/account/acme.test/accountresource/number_limit")[0]["value"]; got != "2" {
 			t.Errorf("number_limit = %v, want 2", got)
 		}
-		// Sending the current value back is fine (GET, modify, PUT), and a
-		// child's enabled is the company's to set.
-		e.mustAs(acmeUser, acmePass, http.StatusOK, "PUT", "/api-sys/account/acme.test", `{"concurrent_limit":2,"enabled":true,"username":"acme.test","pickup_group":"A"}`)
+		// Sending the current values back is fine (GET, modify, PUT: the
+		// parent outside the partition included), and a child's enabled
+		// is the company's to set.
+		root := e.mustAs(acmeUser, acmePass, http.StatusOK, "GET", "/api-sys/account/acme.test", "").one(t)
+		root["pickup_group"] = "A"
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PUT", "/api-sys/account/acme.test", jsonBody(t, root))
+		if got := e.get("/api-sys/account/acme.test")[0]; got["pickup_group"] != "A" || got["parent"] != e.g["provider.test"] {
+			t.Errorf("after the round trip: %v", got)
+		}
 		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", "/api-sys/account/a1@acme.test", `{"enabled":false}`)
 		// The provider changes them.
 		e.must(http.StatusOK, "PATCH", "/api-sys/account/a1@acme.test", `{"concurrent_limit":0}`)

@@ -200,6 +200,11 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 		maps.Copy(extra, digestColumns(username, password))
 		extra["password_hash"] = hash
 	}
+	// The parent's GUID sent back unchanged (GET, modify, PUT) is no move,
+	// even when the parent is outside the caller's partition.
+	if r == resource.Account && cur.Parent != "" && strings.EqualFold(in.String("parent"), cur.Parent) {
+		return s.finishUpdate(ctx, q, cur, extra, in, out)
+	}
 	p, named, err := resolveParent(ctx, q, scope, r, pathParent, in)
 	if err != nil {
 		return err
@@ -209,9 +214,15 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 			return err
 		}
 	}
+	return s.finishUpdate(ctx, q, cur, extra, in, out)
+}
+
+// finishUpdate writes an account's fields once the update is checked.
+func (s *Store) finishUpdate(ctx context.Context, q execer, cur resource.Record, extra map[string]any, in resource.Input, out *resource.Record) error {
 	if err := accountsTable.update(ctx, q, cur.GUID, extra, in); err != nil {
 		return err
 	}
+	var err error
 	*out, err = accountsTable.getRow(ctx, q, "t.guid = ?", cur.GUID)
 	return err
 }
