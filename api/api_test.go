@@ -68,15 +68,19 @@ func newEnvOpts(t *testing.T, opts api.Options) *env {
 		store.Close()
 		t.Fatalf("Bootstrap on an empty store reported admin not created")
 	}
+	t.Cleanup(func() { store.Close() })
+	return envOn(t, store, opts)
+}
+
+// envOn starts a server over a bootstrapped store (closed by the caller).
+func envOn(t *testing.T, store *sqlite.Store, opts api.Options) *env {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := api.New(store, opts)
 	srv := httptest.NewServer(a)
-	t.Cleanup(func() {
-		srv.Close()
-		store.Close()
-	})
+	t.Cleanup(srv.Close)
 	return &env{t: t, URL: srv.URL, Store: store, API: a}
 }
 

@@ -346,10 +346,13 @@ func TestAuthUserPartitionWrites(t *testing.T) {
 	}
 	e.mustAs(partUser, partPass, http.StatusCreated, "PUT", "/api-sys/account/", `{"username":"new2@part.test","parent":"part.test"}`)
 	e.mustAs(partUser, partPass, http.StatusOK, "PATCH", "/api-sys/account/gk@kid.part.test", `{"parent":"part.test"}`)
-	e.mustAs(partUser, partPass, http.StatusCreated, "PUT", "/api-sys/account/gk@kid.part.test/number", `{"number":"6498880003"}`)
+	// Numbers come from the provider: not created below system level.
+	e.mustAs(partUser, partPass, http.StatusForbidden, "PUT", "/api-sys/account/gk@kid.part.test/number", `{"number":"6498880003"}`)
 	e.mustAs(partUser, partPass, http.StatusOK, "PUT", "/api-sys/account/part.test", `{"pickup_group":"Alpha"}`)
 	e.mustAs(partUser, partPass, http.StatusOK, "DELETE", "/api-sys/account/new2@part.test", "")
-	// Pool numbers are visible through numberallocate and can be taken.
+	// Pool numbers are visible through numberallocate and can be taken,
+	// within the number_limit the provider sets (6498880002 is one).
+	e.must(http.StatusCreated, "PUT", "/api-sys/account/part.test/accountresource", `{"name":"number_limit","value":"2"}`)
 	pn := e.createNumber(poolAccount, "6498880088")
 	free := e.mustAs(partUser, partPass, http.StatusOK, "GET", "/api-sys/account/part.test/numberallocate?filter=%88", "").records(t)
 	if len(free) != 1 || free[0]["guid"] != pn["guid"] {

@@ -47,6 +47,9 @@ func (s *Server) calltrace(w http.ResponseWriter, r *http.Request, c Caller, q m
 		}
 	}
 	t := s.view.Decide(call, sim)
+	if c.Scope != "" {
+		t = s.redact(r.Context(), c, t)
+	}
 	writeJSON(w, http.StatusOK, AppendTrace(nil, t))
 	return nil
 }
@@ -61,6 +64,52 @@ func (s *Server) arrivesIn(ctx context.Context, c Caller, call routing.Call, sim
 		}
 	}
 	return false
+}
+
+// outsideText is the text of the step that stands, in a user-level
+// caller's trace, for a run of steps taken by accounts outside its
+// partition.
+const outsideText = "handled by another company (not shown)"
+
+// redact hides from a user-level caller what happens outside its
+// partition: each run of steps of outside accounts becomes one "outside"
+// step without usernames or GUIDs, outside usernames named in its own
+// steps become "another company", and an outcome reached outside keeps
+// only its kind (and SIP code).
+func (s *Server) redact(ctx context.Context, c Caller, t routing.Trace) routing.Trace {
+	o := s.outsiders(ctx, c)
+	inside, outsider := o.inside, o.outside
+	out := routing.Trace{Outcome: t.Outcome}
+	hidden := false
+	for _, st := range t.Steps {
+		if st.Account != "" && !inside(st.Account) {
+			if !hidden {
+				out.Steps = append(out.Steps, routing.Step{Kind: "outside", Text: outsideText})
+			}
+			hidden = true
+			continue
+		}
+		hidden = false
+		words := strings.Fields(st.Text)
+		for i, w := range words {
+			if name := strings.TrimRight(w, ":,;"); outsider(name) {
+				words[i] = anotherCompany + w[len(name):]
+			}
+		}
+		st.Text = strings.Join(words, " ")
+		out.Steps = append(out.Steps, st)
+	}
+	oc := &out.Outcome
+	if hidden {
+		*oc = routing.Outcome{Outcome: oc.Outcome, Code: oc.Code}
+		return out
+	}
+	for _, f := range []*string{&oc.By, &oc.Mailbox} {
+		if *f != "" && outsider(*f) {
+			*f = anotherCompany
+		}
+	}
+	return out
 }
 
 // registered reports whether an account has a live SIP registration.

@@ -258,6 +258,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 		if err != nil {
 			return err
 		}
+		rec = s.readFilter(r.Context(), c, t)(rec)
 		writeJSON(w, http.StatusOK, append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...))
 		return nil
 	}
@@ -292,6 +293,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target
 		query.After = n
 	}
 	lean := t.Res == resource.Account || t.Res == resource.Child || t.Res == resource.CDR
+	filter := s.readFilter(r.Context(), c, t)
 	if v, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {
@@ -300,7 +302,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target
 		query.Limit = n + 1
 		var recs []resource.Record
 		if err := s.store.List(r.Context(), c.Scope, t.Res, query, func(rec resource.Record) error {
-			recs = append(recs, rec)
+			recs = append(recs, filter(rec))
 			return nil
 		}); err != nil {
 			return err
@@ -343,7 +345,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target
 			buf = append(buf, ',')
 		}
 		n++
-		buf = appendRecord(buf, t.Res, rec, lean)
+		buf = appendRecord(buf, t.Res, filter(rec), lean)
 		if len(buf) > 32<<10 {
 			flush()
 		}

@@ -20,16 +20,16 @@ var Account = &Resource{
 	Fields: []Field{
 		guidField,
 		{Name: "username", Type: String, Required: true, Lean: true, Check: checkUsername,
-			Description: "Unique account name: a domain (acmebrick.x.co.nz) or local@domain (reception@acmebrick.x.co.nz); SIP user name and API login. A leading _ marks system accounts"},
+			Description: "Unique account name: a domain (acmebrick.x.co.nz) or local@domain (reception@acmebrick.x.co.nz); SIP user name and API login. A leading _ marks system accounts. Below a partition (api_access=user) names stay in the root's domain: local@root or a sub-domain of it"},
 		{Name: "parent", Type: String, Lean: true,
 			Description: "GUID of the parent account; on write a GUID or username. Empty for a top-level account"},
 		{Name: "password", Type: String, WriteOnly: true, Check: text("password", 128),
 			Description: "SIP and API password. Generated when an account is created without one and shown only in that response"},
 		{Name: "enabled", Type: Boolean, Default: true,
-			Description: "A disabled account cannot register, call or use the API"},
+			Description: "A disabled account cannot register, call or use the API. Read-only below system level on a partition's root account"},
 		{Name: "cfna_duration", Type: Integer, Default: int64(20), Min: 1, Max: 600,
 			Description: "Seconds to ring the account's phones (route order 0) before moving on to the next route"},
-		{Name: "cfna_dest", Type: String, Check: checkDestinationOrEmpty,
+		{Name: "cfna_dest", Type: String, Check: checkDestinationOrEmpty, Ref: RefDestination,
 			Description: "Call-forward no-answer (and busy) destination: an e.164 number or an account username"},
 		{Name: "cfna_active", Type: Boolean,
 			Description: "Enables the call-forward no-answer to cfna_dest"},
@@ -38,7 +38,7 @@ var Account = &Resource{
 		{Name: "ums_pin", Type: String, Check: digits("ums_pin", 4, 12),
 			Description: "Voicemail (UMS) mailbox PIN; setting it creates the mailbox, empty means no mailbox"},
 		{Name: "concurrent_limit", Type: Integer, Min: 0, Max: 10000,
-			Description: "Maximum simultaneous calls, 0 for no limit. 2 allows call hold, 1 disables it"},
+			Description: "Maximum simultaneous calls, 0 for no limit. 2 allows call hold, 1 disables it. Set by the provider: read-only below system-level access"},
 		{Name: "private", Type: Boolean,
 			Description: "Withholds the caller's number from the called party (caller presentation)"},
 		{Name: "callerid", Type: Boolean, Default: true,
@@ -69,7 +69,7 @@ var Child = &Resource{
 // api_access.
 var AccountResource = &Resource{
 	Name:        "accountresource",
-	Description: "Manage name/value resources of an account (api_access=system|user grants API access)",
+	Description: "Manage name/value resources of an account. api_access=system|user grants API access (user: the account and its descendants, a partition). number_limit=N, set by the provider (system-level access only), bounds the numbers the account's subtree may take from _unassigned.pool through user-level access; without a number_limit on the account or above it, user-level access allocates none",
 	Methods:     crud,
 	Parent:      Account,
 	Key:         "name",
@@ -77,9 +77,9 @@ var AccountResource = &Resource{
 	Fields: []Field{
 		guidField,
 		{Name: "name", Type: String, Required: true, Check: checkName,
-			Description: "Resource name, unique within the account (api_access)"},
+			Description: "Resource name, unique within the account (api_access, number_limit)"},
 		{Name: "value", Type: String, Check: text("value", 1024),
-			Description: "Resource value (api_access: system or user)"},
+			Description: "Resource value (api_access: system or user; number_limit: a count, read-only below system level)"},
 	},
 }
 
@@ -115,7 +115,7 @@ var Number = &Resource{
 // that can be moved to this account with PUT …/number/{guid}.
 var NumberAllocate = &Resource{
 	Name:        "numberallocate",
-	Description: "View free numbers in the _unassigned.pool account; allocate one with PUT /api-sys/account/{id}/number/{guid}",
+	Description: "View free numbers in the _unassigned.pool account; allocate one with PUT /api-sys/account/{id}/number/{guid}. This is how user-level (api_access=user) access gets numbers, within the number_limit accountresource the provider sets; its DELETE returns them here",
 	Methods:     readOnly,
 	Parent:      Account,
 	Filter:      "number",

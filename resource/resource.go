@@ -62,6 +62,12 @@ const (
 	RefPrompt       // a prompt GUID of the account, an ancestor or _prompt.shared
 	RefLocation     // a location name
 	RefTimeSets     // every named time set a time_definition uses
+	// RefDestination is a destination that may name an account; below a
+	// partition that account must be in it (system level: unchecked).
+	RefDestination
+	// RefDigitMap is a digit_map whose actions may name accounts, checked
+	// like RefDestination.
+	RefDigitMap
 )
 
 // Resource describes one api-sys resource.
@@ -242,6 +248,12 @@ func NewGUID() string { return strings.ToUpper(uuid.NewString()) }
 // api_access takes system or user (or empty for none), and a user-level
 // caller can grant no more than user, to anyone, itself included.
 func CheckAccountResource(in Input, userLevel bool) error {
+	if name := in.String("name"); ProviderResource(name) {
+		if userLevel {
+			return xc5.Errorf(xc5.EFORBIDDEN, "%s is set by the provider: it is read-only below system-level API access", name)
+		}
+		return checkNumberLimitValue(in.String("value"))
+	}
 	if in.String("name") != "api_access" {
 		return nil
 	}

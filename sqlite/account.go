@@ -134,6 +134,18 @@ func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scop
 		if strings.HasPrefix(username, "_") {
 			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot create system (_) accounts")
 		}
+		if guidTaken(ctx, q, accountsTable, guid) {
+			return notFound("account %s not found", guid)
+		}
+		if err := checkNewUsername(ctx, q, scope, username); err != nil {
+			return err
+		}
+		if err := resource.CheckProviderFields(nil, in, false); err != nil {
+			return err
+		}
+		if err := checkRefs(ctx, q, scope, resource.Account, p, vals, nil); err != nil {
+			return err
+		}
 	}
 	if _, err := account(ctx, q, "", username); err == nil {
 		return conflict("account %s already exists", username)
@@ -153,6 +165,14 @@ func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scop
 func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, pathParent string, cur resource.Record, in resource.Input, hash, password string, out *resource.Record) error {
 	extra := map[string]any{}
 	username := cur.Values["username"].(string)
+	if scope != "" {
+		if err := resource.CheckProviderFields(cur.Values, in, cur.Path == string(scope)); err != nil {
+			return err
+		}
+		if err := checkRefs(ctx, q, scope, resource.Account, cur, merge(cur.Values, in), cur.Values); err != nil {
+			return err
+		}
+	}
 	if u, ok := in["username"].(string); ok && u != username {
 		if password == "" {
 			return invalid("changing the username needs a new password too: the SIP digest secret depends on both")
@@ -163,10 +183,15 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 		if scope != "" && strings.HasPrefix(u, "_") {
 			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot create system (_) accounts")
 		}
+		if scope != "" {
+			if err := checkNewUsername(ctx, q, scope, u); err != nil {
+				return err
+			}
+		}
 		if _, err := account(ctx, q, "", u); err == nil {
 			return conflict("account %s already exists", u)
 		}
-		if err := referenced(ctx, q, resource.Account, cur); err != nil {
+		if err := referenced(ctx, q, scope, resource.Account, cur); err != nil {
 			return err
 		}
 		username = u
@@ -174,6 +199,11 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 	if password != "" {
 		maps.Copy(extra, digestColumns(username, password))
 		extra["password_hash"] = hash
+	}
+	// The parent's GUID sent back unchanged (GET, modify, PUT) is no move,
+	// even when the parent is outside the caller's partition.
+	if r == resource.Account && cur.Parent != "" && strings.EqualFold(in.String("parent"), cur.Parent) {
+		return s.finishUpdate(ctx, q, cur, extra, in, out, password != "" || username != cur.Values["username"])
 	}
 	p, named, err := resolveParent(ctx, q, scope, r, pathParent, in)
 	if err != nil {
@@ -184,13 +214,21 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 			return err
 		}
 	}
+	return s.finishUpdate(ctx, q, cur, extra, in, out, password != "" || username != cur.Values["username"])
+}
+
+// finishUpdate writes an account's fields once the update is checked.
+// Sessions end when the credentials change (newCredentials) or the account
+// is disabled, in the same transaction.
+func (s *Store) finishUpdate(ctx context.Context, q execer, cur resource.Record, extra map[string]any, in resource.Input, out *resource.Record, newCredentials bool) error {
 	if err := accountsTable.update(ctx, q, cur.GUID, extra, in); err != nil {
 		return err
 	}
+	var err error
 	if *out, err = accountsTable.getRow(ctx, q, "t.guid = ?", cur.GUID); err != nil {
 		return err
 	}
-	if password != "" || username != cur.Values["username"] || out.Values["enabled"] == false {
+	if newCredentials || out.Values["enabled"] == false {
 		return endSessions(ctx, q, cur.GUID)
 	}
 	return nil
@@ -248,7 +286,7 @@ func (s *Store) deleteAccount(ctx context.Context, scope resource.Scope, r *reso
 		if children > 0 {
 			return conflict("account %s still has %d child accounts; delete or move them first", username, children)
 		}
-		if err := referenced(ctx, q, resource.Account, cur); err != nil {
+		if err := referenced(ctx, q, scope, resource.Account, cur); err != nil {
 			return err
 		}
 		if err := returnNumbers(ctx, q, "account = ?", cur.GUID); err != nil {

@@ -169,7 +169,7 @@ func (s *Store) deleteHydra(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := referenced(ctx, q, resource.Account, acct); err != nil {
+		if err := referenced(ctx, q, "", resource.Account, acct); err != nil {
 			return err
 		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM numbers WHERE account = ? AND from_pool = 0`, acct.GUID); err != nil {

@@ -196,6 +196,9 @@ func (t *table) insertID(ctx context.Context, q execer, guid, parent string, ext
 		if c.col == "" {
 			continue
 		}
+		if _, set := extra[strings.Trim(c.col, `"`)]; set {
+			continue // the caller's own value (a prompt's group_access) wins over the field's default
+		}
 		if v, ok := vals[c.field.Name]; ok {
 			cols = append(cols, c.col)
 			args = append(args, dbValue(v))

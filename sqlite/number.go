@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"xc5"
 	"xc5/resource"
 )
 
@@ -55,6 +56,11 @@ func (s *Store) putNumber(ctx context.Context, scope resource.Scope, parent, id 
 	err := s.w.doRerunnable(ctx, func(ctx context.Context, q execer) error {
 		out, created = resource.Record{}, false
 		if id == "" && mode != resource.Patch {
+			if scope != "" {
+				if err := checkUserCreate(ctx, q, scope, parent, in); err != nil {
+					return err
+				}
+			}
 			var err error
 			out, err = createNumber(ctx, q, scope, parent, in)
 			created = err == nil
@@ -70,26 +76,25 @@ func (s *Store) putNumber(ctx context.Context, scope resource.Scope, parent, id 
 			cur, err = numbersTable.getRow(ctx, q, "t.guid = ?", strings.ToUpper(id))
 		}
 		if err == nil {
-			extra := map[string]any{}
 			if cur.Parent != p.GUID {
-				pool, err := poolGUID(ctx, q)
-				if err != nil {
+				if err := takeNumber(ctx, q, scope, p, cur); err != nil {
 					return err
 				}
-				if cur.Parent != pool {
-					if _, err := account(ctx, q, scope, cur.Parent); err != nil {
-						return notFound("number %s not found", id) // outside the caller's partition
-					}
-					return conflict("number %s is assigned to another account", cur.Values["number"])
+			}
+			if n, ok := in["number"].(string); ok && scope != "" && n != cur.Values["number"] {
+				if !strings.HasPrefix(cur.Values["number"].(string), "a:") {
+					return xc5.Errorf(xc5.EFORBIDDEN, "number: a number from your provider cannot be renumbered below system-level API access")
 				}
-				extra["account"], extra["from_pool"] = p.GUID, int64(1)
+				if err := checkUserNumber(ctx, q, scope, n); err != nil {
+					return err
+				}
 			}
 			if n, ok := in["number"].(string); ok {
 				if err := checkNumberFree(ctx, q, n, cur.GUID); err != nil {
 					return err
 				}
 			}
-			if err := numbersTable.update(ctx, q, cur.GUID, extra, in); err != nil {
+			if err := numbersTable.update(ctx, q, cur.GUID, nil, in); err != nil {
 				return err
 			}
 			out, err = numbersTable.getRow(ctx, q, "t.guid = ?", cur.GUID)
@@ -105,6 +110,11 @@ func (s *Store) putNumber(ctx context.Context, scope resource.Scope, parent, id 
 		vals := merge(resource.Number.Defaults(), in)
 		if err := required(resource.Number, vals, in); err != nil {
 			return err
+		}
+		if scope != "" {
+			if err := checkUserNumber(ctx, q, scope, vals["number"].(string)); err != nil {
+				return err
+			}
 		}
 		if err := checkNumberFree(ctx, q, vals["number"].(string), ""); err != nil {
 			return err
@@ -133,6 +143,9 @@ func (s *Store) deleteNumber(ctx context.Context, scope resource.Scope, parent, 
 		var fromPool int64
 		if err := q.QueryRowContext(ctx, `SELECT from_pool FROM numbers WHERE guid = ?`, cur.GUID).Scan(&fromPool); err != nil {
 			return err
+		}
+		if scope != "" {
+			return returnUserNumber(ctx, q, scope, cur)
 		}
 		if fromPool != 0 {
 			return returnNumbers(ctx, q, "guid = ?", cur.GUID)

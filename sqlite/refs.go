@@ -11,8 +11,11 @@ import (
 
 // checkRefs verifies, inside the write's transaction, that every
 // reference a record makes exists: accounts within the caller's partition,
-// prompts the account may use, locations and named time sets.
-func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals map[string]any) error {
+// prompts the account may use, locations and named time sets. cur holds
+// the record's current values (nil for a new record): a destination the
+// provider set to an account outside the partition does not stop the
+// partition from changing the record's other fields.
+func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals, cur map[string]any) error {
 	for _, f := range r.Fields {
 		v, _ := vals[f.Name].(string)
 		if f.Ref == resource.RefNone || v == "" {
@@ -23,8 +26,17 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 			if _, err := account(ctx, q, scope, v); err != nil {
 				return invalid("%s: account %s does not exist", f.Name, v)
 			}
+		case resource.RefDestination, resource.RefDigitMap:
+			if scope == "" || (cur != nil && cur[f.Name] == v) {
+				continue // system level routes anywhere, as before partitions were checked
+			}
+			for _, u := range resource.NamedAccounts(f.Ref, v) {
+				if _, err := account(ctx, q, scope, u); err != nil {
+					return invalid("%s: account %s does not exist", f.Name, u)
+				}
+			}
 		case resource.RefPrompt:
-			if err := checkPromptRef(ctx, q, owner, v); err != nil {
+			if err := checkPromptRef(ctx, q, scope, owner, v); err != nil {
 				return err
 			}
 		case resource.RefLocation:
@@ -48,7 +60,9 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 
 // checkPromptRef allows the prompts of the account itself, of its
 // ancestors (a company's greeting used by its groups) and _prompt.shared.
-func checkPromptRef(ctx context.Context, q execer, owner resource.Record, guid string) error {
+// Below a partition, a prompt of another company is reported as missing,
+// without naming its owner.
+func checkPromptRef(ctx context.Context, q execer, scope resource.Scope, owner resource.Record, guid string) error {
 	var path, username string
 	err := q.QueryRowContext(ctx, `SELECT a.path, a.username FROM prompts p JOIN accounts a ON a.guid = p.account WHERE p.guid = ?`,
 		strings.ToUpper(guid)).Scan(&path, &username)
@@ -56,6 +70,9 @@ func checkPromptRef(ctx context.Context, q execer, owner resource.Record, guid s
 		return invalid("promptguid: prompt %s does not exist", guid)
 	}
 	if username != resource.SharedPrompts && !strings.HasPrefix(owner.Path, path) {
+		if !strings.HasPrefix(path, string(scope)) {
+			return invalid("promptguid: prompt %s does not exist", guid)
+		}
 		return invalid("promptguid: prompt %s belongs to %s, which is not this account, an ancestor or %s", guid, username, resource.SharedPrompts)
 	}
 	return nil
@@ -67,8 +84,9 @@ func exists(ctx context.Context, q execer, query string, args ...any) bool {
 }
 
 // referenced returns a 409 naming what still refers to a record that is
-// about to be deleted (or renamed), or nil.
-func referenced(ctx context.Context, q execer, r *resource.Resource, rec resource.Record) error {
+// about to be deleted (or renamed), or nil. Below a partition, a user
+// outside it is not named.
+func referenced(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, rec resource.Record) error {
 	type use struct{ query, what string }
 	var uses []use
 	var key any
@@ -114,6 +132,9 @@ func referenced(ctx context.Context, q execer, r *resource.Resource, rec resourc
 	for _, u := range uses {
 		var user string
 		if err := q.QueryRowContext(ctx, u.query, key, exclude).Scan(&user); err == nil {
+			if _, err := account(ctx, q, scope, user); err != nil {
+				user = "an account outside your partition"
+			}
 			return conflict("%s %v is still used by %s %s", r.Name, key, u.what, user)
 		}
 	}
@@ -125,6 +146,18 @@ func referenced(ctx context.Context, q execer, r *resource.Resource, rec resourc
 func forbidSystemWrite(r *resource.Resource, scope resource.Scope) error {
 	if r.SystemWrite && scope != "" {
 		return xc5.Errorf(xc5.EFORBIDDEN, "%s is written with system-level API access only", r.Name)
+	}
+	return nil
+}
+
+// forbidProviderResource refuses user-level changes (update, rename,
+// delete) of the accountresources a provider sets, such as number_limit.
+func forbidProviderResource(r *resource.Resource, scope resource.Scope, cur resource.Record) error {
+	if r != resource.AccountResource || scope == "" {
+		return nil
+	}
+	if name, _ := cur.Values["name"].(string); resource.ProviderResource(name) {
+		return xc5.Errorf(xc5.EFORBIDDEN, "%s is set by the provider: it is read-only below system-level API access", name)
 	}
 	return nil
 }

@@ -354,12 +354,15 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 		}
 		switch {
 		case err == nil:
+			if err := forbidProviderResource(r, scope, cur); err != nil {
+				return err
+			}
 			merged := merge(cur.Values, in)
-			if err := validate(ctx, q, scope, r, owner, merged); err != nil {
+			if err := validate(ctx, q, scope, r, owner, merged, cur.Values); err != nil {
 				return err
 			}
 			if t.key != "" && in.Has(r.Key) && in[r.Key] != cur.Values[r.Key] {
-				if err := referenced(ctx, q, r, cur); err != nil {
+				if err := referenced(ctx, q, scope, r, cur); err != nil {
 					return err
 				}
 			}
@@ -375,11 +378,14 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 		if err != nil {
 			return err
 		}
+		if scope != "" && guidTaken(ctx, q, t, guid) {
+			return notFound("%s %s not found", r.Name, guid) // elsewhere: as if it did not exist
+		}
 		vals := merge(r.Defaults(), in)
 		if err := required(r, vals, in); err != nil {
 			return err
 		}
-		if err := validate(ctx, q, scope, r, owner, vals); err != nil {
+		if err := validate(ctx, q, scope, r, owner, vals, nil); err != nil {
 			return err
 		}
 		var cols map[string]any
@@ -399,12 +405,12 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 }
 
 // validate checks a record as it will be stored: rules that span fields,
-// then references.
-func validate(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals map[string]any) error {
+// then references (cur: the current values, nil for a new record).
+func validate(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals, cur map[string]any) error {
 	if err := resource.CheckRecord(r, vals, scope != ""); err != nil {
 		return err
 	}
-	return checkRefs(ctx, q, scope, r, owner, vals)
+	return checkRefs(ctx, q, scope, r, owner, vals, cur)
 }
 
 // errNotFound marks "no current record" inside a write.
@@ -523,7 +529,10 @@ func (s *Store) delete(ctx context.Context, scope resource.Scope, r *resource.Re
 		if r == resource.AccountResource && cur.Values["name"] == "api_access" && scope != "" && cur.Values["value"] == resource.AccessSystem {
 			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot remove api_access=system")
 		}
-		if err := referenced(ctx, q, r, cur); err != nil {
+		if err := forbidProviderResource(r, scope, cur); err != nil {
+			return err
+		}
+		if err := referenced(ctx, q, scope, r, cur); err != nil {
 			return err
 		}
 		_, err = q.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE guid = ?", cur.GUID)

@@ -1,0 +1,125 @@
+package resource
+
+import (
+	"strconv"
+	"strings"
+
+	"xc5"
+	"xc5/dialplan"
+)
+
+// The rules that keep a partitioned (api_access=user) caller inside its
+// company; docs/api.md "What a partitioned user may do" lists them.
+
+// NumberLimit is the accountresource a provider sets on an account (a
+// company, or a reseller above it) to bound the numbers its subtree may
+// take from _unassigned.pool through user-level access.
+const NumberLimit = "number_limit"
+
+// providerResources are accountresources only system-level access writes.
+var providerResources = map[string]bool{NumberLimit: true}
+
+// ProviderResource reports whether an accountresource name is set by the
+// provider only (read-only below system level).
+func ProviderResource(name string) bool { return providerResources[name] }
+
+// PartitionDomain is the domain under which a partition's accounts are
+// named: the root's username when it is a domain (acmebrick.x.co.nz), and
+// local.domain for a local@domain root (kid@part.test → kid.part.test), the
+// convention of the document's sub-domains for groups below a user.
+func PartitionDomain(root string) string {
+	if local, domain, ok := strings.Cut(root, "@"); ok {
+		return local + "." + domain
+	}
+	return root
+}
+
+// InDomain reports whether a username is named under domain: local@domain,
+// a sub-domain of it, or local@ a sub-domain of it.
+func InDomain(username, domain string) bool {
+	d := username[strings.LastIndexByte(username, '@')+1:]
+	if strings.Contains(username, "@") && d == domain {
+		return true
+	}
+	return strings.HasSuffix(d, "."+domain)
+}
+
+// CheckPartitionUsername refuses, below a partition, a username outside
+// the partition's domain (403 naming the field).
+func CheckPartitionUsername(username, root string) error {
+	d := PartitionDomain(root)
+	if !InDomain(username, d) {
+		return xc5.Errorf(xc5.EFORBIDDEN, "username %s is outside your partition's domain: name accounts local@%s or under a sub-domain of %s", username, d, d)
+	}
+	return nil
+}
+
+// CheckProviderFields refuses user-level changes of the fields a provider
+// sets on accounts: concurrent_limit everywhere, and on the partition root
+// (root true) also its username and enabled. cur holds the current values
+// (nil for a new account, compared with the defaults); sending the current
+// value back is accepted, so that GET-modify-PUT round trips work.
+func CheckProviderFields(cur map[string]any, in Input, root bool) error {
+	fields := []string{"concurrent_limit"}
+	if root {
+		fields = append(fields, "username", "enabled")
+	}
+	for _, name := range fields {
+		v, sent := in[name]
+		if !sent {
+			continue
+		}
+		var was any
+		if cur != nil {
+			was = cur[name]
+		} else if f := Account.Field(name); f != nil {
+			was = f.DefaultOf()
+		}
+		if v != was {
+			what := "is set by the provider"
+			if name != "concurrent_limit" {
+				what = "of your partition's root account is set by the provider"
+			}
+			return xc5.Errorf(xc5.EFORBIDDEN, "%s %s: it is read-only below system-level API access", name, what)
+		}
+	}
+	return nil
+}
+
+// checkNumberLimitValue validates a number_limit value: a count.
+func checkNumberLimitValue(v string) error {
+	if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 1000000 || strconv.Itoa(n) != v {
+		return invalid("number_limit must be a count of numbers from 0 to 1000000, not %q", v)
+	}
+	return nil
+}
+
+// NamedAccounts returns the account usernames a field value names: the
+// username of a destination (route, callrule and fork destinations,
+// cfna_dest), or of every action of a digit_map. Numbers, extensions and
+// the other destination kinds name no account.
+func NamedAccounts(ref Ref, v string) []string {
+	var out []string
+	add := func(d dialplan.Destination) {
+		if d.Kind == dialplan.KindUsername {
+			out = append(out, d.Value)
+		}
+	}
+	switch ref {
+	case RefDestination:
+		if d, err := dialplan.ParseDestination(v); err == nil {
+			add(d)
+		} else if u, err := NormalizeUsername(v); err == nil && !e164RE.MatchString(u) {
+			out = append(out, u) // fork destinations and cfna_dest take any username ("admin")
+		}
+	case RefDigitMap:
+		if m, err := dialplan.ParseDigitMap(v); err == nil {
+			for _, e := range m.Entries {
+				if !e.Action.IsMenuJump() {
+					add(e.Action.Destination)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,222 @@
+package sqlite
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"xc5"
+	"xc5/resource"
+)
+
+// The checks that keep a partitioned (api_access=user) caller inside its
+// company. They run inside the write's transaction, so that what they
+// count or look up cannot change before the write commits.
+
+// partitionRoot returns the account at the root of a user-level scope.
+func partitionRoot(ctx context.Context, q execer, scope resource.Scope) (resource.Record, error) {
+	guid := strings.TrimSuffix(string(scope), "/")
+	guid = guid[strings.LastIndexByte(guid, '/')+1:]
+	return ownerAccount(ctx, q, scope, guid)
+}
+
+// checkNewUsername checks a username a user-level caller gives an
+// account (new or renamed): in the partition's domain, and not held by an
+// account outside the partition, which is refused without saying so.
+func checkNewUsername(ctx context.Context, q execer, scope resource.Scope, username string) error {
+	root, err := partitionRoot(ctx, q, scope)
+	if err != nil {
+		return err
+	}
+	if err := resource.CheckPartitionUsername(username, root.Values["username"].(string)); err != nil {
+		return err
+	}
+	if _, err := account(ctx, q, "", username); err == nil {
+		if _, err := account(ctx, q, scope, username); err == nil {
+			return conflict("account %s already exists", username)
+		}
+		return xc5.Errorf(xc5.EFORBIDDEN, "username %s is not available to your partition", username)
+	}
+	return nil
+}
+
+// guidTaken reports whether a record of table already has guid: a
+// user-level PUT to such a GUID outside its partition is a 404, as if the
+// record did not exist, rather than a conflict that tells it does.
+func guidTaken(ctx context.Context, q execer, t *table, guid string) bool {
+	return exists(ctx, q, "SELECT 1 FROM "+t.name+" WHERE guid = ?", strings.ToUpper(guid))
+}
+
+// heldInScope reports whether an account of the scope holds number (a
+// plain number, not an a: alias).
+func heldInScope(ctx context.Context, q execer, scope resource.Scope, number string) bool {
+	lo, hi := prefixRange(string(scope))
+	return exists(ctx, q, `SELECT 1 FROM numbers n JOIN accounts a ON a.guid = n.account
+		WHERE n.number = ? AND a.path >= ? AND a.path < ?`, number, lo, hi)
+}
+
+// checkUserNumber checks the number a user-level caller writes: only a:
+// aliases of numbers its partition holds; plain numbers come from the
+// provider, through the pool.
+func checkUserNumber(ctx context.Context, q execer, scope resource.Scope, number string) error {
+	digits, alias := strings.CutPrefix(number, "a:")
+	if !alias {
+		return xc5.Errorf(xc5.EFORBIDDEN, "number: numbers come from your provider: list free ones with GET …/numberallocate and allocate one with PUT …/number/{guid}")
+	}
+	if !heldInScope(ctx, q, scope, digits) {
+		return xc5.Errorf(xc5.EFORBIDDEN, "number: %s may present only a number your partition holds, and %s is not one", number, digits)
+	}
+	return nil
+}
+
+// checkNumberLimit checks, for a user-level caller moving a number into
+// the account target (from the account whose path is fromPath, "" for the
+// pool), every number_limit set on target or an ancestor whose subtree
+// the number enters. Each such limit's row is locked before counting
+// (a no-op UPDATE: a row lock on PostgreSQL, and SQLite writes one at a
+// time), so that concurrent allocations, on any node, cannot overshoot.
+// Without any number_limit on the way, user-level access allocates none.
+func checkNumberLimit(ctx context.Context, q execer, scope resource.Scope, target resource.Record, fromPath string) error {
+	guids := strings.Split(strings.Trim(target.Path, "/"), "/")
+	args := make([]any, 0, len(guids)+1)
+	args = append(args, resource.NumberLimit)
+	for _, g := range guids {
+		args = append(args, g)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT r.guid, r.value, a.path, a.username FROM account_resources r JOIN accounts a ON a.guid = r.account
+		WHERE r.name = ? AND r.account IN (?`+strings.Repeat(", ?", len(guids)-1)+`) ORDER BY length(a.path)`, args...)
+	if err != nil {
+		return err
+	}
+	type limit struct {
+		guid, path, username string
+		max                  int
+	}
+	var limits []limit
+	for rows.Next() {
+		var l limit
+		var v string
+		if err := rows.Scan(&l.guid, &v, &l.path, &l.username); err != nil {
+			rows.Close()
+			return err
+		}
+		l.max, _ = strconv.Atoi(v)
+		limits = append(limits, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(limits) == 0 {
+		return xc5.Errorf(xc5.EFORBIDDEN, "number_limit: your provider has set no number_limit for %s or above it, so no numbers can be allocated", target.Values["username"])
+	}
+	for _, l := range limits {
+		if fromPath != "" && strings.HasPrefix(fromPath, l.path) {
+			continue // the number stays within this subtree
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE account_resources SET value = value WHERE guid = ?`, l.guid); err != nil {
+			return err
+		}
+		lo, hi := prefixRange(l.path)
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM numbers n JOIN accounts a ON a.guid = n.account
+			WHERE a.path >= ? AND a.path < ? AND n.number NOT LIKE 'a:%'`, lo, hi).Scan(&n); err != nil {
+			return err
+		}
+		if n >= l.max {
+			who := l.username
+			if !strings.HasPrefix(l.path, string(scope)) {
+				who = "an account above your partition"
+			}
+			return xc5.Errorf(xc5.EFORBIDDEN, "number_limit: the number_limit of %d set by your provider on %s is reached", l.max, who)
+		}
+	}
+	return nil
+}
+
+// checkUserCreate checks a number a user-level caller creates on the
+// collection path: the owner first (404), then the number, then a GUID
+// from the body that belongs to a number elsewhere (404).
+func checkUserCreate(ctx context.Context, q execer, scope resource.Scope, parent string, in resource.Input) error {
+	if _, err := ownerAccount(ctx, q, scope, parent); err != nil {
+		return err
+	}
+	if n := in.String("number"); n != "" {
+		if err := checkUserNumber(ctx, q, scope, n); err != nil {
+			return err
+		}
+	}
+	if g := in.String("guid"); g != "" && guidTaken(ctx, q, numbersTable, g) {
+		return notFound("number %s not found", g)
+	}
+	return nil
+}
+
+// takeNumber moves the number cur to the account p: from the pool (it
+// then remembers that it came from there), or, for a user-level caller,
+// from another account of its partition. A number of another account is
+// 409 for system level (a number is not taken from a customer by
+// accident) and 404 outside a user-level caller's partition.
+func takeNumber(ctx context.Context, q execer, scope resource.Scope, p, cur resource.Record) error {
+	pool, err := poolGUID(ctx, q)
+	if err != nil {
+		return err
+	}
+	number := cur.Values["number"].(string)
+	plain := !strings.HasPrefix(number, "a:")
+	if cur.Parent == pool {
+		if scope != "" && plain {
+			if err := checkNumberLimit(ctx, q, scope, p, ""); err != nil {
+				return err
+			}
+		}
+		if scope != "" && !plain {
+			if err := checkUserNumber(ctx, q, scope, number); err != nil {
+				return err
+			}
+		}
+		// Only while it is still in the pool: of two accounts taking the
+		// same number at once, one gets it.
+		res, err := q.ExecContext(ctx, `UPDATE numbers SET account = ?, from_pool = 1 WHERE guid = ? AND account = ?`, p.GUID, cur.GUID, pool)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return notFound("number %s not found", cur.GUID)
+		}
+		return nil
+	}
+	holder, err := ownerAccount(ctx, q, scope, cur.Parent)
+	if err != nil {
+		return notFound("number %s not found", cur.GUID) // outside the caller's partition
+	}
+	if scope == "" {
+		return conflict("number %s is assigned to another account", cur.Values["number"])
+	}
+	if plain {
+		if err := checkNumberLimit(ctx, q, scope, p, holder.Path); err != nil {
+			return err
+		}
+	}
+	_, err = q.ExecContext(ctx, `UPDATE numbers SET account = ? WHERE guid = ?`, p.GUID, cur.GUID)
+	return err
+}
+
+// returnUserNumber is a user-level DELETE of a number: a plain number
+// goes back to the pool whether or not it was allocated from there (the
+// provider's numbers are never lost by a customer), and the partition's
+// a: aliases of it go with it, since it no longer holds the number they
+// present. An a: alias is simply removed.
+func returnUserNumber(ctx context.Context, q execer, scope resource.Scope, cur resource.Record) error {
+	number := cur.Values["number"].(string)
+	if strings.HasPrefix(number, "a:") {
+		_, err := q.ExecContext(ctx, `DELETE FROM numbers WHERE guid = ?`, cur.GUID)
+		return err
+	}
+	lo, hi := prefixRange(string(scope))
+	if _, err := q.ExecContext(ctx, `DELETE FROM numbers WHERE number = ? AND account IN (SELECT guid FROM accounts WHERE path >= ? AND path < ?)`,
+		"a:"+number, lo, hi); err != nil {
+		return err
+	}
+	return returnNumbers(ctx, q, "guid = ?", cur.GUID)
+}
