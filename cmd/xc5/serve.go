@@ -38,7 +38,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for load tests)")
 	sipAddr := fs.String("sip", "127.0.0.1:5060", `SIP address (UDP and TCP on one port); "" turns SIP off`)
 	sipTLS := fs.String("sip-tls", "", "SIP over TLS address (uses --tls-cert and --tls-key)")
-	sipDigest := fs.String("sip-digest", "SHA-256,MD5", "digest algorithms challenged for, in order (MD5 first for phones that answer only the first challenge)")
+	sipDigest := fs.String("sip-digest", "MD5", "digest algorithms challenged for, in order (SHA-256,MD5 for fleets that support RFC 8760)")
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
