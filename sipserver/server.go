@@ -61,8 +61,19 @@ type Config struct {
 	// From of the requests it sends on calls, where phones and carriers
 	// send the rest of the dialog. Default: the host of Addr, or when Addr
 	// is a wildcard address, the first non-loopback address of the
-	// machine.
+	// machine. Behind a NAT, or with the public address on another
+	// interface, it is the address phones and carriers can reach
+	// (`xc5 serve --sip-advertise`).
 	Host string
+	// Port is the port advertised with Host in the Via and Contact of
+	// calls over UDP and TCP. Default: the port Addr bound (over TCP the
+	// Via then carries the connection's own port).
+	Port int
+	// TLSHost and TLSPort are advertised instead of Host and the TLS
+	// listener's port for calls over TLS (`--sip-tls-advertise`).
+	// Default: Host and the port ListenAndServeTLS bound.
+	TLSHost string
+	TLSPort int
 
 	// ExternalRingSeconds bounds how long a call sent out over a carrier
 	// (a plain external dial or a forward to an external number) may ring
@@ -223,6 +234,8 @@ func (c *Config) defaults() error {
 		rand.Read(c.NonceKey)
 	}
 	switch {
+	case c.Port < 0 || c.Port > 65535 || c.TLSPort < 0 || c.TLSPort > 65535:
+		return fmt.Errorf("sip: advertised ports %d, %d out of range", c.Port, c.TLSPort)
 	case c.MinExpires < time.Second || c.MaxExpires < c.MinExpires:
 		return fmt.Errorf("sip: need 1s <= MinExpires (%v) <= MaxExpires (%v)", c.MinExpires, c.MaxExpires)
 	case c.NonceTTL < time.Second:

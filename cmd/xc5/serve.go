@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sipAddr := fs.String("sip", "127.0.0.1:5060", `SIP address (UDP and TCP on one port); "" turns SIP off`)
 	sipTLS := fs.String("sip-tls", "", "SIP over TLS address (uses --tls-cert and --tls-key)")
 	sipDigest := fs.String("sip-digest", "MD5", "digest algorithms challenged for, in order (SHA-256,MD5 for fleets that support RFC 8760)")
+	sipAdvertise := fs.String("sip-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over UDP and TCP (xc5 behind NAT); default the --sip address")
+	sipTLSAdvertise := fs.String("sip-tls-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over TLS; default --sip-advertise's host and the --sip-tls port")
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
@@ -129,8 +132,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	if *sipAddr != "" {
-		sip, err := sipserver.New(sipserver.Config{Addr: *sipAddr, NonceKey: derive(skey, "sip-nonce"),
-			DigestAlgorithms: strings.Split(*sipDigest, ",")}, store, log)
+		cfg := sipserver.Config{Addr: *sipAddr, NonceKey: derive(skey, "sip-nonce"),
+			DigestAlgorithms: strings.Split(*sipDigest, ",")}
+		if cfg.Host, cfg.Port, err = advertised(*sipAdvertise); err != nil {
+			return fmt.Errorf("--sip-advertise: %w", err)
+		}
+		if cfg.TLSHost, cfg.TLSPort, err = advertised(*sipTLSAdvertise); err != nil {
+			return fmt.Errorf("--sip-tls-advertise: %w", err)
+		}
+		sip, err := sipserver.New(cfg, store, log)
 		if err != nil {
 			return fmt.Errorf("sip: %w", err)
 		}
@@ -195,6 +205,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shut)
+}
+
+// advertised parses HOST[:PORT] (an IPv6 host in brackets when a port
+// follows); "" is no advertised address, a port of 0 the bound one.
+func advertised(v string) (host string, port int, err error) {
+	if v == "" {
+		return "", 0, nil
+	}
+	host, p, err := net.SplitHostPort(v)
+	if err != nil {
+		// No port: the whole value is the host (an IPv6 address too).
+		host, p = strings.Trim(v, "[]"), "0"
+	}
+	port, err = strconv.Atoi(p)
+	switch {
+	case err != nil || port < 0 || port > 65535:
+		return "", 0, fmt.Errorf("port %q is not 0-65535", p)
+	case host == "" || strings.ContainsAny(host, " /@;<>[]"):
+		return "", 0, fmt.Errorf("%q is not HOST[:PORT]", v)
+	}
+	return host, port, nil
 }
 
 // derive makes a key for one purpose from the installation's key, so that
