@@ -338,9 +338,11 @@ func (b *b2bua) namesAccount(ctx context.Context, u *sip.Uri) bool {
 
 // onInvite takes a new call (or a re-INVITE in a call's dialog).
 func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	// Until the caller is known, refusals are stateless (see statelessTx).
+	pre := statelessTx{tx, b.s}
 	to, from, cid, cseq := req.To(), req.From(), req.CallID(), req.CSeq()
 	if to == nil || from == nil || cid == nil || cseq == nil {
-		b.s.respond(tx, req, sip.StatusBadRequest, "Missing Dialog Headers")
+		b.s.respond(pre, req, sip.StatusBadRequest, "Missing Dialog Headers")
 		return
 	}
 	if to.Params.Has("tag") {
@@ -348,23 +350,23 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
-		b.s.respond(tx, req, sip.StatusTooManyHops, "Too Many Hops")
+		b.s.respond(pre, req, sip.StatusTooManyHops, "Too Many Hops")
 		return
 	}
 	if req.Contact() == nil {
-		b.s.respond(tx, req, sip.StatusBadRequest, "Missing Contact")
+		b.s.respond(pre, req, sip.StatusBadRequest, "Missing Contact")
 		return
 	}
 	release, ok := b.admit()
 	if !ok {
 		// Overloaded: refuse before any work, so that the calls already
 		// up keep their CPU. A carrier tries another route or node.
-		b.s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded",
+		b.s.respond(pre, req, sip.StatusServiceUnavailable, "Overloaded",
 			sip.NewHeader("Retry-After", seconds(max(b.s.cfg.RetryAfter, time.Second))))
 		return
 	}
 	defer release()
-	who, ok := b.identify(req, tx)
+	who, ok := b.identify(req, pre)
 	if !ok {
 		return
 	}

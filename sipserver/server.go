@@ -407,6 +407,28 @@ func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 	}
 }
 
+// statelessTx answers an INVITE's refusals (final responses other than
+// 2xx) statelessly: sent once through the transport, without the INVITE
+// server transaction that would retransmit them until an ACK comes (RFC
+// 3261 Timer G: 11 copies over 32 s). A request from anyone, forged
+// source address included, must not draw more than it sends: an
+// unauthenticated INVITE that is never ACKed would otherwise make xc5 a
+// reflection amplifier of 26 times the bytes. Kamailio answers such
+// requests statelessly too (sl_send_reply). A lost refusal is recovered
+// by the caller's own retransmission of the INVITE, which draws one new
+// answer. Provisional and 2xx responses go through the transaction.
+type statelessTx struct {
+	sip.ServerTransaction
+	s *Server
+}
+
+func (t statelessTx) Respond(res *sip.Response) error {
+	if res.IsProvisional() || res.IsSuccess() {
+		return t.ServerTransaction.Respond(res)
+	}
+	return t.s.sip.WriteResponse(res)
+}
+
 // Listen binds Config.Addr on UDP and TCP, the same port for both. Serve
 // calls it when it has not been called; calling it first reports a busy
 // port before anything else starts.
