@@ -313,6 +313,7 @@ func (b *b2bua) identify(req *sip.Request, tx sip.ServerTransaction) (caller, bo
 	if !ok {
 		return caller{}, false
 	}
+	b.s.throttle.authenticated(sourceIP(req), b.s.cfg.Now())
 	a := b.view.Account(creds.GUID)
 	if a == nil {
 		a = b.view.Account(creds.Username)
@@ -339,7 +340,7 @@ func (b *b2bua) namesAccount(ctx context.Context, u *sip.Uri) bool {
 // onInvite takes a new call (or a re-INVITE in a call's dialog).
 func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// Until the caller is known, refusals are stateless (see statelessTx).
-	pre := statelessTx{tx, b.s}
+	pre := statelessTx{tx}
 	to, from, cid, cseq := req.To(), req.From(), req.CallID(), req.CSeq()
 	if to == nil || from == nil || cid == nil || cseq == nil {
 		b.s.respond(pre, req, sip.StatusBadRequest, "Missing Dialog Headers")

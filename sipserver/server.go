@@ -157,6 +157,21 @@ type Config struct {
 	AuthFailures int
 	AuthWindow   time.Duration
 
+	// SourceRate and SourceBurst are the request budget of one source
+	// address (a token bucket, as Kamailio's pike module keeps): requests
+	// outside dialogs (REGISTER, OPTIONS, new INVITEs, …) beyond it are
+	// dropped without an answer, so that a SIP scanner's flood is mostly
+	// unanswered. An address that authenticated within the last
+	// MaxExpires gets ten times the budget, and its requests carrying
+	// credentials are never dropped; carriers' trunk addresses are not
+	// throttled. Default 50 a second with a burst of 1,000: 200 phones
+	// behind one NAT re-registering and sending a keepalive at the same
+	// moment (600 requests) fit in the burst, and their steady load (a
+	// few a second) is far below the rate (see docs/sip.md "Scanners").
+	// A negative SourceRate turns the throttle off.
+	SourceRate  int
+	SourceBurst int
+
 	// UDPBuffer is the size asked for the UDP socket's receive and send
 	// buffers (the kernel caps it at net.core.rmem_max and wmem_max).
 	// Default 4 MiB, about 8,000 requests; negative keeps the system's.
@@ -215,6 +230,12 @@ func (c *Config) defaults() error {
 	if c.AuthFailures == 0 {
 		c.AuthFailures = 20
 	}
+	if c.SourceRate == 0 {
+		c.SourceRate = 50
+	}
+	if c.SourceBurst <= 0 {
+		c.SourceBurst = max(1000, c.SourceRate)
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -250,14 +271,17 @@ type Handler = sipgo.RequestHandler
 // Server is the SIP service: a sipgo user agent and server whose requests
 // this package dispatches.
 type Server struct {
-	cfg     Config
-	reg     Registry
-	log     *slog.Logger
-	ua      *sipgo.UserAgent
-	sip     *sipgo.Server
-	nonces  *nonces
-	replay  *replayGuard
-	limiter *limiter
+	cfg      Config
+	reg      Registry
+	log      *slog.Logger
+	ua       *sipgo.UserAgent
+	sip      *sipgo.Server
+	nonces   *nonces
+	replay   *replayGuard
+	limiter  *limiter
+	throttle *throttle
+
+	dropped atomic.Int64 // requests dropped by the throttle
 
 	registers atomic.Int64 // REGISTERs in progress
 	shedRegs  atomic.Int64 // REGISTERs refused for overload
@@ -304,6 +328,7 @@ func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
 		nonces:   &nonces{key: cfg.NonceKey, ttl: cfg.NonceTTL},
 		replay:   newReplayGuard(cfg.NonceTTL, cfg.MaxNonces),
 		limiter:  newLimiter(cfg.AuthFailures, cfg.AuthWindow),
+		throttle: newThrottle(cfg.SourceRate, cfg.SourceBurst, cfg.MaxExpires),
 		handlers: map[sip.RequestMethod]Handler{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -364,6 +389,9 @@ func (s *Server) dispatch(req *sip.Request, tx sip.ServerTransaction) {
 			}
 		}
 	}()
+	if s.throttled(req) {
+		return // over its address's budget: dropped, as pike does
+	}
 	s.mu.RLock()
 	h := s.handlers[req.Method]
 	s.mu.RUnlock()
@@ -408,25 +436,24 @@ func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 }
 
 // statelessTx answers an INVITE's refusals (final responses other than
-// 2xx) statelessly: sent once through the transport, without the INVITE
-// server transaction that would retransmit them until an ACK comes (RFC
-// 3261 Timer G: 11 copies over 32 s). A request from anyone, forged
-// source address included, must not draw more than it sends: an
+// 2xx) once: the response is sent and the transaction ended at once,
+// before the INVITE server transaction could retransmit it until an ACK
+// comes (RFC 3261 Timer G: 11 copies over 32 s). A request from anyone,
+// forged source address included, must not draw more than it sends: an
 // unauthenticated INVITE that is never ACKed would otherwise make xc5 a
 // reflection amplifier of 26 times the bytes. Kamailio answers such
 // requests statelessly too (sl_send_reply). A lost refusal is recovered
-// by the caller's own retransmission of the INVITE, which draws one new
-// answer. Provisional and 2xx responses go through the transaction.
-type statelessTx struct {
-	sip.ServerTransaction
-	s *Server
-}
+// by the caller's own retransmission of the INVITE, which then starts a
+// new transaction and draws one new answer; the ACK of a refusal matches
+// no transaction and is ignored.
+type statelessTx struct{ sip.ServerTransaction }
 
 func (t statelessTx) Respond(res *sip.Response) error {
-	if res.IsProvisional() || res.IsSuccess() {
-		return t.ServerTransaction.Respond(res)
+	err := t.ServerTransaction.Respond(res)
+	if !res.IsProvisional() && !res.IsSuccess() {
+		t.Terminate()
 	}
-	return t.s.sip.WriteResponse(res)
+	return err
 }
 
 // Listen binds Config.Addr on UDP and TCP, the same port for both. Serve
@@ -672,6 +699,7 @@ func (s *Server) sweep() {
 	}
 	s.replay.prune(now)
 	s.limiter.prune(now)
+	s.throttle.prune(now)
 }
 
 // sourceIP is the host part of a request's source address.

@@ -42,6 +42,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sipDigest := fs.String("sip-digest", "MD5", "digest algorithms challenged for, in order (SHA-256,MD5 for fleets that support RFC 8760)")
 	sipAdvertise := fs.String("sip-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over UDP and TCP (xc5 behind NAT); default the --sip address")
 	sipTLSAdvertise := fs.String("sip-tls-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over TLS; default --sip-advertise's host and the --sip-tls port")
+	sipSourceRate := fs.Int("sip-source-rate", 50, "requests a second one source address may send outside calls before they are dropped (a scanner); negative turns the throttle off")
+	sipSourceBurst := fs.Int("sip-source-burst", 1000, "burst of --sip-source-rate (phones behind one NAT re-registering together)")
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
@@ -133,7 +135,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *sipAddr != "" {
 		cfg := sipserver.Config{Addr: *sipAddr, NonceKey: derive(skey, "sip-nonce"),
-			DigestAlgorithms: strings.Split(*sipDigest, ",")}
+			DigestAlgorithms: strings.Split(*sipDigest, ","), SourceRate: *sipSourceRate, SourceBurst: *sipSourceBurst}
+		if *sipSourceRate == 0 {
+			return errors.New("--sip-source-rate 0 would drop every request: give a rate, or a negative one for no throttle")
+		}
 		if cfg.Host, cfg.Port, err = advertised(*sipAdvertise); err != nil {
 			return fmt.Errorf("--sip-advertise: %w", err)
 		}
