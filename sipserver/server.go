@@ -118,8 +118,22 @@ type Config struct {
 	// the collapse where queues and retransmissions feed each other.
 	// Default 8192; negative means no limit.
 	MaxPendingRegisters int
+	// MaxRegisterWait bounds the queue of REGISTERs by waiting time: once
+	// the oldest REGISTER in progress has waited this long, REGISTERs
+	// that start a registration (no credentials) get 503 at once, while
+	// the answers to challenges already sent are still served. Below
+	// SIP's first retransmission (500 ms), so that phones are refused
+	// before they retransmit into the queue. Default 400 ms; negative
+	// turns it off.
+	MaxRegisterWait time.Duration
 	// RetryAfter is the Retry-After of those 503s. Default 1 s.
 	RetryAfter time.Duration
+	// RegisterRetrySpread spreads the Retry-After of REGISTERs refused
+	// for overload evenly over RetryAfter to RetryAfter plus this, in
+	// whole seconds, so that a storm of phones refused together does not
+	// come back together. Default 9 s (Retry-After 1 to 10); negative
+	// means no spread.
+	RegisterRetrySpread time.Duration
 
 	// MinExpires is the shortest registration accepted; shorter non-zero
 	// requests get 423 Interval Too Brief. Default 60 s.
@@ -214,6 +228,8 @@ func (c *Config) defaults() error {
 		c.MaxCallSetups = 128
 	}
 	def(&c.RetryAfter, time.Second)
+	def(&c.MaxRegisterWait, 400*time.Millisecond)
+	def(&c.RegisterRetrySpread, 9*time.Second)
 	if c.MaxPendingRegisters == 0 {
 		c.MaxPendingRegisters = 8192
 	}
@@ -284,6 +300,7 @@ type Server struct {
 	dropped atomic.Int64 // requests dropped by the throttle
 
 	registers atomic.Int64 // REGISTERs in progress
+	regWork   *regWork     // when they arrived
 	shedRegs  atomic.Int64 // REGISTERs refused for overload
 
 	mu       sync.RWMutex
@@ -329,6 +346,7 @@ func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
 		replay:   newReplayGuard(cfg.NonceTTL, cfg.MaxNonces),
 		limiter:  newLimiter(cfg.AuthFailures, cfg.AuthWindow),
 		throttle: newThrottle(cfg.SourceRate, cfg.SourceBurst, cfg.MaxExpires),
+		regWork:  newRegWork(),
 		handlers: map[sip.RequestMethod]Handler{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

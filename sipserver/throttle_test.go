@@ -35,12 +35,21 @@ func newRawPhone(t testing.TB, local, server, user, pw string) *rawPhone {
 // send sends a request and returns the response, nil when none came
 // within two seconds.
 func (p *rawPhone) send(method, ruri string, extra ...string) *sip.Response {
-	p.n++
-	msg := rawRequest(p.c, method, ruri, p.user, fmt.Sprintf("%s%d", strings.ReplaceAll(p.c.LocalAddr().String(), ":", "x"), p.n), extra...)
-	if _, err := p.c.WriteToUDP(msg, p.dst); err != nil {
+	if _, err := p.c.WriteToUDP(p.request(method, ruri, extra...), p.dst); err != nil {
 		p.t.Error(err)
 		return nil
 	}
+	return p.read()
+}
+
+// request builds the phone's next request (a new transaction).
+func (p *rawPhone) request(method, ruri string, extra ...string) []byte {
+	p.n++
+	return rawRequest(p.c, method, ruri, p.user, fmt.Sprintf("%s%d", strings.ReplaceAll(p.c.LocalAddr().String(), ":", "x"), p.n), extra...)
+}
+
+// read returns the next response, nil when none came within two seconds.
+func (p *rawPhone) read() *sip.Response {
 	buf := make([]byte, 65535)
 	p.c.SetReadDeadline(time.Now().Add(2 * time.Second))
 	n, err := p.c.Read(buf)
@@ -56,25 +65,33 @@ func (p *rawPhone) send(method, ruri string, extra ...string) *sip.Response {
 	return res
 }
 
+const rawRURI = "sip:acmebrick.x.co.nz"
+
+// answer is the REGISTER that answers the 401 chal with the MD5 digest.
+func (p *rawPhone) answer(chal *sip.Response) []byte {
+	c, err := digest.ParseChallenge(chal.GetHeader("WWW-Authenticate").Value())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	cred, err := digest.Digest(c, digest.Options{Method: "REGISTER", URI: rawRURI, Username: p.user, Password: p.pw, Count: 1})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return p.request("REGISTER", rawRURI, "Expires: 600", "Authorization: "+cred.String())
+}
+
 // register registers the phone (401, then the MD5 answer) and returns the
 // final status, 0 when a request went unanswered.
 func (p *rawPhone) register() int {
-	const ruri = "sip:acmebrick.x.co.nz"
-	res := p.send("REGISTER", ruri, "Expires: 600")
+	res := p.send("REGISTER", rawRURI, "Expires: 600")
 	if res == nil || res.StatusCode != 401 {
 		return status(res)
 	}
-	chal, err := digest.ParseChallenge(res.GetHeader("WWW-Authenticate").Value())
-	if err != nil {
+	if _, err := p.c.WriteToUDP(p.answer(res), p.dst); err != nil {
 		p.t.Error(err)
 		return 0
 	}
-	cred, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: ruri, Username: p.user, Password: p.pw, Count: 1})
-	if err != nil {
-		p.t.Error(err)
-		return 0
-	}
-	return status(p.send("REGISTER", ruri, "Expires: 600", "Authorization: "+cred.String()))
+	return status(p.read())
 }
 
 func status(res *sip.Response) int {
