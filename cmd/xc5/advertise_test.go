@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
 
 // TestAdvertisedFlag: --sip-advertise and --sip-tls-advertise take
 // HOST[:PORT]; a bad value is refused with the reason.
@@ -26,6 +31,20 @@ func TestAdvertisedFlag(t *testing.T) {
 		host, port, err := advertised(tc.in)
 		if (err != nil) != tc.bad || host != tc.host || port != tc.port {
 			t.Errorf("advertised(%q) = %q, %d, %v", tc.in, host, port, err)
+		}
+	}
+}
+
+// TestServeRefusesBadAdvertise: xc5 serve stops at once, saying which
+// flag is wrong.
+func TestServeRefusesBadAdvertise(t *testing.T) {
+	clearEnv(t)
+	for _, flag := range []string{"--sip-advertise", "--sip-tls-advertise"} {
+		var stderr bytes.Buffer
+		err := serve(context.Background(), []string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0",
+			flag, "pbx.example.net:99999"}, &stderr)
+		if err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("%s pbx.example.net:99999: %v", flag, err)
 		}
 	}
 }

@@ -56,6 +56,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if *sipTLS != "" && (*cert == "" || *sipAddr == "") {
 		return errors.New("--sip-tls needs --sip, --tls-cert and --tls-key")
 	}
+	sipCfg := sipserver.Config{DigestAlgorithms: strings.Split(*sipDigest, ","), SourceRate: *sipSourceRate, SourceBurst: *sipSourceBurst}
+	if *sipSourceRate == 0 {
+		return errors.New("--sip-source-rate 0 would drop every request: give a rate, or a negative one for no throttle")
+	}
+	var err error
+	if sipCfg.Host, sipCfg.Port, err = advertised(*sipAdvertise); err != nil {
+		return fmt.Errorf("--sip-advertise: %w", err)
+	}
+	if sipCfg.TLSHost, sipCfg.TLSPort, err = advertised(*sipTLSAdvertise); err != nil {
+		return fmt.Errorf("--sip-tls-advertise: %w", err)
+	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *logFormat == "json" {
 		h = slog.NewJSONHandler(stderr, nil)
@@ -134,18 +145,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	if *sipAddr != "" {
-		cfg := sipserver.Config{Addr: *sipAddr, NonceKey: derive(skey, "sip-nonce"),
-			DigestAlgorithms: strings.Split(*sipDigest, ","), SourceRate: *sipSourceRate, SourceBurst: *sipSourceBurst}
-		if *sipSourceRate == 0 {
-			return errors.New("--sip-source-rate 0 would drop every request: give a rate, or a negative one for no throttle")
-		}
-		if cfg.Host, cfg.Port, err = advertised(*sipAdvertise); err != nil {
-			return fmt.Errorf("--sip-advertise: %w", err)
-		}
-		if cfg.TLSHost, cfg.TLSPort, err = advertised(*sipTLSAdvertise); err != nil {
-			return fmt.Errorf("--sip-tls-advertise: %w", err)
-		}
-		sip, err := sipserver.New(cfg, store, log)
+		sipCfg.Addr, sipCfg.NonceKey = *sipAddr, derive(skey, "sip-nonce")
+		sip, err := sipserver.New(sipCfg, store, log)
 		if err != nil {
 			return fmt.Errorf("sip: %w", err)
 		}
