@@ -339,7 +339,8 @@ func (b *b2bua) namesAccount(ctx context.Context, u *sip.Uri) bool {
 
 // onInvite takes a new call (or a re-INVITE in a call's dialog).
 func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
-	// Until the caller is known, refusals are stateless (see statelessTx).
+	// Until the caller is known, a refusal is sent once, never
+	// retransmitted (see statelessTx).
 	pre := statelessTx{tx}
 	to, from, cid, cseq := req.To(), req.From(), req.CallID(), req.CSeq()
 	if to == nil || from == nil || cid == nil || cseq == nil {
