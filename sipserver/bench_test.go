@@ -18,7 +18,7 @@ func BenchmarkRegister(b *testing.B) {
 	if err := store.Seed(context.Background(), accounts, 0, "seed-pw"); err != nil {
 		b.Fatal(err)
 	}
-	srv := startServer(b, Config{AuthFailures: -1}, store)
+	srv := startServer(b, Config{AuthFailures: -1, SourceRate: -1}, store)
 	var next atomic.Int64
 	b.SetParallelism(8)
 	b.ResetTimer()

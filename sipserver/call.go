@@ -41,13 +41,15 @@ const mediaReason = "Media services not available yet"
 // own INVITEs toward the phones and carriers the routing engine picks, so
 // that it stays in both dialogs (see docs/sip.md for why a B2BUA).
 type b2bua struct {
-	s      *Server
-	view   *routing.View
-	store  CallStore
-	client *sipgo.Client
-	trunks *trunkCache
-	cdrs   *cdrQueue
-	host   string // what goes into Via, Contact and From
+	s       *Server
+	view    *routing.View
+	store   CallStore
+	client  *sipgo.Client // UDP and TCP: Via host and port are Config.Host and Port
+	tls     *sipgo.Client // TLS: Config.TLSHost and TLSPort
+	trunks  *trunkCache
+	cdrs    *cdrQueue
+	host    string // what goes into Via, Contact and From
+	tlsHost string // what goes into Via and Contact over TLS
 
 	// shared, when set, counts calls for concurrent_limit across the
 	// nodes sharing a database; active still counts this node's.
@@ -126,11 +128,19 @@ func (s *Server) EnableCalls(view *routing.View, store CallStore) error {
 			host = firstAddress()
 		}
 	}
-	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(host), sipgo.WithClientLogger(s.log))
+	tlsHost := s.cfg.TLSHost
+	if tlsHost == "" {
+		tlsHost = host
+	}
+	client, err := s.callClient(host, s.cfg.Port)
 	if err != nil {
 		return err
 	}
-	b := &b2bua{s: s, view: view, store: store, client: client, host: host,
+	tlsClient, err := s.callClient(tlsHost, s.cfg.TLSPort)
+	if err != nil {
+		return err
+	}
+	b := &b2bua{s: s, view: view, store: store, client: client, tls: tlsClient, host: host, tlsHost: tlsHost,
 		trunks:  newTrunkCache(store, 10*time.Second, s.log),
 		cdrs:    newCDRQueue(store, s.log),
 		active:  map[string]int{},
@@ -188,6 +198,21 @@ func (s *Server) Calls() int {
 	return b.calls
 }
 
+// callClient is the client that sends xc5's requests on calls, with host
+// and port (0: the socket's) in the Via. With an advertised address
+// (Config.Host, Port, TLSHost, TLSPort: xc5 behind a NAT) the Via asks for
+// rport (RFC 3581), so that responses come back to the address the
+// request was seen from, through the NAT, rather than to the advertised
+// port at the request's source IP (RFC 3261 §18.2.2), where nothing may
+// listen.
+func (s *Server) callClient(host string, port int) (*sipgo.Client, error) {
+	opts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientPort(port), sipgo.WithClientLogger(s.log)}
+	if c := s.cfg; c.Host != "" || c.Port != 0 || c.TLSHost != "" || c.TLSPort != 0 {
+		opts = append(opts, sipgo.WithClientNAT())
+	}
+	return sipgo.NewClient(s.ua, opts...)
+}
+
 // firstAddress is the first non-loopback address of the machine, for a
 // server listening on a wildcard address; 127.0.0.1 when there is none.
 func firstAddress() string {
@@ -201,11 +226,19 @@ func firstAddress() string {
 }
 
 // contact is xc5's Contact for a dialog over transport: where the other
-// side sends BYE and re-INVITE.
+// side sends BYE and re-INVITE. It carries the advertised address
+// (Config.Host and Port, TLSHost and TLSPort) when one is set.
 func (b *b2bua) contact(transport string) sip.ContactHeader {
 	tp := strings.ToLower(transport)
-	port := 0
-	if tp != "udp" && tp != "tcp" && tp != "" {
+	host, port := b.host, b.s.cfg.Port
+	switch tp {
+	case "tls":
+		host, port = b.tlsHost, b.s.cfg.TLSPort
+		if port == 0 {
+			port = b.s.listenPort(tp)
+		}
+	case "udp", "tcp", "":
+	default:
 		port = b.s.listenPort(tp)
 	}
 	if port == 0 {
@@ -216,7 +249,7 @@ func (b *b2bua) contact(transport string) sip.ContactHeader {
 		_, p, _ := net.SplitHostPort(addr)
 		port, _ = strconv.Atoi(p)
 	}
-	u := sip.Uri{Scheme: "sip", User: "xc5", Host: b.host, Port: port}
+	u := sip.Uri{Scheme: "sip", User: "xc5", Host: host, Port: port}
 	if tp != "udp" && tp != "" {
 		u.UriParams = sip.NewParams()
 		u.UriParams.Add("transport", tp)
@@ -229,7 +262,11 @@ func (b *b2bua) contact(transport string) sip.ContactHeader {
 // (RewriteContact): phones behind NAT register from the address they can
 // be reached at, not the one in their Contact.
 func (b *b2bua) dialogUA(transport string) *sipgo.DialogUA {
-	return &sipgo.DialogUA{Client: b.client, ContactHDR: b.contact(transport), RewriteContact: true}
+	c := b.client
+	if strings.EqualFold(transport, "tls") {
+		c = b.tls
+	}
+	return &sipgo.DialogUA{Client: c, ContactHDR: b.contact(transport), RewriteContact: true}
 }
 
 // ---- who is calling ----
@@ -268,6 +305,7 @@ func (b *b2bua) identify(req *sip.Request, tx sip.ServerTransaction) (caller, bo
 	if !ok {
 		return caller{}, false
 	}
+	b.s.throttle.authenticated(sourceIP(req), b.s.cfg.Now())
 	a := b.view.Account(creds.GUID)
 	if a == nil {
 		a = b.view.Account(creds.Username)
@@ -348,9 +386,12 @@ func (b *b2bua) namesAccount(ctx context.Context, u *sip.Uri) bool {
 
 // onInvite takes a new call (or a re-INVITE in a call's dialog).
 func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	// Until the caller is known, a refusal is sent once, never
+	// retransmitted (see statelessTx).
+	pre := statelessTx{tx}
 	to, from, cid, cseq := req.To(), req.From(), req.CallID(), req.CSeq()
 	if to == nil || from == nil || cid == nil || cseq == nil {
-		b.s.respond(tx, req, sip.StatusBadRequest, "Missing Dialog Headers")
+		b.s.respond(pre, req, sip.StatusBadRequest, "Missing Dialog Headers")
 		return
 	}
 	if to.Params.Has("tag") {
@@ -358,23 +399,23 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
-		b.s.respond(tx, req, sip.StatusTooManyHops, "Too Many Hops")
+		b.s.respond(pre, req, sip.StatusTooManyHops, "Too Many Hops")
 		return
 	}
 	if req.Contact() == nil {
-		b.s.respond(tx, req, sip.StatusBadRequest, "Missing Contact")
+		b.s.respond(pre, req, sip.StatusBadRequest, "Missing Contact")
 		return
 	}
 	release, ok := b.admit()
 	if !ok {
 		// Overloaded: refuse before any work, so that the calls already
 		// up keep their CPU. A carrier tries another route or node.
-		b.s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded",
+		b.s.respond(pre, req, sip.StatusServiceUnavailable, "Overloaded",
 			sip.NewHeader("Retry-After", seconds(max(b.s.cfg.RetryAfter, time.Second))))
 		return
 	}
 	defer release()
-	who, ok := b.identify(req, tx)
+	who, ok := b.identify(req, pre)
 	if !ok {
 		return
 	}

@@ -26,11 +26,12 @@ type change struct {
 func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	n := s.registers.Add(1)
 	defer s.registers.Add(-1)
-	if limit := int64(s.cfg.MaxPendingRegisters); limit >= 0 && n > limit {
-		// Overloaded: refuse cheaply rather than queue (see Config).
+	slot := s.regWork.start()
+	defer s.regWork.done(slot)
+	if s.overloaded(req, n) {
+		// Refuse cheaply rather than queue (see Config).
 		s.shedRegs.Add(1)
-		s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded",
-			sip.NewHeader("Retry-After", seconds(max(s.cfg.RetryAfter, time.Second))))
+		s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded", sip.NewHeader("Retry-After", s.retryAfter()))
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
@@ -44,6 +45,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
+	s.throttle.authenticated(sourceIP(req), s.cfg.Now())
 	// The binding is always the authenticated account's; a To that names
 	// another existing account would be a third-party registration.
 	if name := aorName(&to.Address); name != acct.Username {
@@ -187,6 +189,22 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		res = append(res, sip.NewHeader("Contact", "<"+c+">;expires="+seconds(left)))
 	}
 	s.respond(tx, req, sip.StatusOK, "OK", res...)
+}
+
+// overloaded decides whether a REGISTER, the nth in progress, is refused:
+// beyond MaxPendingRegisters in progress, or, when the oldest in progress
+// has waited MaxRegisterWait, if it starts a registration (no
+// credentials). The answer of a challenged phone is still let in: it
+// completes a registration whose first half was already paid for, and it
+// is what makes room again.
+func (s *Server) overloaded(req *sip.Request, n int64) bool {
+	if limit := int64(s.cfg.MaxPendingRegisters); limit >= 0 && n > limit {
+		return true
+	}
+	if s.cfg.MaxRegisterWait <= 0 || req.GetHeader("Authorization") != nil {
+		return false
+	}
+	return s.regWork.oldest() > s.cfg.MaxRegisterWait
 }
 
 // ShedRegisters reports how many REGISTERs were refused with 503 because

@@ -63,8 +63,19 @@ type Config struct {
 	// From of the requests it sends on calls, where phones and carriers
 	// send the rest of the dialog. Default: the host of Addr, or when Addr
 	// is a wildcard address, the first non-loopback address of the
-	// machine.
+	// machine. Behind a NAT, or with the public address on another
+	// interface, it is the address phones and carriers can reach
+	// (`xc5 serve --sip-advertise`).
 	Host string
+	// Port is the port advertised with Host in the Via and Contact of
+	// calls over UDP and TCP. Default: the port Addr bound (over TCP the
+	// Via then carries the connection's own port).
+	Port int
+	// TLSHost and TLSPort are advertised instead of Host and the TLS
+	// listener's port for calls over TLS (`--sip-tls-advertise`).
+	// Default: Host and the port ListenAndServeTLS bound.
+	TLSHost string
+	TLSPort int
 
 	// ExternalRingSeconds bounds how long a call sent out over a carrier
 	// (a plain external dial or a forward to an external number) may ring
@@ -109,8 +120,22 @@ type Config struct {
 	// the collapse where queues and retransmissions feed each other.
 	// Default 8192; negative means no limit.
 	MaxPendingRegisters int
+	// MaxRegisterWait bounds the queue of REGISTERs by waiting time: once
+	// the oldest REGISTER in progress has waited this long, REGISTERs
+	// that start a registration (no credentials) get 503 at once, while
+	// the answers to challenges already sent are still served. Below
+	// SIP's first retransmission (500 ms), so that phones are refused
+	// before they retransmit into the queue. Default 400 ms; negative
+	// turns it off.
+	MaxRegisterWait time.Duration
 	// RetryAfter is the Retry-After of those 503s. Default 1 s.
 	RetryAfter time.Duration
+	// RegisterRetrySpread spreads the Retry-After of REGISTERs refused
+	// for overload evenly over RetryAfter to RetryAfter plus this, in
+	// whole seconds, so that a storm of phones refused together does not
+	// come back together. Default 9 s (Retry-After 1 to 10); negative
+	// means no spread.
+	RegisterRetrySpread time.Duration
 
 	// MinExpires is the shortest registration accepted; shorter non-zero
 	// requests get 423 Interval Too Brief. Default 60 s.
@@ -152,6 +177,21 @@ type Config struct {
 	AuthWindow          time.Duration
 	AuthFailuresPerUser int
 	AuthTries           int
+
+	// SourceRate and SourceBurst are the request budget of one source
+	// address (a token bucket, as Kamailio's pike module keeps): requests
+	// outside dialogs (REGISTER, OPTIONS, new INVITEs, …) beyond it are
+	// dropped without an answer, so that a SIP scanner's flood is mostly
+	// unanswered. An address that authenticated within the last
+	// MaxExpires gets ten times the budget, and its requests carrying
+	// credentials are never dropped; carriers' trunk addresses are not
+	// throttled. Default 50 a second with a burst of 1,000: 200 phones
+	// behind one NAT re-registering and sending a keepalive at the same
+	// moment (600 requests) fit in the burst, and their steady load (a
+	// few a second) is far below the rate (see docs/sip.md "Scanners").
+	// A negative SourceRate turns the throttle off.
+	SourceRate  int
+	SourceBurst int
 
 	// UDPBuffer is the size asked for the UDP socket's receive and send
 	// buffers (the kernel caps it at net.core.rmem_max and wmem_max).
@@ -195,6 +235,8 @@ func (c *Config) defaults() error {
 		c.MaxCallSetups = 128
 	}
 	def(&c.RetryAfter, time.Second)
+	def(&c.MaxRegisterWait, 400*time.Millisecond)
+	def(&c.RegisterRetrySpread, 9*time.Second)
 	if c.MaxPendingRegisters == 0 {
 		c.MaxPendingRegisters = 8192
 	}
@@ -210,6 +252,12 @@ func (c *Config) defaults() error {
 	}
 	if c.AuthFailures == 0 {
 		c.AuthFailures = 20
+	}
+	if c.SourceRate == 0 {
+		c.SourceRate = 50
+	}
+	if c.SourceBurst <= 0 {
+		c.SourceBurst = max(1000, c.SourceRate)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -230,6 +278,8 @@ func (c *Config) defaults() error {
 		rand.Read(c.NonceKey)
 	}
 	switch {
+	case c.Port < 0 || c.Port > 65535 || c.TLSPort < 0 || c.TLSPort > 65535:
+		return fmt.Errorf("sip: advertised ports %d, %d out of range", c.Port, c.TLSPort)
 	case c.MinExpires < time.Second || c.MaxExpires < c.MinExpires:
 		return fmt.Errorf("sip: need 1s <= MinExpires (%v) <= MaxExpires (%v)", c.MinExpires, c.MaxExpires)
 	case c.NonceTTL < time.Second:
@@ -244,16 +294,20 @@ type Handler = sipgo.RequestHandler
 // Server is the SIP service: a sipgo user agent and server whose requests
 // this package dispatches.
 type Server struct {
-	cfg     Config
-	reg     Registry
-	log     *slog.Logger
-	ua      *sipgo.UserAgent
-	sip     *sipgo.Server
-	nonces  *nonces
-	replay  *replayGuard
-	limiter *ratelimit.Limiter
+	cfg      Config
+	reg      Registry
+	log      *slog.Logger
+	ua       *sipgo.UserAgent
+	sip      *sipgo.Server
+	nonces   *nonces
+	replay   *replayGuard
+	limiter  *ratelimit.Limiter
+	throttle *throttle
+
+	dropped atomic.Int64 // requests dropped by the throttle
 
 	registers atomic.Int64 // REGISTERs in progress
+	regWork   *regWork     // when they arrived
 	shedRegs  atomic.Int64 // REGISTERs refused for overload
 
 	mu       sync.RWMutex
@@ -298,6 +352,8 @@ func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
 		nonces:   &nonces{key: cfg.NonceKey, ttl: cfg.NonceTTL},
 		replay:   newReplayGuard(cfg.NonceTTL, cfg.MaxNonces),
 		limiter:  newLimiter(cfg),
+		throttle: newThrottle(cfg.SourceRate, cfg.SourceBurst, cfg.MaxExpires),
+		regWork:  newRegWork(),
 		handlers: map[sip.RequestMethod]Handler{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -358,6 +414,9 @@ func (s *Server) dispatch(req *sip.Request, tx sip.ServerTransaction) {
 			}
 		}
 	}()
+	if s.throttled(req) {
+		return // over its address's budget: dropped, as pike does
+	}
 	s.mu.RLock()
 	h := s.handlers[req.Method]
 	s.mu.RUnlock()
@@ -399,6 +458,27 @@ func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 	if err := tx.Respond(s.response(req, code, reason, hdrs...)); err != nil {
 		s.log.Debug("respond failed", "code", code, "err", err)
 	}
+}
+
+// statelessTx answers an INVITE's refusals (final responses other than
+// 2xx) once: the response is sent and the transaction ended at once,
+// before the INVITE server transaction could retransmit it until an ACK
+// comes (RFC 3261 Timer G: 11 copies over 32 s). A request from anyone,
+// forged source address included, must not draw more than it sends: an
+// unauthenticated INVITE that is never ACKed would otherwise make xc5 a
+// reflection amplifier of 26 times the bytes. Kamailio answers such
+// requests statelessly too (sl_send_reply). A lost refusal is recovered
+// by the caller's own retransmission of the INVITE, which then starts a
+// new transaction and draws one new answer; the ACK of a refusal matches
+// no transaction and is ignored.
+type statelessTx struct{ sip.ServerTransaction }
+
+func (t statelessTx) Respond(res *sip.Response) error {
+	err := t.ServerTransaction.Respond(res)
+	if !res.IsProvisional() && !res.IsSuccess() {
+		t.Terminate()
+	}
+	return err
 }
 
 // Listen binds Config.Addr on UDP and TCP, the same port for both. Serve
@@ -644,6 +724,7 @@ func (s *Server) sweep() {
 	}
 	s.replay.prune(now)
 	s.limiter.Prune(now)
+	s.throttle.prune(now)
 }
 
 // sourceIP is the host part of a request's source address.

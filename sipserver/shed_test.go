@@ -103,7 +103,7 @@ func TestRegisterShedding(t *testing.T) {
 	store := newStore(t)
 	addAccount(t, store, reception, password)
 	g := &gatedStore{Store: store, gate: make(chan struct{}), waiting: make(chan struct{}, 1)}
-	srv := startServer(t, Config{MaxPendingRegisters: 1, RetryAfter: 2 * time.Second}, g)
+	srv := startServer(t, Config{MaxPendingRegisters: 1, RetryAfter: 2 * time.Second, RegisterRetrySpread: -1}, g)
 	desk, soft := newPhone(t, srv.addr, "UDP"), newPhone(t, srv.addr, "UDP")
 	// With a limit of 1, a phone's authenticated REGISTER can arrive while
 	// the handler of its first (challenged) one is still returning: such a

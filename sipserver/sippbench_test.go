@@ -74,7 +74,7 @@ func TestSippLoad(t *testing.T) {
 		timed = &timedStore{Store: store}
 		reg = timed
 	}
-	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, DigestAlgorithms: []string{"MD5", "SHA-256"}}, reg)
+	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, SourceRate: -1, MaxRegisterWait: 400 * time.Millisecond, DigestAlgorithms: []string{"MD5", "SHA-256"}}, reg)
 	if err := srv.EnableCalls(view, store); err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func tortureFiles(t testing.TB) map[string][]byte {
 func TestTortureOverSockets(t *testing.T) {
 	store := newStore(t)
 	guid := addAccount(t, store, reception, password)
-	srv := startServer(t, Config{AuthFailures: -1}, store)
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1}, store)
 	files := tortureFiles(t)
 
 	udp, err := net.Dial("udp", srv.addr)
@@ -137,7 +137,7 @@ type harness struct {
 func newHarness(t testing.TB) *harness {
 	reg := newMemRegistry()
 	reg.add(reception, password)
-	srv, err := New(Config{AuthFailures: -1, MaxContacts: 1000}, reg, testLogger())
+	srv, err := New(Config{AuthFailures: -1, SourceRate: -1, MaxContacts: 1000}, reg, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +39,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for load tests)")
 	sipAddr := fs.String("sip", "127.0.0.1:5060", `SIP address (UDP and TCP on one port); "" turns SIP off`)
 	sipTLS := fs.String("sip-tls", "", "SIP over TLS address (uses --tls-cert and --tls-key)")
-	sipDigest := fs.String("sip-digest", "SHA-256,MD5", "digest algorithms challenged for, in order (MD5 first for phones that answer only the first challenge)")
+	sipDigest := fs.String("sip-digest", "MD5", "digest algorithms challenged for, in order (SHA-256,MD5 for fleets that support RFC 8760)")
+	sipAdvertise := fs.String("sip-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over UDP and TCP (xc5 behind NAT); default the --sip address")
+	sipTLSAdvertise := fs.String("sip-tls-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over TLS; default --sip-advertise's host and the --sip-tls port")
+	sipSourceRate := fs.Int("sip-source-rate", 50, "requests a second one source address may send outside calls before they are dropped (a scanner); negative turns the throttle off")
+	sipSourceBurst := fs.Int("sip-source-burst", 1000, "burst of --sip-source-rate (phones behind one NAT re-registering together)")
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
@@ -54,6 +59,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *cdrDays < 0 {
 		return errors.New("--cdr-retention is a number of days, 0 to keep records forever")
+	}
+	sipCfg := sipserver.Config{DigestAlgorithms: strings.Split(*sipDigest, ","), SourceRate: *sipSourceRate, SourceBurst: *sipSourceBurst}
+	if *sipSourceRate == 0 {
+		return errors.New("--sip-source-rate 0 would drop every request: give a rate, or a negative one for no throttle")
+	}
+	var err error
+	if sipCfg.Host, sipCfg.Port, err = advertised(*sipAdvertise); err != nil {
+		return fmt.Errorf("--sip-advertise: %w", err)
+	}
+	if sipCfg.TLSHost, sipCfg.TLSPort, err = advertised(*sipTLSAdvertise); err != nil {
+		return fmt.Errorf("--sip-tls-advertise: %w", err)
 	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *logFormat == "json" {
@@ -136,8 +152,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	if *sipAddr != "" {
-		sip, err := sipserver.New(sipserver.Config{Addr: *sipAddr, NonceKey: derive(skey, "sip-nonce"),
-			DigestAlgorithms: strings.Split(*sipDigest, ",")}, store, log)
+		sipCfg.Addr, sipCfg.NonceKey = *sipAddr, derive(skey, "sip-nonce")
+		sip, err := sipserver.New(sipCfg, store, log)
 		if err != nil {
 			return fmt.Errorf("sip: %w", err)
 		}
@@ -202,6 +218,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shut)
+}
+
+// advertised parses HOST[:PORT] (an IPv6 host in brackets when a port
+// follows); "" is no advertised address, a port of 0 the bound one.
+func advertised(v string) (host string, port int, err error) {
+	if v == "" {
+		return "", 0, nil
+	}
+	host, p, err := net.SplitHostPort(v)
+	if err != nil {
+		// No port: the whole value is the host (an IPv6 address too).
+		host, p = strings.Trim(v, "[]"), "0"
+	}
+	port, err = strconv.Atoi(p)
+	switch {
+	case err != nil || port < 0 || port > 65535:
+		return "", 0, fmt.Errorf("port %q is not 0-65535", p)
+	case host == "" || strings.ContainsAny(host, " /@;<>[]"):
+		return "", 0, fmt.Errorf("%q is not HOST[:PORT]", v)
+	}
+	return host, port, nil
 }
 
 // derive makes a key for one purpose from the installation's key, so that

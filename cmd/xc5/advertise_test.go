@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestAdvertisedFlag: --sip-advertise and --sip-tls-advertise take
+// HOST[:PORT]; a bad value is refused with the reason.
+func TestAdvertisedFlag(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		host string
+		port int
+		bad  bool
+	}{
+		{"", "", 0, false},
+		{"203.0.113.7", "203.0.113.7", 0, false},
+		{"203.0.113.7:5080", "203.0.113.7", 5080, false},
+		{"pbx.example.net:5061", "pbx.example.net", 5061, false},
+		{"2001:db8::7", "2001:db8::7", 0, false},
+		{"[2001:db8::7]", "2001:db8::7", 0, false},
+		{"[2001:db8::7]:5080", "2001:db8::7", 5080, false},
+		{"pbx.example.net:sip", "", 0, true},
+		{"pbx.example.net:70000", "", 0, true},
+		{":5060", "", 0, true},
+		{"sip:pbx.example.net", "", 0, true},
+	} {
+		host, port, err := advertised(tc.in)
+		if (err != nil) != tc.bad || host != tc.host || port != tc.port {
+			t.Errorf("advertised(%q) = %q, %d, %v", tc.in, host, port, err)
+		}
+	}
+}
+
+// TestServeRefusesBadAdvertise: xc5 serve stops at once, saying which
+// flag is wrong.
+func TestServeRefusesBadAdvertise(t *testing.T) {
+	clearEnv(t)
+	for _, flag := range []string{"--sip-advertise", "--sip-tls-advertise"} {
+		var stderr bytes.Buffer
+		err := serve(context.Background(), []string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0",
+			flag, "pbx.example.net:99999"}, &stderr)
+		if err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("%s pbx.example.net:99999: %v", flag, err)
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package sipserver
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// portForward is a NAT's port forward: datagrams to its public address
+// (on 127.0.0.2) go to the inside address set later (xc5 on 127.0.0.1),
+// from one inside socket per outside source, and the answers go back.
+func portForward(t *testing.T) (public string, to func(inside string)) {
+	t.Helper()
+	pub, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	var mu sync.Mutex
+	var dst *net.UDPAddr
+	conns := map[string]*net.UDPConn{}
+	go func() {
+		buf := make([]byte, 65535)
+		for {
+			n, src, err := pub.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			c := conns[src.String()]
+			if c == nil && dst != nil {
+				if c, err = net.DialUDP("udp", nil, dst); err != nil {
+					mu.Unlock()
+					continue
+				}
+				conns[src.String()] = c
+				t.Cleanup(func() { c.Close() })
+				go func() {
+					back := make([]byte, 65535)
+					for {
+						n, err := c.Read(back)
+						if err != nil {
+							return
+						}
+						pub.WriteTo(back[:n], src)
+					}
+				}()
+			}
+			mu.Unlock()
+			if c != nil {
+				c.Write(buf[:n])
+			}
+		}
+	}()
+	return pub.LocalAddr().String(), func(inside string) {
+		a, err := net.ResolveUDPAddr("udp", inside)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		dst = a
+		mu.Unlock()
+	}
+}
+
+// TestAdvertisedAddress: xc5 listens on 127.0.0.1 behind a NAT whose
+// public address (127.0.0.2) forwards to it, and advertises that address
+// (Config.Host and Port, `--sip-advertise`). The INVITE a phone receives
+// carries it in its Via and Contact, the 200 the caller receives in its
+// Contact, and the caller's ACK and BYE, sent there, reach the callee.
+func TestAdvertisedAddress(t *testing.T) {
+	public, forwardTo := portForward(t)
+	host, p, _ := net.SplitHostPort(public)
+	port, _ := strconv.Atoi(p)
+	x := newPBX(t, Config{Host: host, Port: port})
+	forwardTo(x.srv.addr)
+	rec := x.phone(reception, password, "UDP")
+	sal := x.phone(sales, salesPassword, "UDP")
+
+	out := rec.dial("608")
+	in := sal.next(5 * time.Second)
+	via := in.req.Via()
+	if via.Host != host || via.Port != port || !via.Params.Has("rport") {
+		t.Errorf("the callee's INVITE has Via %s, want sent-by %s with rport", via.Value(), public)
+	}
+	if c := in.req.Contact(); c.Address.Host != host || c.Address.Port != port {
+		t.Errorf("the callee's INVITE has Contact %s, want %s", c.Value(), public)
+	}
+	go func() {
+		if err := in.answer(); err != nil {
+			t.Logf("answer: %v", err)
+		}
+	}()
+	res := out.answered(5 * time.Second)
+	if c := res.Contact(); c.Address.Host != host || c.Address.Port != port {
+		t.Errorf("the caller's 200 has Contact %s, want %s", c.Value(), public)
+	}
+	if !sal.saw("ACK", 2*time.Second) {
+		t.Fatal("the caller's ACK, sent to the advertised address, did not reach sales")
+	}
+	if err := out.hangup(); err != nil {
+		t.Fatalf("caller BYE to the advertised address: %v", err)
+	}
+	if !sal.saw("BYE", 2*time.Second) {
+		t.Fatal("the caller's BYE did not reach sales")
+	}
+	x.idle()
+}
+
+// TestAdvertisedAddressPerTransport: calls over TCP carry Config.Host and
+// Port; over TLS, TLSHost and TLSPort; without them, the bound address.
+func TestAdvertisedAddressPerTransport(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		cfg        Config
+		transport  string
+		host       string
+		port       int
+		clientHost string
+	}{
+		{"tcp advertised", Config{Host: "pbx.example.net", Port: 5080}, "TCP", "pbx.example.net", 5080, "pbx.example.net"},
+		{"tls advertised", Config{Host: "pbx.example.net", Port: 5080, TLSHost: "tls.example.net", TLSPort: 5081}, "TLS", "tls.example.net", 5081, "tls.example.net"},
+		{"tls defaults to Host", Config{Host: "pbx.example.net", TLSPort: 5081}, "TLS", "pbx.example.net", 5081, "pbx.example.net"},
+		{"none", Config{}, "UDP", "127.0.0.1", 0, "127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newPBX(t, tc.cfg)
+			x.srv.mu.RLock()
+			b := x.srv.b2b
+			x.srv.mu.RUnlock()
+			want := tc.port
+			if want == 0 {
+				_, p, _ := net.SplitHostPort(x.srv.addr)
+				want, _ = strconv.Atoi(p)
+			}
+			ua := b.dialogUA(tc.transport)
+			if c := ua.ContactHDR.Address; c.Host != tc.host || c.Port != want {
+				t.Errorf("Contact %s, want %s:%d", c.String(), tc.host, want)
+			}
+			if ua.Client.Hostname() != tc.clientHost {
+				t.Errorf("Via host %q, want %q", ua.Client.Hostname(), tc.clientHost)
+			}
+			if tp, _ := ua.ContactHDR.Address.UriParams.Get("transport"); tc.transport != "UDP" && tp != sip.NetworkToLower(tc.transport) {
+				t.Errorf("Contact transport %q", tp)
+			}
+		})
+	}
+}

@@ -1,0 +1,79 @@
+package sipserver
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// slotWidth is the resolution of regWork's arrival times.
+const slotWidth = 50 * time.Millisecond
+
+// regWork knows when the REGISTERs in progress arrived, to the nearest
+// slotWidth, so that the wait of the oldest is known at once: the queue
+// is bounded by how long work waits, not by how much of it there is. A
+// count says little: 8,000 REGISTERs are a second of work on a node
+// that is keeping up and several on one whose disk has slowed down.
+type regWork struct {
+	mu    sync.Mutex
+	base  time.Time     // slots count from here (monotonic clock)
+	slots map[int64]int // slot -> REGISTERs in progress that arrived in it
+	min   int64         // the oldest slot with work, when slots is not empty
+}
+
+func newRegWork() *regWork { return &regWork{base: time.Now(), slots: map[int64]int{}} }
+
+// start records a REGISTER arriving now and returns its slot, for done.
+func (w *regWork) start() int64 {
+	s := int64(time.Since(w.base) / slotWidth)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.slots) == 0 || s < w.min {
+		w.min = s
+	}
+	w.slots[s]++
+	return s
+}
+
+// done records the end of a REGISTER that started in slot s.
+func (w *regWork) done(s int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.slots[s]--; w.slots[s] > 0 {
+		return
+	}
+	delete(w.slots, s)
+	if s != w.min {
+		return
+	}
+	first := true
+	for k := range w.slots {
+		if first || k < w.min {
+			w.min, first = k, false
+		}
+	}
+}
+
+// oldest is how long the oldest REGISTER in progress has waited (0 when
+// there is none).
+func (w *regWork) oldest() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.slots) == 0 {
+		return 0
+	}
+	return time.Since(w.base) - time.Duration(w.min)*slotWidth
+}
+
+// retryAfter is the Retry-After of a REGISTER refused for overload: a
+// whole number of seconds drawn evenly from RetryAfter to RetryAfter +
+// RegisterRetrySpread, so that the phones refused together come back
+// spread out and the storm thins instead of returning all at once.
+func (s *Server) retryAfter() string {
+	base := max(s.cfg.RetryAfter, time.Second)
+	spread := int64(s.cfg.RegisterRetrySpread / time.Second)
+	if spread > 0 {
+		base += time.Duration(rand.Int64N(spread+1)) * time.Second
+	}
+	return seconds(base)
+}

@@ -1,0 +1,104 @@
+package sipserver
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"xc5/sqlite"
+)
+
+// countingStore counts PutRegistration calls and holds them until its
+// gate opens: a store (or a node) that has fallen behind.
+type countingStore struct {
+	gatedStore
+	puts atomic.Int64
+}
+
+func (c *countingStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) error {
+	c.puts.Add(1)
+	return c.gatedStore.PutRegistration(ctx, account, contact, expires, ua, source, limit)
+}
+
+// TestRegisterStorm: once the oldest REGISTER in progress has waited
+// MaxRegisterWait, a REGISTER that starts a registration is refused at
+// once with 503 and a Retry-After spread over RetryAfter to RetryAfter +
+// RegisterRetrySpread, while the answer to a challenge already sent is
+// still taken in and served; a retransmission of a REGISTER in work is
+// absorbed, not written again. When the work drains, REGISTERs are served.
+func TestRegisterStorm(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	g := &countingStore{gatedStore: gatedStore{Store: store, gate: make(chan struct{}), waiting: make(chan struct{}, 1)}}
+	srv := startServer(t, Config{MaxRegisterWait: 200 * time.Millisecond, RetryAfter: time.Second, RegisterRetrySpread: 4 * time.Second}, g)
+
+	// A phone whose registration is in work, held by the store.
+	desk := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+	res := desk.send("REGISTER", rawRURI, "Expires: 600")
+	if status(res) != 401 {
+		t.Fatalf("first REGISTER: %v", res)
+	}
+	authed := desk.answer(res)
+	if _, err := desk.c.WriteToUDP(authed, desk.dst); err != nil {
+		t.Fatal(err)
+	}
+	<-g.waiting
+	// Another phone got its challenge before the queue grew.
+	soft := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+	softChal := soft.send("REGISTER", rawRURI, "Expires: 600")
+	if status(softChal) != 401 {
+		t.Fatalf("soft's first REGISTER: %v", softChal)
+	}
+	time.Sleep(300 * time.Millisecond) // desk's REGISTER has now waited too long
+	// desk retransmits its REGISTER in work (same branch): absorbed.
+	for range 3 {
+		desk.c.WriteToUDP(authed, desk.dst)
+	}
+
+	seen := map[int]bool{}
+	for i := range 40 {
+		p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+		res := p.send("REGISTER", rawRURI, "Expires: 600")
+		if status(res) != 503 {
+			t.Fatalf("new registration %d with the queue too old: %v", i, res)
+		}
+		ra, err := strconv.Atoi(res.GetHeader("Retry-After").Value())
+		if err != nil || ra < 1 || ra > 5 {
+			t.Fatalf("Retry-After %q, want 1 to 5", res.GetHeader("Retry-After").Value())
+		}
+		seen[ra] = true
+	}
+	if len(seen) < 3 {
+		t.Errorf("Retry-After values %v: not spread", seen)
+	}
+	// soft's answer to its challenge is taken in (it waits in the store).
+	softAuthed := soft.answer(softChal)
+	if _, err := soft.c.WriteToUDP(softAuthed, soft.dst); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := g.puts.Load(); n != 2 {
+		t.Errorf("%d bindings written while held, want 2 (desk once, its retransmissions absorbed, and soft)", n)
+	}
+	close(g.gate)
+	for _, p := range []*rawPhone{desk, soft} {
+		if res := p.read(); status(res) != 200 {
+			t.Errorf("held REGISTER: %v", res)
+		}
+	}
+	if n := g.puts.Load(); n != 2 {
+		t.Errorf("%d bindings written, want 2", n)
+	}
+	// Drained (the handlers have returned): a new registration is served.
+	for deadline := time.Now().Add(5 * time.Second); srv.registers.Load() != 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password).register(); code != 200 {
+		t.Errorf("after the storm: %d", code)
+	}
+	if n := srv.ShedRegisters(); n != 40 {
+		t.Errorf("ShedRegisters() = %d, want 40", n)
+	}
+}

@@ -1,0 +1,270 @@
+package sipserver
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+)
+
+// rawPhone is a phone on a bare UDP socket (so that its source address
+// can be 127.0.0.2 or 127.0.0.3), sending one request at a time.
+type rawPhone struct {
+	t    testing.TB
+	c    *net.UDPConn
+	dst  *net.UDPAddr
+	user string
+	pw   string
+	n    int
+}
+
+func newRawPhone(t testing.TB, local, server, user, pw string) *rawPhone {
+	dst, err := net.ResolveUDPAddr("udp", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rawPhone{t: t, c: rawUDP(t, local), dst: dst, user: user, pw: pw}
+}
+
+// send sends a request and returns the response, nil when none came
+// within two seconds.
+func (p *rawPhone) send(method, ruri string, extra ...string) *sip.Response {
+	if _, err := p.c.WriteToUDP(p.request(method, ruri, extra...), p.dst); err != nil {
+		p.t.Error(err)
+		return nil
+	}
+	return p.read()
+}
+
+// request builds the phone's next request (a new transaction).
+func (p *rawPhone) request(method, ruri string, extra ...string) []byte {
+	p.n++
+	return rawRequest(p.c, method, ruri, p.user, fmt.Sprintf("%s%d", strings.ReplaceAll(p.c.LocalAddr().String(), ":", "x"), p.n), extra...)
+}
+
+// read returns the next response, nil when none came within two seconds.
+func (p *rawPhone) read() *sip.Response {
+	buf := make([]byte, 65535)
+	p.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, err := p.c.Read(buf)
+	if err != nil {
+		return nil
+	}
+	m, err := sip.ParseMessage(buf[:n])
+	if err != nil {
+		p.t.Errorf("bad response: %v", err)
+		return nil
+	}
+	res, _ := m.(*sip.Response)
+	return res
+}
+
+const rawRURI = "sip:acmebrick.x.co.nz"
+
+// answer is the REGISTER that answers the 401 chal with the MD5 digest.
+func (p *rawPhone) answer(chal *sip.Response) []byte {
+	c, err := digest.ParseChallenge(chal.GetHeader("WWW-Authenticate").Value())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	cred, err := digest.Digest(c, digest.Options{Method: "REGISTER", URI: rawRURI, Username: p.user, Password: p.pw, Count: 1})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return p.request("REGISTER", rawRURI, "Expires: 600", "Authorization: "+cred.String())
+}
+
+// register registers the phone (401, then the MD5 answer) and returns the
+// final status, 0 when a request went unanswered.
+func (p *rawPhone) register() int {
+	res := p.send("REGISTER", rawRURI, "Expires: 600")
+	if res == nil || res.StatusCode != 401 {
+		return status(res)
+	}
+	if _, err := p.c.WriteToUDP(p.answer(res), p.dst); err != nil {
+		p.t.Error(err)
+		return 0
+	}
+	return status(p.read())
+}
+
+func status(res *sip.Response) int {
+	if res == nil {
+		return 0
+	}
+	return res.StatusCode
+}
+
+// flood sends n requests of each method from c as fast as it can, each a
+// new transaction (as scanners send them), and counts the responses that
+// come back until quiet for a second.
+func flood(t *testing.T, c *net.UDPConn, dst *net.UDPAddr, n int, methods ...string) int {
+	var answered atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65535)
+		for {
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+			answered.Add(1)
+		}
+	}()
+	for i := 0; i < n; i++ {
+		for _, m := range methods {
+			r := rawRequest(c, m, "sip:100@"+dst.String(), "100@"+dst.String(), fmt.Sprintf("flood%s%d", m, i))
+			if _, err := c.WriteToUDP(r, dst); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%50 == 49 {
+			time.Sleep(time.Millisecond) // stay within the socket buffers
+		}
+	}
+	<-done
+	return int(answered.Load())
+}
+
+// TestScannerThrottled: a scanner floods xc5 from 127.0.0.1 with OPTIONS
+// and REGISTERs; beyond its address's burst they go unanswered, while a
+// phone on 127.0.0.2 registers normally.
+func TestScannerThrottled(t *testing.T) {
+	store := newStore(t)
+	guid := addAccount(t, store, reception, password)
+	srv := startServer(t, Config{}, store)
+	phone := newRawPhone(t, "127.0.0.2:0", srv.addr, reception, password)
+	scanner := rawUDP(t, "127.0.0.1:0")
+	dst, _ := net.ResolveUDPAddr("udp", srv.addr)
+
+	registered := make(chan int, 1)
+	go func() {
+		time.Sleep(50 * time.Millisecond) // in the middle of the flood
+		registered <- phone.register()
+	}()
+	const n = 2500
+	answered := flood(t, scanner, dst, n, "OPTIONS", "REGISTER")
+	if code := <-registered; code != 200 {
+		t.Fatalf("the phone on 127.0.0.2 got %d during the flood, want 200", code)
+	}
+	if got := contactsOf(t, store, guid, srv.clock.Now()); len(got) != 1 {
+		t.Fatalf("bindings %v", got)
+	}
+	// The test clock stands still: the scanner gets its burst, no more.
+	if answered > srv.cfg.SourceBurst || answered == 0 {
+		t.Errorf("the scanner's %d requests drew %d answers, want at most its burst of %d", 2*n, answered, srv.cfg.SourceBurst)
+	}
+	// Most of the rest were dropped by the throttle (a few may be lost in
+	// the sockets when the machine is busy).
+	if d := srv.Throttled(); d < n {
+		t.Errorf("Throttled() = %d of %d", d, 2*n)
+	}
+}
+
+// TestNATPhonesNotThrottled: 200 phones behind one NAT address
+// (127.0.0.3) send OPTIONS keepalives every 30 s, all at once, then
+// register together and re-register every 60 s, for several minutes: not
+// one request goes unanswered. A carrier's trunk address is not
+// throttled at all.
+func TestNATPhonesNotThrottled(t *testing.T) {
+	x := newPBX(t, Config{})
+	const phones = 200
+	ps := make([]*rawPhone, phones)
+	for i := range ps { // ten phones an account (MaxContacts)
+		user := fmt.Sprintf("desk%d@acmebrick.x.co.nz", i/10)
+		if i%10 == 0 {
+			x.account("acmebrick.x.co.nz", `{"username":"`+user+`","password":"`+password+`"}`)
+		}
+		ps[i] = newRawPhone(t, "127.0.0.3:0", x.srv.addr, user, password)
+	}
+	all := func(what string, f func(p *rawPhone) int, want int) {
+		t.Helper()
+		var wg sync.WaitGroup
+		var bad atomic.Int64
+		for _, p := range ps {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if got := f(p); got != want {
+					bad.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if bad.Load() > 0 {
+			t.Fatalf("%s: %d of %d phones behind the NAT were refused or unanswered (throttled %d)", what, bad.Load(), phones, x.srv.Throttled())
+		}
+	}
+	keepalive := func(p *rawPhone) int { return status(p.send("OPTIONS", "sip:"+x.srv.addr)) }
+	for range 2 { // a minute of keepalives before any registration
+		all("keepalive", keepalive, 200)
+		x.srv.clock.Advance(30 * time.Second)
+	}
+	for range 3 { // three minutes of registrations and keepalives
+		all("register", (*rawPhone).register, 200)
+		all("keepalive", keepalive, 200)
+		x.srv.clock.Advance(30 * time.Second)
+		all("keepalive", keepalive, 200)
+		x.srv.clock.Advance(30 * time.Second)
+	}
+	if d := x.srv.Throttled(); d != 0 {
+		t.Errorf("Throttled() = %d", d)
+	}
+
+	// A carrier on its trunk's address sends far beyond the budget.
+	x.trunk("", "", "")
+	c := rawUDP(t, "127.0.0.1:0")
+	dst, _ := net.ResolveUDPAddr("udp", x.srv.addr)
+	const n = 2000
+	if got := flood(t, c, dst, n, "OPTIONS"); got < n*9/10 || x.srv.Throttled() != 0 {
+		t.Errorf("the carrier's %d OPTIONS drew %d answers (throttled %d); its budget was %d", n, got, x.srv.Throttled(), x.srv.cfg.SourceBurst)
+	}
+}
+
+// TestThrottleBudget checks the bucket: a new address gets its burst and
+// then rate a second; an address that authenticated gets ten times that,
+// and its requests with credentials always pass.
+func TestThrottleBudget(t *testing.T) {
+	now := time.Now()
+	th := newThrottle(50, 500, time.Hour)
+	no := func() bool { return false }
+	take := func(ip string, creds bool, n int) (ok int) {
+		for range n {
+			if th.allow(ip, creds, now, no) {
+				ok++
+			}
+		}
+		return ok
+	}
+	for _, tc := range []struct {
+		name  string
+		step  func()
+		ip    string
+		creds bool
+		n     int
+		want  int
+	}{
+		{"burst", nil, "192.0.2.1", false, 600, 500},
+		{"credentials do not help an unknown address", nil, "192.0.2.1", true, 10, 0},
+		{"refilled at rate", func() { now = now.Add(2 * time.Second) }, "192.0.2.1", false, 600, 100},
+		{"another address has its own", nil, "192.0.2.2", false, 600, 500},
+		{"known: credentials always pass", func() { th.authenticated("192.0.2.2", now) }, "192.0.2.2", true, 1000, 1000},
+		{"known: ten times the rate", func() { now = now.Add(2 * time.Second) }, "192.0.2.2", false, 2000, 1000},
+		{"known: ten times the burst", func() { now = now.Add(time.Minute) }, "192.0.2.2", false, 6000, 5000},
+		{"known no more after knownFor", func() { now = now.Add(2 * time.Hour) }, "192.0.2.2", false, 6000, 500},
+	} {
+		if tc.step != nil {
+			tc.step()
+		}
+		if got := take(tc.ip, tc.creds, tc.n); got != tc.want {
+			t.Errorf("%s: %d of %d allowed, want %d", tc.name, got, tc.n, tc.want)
+		}
+	}
+}
