@@ -377,3 +377,16 @@ func TestMemory(t *testing.T) {
 		t.Errorf("%d keys after 1000 refused attempts, want %d", got, n)
 	}
 }
+
+// TestPrunesItself: a limiter nobody calls Prune on (the API's) forgets
+// the keys that hold nothing once a window, as new keys come.
+func TestPrunesItself(t *testing.T) {
+	l := ratelimit.New(ratelimit.Config{PerAddress: 5, PerUser: 10})
+	for i := range 100 {
+		failN(t, l, 1, fmt.Sprint("192.0.2.", i), fmt.Sprint("u", i), t0)
+	}
+	failN(t, l, 1, "198.51.100.1", "late", t0.Add(3*time.Minute))
+	if n := l.Stats().Keys; n != 3 {
+		t.Errorf("%d keys three minutes on, want 3 (the last attempt's)", n)
+	}
+}
