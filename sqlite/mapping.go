@@ -183,6 +183,29 @@ func (t *table) insert(ctx context.Context, q execer, guid, parent string, extra
 // Columns come in a fixed order, so that the statement text, and with it
 // the writer's prepared statement, is the same every time.
 func (t *table) insertID(ctx context.Context, q execer, guid, parent string, extra map[string]any, vals map[string]any) (int64, error) {
+	query, args := t.insertSQL(guid, parent, extra, vals)
+	var id int64
+	err := q.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id)
+	return id, mapError(err)
+}
+
+// insertNew is insertID that writes nothing, and reports false, when the
+// row would break a unique index. On PostgreSQL it waits for a concurrent
+// transaction that wrote the conflicting row, so that once it reports
+// false, that row is there to be read (or was rolled back).
+func (t *table) insertNew(ctx context.Context, q execer, guid, parent string, vals map[string]any) (int64, bool, error) {
+	query, args := t.insertSQL(guid, parent, nil, vals)
+	var id int64
+	err := q.QueryRowContext(ctx, query+" ON CONFLICT DO NOTHING RETURNING id", args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		changedNothing(q)
+		return 0, false, nil
+	}
+	return id, err == nil, mapError(err)
+}
+
+// insertSQL builds the INSERT of a new row and its arguments.
+func (t *table) insertSQL(guid, parent string, extra map[string]any, vals map[string]any) (string, []any) {
 	cols := []string{"guid"}
 	args := []any{guid}
 	if t.parentCol != "" {
@@ -201,10 +224,8 @@ func (t *table) insertID(ctx context.Context, q execer, guid, parent string, ext
 			args = append(args, dbValue(v))
 		}
 	}
-	var id int64
-	err := q.QueryRowContext(ctx, "INSERT INTO "+t.name+" ("+strings.Join(cols, ", ")+") VALUES (?"+
-		strings.Repeat(", ?", len(cols)-1)+") RETURNING id", args...).Scan(&id)
-	return id, mapError(err)
+	return "INSERT INTO " + t.name + " (" + strings.Join(cols, ", ") + ") VALUES (?" +
+		strings.Repeat(", ?", len(cols)-1) + ")", args
 }
 
 // update writes the fields of in that are plain columns.

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 
 	"xc5"
@@ -76,5 +77,54 @@ func testNumberCreateAnswers(t *testing.T, b storetest.Backend) {
 	}
 	if got := len(list(t, s, "", resource.Number, resource.Query{Parent: "nc.test"})); got != 5 {
 		t.Errorf("nc.test has %d numbers, want 5", got)
+	}
+}
+
+// TestConcurrentPutOfNewGUID: concurrent PUTs of one record under one
+// new GUID create it once (201) and update it every other time (200), on
+// every backend. PostgreSQL used to answer some of them 409: their
+// transactions had all looked for the GUID before the first committed.
+func TestConcurrentPutOfNewGUID(t *testing.T) { forEachBackend(t, testConcurrentPutOfNewGUID) }
+
+func testConcurrentPutOfNewGUID(t *testing.T, b storetest.Backend) {
+	t.Parallel()
+	s, _ := openStore(t, b)
+	newAccount(t, s, "sameguid.test", "")
+	for round := 0; round < 5; round++ {
+		guid := resource.NewGUID()
+		const n = 20
+		start := make(chan struct{})
+		created := make([]bool, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				in := resource.Input{"number": fmt.Sprintf("64914%05d", round), "cfa": fmt.Sprintf("640000%04d", i)}
+				_, created[i], errs[i] = s.Put(ctx, "", resource.Number, "sameguid.test", guid, in, resource.Create)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		creates := 0
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("round %d: PUT %d: %v (code %q), want 201 or 200", round, i, err, xc5.ErrorCode(err))
+			}
+			if created[i] {
+				creates++
+			}
+		}
+		if creates != 1 {
+			t.Errorf("round %d: %d creates (201), want exactly 1", round, creates)
+		}
+		if _, err := s.Get(ctx, "", resource.Number, "sameguid.test", guid); err != nil {
+			t.Errorf("round %d: %v", round, err)
+		}
+	}
+	if got := list(t, s, "", resource.Number, resource.Query{Parent: "sameguid.test"}); len(got) != 5 {
+		t.Errorf("%d numbers, want 5: %v", len(got), numbers(got))
 	}
 }
