@@ -22,6 +22,10 @@ const (
 	EINTERNAL     = "internal"     // a bug or an infrastructure failure; never caused by input
 	ENOTALLOWED   = "not_allowed"  // the method is not supported on this path
 	EUNSUPPORTED  = "unsupported"  // the media type of the body is not accepted
+	// EUNAVAILABLE: the store cannot serve the request for now (its
+	// database is unreachable, or its disk is full). The request was not
+	// acknowledged; the client should send it again later.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is a domain error: a code for machines and a message meant for the

@@ -384,8 +384,7 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 	case xc5.ErrorCode(err) == xc5.ENOTFOUND:
 		return fail(sip.StatusForbidden, "Forbidden")
 	case err != nil:
-		s.log.Error("credentials lookup failed", "err", err)
-		s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
+		s.storeFailed(tx, req, err)
 		return none, false
 	case creds.Realm != acct.Realm:
 		// Challenged in another realm (a registrar address that names no

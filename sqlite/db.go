@@ -112,7 +112,7 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.w = startWriter(sqliteDialect, []*sql.Conn{conn})
+	s.w = startWriter(sqliteDialect, write, []*sql.Conn{conn})
 	if s.ckpt, err = sql.Open("sqlite", pragmas()); err != nil {
 		s.Close()
 		return nil, err

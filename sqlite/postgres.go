@@ -60,7 +60,7 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 		}
 		conns = append(conns, c)
 	}
-	s.w = startWriter(postgresDialect, conns)
+	s.w = startWriter(postgresDialect, db, conns)
 	return s, nil
 }
 

@@ -68,7 +68,7 @@ func (s *Store) SIPCredentials(ctx context.Context, username string) (SIPCredent
 		FROM accounts WHERE username = ?`, strings.ToLower(username)).
 		Scan(&c.GUID, &c.Username, &c.HA1MD5, &c.HA1SHA256, &c.LocalHA1MD5, &c.LocalHA1SHA256, &enabled)
 	if err != nil {
-		return c, notFound("account %s not found", username)
+		return c, missing(err, "account %s not found", username)
 	}
 	c.Realm = secret.Realm(c.Username)
 	c.Enabled = enabled != 0
@@ -243,7 +243,7 @@ func (s *Store) ContactsOf(ctx context.Context, accountGUID string, now time.Tim
 	rows, err := s.reader().QueryContext(ctx, `SELECT guid, contact, expires, user_agent, source, registered_at
 		FROM registrations WHERE account = ? AND expires > ? ORDER BY id`, accountGUID, sqlTime(now))
 	if err != nil {
-		return nil, err
+		return nil, storeErr(err)
 	}
 	defer rows.Close()
 	var out []Binding

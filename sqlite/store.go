@@ -24,7 +24,7 @@ func account(ctx context.Context, q execer, scope resource.Scope, id string) (re
 		rec, err = accountsTable.getRow(ctx, q, "t.username = ?", strings.ToLower(id))
 	}
 	if err != nil {
-		return rec, notFound("account %s not found", id)
+		return rec, missing(err, "account %s not found", id)
 	}
 	if !strings.HasPrefix(rec.Path, string(scope)) {
 		return rec, notFound("account %s not found", id)
@@ -45,7 +45,7 @@ func ownerAccount(ctx context.Context, q execer, scope resource.Scope, id string
 		err = q.QueryRowContext(ctx, `SELECT guid, path, username FROM accounts WHERE username = ?`, strings.ToLower(id)).Scan(&rec.GUID, &rec.Path, &username)
 	}
 	if err != nil || !strings.HasPrefix(rec.Path, string(scope)) {
-		return rec, notFound("account %s not found", id)
+		return rec, missing(err, "account %s not found", id)
 	}
 	rec.Values = map[string]any{"username": username}
 	return rec, nil
@@ -80,7 +80,7 @@ func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resour
 	if r.Parent == nil {
 		rec, err := t.getRow(ctx, q, where, arg)
 		if err != nil {
-			return rec, notFound("%s %s not found", r.Name, id)
+			return rec, missing(err, "%s %s not found", r.Name, id)
 		}
 		return rec, nil
 	}
@@ -90,7 +90,7 @@ func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resour
 	}
 	rec, err := t.getRow(ctx, q, "t."+t.parentCol+" = ? AND "+where, p.GUID, arg)
 	if err != nil {
-		return rec, notFound("%s %s not found", r.Name, id)
+		return rec, missing(err, "%s %s not found", r.Name, id)
 	}
 	return rec, nil
 }
@@ -227,18 +227,18 @@ func (s *Store) ListAll(ctx context.Context, r *resource.Resource, fn func(resou
 func (s *Store) batch(ctx context.Context, t *table, query string, args []any) ([]resource.Record, error) {
 	rows, err := s.reader().QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, storeErr(err)
 	}
 	defer rows.Close()
 	var recs []resource.Record
 	for rows.Next() {
 		rec, err := t.scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, storeErr(err)
 		}
 		recs = append(recs, rec)
 	}
-	return recs, rows.Err()
+	return recs, storeErr(rows.Err())
 }
 
 // prefixRange turns a path prefix into an index-friendly [lo, hi) range.
@@ -540,7 +540,7 @@ func (s *Store) Credentials(ctx context.Context, username string) (resource.Cred
 		FROM accounts a WHERE a.username = ?`, strings.ToLower(username)).
 		Scan(&c.GUID, &c.Username, &c.Path, &enabled, &c.Hash, &c.Access)
 	if err != nil {
-		return c, notFound("account %s not found", username)
+		return c, missing(err, "account %s not found", username)
 	}
 	c.Enabled = enabled != 0
 	return c, nil

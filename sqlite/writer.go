@@ -9,8 +9,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"xc5"
 )
 
 // runningBatches is how many connections may run batches at once (the
@@ -48,13 +51,15 @@ type op struct {
 // writer owns the writing connections and runs group commits: SQLite has
 // one (it allows one writer at a time), PostgreSQL several, which take
 // turns gathering the queued writes into a batch and commit in parallel.
+// A connection found broken (PostgreSQL restarted, the network cut, the
+// session terminated) is replaced by a new one from db on the next batch.
 type writer struct {
-	d     *dialect
-	conns []*sql.Conn
-	ops   chan *op
-	quit  chan struct{}
-	dead  chan struct{}
-	wg    sync.WaitGroup
+	d    *dialect
+	db   *sql.DB
+	ops  chan *op
+	quit chan struct{}
+	dead chan struct{}
+	wg   sync.WaitGroup
 	// turns holds a token for each connection gathering and running a
 	// batch, up to its COMMIT (see loop); at most runningBatches.
 	turns chan struct{}
@@ -66,10 +71,34 @@ type writer struct {
 	committing map[uint64]bool
 	// truncate asks the (SQLite) writer to reset the WAL between batches.
 	truncate atomic.Bool
+	// down is set while no new connection can be had, so that an outage
+	// is logged when it starts and ends, not once per batch.
+	down atomic.Bool
 }
 
-func startWriter(d *dialect, conns []*sql.Conn) *writer {
-	w := &writer{d: d, conns: conns, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{}), committing: map[uint64]bool{},
+// wconn is one of the writer's connections with its prepared statements.
+type wconn struct {
+	conn  *sql.Conn
+	cache *stmtCache
+	q     execer // cache, in the dialect's placeholders
+}
+
+func (w *writer) attach(conn *sql.Conn) *wconn {
+	cache := newStmtCache(conn)
+	return &wconn{conn: conn, cache: cache, q: w.d.wrap(cache)}
+}
+
+func (c *wconn) close() {
+	c.cache.close()
+	c.conn.Close()
+}
+
+// reconnectTimeout bounds the wait for a new connection when the old one
+// broke: the batch's writes are answered "unavailable" if it runs out.
+const reconnectTimeout = 3 * time.Second
+
+func startWriter(d *dialect, db *sql.DB, conns []*sql.Conn) *writer {
+	w := &writer{d: d, db: db, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{}), committing: map[uint64]bool{},
 		turns: make(chan struct{}, runningBatches)}
 	w.tdone = sync.NewCond(&w.tmu)
 	for _, c := range conns {
@@ -104,7 +133,9 @@ func (w *writer) submit(ctx context.Context, o *op) error {
 	case <-w.dead:
 		return fmt.Errorf("store is closed")
 	case <-ctx.Done():
-		return ctx.Err()
+		// Every writer is busy past the request's time: for the client
+		// the database is not answering, which is what 503 says.
+		return fmt.Errorf("%w: waiting for a writer: %w", errUnreachable, ctx.Err())
 	}
 	select {
 	case err := <-o.done:
@@ -120,19 +151,20 @@ func (w *writer) submit(ctx context.Context, o *op) error {
 	}
 }
 
+// stop ends the loops, which close their connections.
 func (w *writer) stop() {
 	close(w.quit)
 	<-w.dead
-	for _, c := range w.conns {
-		c.Close()
-	}
 }
 
 func (w *writer) loop(conn *sql.Conn) {
 	defer w.wg.Done()
-	cache := newStmtCache(conn)
-	defer cache.close()
-	q := w.d.wrap(cache)
+	c := w.attach(conn)
+	defer func() {
+		if c != nil {
+			c.close()
+		}
+	}()
 	for {
 		// At most runningBatches connections at a time gather and run a
 		// batch; the others meanwhile wait for their COMMITs (the WAL
@@ -159,17 +191,95 @@ func (w *writer) loop(conn *sql.Conn) {
 				break drain
 			}
 		}
-		results, ok := w.run(conn, q, batch)
+		var err error
+		if c, err = w.begin(c); err != nil {
+			<-w.turns
+			for _, o := range batch {
+				o.done <- err
+			}
+			continue
+		}
+		results, ok := w.run(c, batch)
 		<-w.turns
 		if ok {
-			w.commit(q, batch, results)
+			w.commit(c, batch, results)
+		}
+		if w.broken(c.conn) {
+			c.close()
+			c = nil // replaced when the next batch begins
+			continue
 		}
 		if w.truncate.Swap(false) {
-			if _, err := q.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			if _, err := c.q.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 				slog.Warn("wal truncate", "err", err)
 			}
 		}
 	}
+}
+
+// begin starts a batch's transaction on c, or on a new connection when c
+// is nil or turns out broken at the BEGIN (the session was terminated
+// while idle, say). Nothing of the batch has run then, so trying again on
+// a new connection is safe; the batch is failed only when no connection
+// can be had, with an EUNAVAILABLE error. c is returned (nil when
+// closed) whatever the outcome.
+func (w *writer) begin(c *wconn) (*wconn, error) {
+	for attempt := 0; ; attempt++ {
+		if c == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), reconnectTimeout)
+			conn, err := w.db.Conn(ctx)
+			cancel()
+			if err != nil {
+				if !w.down.Swap(true) {
+					slog.Error("group commit: cannot connect to the database; writes answer unavailable until it is back", "err", err)
+				}
+				return nil, fmt.Errorf("%w: connect: %w", errUnreachable, err)
+			}
+			if w.down.Swap(false) {
+				slog.Warn("group commit: connected to the database again")
+			}
+			c = w.attach(conn)
+		}
+		_, err := c.q.ExecContext(context.Background(), w.d.begin)
+		if err == nil {
+			return c, nil
+		}
+		if !w.broken(c.conn) || attempt > 0 {
+			return c, w.failed(c.conn, fmt.Errorf("begin: %w", err))
+		}
+		slog.Warn("group commit: the database connection was lost; reconnecting", "err", err)
+		c.close()
+		c = nil
+	}
+}
+
+// broken reports whether conn can no longer be used: database/sql or the
+// driver has closed it after a network error, or the server ended the
+// session. (SQLite's connections never break so.)
+func (w *writer) broken(conn *sql.Conn) bool {
+	closed := false
+	err := conn.Raw(func(dc any) error {
+		if c, ok := dc.(*stdlib.Conn); ok {
+			closed = c.Conn().IsClosed()
+		}
+		return nil
+	})
+	return err != nil || closed
+}
+
+// failed is the answer to a write (or batch) that failed with err on
+// conn: when the connection broke meanwhile, the write failed for that
+// (whatever error it reported, a lookup answering "not found", say), and
+// the client is told the database is unreachable; a full disk likewise
+// answers EUNAVAILABLE.
+func (w *writer) failed(conn *sql.Conn, err error) error {
+	if err == nil {
+		return nil
+	}
+	if w.broken(conn) && xc5.ErrorCode(err) != xc5.EUNAVAILABLE {
+		return fmt.Errorf("%w: %w", errUnreachable, err)
+	}
+	return storeErr(err)
 }
 
 // run executes one batch in one transaction, up to its COMMIT, which
@@ -189,16 +299,14 @@ func (w *writer) loop(conn *sql.Conn) {
 // write in its own savepoint, as every write other than a rerunnable one
 // always is. Either way each caller sees its write wholly committed or
 // wholly absent, as if it had had a transaction of its own.
-func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
+func (w *writer) run(c *wconn, batch []*op) ([]error, bool) {
 	ctx := context.Background()
+	conn, q := c.conn, c.q
 	fail := func(err error) {
+		err = w.failed(conn, err)
 		for _, o := range batch {
 			o.done <- err
 		}
-	}
-	if _, err := q.ExecContext(ctx, w.d.begin); err != nil {
-		fail(fmt.Errorf("begin: %w", err))
-		return nil, false
 	}
 	results := make([]error, len(batch))
 	if len(batch) == 1 {
@@ -206,7 +314,7 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 		// rolls the whole transaction back. Two round trips fewer.
 		if results[0] = runAlone(ctx, q, batch[0]); results[0] != nil {
 			q.ExecContext(ctx, "ROLLBACK")
-			batch[0].done <- results[0]
+			batch[0].done <- w.failed(conn, results[0])
 			return nil, false
 		}
 	} else {
@@ -247,6 +355,12 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 			}
 		}
 	}
+	if w.broken(conn) {
+		// The connection broke under the batch: whatever each write
+		// reported, none of it is committed.
+		fail(errUnreachable)
+		return nil, false
+	}
 	if !w.usable(conn) {
 		// A write swallowed the error of a statement that aborted the
 		// transaction. PostgreSQL would answer the COMMIT with a silent
@@ -263,8 +377,9 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 // commit commits the batch that run left open and answers its writes:
 // each with its own result once the COMMIT is durable, or all with the
 // COMMIT's error.
-func (w *writer) commit(q execer, batch []*op, results []error) {
+func (w *writer) commit(c *wconn, batch []*op, results []error) {
 	ctx := context.Background()
+	q := c.q
 	// Tickets are taken before the COMMIT, while the batch still holds its
 	// row locks: a later batch writing the same rows waits for this
 	// COMMIT, so it can only take its tickets after these. (Taken after
@@ -275,7 +390,7 @@ func (w *writer) commit(q execer, batch []*op, results []error) {
 	if _, err := q.ExecContext(ctx, "COMMIT"); err != nil {
 		slog.Error("group commit failed", "err", err, "writes", len(batch))
 		q.ExecContext(ctx, "ROLLBACK")
-		err = fmt.Errorf("commit: %w", err)
+		err = w.failed(c.conn, fmt.Errorf("commit: %w", err))
 		for _, o := range batch {
 			o.done <- err
 		}

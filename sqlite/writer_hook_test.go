@@ -47,11 +47,13 @@ func (s *Store) RunBatch(t *testing.T, ws []*BatchWrite) []error {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		cache := newStmtCache(conn)
-		defer cache.close()
-		q := s.d.wrap(cache)
-		if results, ok := s.w.run(conn, q, ops); ok {
-			s.w.commit(q, ops, results)
+		c := s.w.attach(conn)
+		defer c.cache.close()
+		if _, err := c.q.ExecContext(ctx, s.d.begin); err != nil {
+			t.Fatal(err)
+		}
+		if results, ok := s.w.run(c, ops); ok {
+			s.w.commit(c, ops, results)
 		}
 	} else {
 		started, release := make(chan struct{}), make(chan struct{})

@@ -1,0 +1,88 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"xc5"
+)
+
+// The store's answers when its database cannot serve it for now: the
+// adapters map xc5.EUNAVAILABLE to 503 with Retry-After (HTTP and SIP), so
+// that clients come back later instead of taking a 500 for a bug.
+var (
+	errUnreachable = xc5.Errorf(xc5.EUNAVAILABLE, "the database is unreachable; try again later")
+	errStorageFull = xc5.Errorf(xc5.EUNAVAILABLE, "the server's storage is full; try again later")
+)
+
+// storeErr turns an error that says the database is out of reach (a
+// lost or refused connection, a server shutting down) or out of room
+// (disk full, I/O errors) into the matching EUNAVAILABLE error, which
+// still wraps err for the log. Anything else is returned unchanged.
+func storeErr(err error) error {
+	switch {
+	case err == nil || xc5.ErrorCode(err) != xc5.EINTERNAL:
+		return err
+	case storageFull(err):
+		return fmt.Errorf("%w: %w", errStorageFull, err)
+	case connectionLost(err):
+		return fmt.Errorf("%w: %w", errUnreachable, err)
+	}
+	return err
+}
+
+// missing answers a lookup that failed with err: "not found" (the
+// message) when the row is not there, the store's error otherwise, so
+// that an unreachable database never reads as a missing record (a 404 to
+// the API, a 403 to a registering phone).
+func missing(err error, format string, args ...any) error {
+	if err == nil || errors.Is(err, sql.ErrNoRows) || xc5.ErrorCode(err) == xc5.ENOTFOUND {
+		return notFound(format, args...)
+	}
+	return storeErr(err)
+}
+
+// storageFull reports a write refused for want of space (or by a failing
+// disk): SQLite's SQLITE_FULL and SQLITE_IOERR family, PostgreSQL's
+// class 53 (disk full, out of memory) and 58 (I/O errors).
+func storageFull(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff // the primary code of an extended one
+		return c == sqlite3.SQLITE_FULL || c == sqlite3.SQLITE_IOERR
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "53100" || strings.HasPrefix(pe.Code, "58")
+	}
+	return false
+}
+
+// connectionLost reports an error of the path to PostgreSQL rather than
+// of the statement: the connection is gone or cannot be made, or the
+// server is shutting down or refusing sessions (pg_terminate_backend
+// gives 57P01). Timeouts count too: a database that does not answer is
+// unavailable to the client however it failed.
+func connectionLost(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		c := pe.Code
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "57P") || c == "53300" || c == "53000"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
+}
