@@ -67,6 +67,13 @@ func newEnvOpts(t *testing.T, opts api.Options) *env {
 		store.Close()
 		t.Fatalf("Bootstrap on an empty store reported admin not created")
 	}
+	return serveStore(t, store, opts)
+}
+
+// serveStore starts a server over a bootstrapped store, which it closes
+// at the end of the test.
+func serveStore(t *testing.T, store *sqlite.Store, opts api.Options) *env {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

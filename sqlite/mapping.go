@@ -325,7 +325,12 @@ func (r readQuerier) QueryContext(ctx context.Context, query string, args ...any
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	rows, err := st.QueryContext(ctx, args...)
+	for try := 0; sessionLost(err) && try < readRetries; try++ {
+		forgetIdle(r.s.db)
+		rows, err = st.QueryContext(ctx, args...)
+	}
+	return rows, err
 }
 
 func (r readQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
@@ -333,5 +338,16 @@ func (r readQuerier) QueryRowContext(ctx context.Context, query string, args ...
 	if err != nil {
 		return r.s.db.QueryRowContext(ctx, query, args...) // reports the same error through Scan
 	}
-	return st.QueryRowContext(ctx, args...)
+	row := st.QueryRowContext(ctx, args...)
+	for try := 0; sessionLost(row.Err()) && try < readRetries; try++ {
+		forgetIdle(r.s.db)
+		row = st.QueryRowContext(ctx, args...)
+	}
+	return row
 }
+
+// readRetries is how many times a read runs again on another connection
+// when its connection turns out to have lost its session (a read is safe
+// to run again). A database that refuses new connections stops the
+// retries at once (see sessionLost).
+const readRetries = 2

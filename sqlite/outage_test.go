@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -12,19 +11,6 @@ import (
 	"xc5/sqlite"
 	"xc5/storetest"
 )
-
-// postgresOutage gives a PostgreSQL test database that can be taken away
-// (storetest.Outage), skipping without PostgreSQL except under CI.
-func postgresOutage(t *testing.T) *storetest.Outage {
-	o := storetest.PostgresOutage(t)
-	if o == nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(storetest.EnvPostgres + " is not set; CI must run the PostgreSQL tests")
-		}
-		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL tests")
-	}
-	return o
-}
 
 // writeLog records concurrent writes: which were acknowledged, and the
 // error codes of the others, by phase of the test.
@@ -65,7 +51,7 @@ func (l *writeLog) add(number string, err error) {
 // first kill failed with "sql: connection is already closed" (a 500) for
 // good.
 func TestDatabaseGoesAway(t *testing.T) {
-	o := postgresOutage(t)
+	o := storetest.PostgresOutage(t)
 	s, err := sqlite.OpenPostgres(ctx, o.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -52,6 +52,27 @@ func missing(err error, format string, args ...any) error {
 	return storeErr(err)
 }
 
+// sessionLost reports that a statement failed because its connection's
+// session had ended, on a connection the pool already held, so that
+// running it again on another (or a new) connection may succeed; a
+// failure to connect at all does not count.
+func sessionLost(err error) bool {
+	var ce *pgconn.ConnectError
+	return err != nil && connectionLost(err) && !errors.As(err, &ce) &&
+		!errors.Is(err, context.DeadlineExceeded) && !pgconn.Timeout(err)
+}
+
+// forgetIdle closes the idle connections of a PostgreSQL pool once one
+// of them was found to have lost its session. When PostgreSQL ends
+// sessions (a restart, a failover, pg_terminate_backend) it ends them
+// all, but the pool finds out only when it next uses each one, so that
+// every idle connection would fail one request after the database is
+// back.
+func forgetIdle(db *sql.DB) {
+	db.SetMaxIdleConns(0)
+	db.SetMaxIdleConns(pgMaxConns)
+}
+
 // storageFull reports a write refused for want of space (or by a failing
 // disk): SQLite's SQLITE_FULL and SQLITE_IOERR family, PostgreSQL's
 // class 53 (disk full, out of memory) and 58 (I/O errors).

@@ -250,6 +250,9 @@ func (w *writer) begin(c *wconn) (*wconn, error) {
 		slog.Warn("group commit: the database connection was lost; reconnecting", "err", err)
 		c.close()
 		c = nil
+		if w.d == postgresDialect {
+			forgetIdle(w.db) // they lost their sessions too, most likely
+		}
 	}
 }
 
