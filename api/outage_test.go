@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -70,4 +71,48 @@ func TestDatabaseOutage(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	e.must(http.StatusOK, "GET", "/api-sys/account/outage.test/number", "")
+}
+
+// TestDiskFull: on a full disk the API answers writes 503 with
+// Retry-After (not 500) and keeps serving reads; once space is freed it
+// writes again, with no restart.
+func TestDiskFull(t *testing.T) {
+	dir := storetest.SmallFS(t, "2m")
+	store, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Bootstrap(context.Background(), adminPassword); err != nil {
+		store.Close()
+		t.Fatal(err)
+	}
+	e := serveStore(t, store, api.Options{})
+	e.must(http.StatusCreated, "PUT", "/api-sys/account/", `{"username":"full.test"}`)
+	number := func(i int) string { return fmt.Sprintf(`{"number":"64966%05d"}`, i) }
+
+	filler := storetest.Fill(t, dir)
+	refused := 0
+	for i := 0; i < 2000 && refused < 5; i++ { // the WAL's free pages take some writes first
+		switch r := e.do("PUT", "/api-sys/account/full.test/number", number(i)); r.Status {
+		case http.StatusCreated:
+		case http.StatusServiceUnavailable:
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatalf("%v: no Retry-After", r)
+			}
+			r.errorText(t)
+			refused++
+		default:
+			t.Fatalf("write on a full disk: %v; want 201 or 503", r)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no write was refused: the disk was not full")
+	}
+	e.must(http.StatusOK, "GET", "/api-sys/account/full.test", "")
+	e.must(http.StatusOK, "GET", "/api-sys/account/full.test/number", "")
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	e.must(http.StatusCreated, "PUT", "/api-sys/account/full.test/number", number(1000))
 }

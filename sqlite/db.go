@@ -231,6 +231,7 @@ func (s *Store) checkpointer() {
 	defer close(s.ckptDone)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	failing := false // logged once when checkpoints start failing (a full disk), once when they work again
 	for {
 		select {
 		case <-s.ckptStop:
@@ -241,9 +242,15 @@ func (s *Store) checkpointer() {
 			// WAL while writes keep coming; when the log is long, the
 			// writer truncates it between two batches (see writer.loop).
 			var busy, log, done int
-			if err := s.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err != nil {
-				slog.Warn("wal checkpoint", "err", err)
-			} else if log > walTruncateFrames {
+			err := s.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+			switch {
+			case err != nil && !failing:
+				slog.Error("wal checkpoint failed; retrying every second", "err", err)
+			case err == nil && failing:
+				slog.Warn("wal checkpoint works again")
+			}
+			failing = err != nil
+			if err == nil && log > walTruncateFrames {
 				s.w.truncate.Store(true)
 			}
 		}

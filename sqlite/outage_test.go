@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -49,7 +50,8 @@ func (l *writeLog) add(number string, err error) {
 // loses no acknowledged write. Reads during the cut say "unavailable" too,
 // not "not found". Before the writer reconnected, every write after the
 // first kill failed with "sql: connection is already closed" (a 500) for
-// good.
+// good. Its change feed reconnects too, and the node counts itself fresh
+// again.
 func TestDatabaseGoesAway(t *testing.T) {
 	o := storetest.PostgresOutage(t)
 	s, err := sqlite.OpenPostgres(ctx, o.URL)
@@ -61,6 +63,10 @@ func TestDatabaseGoesAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	newAccount(t, s, "outage.test", "")
+	fctx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	s.Follow(fctx, o.URL) // its LISTEN connection is killed and cut too
+	eventually(t, 10*time.Second, "the node fresh", s.Fresh)
 
 	log := &writeLog{phase: "before", failed: map[string]map[string]int{}, last: map[string]error{}}
 	stop := make(chan struct{})
@@ -123,6 +129,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	log.setPhase("after")
+	eventually(t, 10*time.Second, "the node fresh again", s.Fresh)
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()

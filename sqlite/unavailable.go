@@ -23,10 +23,11 @@ import (
 var (
 	errUnreachable = xc5.Errorf(xc5.EUNAVAILABLE, "the database is unreachable; try again later")
 	errStorageFull = xc5.Errorf(xc5.EUNAVAILABLE, "the server's storage is full; try again later")
+	errStorageFail = xc5.Errorf(xc5.EUNAVAILABLE, "the server cannot write to its storage; try again later")
 )
 
 // storeErr turns an error that says the database is out of reach (a
-// lost or refused connection, a server shutting down) or out of room
+// lost or refused connection, a server shutting down) or cannot write
 // (disk full, I/O errors) into the matching EUNAVAILABLE error, which
 // still wraps err for the log. Anything else is returned unchanged.
 func storeErr(err error) error {
@@ -35,6 +36,8 @@ func storeErr(err error) error {
 		return err
 	case storageFull(err):
 		return fmt.Errorf("%w: %w", errStorageFull, err)
+	case storageFailing(err):
+		return fmt.Errorf("%w: %w", errStorageFail, err)
 	case connectionLost(err):
 		return fmt.Errorf("%w: %w", errUnreachable, err)
 	}
@@ -73,20 +76,26 @@ func forgetIdle(db *sql.DB) {
 	db.SetMaxIdleConns(pgMaxConns)
 }
 
-// storageFull reports a write refused for want of space (or by a failing
-// disk): SQLite's SQLITE_FULL and SQLITE_IOERR family, PostgreSQL's
-// class 53 (disk full, out of memory) and 58 (I/O errors).
+// storageFull reports a write refused for want of space: SQLite's
+// SQLITE_FULL, PostgreSQL's disk_full.
 func storageFull(err error) bool {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
-		c := se.Code() & 0xff // the primary code of an extended one
-		return c == sqlite3.SQLITE_FULL || c == sqlite3.SQLITE_IOERR
+		return se.Code()&0xff == sqlite3.SQLITE_FULL // the primary code of an extended one
 	}
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "53100" || strings.HasPrefix(pe.Code, "58")
+	return errors.As(err, &pe) && pe.Code == "53100"
+}
+
+// storageFailing reports a write that the disk failed: SQLite's
+// SQLITE_IOERR family, PostgreSQL's class 58 (system errors, I/O).
+func storageFailing(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_IOERR
 	}
-	return false
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && strings.HasPrefix(pe.Code, "58")
 }
 
 // connectionLost reports an error of the path to PostgreSQL rather than

@@ -71,9 +71,10 @@ type writer struct {
 	committing map[uint64]bool
 	// truncate asks the (SQLite) writer to reset the WAL between batches.
 	truncate atomic.Bool
-	// down is set while no new connection can be had, so that an outage
-	// is logged when it starts and ends, not once per batch.
-	down atomic.Bool
+	// down is set while no new connection can be had, full while commits
+	// fail for want of space: each episode is logged when it starts and
+	// when it ends, not once per batch.
+	down, full atomic.Bool
 }
 
 // wconn is one of the writer's connections with its prepared statements.
@@ -391,13 +392,18 @@ func (w *writer) commit(c *wconn, batch []*op, results []error) {
 	first := w.takeTickets(len(batch))
 	defer w.committed(first)
 	if _, err := q.ExecContext(ctx, "COMMIT"); err != nil {
-		slog.Error("group commit failed", "err", err, "writes", len(batch))
+		if !storageFull(err) || !w.full.Swap(true) {
+			slog.Error("group commit failed", "err", err, "writes", len(batch))
+		}
 		q.ExecContext(ctx, "ROLLBACK")
 		err = w.failed(c.conn, fmt.Errorf("commit: %w", err))
 		for _, o := range batch {
 			o.done <- err
 		}
 		return
+	}
+	if w.full.Swap(false) {
+		slog.Warn("group commit: writes commit again")
 	}
 	for i, o := range batch {
 		if o.ticket != nil && results[i] == nil {
