@@ -327,7 +327,9 @@ func (r readQuerier) QueryContext(ctx context.Context, query string, args ...any
 	}
 	rows, err := st.QueryContext(ctx, args...)
 	for try := 0; sessionLost(err) && try < readRetries; try++ {
-		forgetIdle(r.s.db)
+		if try == 0 {
+			go forgetIdle(r.s.db)
+		}
 		rows, err = st.QueryContext(ctx, args...)
 	}
 	return rows, err
@@ -340,7 +342,9 @@ func (r readQuerier) QueryRowContext(ctx context.Context, query string, args ...
 	}
 	row := st.QueryRowContext(ctx, args...)
 	for try := 0; sessionLost(row.Err()) && try < readRetries; try++ {
-		forgetIdle(r.s.db)
+		if try == 0 {
+			go forgetIdle(r.s.db)
+		}
 		row = st.QueryRowContext(ctx, args...)
 	}
 	return row
@@ -350,4 +354,4 @@ func (r readQuerier) QueryRowContext(ctx context.Context, query string, args ...
 // when its connection turns out to have lost its session (a read is safe
 // to run again). A database that refuses new connections stops the
 // retries at once (see sessionLost).
-const readRetries = 2
+const readRetries = 3

@@ -167,3 +167,50 @@ func TestDatabaseGoesAway(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseStalls: a PostgreSQL database that stops answering without
+// closing anything (a network dropping packets) delays the writes of a
+// short stall, which then succeed, and answers those of a long one
+// "unavailable" once a batch has waited its bound, instead of holding
+// them until TCP gives the connection up, minutes later; the store then
+// writes again as soon as traffic flows.
+func TestDatabaseStalls(t *testing.T) {
+	o := storetest.PostgresOutage(t)
+	s, err := sqlite.OpenPostgres(ctx, o.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	newAccount(t, s, "stall.test", "")
+	const bound = 2 * time.Second
+	s.SetBatchTimeout(bound)
+	create := func(number string) (time.Duration, error) {
+		start := time.Now()
+		_, _, err := s.Put(ctx, "", resource.Number, "stall.test", "", resource.Input{"number": number}, resource.Create)
+		return time.Since(start), err
+	}
+
+	o.Stall()
+	time.AfterFunc(bound/2, o.Resume)
+	if took, err := create("6497100001"); err != nil || took < bound/2 {
+		t.Fatalf("write during a short stall: %v after %v; want success after the stall", err, took)
+	}
+
+	o.Stall()
+	watchdog := time.AfterFunc(bound+3*time.Second, o.Resume) // so that a store without the bound fails rather than hangs
+	for i, number := range []string{"6497100002", "6497100003"} {
+		took, err := create(number)
+		wantCode(t, err, xc5.EUNAVAILABLE, "write during a long stall")
+		if took > bound+time.Second {
+			t.Errorf("write %d during a long stall was refused after %v; want about %v", i, took, bound)
+		}
+	}
+	watchdog.Stop()
+	o.Resume()
+	if _, err := create("6497100004"); err != nil {
+		t.Fatalf("write once traffic flows again: %v", err)
+	}
+}

@@ -70,7 +70,8 @@ func sessionLost(err error) bool {
 // sessions (a restart, a failover, pg_terminate_backend) it ends them
 // all, but the pool finds out only when it next uses each one, so that
 // every idle connection would fail one request after the database is
-// back.
+// back. It runs in a goroutine of its own: closing a connection to a
+// database that does not answer takes pgx up to 5 s.
 func forgetIdle(db *sql.DB) {
 	db.SetMaxIdleConns(0)
 	db.SetMaxIdleConns(pgMaxConns)

@@ -75,6 +75,8 @@ type writer struct {
 	// fail for want of space: each episode is logged when it starts and
 	// when it ends, not once per batch.
 	down, full atomic.Bool
+	// timeout bounds a batch (a time.Duration; 0: no bound).
+	timeout atomic.Int64
 }
 
 // wconn is one of the writer's connections with its prepared statements.
@@ -102,6 +104,9 @@ func startWriter(d *dialect, db *sql.DB, conns []*sql.Conn) *writer {
 	w := &writer{d: d, db: db, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{}), committing: map[uint64]bool{},
 		turns: make(chan struct{}, runningBatches)}
 	w.tdone = sync.NewCond(&w.tmu)
+	if d == postgresDialect {
+		w.timeout.Store(int64(pgBatchTimeout))
+	}
 	for _, c := range conns {
 		w.wg.Add(1)
 		go w.loop(c)
@@ -192,23 +197,8 @@ func (w *writer) loop(conn *sql.Conn) {
 				break drain
 			}
 		}
-		var err error
-		if c, err = w.begin(c); err != nil {
-			<-w.turns
-			for _, o := range batch {
-				o.done <- err
-			}
-			continue
-		}
-		results, ok := w.run(c, batch)
-		<-w.turns
-		if ok {
-			w.commit(c, batch, results)
-		}
-		if w.broken(c.conn) {
-			c.close()
-			c = nil // replaced when the next batch begins
-			continue
+		if c = w.runBatch(c, batch); c == nil {
+			continue // broken; replaced when the next batch begins
 		}
 		if w.truncate.Swap(false) {
 			if _, err := c.q.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
@@ -218,17 +208,60 @@ func (w *writer) loop(conn *sql.Conn) {
 	}
 }
 
+// pgBatchTimeout bounds a PostgreSQL batch, from its BEGIN to its
+// COMMIT. A batch takes milliseconds; one that takes this long is waiting
+// on a database that stopped answering without closing the connection
+// (packets dropped, not refused), which TCP would take many minutes to
+// notice. Its connection is then closed and its writes answered
+// "unavailable". A shorter stall only delays the batch.
+const pgBatchTimeout = 15 * time.Second
+
+// runBatch runs and commits one batch on c, or on a new connection when
+// c is nil or broken, and returns the connection for the next batch (nil
+// when it broke). It gives the writer's turn back once the batch has run,
+// before its COMMIT.
+func (w *writer) runBatch(c *wconn, batch []*op) *wconn {
+	ctx, cancel := context.Background(), func() {}
+	if d := time.Duration(w.timeout.Load()); d > 0 {
+		ctx, cancel = context.WithTimeout(ctx, d)
+	}
+	defer cancel()
+	var err error
+	if c, err = w.begin(ctx, c); err != nil {
+		<-w.turns
+		for _, o := range batch {
+			o.done <- err
+		}
+		return c
+	}
+	results, ok := w.run(ctx, c, batch)
+	<-w.turns
+	if ok {
+		w.commit(ctx, c, batch, results)
+	}
+	if w.broken(c.conn) {
+		c.close()
+		return nil
+	}
+	return c
+}
+
+// beginRetries is how many new connections a batch tries when the BEGIN
+// finds its connection broken: the pool may hand out an idle one that
+// lost its session too before forgetIdle has emptied it.
+const beginRetries = 3
+
 // begin starts a batch's transaction on c, or on a new connection when c
 // is nil or turns out broken at the BEGIN (the session was terminated
 // while idle, say). Nothing of the batch has run then, so trying again on
 // a new connection is safe; the batch is failed only when no connection
 // can be had, with an EUNAVAILABLE error. c is returned (nil when
 // closed) whatever the outcome.
-func (w *writer) begin(c *wconn) (*wconn, error) {
+func (w *writer) begin(ctx context.Context, c *wconn) (*wconn, error) {
 	for attempt := 0; ; attempt++ {
 		if c == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), reconnectTimeout)
-			conn, err := w.db.Conn(ctx)
+			cctx, cancel := context.WithTimeout(ctx, reconnectTimeout)
+			conn, err := w.db.Conn(cctx)
 			cancel()
 			if err != nil {
 				if !w.down.Swap(true) {
@@ -241,18 +274,18 @@ func (w *writer) begin(c *wconn) (*wconn, error) {
 			}
 			c = w.attach(conn)
 		}
-		_, err := c.q.ExecContext(context.Background(), w.d.begin)
+		_, err := c.q.ExecContext(ctx, w.d.begin)
 		if err == nil {
 			return c, nil
 		}
-		if !w.broken(c.conn) || attempt > 0 {
+		if !w.broken(c.conn) || attempt >= beginRetries {
 			return c, w.failed(c.conn, fmt.Errorf("begin: %w", err))
 		}
 		slog.Warn("group commit: the database connection was lost; reconnecting", "err", err)
 		c.close()
 		c = nil
-		if w.d == postgresDialect {
-			forgetIdle(w.db) // they lost their sessions too, most likely
+		if attempt == 0 && w.d == postgresDialect {
+			go forgetIdle(w.db) // they lost their sessions too, most likely
 		}
 	}
 }
@@ -303,8 +336,7 @@ func (w *writer) failed(conn *sql.Conn, err error) error {
 // write in its own savepoint, as every write other than a rerunnable one
 // always is. Either way each caller sees its write wholly committed or
 // wholly absent, as if it had had a transaction of its own.
-func (w *writer) run(c *wconn, batch []*op) ([]error, bool) {
-	ctx := context.Background()
+func (w *writer) run(ctx context.Context, c *wconn, batch []*op) ([]error, bool) {
 	conn, q := c.conn, c.q
 	fail := func(err error) {
 		err = w.failed(conn, err)
@@ -381,8 +413,7 @@ func (w *writer) run(c *wconn, batch []*op) ([]error, bool) {
 // commit commits the batch that run left open and answers its writes:
 // each with its own result once the COMMIT is durable, or all with the
 // COMMIT's error.
-func (w *writer) commit(c *wconn, batch []*op, results []error) {
-	ctx := context.Background()
+func (w *writer) commit(ctx context.Context, c *wconn, batch []*op, results []error) {
 	q := c.q
 	// Tickets are taken before the COMMIT, while the batch still holds its
 	// row locks: a later batch writing the same rows waits for this

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // BatchWrite is one write of RunBatch.
@@ -52,8 +53,8 @@ func (s *Store) RunBatch(t *testing.T, ws []*BatchWrite) []error {
 		if _, err := c.q.ExecContext(ctx, s.d.begin); err != nil {
 			t.Fatal(err)
 		}
-		if results, ok := s.w.run(c, ops); ok {
-			s.w.commit(c, ops, results)
+		if results, ok := s.w.run(ctx, c, ops); ok {
+			s.w.commit(ctx, c, ops, results)
 		}
 	} else {
 		started, release := make(chan struct{}), make(chan struct{})
@@ -112,6 +113,10 @@ func (bw *BatchWrite) fn(ctx context.Context, q execer) error {
 	}
 	return nil
 }
+
+// SetBatchTimeout changes how long a batch of s's writer may take before
+// its connection is given up (pgBatchTimeout).
+func (s *Store) SetBatchTimeout(d time.Duration) { s.w.timeout.Store(int64(d)) }
 
 // HasSetting reports whether the settings row name exists (committed).
 func (s *Store) HasSetting(t *testing.T, name string) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -66,6 +65,14 @@ func PostgresOutage(t testing.TB) *Outage {
 // Cut drops every connection through the proxy and refuses new ones.
 func (o *Outage) Cut() { o.proxy.cut() }
 
+// Stall stops the traffic through the proxy without closing anything, as
+// a network that drops packets does: what is sent waits (in the proxy)
+// until Resume, and new connections are accepted but go nowhere.
+func (o *Outage) Stall() { o.proxy.setStalled(true) }
+
+// Resume lets the traffic through again, what waited first.
+func (o *Outage) Resume() { o.proxy.setStalled(false) }
+
 // Restore accepts connections again.
 func (o *Outage) Restore(t testing.TB) {
 	t.Helper()
@@ -96,6 +103,9 @@ type proxy struct {
 	ln     net.Listener
 	conns  map[net.Conn]struct{}
 	closed bool
+	// gate is closed while traffic flows; while stalled, a new open one
+	// that the forwarding goroutines wait on.
+	gate chan struct{}
 }
 
 func newProxy(target string) (*proxy, error) {
@@ -103,7 +113,8 @@ func newProxy(target string) (*proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{addr: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
+	p := &proxy{addr: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}, gate: make(chan struct{})}
+	close(p.gate)
 	p.serve(ln)
 	return p, nil
 }
@@ -122,8 +133,32 @@ func (p *proxy) serve(ln net.Listener) {
 	}()
 }
 
+// flowing waits until traffic is not stalled.
+func (p *proxy) flowing() {
+	p.mu.Lock()
+	g := p.gate
+	p.mu.Unlock()
+	<-g
+}
+
+func (p *proxy) setStalled(stalled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.gate: // flowing
+		if stalled {
+			p.gate = make(chan struct{})
+		}
+	default:
+		if !stalled {
+			close(p.gate)
+		}
+	}
+}
+
 // pipe joins a client to a new connection to the target.
 func (p *proxy) pipe(c net.Conn) {
+	p.flowing()
 	s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
 	if err != nil {
 		c.Close()
@@ -140,8 +175,20 @@ func (p *proxy) pipe(c net.Conn) {
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
 	copyHalf := func(dst, src net.Conn) {
-		io.Copy(dst, src)
-		done <- struct{}{}
+		defer func() { done <- struct{}{} }()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				p.flowing()
+				if _, err := dst.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
 	}
 	go copyHalf(s, c)
 	go copyHalf(c, s)
@@ -156,6 +203,7 @@ func (p *proxy) pipe(c net.Conn) {
 }
 
 func (p *proxy) cut() {
+	p.setStalled(false) // what waits fails on the closed connections
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln != nil {
