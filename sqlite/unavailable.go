@@ -24,6 +24,7 @@ var (
 	errUnreachable = xc5.Errorf(xc5.EUNAVAILABLE, "the database is unreachable; try again later")
 	errStorageFull = xc5.Errorf(xc5.EUNAVAILABLE, "the server's storage is full; try again later")
 	errStorageFail = xc5.Errorf(xc5.EUNAVAILABLE, "the server cannot write to its storage; try again later")
+	errBusy        = xc5.Errorf(xc5.EUNAVAILABLE, "the database is too busy to take the write in time; try again later")
 )
 
 // storeErr turns an error that says the database is out of reach (a
@@ -74,7 +75,7 @@ func sessionLost(err error) bool {
 // database that does not answer takes pgx up to 5 s.
 func forgetIdle(db *sql.DB) {
 	db.SetMaxIdleConns(0)
-	db.SetMaxIdleConns(pgMaxConns)
+	db.SetMaxIdleConns(db.Stats().MaxOpenConnections) // the store's pools keep all their connections
 }
 
 // storageFull reports a write refused for want of space: SQLite's
