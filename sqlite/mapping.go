@@ -193,8 +193,8 @@ func (t *table) insertID(ctx context.Context, q execer, guid, parent string, ext
 // row would break a unique index. On PostgreSQL it waits for a concurrent
 // transaction that wrote the conflicting row, so that once it reports
 // false, that row is there to be read (or was rolled back).
-func (t *table) insertNew(ctx context.Context, q execer, guid, parent string, vals map[string]any) (int64, bool, error) {
-	query, args := t.insertSQL(guid, parent, nil, vals)
+func (t *table) insertNew(ctx context.Context, q execer, guid, parent string, extra map[string]any, vals map[string]any) (int64, bool, error) {
+	query, args := t.insertSQL(guid, parent, extra, vals)
 	var id int64
 	err := q.QueryRowContext(ctx, query+" ON CONFLICT DO NOTHING RETURNING id", args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {

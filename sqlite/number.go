@@ -139,7 +139,7 @@ func insertNumber(ctx context.Context, q execer, p resource.Record, id string, i
 	if err := checkNumberFree(ctx, q, vals["number"].(string), guid); err != nil {
 		return resource.Record{}, false, err
 	}
-	seq, inserted, err := numbersTable.insertNew(ctx, q, guid, p.GUID, vals)
+	seq, inserted, err := numbersTable.insertNew(ctx, q, guid, p.GUID, nil, vals)
 	if err != nil || !inserted {
 		return resource.Record{}, false, err
 	}

@@ -347,55 +347,85 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 				return err
 			}
 		}
-		var cur resource.Record
-		err := errNotFound
-		if id != "" {
-			cur, err = get(ctx, q, scope, r, owner.GUID, id)
-		}
-		switch {
-		case err == nil:
-			merged := merge(cur.Values, in)
-			if err := validate(ctx, q, scope, r, owner, merged); err != nil {
+		// As for numbers (putNumber), a concurrent PUT may create the
+		// record between the lookup and the insert: the insert then
+		// does nothing, and the lookup finds the record to update. The
+		// second insert is a plain one, whose unique violation, if the
+		// conflict was with another record, is the usual 409.
+		for attempt := 0; ; attempt++ {
+			var cur resource.Record
+			err := errNotFound
+			if id != "" {
+				cur, err = get(ctx, q, scope, r, owner.GUID, id)
+			}
+			switch {
+			case err == nil:
+				out, err = updateSimple(ctx, q, scope, r, t, owner, cur, in)
 				return err
-			}
-			if t.key != "" && in.Has(r.Key) && in[r.Key] != cur.Values[r.Key] {
-				if err := referenced(ctx, q, r, cur); err != nil {
-					return err
-				}
-			}
-			if err := t.update(ctx, q, cur.GUID, nil, in); err != nil {
+			case xc5.ErrorCode(err) != xc5.ENOTFOUND:
 				return err
+			case mode == resource.Patch:
+				return notFound("%s %s not found", r.Name, id)
 			}
-			out, err = t.getRow(ctx, q, "t.guid = ?", cur.GUID)
-			return err
-		case mode == resource.Patch:
-			return notFound("%s %s not found", r.Name, id)
-		}
-		guid, err := newGUID(r, id, in)
-		if err != nil {
-			return err
-		}
-		vals := merge(r.Defaults(), in)
-		if err := required(r, vals, in); err != nil {
-			return err
-		}
-		if err := validate(ctx, q, scope, r, owner, vals); err != nil {
-			return err
-		}
-		var cols map[string]any
-		if extra != nil {
-			if cols, err = extra(ctx, q); err != nil {
+			out, created, err = insertSimple(ctx, q, scope, r, t, owner, id, in, extra, attempt > 0)
+			if err != nil || created {
 				return err
 			}
 		}
-		if err := t.insert(ctx, q, guid, owner.GUID, cols, vals); err != nil {
-			return err
-		}
-		created = true
-		out, err = t.getRow(ctx, q, "t.guid = ?", guid)
-		return err
 	})
 	return out, created, err
+}
+
+// updateSimple writes in over the record cur of r.
+func updateSimple(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, t *table, owner, cur resource.Record, in resource.Input) (resource.Record, error) {
+	merged := merge(cur.Values, in)
+	if err := validate(ctx, q, scope, r, owner, merged); err != nil {
+		return resource.Record{}, err
+	}
+	if t.key != "" && in.Has(r.Key) && in[r.Key] != cur.Values[r.Key] {
+		if err := referenced(ctx, q, r, cur); err != nil {
+			return resource.Record{}, err
+		}
+	}
+	if err := t.update(ctx, q, cur.GUID, nil, in); err != nil {
+		return resource.Record{}, err
+	}
+	return t.getRow(ctx, q, "t.guid = ?", cur.GUID)
+}
+
+// insertSimple creates the record of r that a PUT names by id (a GUID,
+// a key, or nothing). Unless plain, it reports false, having written
+// nothing, when the row would break a unique index (see putSimple).
+func insertSimple(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, t *table, owner resource.Record, id string, in resource.Input,
+	extra func(ctx context.Context, q execer) (map[string]any, error), plain bool) (resource.Record, bool, error) {
+	guid, err := newGUID(r, id, in)
+	if err != nil {
+		return resource.Record{}, false, err
+	}
+	vals := merge(r.Defaults(), in)
+	if err := required(r, vals, in); err != nil {
+		return resource.Record{}, false, err
+	}
+	if err := validate(ctx, q, scope, r, owner, vals); err != nil {
+		return resource.Record{}, false, err
+	}
+	var cols map[string]any
+	if extra != nil {
+		if cols, err = extra(ctx, q); err != nil {
+			return resource.Record{}, false, err
+		}
+	}
+	inserted := true
+	if plain {
+		err = t.insert(ctx, q, guid, owner.GUID, cols, vals)
+	} else {
+		_, inserted, err = t.insertNew(ctx, q, guid, owner.GUID, cols, vals)
+	}
+	if err != nil || !inserted {
+		return resource.Record{}, false, err
+	}
+	rec, err := t.getRow(ctx, q, "t.guid = ?", guid)
+	return rec, err == nil, err
 }
 
 // validate checks a record as it will be stored: rules that span fields,
