@@ -2,9 +2,12 @@ package sipserver
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"xc5/sqlite"
 	"xc5/storetest"
@@ -73,4 +76,48 @@ func TestRegisterDatabaseOutage(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestRegisterDiskFull: on a full disk a REGISTER that must write is
+// answered 503 with Retry-After, not 500; once space is freed the phone
+// registers again, with no restart.
+func TestRegisterDiskFull(t *testing.T) {
+	dir := storetest.SmallFS(t, "2m")
+	store, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Bootstrap(context.Background(), "admin-pw-123"); err != nil {
+		t.Fatal(err)
+	}
+	addAccount(t, store, reception, password)
+	srv := startServer(t, Config{}, store)
+	p := newPhone(t, srv.addr, "UDP")
+	register := func(expires int) *sip.Response {
+		return p.login(p.register(reception, []string{"<sip:reception@127.0.0.1:5099>"}, expires), "MD5", reception, password)
+	}
+	wantStatus(t, register(600), 200)
+
+	filler := storetest.Fill(t, dir)
+	refused := false
+	for i := 0; i < 500 && !refused; i++ { // the WAL's free pages take some writes first
+		switch res := register(600 + i); res.StatusCode {
+		case 200:
+		case 503:
+			if res.GetHeader("Retry-After") == nil {
+				t.Fatalf("503 without Retry-After:\n%s", res)
+			}
+			refused = true
+		default:
+			t.Fatalf("REGISTER on a full disk: %d %s; want 200 or 503", res.StatusCode, res.Reason)
+		}
+	}
+	if !refused {
+		t.Fatal("no REGISTER was refused: the disk was not full")
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, register(3600), 200)
 }
