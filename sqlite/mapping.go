@@ -352,6 +352,8 @@ func (r readQuerier) QueryRowContext(ctx context.Context, query string, args ...
 
 // readRetries is how many times a read runs again on another connection
 // when its connection turns out to have lost its session (a read is safe
-// to run again). A database that refuses new connections stops the
+// to run again): up to every connection of the pool, since each idle one
+// may have lost its session too (and fails at once) before forgetIdle has
+// emptied the pool. A database that refuses new connections stops the
 // retries at once (see sessionLost).
-const readRetries = 3
+const readRetries = pgMaxConns

@@ -47,9 +47,11 @@ const reconnectTimeout = 3 * time.Second
 const pgBatchTimeout = 15 * time.Second
 
 // beginRetries is how many new connections a batch tries when the BEGIN
-// finds its connection broken: the pool may hand out an idle one that
-// lost its session too before forgetIdle has emptied it.
-const beginRetries = 3
+// finds its connection broken: the pool may hand out idle ones that lost
+// their sessions too (each fails at once) before forgetIdle has emptied
+// it, up to all of them. A database that refuses connections ends the
+// retries at the first (see begin).
+const beginRetries = pgMaxConns
 
 // begin starts a batch's transaction on c, or on a new connection when c
 // is nil or turns out broken at the BEGIN (the session was terminated
@@ -81,11 +83,13 @@ func (w *writer) begin(ctx context.Context, c *wconn) (*wconn, error) {
 		if !w.broken(c.conn) || attempt >= beginRetries {
 			return c, w.failed(c.conn, fmt.Errorf("begin: %w", err))
 		}
-		slog.Warn("group commit: the database connection was lost; reconnecting", "err", err)
 		c.close()
 		c = nil
-		if attempt == 0 && w.d == postgresDialect {
-			go forgetIdle(w.db) // they lost their sessions too, most likely
+		if attempt == 0 {
+			slog.Warn("group commit: the database connection was lost; reconnecting", "err", err)
+			if w.d == postgresDialect {
+				go forgetIdle(w.db) // they lost their sessions too, most likely
+			}
 		}
 	}
 }
