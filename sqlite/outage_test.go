@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -213,4 +214,39 @@ func TestDatabaseStalls(t *testing.T) {
 	if _, err := create("6497100004"); err != nil {
 		t.Fatalf("write once traffic flows again: %v", err)
 	}
+}
+
+// TestImportNotBounded: the bound on a PostgreSQL batch, which gives up a
+// stalled connection, does not cut short an import, one transaction for
+// a whole installation that may take minutes; ordinary writes are bounded.
+func TestImportNotBounded(t *testing.T) {
+	src, _ := openStore(t, storetest.Backends(t)[0])
+	if err := src.Seed(ctx, 2000, 2000, "seed-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	var dump bytes.Buffer
+	if err := src.Export(ctx, &dump); err != nil {
+		t.Fatal(err)
+	}
+	o := storetest.PostgresOutage(t)
+	dst, err := sqlite.OpenPostgres(ctx, o.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dst.Close() })
+	const bound = 50 * time.Millisecond
+	dst.SetBatchTimeout(bound)
+	start := time.Now()
+	if err := dst.Import(ctx, bytes.NewReader(dump.Bytes())); err != nil {
+		t.Fatalf("import under a %v bound on batches: %v", bound, err)
+	}
+	if took := time.Since(start); took < bound {
+		t.Fatalf("the import took %v, less than the bound: the test proves nothing", took)
+	}
+	if _, err := dst.Credentials(ctx, "u1@seed-0.test"); err != nil {
+		t.Errorf("an imported account: %v", err)
+	}
+	dst.SetBatchTimeout(time.Nanosecond)
+	_, _, err = dst.Put(ctx, "", resource.Location, "", "", resource.Input{"name": "bounded"}, resource.Create)
+	wantCode(t, err, xc5.EUNAVAILABLE, "an ordinary write over its bound")
 }

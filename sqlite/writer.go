@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,9 @@ type op struct {
 	// run and keeps nothing from an earlier one. Such a write needs no
 	// savepoint of its own (see run).
 	rerunnable bool
+	// bulk marks a write that may take long (an import): its batch is
+	// not bounded in time (see pgBatchTimeout).
+	bulk bool
 	// ticket, when set, receives the write's place in commit order
 	// (order.go).
 	ticket *uint64
@@ -107,6 +111,12 @@ func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx execer)
 // PostgreSQL.
 func (w *writer) doRerunnable(ctx context.Context, fn func(ctx context.Context, tx execer) error) error {
 	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), rerunnable: true})
+}
+
+// doBulk is do for a write that may take long (an import, a seed): one
+// transaction of its own as any, but with no bound on its time.
+func (w *writer) doBulk(ctx context.Context, fn func(ctx context.Context, tx execer) error) error {
+	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), bulk: true})
 }
 
 func (w *writer) submit(ctx context.Context, o *op) error {
@@ -191,7 +201,7 @@ func (w *writer) loop(conn *sql.Conn) {
 // before its COMMIT.
 func (w *writer) runBatch(c *wconn, batch []*op) *wconn {
 	ctx, cancel := context.Background(), func() {}
-	if d := time.Duration(w.timeout.Load()); d > 0 {
+	if d := time.Duration(w.timeout.Load()); d > 0 && !slices.ContainsFunc(batch, func(o *op) bool { return o.bulk }) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 	}
 	defer cancel()

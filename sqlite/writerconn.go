@@ -43,7 +43,8 @@ const reconnectTimeout = 3 * time.Second
 // on a database that stopped answering without closing the connection
 // (packets dropped, not refused), which TCP would take many minutes to
 // notice. Its connection is then closed and its writes answered
-// "unavailable". A shorter stall only delays the batch.
+// "unavailable". A shorter stall only delays the batch. Bulk writes (an
+// import, one transaction for a whole installation) are not bounded.
 const pgBatchTimeout = 15 * time.Second
 
 // beginRetries is how many new connections a batch tries when the BEGIN
