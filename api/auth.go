@@ -189,14 +189,12 @@ func retrySeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
 }
 
-// retryAfter is the Retry-After of a refused or unavailable request.
+// retryAfter is the Retry-After of a login refused by the limiter (an
+// unavailable store's is set by writeError).
 func retryAfter(err error) (string, bool) {
 	var rl rateLimited
-	switch {
-	case errors.As(err, &rl):
+	if errors.As(err, &rl) {
 		return strconv.Itoa(retrySeconds(rl.retryAfter)), true
-	case xc5.ErrorCode(err) == xc5.EUNAVAILABLE:
-		return "5", true
 	}
 	return "", false
 }

@@ -380,9 +380,7 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		// The store cannot say: nothing was learnt, count nothing, and
 		// let the phone retry rather than tell it its password is wrong.
 		slot.Release()
-		s.log.Error("credentials lookup failed", "err", err)
-		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable",
-			sip.NewHeader("Retry-After", seconds(max(s.cfg.RetryAfter, 5*time.Second))))
+		s.storeFailed(tx, req, err)
 		return none, false
 	case creds.Realm != acct.Realm:
 		// Challenged in another realm (a registrar address that names no
