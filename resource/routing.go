@@ -102,7 +102,7 @@ var Route = &Resource{
 		{Name: "order", Type: Integer, Required: true, Min: -orderRange, Max: orderRange,
 			Description: "Position of the route; several routes may share an order (menus at -8 with levels 1, 2, 3)"},
 		{Name: "destination", Type: String, Check: checkForwardDestination, Ref: RefDestination,
-			Description: "Forward target: e.164 number, username, :EXT, email:ADDRESS (voicemail to email), conference:ROOM, drop:CODE:REASON"},
+			Description: "Forward target: e.164 number (country code first, never 0…, never an emergency number such as 111), username, :EXT, email:ADDRESS (voicemail to email), conference:ROOM, drop:CODE:REASON"},
 		{Name: "username", Type: String, Check: checkUsernameOrEmpty, Ref: RefAccount,
 			Description: "Deliver the call to this account (its routes apply), or with hunt_user ring its phones only"},
 		{Name: "hunt_user", Type: Boolean,
@@ -159,7 +159,7 @@ var Fork = &Resource{
 	Fields: []Field{
 		guidField,
 		{Name: "destination", Type: String, Required: true, Check: checkForkDestination, Ref: RefDestination,
-			Description: "An e.164 number or an account username to ring"},
+			Description: "An e.164 number (never an emergency number such as 111) or an account username to ring"},
 	},
 }
 

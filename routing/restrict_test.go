@@ -23,9 +23,10 @@ import (
 //	├── op@soft.test           the operator
 //	└── nf@soft.test           6493330021, cfna → 61299998888
 //	open.test                  only a speed dial 999 → 111 (for visitors)
+//	lab.test                   the provider's <CallRule-Emergency> → 6493330001 (a test desk), speed dial 999 → 111
 func restrictFixture() *fixture {
 	f := safetyFixture()
-	for _, n := range []string{"blast111@co.test", "t@co.test", "dest@co.test", "zero@free.test", "local@free.test", "soft.test", "op@soft.test", "nf@soft.test", "open.test"} {
+	for _, n := range []string{"blast111@co.test", "t@co.test", "dest@co.test", "zero@free.test", "local@free.test", "soft.test", "op@soft.test", "nf@soft.test", "open.test", "lab.test"} {
 		f.ids[n] = resource.NewGUID()
 	}
 	f.account("blast111@co.test", "co.test", nil, routing.Rules{
@@ -56,6 +57,10 @@ func restrictFixture() *fixture {
 	f.account("nf@soft.test", "soft.test", map[string]any{"cfna_active": true, "cfna_dest": "61299998888"}, routing.Rules{Numbers: f.numbers("nf@soft.test", "6493330021")})
 	f.account("open.test", "", nil, routing.Rules{CallRules: []resource.Record{
 		f.route("open.test", map[string]any{"order": int64(-1), "prefix_raw": "999", "destination": "111"}),
+	}})
+	f.account("lab.test", "", nil, routing.Rules{CallRules: []resource.Record{
+		f.route("lab.test", map[string]any{"order": int64(-10), "location": "<CallRule-Emergency>", "destination": "6493330001"}),
+		f.route("lab.test", map[string]any{"order": int64(-1), "prefix_raw": "999", "destination": "111"}),
 	}})
 	return f
 }
@@ -100,6 +105,8 @@ func TestRestrictions(t *testing.T) {
 		{"199 is not", "open.test", "199", nil, "dropped 404 Not Found", []string{"no short code"}},
 		{"111 always is", "open.test", "111", nil, "external 111", []string{"emergency number"}},
 		{"a speed dial to 111 is the caller's emergency call", "open.test", "999", nil, "external 111", []string{"111 is an emergency number"}},
+		{"the lab's 111 goes to its test desk", "lab.test", "111", nil, "answered rec@co.test", nil},
+		{"so does its speed dial to 111", "lab.test", "999", nil, "answered rec@co.test", []string{"111 is an emergency number"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
