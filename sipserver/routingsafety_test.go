@@ -1,6 +1,7 @@
 package sipserver
 
 import (
+	"context"
 	"net"
 	"strconv"
 	"testing"
@@ -114,4 +115,25 @@ func TestRestrictionsOverSIP(t *testing.T) {
 	}
 	out.hangup()
 	x.idle()
+}
+
+// TestBlastLegNeverDialsEmergency: a blast group holding 111 as a fork
+// (stored before the API refused it) rings its phones only: the carrier
+// never receives an INVITE to 111 with the phones, on every call.
+func TestBlastLegNeverDialsEmergency(t *testing.T) {
+	x := newPBX(t, Config{})
+	got := carrierTrunk(x)
+	// Straight into the store, as data written before the check: the API
+	// (resource.Decode) refuses it.
+	if _, _, err := x.store.Put(context.Background(), "", resource.Fork, "blast@acmebrick.x.co.nz", "", resource.Input{"destination": "111"}, resource.Create); err != nil {
+		t.Fatal(err)
+	}
+	rec := x.phone(reception, password, "UDP")
+	out := x.carrier("6421555000").dial("6499290088")
+	in := rec.next(2 * time.Second)
+	in.answer()
+	out.answered(5 * time.Second)
+	out.hangup()
+	x.idle()
+	nothingReceived(t, got)
 }
