@@ -13,7 +13,8 @@ import (
 )
 
 // TestCarrierCallerIsNoAccount: an INVITE from the trunk whose From user
-// names one of our accounts (the company's username, its GUID) is a
+// names one of our accounts (the company's username, a GUID, a POTS
+// line's numeric username under _tel) is a
 // carrier's call: it is not run as that account, so it cannot transit to
 // an international number (404, as the no-transit rule says), and the
 // carrier never receives it back.
@@ -21,9 +22,15 @@ func TestCarrierCallerIsNoAccount(t *testing.T) {
 	x := newPBX(t, Config{})
 	got := carrierTrunk(x)
 	const co = "acmebrick.x.co.nz"
-	for _, from := range []string{co, x.ids[co], x.ids[sales]} {
-		if res := x.carrier(from).dial("0061299998888").result(3 * time.Second); res.StatusCode != 404 {
+	x.put(resource.Hydra, "", "6499000111", `{"password":"Hydra-line-111"}`, resource.Upsert) // a _tel line: username 6499000111
+	for _, from := range []string{co, x.ids[co], x.ids[sales], "6499000111"} {
+		out := x.carrier(from).dial("0061299998888")
+		if res := out.result(3 * time.Second); res.StatusCode != 404 {
 			t.Errorf("From %s: %d %s, want 404", from, res.StatusCode, res.Reason)
+			if res.StatusCode == 200 {
+				out.hangup()
+				<-got // the transit call the carrier received
+			}
 		}
 		x.idle()
 	}
