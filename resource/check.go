@@ -121,6 +121,19 @@ func code(what string, min, max int) func(any) (any, error) {
 	}
 }
 
+// CheckNumbering validates a default country code (required) and area
+// code (optional) as the account fields take them, for the serve flags.
+func CheckNumbering(countryCode, areaCode string) error {
+	if countryCode == "" {
+		return invalid("country code must not be empty (64 for New Zealand)")
+	}
+	if _, err := code("country code", 1, 3)(countryCode); err != nil {
+		return err
+	}
+	_, err := code("area code", 1, 5)(areaCode)
+	return err
+}
+
 // text returns a check for free text of bounded length without control
 // characters (values end up in SIP headers and logs).
 func text(what string, max int) func(any) (any, error) {
