@@ -20,6 +20,11 @@ type Call struct {
 	// (P-Asserted-Identity, P-Preferred-Identity, the From user), best
 	// first; see View.Presentation.
 	Presents []string
+	// External marks a call from a carrier (a trunk): From is only the
+	// number the carrier sent and is never looked up as an account, so a
+	// carrier cannot place a call as one of ours by naming its username,
+	// GUID or a numeric username in From.
+	External bool
 }
 
 // Step is one thing the engine did, in the order it did it.
