@@ -1078,7 +1078,9 @@ func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
 func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 	x := b.lookup(req)
 	if x == nil {
-		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		// Anyone can write a To tag: the 481 is sent once, never
+		// retransmitted (see statelessTx), as the throttle charged it.
+		b.s.respond(statelessTx{tx}, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
 	c := x.call

@@ -228,43 +228,64 @@ func TestNATPhonesNotThrottled(t *testing.T) {
 	}
 }
 
-// TestThrottleBudget checks the bucket: a new address gets its burst and
-// then rate a second; an address that authenticated gets ten times that,
-// and its requests with credentials always pass.
+// TestThrottleBudget checks the buckets: a new source (UDP address and
+// port, or connection) gets its burst and then rate a second, an address
+// (all its ports) twice that, TCP apart from UDP; a source that
+// authenticated is exempt, an address where one did has ten times the
+// ceiling, and its requests with verified credentials pass when it is
+// spent.
 func TestThrottleBudget(t *testing.T) {
 	now := time.Now()
 	th := newThrottle(50, 500, time.Hour)
 	no := func() bool { return false }
-	take := func(ip string, creds bool, n int) (ok int) {
-		for range n {
-			if th.allow(ip, creds, now, no) {
-				ok++
-			}
-		}
-		return ok
-	}
 	for _, tc := range []struct {
-		name  string
-		step  func()
-		ip    string
-		creds bool
-		n     int
-		want  int
+		name      string
+		step      func()
+		transport string
+		ip        string
+		port      int
+		ports     int // sources on consecutive ports; 0 is one
+		creds     bool
+		n         int // requests from each source
+		want      int // allowed in all
 	}{
-		{"burst", nil, "192.0.2.1", false, 600, 500},
-		{"credentials do not help an unknown address", nil, "192.0.2.1", true, 10, 0},
-		{"refilled at rate", func() { now = now.Add(2 * time.Second) }, "192.0.2.1", false, 600, 100},
-		{"another address has its own", nil, "192.0.2.2", false, 600, 500},
-		{"known: credentials always pass", func() { th.authenticated("192.0.2.2", now) }, "192.0.2.2", true, 1000, 1000},
-		{"known: ten times the rate", func() { now = now.Add(2 * time.Second) }, "192.0.2.2", false, 2000, 1000},
-		{"known: ten times the burst", func() { now = now.Add(time.Minute) }, "192.0.2.2", false, 6000, 5000},
-		{"known no more after knownFor", func() { now = now.Add(2 * time.Hour) }, "192.0.2.2", false, 6000, 500},
+		{"one source: its burst", nil, "UDP", "192.0.2.1", 5060, 0, false, 600, 500},
+		{"credentials do not help an unknown address", nil, "UDP", "192.0.2.1", 5060, 0, true, 10, 0},
+		{"refilled at rate", func() { now = now.Add(2 * time.Second) }, "UDP", "192.0.2.1", 5060, 0, false, 600, 100},
+		{"another port: its own burst", nil, "UDP", "192.0.2.1", 5061, 0, false, 600, 500},
+		{"a third port: the address's ceiling is spent", nil, "UDP", "192.0.2.1", 5062, 0, false, 600, 100},
+		{"TCP from the address has its own", nil, "TCP", "192.0.2.1", 40000, 0, false, 600, 500},
+		{"another address has its own", nil, "UDP", "192.0.2.2", 5060, 0, false, 600, 500},
+		{"an IPv6 /64 is one address", nil, "UDP", "2001:db8::", 5060, 0, false, 600, 500},
+		{"a scanner rotating its /64's addresses", nil, "UDP", "2001:db8::1:", 5060, 0, false, 600, 500},
+		{"… and ports", nil, "UDP", "2001:db8::2:", 5060, 5, false, 600, 0},
+		{"authenticated source: exempt", func() { th.authenticatedFrom(originOf("192.0.2.2:5060", "UDP"), now) },
+			"UDP", "192.0.2.2", 5060, 0, false, 5000, 5000},
+		{"known address, another port: its source's burst", nil, "UDP", "192.0.2.2", 5061, 0, false, 600, 500},
+		{"known address: ten times the ceiling", func() { now = now.Add(10 * time.Second) }, "UDP", "192.0.2.2", 6000, 30, false, 500, 10000},
+		{"known address spent: verified credentials pass", nil, "UDP", "192.0.2.2", 7000, 0, true, 10, 10},
+		{"known address spent: no credentials, dropped", nil, "UDP", "192.0.2.2", 7001, 0, false, 10, 0},
+		{"known no more after knownFor", func() { now = now.Add(2 * time.Hour) }, "UDP", "192.0.2.2", 8000, 30, false, 500, 1000},
+		{"the exemption expired too", nil, "UDP", "192.0.2.2", 5060, 0, false, 10, 0},
 	} {
 		if tc.step != nil {
 			tc.step()
 		}
-		if got := take(tc.ip, tc.creds, tc.n); got != tc.want {
-			t.Errorf("%s: %d of %d allowed, want %d", tc.name, got, tc.n, tc.want)
+		got := 0
+		for p := range max(1, tc.ports) {
+			host := tc.ip
+			if strings.HasSuffix(host, ":") {
+				host += fmt.Sprintf("%x", p+1) // 2001:db8::1:1, 2001:db8::1:2, …
+			}
+			o := originOf(net.JoinHostPort(host, fmt.Sprint(tc.port+p)), tc.transport)
+			for range tc.n {
+				if th.allow(o, now, func() bool { return tc.creds }, no) {
+					got++
+				}
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s: %d allowed, want %d", tc.name, got, tc.want)
 		}
 	}
 }
