@@ -112,25 +112,44 @@ func (t *throttle) allow(o origin, now time.Time, credentials, isTrunk func() bo
 	}
 	src := t.sources.get(o.source, now, 1)
 	if t.sources.take(src, now, 1) && t.addrs.take(t.addrs.get(o.addr, now, scale), now, scale) {
+		if src.tokens < t.sources.burst/2 && t.mayLookUp(src, now) {
+			// Half its burst gone: find out now whether it is a
+			// carrier's, so that a carrier is known before its bucket
+			// runs dry.
+			go t.lookUp(o, src, now, isTrunk)
+		}
 		return true
 	}
 	if scale > 1 && credentials() {
 		return true
 	}
-	return t.trunk(o, src, now, isTrunk)
+	if !t.mayLookUp(src, now) {
+		return false
+	}
+	t.mu.Unlock()
+	trunk := t.lookUp(o, src, now, isTrunk)
+	t.mu.Lock()
+	return trunk
 }
 
-// trunk reports whether o, over its budget, is a carrier trunk's source,
-// looking it up at most once a minute. While a lookup is in flight the
-// source's other requests are dropped, as any other source's would be.
-func (t *throttle) trunk(o origin, src *bucket, now time.Time, isTrunk func() bool) bool {
+// mayLookUp reports whether src may be looked up among the trunks now (at
+// most once a minute, one lookup at a time; never the overflow bucket),
+// and if so marks the lookup begun. While one is in flight the source's
+// requests over budget are dropped, as any other source's would be.
+func (t *throttle) mayLookUp(src *bucket, now time.Time) bool {
 	if src.overflow || src.checking || (!src.trunkChecked.IsZero() && now.Sub(src.trunkChecked) < time.Minute) {
 		return false
 	}
 	src.checking, src.trunkChecked = true, now
-	t.mu.Unlock()
+	return true
+}
+
+// lookUp asks isTrunk about o (a lookup mayLookUp began; called without
+// t.mu) and exempts a trunk's source for a minute.
+func (t *throttle) lookUp(o origin, src *bucket, now time.Time, isTrunk func() bool) bool {
 	trunk := isTrunk()
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	src.checking = false
 	if trunk {
 		t.exemptLocked(o.source, now.Add(time.Minute), now)

@@ -170,14 +170,19 @@ func TestScannerThrottled(t *testing.T) {
 
 // TestNATPhonesNotThrottled: 200 phones behind one NAT address
 // (127.0.0.3) send OPTIONS keepalives every 30 s, all at once, then
-// register together and re-register every 60 s, for several minutes: not
-// one request goes unanswered. A carrier's trunk address is not
-// throttled at all.
+// register together and re-register every 60 s, for several minutes;
+// then the NAT restarts and every phone, on a new port, sends a keepalive
+// and registers again at the same moment: not one request goes
+// unanswered. The budget is scaled down (a source 250, the address 500
+// a burst) to keep the test quick: the restart's 600 requests exceed the
+// ceiling of an address nobody authenticated at, and fit in the ten times
+// higher one of an address where phones did. A carrier's trunk address
+// is not throttled at all.
 func TestNATPhonesNotThrottled(t *testing.T) {
-	x := newPBX(t, Config{})
+	x := newPBX(t, Config{SourceBurst: 250, MaxContacts: 20})
 	const phones = 200
 	ps := make([]*rawPhone, phones)
-	for i := range ps { // ten phones an account (MaxContacts)
+	for i := range ps { // ten phones an account
 		user := fmt.Sprintf("desk%d@acmebrick.x.co.nz", i/10)
 		if i%10 == 0 {
 			x.account("acmebrick.x.co.nz", `{"username":"`+user+`","password":"`+password+`"}`)
@@ -214,6 +219,14 @@ func TestNATPhonesNotThrottled(t *testing.T) {
 		all("keepalive", keepalive, 200)
 		x.srv.clock.Advance(30 * time.Second)
 	}
+	// The NAT restarts: every phone comes from a new port at once.
+	all("keepalive and registration after the NAT restarted", func(p *rawPhone) int {
+		p.c = rawUDP(t, "127.0.0.3:0")
+		if c := keepalive(p); c != 200 {
+			return c
+		}
+		return p.register()
+	}, 200)
 	if d := x.srv.Throttled(); d != 0 {
 		t.Errorf("Throttled() = %d", d)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -289,8 +290,9 @@ func TestThrottleFullTable(t *testing.T) {
 }
 
 // BenchmarkThrottleFullTable is the cost of one request from a fresh
-// address against full tables (the overflow path, and the once-a-second
-// pass over the table amortised).
+// address against full tables: the overflow path, and the pass over the
+// table once a second (of the clock, which moves a second every 10,000
+// requests) amortised.
 func BenchmarkThrottleFullTable(b *testing.B) {
 	now := time.Now()
 	th := newThrottle(50, 1000, time.Hour)
@@ -300,38 +302,53 @@ func BenchmarkThrottleFullTable(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := range b.N {
-		if i%100000 == 0 {
-			now = now.Add(time.Millisecond * 10)
+		if i%10000 == 9999 { // a flood of 10,000 new addresses a second
+			now = now.Add(time.Second)
 		}
 		th.allow(originOf(fmt.Sprintf("[2001:db8:%x:%x::1]:5060", i>>16&0xffff, i&0xffff), "UDP"), now, no, no)
 	}
 }
 
-// TestThrottleTrunkLookupInFlight: while a source's trunk lookup is in
-// flight, its other requests over budget are dropped, not let by; once it
-// is found a trunk it passes.
-func TestThrottleTrunkLookupInFlight(t *testing.T) {
+// TestThrottleTrunkLookup: a source that has used half its burst is
+// looked up among the trunks; while the lookup is in flight its requests
+// over budget are dropped, not let by; once found a trunk it passes. A
+// source that is not a trunk is looked up at most once a minute.
+func TestThrottleTrunkLookup(t *testing.T) {
 	now := time.Now()
-	th := newThrottle(50, 1, time.Hour)
-	o := originOf("192.0.2.9:5060", "UDP")
+	th := newThrottle(50, 4, time.Hour)
 	no := func() bool { return false }
-	if !th.allow(o, now, no, no) {
-		t.Fatal("the first request was dropped")
-	}
+	never := func() bool { t.Error("looked up again"); return true }
 	started, release := make(chan struct{}), make(chan struct{})
-	done := make(chan bool)
-	go func() {
-		done <- th.allow(o, now, no, func() bool { close(started); <-release; return true })
-	}()
+	slow := func() bool { close(started); <-release; return true }
+	carrier := originOf("192.0.2.9:5060", "UDP")
+	for i, want := range []bool{true, true, true} { // the third leaves 1 of 4: lookup begins
+		if th.allow(carrier, now, no, slow) != want {
+			t.Fatalf("request %d: allowed %v", i+1, !want)
+		}
+	}
 	<-started
-	if th.allow(o, now, no, func() bool { t.Error("a second lookup while one is in flight"); return true }) {
-		t.Error("a request passed while its source's trunk lookup was in flight")
+	if !th.allow(carrier, now, no, never) {
+		t.Error("the last token was not given")
+	}
+	if th.allow(carrier, now, no, never) {
+		t.Error("a request over budget passed while its source's trunk lookup was in flight")
 	}
 	close(release)
-	if !<-done {
-		t.Error("the trunk's request was dropped")
+	waitFor(t, func() bool { return th.allow(carrier, now, no, never) })
+
+	scanner := originOf("192.0.2.10:5060", "UDP")
+	for range 10 {
+		th.allow(scanner, now, no, no)
 	}
-	if !th.allow(o, now, no, no) {
-		t.Error("the trunk's next request was dropped")
+	waitFor(t, func() bool { th.mu.Lock(); defer th.mu.Unlock(); return !th.sources.m[scanner.source].checking })
+	for range 10 {
+		if th.allow(scanner, now, no, never) {
+			t.Error("a source found no trunk was let by")
+		}
 	}
+	var looked atomic.Bool
+	for range 10 {
+		th.allow(scanner, now.Add(61*time.Second), no, func() bool { looked.Store(true); return false })
+	}
+	waitFor(t, looked.Load) // looked up again after a minute
 }
