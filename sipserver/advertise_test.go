@@ -150,3 +150,45 @@ func TestAdvertisedAddressPerTransport(t *testing.T) {
 		})
 	}
 }
+
+// TestAdvertisedNonLocalAddress: advertising an address that is not the
+// machine's (192.0.2.1, TEST-NET-1: behind a NAT, xc5 never holds its
+// public address) changes only what is written, not where xc5 sends
+// from: the callee's INVITE, sent from the socket xc5 bound, arrives and
+// carries the advertised address in its Via (with rport) and Contact,
+// and the ringing relayed to the caller carries it in its Contact. The
+// callee then refuses, so that no request ever has to reach 192.0.2.1.
+func TestAdvertisedNonLocalAddress(t *testing.T) {
+	const host, port = "192.0.2.1", 5099
+	if a, err := net.ResolveUDPAddr("udp", net.JoinHostPort(host, strconv.Itoa(port))); err == nil {
+		if c, err := net.ListenUDP("udp", a); err == nil {
+			c.Close()
+			t.Skipf("%s is an address of this machine", host)
+		}
+	}
+	x := newPBX(t, Config{Host: host, Port: port})
+	rec := x.phone(reception, password, "UDP")
+	sal := x.phone(sales, salesPassword, "UDP")
+
+	out := rec.dial("608")
+	in := sal.next(5 * time.Second)
+	if in == nil {
+		t.Fatal("the callee's INVITE did not arrive: xc5 did not send it from its own socket")
+	}
+	via := in.req.Via()
+	if via.Host != host || via.Port != port || !via.Params.Has("rport") {
+		t.Errorf("the callee's INVITE has Via %s, want sent-by %s:%d with rport", via.Value(), host, port)
+	}
+	if c := in.req.Contact(); c == nil || c.Address.Host != host || c.Address.Port != port {
+		t.Errorf("the callee's INVITE has Contact %v, want %s:%d", c, host, port)
+	}
+	in.ring()
+	if c := out.ringing(t).Contact(); c == nil || c.Address.Host != host || c.Address.Port != port {
+		t.Errorf("the caller's 180 has Contact %v, want %s:%d", c, host, port)
+	}
+	in.reject(486, "Busy Here")
+	if res := out.result(5 * time.Second); res.StatusCode != 486 {
+		t.Errorf("the caller got %d, want the callee's 486", res.StatusCode)
+	}
+	x.idle()
+}

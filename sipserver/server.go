@@ -178,18 +178,21 @@ type Config struct {
 	AuthFailuresPerUser int
 	AuthTries           int
 
-	// SourceRate and SourceBurst are the request budget of one source
-	// address (a token bucket, as Kamailio's pike module keeps): requests
-	// outside dialogs (REGISTER, OPTIONS, new INVITEs, …) beyond it are
-	// dropped without an answer, so that a SIP scanner's flood is mostly
-	// unanswered. An address that authenticated within the last
-	// MaxExpires gets ten times the budget, and its requests carrying
-	// credentials are never dropped; carriers' trunk addresses are not
-	// throttled. Default 50 a second with a burst of 1,000: 200 phones
-	// behind one NAT re-registering and sending a keepalive at the same
-	// moment (600 requests) fit in the burst, and their steady load (a
-	// few a second) is far below the rate (see docs/sip.md "Scanners").
-	// A negative SourceRate turns the throttle off.
+	// SourceRate and SourceBurst are the request budget of one source (a
+	// token bucket, as Kamailio's pike module keeps): over UDP an IP
+	// address and port, over TCP and TLS a connection. Requests outside
+	// the dialogs of calls (REGISTER, OPTIONS, new INVITEs, …) beyond it
+	// are dropped without an answer, so that a SIP scanner's flood is
+	// mostly unanswered. All the sources of one address (an IPv6 /64)
+	// share a ceiling of twice the budget, UDP apart from connections; an
+	// address where a phone authenticated within the last MaxExpires gets
+	// ten times that ceiling, and its requests whose digest nonce was
+	// sent to it pass even when it is spent. A source that authenticated
+	// within MaxExpires (every phone holding a binding) is not throttled,
+	// nor is a carrier trunk's. Default 50 a second with a burst of 1,000
+	// (see docs/sip.md "Scanners"); a SourceBurst of zero or less is the
+	// default (`xc5 serve` refuses one). A negative SourceRate turns the
+	// throttle off.
 	SourceRate  int
 	SourceBurst int
 

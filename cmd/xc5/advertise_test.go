@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAdvertisedFlag: --sip-advertise and --sip-tls-advertise take
@@ -45,6 +46,22 @@ func TestServeRefusesBadAdvertise(t *testing.T) {
 			flag, "pbx.example.net:99999"}, &stderr)
 		if err == nil || !strings.Contains(err.Error(), flag) {
 			t.Errorf("%s pbx.example.net:99999: %v", flag, err)
+		}
+	}
+}
+
+// TestServeRefusesBadSourceBudget: a throttle that would drop everything
+// (rate 0) or a burst of 0 or less is refused, naming the flag, rather
+// than taken silently as the default.
+func TestServeRefusesBadSourceBudget(t *testing.T) {
+	clearEnv(t)
+	for _, args := range [][]string{{"--sip-source-rate", "0"}, {"--sip-source-burst", "0"}, {"--sip-source-burst", "-5"}} {
+		var stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a server that started stops
+		defer cancel()
+		err := serve(ctx, append([]string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0"}, args...), &stderr)
+		if err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%v: %v", args, err)
 		}
 	}
 }

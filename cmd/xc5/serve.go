@@ -44,7 +44,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sipAdvertise := fs.String("sip-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over UDP and TCP (xc5 behind NAT); default the --sip address")
 	sipTLSAdvertise := fs.String("sip-tls-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over TLS; default --sip-advertise's host and the --sip-tls port")
 	sipSourceRate := fs.Int("sip-source-rate", 50, "requests a second one source address may send outside calls before they are dropped (a scanner); negative turns the throttle off")
-	sipSourceBurst := fs.Int("sip-source-burst", 1000, "burst of --sip-source-rate (phones behind one NAT re-registering together)")
+	sipSourceBurst := fs.Int("sip-source-burst", 1000, "burst of --sip-source-rate, at least 1 (one source; an address gets twice it, ten times that where phones authenticated)")
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
@@ -67,6 +67,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sipCfg := sipserver.Config{DigestAlgorithms: strings.Split(*sipDigest, ","), SourceRate: *sipSourceRate, SourceBurst: *sipSourceBurst}
 	if *sipSourceRate == 0 {
 		return errors.New("--sip-source-rate 0 would drop every request: give a rate, or a negative one for no throttle")
+	}
+	if *sipSourceBurst < 1 {
+		return errors.New("--sip-source-burst must be at least 1 (to turn the throttle off, give a negative --sip-source-rate)")
 	}
 	var err error
 	if sipCfg.Host, sipCfg.Port, err = advertised(*sipAdvertise); err != nil {
