@@ -151,7 +151,9 @@ func TestForgedFloodSparesNATPhones(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, func() bool { return x.srv.Throttled() >= 900 }) // the address is spent
+	// Each port sends no more than its source's burst: any drop means the
+	// address's ceiling is spent (and with the clock still, it stays so).
+	waitFor(t, func() bool { return x.srv.Throttled() >= 100 })
 	if c := status(p.send("OPTIONS", "sip:"+x.srv.addr)); c != 200 {
 		t.Errorf("the registered phone's keepalive during the flood: %d", c)
 	}
