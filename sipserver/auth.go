@@ -422,8 +422,8 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 	if !s.freshNonce(tx, req, proxy, creds, acct.Realm, acct.Username) {
 		return none, false
 	}
-	// This source (and every phone holding a binding authenticated from
-	// its source) is not throttled from now on: see throttle.
+	// The source that answered correctly is not throttled for MaxExpires,
+	// and its address gets the higher ceiling: see throttle.
 	s.throttle.authenticatedFrom(originOf(req.Source(), req.Transport()), now)
 	return acct, true
 }

@@ -1079,7 +1079,7 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 	x := b.lookup(req)
 	if x == nil {
 		// Anyone can write a To tag: the 481 is sent once, never
-		// retransmitted (see statelessTx), as the throttle charged it.
+		// retransmitted (see statelessTx).
 		b.s.respond(statelessTx{tx}, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}

@@ -43,7 +43,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sipDigest := fs.String("sip-digest", "MD5", "digest algorithms challenged for, in order (SHA-256,MD5 for fleets that support RFC 8760)")
 	sipAdvertise := fs.String("sip-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over UDP and TCP (xc5 behind NAT); default the --sip address")
 	sipTLSAdvertise := fs.String("sip-tls-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over TLS; default --sip-advertise's host and the --sip-tls port")
-	sipSourceRate := fs.Int("sip-source-rate", 50, "requests a second one source address may send outside calls before they are dropped (a scanner); negative turns the throttle off")
+	sipSourceRate := fs.Int("sip-source-rate", 50, "requests a second one source (UDP address and port, or TCP/TLS connection) may send outside calls before they are dropped (a scanner); negative turns the throttle off")
 	sipSourceBurst := fs.Int("sip-source-burst", 1000, "burst of --sip-source-rate, at least 1 (one source; an address gets twice it, ten times that where phones authenticated)")
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
