@@ -51,7 +51,6 @@ const (
 type throttle struct {
 	mu       sync.Mutex
 	rate     float64 // tokens a second of one source; <= 0 means no throttle
-	burst    float64
 	knownFor time.Duration
 
 	sources *table               // class|ip:port
@@ -64,7 +63,7 @@ type throttle struct {
 
 func newThrottle(rate, burst int, knownFor time.Duration) *throttle {
 	r, b := float64(rate), float64(burst)
-	return &throttle{rate: r, burst: b, knownFor: knownFor,
+	return &throttle{rate: r, knownFor: knownFor,
 		sources: newTable(r, b, maxTracked), addrs: newTable(r*addrScale, b*addrScale, maxTracked),
 		exempt: map[string]time.Time{}, known: map[string]time.Time{}}
 }
@@ -95,8 +94,9 @@ func originOf(source, transport string) origin {
 // from its source's bucket and from its address's. credentials says
 // whether it carries digest credentials with a nonce xc5 sent to its
 // address; it is asked only when a bucket is empty. isTrunk is asked, at
-// most once a minute per source, when a bucket is empty: carriers are
-// not throttled.
+// most once a minute per source, when the source has used half its burst
+// (in the background) or finds a bucket empty: carriers are not
+// throttled.
 func (t *throttle) allow(o origin, now time.Time, credentials, isTrunk func() bool) bool {
 	if t.rate <= 0 {
 		return true
@@ -112,7 +112,7 @@ func (t *throttle) allow(o origin, now time.Time, credentials, isTrunk func() bo
 	}
 	src := t.sources.get(o.source, now, 1)
 	if t.sources.take(src, now, 1) && t.addrs.take(t.addrs.get(o.addr, now, scale), now, scale) {
-		if src.tokens < t.sources.burst/2 && t.mayLookUp(src, now) {
+		if t.sources.burst >= 2 && src.tokens < t.sources.burst/2 && t.mayLookUp(src, now) {
 			// Half its burst gone: find out now whether it is a
 			// carrier's, so that a carrier is known before its bucket
 			// runs dry.
