@@ -464,3 +464,24 @@ func TestTenantOptionsDocumentLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantPromptCodeStaysInCompany: a *22 code records a prompt only
+// from a phone of the prompt's company. Companies under one provider once
+// shared it, as "the organisation" was the top-level account.
+func TestTenantPromptCodeStaysInCompany(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		p := e.must(http.StatusCreated, "PUT", "/api-sys/account/beta.test/prompt/", `{"description":"beta's greeting"}`).one(t)
+		code := str(t, p, "group_access")
+		for _, tt := range []struct{ from, want string }{
+			{"b1@beta.test", routing.RecordPrompt},
+			{"a1@acme.test", routing.Dropped},
+			{"a2@acme.test", routing.Dropped},
+		} {
+			r := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from="+tt.from+"&dial="+strings.ReplaceAll(code, "*", "%2A")+"&registered=*", "")
+			recs := r.records(t)
+			if got := recs[len(recs)-1]["outcome"]; got != tt.want {
+				t.Errorf("%s dials %s: outcome %v, want %s\n%s", tt.from, code, got, tt.want, r.Body)
+			}
+		}
+	})
+}

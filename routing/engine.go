@@ -178,7 +178,7 @@ func (w *walker) early(chain []*Account, dialed string) string {
 func (w *walker) feature(a *Account, chain []*Account, code string) {
 	if strings.HasPrefix(code, "*22") {
 		p := w.v.lookupPrompt(code)
-		if p != nil && w.v.sameOrganisation(a, chain, p.Account) {
+		if p != nil && w.v.sameOrganisation(a, p.Account) {
 			w.step("feature", a, code+" records prompt "+p.GUID)
 			w.end(Outcome{Outcome: RecordPrompt, Prompt: p.GUID})
 			return

@@ -129,17 +129,30 @@ func (v *View) PickupGroup(a *Account) string {
 	return ""
 }
 
-// sameOrganisation reports whether account guid shares the caller's
-// top-level ancestor (the company): prompts are recorded from "any phone
-// within the organisation".
-func (v *View) sameOrganisation(a *Account, chain []*Account, guid string) bool {
-	top := chain[len(chain)-1]
-	other := v.accountByGUID(guid)
-	if other == nil {
-		return false
+// Company returns the root of an account's company: the nearest account
+// of its chain (itself included) that holds api_access=user (a
+// partition), else its top-level account. Everything meant by "the same
+// company" (pickup, *22 prompt codes) compares these roots
+// (docs/api.md, "What a partitioned user may do").
+func (v *View) Company(a *Account) *Account {
+	chain := v.ancestors(a)
+	for _, x := range chain {
+		if x.Partition {
+			return x
+		}
 	}
-	oc := v.ancestors(other)
-	return oc[len(oc)-1].GUID == top.GUID
+	return chain[len(chain)-1]
+}
+
+// SameCompany reports whether two accounts have the same company root.
+func (v *View) SameCompany(a, b *Account) bool {
+	return a != nil && b != nil && v.Company(a).GUID == v.Company(b).GUID
+}
+
+// sameOrganisation reports whether account guid is of the caller's
+// company: prompts are recorded from "any phone within the organisation".
+func (v *View) sameOrganisation(a *Account, guid string) bool {
+	return v.SameCompany(a, v.accountByGUID(guid))
 }
 
 // PresentedNumber is the number an account presents when its phone

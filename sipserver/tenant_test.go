@@ -34,3 +34,51 @@ func TestPartitionCannotTakeEmergencyNumber(t *testing.T) {
 	rec.none(2 * time.Second)
 	out.cancel()
 }
+
+// TestPickupStaysInCompany: pickup_group names are chosen by each company,
+// so a phone of another company with the same group name once answered
+// acmebrick's ringing call with *8 (and **600 through an inherited
+// extension plan). Only a call ringing in the picker's company (its
+// nearest api_access=user ancestor, else its top-level account) is picked
+// up: for another top-level company, and for a partition placed below
+// acmebrick itself.
+func TestPickupStaysInCompany(t *testing.T) {
+	for _, tc := range []struct{ name, parent string }{
+		{"another top-level company", ""},
+		{"a partition below acmebrick", "acmebrick.x.co.nz"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newPBX(t, Config{})
+			x.trunk("", "", "")
+			x.patch(reception, `{"cfna_duration":10,"pickup_group":"office"}`)
+			x.account(tc.parent, `{"username":"beta.test"}`)
+			x.put(resource.AccountResource, "beta.test", "", `{"name":"api_access","value":"user"}`, resource.Create)
+			x.account("beta.test", `{"username":"b1@beta.test","password":"B1-pw-123","pickup_group":"office"}`)
+			rec := x.phone(reception, password, "UDP")
+			b1 := x.phone("b1@beta.test", "B1-pw-123", "UDP")
+			car := x.carrier("6421555000")
+			out := car.dial("6491231234")
+			in := rec.next(3 * time.Second)
+			in.ring()
+			out.ringing(t)
+			for _, code := range []string{"*8", "**600"} {
+				res := b1.dial(code).result(3 * time.Second)
+				if res.StatusCode == 200 {
+					t.Fatalf("%s: another company's phone picked up acmebrick's call", code)
+				}
+				if res.StatusCode != 404 {
+					t.Errorf("%s: %d %s, want 404", code, res.StatusCode, res.Reason)
+				}
+			}
+			// The company's own phone still picks it up.
+			sal := x.phone(sales, salesPassword, "UDP")
+			x.patch(sales, `{"pickup_group":"office"}`)
+			sal.dial("*8").answered(3 * time.Second)
+			out.answered(3 * time.Second)
+			if err := out.hangup(); err != nil {
+				t.Fatal(err)
+			}
+			x.idle()
+		})
+	}
+}
