@@ -234,6 +234,40 @@ func TestTenantAliasNumbers(t *testing.T) {
 	})
 }
 
+// TestTenantDeletedAccountNumbers: deleting an account returns its plain
+// numbers to the pool with every a: alias of them (the partition once kept
+// presenting a number after it went to another company), and deletes the
+// account's own a: numbers instead of pooling them; whoever deletes it.
+func TestTenantDeletedAccountNumbers(t *testing.T) {
+	for _, deleter := range []string{"the partition", "the provider"} {
+		t.Run(deleter, func(t *testing.T) {
+			eachTenancy(t, func(t *testing.T, e *tenancy) {
+				e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", "/api-sys/account/a2@acme.test/number", `{"number":"a:6491110001"}`)
+				e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", "/api-sys/account/a1@acme.test/number", `{"number":"a:6491110001"}`)
+				if deleter == "the partition" {
+					e.mustAs(acmeUser, acmePass, http.StatusOK, "DELETE", "/api-sys/account/a1@acme.test", "")
+				} else {
+					e.must(http.StatusOK, "DELETE", "/api-sys/account/a1@acme.test", "")
+				}
+				if got := e.numbersOf("a2@acme.test"); len(got) != 0 {
+					t.Errorf("a2 still presents %v after 6491110001 went back to the pool", got)
+				}
+				pool := e.numbersOf(poolAccount)
+				held := false
+				for _, n := range pool {
+					held = held || n == "6491110001"
+					if strings.HasPrefix(n, "a:") {
+						t.Errorf("the deleted account's alias %s went into the pool", n)
+					}
+				}
+				if !held {
+					t.Errorf("6491110001 is not back in the pool: %v", pool)
+				}
+			})
+		})
+	}
+}
+
 // Row: every field that names an account is checked like username.
 func TestTenantAccountFields(t *testing.T) {
 	eachTenancy(t, func(t *testing.T, e *tenancy) {

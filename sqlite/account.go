@@ -289,7 +289,7 @@ func (s *Store) deleteAccount(ctx context.Context, scope resource.Scope, r *reso
 		if err := referenced(ctx, q, scope, resource.Account, cur); err != nil {
 			return err
 		}
-		if err := returnNumbers(ctx, q, "account = ?", cur.GUID); err != nil {
+		if err := returnAccountNumbers(ctx, q, cur.GUID); err != nil {
 			return err
 		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM account_resources WHERE account = ?`, cur.GUID); err != nil {

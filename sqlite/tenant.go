@@ -47,12 +47,21 @@ func guidTaken(ctx context.Context, q execer, t *table, guid string) bool {
 	return exists(ctx, q, "SELECT 1 FROM "+t.name+" WHERE guid = ?", strings.ToUpper(guid))
 }
 
-// heldInScope reports whether an account of the scope holds number (a
-// plain number, not an a: alias).
-func heldInScope(ctx context.Context, q execer, scope resource.Scope, number string) bool {
+// lockHeldInScope reports whether an account of the scope holds number,
+// and locks that number's row until the write commits (a no-op UPDATE: a
+// row lock on PostgreSQL; SQLite writes one at a time), so that a
+// concurrent return of the number to the pool, on any node, waits for the
+// alias being written and then deletes it, or runs first and the number
+// is no longer held.
+func lockHeldInScope(ctx context.Context, q execer, scope resource.Scope, number string) (bool, error) {
 	lo, hi := prefixRange(string(scope))
-	return exists(ctx, q, `SELECT 1 FROM numbers n JOIN accounts a ON a.guid = n.account
-		WHERE n.number = ? AND a.path >= ? AND a.path < ?`, number, lo, hi)
+	res, err := q.ExecContext(ctx, `UPDATE numbers SET number = number WHERE number = ?
+		AND account IN (SELECT guid FROM accounts WHERE path >= ? AND path < ?)`, number, lo, hi)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // checkUserNumber checks the number a user-level caller writes: only a:
@@ -63,7 +72,11 @@ func checkUserNumber(ctx context.Context, q execer, scope resource.Scope, number
 	if !alias {
 		return xc5.Errorf(xc5.EFORBIDDEN, "number: numbers come from your provider: list free ones with GET …/numberallocate and allocate one with PUT …/number/{guid}")
 	}
-	if !heldInScope(ctx, q, scope, digits) {
+	held, err := lockHeldInScope(ctx, q, scope, digits)
+	if err != nil {
+		return err
+	}
+	if !held {
 		return xc5.Errorf(xc5.EFORBIDDEN, "number: %s may present only a number your partition holds, and %s is not one", number, digits)
 	}
 	return nil
@@ -204,19 +217,14 @@ func takeNumber(ctx context.Context, q execer, scope resource.Scope, p, cur reso
 
 // returnUserNumber is a user-level DELETE of a number: a plain number
 // goes back to the pool whether or not it was allocated from there (the
-// provider's numbers are never lost by a customer), and the partition's
-// a: aliases of it go with it, since it no longer holds the number they
-// present. An a: alias is simply removed.
+// provider's numbers are never lost by a customer), and every a: alias of
+// it goes with it, since no one holds the number they present. An a:
+// alias is simply removed.
 func returnUserNumber(ctx context.Context, q execer, scope resource.Scope, cur resource.Record) error {
 	number := cur.Values["number"].(string)
 	if strings.HasPrefix(number, "a:") {
 		_, err := q.ExecContext(ctx, `DELETE FROM numbers WHERE guid = ?`, cur.GUID)
 		return err
 	}
-	lo, hi := prefixRange(string(scope))
-	if _, err := q.ExecContext(ctx, `DELETE FROM numbers WHERE number = ? AND account IN (SELECT guid FROM accounts WHERE path >= ? AND path < ?)`,
-		"a:"+number, lo, hi); err != nil {
-		return err
-	}
-	return returnNumbers(ctx, q, "guid = ?", cur.GUID)
+	return returnToPool(ctx, q, cur.GUID, number)
 }
