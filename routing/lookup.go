@@ -78,6 +78,9 @@ func (v *View) ancestors(a *Account) []*Account {
 	return chain
 }
 
+// Chain returns the account and its ancestors, nearest first.
+func (v *View) Chain(a *Account) []*Account { return v.ancestors(a) }
+
 // inheritedNumbering returns the country and area codes of an account
 // chain, falling back to the system defaults.
 func (v *View) inheritedNumbering(chain []*Account) (cc, ac string) {

@@ -82,3 +82,51 @@ func TestPickupStaysInCompany(t *testing.T) {
 		})
 	}
 }
+
+// TestCompanyConcurrentLimit: a concurrent_limit on a company bounds the
+// calls of its whole subtree. It once bound only the account it was set
+// on, so a partition dropped its limits by creating accounts (which start
+// with none). With the company at 1 and reception in a call, a call to
+// sales (no limit of its own) is busy, on this node and, with shared
+// counts, through another node.
+func TestCompanyConcurrentLimit(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one node", true: "two nodes"}[shared], func(t *testing.T) {
+			x := newPBX(t, Config{})
+			x.trunk("", "", "")
+			x.patch("acmebrick.x.co.nz", `{"concurrent_limit":1}`)
+			addr := x.srv.addr
+			if shared {
+				other := startServer(t, Config{AuthFailures: -1}, x.store)
+				if err := other.EnableCalls(x.view, x.store); err != nil {
+					t.Fatal(err)
+				}
+				x.srv.ShareCallCounts(x.store)
+				other.ShareCallCounts(x.store)
+				addr = other.addr
+			}
+			rec := x.phone(reception, password, "UDP")
+			sal := x.phone(sales, salesPassword, "UDP")
+			car := x.carrier("6421555000")
+			out := car.dial("6491231234")
+			go rec.next(3 * time.Second).answer()
+			out.answered(3 * time.Second)
+
+			car2 := newUAPhone(t, addr, "UDP", "", "")
+			car2.number = "6421555001"
+			if res := car2.dial("6499290089").result(3 * time.Second); res.StatusCode != 486 {
+				t.Fatalf("call to sales while the company is at its limit: %d %s, want 486", res.StatusCode, res.Reason)
+			}
+			if res := sal.dial("6421555002").result(3 * time.Second); res.StatusCode != 486 {
+				t.Fatalf("sales calling out while the company is at its limit: %d %s, want 486", res.StatusCode, res.Reason)
+			}
+			out.hangup()
+			x.idle()
+			in := car2.dial("6499290089")
+			go sal.next(3 * time.Second).answer()
+			in.answered(3 * time.Second)
+			in.hangup()
+			x.idle()
+		})
+	}
+}
