@@ -268,6 +268,31 @@ func TestTenantDeletedAccountNumbers(t *testing.T) {
 	}
 }
 
+// TestTenantDisabledCompany: disabling a company (enabled:false on its
+// root) disables every account below it: their API access, their calls
+// and calls to them. It once stopped only the root itself.
+func TestTenantDisabledCompany(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		e.grant("a1@acme.test", resource.AccessUser)
+		e.mustAs("a1@acme.test", acmePass, http.StatusOK, "GET", "/api-sys/account/a1@acme.test", "")
+		e.must(http.StatusOK, "PATCH", "/api-sys/account/provider.test", `{"enabled":false}`)
+		r := e.doAs("a1@acme.test", acmePass, "GET", "/api-sys/account/a1@acme.test", "")
+		r.wantError(t, http.StatusForbidden, "disabled")
+		for _, tt := range []struct{ from, dial, want string }{
+			{"a1@acme.test", "6492220001", "403"},
+			{"6421555000", "6491110001", "480"},
+		} {
+			r := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from="+tt.from+"&dial="+tt.dial+"&registered=*", "")
+			recs := r.records(t)
+			if out := recs[len(recs)-1]; out["outcome"] != routing.Dropped || fmt.Sprint(out["code"]) != tt.want {
+				t.Errorf("%s dials %s below a disabled provider: %v, want dropped %s\n%s", tt.from, tt.dial, out, tt.want, r.Body)
+			}
+		}
+		e.must(http.StatusOK, "PATCH", "/api-sys/account/provider.test", `{"enabled":true}`)
+		e.mustAs("a1@acme.test", acmePass, http.StatusOK, "GET", "/api-sys/account/a1@acme.test", "")
+	})
+}
+
 // Row: every field that names an account is checked like username.
 func TestTenantAccountFields(t *testing.T) {
 	eachTenancy(t, func(t *testing.T, e *tenancy) {

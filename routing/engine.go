@@ -103,7 +103,7 @@ func (w *walker) fromExternal(from, dialed string) {
 func (w *walker) fromAccount(a *Account, dialed string) {
 	chain := w.v.ancestors(a)
 	w.step("caller", a, "presented as "+w.v.presented(a, w.call.Presents))
-	if !a.Enabled {
+	if !w.v.Enabled(a) {
 		w.drop(a, 403, "Forbidden")
 		return
 	}

@@ -81,6 +81,17 @@ func (v *View) ancestors(a *Account) []*Account {
 // Chain returns the account and its ancestors, nearest first.
 func (v *View) Chain(a *Account) []*Account { return v.ancestors(a) }
 
+// Enabled reports whether an account and all its ancestors are enabled:
+// a provider disabling a company stops every account below it.
+func (v *View) Enabled(a *Account) bool {
+	for _, x := range v.ancestors(a) {
+		if !x.Enabled {
+			return false
+		}
+	}
+	return true
+}
+
 // inheritedNumbering returns the country and area codes of an account
 // chain, falling back to the system defaults.
 func (v *View) inheritedNumbering(chain []*Account) (cc, ac string) {

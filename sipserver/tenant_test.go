@@ -130,3 +130,20 @@ func TestCompanyConcurrentLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestDisabledCompanyRegister: a phone of a company whose root the
+// provider disabled cannot register (it once could: only the root was
+// disabled); enabled again, it registers.
+func TestDisabledCompanyRegister(t *testing.T) {
+	x := newPBX(t, Config{})
+	p := newPhone(t, x.srv.addr, "UDP")
+	contact := []string{"<sip:desk@127.0.0.1:5001>"}
+	x.patch("acmebrick.x.co.nz", `{"enabled":false}`)
+	res := p.login(p.register(reception, contact, 600), "MD5", reception, password)
+	wantStatus(t, res, 403)
+	if res.Reason != "Account Disabled" {
+		t.Errorf("reason %q, want Account Disabled", res.Reason)
+	}
+	x.patch("acmebrick.x.co.nz", `{"enabled":true}`)
+	wantStatus(t, p.login(p.register(reception, contact, 600), "MD5", reception, password), 200)
+}

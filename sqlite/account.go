@@ -228,7 +228,12 @@ func (s *Store) finishUpdate(ctx context.Context, q execer, cur resource.Record,
 	if *out, err = accountsTable.getRow(ctx, q, "t.guid = ?", cur.GUID); err != nil {
 		return err
 	}
-	if newCredentials || out.Values["enabled"] == false {
+	if out.Values["enabled"] == false { // its subtree is disabled with it
+		lo, hi := prefixRange(out.Path)
+		_, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE account IN (SELECT guid FROM accounts WHERE path >= ? AND path < ?)`, lo, hi)
+		return err
+	}
+	if newCredentials {
 		return endSessions(ctx, q, cur.GUID)
 	}
 	return nil

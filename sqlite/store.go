@@ -552,5 +552,12 @@ func (s *Store) Credentials(ctx context.Context, username string) (resource.Cred
 		return c, readError(err, "account %s not found", username)
 	}
 	c.Enabled = enabled != 0
+	if c.Enabled {
+		off, err := ancestorsDisabled(ctx, s.reader(), c.Path, c.GUID)
+		if err != nil {
+			return c, readError(err, "")
+		}
+		c.Enabled = !off
+	}
 	return c, nil
 }

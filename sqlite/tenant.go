@@ -228,3 +228,22 @@ func returnUserNumber(ctx context.Context, q execer, scope resource.Scope, cur r
 	}
 	return returnToPool(ctx, q, cur.GUID, number)
 }
+
+// ancestorsDisabled reports whether an ancestor on an account's path is
+// disabled: an account is enabled only while all of its ancestors are, so
+// that a provider disabling a company stops every account of it (calls,
+// REGISTER and API access alike).
+func ancestorsDisabled(ctx context.Context, q execer, path, guid string) (bool, error) {
+	var args []any
+	for _, g := range strings.Split(strings.Trim(path, "/"), "/") {
+		if g != "" && g != guid {
+			args = append(args, g)
+		}
+	}
+	if len(args) == 0 {
+		return false, nil
+	}
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE enabled = 0 AND guid IN (?`+strings.Repeat(", ?", len(args)-1)+`)`, args...).Scan(&n)
+	return n > 0, err
+}
