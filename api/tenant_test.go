@@ -446,6 +446,53 @@ func TestTenantTraceRedacted(t *testing.T) {
 	})
 }
 
+// TestTenantTraceTellsNothingOutside: what a partition's trace once told
+// of other companies, and no longer does: (i) whether a name or GUID in
+// from is another company's account (now answered exactly as for an
+// unknown external caller), (ii) the addresses another company records
+// calls to, when the call comes back into the partition, and (iii)
+// whether another company's phones are registered.
+func TestTenantTraceTellsNothingOutside(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		trace := func(from, dial, extra string) (int, string) {
+			r := e.as("GET", "/api-sys/calltrace?from="+from+"&dial="+dial+extra, "")
+			e.leaks(t, r)
+			return r.Status, strings.ReplaceAll(string(r.Body), from, "FROM")
+		}
+		for _, dial := range []string{"6491110001", "6421999999"} {
+			st, want := trace("nobody@nowhere.test", dial, "&registered=*")
+			for _, from := range []string{"b1@beta.test", e.g["b1@beta.test"], "beta.test"} {
+				if s, got := trace(from, dial, "&registered=*"); s != st || got != want {
+					t.Errorf("from %s dialing %s: %d %s\nwant as for an unknown caller: %d %s", from, dial, s, got, st, want)
+				}
+			}
+		}
+		// (ii) beta records calls to b1, then forwards them to a1.
+		e.must(http.StatusCreated, "PUT", "/api-sys/account/b1@beta.test/callrule", `{"order":1,"record_email":"rec@beta.test"}`)
+		e.must(http.StatusCreated, "PUT", "/api-sys/account/b1@beta.test/route", `{"order":3,"destination":"6491110001"}`)
+		e.must(http.StatusCreated, "PUT", "/api-sys/account/a1@acme.test/callrule", `{"order":1,"record_email":"rec@acme.test"}`)
+		full := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from=a2@acme.test&dial=6492220001&registered=a1@acme.test", "")
+		if !strings.Contains(string(full.Body), "rec@beta.test") || !strings.Contains(string(full.Body), "rec@acme.test") {
+			t.Fatalf("the system-level trace does not record to both: %s", full.Body)
+		}
+		_, got := trace("a2@acme.test", "6492220001", "&registered=a1@acme.test")
+		if !strings.Contains(got, `"record":["rec@acme.test"]`) {
+			t.Errorf("the partition's own recording address is not kept alone: %s", got)
+		}
+		// (iii) b1's real registration changes nothing in the partition's trace.
+		_, before := trace("a2@acme.test", "6492220001", "")
+		if err := e.Store.PutRegistration(context.Background(), e.g["b1@beta.test"], "<sip:b1@127.0.0.1:5099>", time.Now().Add(time.Hour), "test", "127.0.0.1:5099", sqlite.ContactCap{}); err != nil {
+			t.Fatal(err)
+		}
+		if sys := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from=a2@acme.test&dial=6492220001", ""); !strings.Contains(string(sys.Body), `"by":"b1@beta.test"`) {
+			t.Fatalf("system level does not see b1 registered: %s", sys.Body)
+		}
+		if _, after := trace("a2@acme.test", "6492220001", ""); after != before {
+			t.Errorf("b1 registering changed the partition's trace:\n%s\n%s", before, after)
+		}
+	})
+}
+
 // TestTenantEmergencyNumberHijack: the partition cannot take 111 (or
 // another company's DDI), so another company dialing 111 never reaches it.
 func TestTenantEmergencyNumberHijack(t *testing.T) {

@@ -36,7 +36,7 @@ func (v *View) Decide(call Call, d Driver) Trace {
 		w.call.At = time.Now()
 	}
 	w.t.Steps = make([]Step, 0, 8)
-	if a := v.lookupAccount(call.From); a != nil {
+	if a := v.lookupAccount(call.From); a != nil && !call.External {
 		w.caller = a
 		w.fromAccount(a, call.Dialed)
 	} else {

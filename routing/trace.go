@@ -20,6 +20,10 @@ type Call struct {
 	// (P-Asserted-Identity, P-Preferred-Identity, the From user), best
 	// first; see View.Presentation.
 	Presents []string
+	// External makes From an external caller even when it names an
+	// account: a user-level trace from an account outside the caller's
+	// partition is answered as for any unknown caller.
+	External bool
 }
 
 // Step is one thing the engine did, in the order it did it.
