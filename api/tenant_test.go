@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -544,6 +545,60 @@ func TestTenantCDRRedacted(t *testing.T) {
 		all := e.mustAs(acmeUser, acmePass, http.StatusOK, "GET", "/api-sys/account/a1@acme.test/cdr", "").records(t)
 		if len(all) != 2 {
 			t.Errorf("%d CDRs, want 2", len(all))
+		}
+	})
+}
+
+// TestTenantCDRHistory: CDRs once showed other companies' deleted or
+// renamed accounts (only current outside accounts were redacted), matched
+// ?filter= against the unredacted values (telling which outside name a
+// CDR holds), and followed a GUID that the partition gave a new account.
+func TestTenantCDRHistory(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		ctx := context.Background()
+		a1 := e.g["a1@acme.test"]
+		for _, c := range []map[string]any{
+			{"direction": "in", "from": "gone@beta.test", "to": "6491110001", "answered_by": "a1@acme.test"},
+			{"direction": "in", "from": "old@acme.test", "to": "6491110001", "answered_by": "a1@acme.test"},
+			{"direction": "out", "from": "a1@acme.test", "to": "b1@beta.test", "answered_by": "b1@beta.test"},
+		} {
+			c["started"], c["ended"], c["outcome"] = "2026-12-01T10:00:00Z", "2026-12-01T10:01:00Z", "answered"
+			if err := e.Store.AddCDR(ctx, a1, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cdrs := "/api-sys/account/a1@acme.test/cdr"
+		r := e.mustAs(acmeUser, acmePass, http.StatusOK, "GET", cdrs, "")
+		e.leaks(t, r)
+		if recs := r.records(t); len(recs) != 3 || recs[0]["from"] != "another company" || recs[1]["from"] != "old@acme.test" {
+			t.Errorf("want a gone outside account hidden and the partition's own old name shown: %s", r.Body)
+		}
+		for _, tt := range []struct {
+			filter string
+			want   int
+		}{{"b1%", 0}, {"%beta%", 0}, {"another%", 1}, {"6491110001", 2}} {
+			for _, limit := range []string{"", "&limit=1"} {
+				r := e.mustAs(acmeUser, acmePass, http.StatusOK, "GET", cdrs+"?filter="+url.QueryEscape(tt.filter)+limit, "")
+				want := tt.want
+				if limit != "" && want > 1 {
+					want = 1
+				}
+				if got := len(r.records(t)); got != want {
+					t.Errorf("?filter=%s%s: %d CDRs, want %d: %s", tt.filter, limit, got, want, r.Body)
+				}
+			}
+		}
+		// A GUID that CDRs are kept under is not given to a new account.
+		gone := resource.NewGUID()
+		if err := e.Store.AddCDR(ctx, gone, map[string]any{"direction": "in", "from": "6421555000", "to": "6492220009",
+			"started": "2026-12-01T10:00:00Z", "ended": "2026-12-01T10:01:00Z", "outcome": "answered"}); err != nil {
+			t.Fatal(err)
+		}
+		r = e.as("PUT", "/api-sys/account/", `{"guid":"`+gone+`","username":"new@acme.test","parent":"acme.test"}`)
+		r.wantError(t, http.StatusNotFound)
+		e.as("PUT", "/api-sys/account/"+gone, `{"username":"new@acme.test","parent":"acme.test"}`).wantError(t, http.StatusNotFound)
+		if r := e.as("GET", "/api-sys/account/"+gone+"/cdr", ""); r.Status != http.StatusNotFound {
+			t.Errorf("%v\nwant 404", r)
 		}
 	})
 }

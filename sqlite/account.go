@@ -134,7 +134,7 @@ func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scop
 		if strings.HasPrefix(username, "_") {
 			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot create system (_) accounts")
 		}
-		if guidTaken(ctx, q, accountsTable, guid) {
+		if guidTaken(ctx, q, accountsTable, guid) || guidHasCDRs(ctx, q, guid) {
 			return notFound("account %s not found", guid)
 		}
 		if err := checkNewUsername(ctx, q, scope, username); err != nil {

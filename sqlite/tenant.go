@@ -47,6 +47,14 @@ func guidTaken(ctx context.Context, q execer, t *table, guid string) bool {
 	return exists(ctx, q, "SELECT 1 FROM "+t.name+" WHERE guid = ?", strings.ToUpper(guid))
 }
 
+// guidHasCDRs reports whether CDRs are kept under an account GUID: they
+// outlive their account, and a user-level create of an account with that
+// GUID would read another company's calls, so it is a 404 like any GUID
+// that exists elsewhere.
+func guidHasCDRs(ctx context.Context, q execer, guid string) bool {
+	return exists(ctx, q, "SELECT 1 FROM cdrs WHERE account = ? LIMIT 1", strings.ToUpper(guid))
+}
+
 // lockHeldInScope reports whether an account of the scope holds number,
 // and locks that number's row until the write commits (a no-op UPDATE: a
 // row lock on PostgreSQL; SQLite writes one at a time), so that a
