@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"xc5"
@@ -60,6 +61,8 @@ type Server struct {
 	viewReads  bool
 	fresh      func() bool
 	uploads    chan struct{} // the turns of MaxUploads (media.go)
+	upMu       sync.Mutex
+	upByScope  map[resource.Scope]int // turns held per partition (media.go)
 }
 
 // New returns a server over store.
@@ -72,7 +75,7 @@ func New(store resource.Store, opts Options) *Server {
 	}
 	s := &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
 		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL, view: opts.View,
-		uploads: make(chan struct{}, MaxUploads)}
+		uploads: make(chan struct{}, MaxUploads), upByScope: map[resource.Scope]int{}}
 	s.viewReads = opts.ViewReads && opts.View != nil
 	s.fresh = opts.Fresh
 	if s.fresh == nil {
@@ -111,6 +114,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	}
 	return w.ResponseWriter.Write(b)
 }
+
+// Unwrap lets http.ResponseController reach the connection (the read
+// deadline of uploads, media.go).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {

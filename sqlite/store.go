@@ -388,6 +388,11 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 		if err := validate(ctx, q, scope, r, owner, vals, nil); err != nil {
 			return err
 		}
+		if scope != "" && r == resource.Prompt {
+			if err := checkPromptLimit(ctx, q, scope, owner); err != nil {
+				return err
+			}
+		}
 		var cols map[string]any
 		if extra != nil {
 			if cols, err = extra(ctx, q); err != nil {

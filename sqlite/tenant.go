@@ -90,42 +90,73 @@ func checkUserNumber(ctx context.Context, q execer, scope resource.Scope, number
 	return nil
 }
 
-// checkNumberLimit checks, for a user-level caller moving a number into
-// the account target (from the account whose path is fromPath, "" for the
-// pool), every number_limit set on target or an ancestor whose subtree
-// the number enters. Each such limit's row is locked before counting
-// (a no-op UPDATE: a row lock on PostgreSQL, and SQLite writes one at a
-// time), so that concurrent allocations, on any node, cannot overshoot.
-// Without any number_limit on the way, user-level access allocates none.
-func checkNumberLimit(ctx context.Context, q execer, scope resource.Scope, target resource.Record, fromPath string) error {
+// limit is a number_limit or prompt_limit on an account of a chain.
+type limit struct {
+	guid, path, username string
+	max                  int
+}
+
+// chainLimits returns the limits called name set on target or an
+// ancestor, outermost first.
+func chainLimits(ctx context.Context, q execer, target resource.Record, name string) ([]limit, error) {
 	guids := strings.Split(strings.Trim(target.Path, "/"), "/")
 	args := make([]any, 0, len(guids)+1)
-	args = append(args, resource.NumberLimit)
+	args = append(args, name)
 	for _, g := range guids {
 		args = append(args, g)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT r.guid, r.value, a.path, a.username FROM account_resources r JOIN accounts a ON a.guid = r.account
 		WHERE r.name = ? AND r.account IN (?`+strings.Repeat(", ?", len(guids)-1)+`) ORDER BY length(a.path)`, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	type limit struct {
-		guid, path, username string
-		max                  int
-	}
+	defer rows.Close()
 	var limits []limit
 	for rows.Next() {
 		var l limit
 		var v string
 		if err := rows.Scan(&l.guid, &v, &l.path, &l.username); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		l.max, _ = strconv.Atoi(v)
 		limits = append(limits, l)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	return limits, rows.Err()
+}
+
+// reached checks one limit for one more record in its subtree: the
+// limit's row is locked before counting (a no-op UPDATE: a row lock on
+// PostgreSQL, and SQLite writes one at a time), so that concurrent writes,
+// on any node, cannot overshoot. count counts the subtree's records
+// between the path bounds lo and hi. The refusal names the limit and its
+// value only when it is set inside the caller's partition: a limit above
+// it is the provider's business.
+func (l limit) reached(ctx context.Context, q execer, scope resource.Scope, name, count string) error {
+	if _, err := q.ExecContext(ctx, `UPDATE account_resources SET value = value WHERE guid = ?`, l.guid); err != nil {
+		return err
+	}
+	lo, hi := prefixRange(l.path)
+	var n int
+	if err := q.QueryRowContext(ctx, count, lo, hi).Scan(&n); err != nil {
+		return err
+	}
+	if n < l.max {
+		return nil
+	}
+	if !strings.HasPrefix(l.path, string(scope)) {
+		return xc5.Errorf(xc5.EFORBIDDEN, "%s: the %s that your provider set above your partition is reached", name, name)
+	}
+	return xc5.Errorf(xc5.EFORBIDDEN, "%s: the %s of %d set by your provider on %s is reached", name, name, l.max, l.username)
+}
+
+// checkNumberLimit checks, for a user-level caller moving a number into
+// the account target (from the account whose path is fromPath, "" for the
+// pool), every number_limit set on target or an ancestor whose subtree
+// the number enters. Without any number_limit on the way, user-level
+// access allocates none.
+func checkNumberLimit(ctx context.Context, q execer, scope resource.Scope, target resource.Record, fromPath string) error {
+	limits, err := chainLimits(ctx, q, target, resource.NumberLimit)
+	if err != nil {
 		return err
 	}
 	if len(limits) == 0 {
@@ -135,21 +166,26 @@ func checkNumberLimit(ctx context.Context, q execer, scope resource.Scope, targe
 		if fromPath != "" && strings.HasPrefix(fromPath, l.path) {
 			continue // the number stays within this subtree
 		}
-		if _, err := q.ExecContext(ctx, `UPDATE account_resources SET value = value WHERE guid = ?`, l.guid); err != nil {
+		if err := l.reached(ctx, q, scope, resource.NumberLimit, `SELECT count(*) FROM numbers n JOIN accounts a ON a.guid = n.account
+			WHERE a.path >= ? AND a.path < ? AND n.number NOT LIKE 'a:%'`); err != nil {
 			return err
 		}
-		lo, hi := prefixRange(l.path)
-		var n int
-		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM numbers n JOIN accounts a ON a.guid = n.account
-			WHERE a.path >= ? AND a.path < ? AND n.number NOT LIKE 'a:%'`, lo, hi).Scan(&n); err != nil {
+	}
+	return nil
+}
+
+// checkPromptLimit checks, for a user-level caller creating a prompt on
+// owner, every prompt_limit set on owner or an ancestor; without one,
+// prompts are not bounded.
+func checkPromptLimit(ctx context.Context, q execer, scope resource.Scope, owner resource.Record) error {
+	limits, err := chainLimits(ctx, q, owner, resource.PromptLimit)
+	if err != nil {
+		return err
+	}
+	for _, l := range limits {
+		if err := l.reached(ctx, q, scope, resource.PromptLimit, `SELECT count(*) FROM prompts p JOIN accounts a ON a.guid = p.account
+			WHERE a.path >= ? AND a.path < ?`); err != nil {
 			return err
-		}
-		if n >= l.max {
-			who := l.username
-			if !strings.HasPrefix(l.path, string(scope)) {
-				who = "an account above your partition"
-			}
-			return xc5.Errorf(xc5.EFORBIDDEN, "number_limit: the number_limit of %d set by your provider on %s is reached", l.max, who)
 		}
 	}
 	return nil
