@@ -21,13 +21,22 @@ func poolGUID(ctx context.Context, q execer) (string, error) {
 // clearing what belonged to their last owner (forwards, ring tones, pilot
 // flag, account code) so that the next customer starts clean.
 func returnNumbers(ctx context.Context, q execer, where string, args ...any) error {
+	_, err := returnCounted(ctx, q, where, args...)
+	return err
+}
+
+// returnCounted is returnNumbers reporting how many numbers it returned.
+func returnCounted(ctx context.Context, q execer, where string, args ...any) (int64, error) {
 	pool, err := poolGUID(ctx, q)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = q.ExecContext(ctx, `UPDATE numbers SET account = ?, is_pilot = 0, cfa = '', alert_info = '', account_code = '', from_pool = 0 WHERE `+where,
+	res, err := q.ExecContext(ctx, `UPDATE numbers SET account = ?, is_pilot = 0, cfa = '', alert_info = '', account_code = '', from_pool = 0 WHERE `+where,
 		append([]any{pool}, args...)...)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // returnToPool returns one plain number (by GUID) to the pool and deletes
@@ -36,11 +45,19 @@ func returnNumbers(ctx context.Context, q execer, where string, args ...any) err
 // number's row is updated before the aliases are deleted, so a concurrent
 // alias of it (which locks the row, see checkUserNumber) either commits
 // first and is deleted here, or sees the number gone.
-func returnToPool(ctx context.Context, q execer, guid, number string) error {
-	if err := returnNumbers(ctx, q, "guid = ?", guid); err != nil {
+//
+// holder is the account the number was read from: a concurrent move on
+// another node may have given it to another account since, and then it
+// is not found.
+func returnToPool(ctx context.Context, q execer, guid, number, holder string) error {
+	n, err := returnCounted(ctx, q, "guid = ? AND account = ?", guid, holder)
+	if err != nil {
 		return err
 	}
-	_, err := q.ExecContext(ctx, `DELETE FROM numbers WHERE number = ?`, "a:"+number)
+	if n == 0 {
+		return notFound("number %s not found", guid)
+	}
+	_, err = q.ExecContext(ctx, `DELETE FROM numbers WHERE number = ?`, "a:"+number)
 	return err
 }
 
@@ -70,7 +87,7 @@ func returnAccountNumbers(ctx context.Context, q execer, account string) error {
 		return err
 	}
 	for _, h := range held {
-		if err := returnToPool(ctx, q, h[0], h[1]); err != nil {
+		if err := returnToPool(ctx, q, h[0], h[1], account); err != nil {
 			return err
 		}
 	}
@@ -195,7 +212,7 @@ func (s *Store) deleteNumber(ctx context.Context, scope resource.Scope, parent, 
 			return returnUserNumber(ctx, q, scope, cur)
 		}
 		if fromPool != 0 && !strings.HasPrefix(cur.Values["number"].(string), "a:") {
-			return returnToPool(ctx, q, cur.GUID, cur.Values["number"].(string))
+			return returnToPool(ctx, q, cur.GUID, cur.Values["number"].(string), cur.Parent)
 		}
 		_, err = q.ExecContext(ctx, `DELETE FROM numbers WHERE guid = ?`, cur.GUID)
 		return err

@@ -255,8 +255,16 @@ func takeNumber(ctx context.Context, q execer, scope resource.Scope, p, cur reso
 			return err
 		}
 	}
-	_, err = q.ExecContext(ctx, `UPDATE numbers SET account = ? WHERE guid = ?`, p.GUID, cur.GUID)
-	return err
+	// Only while the holder still has it: a concurrent move or return on
+	// another node may have taken it since it was read.
+	res, err := q.ExecContext(ctx, `UPDATE numbers SET account = ? WHERE guid = ? AND account = ?`, p.GUID, cur.GUID, cur.Parent)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return notFound("number %s not found", cur.GUID)
+	}
+	return nil
 }
 
 // returnUserNumber is a user-level DELETE of a number: a plain number
@@ -270,7 +278,7 @@ func returnUserNumber(ctx context.Context, q execer, scope resource.Scope, cur r
 		_, err := q.ExecContext(ctx, `DELETE FROM numbers WHERE guid = ?`, cur.GUID)
 		return err
 	}
-	return returnToPool(ctx, q, cur.GUID, number)
+	return returnToPool(ctx, q, cur.GUID, number, cur.Parent)
 }
 
 // ancestorsDisabled reports whether an ancestor on an account's path is
