@@ -294,6 +294,25 @@ func TestTenantDisabledCompany(t *testing.T) {
 	})
 }
 
+// TestTenantProviderAccountRefStays: a username field the provider set to
+// an account outside the partition once made every user-level edit of the
+// record 400, unlike destinations; now it stays, and changing it to
+// another outside account is still 400.
+func TestTenantProviderAccountRefStays(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		a1 := "/api-sys/account/a1@acme.test"
+		route := str(t, e.must(http.StatusCreated, "PUT", a1+"/route", `{"order":7,"username":"b1@beta.test"}`).one(t), "guid")
+		rule := str(t, e.must(http.StatusCreated, "PUT", a1+"/callrule", `{"order":3,"prefix_raw":"55","username":"b1@beta.test"}`).one(t), "guid")
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", a1+"/route/"+route, `{"order":9}`)
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", a1+"/callrule/"+rule, `{"order":4}`)
+		e.as("PATCH", a1+"/route/"+route, `{"username":"beta.test"}`).wantError(t, http.StatusBadRequest, "username")
+		e.as("PATCH", a1+"/callrule/"+rule, `{"username":"beta.test"}`).wantError(t, http.StatusBadRequest, "username")
+		if got := e.get(a1 + "/route/" + route)[0]; got["order"] != float64(9) || got["username"] != "b1@beta.test" {
+			t.Errorf("route after the partition's edit: %v", got)
+		}
+	})
+}
+
 // Row: every field that names an account is checked like username.
 func TestTenantAccountFields(t *testing.T) {
 	eachTenancy(t, func(t *testing.T, e *tenancy) {
