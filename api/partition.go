@@ -87,16 +87,22 @@ var cdrFields = []string{"from", "to", "answered_by"}
 // are hidden too.
 func (o *outsiders) redactCDR(rec resource.Record) resource.Record {
 	var vals map[string]any
+	set := func(f, v string) {
+		if vals == nil {
+			vals = make(map[string]any, len(rec.Values))
+			for k, v := range rec.Values {
+				vals[k] = v
+			}
+		}
+		vals[f] = v
+	}
 	for _, f := range cdrFields {
 		if v, _ := rec.Values[f].(string); v != "" && !o.shown(v) {
-			if vals == nil {
-				vals = make(map[string]any, len(rec.Values))
-				for k, v := range rec.Values {
-					vals[k] = v
-				}
-			}
-			vals[f] = anotherCompany
+			set(f, anotherCompany)
 		}
+	}
+	if rec.Values["withheld"] == true {
+		set("from", "anonymous") // the caller withheld it; the provider still reads it
 	}
 	if vals != nil {
 		rec.Values = vals

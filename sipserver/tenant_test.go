@@ -2,8 +2,15 @@ package sipserver
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"xc5/api"
 
 	"xc5"
 	"xc5/resource"
@@ -146,4 +153,57 @@ func TestDisabledCompanyRegister(t *testing.T) {
 	}
 	x.patch("acmebrick.x.co.nz", `{"enabled":true}`)
 	wantStatus(t, p.login(p.register(reception, contact, 600), "MD5", reception, password), 200)
+}
+
+// TestWithheldCallerCDR: an external caller withholding its number
+// (Privacy: id) once had the number shown in the callee company's CDRs.
+// The company now reads anonymous; the provider (system level) still
+// reads the number, as billing and lawful requests need.
+func TestWithheldCallerCDR(t *testing.T) {
+	x := newPBX(t, Config{})
+	x.trunk("", "", "")
+	const co, coPW = "acmebrick.x.co.nz", "Acme-pw-12345"
+	x.patch(co, `{"password":"`+coPW+`"}`)
+	x.put(resource.AccountResource, co, "", `{"name":"api_access","value":"user"}`, resource.Create)
+	rec := x.phone(reception, password, "UDP")
+	car := x.carrier("6421555000")
+	for _, privacy := range []string{"id", ""} {
+		var hdrs []sip.Header
+		if privacy != "" {
+			hdrs = append(hdrs, sip.NewHeader("Privacy", privacy))
+		}
+		out := car.dial("6491231234", hdrs...)
+		go rec.next(3 * time.Second).answer()
+		out.answered(3 * time.Second)
+		out.hangup()
+		x.idle()
+	}
+	x.cdrs(reception, 2)
+
+	web := httptest.NewServer(api.New(x.store, api.Options{Logger: testLogger()}))
+	defer web.Close()
+	froms := func(user, pw string) []any {
+		req, _ := http.NewRequest("GET", web.URL+"/api-sys/account/"+reception+"/cdr", nil)
+		req.SetBasicAuth(user, pw)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var recs []map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&recs); err != nil || res.StatusCode != 200 {
+			t.Fatalf("GET cdr as %s: %d %v", user, res.StatusCode, err)
+		}
+		var out []any
+		for _, r := range recs {
+			out = append(out, r["from"])
+		}
+		return out
+	}
+	if got := froms(co, coPW); len(got) != 2 || got[0] != "anonymous" || got[1] != "6421555000" {
+		t.Errorf("the company reads from %v, want [anonymous 6421555000]", got)
+	}
+	if got := froms("admin", "admin-pw-123"); len(got) != 2 || got[0] != "6421555000" || got[1] != "6421555000" {
+		t.Errorf("the provider reads from %v, want the real number twice", got)
+	}
 }
