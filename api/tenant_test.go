@@ -313,6 +313,22 @@ func TestTenantProviderAccountRefStays(t *testing.T) {
 	})
 }
 
+// TestTenantMoveNumberLimit: moving an account with numbers into a
+// sub-group once ignored the sub-group's number_limit.
+func TestTenantMoveNumberLimit(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", "/api-sys/account/", `{"username":"sales.acme.test","parent":"acme.test"}`)
+		e.must(http.StatusCreated, "PUT", "/api-sys/account/sales.acme.test/accountresource", `{"name":"number_limit","value":"0"}`)
+		e.as("PATCH", "/api-sys/account/a1@acme.test", `{"parent":"sales.acme.test"}`).wantError(t, http.StatusForbidden, "number_limit")
+		if got := e.get("/api-sys/account/a1@acme.test")[0]["parent"]; got != e.g[acmeUser] {
+			t.Errorf("a1 moved anyway: parent %v", got)
+		}
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", "/api-sys/account/a2@acme.test", `{"parent":"sales.acme.test"}`)
+		e.must(http.StatusOK, "PUT", "/api-sys/account/sales.acme.test/accountresource/number_limit", `{"value":"1"}`)
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", "/api-sys/account/a1@acme.test", `{"parent":"sales.acme.test"}`)
+	})
+}
+
 // Row: every field that names an account is checked like username.
 func TestTenantAccountFields(t *testing.T) {
 	eachTenancy(t, func(t *testing.T, e *tenancy) {

@@ -247,6 +247,11 @@ func moveAccount(ctx context.Context, q execer, scope resource.Scope, cur, p res
 	if strings.HasPrefix(p.Path, cur.Path) {
 		return conflict("an account cannot be moved under itself or its descendants")
 	}
+	if scope != "" {
+		if err := checkMoveNumberLimit(ctx, q, scope, cur, p); err != nil {
+			return err
+		}
+	}
 	newPath := "/" + cur.GUID + "/"
 	if p.GUID != "" {
 		newPath = p.Path + cur.GUID + "/"

@@ -132,6 +132,12 @@ func chainLimits(ctx context.Context, q execer, target resource.Record, name str
 // value only when it is set inside the caller's partition: a limit above
 // it is the provider's business.
 func (l limit) reached(ctx context.Context, q execer, scope resource.Scope, name, count string) error {
+	return l.exceeded(ctx, q, scope, name, count, 1)
+}
+
+// exceeded is reached for adding records at once (an account moved with
+// its numbers).
+func (l limit) exceeded(ctx context.Context, q execer, scope resource.Scope, name, count string, adding int) error {
 	if _, err := q.ExecContext(ctx, `UPDATE account_resources SET value = value WHERE guid = ?`, l.guid); err != nil {
 		return err
 	}
@@ -140,7 +146,7 @@ func (l limit) reached(ctx context.Context, q execer, scope resource.Scope, name
 	if err := q.QueryRowContext(ctx, count, lo, hi).Scan(&n); err != nil {
 		return err
 	}
-	if n < l.max {
+	if n+adding <= l.max {
 		return nil
 	}
 	if !strings.HasPrefix(l.path, string(scope)) {
@@ -166,8 +172,36 @@ func checkNumberLimit(ctx context.Context, q execer, scope resource.Scope, targe
 		if fromPath != "" && strings.HasPrefix(fromPath, l.path) {
 			continue // the number stays within this subtree
 		}
-		if err := l.reached(ctx, q, scope, resource.NumberLimit, `SELECT count(*) FROM numbers n JOIN accounts a ON a.guid = n.account
-			WHERE a.path >= ? AND a.path < ? AND n.number NOT LIKE 'a:%'`); err != nil {
+		if err := l.reached(ctx, q, scope, resource.NumberLimit, plainNumbersIn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// plainNumbersIn counts the plain (not a:) numbers of the subtree between
+// the path bounds lo and hi; number_limit counts these.
+const plainNumbersIn = `SELECT count(*) FROM numbers n JOIN accounts a ON a.guid = n.account
+	WHERE a.path >= ? AND a.path < ? AND n.number NOT LIKE 'a:%'`
+
+// checkMoveNumberLimit checks, for a user-level move of the account cur
+// under p, every number_limit on p or an ancestor whose subtree cur's
+// numbers enter: a move must not take a sub-group past its limit.
+func checkMoveNumberLimit(ctx context.Context, q execer, scope resource.Scope, cur, p resource.Record) error {
+	lo, hi := prefixRange(cur.Path)
+	var k int
+	if err := q.QueryRowContext(ctx, plainNumbersIn, lo, hi).Scan(&k); err != nil || k == 0 {
+		return err
+	}
+	limits, err := chainLimits(ctx, q, p, resource.NumberLimit)
+	if err != nil {
+		return err
+	}
+	for _, l := range limits {
+		if strings.HasPrefix(cur.Path, l.path) {
+			continue // the numbers are already within this subtree
+		}
+		if err := l.exceeded(ctx, q, scope, resource.NumberLimit, plainNumbersIn, k); err != nil {
 			return err
 		}
 	}
