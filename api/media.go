@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -179,6 +180,26 @@ func (s *Server) partitionTurn(scope resource.Scope) (release func(), ok bool) {
 	}, true
 }
 
+// outermostPartition is the scope of the outermost api_access=user
+// account on a user-level caller's path: the company the provider gave
+// access, whose sub-partitions (it may grant api_access=user below it)
+// share its upload turns rather than each getting its own.
+func (s *Server) outermostPartition(ctx context.Context, scope resource.Scope) resource.Scope {
+	path := string(scope)
+	for i := 1; i < len(path); {
+		j := strings.IndexByte(path[i:], '/')
+		if j < 0 {
+			break
+		}
+		guid := path[i : i+j]
+		i += j + 1
+		if rec, err := s.store.Get(ctx, "", resource.AccountResource, guid, "api_access"); err == nil && rec.Values["value"] == resource.AccessUser {
+			return resource.Scope(path[:i])
+		}
+	}
+	return scope
+}
+
 // paced is an upload body whose read deadline moves as bytes arrive: see
 // UploadGrace and UploadMinRate.
 type paced struct {
@@ -229,7 +250,7 @@ func (s *Server) putAudio(w http.ResponseWriter, r *http.Request, c Caller, t Ta
 		return xc5.Errorf(xc5.EINVALID, "upload audio to …/prompt/{guid}; get a GUID from GET /api-sys/guid")
 	}
 	if c.Scope != "" {
-		release, ok := s.partitionTurn(c.Scope)
+		release, ok := s.partitionTurn(s.outermostPartition(r.Context(), c.Scope))
 		if !ok {
 			uploadsBusy(w, r)
 			return nil

@@ -32,6 +32,7 @@ func (e *tenancy) upload(t *testing.T, user, pass, account string) *response {
 // arriving slower than UploadMinRate is cut after UploadGrace with 400.
 func TestTenantUploadsBounded(t *testing.T) {
 	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", "/api-sys/account/a2@acme.test/accountresource", `{"name":"api_access","value":"user"}`)
 		conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
 		if err != nil {
 			t.Fatal(err)
@@ -54,6 +55,10 @@ func TestTenantUploadsBounded(t *testing.T) {
 		}
 		if !busy {
 			t.Errorf("the partition uploaded beside its trickling upload: it holds more than %d turn", api.PartitionUploads)
+		}
+		// A sub-partition the company grants itself shares its turn.
+		if r := e.upload(t, "a2@acme.test", acmePass, "a2@acme.test"); r.Status != http.StatusServiceUnavailable {
+			t.Errorf("%v\na sub-partition of acme uploads beside acme's trickling upload: want 503", r)
 		}
 		if r := e.upload(t, "admin", adminPassword, "b1@beta.test"); r.Status != http.StatusCreated {
 			t.Errorf("%v\nanother company's upload while acme trickles: want 201", r)
