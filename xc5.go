@@ -20,9 +20,12 @@ const (
 	ETOOLARGE     = "too_large"    // the request body is over the limit
 	ERATELIMIT    = "rate_limited" // too many failed attempts
 	EINTERNAL     = "internal"     // a bug or an infrastructure failure; never caused by input
-	EUNAVAILABLE  = "unavailable"  // a service the request needs (the store) cannot be reached; try again later
 	ENOTALLOWED   = "not_allowed"  // the method is not supported on this path
 	EUNSUPPORTED  = "unsupported"  // the media type of the body is not accepted
+	// EUNAVAILABLE: the store cannot serve the request for now (its
+	// database is unreachable, or its disk is full). The request was not
+	// acknowledged; the client should send it again later.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is a domain error: a code for machines and a message meant for the

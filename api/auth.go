@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net"
 	"net/http"
@@ -24,6 +25,10 @@ type Caller struct {
 	Username string
 	// Scope is "" for system access, else the partition root's path.
 	Scope resource.Scope
+	// cred fingerprints the credentials the caller was verified with
+	// (credFingerprint); a session opened with them holds it, so that it
+	// ends when they change, however late it was opened.
+	cred string
 }
 
 // AuthOptions tune authentication; zero values take the defaults.
@@ -150,6 +155,12 @@ func (a *authenticator) check(ctx context.Context, ip, user, pass string, now ti
 		errors.As(err, &ref)
 		return Caller{}, refusedError(ref.RetryAfter)
 	}
+	if len(user) > ratelimit.MaxUsername {
+		// No account has such a name: a failure, counted under the
+		// limiter's one key for long usernames, without a lookup.
+		slot.Fail(ctx, now)
+		return Caller{}, xc5.Errorf(xc5.EUNAUTHORIZED, "invalid username or password")
+	}
 	creds, err := a.store.Credentials(ctx, user)
 	if err != nil && xc5.ErrorCode(err) != xc5.ENOTFOUND {
 		slot.Release() // nothing learnt about the password: count nothing
@@ -178,14 +189,12 @@ func retrySeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
 }
 
-// retryAfter is the Retry-After of a refused or unavailable request.
+// retryAfter is the Retry-After of a login refused by the limiter (an
+// unavailable store's is set by writeError).
 func retryAfter(err error) (string, bool) {
 	var rl rateLimited
-	switch {
-	case errors.As(err, &rl):
+	if errors.As(err, &rl) {
 		return strconv.Itoa(retrySeconds(rl.retryAfter)), true
-	case xc5.ErrorCode(err) == xc5.EUNAVAILABLE:
-		return "5", true
 	}
 	return "", false
 }
@@ -213,13 +222,26 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
+// credFingerprint identifies an account's credentials: its GUID, username
+// and password hash (salted, so a new password, even the same one, gives a
+// new fingerprint). It never leaves the process: sessions hold an HMAC of
+// it (session.go).
+func credFingerprint(c resource.Credentials) string {
+	h := sha256.New()
+	for _, v := range []string{c.GUID, strings.ToLower(c.Username), c.Hash} {
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	return string(h.Sum(nil))
+}
+
 // callerOf turns an account's credentials into a caller, refusing disabled
 // accounts and accounts without api_access.
 func callerOf(creds resource.Credentials) (Caller, error) {
 	if !creds.Enabled {
 		return Caller{}, xc5.Errorf(xc5.EFORBIDDEN, "account %s is disabled", creds.Username)
 	}
-	c := Caller{GUID: creds.GUID, Username: creds.Username}
+	c := Caller{GUID: creds.GUID, Username: creds.Username, cred: credFingerprint(creds)}
 	switch creds.Access {
 	case resource.AccessSystem:
 	case resource.AccessUser:

@@ -143,13 +143,24 @@ func statusOf(code string) int {
 	return http.StatusInternalServerError
 }
 
+// storeRetryAfter is the Retry-After of a 503 for a store that cannot
+// serve (docs/api.md, "Storage and durability"): long enough for a
+// restarting database or a failover, short enough that a provisioning
+// client's retry lands soon after the store is back.
+const storeRetryAfter = "5"
+
 // writeError answers [{"error": "…"}] with the status of err's code;
 // internal errors are logged and their details kept from the client.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := xc5.ErrorCode(err)
 	status := statusOf(code)
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		slog.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusServiceUnavailable:
+		// The store logs the outage itself, once; the request log has
+		// each 503.
+		w.Header().Set("Retry-After", storeRetryAfter)
 	}
 	b := append([]byte(`[{"error":`), appendString(nil, xc5.ErrorMessage(err))...)
 	b = append(b, "}]\n"...)

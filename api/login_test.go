@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,9 +55,43 @@ func loginFrom(t *testing.T, e *env, ip, user, pass string) int {
 	return loginWith(t, e, clientFrom(t, ip), user, pass).status
 }
 
+// during runs fn in the background once n answers have arrived (answer
+// is called on each), that is while the requests not yet answered are
+// still in flight; wait waits for fn and reports whether it ran.
+type during struct {
+	n    int
+	fn   func()
+	seen atomic.Int64
+	done chan struct{}
+	ran  atomic.Bool
+}
+
+func newDuring(n int, fn func()) *during {
+	return &during{n: n, fn: fn, done: make(chan struct{})}
+}
+
+func (d *during) answer() {
+	if d != nil && d.seen.Add(1) == int64(d.n) {
+		d.ran.Store(true)
+		go func() {
+			defer close(d.done)
+			d.fn()
+		}()
+	}
+}
+
+func (d *during) wait(t *testing.T) {
+	t.Helper()
+	if !d.ran.Load() {
+		t.Fatalf("only %d answers came, want %d before the login during the attack", d.seen.Load(), d.n)
+	}
+	<-d.done
+}
+
 // attack sends every (user, password) of guesses at once from c and
-// counts the answers by status; 429s must carry Retry-After.
-func attack(t *testing.T, e *env, c *http.Client, guesses [][2]string) map[int]int {
+// counts the answers by status; 429s must carry Retry-After. Each answer
+// is reported to d (which may be nil).
+func attack(t *testing.T, e *env, c *http.Client, guesses [][2]string, d *during) map[int]int {
 	t.Helper()
 	var mu sync.Mutex
 	got := map[int]int{}
@@ -74,6 +109,7 @@ func attack(t *testing.T, e *env, c *http.Client, guesses [][2]string) map[int]i
 			mu.Lock()
 			got[r.status]++
 			mu.Unlock()
+			d.answer()
 		}()
 	}
 	wg.Wait()
@@ -105,14 +141,10 @@ func TestLoginParallelGuessesOneAddress(t *testing.T) {
 			guesses[i] = [2]string{tt.user(i), fmt.Sprintf("guess-%d", i)}
 		}
 		var admin int
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			time.Sleep(5 * time.Millisecond) // while the attack runs
-			admin = loginFrom(t, e, "127.0.0.9", adminUser, adminPassword)
-		}()
-		got := attack(t, e, clientFrom(t, tt.ip), guesses)
-		<-done
+		// Once half the guesses are answered, the other half in flight.
+		d := newDuring(len(guesses)/2, func() { admin = loginFrom(t, e, "127.0.0.9", adminUser, adminPassword) })
+		got := attack(t, e, clientFrom(t, tt.ip), guesses, d)
+		d.wait(t)
 		checked := e.API.AuthStats().Checked - before.Checked
 		t.Logf("%s: answers %v, checked %d", tt.name, got, checked)
 		if got[http.StatusUnauthorized] > tt.budget || checked > int64(tt.budget)+1 {
@@ -144,6 +176,9 @@ func TestLoginManyAddresses(t *testing.T) {
 	var mu sync.Mutex
 	got := map[int]int{}
 	var wg sync.WaitGroup
+	var admin int
+	// Once half the guesses are answered, the other half in flight.
+	d := newDuring(addrs*each/2, func() { admin = loginFrom(t, e, "127.0.2.1", adminUser, adminPassword) })
 	for a := range addrs {
 		wg.Add(1)
 		go func() {
@@ -152,7 +187,7 @@ func TestLoginManyAddresses(t *testing.T) {
 			for i := range guesses {
 				guesses[i] = [2]string{adminUser, fmt.Sprintf("guess-%d-%d", a, i)}
 			}
-			n := attack(t, e, clientFrom(t, fmt.Sprintf("127.0.1.%d", a+1)), guesses)
+			n := attack(t, e, clientFrom(t, fmt.Sprintf("127.0.1.%d", a+1)), guesses, d)
 			mu.Lock()
 			for k, v := range n {
 				got[k] += v
@@ -160,9 +195,8 @@ func TestLoginManyAddresses(t *testing.T) {
 			mu.Unlock()
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
-	admin := loginFrom(t, e, "127.0.2.1", adminUser, adminPassword)
 	wg.Wait()
+	d.wait(t)
 	checked := e.API.AuthStats().Checked - before.Checked - 1 // the admin's login
 	t.Logf("answers %v, checked %d", got, checked)
 	if limit := addrs*tries + perUser; got[http.StatusUnauthorized] > limit || checked > int64(limit) {

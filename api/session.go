@@ -2,7 +2,10 @@ package api
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"time"
@@ -18,10 +21,23 @@ const SessionCookie = "xc5_session"
 
 // sessionClaims are the JWT claims of a session: the account's username
 // as subject and its GUID, so that a re-created account of the same name
-// does not inherit an old session.
+// does not inherit an old session, and a tag of the credentials it was
+// opened with (credTag), so that a session opened with credentials that
+// have since changed is refused when used: ending the account's sessions
+// when the credentials change cannot reach a session opened just after,
+// with credentials verified just before (or cached).
 type sessionClaims struct {
 	Account string `json:"acct"`
+	Cred    string `json:"cred"`
 	jwt.RegisteredClaims
+}
+
+// credTag is the session's tag of a caller's credentials: an HMAC under
+// the session key, so that the cookie tells nothing of the password hash.
+func (s *Server) credTag(c Caller) string {
+	m := hmac.New(sha256.New, s.sessionKey)
+	m.Write([]byte(c.cred))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
 }
 
 var errBadSession = xc5.Errorf(xc5.EUNAUTHORIZED, "the session is invalid or has ended; log in again with PUT /api-sys/session")
@@ -57,6 +73,9 @@ func (s *Server) sessionCaller(ctx context.Context, r *http.Request) (Caller, st
 		return Caller{}, "", errBadSession
 	}
 	c, err := callerOf(creds)
+	if err == nil && !hmac.Equal([]byte(claims.Cred), []byte(s.credTag(c))) {
+		return Caller{}, "", errBadSession // opened with credentials that have changed
+	}
 	return c, claims.ID, err
 }
 
@@ -81,7 +100,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, c Caller, jti s
 	rand.Read(id)
 	now := time.Now()
 	expires := now.Add(s.sessionTTL)
-	claims := sessionClaims{Account: c.GUID, RegisteredClaims: jwt.RegisteredClaims{
+	claims := sessionClaims{Account: c.GUID, Cred: s.credTag(c), RegisteredClaims: jwt.RegisteredClaims{
 		Subject: c.Username, ID: hex.EncodeToString(id), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(expires)}}
 	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.sessionKey)
 	if err != nil {

@@ -27,6 +27,12 @@
 // N addresses gets at most N×Tries guesses at one username in the first
 // window, and Tries per address per MaxBackoff once it keeps going, while
 // the username's failing addresses stay refused.
+//
+// An address is an IPv4 address or an IPv6 /64 (AddrKey), since one host
+// holds a whole /64; a username longer than MaxUsername counts under one
+// shared key (UserKey). The table of keys is bounded by MaxKeys; when it
+// is full the entries that hold least are evicted (evictLocked), never
+// the check refused nor a new key left uncounted.
 package ratelimit
 
 import (
@@ -63,8 +69,9 @@ type Config struct {
 	PerUser int
 	// MaxBackoff caps how long a used-up budget blocks. Default 16 windows.
 	MaxBackoff time.Duration
-	// MaxKeys bounds the keys tracked; beyond it new keys are not
-	// counted until old ones expire. Default 100,000.
+	// MaxKeys bounds the keys tracked. A new key is always tracked: when
+	// the table is full, the entries that hold least are forgotten first
+	// (see evictLocked). Default 100,000.
 	MaxKeys int
 	// Shared, when set, adds the failures other nodes counted.
 	Shared Counter
@@ -159,8 +166,10 @@ func (l *Limiter) Stats() Stats {
 }
 
 // keys returns the three keys of an attempt; also the shared Counter's
-// keys, "ip:" and "user:" as before the pair was added.
+// keys, "ip:" and "user:" as before the pair was added. Each is bounded:
+// addresses by AddrKey, usernames by UserKey.
 func keys(addr, user string) [nKinds]string {
+	addr, user = AddrKey(addr), UserKey(user)
 	return [nKinds]string{prefixes[kindAddr] + addr, prefixes[kindPair] + user + "|" + addr, prefixes[kindUser] + user}
 }
 
@@ -172,7 +181,7 @@ func (l *Limiter) Blocked(addr string, now time.Time) (time.Duration, bool) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e := l.m[prefixes[kindAddr]+addr]
+	e := l.m[prefixes[kindAddr]+AddrKey(addr)]
 	if e == nil {
 		return 0, false
 	}
@@ -203,6 +212,11 @@ func (l *Limiter) Reserve(ctx context.Context, addr, user string, now time.Time)
 	k := keys(addr, user)
 	var shared [nKinds]int
 	if c := l.cfg.Shared; c != nil {
+		// Decide locally first, so that an attempt this node refuses
+		// costs the database nothing.
+		if err := l.refuse(k, shared, now); err != nil {
+			return nil, err
+		}
 		if n, err := c.Failures(ctx, k[:], now); err == nil && len(n) == nKinds {
 			copy(shared[:], n)
 		} // unreachable: the local counts still hold
@@ -222,6 +236,18 @@ func (l *Limiter) Reserve(ctx context.Context, addr, user string, now time.Time)
 	}
 	l.checked.Add(1)
 	return s, nil
+}
+
+// refuse is the decision of Reserve on the counts at hand, without taking
+// a slot; a refusal is counted.
+func (l *Limiter) refuse(k [nKinds]string, shared [nKinds]int, now time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.decide(l.lookup(k, now), shared, now)
+	if err != nil {
+		l.refused.Add(1)
+	}
+	return err
 }
 
 // lookup returns a slot over the entries of k, current to now; keys not
@@ -259,16 +285,18 @@ func (l *Limiter) decide(s *Slot, shared [nKinds]int, now time.Time) error {
 	return nil
 }
 
-// keep tracks a new entry when there is room; past MaxKeys (after
-// forgetting what it can, at most once a second) it is not kept, and so
-// not counted. Callers hold l.mu.
+// keep tracks a new entry, always: a key left untracked would see a fresh
+// entry on every attempt, and so never be limited. Once a window it
+// forgets the keys that hold nothing any more; when the table is still
+// full it evicts. Callers hold l.mu.
 func (l *Limiter) keep(key string, e *entry, now time.Time) {
-	if len(l.m) >= l.cfg.MaxKeys && now.Sub(l.pruned) >= time.Second {
+	if now.Sub(l.pruned) >= l.cfg.Window {
 		l.pruneLocked(now)
 	}
-	if len(l.m) < l.cfg.MaxKeys {
-		l.m[key] = e
+	if len(l.m) >= l.cfg.MaxKeys {
+		l.evictLocked(now)
 	}
+	l.m[key] = e
 }
 
 // Prune forgets the keys that no longer hold anything: no check in
@@ -364,6 +392,20 @@ func (s *Slot) forget() {
 	}
 }
 
+// backoff is the block of the strikes-th budget used up in a row:
+// window×2^(strikes-1), at most maxBackoff, doubling only while below it
+// so that no number of strikes overflows.
+func backoff(window, maxBackoff time.Duration, strikes int) time.Duration {
+	d := window
+	for i := 1; i < strikes; i++ {
+		if d > maxBackoff/2 {
+			return maxBackoff
+		}
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}
+
 // entry counts one key.
 type entry struct {
 	start   time.Time // window start
@@ -413,9 +455,5 @@ func (e *entry) fail(now time.Time, budget int, window, maxBackoff time.Duration
 		return
 	}
 	e.strikes++
-	d := maxBackoff
-	if e.strikes <= 30 {
-		d = min(window<<(e.strikes-1), maxBackoff)
-	}
-	e.until = now.Add(d)
+	e.until = now.Add(backoff(window, maxBackoff, e.strikes))
 }

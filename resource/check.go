@@ -107,6 +107,33 @@ func digits(what string, min, max int) func(any) (any, error) {
 	}
 }
 
+// code returns a check for an optional country or area code: digits of
+// a length range, never starting with 0 (0 is the trunk prefix, not part
+// of a code: an area code 09 would make 1234567 the number 64091234567).
+func code(what string, min, max int) func(any) (any, error) {
+	check := digits(what, min, max)
+	return func(v any) (any, error) {
+		out, err := check(v)
+		if err == nil && strings.HasPrefix(out.(string), "0") {
+			return nil, invalid("%s %q must not start with 0: write it without the trunk prefix (9 for Auckland, 64 for New Zealand)", what, v)
+		}
+		return out, err
+	}
+}
+
+// CheckNumbering validates a default country code (required) and area
+// code (optional) as the account fields take them, for the serve flags.
+func CheckNumbering(countryCode, areaCode string) error {
+	if countryCode == "" {
+		return invalid("country code must not be empty (64 for New Zealand)")
+	}
+	if _, err := code("country code", 1, 3)(countryCode); err != nil {
+		return err
+	}
+	_, err := code("area code", 1, 5)(areaCode)
+	return err
+}
+
 // text returns a check for free text of bounded length without control
 // characters (values end up in SIP headers and logs).
 func text(what string, max int) func(any) (any, error) {

@@ -28,7 +28,17 @@ var DefaultLocations = []map[string]any{
 		"prefixes": "111,112", "exclude": ""},
 	{"name": "<CallRule-Freephone>", "description": "New Zealand freephone numbers (0800, 0508)",
 		"prefixes": "64800,64508", "exclude": ""},
+	{"name": ShortCodesLocation, "description": ShortCodesDescription,
+		"prefixes": ShortCodesShipped, "exclude": ""},
 }
+
+// The shipped <CallRule-ShortCodes> (migration 021 adds it to older
+// installations with the same values): New Zealand's short codes, other
+// than the emergency numbers, that a provider passes to its carrier.
+const (
+	ShortCodesShipped     = "105,1737"
+	ShortCodesDescription = "Short codes other than emergency numbers that may leave over a carrier, listed whole (105 police non-emergency, 1737 mental health support); any other 1xx or 1xxx is refused"
+)
 
 // DefaultTimeDefinitions are the time sets shipped at first start:
 // nz_holidays with the national public holidays (observed dates) of

@@ -78,6 +78,9 @@ var (
 func checkForkDestination(v any) (any, error) {
 	s := strings.TrimSpace(v.(string))
 	if e164RE.MatchString(s) {
+		if err := checkNotForwardToEmergency("destination", s); err != nil {
+			return nil, err
+		}
 		return s, nil
 	}
 	if u, err := NormalizeUsername(s); err == nil && s != "" {
@@ -98,8 +101,8 @@ var Route = &Resource{
 		guidField,
 		{Name: "order", Type: Integer, Required: true, Min: -orderRange, Max: orderRange,
 			Description: "Position of the route; several routes may share an order (menus at -8 with levels 1, 2, 3)"},
-		{Name: "destination", Type: String, Check: checkDestination, Ref: RefDestination,
-			Description: "Forward target: e.164 number, username, :EXT, email:ADDRESS (voicemail to email), conference:ROOM, drop:CODE:REASON"},
+		{Name: "destination", Type: String, Check: checkForwardDestination, Ref: RefDestination,
+			Description: "Forward target: e.164 number (country code first, never 0…, never an emergency number such as 111), username, :EXT, email:ADDRESS (voicemail to email), conference:ROOM, drop:CODE:REASON"},
 		{Name: "username", Type: String, Check: checkUsernameOrEmpty, Ref: RefAccount,
 			Description: "Deliver the call to this account (its routes apply), or with hunt_user ring its phones only"},
 		{Name: "hunt_user", Type: Boolean,
@@ -110,7 +113,7 @@ var Route = &Resource{
 			Description: "IVR menu level; level 1 is entered in order, higher levels only by a #N jump from a digit_map. 0 for no menu"},
 		{Name: "time_definition", Type: String, Check: checkTimeDefinition, Ref: RefTimeSets,
 			Description: "The route applies only when this time definition matches, in the account's time zone (nz_holidays,!Mon-Thur 08:30-17:00)"},
-		{Name: "digit_map", Type: String, Check: checkDigitMap, Ref: RefDigitMap,
+		{Name: "digit_map", Type: String, Check: checkMenuDigitMap, Ref: RefDigitMap,
 			Description: "Menu key map KEYS=ACTION,…; ACTION #N jumps to menu level N, T is the timeout, other actions are destinations"},
 		{Name: "promptguid", Type: String, Check: checkGUIDOrEmpty, Ref: RefPrompt,
 			Description: "Prompt played by a menu or before voicemail"},
@@ -137,7 +140,7 @@ var CallRule = &Resource{
 			Description: "Condition: the translated dialed number is in this location (<CallRule-International>)"},
 		{Name: "username", Type: String, Check: checkUsernameOrEmpty, Ref: RefAccount,
 			Description: "Deliver matching calls to this account"},
-		{Name: "destination", Type: String, Check: checkDestination, Ref: RefDestination,
+		{Name: "destination", Type: String, Check: checkCallRuleDestination, Ref: RefDestination,
 			Description: "Rewrite matching calls: :EXT, a number, a username, % for the rest of the dialed digits (*%), drop:CODE:REASON"},
 		{Name: "early_rule", Type: Boolean,
 			Description: "Apply before number translation, on the raw dialed string (14 → *)"},
@@ -156,7 +159,7 @@ var Fork = &Resource{
 	Fields: []Field{
 		guidField,
 		{Name: "destination", Type: String, Required: true, Check: checkForkDestination, Ref: RefDestination,
-			Description: "An e.164 number or an account username to ring"},
+			Description: "An e.164 number (never an emergency number such as 111) or an account username to ring"},
 	},
 }
 

@@ -165,7 +165,7 @@ var Hydra = &Resource{
 		{Name: "account", Type: String, ReadOnly: true, Description: "GUID of the underlying account"},
 		{Name: "password", Type: String, WriteOnly: true, Check: text("password", 128),
 			Description: "SIP password; generated when the line is created without one and shown only then"},
-		{Name: "cfna_dest", Type: String, Check: checkDestinationOrEmpty,
+		{Name: "cfna_dest", Type: String, Check: checkCfnaDest,
 			Description: "Call-forward no-answer (including busy) destination, such as the voicemail number"},
 		{Name: "cfna_active", Type: Boolean, Description: "Enables the call-forward no-answer"},
 		{Name: "ums_pin", Type: String, Check: digits("ums_pin", 4, 12),

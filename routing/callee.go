@@ -338,18 +338,43 @@ func (w *walker) forward(a *Account, d dialplan.Destination, prompt string) {
 
 // forwardNumber forwards on behalf of account a to a number or username
 // given as text; a number that leaves over a carrier is subject to a's
-// callrules as if a had dialed it.
+// callrules as if a had dialed it. A forward to an emergency number is
+// refused (403; the API refuses to store one): it would call 111 on
+// behalf of whoever rang a, without them knowing, as a PBX operator would
+// never want.
 func (w *walker) forwardNumber(a *Account, dest string) {
 	t, raw := w.translateDest(a, dest)
-	if !w.v.IsEmergency(t) {
-		if n := w.v.lookupNumber(dest); n != nil {
-			w.deliverNumber(n)
-			return
-		}
-		if t := w.v.lookupAccount(dest); t != nil {
-			w.deliver(t, nil)
-			return
-		}
+	if w.v.IsEmergency(t) {
+		w.step("forward", a, "refuses to forward to "+t.Number+": calls are never forwarded to an emergency number")
+		w.drop(a, 403, "Forbidden")
+		return
+	}
+	if w.deliverDest(dest) {
+		return
 	}
 	w.dialNumber(a, raw, t, "forwards over a carrier to ")
+}
+
+// dialDest dials a destination for account a as a dials it (a speed dial):
+// an emergency number is a's own emergency call.
+func (w *walker) dialDest(a *Account, dest string) {
+	t, raw := w.translateDest(a, dest)
+	if !w.v.IsEmergency(t) && w.deliverDest(dest) {
+		return
+	}
+	w.dialNumber(a, raw, t, "leaves over a carrier to ")
+}
+
+// deliverDest delivers to the owner of a number or to an account a
+// destination names as written, and reports whether it did.
+func (w *walker) deliverDest(dest string) bool {
+	if n := w.v.lookupNumber(dest); n != nil {
+		w.deliverNumber(n)
+		return true
+	}
+	if t := w.v.lookupAccount(dest); t != nil {
+		w.deliver(t, nil)
+		return true
+	}
+	return false
 }

@@ -1,14 +1,15 @@
 package routing
 
+import "xc5/resource"
+
 // EmergencyLocation is the location of emergency numbers. It is shipped
 // with 111 and 112 (New Zealand's emergency number, and the one mobile
 // phones and NZ networks treat as emergency too); a provider sees and
 // extends it through the API like any other location.
-const EmergencyLocation = "<CallRule-Emergency>"
+const EmergencyLocation = resource.EmergencyLocation
 
-// builtinEmergency are emergency numbers whatever the locations say, so
-// that deleting or editing a location can never make 111 unreachable.
-var builtinEmergency = [...]string{"111", "112"}
+// ShortCodesLocation lists the other short codes that may leave.
+const ShortCodesLocation = resource.ShortCodesLocation
 
 // IsEmergency reports whether a translated number is an emergency number:
 // 111, 112, or a number the <CallRule-Emergency> location lists whole.
@@ -18,21 +19,36 @@ func (v *View) IsEmergency(t Translation) bool {
 	if !t.IsNumber() {
 		return false
 	}
-	if t.Kind == ShortCode {
-		for _, n := range builtinEmergency {
-			if t.Number == n {
-				return true
-			}
-		}
+	// 111 and 112 are emergency numbers whatever the locations say, so
+	// that deleting or editing a location never makes 111 unreachable.
+	if t.Kind == ShortCode && resource.IsEmergencyNumber(t.Number) {
+		return true
 	}
-	if l := v.lookupLocation(EmergencyLocation); l != nil {
+	return v.listsWhole(EmergencyLocation, t.Number)
+}
+
+// listsWhole reports whether a location has number as one of its
+// prefixes, whole.
+func (v *View) listsWhole(location, number string) bool {
+	if l := v.lookupLocation(location); l != nil {
 		for _, p := range l.Prefixes {
-			if p == t.Number {
+			if p == number {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// translate is Translate for the engine: a short code leaves only when
+// the provider knows it (an emergency number, or one listed whole in
+// <CallRule-ShortCodes>); any other is refused with 404 and the reason.
+func (v *View) translate(dialed, cc, ac string) Translation {
+	t := Translate(dialed, cc, ac)
+	if t.Kind == ShortCode && !v.IsEmergency(t) && !v.listsWhole(ShortCodesLocation, t.Number) {
+		return invalid(404, "Not Found", t.Number+" is no short code this system knows (only emergency numbers and the codes "+ShortCodesLocation+" lists leave)")
+	}
+	return t
 }
 
 // emergencyCall sends an emergency call out from an account. No callrule
@@ -42,6 +58,10 @@ func (v *View) IsEmergency(t Translation) bool {
 // it always leaves over a carrier.
 func (w *walker) emergencyCall(a *Account, chain []*Account, dialed string, t Translation) {
 	w.step("emergency", a, t.Number+" is an emergency number: only callrules naming "+EmergencyLocation+" apply, and no concurrent_limit")
+	w.inEmergency = true
+	if w.ancestorBlocks(a, chain, dialed, t, true) {
+		return
+	}
 	var idx [maxDepth]int
 	for {
 		r, owner := nextRule(chain, &idx)

@@ -24,6 +24,10 @@ type walker struct {
 	seen   [maxDepth]string
 	done   bool
 	caller *Account
+	// inEmergency is set once the call is an emergency call, so that a
+	// rule naming <CallRule-Emergency> that rewrites to another emergency
+	// number is dialed, not walked again.
+	inEmergency bool
 }
 
 // Decide walks a call through the provisioning and returns what happened.
@@ -36,7 +40,9 @@ func (v *View) Decide(call Call, d Driver) Trace {
 		w.call.At = time.Now()
 	}
 	w.t.Steps = make([]Step, 0, 8)
-	if a := v.lookupAccount(call.From); a != nil && !call.External {
+	if call.External {
+		w.fromExternal(call.From, call.Dialed)
+	} else if a := v.lookupAccount(call.From); a != nil {
 		w.caller = a
 		w.fromAccount(a, call.Dialed)
 	} else {
@@ -92,7 +98,7 @@ func (w *walker) drop(a *Account, code int, reason string) {
 // one of ours; xc5 does not transit calls between carriers.
 func (w *walker) fromExternal(from, dialed string) {
 	w.step("caller", nil, "external caller "+from)
-	t := Translate(dialed, w.v.defaults.CountryCode, w.v.defaults.AreaCode)
+	t := w.v.translate(dialed, w.v.defaults.CountryCode, w.v.defaults.AreaCode)
 	if n := w.v.lookupNumber(t.e164()); n != nil {
 		w.deliverNumber(n)
 		return
@@ -110,11 +116,11 @@ func (w *walker) fromAccount(a *Account, dialed string) {
 	cc, ac := w.v.inheritedNumbering(chain)
 	// 1. early rules on the raw dialed string, unless it is an emergency
 	// number as dialed.
-	if !w.v.IsEmergency(Translate(dialed, cc, ac)) {
+	if !w.v.IsEmergency(w.v.translate(dialed, cc, ac)) {
 		dialed = w.early(chain, dialed)
 	}
 	// 2. translation: what the number really is.
-	t := Translate(dialed, cc, ac)
+	t := w.v.translate(dialed, cc, ac)
 	if t.Number != "" && t.Number != dialed {
 		w.step("translate", a, dialed+" is "+t.Number)
 	}
@@ -131,7 +137,11 @@ func (w *walker) fromAccount(a *Account, dialed string) {
 		w.feature(a, chain, dialed)
 		return
 	}
-	// 3. callrules of the account and its ancestors, in order.
+	// 3. callrules of the account and its ancestors, in order; a drop:
+	// rule of an ancestor first, whatever the account's own rules say.
+	if w.ancestorBlocks(a, chain, dialed, t, false) {
+		return
+	}
 	var idx [maxDepth]int
 	for {
 		r, owner := nextRule(chain, &idx)
@@ -221,14 +231,7 @@ func (w *walker) applyCallRule(a *Account, chain []*Account, owner *Account, r *
 	w.ruleStep("callrule", owner, "destination "+d.String(), r.GUID, r.Order)
 	switch d.Kind {
 	case dialplan.KindPattern:
-		rest := dialed
-		switch {
-		case r.PrefixRaw != "":
-			rest = dialed[len(r.PrefixRaw):]
-		case r.Prefix != "" && t.IsNumber():
-			rest = t.Number[len(r.Prefix):]
-		}
-		rewritten := d.Expand(rest)
+		rewritten := d.Expand(ruleRest(r, dialed, t))
 		if strings.HasPrefix(rewritten, "*") {
 			w.feature(a, chain, rewritten)
 			return
@@ -238,7 +241,7 @@ func (w *walker) applyCallRule(a *Account, chain []*Account, owner *Account, r *
 		w.dialNumber(a, rewritten, w.translateFor(a, rewritten), "leaves over a carrier to ")
 	case dialplan.KindNumber:
 		// A speed dial is dialed by the caller: the caller's blocks apply.
-		w.forwardNumber(a, d.Value)
+		w.dialDest(a, d.Value)
 	default:
 		w.forward(owner, d, "")
 	}

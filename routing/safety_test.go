@@ -27,7 +27,7 @@ func shippedLocations(f *fixture) {
 //	├── na@co.test          6493330003, cfna → 61299998888
 //	├── route@co.test       6493330004, route order -1 → 0061299998888
 //	├── blast@co.test       6493330005, forks 6493330001 and 61299998888
-//	├── sos@co.test         6493330006, cfna → 111
+//	├── sos@co.test         6493330006, cfna → 111 (stored before the API refused it)
 //	└── free.test           (another company, no international block; prefix_raw 1 refused)
 //	    ├── us@free.test    6493330007, cfna → 14155550123
 //	    └── bad@free.test   6493330008, route order -1 → 000061299998888
@@ -175,8 +175,8 @@ func TestEmergencyAndBlocks(t *testing.T) {
 		{"prefix_raw rules see what is typed, not a forward's E.164 number", "6421555000", "6493330007", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
 			"external 14155550123", nil},
 		{"route destination that is no number", "free.test", "6493330008", nil, "dropped 404 Invalid Number", []string{"a country code never starts with 0"}},
-		{"cfna to 111 goes out", "free.test", "6493330006", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
-			"external 111", []string{"111 is an emergency number"}},
+		{"cfna to 111 is refused", "free.test", "6493330006", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
+			"dropped 403 Forbidden", []string{"never forwarded to an emergency number"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,9 +20,12 @@ type Call struct {
 	// (P-Asserted-Identity, P-Preferred-Identity, the From user), best
 	// first; see View.Presentation.
 	Presents []string
-	// External makes From an external caller even when it names an
-	// account: a user-level trace from an account outside the caller's
-	// partition is answered as for any unknown caller.
+	// External marks a call from a carrier (a trunk): From is only the
+	// number the carrier sent and is never looked up as an account, so a
+	// carrier cannot place a call as one of ours by naming its username,
+	// GUID or a numeric username in From. A user-level trace sets it too
+	// when From is an account outside the caller's partition, which is
+	// then answered as for any unknown caller.
 	External bool
 }
 

@@ -14,7 +14,10 @@ const (
 	// E164 is a valid international number: digits only, no leading 0,
 	// country code first.
 	E164
-	// ShortCode is a 1xx service number dialed as it stands (111, 112).
+	// ShortCode is a short service number dialed as it stands (111,
+	// 112, 105, 1737): three or four digits starting with 1. Translate
+	// only recognises the shape; the engine lets out only the codes the
+	// provider lists (View.translate, docs/routing.md "Short codes").
 	ShortCode
 	// Invalid looks like a number but is not one (+0061…, 0000…, too
 	// short or too long); it never leaves over a carrier.
@@ -61,13 +64,16 @@ func (t Translation) e164() string {
 //	0…       national: cc + the rest
 //	CC…      9 or more digits starting with the country code: E.164 already
 //	xxxxxxx  7 digits with an area code: local
-//	1xx      a short code (111, 112 and other services), as it stands
+//	1xx 1xxx a short code (111, 112, 105, 1737), as it stands
 //
 // Visual separators (spaces, -, ., brackets: RFC 3966) are ignored, so
 // "00 1 415 555 0123" is 0014155550123. Anything after + or 00 must be a valid E.164 number (no leading 0,
 // 7 to 15 digits), a national number must give cc and 7 or more digits:
 // so +0061…, 0000061… and +021… are Invalid, never a different spelling
-// of an international number that location rules would not see.
+// of an international number that location rules would not see. Nor is
+// cc followed by 0 (+64 0…, 640…): no national number of cc starts with
+// its trunk prefix 0, and a carrier that turns 64+NSN into 0+NSN would
+// dial 00… abroad.
 func Translate(dialed, cc, ac string) Translation {
 	s, plus := strings.CutPrefix(withoutSeparators(dialed), "+")
 	if !allDigits(s) || s == "" {
@@ -78,24 +84,39 @@ func Translate(dialed, cc, ac string) Translation {
 	}
 	switch {
 	case plus:
-		return checkE164(dialed, s)
+		return checkE164(dialed, cc, s)
 	case strings.HasPrefix(s, "00"):
-		return checkE164(dialed, s[2:])
+		return checkE164(dialed, cc, s[2:])
 	case strings.HasPrefix(s, "0"):
 		return checkNational(dialed, cc, s[1:])
 	case strings.HasPrefix(s, cc) && len(s) >= len(cc)+minNationalDigits:
-		return checkE164(dialed, s)
+		return checkE164(dialed, cc, s)
 	case ac != "" && len(s) == 7:
 		return checkNational(dialed, cc, ac+s)
-	case len(s) == 3 && s[0] == '1':
+	case IsShortCodeShape(s):
 		return Translation{Kind: ShortCode, Number: s}
 	}
 	return Translation{Kind: NotNumber}
 }
 
-// checkE164 accepts digits that are a valid E.164 number.
-func checkE164(dialed, s string) Translation {
+// IsShortCodeShape reports whether digits have the shape of a short
+// code: three or four digits starting with 1 (111, 105, 1737).
+func IsShortCodeShape(s string) bool {
+	return (len(s) == 3 || len(s) == 4) && s[0] == '1' && allDigits(s)
+}
+
+// keepsTrunkZero are country codes whose national numbers keep their
+// leading 0 in E.164 (Italy's +39 06…, San Marino, Vatican City): for
+// them cc followed by 0 is a real number.
+var keepsTrunkZero = map[string]bool{"39": true, "378": true, "379": true}
+
+// checkE164 accepts digits that are a valid E.164 number; cc is the
+// caller's own country code ("" for none), whose numbers never continue
+// with 0.
+func checkE164(dialed, cc, s string) Translation {
 	switch {
+	case cc != "" && !keepsTrunkZero[cc] && strings.HasPrefix(s, cc+"0"):
+		return invalid(404, "Invalid Number", dialed+" is not a valid number: no number of country code "+cc+" continues with 0 (the trunk prefix)")
 	case s == "":
 		return invalid(484, "Address Incomplete", dialed+" has no number after the international prefix")
 	case s[0] == '0':
@@ -113,7 +134,7 @@ func checkNational(dialed, cc, nsn string) Translation {
 	if len(nsn) < minNationalDigits {
 		return invalid(484, "Address Incomplete", dialed+" is too short for a national number")
 	}
-	return checkE164(dialed, cc+nsn)
+	return checkE164(dialed, cc, cc+nsn)
 }
 
 func invalid(code int, reason, why string) Translation {

@@ -32,8 +32,11 @@ import (
 var defaultAlgorithms = []string{"SHA-256", "MD5"}
 
 // nonces makes and checks stateless nonces: an issue time, 8 random bytes
-// and an HMAC over both and the realm, so that any node holding the key
-// can check a nonce without having stored it.
+// and an HMAC over both, the realm and the source address it was sent to
+// (as ratelimit.AddrKey counts it), so that any node holding the key can
+// check a nonce without having stored it, and an answer from an address
+// the challenge was not sent to is known forged before anything is
+// counted (Kamailio's auth_checks with the source IP).
 type nonces struct {
 	key []byte
 	ttl time.Duration
@@ -44,27 +47,29 @@ type nonceID [16]byte
 
 const nonceRaw = 32 // 8 time + 8 random + 16 MAC
 
-func (n *nonces) mac(id []byte, realm string) []byte {
+func (n *nonces) mac(id []byte, realm, addr string) []byte {
 	m := hmac.New(sha256.New, n.key)
 	m.Write(id)
 	m.Write([]byte(realm))
+	m.Write([]byte{0})
+	m.Write([]byte(ratelimit.AddrKey(addr)))
 	return m.Sum(nil)[:16]
 }
 
-// make returns a fresh nonce for realm.
-func (n *nonces) make(realm string, now time.Time) string {
+// make returns a fresh nonce for realm, to be sent to addr.
+func (n *nonces) make(realm, addr string, now time.Time) string {
 	var raw [nonceRaw]byte
 	binary.BigEndian.PutUint64(raw[:8], uint64(now.Unix()))
 	rand.Read(raw[8:16])
-	copy(raw[16:], n.mac(raw[:16], realm))
+	copy(raw[16:], n.mac(raw[:16], realm, addr))
 	return base64.RawURLEncoding.EncodeToString(raw[:])
 }
 
-// check verifies a nonce's signature for realm and reports its identity
-// and issue time (Unix seconds).
-func (n *nonces) check(nonce, realm string) (id nonceID, issued int64, ok bool) {
+// check verifies a nonce's signature for realm and the address it comes
+// from, and reports its identity and issue time (Unix seconds).
+func (n *nonces) check(nonce, realm, addr string) (id nonceID, issued int64, ok bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != nonceRaw || !hmac.Equal(raw[16:], n.mac(raw[:16], realm)) {
+	if err != nil || len(raw) != nonceRaw || !hmac.Equal(raw[16:], n.mac(raw[:16], realm, addr)) {
 		return id, 0, false
 	}
 	copy(id[:], raw[:16])
@@ -221,7 +226,7 @@ func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, proxy boo
 	if proxy {
 		code, reason, name = sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate"
 	}
-	nonce := s.nonces.make(realm, s.cfg.Now())
+	nonce := s.nonces.make(realm, sourceIP(req), s.cfg.Now())
 	var hdrs []sip.Header
 	for _, alg := range s.cfg.DigestAlgorithms {
 		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
@@ -289,6 +294,22 @@ func credentialsOf(req *sip.Request, name string) (*digest.Credentials, error) {
 	return nil, nil
 }
 
+// firstChallenge challenges req in the realm of its address of record: the
+// To header for REGISTER, From for anything else.
+func (s *Server) firstChallenge(ctx context.Context, tx sip.ServerTransaction, req *sip.Request, proxy, stale bool) {
+	var aor *sip.Uri
+	if to := req.To(); req.Method == sip.REGISTER && to != nil {
+		aor = &to.Address
+	} else if from := req.From(); req.Method != sip.REGISTER && from != nil {
+		aor = &from.Address
+	}
+	realm := ""
+	if aor != nil {
+		realm = s.realmFor(ctx, aor)
+	}
+	s.challenge(tx, req, proxy, realm, stale)
+}
+
 // Authenticate checks the digest credentials of req (Authorization, or
 // Proxy-Authorization when proxy is set) against the account they name,
 // using its stored HA1 values. When they are missing, stale, replayed or
@@ -322,17 +343,16 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		return none, false
 	}
 	if creds == nil {
-		var aor *sip.Uri
-		if to := req.To(); req.Method == sip.REGISTER && to != nil {
-			aor = &to.Address
-		} else if from := req.From(); req.Method != sip.REGISTER && from != nil {
-			aor = &from.Address
-		}
-		realm := ""
-		if aor != nil {
-			realm = s.realmFor(ctx, aor)
-		}
-		s.challenge(tx, req, proxy, realm, false)
+		s.firstChallenge(ctx, tx, req, proxy, false)
+		return none, false
+	}
+	if _, _, ok := s.nonces.check(creds.Nonce, creds.Realm, ip); !ok {
+		// Not a nonce we sent to this address (forged, from before a
+		// restart, or sent to another address): nothing is checked or
+		// counted, so that answers from forged source addresses, which
+		// never saw a challenge, cannot fill the limiter. stale=true lets
+		// a real phone retry without asking its user.
+		s.firstChallenge(ctx, tx, req, proxy, true)
 		return none, false
 	}
 	// The slot is taken before the account is read and the response
@@ -347,6 +367,11 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		s.respond(tx, req, code, reason)
 		return none, false
 	}
+	if len(creds.Username) > ratelimit.MaxUsername {
+		// No account has such a name: a failure of the address's, under
+		// the limiter's one key for long usernames, without a lookup.
+		return fail(sip.StatusForbidden, "Forbidden")
+	}
 	acct, local, err := s.lookup(ctx, creds.Username, creds.Realm)
 	switch {
 	case xc5.ErrorCode(err) == xc5.ENOTFOUND:
@@ -355,14 +380,14 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		// The store cannot say: nothing was learnt, count nothing, and
 		// let the phone retry rather than tell it its password is wrong.
 		slot.Release()
-		s.log.Error("credentials lookup failed", "err", err)
-		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable",
-			sip.NewHeader("Retry-After", seconds(max(s.cfg.RetryAfter, 5*time.Second))))
+		s.storeFailed(tx, req, err)
 		return none, false
 	case creds.Realm != acct.Realm:
 		// Challenged in another realm (a registrar address that names no
-		// account, say): count it, and challenge again in the right one.
-		slot.Fail(ctx, now)
+		// account, say): no password was checked, so count nothing (phones
+		// behind one NAT share the address's budget), and challenge again
+		// in the right one.
+		slot.Release()
 		s.challenge(tx, req, proxy, acct.Realm, false)
 		return none, false
 	}
@@ -414,7 +439,7 @@ func offered(creds *digest.Credentials) func() hash.Hash {
 // stale=true, so that the client retries without asking its user.
 func (s *Server) freshNonce(tx sip.ServerTransaction, req *sip.Request, proxy bool, creds *digest.Credentials, realm, user string) bool {
 	now := s.cfg.Now()
-	id, issued, ok := s.nonces.check(creds.Nonce, realm)
+	id, issued, ok := s.nonces.check(creds.Nonce, realm, sourceIP(req))
 	if !ok || now.Unix()-issued >= int64(s.cfg.NonceTTL/time.Second) || issued > now.Unix()+60 {
 		s.challenge(tx, req, proxy, realm, true)
 		return false

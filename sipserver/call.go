@@ -419,10 +419,7 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
-	dialed := req.Recipient.User
-	if v, err := url.PathUnescape(dialed); err == nil {
-		dialed = v
-	}
+	dialed := dialedOf(&req.Recipient)
 	if dialed == "" {
 		b.s.respond(tx, req, sip.StatusNotFound, "Not Found")
 		return
@@ -440,6 +437,32 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c.setupDone = release
 	c.run()
+}
+
+// dialedOf is what a caller dialed, from an INVITE's Request-URI: the
+// user part of a sip: or sips: URI or the number of a tel: URI (RFC
+// 3966), without parameters (111;phone-context=+64) and without a
+// trailing # after a number (the en-bloc sending key some phones add), so
+// that every spelling of 111 is the emergency number.
+func dialedOf(u *sip.Uri) string {
+	s := u.User
+	switch u.Scheme {
+	case "sip", "sips":
+	case "tel":
+		s = u.Raw()
+	default:
+		return ""
+	}
+	if i := strings.IndexByte(s, ';'); i >= 0 {
+		s = s[:i]
+	}
+	if v, err := url.PathUnescape(s); err == nil {
+		s = v
+	}
+	if n, ok := strings.CutSuffix(s, "#"); ok && n != "" && n != "+" && strings.Trim(strings.TrimPrefix(n, "+"), "0123456789") == "" {
+		s = n
+	}
+	return s
 }
 
 // onCancel answers a CANCEL that matches no INVITE: sipgo's transaction
@@ -518,7 +541,8 @@ func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, 
 // goroutine, and answers the caller when no ring did.
 func (c *call) run() {
 	d := &driver{c: c}
-	tr := c.b.view.Decide(routing.Call{From: c.who.name(), Dialed: c.dialed, At: c.b.s.cfg.Now(), Presents: c.who.offers}, d)
+	tr := c.b.view.Decide(routing.Call{From: c.who.name(), Dialed: c.dialed, At: c.b.s.cfg.Now(), Presents: c.who.offers,
+		External: c.who.acct == nil}, d)
 	c.mu.Lock()
 	c.trace = tr
 	answered := c.other != nil

@@ -368,18 +368,24 @@ type outbound struct {
 // credentials, a carrier sends none.
 func (p *uaPhone) dial(dialed string, hdrs ...sip.Header) *outbound {
 	p.t.Helper()
+	// The Request-URI names xc5 by address, so that a CANCEL (sent to
+	// the Request-URI) reaches it without DNS.
+	h, port, _ := net.SplitHostPort(p.xc5)
+	var pn int
+	fmt.Sscan(port, &pn)
+	return p.dialURI(sip.Uri{Scheme: "sip", User: dialed, Host: h, Port: pn}, hdrs...)
+}
+
+// dialURI places a call with the Request-URI uri (a tel: URI, parameters).
+func (p *uaPhone) dialURI(uri sip.Uri, hdrs ...sip.Header) *outbound {
+	p.t.Helper()
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.number, Host: "carrier.test"}}
 	if p.user != "" {
 		local, h, _ := strings.Cut(p.user, "@")
 		from.Address = sip.Uri{Scheme: "sip", User: local, Host: h}
 	}
 	from.Params.Add("tag", sip.GenerateTagN(10))
-	// The Request-URI names xc5 by address, so that a CANCEL (sent to
-	// the Request-URI) reaches it without DNS.
-	h, port, _ := net.SplitHostPort(p.xc5)
-	var pn int
-	fmt.Sscan(port, &pn)
-	req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: dialed, Host: h, Port: pn})
+	req := sip.NewRequest(sip.INVITE, uri)
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: req.Recipient})
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -393,7 +399,7 @@ func (p *uaPhone) dial(dialed string, hdrs ...sip.Header) *outbound {
 	dlg, err := p.uac.WriteInvite(ctx, req)
 	if err != nil {
 		cancel()
-		p.t.Fatalf("INVITE %s: %v", dialed, err)
+		p.t.Fatalf("INVITE %s: %v", uri.String(), err)
 	}
 	o := &outbound{p: p, dlg: dlg, cancel: cancel, prov: make(chan *sip.Response, 8), done: make(chan struct{})}
 	go func() {

@@ -2,6 +2,7 @@ package sipserver
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -211,8 +212,21 @@ func (s *Server) overloaded(req *sip.Request, n int64) bool {
 // too many were in progress (Config.MaxPendingRegisters).
 func (s *Server) ShedRegisters() int64 { return s.shedRegs.Load() }
 
-// storeFailed answers a request whose store work failed.
+// storeRetryAfter is the shortest Retry-After of a 503 sent because the
+// store cannot serve (its database unreachable, its disk full); each
+// answer adds a random part up to as much again, so that the phones
+// refused during an outage do not all come back in the same second.
+const storeRetryAfter = 5 * time.Second
+
+// storeFailed answers a request whose store work failed: 503 with
+// Retry-After when the store is unavailable for now, 500 otherwise.
 func (s *Server) storeFailed(tx sip.ServerTransaction, req *sip.Request, err error) {
+	if xc5.ErrorCode(err) == xc5.EUNAVAILABLE {
+		s.log.Debug("store unavailable", "method", req.Method, "err", err)
+		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable",
+			sip.NewHeader("Retry-After", seconds(storeRetryAfter+rand.N(storeRetryAfter))))
+		return
+	}
 	s.log.Error("registrar store failed", "err", err)
 	s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
 }

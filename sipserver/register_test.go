@@ -221,7 +221,7 @@ func TestStaleNonce(t *testing.T) {
 
 	// A nonce signed with another key (a restart) is stale too.
 	other := &nonces{key: []byte("another key"), ttl: time.Minute}
-	chal.Nonce = other.make(realm, srv.clock.Now())
+	chal.Nonce = other.make(realm, "127.0.0.1", srv.clock.Now())
 	authorize(t, req, chal, reception, password, 1)
 	res = p.retry(req)
 	wantStatus(t, res, 401)

@@ -167,7 +167,7 @@ func (h *harness) exercise(t *testing.T, data []byte) {
 	for _, authed := range []bool{false, true} {
 		r := req.Clone()
 		if authed {
-			chal := &digest.Challenge{Realm: realm, Nonce: h.srv.nonces.make(realm, h.srv.cfg.Now()), Algorithm: "MD5", QOP: []string{"auth"}}
+			chal := &digest.Challenge{Realm: realm, Nonce: h.srv.nonces.make(realm, "127.0.0.1", h.srv.cfg.Now()), Algorithm: "MD5", QOP: []string{"auth"}}
 			cred, err := digest.Digest(chal, digest.Options{Method: string(r.Method), URI: r.Recipient.String(), Username: reception, Password: password})
 			if err != nil {
 				t.Fatal(err)

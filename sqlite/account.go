@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"strings"
 
@@ -48,29 +49,39 @@ func (s *Store) putAccount(ctx context.Context, scope resource.Scope, r *resourc
 		// A rerun starts afresh, except that a generated password hash
 		// is kept (or made anew below when it was dropped).
 		out, created = resource.Record{}, false
-		var cur resource.Record
-		err := errNotFound
-		if id != "" {
-			cur, err = account(ctx, q, scope, id)
-			if err == nil && r == resource.Child && cur.Parent != mustGUID(ctx, q, parent) {
-				err = notFound("account %s is not a child of %s", id, parent)
+		// A concurrent PUT may create the account between the lookup
+		// and the insert (on PostgreSQL): then it is updated instead, as
+		// for numbers (putNumber). The second insert is a plain one.
+		for attempt := 0; ; attempt++ {
+			var cur resource.Record
+			err := errNotFound
+			if id != "" {
+				cur, err = account(ctx, q, scope, id)
+				if err == nil && r == resource.Child && cur.Parent != mustGUID(ctx, q, parent) {
+					err = notFound("account %s is not a child of %s", id, parent)
+				}
+			}
+			switch {
+			case err == nil:
+				if generated {
+					hash, password = "", "" // it exists after all: keep its password
+				}
+				return s.updateAccount(ctx, q, scope, r, parent, cur, in, hash, password, &out)
+			case xc5.ErrorCode(err) != xc5.ENOTFOUND:
+				return err
+			case mode == resource.Patch:
+				return notFound("account %s not found", id)
+			}
+			if hash == "" { // it was there when we looked, and is gone now
+				password, generated = secret.Generate(), true
+				hash = secret.Hash(password)
+			}
+			err = s.createAccount(ctx, q, scope, r, parent, id, in, hash, password, &out, attempt > 0)
+			if err != errRaced {
+				created = err == nil
+				return err
 			}
 		}
-		switch {
-		case err == nil:
-			if generated {
-				hash, password = "", "" // it exists after all: keep its password
-			}
-			return s.updateAccount(ctx, q, scope, r, parent, cur, in, hash, password, &out)
-		case mode == resource.Patch:
-			return notFound("account %s not found", id)
-		}
-		if hash == "" { // it was there when we looked, and is gone now
-			password, generated = secret.Generate(), true
-			hash = secret.Hash(password)
-		}
-		created = true
-		return s.createAccount(ctx, q, scope, r, parent, id, in, hash, password, &out)
 	})
 	if err == nil && created && password != "" {
 		out.Values["password"] = password
@@ -113,7 +124,14 @@ func resolveParent(ctx context.Context, q execer, scope resource.Scope, r *resou
 	return p, true, nil
 }
 
-func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, pathParent, id string, in resource.Input, hash, password string, out *resource.Record) error {
+// errRaced reports that createAccount wrote nothing because a unique
+// value of the new account was taken meanwhile (see putAccount).
+var errRaced = errors.New("created concurrently")
+
+// createAccount creates the account a PUT names. Unless plain, it
+// returns errRaced, having written nothing, when the row would break a
+// unique index.
+func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, pathParent, id string, in resource.Input, hash, password string, out *resource.Record, plain bool) error {
 	guid, err := newGUID(resource.Account, id, in)
 	if err != nil {
 		return err
@@ -147,7 +165,10 @@ func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scop
 			return err
 		}
 	}
-	if _, err := account(ctx, q, "", username); err == nil {
+	if other, err := account(ctx, q, "", username); err == nil {
+		if !plain && (other.GUID == guid || strings.EqualFold(id, username)) {
+			return errRaced // the very account this PUT names, created meanwhile
+		}
 		return conflict("account %s already exists", username)
 	}
 	extra := digestColumns(username, password)
@@ -155,8 +176,17 @@ func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scop
 	if p.GUID == "" {
 		extra["path"] = "/" + guid + "/"
 	}
-	if err := accountsTable.insert(ctx, q, guid, p.GUID, extra, vals); err != nil {
+	inserted := true
+	if plain {
+		err = accountsTable.insert(ctx, q, guid, p.GUID, extra, vals)
+	} else {
+		_, inserted, err = accountsTable.insertNew(ctx, q, guid, p.GUID, extra, vals)
+	}
+	if err != nil {
 		return err
+	}
+	if !inserted {
+		return errRaced
 	}
 	*out, err = accountsTable.getRow(ctx, q, "t.guid = ?", guid)
 	return err
@@ -333,7 +363,7 @@ func (s *Store) Bootstrap(ctx context.Context, adminPassword string) (bool, erro
 			if h == "" {
 				h = "!" // system accounts other than admin cannot log in
 			}
-			if err := s.createAccount(ctx, q, "", resource.Account, "", "", resource.Input{"username": name}, h, pw, &out); err != nil {
+			if err := s.createAccount(ctx, q, "", resource.Account, "", "", resource.Input{"username": name}, h, pw, &out, true); err != nil {
 				return err
 			}
 			if name == resource.AdminUsername {

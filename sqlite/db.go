@@ -112,7 +112,7 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.w = startWriter(sqliteDialect, []*sql.Conn{conn})
+	s.w = startWriter(sqliteDialect, write, []*sql.Conn{conn})
 	if s.ckpt, err = sql.Open("sqlite", pragmas()); err != nil {
 		s.Close()
 		return nil, err
@@ -226,10 +226,11 @@ func invalid(format string, args ...any) error  { return xc5.Errorf(xc5.EINVALID
 // EUNAVAILABLE, so that a login is answered 503 rather than "wrong
 // password" when the store cannot say.
 func readError(err error, format string, args ...any) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return notFound(format, args...)
+	err = missing(err, format, args...)
+	if xc5.ErrorCode(err) == xc5.EINTERNAL {
+		return fmt.Errorf("%w: %w", xc5.Errorf(xc5.EUNAVAILABLE, "the account store is unavailable; try again shortly"), err)
 	}
-	return fmt.Errorf("%w: %w", xc5.Errorf(xc5.EUNAVAILABLE, "the account store is unavailable; try again shortly"), err)
+	return err
 }
 
 // walTruncateFrames is the WAL length (in pages) past which the writer
@@ -242,6 +243,7 @@ func (s *Store) checkpointer() {
 	defer close(s.ckptDone)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	failing := false // logged once when checkpoints start failing (a full disk), once when they work again
 	for {
 		select {
 		case <-s.ckptStop:
@@ -252,9 +254,15 @@ func (s *Store) checkpointer() {
 			// WAL while writes keep coming; when the log is long, the
 			// writer truncates it between two batches (see writer.loop).
 			var busy, log, done int
-			if err := s.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err != nil {
-				slog.Warn("wal checkpoint", "err", err)
-			} else if log > walTruncateFrames {
+			err := s.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+			switch {
+			case err != nil && !failing:
+				slog.Error("wal checkpoint failed; retrying every second", "err", err)
+			case err == nil && failing:
+				slog.Warn("wal checkpoint works again")
+			}
+			failing = err != nil
+			if err == nil && log > walTruncateFrames {
 				s.w.truncate.Store(true)
 			}
 		}

@@ -114,7 +114,7 @@ func (s *Store) Import(ctx context.Context, in io.Reader) error {
 	if n > 0 {
 		return invalid("import needs an empty database; this one has %d accounts", n)
 	}
-	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+	err := s.w.doBulk(ctx, func(ctx context.Context, q execer) error {
 		for _, table := range exportTables {
 			for _, row := range doc.Raw[table] {
 				cols := make([]string, 0, len(row))

@@ -124,7 +124,7 @@ func (s *Store) putHydra(ctx context.Context, id string, in resource.Input, mode
 			return err
 		}
 		acctIn["username"], acctIn["parent"] = number, tel.GUID
-		if err := s.createAccount(ctx, q, "", resource.Account, "", "", acctIn, hash, password, &acct); err != nil {
+		if err := s.createAccount(ctx, q, "", resource.Account, "", "", acctIn, hash, password, &acct, true); err != nil {
 			return err
 		}
 		// The line's number: from the pool when it is there, else new.

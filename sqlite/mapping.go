@@ -183,6 +183,29 @@ func (t *table) insert(ctx context.Context, q execer, guid, parent string, extra
 // Columns come in a fixed order, so that the statement text, and with it
 // the writer's prepared statement, is the same every time.
 func (t *table) insertID(ctx context.Context, q execer, guid, parent string, extra map[string]any, vals map[string]any) (int64, error) {
+	query, args := t.insertSQL(guid, parent, extra, vals)
+	var id int64
+	err := q.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id)
+	return id, mapError(err)
+}
+
+// insertNew is insertID that writes nothing, and reports false, when the
+// row would break a unique index. On PostgreSQL it waits for a concurrent
+// transaction that wrote the conflicting row, so that once it reports
+// false, that row is there to be read (or was rolled back).
+func (t *table) insertNew(ctx context.Context, q execer, guid, parent string, extra map[string]any, vals map[string]any) (int64, bool, error) {
+	query, args := t.insertSQL(guid, parent, extra, vals)
+	var id int64
+	err := q.QueryRowContext(ctx, query+" ON CONFLICT DO NOTHING RETURNING id", args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		changedNothing(q)
+		return 0, false, nil
+	}
+	return id, err == nil, mapError(err)
+}
+
+// insertSQL builds the INSERT of a new row and its arguments.
+func (t *table) insertSQL(guid, parent string, extra map[string]any, vals map[string]any) (string, []any) {
 	cols := []string{"guid"}
 	args := []any{guid}
 	if t.parentCol != "" {
@@ -204,10 +227,8 @@ func (t *table) insertID(ctx context.Context, q execer, guid, parent string, ext
 			args = append(args, dbValue(v))
 		}
 	}
-	var id int64
-	err := q.QueryRowContext(ctx, "INSERT INTO "+t.name+" ("+strings.Join(cols, ", ")+") VALUES (?"+
-		strings.Repeat(", ?", len(cols)-1)+") RETURNING id", args...).Scan(&id)
-	return id, mapError(err)
+	return "INSERT INTO " + t.name + " (" + strings.Join(cols, ", ") + ") VALUES (?" +
+		strings.Repeat(", ?", len(cols)-1) + ")", args
 }
 
 // update writes the fields of in that are plain columns.
@@ -307,7 +328,14 @@ func (r readQuerier) QueryContext(ctx context.Context, query string, args ...any
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	rows, err := st.QueryContext(ctx, args...)
+	for try := 0; sessionLost(err) && try < readRetries; try++ {
+		if try == 0 {
+			go forgetIdle(r.s.db)
+		}
+		rows, err = st.QueryContext(ctx, args...)
+	}
+	return rows, err
 }
 
 func (r readQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
@@ -315,5 +343,20 @@ func (r readQuerier) QueryRowContext(ctx context.Context, query string, args ...
 	if err != nil {
 		return r.s.db.QueryRowContext(ctx, query, args...) // reports the same error through Scan
 	}
-	return st.QueryRowContext(ctx, args...)
+	row := st.QueryRowContext(ctx, args...)
+	for try := 0; sessionLost(row.Err()) && try < readRetries; try++ {
+		if try == 0 {
+			go forgetIdle(r.s.db)
+		}
+		row = st.QueryRowContext(ctx, args...)
+	}
+	return row
 }
+
+// readRetries is how many times a read runs again on another connection
+// when its connection turns out to have lost its session (a read is safe
+// to run again): up to every connection of the pool, since each idle one
+// may have lost its session too (and fails at once) before forgetIdle has
+// emptied the pool. A database that refuses new connections stops the
+// retries at once (see sessionLost).
+const readRetries = pgMaxConns

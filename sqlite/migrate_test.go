@@ -54,3 +54,62 @@ func TestEmergencyLocationMigration(t *testing.T) {
 		}
 	}
 }
+
+// TestShortCodesLocationMigration: an installation bootstrapped before
+// <CallRule-ShortCodes> existed gets the shipped one from migration 021; a
+// fresh one gets it once, from the bootstrap; one the provider already
+// made keeps its value.
+func TestShortCodesLocationMigration(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		before, want string // before: "" for no location, "-" for a fresh database
+	}{
+		{"fresh", "-", resource.ShortCodesShipped},
+		{"older installation", "", resource.ShortCodesShipped},
+		{"provider's own", "105,123", "105,123"},
+	} {
+		dir := t.TempDir()
+		s, err := sqlite.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if tt.before != "-" {
+			db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.DBFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stmt := `DELETE FROM locations WHERE name = '<CallRule-ShortCodes>'`
+			if tt.before != "" {
+				stmt = `UPDATE locations SET prefixes = '` + tt.before + `' WHERE name = '<CallRule-ShortCodes>'`
+			}
+			if _, err := db.Exec(stmt); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = 21`); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+		}
+		s, err = sqlite.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range list(t, s, "", resource.Location, resource.Query{}) {
+			if r.Values["name"] == resource.ShortCodesLocation {
+				got = append(got, r.Values["prefixes"].(string))
+				if tt.before == "" && r.Values["description"] != resource.ShortCodesDescription {
+					t.Errorf("%s: description %q, want the shipped one", tt.name, r.Values["description"])
+				}
+			}
+		}
+		s.Close()
+		if len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%s: %s is %q, want once %q", tt.name, resource.ShortCodesLocation, got, tt.want)
+		}
+	}
+}

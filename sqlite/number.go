@@ -134,66 +134,92 @@ func (s *Store) putNumber(ctx context.Context, scope resource.Scope, parent, id 
 		if err != nil {
 			return err
 		}
-		var cur resource.Record
-		err = errNotFound
-		if id != "" {
-			cur, err = numbersTable.getRow(ctx, q, "t.guid = ?", strings.ToUpper(id))
-		}
-		if err == nil {
-			if cur.Parent != p.GUID {
-				if err := takeNumber(ctx, q, scope, p, cur); err != nil {
-					return err
-				}
+		// On PostgreSQL several writers may look for a new GUID before
+		// the first of them commits it: the others' inserts then find it
+		// taken, and they update it instead, as a PUT coming a moment
+		// later would (SQLite's one writer never races with itself).
+		for range 3 {
+			var cur resource.Record
+			err = errNotFound
+			if id != "" {
+				cur, err = numbersTable.getRow(ctx, q, "t.guid = ?", strings.ToUpper(id))
 			}
-			if n, ok := in["number"].(string); ok && scope != "" && n != cur.Values["number"] {
-				if !strings.HasPrefix(cur.Values["number"].(string), "a:") {
-					return xc5.Errorf(xc5.EFORBIDDEN, "number: a number from your provider cannot be renumbered below system-level API access")
-				}
-				if err := checkUserNumber(ctx, q, scope, n); err != nil {
-					return err
-				}
-			}
-			if n, ok := in["number"].(string); ok {
-				if err := checkNumberFree(ctx, q, n, cur.GUID); err != nil {
-					return err
-				}
-			}
-			if err := numbersTable.update(ctx, q, cur.GUID, nil, in); err != nil {
+			switch {
+			case err == nil:
+				out, err = updateNumber(ctx, q, scope, p, cur, in)
 				return err
+			case xc5.ErrorCode(err) != xc5.ENOTFOUND:
+				return err
+			case mode == resource.Patch:
+				return notFound("number %s not found", id)
 			}
-			out, err = numbersTable.getRow(ctx, q, "t.guid = ?", cur.GUID)
-			return err
-		}
-		if mode == resource.Patch {
-			return notFound("number %s not found", id)
-		}
-		guid, err := newGUID(resource.Number, id, in)
-		if err != nil {
-			return err
-		}
-		vals := merge(resource.Number.Defaults(), in)
-		if err := required(resource.Number, vals, in); err != nil {
-			return err
-		}
-		if scope != "" {
-			if err := checkUserNumber(ctx, q, scope, vals["number"].(string)); err != nil {
+			out, created, err = insertNumber(ctx, q, scope, p, id, in)
+			if err != nil || created {
 				return err
 			}
 		}
-		if err := checkNumberFree(ctx, q, vals["number"].(string), ""); err != nil {
-			return err
-		}
-		id, err := numbersTable.insertID(ctx, q, guid, p.GUID, nil, vals)
-		if err != nil {
-			return err
-		}
-		created = true
-		// The record is what was written; no need to read it back.
-		vals["guid"], vals["assigned"] = guid, p.Values["username"]
-		out = resource.Record{GUID: guid, Parent: p.GUID, Seq: id, Values: vals}
-		return nil
+		return conflict("number %s is being written by another request; try again", id)
 	})
 	return out, created, err
+}
+
+// updateNumber writes in over the number cur, moving it to the account p
+// when it comes from the pool or, below system level, from elsewhere in
+// the partition (takeNumber).
+func updateNumber(ctx context.Context, q execer, scope resource.Scope, p, cur resource.Record, in resource.Input) (resource.Record, error) {
+	if cur.Parent != p.GUID {
+		if err := takeNumber(ctx, q, scope, p, cur); err != nil {
+			return resource.Record{}, err
+		}
+	}
+	if n, ok := in["number"].(string); ok && scope != "" && n != cur.Values["number"] {
+		if !strings.HasPrefix(cur.Values["number"].(string), "a:") {
+			return resource.Record{}, xc5.Errorf(xc5.EFORBIDDEN, "number: a number from your provider cannot be renumbered below system-level API access")
+		}
+		if err := checkUserNumber(ctx, q, scope, n); err != nil {
+			return resource.Record{}, err
+		}
+	}
+	if n, ok := in["number"].(string); ok {
+		if err := checkNumberFree(ctx, q, n, cur.GUID); err != nil {
+			return resource.Record{}, err
+		}
+	}
+	if err := numbersTable.update(ctx, q, cur.GUID, nil, in); err != nil {
+		return resource.Record{}, err
+	}
+	return numbersTable.getRow(ctx, q, "t.guid = ?", cur.GUID)
+}
+
+// insertNumber creates the number PUT under id in the account p. It
+// reports false, having written nothing, when a concurrent write has
+// just created a record of that GUID (or taken the number and given it
+// up again): the caller then looks again.
+func insertNumber(ctx context.Context, q execer, scope resource.Scope, p resource.Record, id string, in resource.Input) (resource.Record, bool, error) {
+	guid, err := newGUID(resource.Number, id, in)
+	if err != nil {
+		return resource.Record{}, false, err
+	}
+	vals := merge(resource.Number.Defaults(), in)
+	if err := required(resource.Number, vals, in); err != nil {
+		return resource.Record{}, false, err
+	}
+	if scope != "" {
+		if err := checkUserNumber(ctx, q, scope, vals["number"].(string)); err != nil {
+			return resource.Record{}, false, err
+		}
+	}
+	// The record's own GUID is no conflict: that is the race above.
+	if err := checkNumberFree(ctx, q, vals["number"].(string), guid); err != nil {
+		return resource.Record{}, false, err
+	}
+	seq, inserted, err := numbersTable.insertNew(ctx, q, guid, p.GUID, nil, vals)
+	if err != nil || !inserted {
+		return resource.Record{}, false, err
+	}
+	// The record is what was written; no need to read it back.
+	vals["guid"], vals["assigned"] = guid, p.Values["username"]
+	return resource.Record{GUID: guid, Parent: p.GUID, Seq: seq, Values: vals}, true, nil
 }
 
 // deleteNumber removes a number, or returns it to the pool when it came

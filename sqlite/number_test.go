@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 
 	"xc5"
@@ -77,5 +78,77 @@ func testNumberCreateAnswers(t *testing.T, b storetest.Backend) {
 	}
 	if got := len(list(t, s, "", resource.Number, resource.Query{Parent: "nc.test"})); got != 5 {
 		t.Errorf("nc.test has %d numbers, want 5", got)
+	}
+}
+
+// TestConcurrentPutOfNewGUID: concurrent PUTs of one record under one
+// new GUID (or an account's new username) create it once (201) and
+// update it every other time (200), on every backend. PostgreSQL used to
+// answer some of them 409: their transactions had all looked for the
+// record before the first committed.
+func TestConcurrentPutOfNewGUID(t *testing.T) { forEachBackend(t, testConcurrentPutOfNewGUID) }
+
+func testConcurrentPutOfNewGUID(t *testing.T, b storetest.Backend) {
+	t.Parallel()
+	s, _ := openStore(t, b)
+	newAccount(t, s, "sameguid.test", "")
+	cases := []struct {
+		r      *resource.Resource
+		parent string
+		id     func(round int) string // the path's id; a new GUID by default
+		in     func(round, i int) resource.Input
+	}{
+		{resource.Account, "", func(round int) string { return fmt.Sprintf("race%d.sameguid.test", round) }, func(round, i int) resource.Input {
+			return resource.Input{"description": fmt.Sprint(i)}
+		}},
+		{resource.Number, "sameguid.test", nil, func(round, i int) resource.Input {
+			return resource.Input{"number": fmt.Sprintf("64914%05d", round), "cfa": fmt.Sprintf("640000%04d", i)}
+		}},
+		{resource.Route, "sameguid.test", nil, func(round, i int) resource.Input {
+			return resource.Input{"order": int64(100 + i), "destination": fmt.Sprintf("64915%05d", round)}
+		}},
+		{resource.Location, "", nil, func(round, i int) resource.Input {
+			return resource.Input{"name": fmt.Sprintf("sameguid-%d", round), "description": fmt.Sprint(i)}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.r.Name, func(t *testing.T) {
+			for round := 0; round < 5; round++ {
+				guid := resource.NewGUID()
+				if c.id != nil {
+					guid = c.id(round)
+				}
+				const n = 20
+				start := make(chan struct{})
+				created := make([]bool, n)
+				errs := make([]error, n)
+				var wg sync.WaitGroup
+				for i := 0; i < n; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						_, created[i], errs[i] = s.Put(ctx, "", c.r, c.parent, guid, c.in(round, i), resource.Create)
+					}()
+				}
+				close(start)
+				wg.Wait()
+				creates := 0
+				for i, err := range errs {
+					if err != nil {
+						t.Errorf("round %d: PUT %d: %v (code %q), want 201 or 200", round, i, err, xc5.ErrorCode(err))
+					}
+					if created[i] {
+						creates++
+					}
+				}
+				if creates != 1 {
+					t.Errorf("round %d: %d creates (201), want exactly 1", round, creates)
+				}
+				if _, err := s.Get(ctx, "", c.r, c.parent, guid); err != nil {
+					t.Errorf("round %d: %v", round, err)
+				}
+			}
+		})
 	}
 }

@@ -17,6 +17,10 @@ import (
 // of concurrent sessions, so several writers beat one big one.
 const pgWriters = 8
 
+// pgMaxConns bounds a node's connections to PostgreSQL: the writers' and
+// those of concurrent reads.
+const pgMaxConns = 32 + pgWriters
+
 // migrationLock is the advisory lock key that serialises migrations when
 // several nodes start at once ("xc5" in ASCII).
 const migrationLock = 0x786335
@@ -29,8 +33,8 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(32 + pgWriters)
-	db.SetMaxIdleConns(32 + pgWriters)
+	db.SetMaxOpenConns(pgMaxConns)
+	db.SetMaxIdleConns(pgMaxConns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
@@ -60,7 +64,7 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 		}
 		conns = append(conns, c)
 	}
-	s.w = startWriter(postgresDialect, conns)
+	s.w = startWriter(postgresDialect, db, conns)
 	return s, nil
 }
 

@@ -43,6 +43,9 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 				return err
 			}
 		case resource.RefLocation:
+			if err := forbidEmergencyRule(scope, v); err != nil {
+				return err
+			}
 			if !exists(ctx, q, "SELECT 1 FROM locations WHERE name = ?", v) {
 				return invalid("%s: location %s does not exist (GET /api-sys/location lists them)", f.Name, v)
 			}
@@ -156,11 +159,26 @@ func forbidSystemWrite(r *resource.Resource, scope resource.Scope) error {
 // forbidProviderResource refuses user-level changes (update, rename,
 // delete) of the accountresources a provider sets, such as number_limit.
 func forbidProviderResource(r *resource.Resource, scope resource.Scope, cur resource.Record) error {
+	if r == resource.CallRule {
+		loc, _ := cur.Values["location"].(string)
+		return forbidEmergencyRule(scope, loc)
+	}
 	if r != resource.AccountResource || scope == "" {
 		return nil
 	}
 	if name, _ := cur.Values["name"].(string); resource.ProviderResource(name) {
 		return xc5.Errorf(xc5.EFORBIDDEN, "%s is set by the provider: it is read-only below system-level API access", name)
+	}
+	return nil
+}
+
+// forbidEmergencyRule refuses user-level callrules on the Emergency
+// location (creating, changing or deleting one): such a rule is the only
+// one that decides an emergency call, so a tenant could otherwise block
+// 111 or send it to its own phone. Providers write them (a lab line).
+func forbidEmergencyRule(scope resource.Scope, location string) error {
+	if scope != "" && location == resource.EmergencyLocation {
+		return xc5.Errorf(xc5.EFORBIDDEN, "location: callrules naming %s are written with system-level API access only", location)
 	}
 	return nil
 }

@@ -334,7 +334,7 @@ func (s *Store) ContactsOf(ctx context.Context, accountGUID string, now time.Tim
 	rows, err := s.reader().QueryContext(ctx, `SELECT guid, contact, expires, user_agent, source, registered_at
 		FROM registrations WHERE account = ? AND expires > ? ORDER BY id`, accountGUID, sqlTime(now))
 	if err != nil {
-		return nil, err
+		return nil, storeErr(err)
 	}
 	defer rows.Close()
 	var out []Binding

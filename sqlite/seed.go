@@ -18,7 +18,7 @@ func (s *Store) Seed(ctx context.Context, accounts, numbers int, password string
 	var guids []string
 	var company, companyPath string
 	for start := 0; start < accounts; start += chunk {
-		err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+		err := s.w.doBulk(ctx, func(ctx context.Context, q execer) error {
 			for i := start; i < accounts && i < start+chunk; i++ {
 				guid := resource.NewGUID()
 				var username, parent, path string
@@ -46,7 +46,7 @@ func (s *Store) Seed(ctx context.Context, accounts, numbers int, password string
 		return nil
 	}
 	for start := 0; start < numbers; start += chunk {
-		err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+		err := s.w.doBulk(ctx, func(ctx context.Context, q execer) error {
 			for i := start; i < numbers && i < start+chunk; i++ {
 				if _, err := q.ExecContext(ctx, `INSERT INTO numbers (guid, account, number) VALUES (?, ?, ?)`,
 					resource.NewGUID(), guids[i%len(guids)], fmt.Sprint(6480000000+i)); err != nil {

@@ -24,7 +24,7 @@ func account(ctx context.Context, q execer, scope resource.Scope, id string) (re
 		rec, err = accountsTable.getRow(ctx, q, "t.username = ?", strings.ToLower(id))
 	}
 	if err != nil {
-		return rec, notFound("account %s not found", id)
+		return rec, missing(err, "account %s not found", id)
 	}
 	if !strings.HasPrefix(rec.Path, string(scope)) {
 		return rec, notFound("account %s not found", id)
@@ -45,7 +45,7 @@ func ownerAccount(ctx context.Context, q execer, scope resource.Scope, id string
 		err = q.QueryRowContext(ctx, `SELECT guid, path, username FROM accounts WHERE username = ?`, strings.ToLower(id)).Scan(&rec.GUID, &rec.Path, &username)
 	}
 	if err != nil || !strings.HasPrefix(rec.Path, string(scope)) {
-		return rec, notFound("account %s not found", id)
+		return rec, missing(err, "account %s not found", id)
 	}
 	rec.Values = map[string]any{"username": username}
 	return rec, nil
@@ -80,7 +80,7 @@ func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resour
 	if r.Parent == nil {
 		rec, err := t.getRow(ctx, q, where, arg)
 		if err != nil {
-			return rec, notFound("%s %s not found", r.Name, id)
+			return rec, missing(err, "%s %s not found", r.Name, id)
 		}
 		return rec, nil
 	}
@@ -90,7 +90,7 @@ func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resour
 	}
 	rec, err := t.getRow(ctx, q, "t."+t.parentCol+" = ? AND "+where, p.GUID, arg)
 	if err != nil {
-		return rec, notFound("%s %s not found", r.Name, id)
+		return rec, missing(err, "%s %s not found", r.Name, id)
 	}
 	return rec, nil
 }
@@ -227,18 +227,18 @@ func (s *Store) ListAll(ctx context.Context, r *resource.Resource, fn func(resou
 func (s *Store) batch(ctx context.Context, t *table, query string, args []any) ([]resource.Record, error) {
 	rows, err := s.reader().QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, storeErr(err)
 	}
 	defer rows.Close()
 	var recs []resource.Record
 	for rows.Next() {
 		rec, err := t.scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, storeErr(err)
 		}
 		recs = append(recs, rec)
 	}
-	return recs, rows.Err()
+	return recs, storeErr(rows.Err())
 }
 
 // prefixRange turns a path prefix into an index-friendly [lo, hi) range.
@@ -347,66 +347,96 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 				return err
 			}
 		}
-		var cur resource.Record
-		err := errNotFound
-		if id != "" {
-			cur, err = get(ctx, q, scope, r, owner.GUID, id)
-		}
-		switch {
-		case err == nil:
-			if err := forbidProviderResource(r, scope, cur); err != nil {
+		// As for numbers (putNumber), a concurrent PUT may create the
+		// record between the lookup and the insert: the insert then
+		// does nothing, and the lookup finds the record to update. The
+		// second insert is a plain one, whose unique violation, if the
+		// conflict was with another record, is the usual 409.
+		for attempt := 0; ; attempt++ {
+			var cur resource.Record
+			err := errNotFound
+			if id != "" {
+				cur, err = get(ctx, q, scope, r, owner.GUID, id)
+			}
+			switch {
+			case err == nil:
+				out, err = updateSimple(ctx, q, scope, r, t, owner, cur, in)
 				return err
-			}
-			merged := merge(cur.Values, in)
-			if err := validate(ctx, q, scope, r, owner, merged, cur.Values); err != nil {
+			case xc5.ErrorCode(err) != xc5.ENOTFOUND:
 				return err
+			case mode == resource.Patch:
+				return notFound("%s %s not found", r.Name, id)
 			}
-			if t.key != "" && in.Has(r.Key) && in[r.Key] != cur.Values[r.Key] {
-				if err := referenced(ctx, q, scope, r, cur); err != nil {
-					return err
-				}
-			}
-			if err := t.update(ctx, q, cur.GUID, nil, in); err != nil {
-				return err
-			}
-			out, err = t.getRow(ctx, q, "t.guid = ?", cur.GUID)
-			return err
-		case mode == resource.Patch:
-			return notFound("%s %s not found", r.Name, id)
-		}
-		guid, err := newGUID(r, id, in)
-		if err != nil {
-			return err
-		}
-		if scope != "" && guidTaken(ctx, q, t, guid) {
-			return notFound("%s %s not found", r.Name, guid) // elsewhere: as if it did not exist
-		}
-		vals := merge(r.Defaults(), in)
-		if err := required(r, vals, in); err != nil {
-			return err
-		}
-		if err := validate(ctx, q, scope, r, owner, vals, nil); err != nil {
-			return err
-		}
-		if scope != "" && r == resource.Prompt {
-			if err := checkPromptLimit(ctx, q, scope, owner); err != nil {
+			out, created, err = insertSimple(ctx, q, scope, r, t, owner, id, in, extra, attempt > 0)
+			if err != nil || created {
 				return err
 			}
 		}
-		var cols map[string]any
-		if extra != nil {
-			if cols, err = extra(ctx, q); err != nil {
-				return err
-			}
-		}
-		if err := t.insert(ctx, q, guid, owner.GUID, cols, vals); err != nil {
-			return err
-		}
-		created = true
-		out, err = t.getRow(ctx, q, "t.guid = ?", guid)
-		return err
 	})
 	return out, created, err
+}
+
+// updateSimple writes in over the record cur of r.
+func updateSimple(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, t *table, owner, cur resource.Record, in resource.Input) (resource.Record, error) {
+	if err := forbidProviderResource(r, scope, cur); err != nil {
+		return resource.Record{}, err
+	}
+	merged := merge(cur.Values, in)
+	if err := validate(ctx, q, scope, r, owner, merged, cur.Values); err != nil {
+		return resource.Record{}, err
+	}
+	if t.key != "" && in.Has(r.Key) && in[r.Key] != cur.Values[r.Key] {
+		if err := referenced(ctx, q, scope, r, cur); err != nil {
+			return resource.Record{}, err
+		}
+	}
+	if err := t.update(ctx, q, cur.GUID, nil, in); err != nil {
+		return resource.Record{}, err
+	}
+	return t.getRow(ctx, q, "t.guid = ?", cur.GUID)
+}
+
+// insertSimple creates the record of r that a PUT names by id (a GUID,
+// a key, or nothing). Unless plain, it reports false, having written
+// nothing, when the row would break a unique index (see putSimple).
+func insertSimple(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, t *table, owner resource.Record, id string, in resource.Input,
+	extra func(ctx context.Context, q execer) (map[string]any, error), plain bool) (resource.Record, bool, error) {
+	guid, err := newGUID(r, id, in)
+	if err != nil {
+		return resource.Record{}, false, err
+	}
+	if scope != "" && guidTaken(ctx, q, t, guid) {
+		return resource.Record{}, false, notFound("%s %s not found", r.Name, guid) // elsewhere: as if it did not exist
+	}
+	vals := merge(r.Defaults(), in)
+	if err := required(r, vals, in); err != nil {
+		return resource.Record{}, false, err
+	}
+	if err := validate(ctx, q, scope, r, owner, vals, nil); err != nil {
+		return resource.Record{}, false, err
+	}
+	if scope != "" && r == resource.Prompt {
+		if err := checkPromptLimit(ctx, q, scope, owner); err != nil {
+			return resource.Record{}, false, err
+		}
+	}
+	var cols map[string]any
+	if extra != nil {
+		if cols, err = extra(ctx, q); err != nil {
+			return resource.Record{}, false, err
+		}
+	}
+	inserted := true
+	if plain {
+		err = t.insert(ctx, q, guid, owner.GUID, cols, vals)
+	} else {
+		_, inserted, err = t.insertNew(ctx, q, guid, owner.GUID, cols, vals)
+	}
+	if err != nil || !inserted {
+		return resource.Record{}, false, err
+	}
+	rec, err := t.getRow(ctx, q, "t.guid = ?", guid)
+	return rec, err == nil, err
 }
 
 // validate checks a record as it will be stored: rules that span fields,

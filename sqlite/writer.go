@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -40,6 +42,9 @@ type op struct {
 	// run and keeps nothing from an earlier one. Such a write needs no
 	// savepoint of its own (see run).
 	rerunnable bool
+	// bulk marks a write that may take long (an import): its batch is
+	// not bounded in time (see pgBatchTimeout).
+	bulk bool
 	// ticket, when set, receives the write's place in commit order
 	// (order.go).
 	ticket *uint64
@@ -48,13 +53,15 @@ type op struct {
 // writer owns the writing connections and runs group commits: SQLite has
 // one (it allows one writer at a time), PostgreSQL several, which take
 // turns gathering the queued writes into a batch and commit in parallel.
+// A connection found broken (PostgreSQL restarted, the network cut, the
+// session terminated) is replaced by a new one from db on the next batch.
 type writer struct {
-	d     *dialect
-	conns []*sql.Conn
-	ops   chan *op
-	quit  chan struct{}
-	dead  chan struct{}
-	wg    sync.WaitGroup
+	d    *dialect
+	db   *sql.DB
+	ops  chan *op
+	quit chan struct{}
+	dead chan struct{}
+	wg   sync.WaitGroup
 	// turns holds a token for each connection gathering and running a
 	// batch, up to its COMMIT (see loop); at most runningBatches.
 	turns chan struct{}
@@ -66,12 +73,21 @@ type writer struct {
 	committing map[uint64]bool
 	// truncate asks the (SQLite) writer to reset the WAL between batches.
 	truncate atomic.Bool
+	// down is set while no new connection can be had, full while commits
+	// fail for want of space: each episode is logged when it starts and
+	// when it ends, not once per batch.
+	down, full atomic.Bool
+	// timeout bounds a batch (a time.Duration; 0: no bound).
+	timeout atomic.Int64
 }
 
-func startWriter(d *dialect, conns []*sql.Conn) *writer {
-	w := &writer{d: d, conns: conns, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{}), committing: map[uint64]bool{},
+func startWriter(d *dialect, db *sql.DB, conns []*sql.Conn) *writer {
+	w := &writer{d: d, db: db, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{}), committing: map[uint64]bool{},
 		turns: make(chan struct{}, runningBatches)}
 	w.tdone = sync.NewCond(&w.tmu)
+	if d == postgresDialect {
+		w.timeout.Store(int64(pgBatchTimeout))
+	}
 	for _, c := range conns {
 		w.wg.Add(1)
 		go w.loop(c)
@@ -97,6 +113,12 @@ func (w *writer) doRerunnable(ctx context.Context, fn func(ctx context.Context, 
 	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), rerunnable: true})
 }
 
+// doBulk is do for a write that may take long (an import, a seed): one
+// transaction of its own as any, but with no bound on its time.
+func (w *writer) doBulk(ctx context.Context, fn func(ctx context.Context, tx execer) error) error {
+	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), bulk: true})
+}
+
 func (w *writer) submit(ctx context.Context, o *op) error {
 	o.ticket, _ = ctx.Value(ticketKey{}).(*uint64)
 	select {
@@ -104,7 +126,9 @@ func (w *writer) submit(ctx context.Context, o *op) error {
 	case <-w.dead:
 		return fmt.Errorf("store is closed")
 	case <-ctx.Done():
-		return ctx.Err()
+		// Every writer is busy past the request's time: for the client
+		// the database is not answering, which is what 503 says.
+		return fmt.Errorf("%w: waiting for a writer: %w", errBusy, ctx.Err())
 	}
 	select {
 	case err := <-o.done:
@@ -120,19 +144,20 @@ func (w *writer) submit(ctx context.Context, o *op) error {
 	}
 }
 
+// stop ends the loops, which close their connections.
 func (w *writer) stop() {
 	close(w.quit)
 	<-w.dead
-	for _, c := range w.conns {
-		c.Close()
-	}
 }
 
 func (w *writer) loop(conn *sql.Conn) {
 	defer w.wg.Done()
-	cache := newStmtCache(conn)
-	defer cache.close()
-	q := w.d.wrap(cache)
+	c := w.attach(conn)
+	defer func() {
+		if c != nil {
+			c.close()
+		}
+	}()
 	for {
 		// At most runningBatches connections at a time gather and run a
 		// batch; the others meanwhile wait for their COMMITs (the WAL
@@ -159,17 +184,45 @@ func (w *writer) loop(conn *sql.Conn) {
 				break drain
 			}
 		}
-		results, ok := w.run(conn, q, batch)
-		<-w.turns
-		if ok {
-			w.commit(q, batch, results)
+		if c = w.runBatch(c, batch); c == nil {
+			continue // broken; replaced when the next batch begins
 		}
 		if w.truncate.Swap(false) {
-			if _, err := q.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			if _, err := c.q.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 				slog.Warn("wal truncate", "err", err)
 			}
 		}
 	}
+}
+
+// runBatch runs and commits one batch on c, or on a new connection when
+// c is nil or broken, and returns the connection for the next batch (nil
+// when it broke). It gives the writer's turn back once the batch has run,
+// before its COMMIT.
+func (w *writer) runBatch(c *wconn, batch []*op) *wconn {
+	ctx, cancel := context.Background(), func() {}
+	if d := time.Duration(w.timeout.Load()); d > 0 && !slices.ContainsFunc(batch, func(o *op) bool { return o.bulk }) {
+		ctx, cancel = context.WithTimeout(ctx, d)
+	}
+	defer cancel()
+	var err error
+	if c, err = w.begin(ctx, c); err != nil {
+		<-w.turns
+		for _, o := range batch {
+			o.done <- err
+		}
+		return c
+	}
+	results, ok := w.run(ctx, c, batch)
+	<-w.turns
+	if ok {
+		w.commit(ctx, c, batch, results)
+	}
+	if w.broken(c.conn) {
+		c.close()
+		return nil
+	}
+	return c
 }
 
 // run executes one batch in one transaction, up to its COMMIT, which
@@ -189,16 +242,13 @@ func (w *writer) loop(conn *sql.Conn) {
 // write in its own savepoint, as every write other than a rerunnable one
 // always is. Either way each caller sees its write wholly committed or
 // wholly absent, as if it had had a transaction of its own.
-func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
-	ctx := context.Background()
+func (w *writer) run(ctx context.Context, c *wconn, batch []*op) ([]error, bool) {
+	conn, q := c.conn, c.q
 	fail := func(err error) {
+		err = w.failed(conn, err)
 		for _, o := range batch {
 			o.done <- err
 		}
-	}
-	if _, err := q.ExecContext(ctx, w.d.begin); err != nil {
-		fail(fmt.Errorf("begin: %w", err))
-		return nil, false
 	}
 	results := make([]error, len(batch))
 	if len(batch) == 1 {
@@ -206,7 +256,7 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 		// rolls the whole transaction back. Two round trips fewer.
 		if results[0] = runAlone(ctx, q, batch[0]); results[0] != nil {
 			q.ExecContext(ctx, "ROLLBACK")
-			batch[0].done <- results[0]
+			batch[0].done <- w.failed(conn, results[0])
 			return nil, false
 		}
 	} else {
@@ -247,6 +297,12 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 			}
 		}
 	}
+	if w.broken(conn) {
+		// The connection broke under the batch: whatever each write
+		// reported, none of it is committed.
+		fail(errUnreachable)
+		return nil, false
+	}
 	if !w.usable(conn) {
 		// A write swallowed the error of a statement that aborted the
 		// transaction. PostgreSQL would answer the COMMIT with a silent
@@ -263,8 +319,8 @@ func (w *writer) run(conn *sql.Conn, q execer, batch []*op) ([]error, bool) {
 // commit commits the batch that run left open and answers its writes:
 // each with its own result once the COMMIT is durable, or all with the
 // COMMIT's error.
-func (w *writer) commit(q execer, batch []*op, results []error) {
-	ctx := context.Background()
+func (w *writer) commit(ctx context.Context, c *wconn, batch []*op, results []error) {
+	q := c.q
 	// Tickets are taken before the COMMIT, while the batch still holds its
 	// row locks: a later batch writing the same rows waits for this
 	// COMMIT, so it can only take its tickets after these. (Taken after
@@ -273,19 +329,24 @@ func (w *writer) commit(q execer, batch []*op, results []error) {
 	first := w.takeTickets(len(batch))
 	defer w.committed(first)
 	if _, err := q.ExecContext(ctx, "COMMIT"); err != nil {
-		slog.Error("group commit failed", "err", err, "writes", len(batch))
+		if !storageFull(err) || !w.full.Swap(true) {
+			slog.Error("group commit failed", "err", err, "writes", len(batch))
+		}
 		q.ExecContext(ctx, "ROLLBACK")
-		err = fmt.Errorf("commit: %w", err)
+		err = w.failed(c.conn, fmt.Errorf("commit: %w", err))
 		for _, o := range batch {
 			o.done <- err
 		}
 		return
 	}
+	if w.full.Swap(false) {
+		slog.Warn("group commit: writes commit again")
+	}
 	for i, o := range batch {
 		if o.ticket != nil && results[i] == nil {
 			*o.ticket = first + uint64(i)
 		}
-		o.done <- results[i]
+		o.done <- storeErr(results[i])
 	}
 }
 

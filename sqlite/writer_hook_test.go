@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // BatchWrite is one write of RunBatch.
@@ -47,11 +48,13 @@ func (s *Store) RunBatch(t *testing.T, ws []*BatchWrite) []error {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		cache := newStmtCache(conn)
-		defer cache.close()
-		q := s.d.wrap(cache)
-		if results, ok := s.w.run(conn, q, ops); ok {
-			s.w.commit(q, ops, results)
+		c := s.w.attach(conn)
+		defer c.cache.close()
+		if _, err := c.q.ExecContext(ctx, s.d.begin); err != nil {
+			t.Fatal(err)
+		}
+		if results, ok := s.w.run(ctx, c, ops); ok {
+			s.w.commit(ctx, c, ops, results)
 		}
 	} else {
 		started, release := make(chan struct{}), make(chan struct{})
@@ -110,6 +113,10 @@ func (bw *BatchWrite) fn(ctx context.Context, q execer) error {
 	}
 	return nil
 }
+
+// SetBatchTimeout changes how long a batch of s's writer may take before
+// its connection is given up (pgBatchTimeout).
+func (s *Store) SetBatchTimeout(d time.Duration) { s.w.timeout.Store(int64(d)) }
 
 // HasSetting reports whether the settings row name exists (committed).
 func (s *Store) HasSetting(t *testing.T, name string) bool {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCDRRetentionFlag: a negative --cdr-retention is refused before
@@ -14,5 +15,30 @@ func TestCDRRetentionFlag(t *testing.T) {
 	err := serve(context.Background(), []string{"--data", t.TempDir(), "--cdr-retention", "-1"}, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "--cdr-retention") {
 		t.Fatalf("serve --cdr-retention -1: %v, want an error naming the flag", err)
+	}
+}
+
+// TestNumberingFlags: --country-code and --area-code are checked like the
+// account fields: digits, no trunk prefix 0 (an area code 09 would make
+// 1234567 the number 64091234567), a country code present.
+func TestNumberingFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--country-code", "064"}, "country code \"064\" must not start with 0"},
+		{[]string{"--country-code", ""}, "country code must not be empty"},
+		{[]string{"--country-code", "6a"}, "country code \"6a\" must be"},
+		{[]string{"--area-code", "09"}, "area code \"09\" must not start with 0"},
+	} {
+		var stderr bytes.Buffer
+		// Should the flags pass, the server stops by itself, on ports of
+		// its own.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err := serve(ctx, append([]string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", ""}, tt.args...), &stderr)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("serve %v: %v, want an error saying %q", tt.args, err, tt.want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"xc5/api"
+	"xc5/resource"
 	"xc5/routing"
 	"xc5/secret"
 	"xc5/sipserver"
@@ -56,6 +57,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *sipTLS != "" && (*cert == "" || *sipAddr == "") {
 		return errors.New("--sip-tls needs --sip, --tls-cert and --tls-key")
+	}
+	if err := resource.CheckNumbering(*cc, *ac); err != nil {
+		return fmt.Errorf("--country-code, --area-code: %w", err)
 	}
 	if *cdrDays < 0 {
 		return errors.New("--cdr-retention is a number of days, 0 to keep records forever")
