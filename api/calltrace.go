@@ -42,8 +42,20 @@ func (s *Server) calltrace(w http.ResponseWriter, r *http.Request, c Caller, q m
 		sim.DTMF = strings.Split(d, ",")
 	}
 	if c.Scope != "" {
-		if _, err := s.store.Get(r.Context(), c.Scope, resource.Account, "", from); err != nil && !s.arrivesIn(r.Context(), c, call, sim) {
-			return xc5.Errorf(xc5.ENOTFOUND, "nothing to trace in your partition: %s is not yours and the call does not arrive in it", from)
+		// Below system level nothing outside the partition is told: an
+		// outside account calling is any unknown external caller, and
+		// outside accounts' real registrations are not consulted (only
+		// what the request says), so the trace tells nothing of another
+		// company's phones.
+		o := s.outsiders(r.Context(), c)
+		sim.Registered = func(a *routing.Account) bool {
+			return extra.Has(a) || o.inside(a.Username) && s.registered(r.Context(), a.GUID)
+		}
+		if !o.inside(from) {
+			call.External = true
+			if !s.arrivesIn(r.Context(), c, call, sim) {
+				return xc5.Errorf(xc5.ENOTFOUND, "nothing to trace in your partition: %s is not yours and the call does not arrive in it", from)
+			}
 		}
 	}
 	t := s.view.Decide(call, sim)
@@ -90,6 +102,10 @@ func (s *Server) redact(ctx context.Context, c Caller, t routing.Trace) routing.
 			continue
 		}
 		hidden = false
+		if st.Kind == "caller" && st.Account == "" {
+			out.Steps = append(out.Steps, st) // an external caller: the request's own from, echoed as for any name
+			continue
+		}
 		words := strings.Fields(st.Text)
 		for i, w := range words {
 			if name := strings.TrimRight(w, ":,;"); outsider(name) {
@@ -102,11 +118,33 @@ func (s *Server) redact(ctx context.Context, c Caller, t routing.Trace) routing.
 	oc := &out.Outcome
 	if hidden {
 		*oc = routing.Outcome{Outcome: oc.Outcome, Code: oc.Code}
+	}
+	oc.Record = recordedInside(t, inside)
+	if hidden {
 		return out
 	}
 	for _, f := range []*string{&oc.By, &oc.Mailbox} {
 		if *f != "" && outsider(*f) {
 			*f = anotherCompany
+		}
+	}
+	return out
+}
+
+// recordedInside keeps, of the addresses a call is recorded to, those
+// that accounts inside the partition added: each address comes with a
+// "record" step of the account whose callrule added it, the address last.
+func recordedInside(t routing.Trace, inside func(string) bool) []string {
+	ours := map[string]bool{}
+	for _, st := range t.Steps {
+		if w := strings.Fields(st.Text); st.Kind == "record" && len(w) > 0 && st.Account != "" && inside(st.Account) {
+			ours[w[len(w)-1]] = true
+		}
+	}
+	var out []string
+	for _, r := range t.Outcome.Record {
+		if ours[r] {
+			out = append(out, r)
 		}
 	}
 	return out

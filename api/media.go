@@ -1,19 +1,23 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"xc5"
 	"xc5/media/wav"
+	"xc5/resource"
 )
 
 // MaxAudio is the largest prompt upload accepted.
@@ -30,6 +34,21 @@ const MaxUploads = 4
 // UploadWait is how long an upload waits for one of the MaxUploads turns
 // before it is refused with 503 and Retry-After.
 const UploadWait = 5 * time.Second
+
+// PartitionUploads is how many of the MaxUploads turns one partition (a
+// user-level caller) may hold at once, so that one company cannot keep
+// every turn busy; its next upload meanwhile is 503 with Retry-After.
+const PartitionUploads = 1
+
+// UploadGrace and UploadMinRate bound how slowly an upload may arrive,
+// so that a client trickling its body cannot hold a turn for long: the
+// body must have arrived by UploadGrace after the turn was given, plus a
+// second for every UploadMinRate bytes received (a deadline extended as
+// bytes arrive). Slower is 400.
+const (
+	UploadGrace   = 5 * time.Second
+	UploadMinRate = 16 << 10
+)
 
 // isAudioUpload reports whether a PUT carries audio rather than JSON: the
 // document's "form data of file", or a raw WAV body.
@@ -140,6 +159,76 @@ func (s *Server) uploadTurn(r *http.Request) (release func(), ok bool) {
 	return nil, false
 }
 
+// partitionTurn takes one of a partition's PartitionUploads turns, or
+// reports that it holds them all.
+func (s *Server) partitionTurn(scope resource.Scope) (release func(), ok bool) {
+	s.upMu.Lock()
+	defer s.upMu.Unlock()
+	if s.upByScope[scope] >= PartitionUploads {
+		return nil, false
+	}
+	s.upByScope[scope]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.upMu.Lock()
+			if s.upByScope[scope]--; s.upByScope[scope] <= 0 {
+				delete(s.upByScope, scope)
+			}
+			s.upMu.Unlock()
+		})
+	}, true
+}
+
+// outermostPartition is the scope of the outermost api_access=user
+// account on a user-level caller's path: the company the provider gave
+// access, whose sub-partitions (it may grant api_access=user below it)
+// share its upload turns rather than each getting its own.
+func (s *Server) outermostPartition(ctx context.Context, scope resource.Scope) resource.Scope {
+	path := string(scope)
+	for i := 1; i < len(path); {
+		j := strings.IndexByte(path[i:], '/')
+		if j < 0 {
+			break
+		}
+		guid := path[i : i+j]
+		i += j + 1
+		if rec, err := s.store.Get(ctx, "", resource.AccountResource, guid, "api_access"); err == nil && rec.Values["value"] == resource.AccessUser {
+			return resource.Scope(path[:i])
+		}
+	}
+	return scope
+}
+
+// paced is an upload body whose read deadline moves as bytes arrive: see
+// UploadGrace and UploadMinRate.
+type paced struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	start time.Time
+	n     int64
+}
+
+// pace sets the body's first deadline and returns it paced.
+func pace(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
+	p := &paced{ReadCloser: body, rc: http.NewResponseController(w), start: time.Now()}
+	p.rc.SetReadDeadline(p.start.Add(UploadGrace)) // a writer without deadlines keeps the server's
+	return p
+}
+
+func (p *paced) Read(b []byte) (int, error) {
+	k, err := p.ReadCloser.Read(b)
+	if k > 0 {
+		p.n += int64(k)
+		p.rc.SetReadDeadline(p.start.Add(UploadGrace + time.Duration(p.n)*time.Second/UploadMinRate))
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		err = xc5.Errorf(xc5.EINVALID, "the upload arrived too slowly: send at least %d KiB/s", UploadMinRate>>10)
+	}
+	return k, err
+}
+
 // uploadsBusy answers an upload that found no turn: 503 with Retry-After.
 // The body is read and dropped first (within the size limit, a small
 // buffer at a time), so that a client still sending it gets the answer
@@ -160,12 +249,21 @@ func (s *Server) putAudio(w http.ResponseWriter, r *http.Request, c Caller, t Ta
 	if !t.Item() {
 		return xc5.Errorf(xc5.EINVALID, "upload audio to …/prompt/{guid}; get a GUID from GET /api-sys/guid")
 	}
+	if c.Scope != "" {
+		release, ok := s.partitionTurn(s.outermostPartition(r.Context(), c.Scope))
+		if !ok {
+			uploadsBusy(w, r)
+			return nil
+		}
+		defer release()
+	}
 	release, ok := s.uploadTurn(r)
 	if !ok {
 		uploadsBusy(w, r)
 		return nil
 	}
 	defer release()
+	r.Body = pace(w, r.Body)
 	data, err := readAudio(w, r)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"xc5"
@@ -60,6 +61,8 @@ type Server struct {
 	viewReads  bool
 	fresh      func() bool
 	uploads    chan struct{} // the turns of MaxUploads (media.go)
+	upMu       sync.Mutex
+	upByScope  map[resource.Scope]int // turns held per partition (media.go)
 }
 
 // New returns a server over store.
@@ -72,7 +75,7 @@ func New(store resource.Store, opts Options) *Server {
 	}
 	s := &Server{store: store, auth: newAuthenticator(store, opts.Auth), log: opts.Logger,
 		sessionKey: opts.SessionKey, sessionTTL: opts.SessionTTL, view: opts.View,
-		uploads: make(chan struct{}, MaxUploads)}
+		uploads: make(chan struct{}, MaxUploads), upByScope: map[resource.Scope]int{}}
 	s.viewReads = opts.ViewReads && opts.View != nil
 	s.fresh = opts.Fresh
 	if s.fresh == nil {
@@ -111,6 +114,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	}
 	return w.ResponseWriter.Write(b)
 }
+
+// Unwrap lets http.ResponseController reach the connection (the read
+// deadline of uploads, media.go).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
@@ -294,24 +301,34 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target
 	}
 	lean := t.Res == resource.Account || t.Res == resource.Child || t.Res == resource.CDR
 	filter := s.readFilter(r.Context(), c, t)
+	pattern := query.Filter
+	match := redactedMatch(c, t, &query)
 	if v, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {
 			return xc5.Errorf(xc5.EINVALID, "limit must be an integer from 1 to %d", maxLimit)
 		}
 		query.Limit = n + 1
+		if match != nil {
+			query.Limit = 0 // the store cannot count what the filter keeps
+		}
 		var recs []resource.Record
 		if err := s.store.List(r.Context(), c.Scope, t.Res, query, func(rec resource.Record) error {
-			recs = append(recs, filter(rec))
+			if rec = filter(rec); match == nil || match(rec) {
+				recs = append(recs, rec)
+			}
+			if len(recs) > n {
+				return errPageFull
+			}
 			return nil
-		}); err != nil {
+		}); err != nil && !errors.Is(err, errPageFull) {
 			return err
 		}
 		if len(recs) > n {
 			recs = recs[:n]
 			next := url.Values{"limit": {strconv.Itoa(n)}, "after": {strconv.FormatInt(recs[n-1].Seq, 10)}}
-			if query.Filter != "" {
-				next.Set("filter", query.Filter)
+			if pattern != "" {
+				next.Set("filter", pattern)
 			}
 			w.Header().Set("Link", "<"+r.URL.Path+"?"+next.Encode()+`>; rel="next"`)
 		}
@@ -341,11 +358,14 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target
 	}
 	buf = append(buf, '[')
 	err := s.store.List(r.Context(), c.Scope, t.Res, query, func(rec resource.Record) error {
+		if rec = filter(rec); match != nil && !match(rec) {
+			return r.Context().Err()
+		}
 		if n > 0 {
 			buf = append(buf, ',')
 		}
 		n++
-		buf = appendRecord(buf, t.Res, filter(rec), lean)
+		buf = appendRecord(buf, t.Res, rec, lean)
 		if len(buf) > 32<<10 {
 			flush()
 		}

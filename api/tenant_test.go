@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -234,6 +235,100 @@ func TestTenantAliasNumbers(t *testing.T) {
 	})
 }
 
+// TestTenantDeletedAccountNumbers: deleting an account returns its plain
+// numbers to the pool with every a: alias of them (the partition once kept
+// presenting a number after it went to another company), and deletes the
+// account's own a: numbers instead of pooling them; whoever deletes it.
+func TestTenantDeletedAccountNumbers(t *testing.T) {
+	for _, deleter := range []string{"the partition", "the provider"} {
+		t.Run(deleter, func(t *testing.T) {
+			eachTenancy(t, func(t *testing.T, e *tenancy) {
+				e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", "/api-sys/account/a2@acme.test/number", `{"number":"a:6491110001"}`)
+				e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", "/api-sys/account/a1@acme.test/number", `{"number":"a:6491110001"}`)
+				if deleter == "the partition" {
+					e.mustAs(acmeUser, acmePass, http.StatusOK, "DELETE", "/api-sys/account/a1@acme.test", "")
+				} else {
+					e.must(http.StatusOK, "DELETE", "/api-sys/account/a1@acme.test", "")
+				}
+				if got := e.numbersOf("a2@acme.test"); len(got) != 0 {
+					t.Errorf("a2 still presents %v after 6491110001 went back to the pool", got)
+				}
+				pool := e.numbersOf(poolAccount)
+				held := false
+				for _, n := range pool {
+					held = held || n == "6491110001"
+					if strings.HasPrefix(n, "a:") {
+						t.Errorf("the deleted account's alias %s went into the pool", n)
+					}
+				}
+				if !held {
+					t.Errorf("6491110001 is not back in the pool: %v", pool)
+				}
+			})
+		})
+	}
+}
+
+// TestTenantDisabledCompany: disabling a company (enabled:false on its
+// root) disables every account below it: their API access, their calls
+// and calls to them. It once stopped only the root itself.
+func TestTenantDisabledCompany(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		e.grant("a1@acme.test", resource.AccessUser)
+		e.mustAs("a1@acme.test", acmePass, http.StatusOK, "GET", "/api-sys/account/a1@acme.test", "")
+		e.must(http.StatusOK, "PATCH", "/api-sys/account/provider.test", `{"enabled":false}`)
+		r := e.doAs("a1@acme.test", acmePass, "GET", "/api-sys/account/a1@acme.test", "")
+		r.wantError(t, http.StatusForbidden, "disabled")
+		for _, tt := range []struct{ from, dial, want string }{
+			{"a1@acme.test", "6492220001", "403"},
+			{"6421555000", "6491110001", "480"},
+		} {
+			r := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from="+tt.from+"&dial="+tt.dial+"&registered=*", "")
+			recs := r.records(t)
+			if out := recs[len(recs)-1]; out["outcome"] != routing.Dropped || fmt.Sprint(out["code"]) != tt.want {
+				t.Errorf("%s dials %s below a disabled provider: %v, want dropped %s\n%s", tt.from, tt.dial, out, tt.want, r.Body)
+			}
+		}
+		e.must(http.StatusOK, "PATCH", "/api-sys/account/provider.test", `{"enabled":true}`)
+		e.mustAs("a1@acme.test", acmePass, http.StatusOK, "GET", "/api-sys/account/a1@acme.test", "")
+	})
+}
+
+// TestTenantProviderAccountRefStays: a username field the provider set to
+// an account outside the partition once made every user-level edit of the
+// record 400, unlike destinations; now it stays, and changing it to
+// another outside account is still 400.
+func TestTenantProviderAccountRefStays(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		a1 := "/api-sys/account/a1@acme.test"
+		route := str(t, e.must(http.StatusCreated, "PUT", a1+"/route", `{"order":7,"username":"b1@beta.test"}`).one(t), "guid")
+		rule := str(t, e.must(http.StatusCreated, "PUT", a1+"/callrule", `{"order":3,"prefix_raw":"55","username":"b1@beta.test"}`).one(t), "guid")
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", a1+"/route/"+route, `{"order":9}`)
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", a1+"/callrule/"+rule, `{"order":4}`)
+		e.as("PATCH", a1+"/route/"+route, `{"username":"beta.test"}`).wantError(t, http.StatusBadRequest, "username")
+		e.as("PATCH", a1+"/callrule/"+rule, `{"username":"beta.test"}`).wantError(t, http.StatusBadRequest, "username")
+		if got := e.get(a1 + "/route/" + route)[0]; got["order"] != float64(9) || got["username"] != "b1@beta.test" {
+			t.Errorf("route after the partition's edit: %v", got)
+		}
+	})
+}
+
+// TestTenantMoveNumberLimit: moving an account with numbers into a
+// sub-group once ignored the sub-group's number_limit.
+func TestTenantMoveNumberLimit(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", "/api-sys/account/", `{"username":"sales.acme.test","parent":"acme.test"}`)
+		e.must(http.StatusCreated, "PUT", "/api-sys/account/sales.acme.test/accountresource", `{"name":"number_limit","value":"0"}`)
+		e.as("PATCH", "/api-sys/account/a1@acme.test", `{"parent":"sales.acme.test"}`).wantError(t, http.StatusForbidden, "number_limit")
+		if got := e.get("/api-sys/account/a1@acme.test")[0]["parent"]; got != e.g[acmeUser] {
+			t.Errorf("a1 moved anyway: parent %v", got)
+		}
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", "/api-sys/account/a2@acme.test", `{"parent":"sales.acme.test"}`)
+		e.must(http.StatusOK, "PUT", "/api-sys/account/sales.acme.test/accountresource/number_limit", `{"value":"1"}`)
+		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", "/api-sys/account/a1@acme.test", `{"parent":"sales.acme.test"}`)
+	})
+}
+
 // Row: every field that names an account is checked like username.
 func TestTenantAccountFields(t *testing.T) {
 	eachTenancy(t, func(t *testing.T, e *tenancy) {
@@ -387,6 +482,53 @@ func TestTenantTraceRedacted(t *testing.T) {
 	})
 }
 
+// TestTenantTraceTellsNothingOutside: what a partition's trace once told
+// of other companies, and no longer does: (i) whether a name or GUID in
+// from is another company's account (now answered exactly as for an
+// unknown external caller), (ii) the addresses another company records
+// calls to, when the call comes back into the partition, and (iii)
+// whether another company's phones are registered.
+func TestTenantTraceTellsNothingOutside(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		trace := func(from, dial, extra string) (int, string) {
+			r := e.as("GET", "/api-sys/calltrace?from="+from+"&dial="+dial+extra, "")
+			e.leaks(t, r)
+			return r.Status, strings.ReplaceAll(string(r.Body), from, "FROM")
+		}
+		for _, dial := range []string{"6491110001", "6421999999"} {
+			st, want := trace("nobody@nowhere.test", dial, "&registered=*")
+			for _, from := range []string{"b1@beta.test", e.g["b1@beta.test"], "beta.test"} {
+				if s, got := trace(from, dial, "&registered=*"); s != st || got != want {
+					t.Errorf("from %s dialing %s: %d %s\nwant as for an unknown caller: %d %s", from, dial, s, got, st, want)
+				}
+			}
+		}
+		// (ii) beta records calls to b1, then forwards them to a1.
+		e.must(http.StatusCreated, "PUT", "/api-sys/account/b1@beta.test/callrule", `{"order":1,"record_email":"rec@beta.test"}`)
+		e.must(http.StatusCreated, "PUT", "/api-sys/account/b1@beta.test/route", `{"order":3,"destination":"6491110001"}`)
+		e.must(http.StatusCreated, "PUT", "/api-sys/account/a1@acme.test/callrule", `{"order":1,"record_email":"rec@acme.test"}`)
+		full := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from=a2@acme.test&dial=6492220001&registered=a1@acme.test", "")
+		if !strings.Contains(string(full.Body), "rec@beta.test") || !strings.Contains(string(full.Body), "rec@acme.test") {
+			t.Fatalf("the system-level trace does not record to both: %s", full.Body)
+		}
+		_, got := trace("a2@acme.test", "6492220001", "&registered=a1@acme.test")
+		if !strings.Contains(got, `"record":["rec@acme.test"]`) {
+			t.Errorf("the partition's own recording address is not kept alone: %s", got)
+		}
+		// (iii) b1's real registration changes nothing in the partition's trace.
+		_, before := trace("a2@acme.test", "6492220001", "")
+		if err := e.Store.PutRegistration(context.Background(), e.g["b1@beta.test"], "<sip:b1@127.0.0.1:5099>", time.Now().Add(time.Hour), "test", "127.0.0.1:5099", sqlite.ContactCap{}); err != nil {
+			t.Fatal(err)
+		}
+		if sys := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from=a2@acme.test&dial=6492220001", ""); !strings.Contains(string(sys.Body), `"by":"b1@beta.test"`) {
+			t.Fatalf("system level does not see b1 registered: %s", sys.Body)
+		}
+		if _, after := trace("a2@acme.test", "6492220001", ""); after != before {
+			t.Errorf("b1 registering changed the partition's trace:\n%s\n%s", before, after)
+		}
+	})
+}
+
 // TestTenantEmergencyNumberHijack: the partition cannot take 111 (or
 // another company's DDI), so another company dialing 111 never reaches it.
 func TestTenantEmergencyNumberHijack(t *testing.T) {
@@ -442,6 +584,60 @@ func TestTenantCDRRedacted(t *testing.T) {
 	})
 }
 
+// TestTenantCDRHistory: CDRs once showed other companies' deleted or
+// renamed accounts (only current outside accounts were redacted), matched
+// ?filter= against the unredacted values (telling which outside name a
+// CDR holds), and followed a GUID that the partition gave a new account.
+func TestTenantCDRHistory(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		ctx := context.Background()
+		a1 := e.g["a1@acme.test"]
+		for _, c := range []map[string]any{
+			{"direction": "in", "from": "gone@beta.test", "to": "6491110001", "answered_by": "a1@acme.test"},
+			{"direction": "in", "from": "old@acme.test", "to": "6491110001", "answered_by": "a1@acme.test"},
+			{"direction": "out", "from": "a1@acme.test", "to": "b1@beta.test", "answered_by": "b1@beta.test"},
+		} {
+			c["started"], c["ended"], c["outcome"] = "2026-12-01T10:00:00Z", "2026-12-01T10:01:00Z", "answered"
+			if err := e.Store.AddCDR(ctx, a1, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cdrs := "/api-sys/account/a1@acme.test/cdr"
+		r := e.mustAs(acmeUser, acmePass, http.StatusOK, "GET", cdrs, "")
+		e.leaks(t, r)
+		if recs := r.records(t); len(recs) != 3 || recs[0]["from"] != "another company" || recs[1]["from"] != "old@acme.test" {
+			t.Errorf("want a gone outside account hidden and the partition's own old name shown: %s", r.Body)
+		}
+		for _, tt := range []struct {
+			filter string
+			want   int
+		}{{"b1%", 0}, {"%beta%", 0}, {"another%", 1}, {"6491110001", 2}} {
+			for _, limit := range []string{"", "&limit=1"} {
+				r := e.mustAs(acmeUser, acmePass, http.StatusOK, "GET", cdrs+"?filter="+url.QueryEscape(tt.filter)+limit, "")
+				want := tt.want
+				if limit != "" && want > 1 {
+					want = 1
+				}
+				if got := len(r.records(t)); got != want {
+					t.Errorf("?filter=%s%s: %d CDRs, want %d: %s", tt.filter, limit, got, want, r.Body)
+				}
+			}
+		}
+		// A GUID that CDRs are kept under is not given to a new account.
+		gone := resource.NewGUID()
+		if err := e.Store.AddCDR(ctx, gone, map[string]any{"direction": "in", "from": "6421555000", "to": "6492220009",
+			"started": "2026-12-01T10:00:00Z", "ended": "2026-12-01T10:01:00Z", "outcome": "answered"}); err != nil {
+			t.Fatal(err)
+		}
+		r = e.as("PUT", "/api-sys/account/", `{"guid":"`+gone+`","username":"new@acme.test","parent":"acme.test"}`)
+		r.wantError(t, http.StatusNotFound)
+		e.as("PUT", "/api-sys/account/"+gone, `{"username":"new@acme.test","parent":"acme.test"}`).wantError(t, http.StatusNotFound)
+		if r := e.as("GET", "/api-sys/account/"+gone+"/cdr", ""); r.Status != http.StatusNotFound {
+			t.Errorf("%v\nwant 404", r)
+		}
+	})
+}
+
 // Row: OPTIONS documents the provider-set limits.
 func TestTenantOptionsDocumentLimits(t *testing.T) {
 	t.Parallel()
@@ -463,4 +659,25 @@ func TestTenantOptionsDocumentLimits(t *testing.T) {
 			t.Errorf("OPTIONS %s %s: %q does not mention %q", tt.path, tt.field, text, tt.want)
 		}
 	}
+}
+
+// TestTenantPromptCodeStaysInCompany: a *22 code records a prompt only
+// from a phone of the prompt's company. Companies under one provider once
+// shared it, as "the organisation" was the top-level account.
+func TestTenantPromptCodeStaysInCompany(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		p := e.must(http.StatusCreated, "PUT", "/api-sys/account/beta.test/prompt/", `{"description":"beta's greeting"}`).one(t)
+		code := str(t, p, "group_access")
+		for _, tt := range []struct{ from, want string }{
+			{"b1@beta.test", routing.RecordPrompt},
+			{"a1@acme.test", routing.Dropped},
+			{"a2@acme.test", routing.Dropped},
+		} {
+			r := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from="+tt.from+"&dial="+strings.ReplaceAll(code, "*", "%2A")+"&registered=*", "")
+			recs := r.records(t)
+			if got := recs[len(recs)-1]["outcome"]; got != tt.want {
+				t.Errorf("%s dials %s: outcome %v, want %s\n%s", tt.from, code, got, tt.want, r.Body)
+			}
+		}
+	})
 }

@@ -69,7 +69,7 @@ var Child = &Resource{
 // api_access.
 var AccountResource = &Resource{
 	Name:        "accountresource",
-	Description: "Manage name/value resources of an account. api_access=system|user grants API access (user: the account and its descendants, a partition). number_limit=N, set by the provider (system-level access only), bounds the numbers the account's subtree may take from _unassigned.pool through user-level access; without a number_limit on the account or above it, user-level access allocates none",
+	Description: "Manage name/value resources of an account. api_access=system|user grants API access (user: the account and its descendants, a partition). number_limit=N, set by the provider (system-level access only), bounds the numbers the account's subtree may take from _unassigned.pool through user-level access; without a number_limit on the account or above it, user-level access allocates none. prompt_limit=N, also set by the provider, bounds the prompts the subtree may create through user-level access (unbounded without one)",
 	Methods:     crud,
 	Parent:      Account,
 	Key:         "name",
@@ -77,9 +77,9 @@ var AccountResource = &Resource{
 	Fields: []Field{
 		guidField,
 		{Name: "name", Type: String, Required: true, Check: checkName,
-			Description: "Resource name, unique within the account (api_access, number_limit)"},
+			Description: "Resource name, unique within the account (api_access, number_limit, prompt_limit)"},
 		{Name: "value", Type: String, Check: text("value", 1024),
-			Description: "Resource value (api_access: system or user; number_limit: a count, read-only below system level)"},
+			Description: "Resource value (api_access: system or user; number_limit, prompt_limit: a count, read-only below system level)"},
 	},
 }
 

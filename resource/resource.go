@@ -252,7 +252,7 @@ func CheckAccountResource(in Input, userLevel bool) error {
 		if userLevel {
 			return xc5.Errorf(xc5.EFORBIDDEN, "%s is set by the provider: it is read-only below system-level API access", name)
 		}
-		return checkNumberLimitValue(in.String("value"))
+		return checkLimitValue(name, in.String("value"))
 	}
 	if in.String("name") != "api_access" {
 		return nil

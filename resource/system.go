@@ -232,6 +232,7 @@ var CDR = &Resource{
 		{Name: "answered_by", Type: String, ReadOnly: true, Description: "Who answered: a username or an external number"},
 		{Name: "code", Type: Integer, ReadOnly: true, Description: "Final SIP status sent to the caller"},
 		{Name: "call_id", Type: String, ReadOnly: true, Description: "SIP Call-ID of the caller's leg"},
+		{Name: "withheld", Type: Boolean, ReadOnly: true, Description: "The external caller withheld its number (Privacy: id): from keeps the real number for system-level access and reads anonymous below it"},
 	},
 }
 

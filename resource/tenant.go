@@ -16,8 +16,14 @@ import (
 // take from _unassigned.pool through user-level access.
 const NumberLimit = "number_limit"
 
+// PromptLimit is the accountresource a provider sets on an account to
+// bound the prompts its subtree may create through user-level access
+// (each up to MaxAudio of stored audio). Without one on the way, prompts
+// are not bounded.
+const PromptLimit = "prompt_limit"
+
 // providerResources are accountresources only system-level access writes.
-var providerResources = map[string]bool{NumberLimit: true}
+var providerResources = map[string]bool{NumberLimit: true, PromptLimit: true}
 
 // ProviderResource reports whether an accountresource name is set by the
 // provider only (read-only below system level).
@@ -86,10 +92,10 @@ func CheckProviderFields(cur map[string]any, in Input, root bool) error {
 	return nil
 }
 
-// checkNumberLimitValue validates a number_limit value: a count.
-func checkNumberLimitValue(v string) error {
+// checkLimitValue validates a number_limit or prompt_limit value: a count.
+func checkLimitValue(name, v string) error {
 	if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 1000000 || strconv.Itoa(n) != v {
-		return invalid("number_limit must be a count of numbers from 0 to 1000000, not %q", v)
+		return invalid("%s must be a count from 0 to 1000000, not %q", name, v)
 	}
 	return nil
 }

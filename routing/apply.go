@@ -30,6 +30,7 @@ func (v *View) applyChange(c resource.Change) bool {
 		a := AccountFromRecord(*c.Record)
 		if old != nil {
 			a.Routes, a.CallRules, a.Forks, a.Numbers = old.Routes, old.CallRules, old.Forks, old.Numbers
+			a.Partition = old.Partition
 			if v.byName[old.Username] == old {
 				delete(v.byName, old.Username)
 			}

@@ -51,7 +51,7 @@ func (w *walker) deliver(a *Account, via *Number) {
 	if !w.enter(a) {
 		return
 	}
-	if !a.Enabled {
+	if !w.v.Enabled(a) {
 		w.drop(a, 480, "Temporarily Unavailable")
 		return
 	}

@@ -109,7 +109,7 @@ func (w *walker) fromExternal(from, dialed string) {
 func (w *walker) fromAccount(a *Account, dialed string) {
 	chain := w.v.ancestors(a)
 	w.step("caller", a, "presented as "+w.v.presented(a, w.call.Presents))
-	if !a.Enabled {
+	if !w.v.Enabled(a) {
 		w.drop(a, 403, "Forbidden")
 		return
 	}
@@ -188,7 +188,7 @@ func (w *walker) early(chain []*Account, dialed string) string {
 func (w *walker) feature(a *Account, chain []*Account, code string) {
 	if strings.HasPrefix(code, "*22") {
 		p := w.v.lookupPrompt(code)
-		if p != nil && w.v.sameOrganisation(a, chain, p.Account) {
+		if p != nil && w.v.sameOrganisation(a, p.Account) {
 			w.step("feature", a, code+" records prompt "+p.GUID)
 			w.end(Outcome{Outcome: RecordPrompt, Prompt: p.GUID})
 			return

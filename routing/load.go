@@ -143,7 +143,9 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 	switch c.Resource {
 	case resource.Location, resource.TimeDefinition:
 		return v.reloadTable(ctx, store, c.Resource)
-	case resource.AccountResource, resource.Registration, resource.Session, resource.CDR, resource.Trunk:
+	case resource.AccountResource:
+		return v.ReloadAccount(ctx, store, c.Account) // api_access=user marks a company root
+	case resource.Registration, resource.Session, resource.CDR, resource.Trunk:
 		return nil
 	}
 	if v.applyChange(c) {
@@ -179,6 +181,12 @@ func (v *View) ReloadAccount(ctx context.Context, store resource.Store, guid str
 		}); err != nil {
 			return err
 		}
+	}
+	if err := store.List(ctx, "", resource.AccountResource, resource.Query{Parent: guid}, func(r resource.Record) error {
+		x.Partition = x.Partition || isPartition(r)
+		return nil
+	}); err != nil {
+		return err
 	}
 	v.SetAccount(acct, x)
 	return nil
@@ -238,6 +246,7 @@ func (v *View) loadAccounts(ctx context.Context, store resource.Store) error {
 			prompts[p.GroupAccess] = p
 			promptsOf[a.GUID] = append(promptsOf[a.GUID], p.GroupAccess)
 		}},
+		{resource.AccountResource, func(a *Account, r resource.Record) { a.Partition = a.Partition || isPartition(r) }},
 	} {
 		if err := store.ListAll(ctx, sub.r, func(r resource.Record) error {
 			if a := accounts[r.Parent]; a != nil {
@@ -256,4 +265,10 @@ func (v *View) loadAccounts(ctx context.Context, store resource.Store) error {
 	v.accounts, v.byName, v.numbers, v.prompts, v.promptsOf = accounts, byName, numbers, prompts, promptsOf
 	v.mu.Unlock()
 	return nil
+}
+
+// isPartition reports whether an accountresource is api_access=user, which
+// makes its account a company root.
+func isPartition(r resource.Record) bool {
+	return r.Values["name"] == "api_access" && r.Values["value"] == resource.AccessUser
 }

@@ -78,6 +78,20 @@ func (v *View) ancestors(a *Account) []*Account {
 	return chain
 }
 
+// Chain returns the account and its ancestors, nearest first.
+func (v *View) Chain(a *Account) []*Account { return v.ancestors(a) }
+
+// Enabled reports whether an account and all its ancestors are enabled:
+// a provider disabling a company stops every account below it.
+func (v *View) Enabled(a *Account) bool {
+	for _, x := range v.ancestors(a) {
+		if !x.Enabled {
+			return false
+		}
+	}
+	return true
+}
+
 // inheritedNumbering returns the country and area codes of an account
 // chain, falling back to the system defaults.
 func (v *View) inheritedNumbering(chain []*Account) (cc, ac string) {
@@ -129,17 +143,30 @@ func (v *View) PickupGroup(a *Account) string {
 	return ""
 }
 
-// sameOrganisation reports whether account guid shares the caller's
-// top-level ancestor (the company): prompts are recorded from "any phone
-// within the organisation".
-func (v *View) sameOrganisation(a *Account, chain []*Account, guid string) bool {
-	top := chain[len(chain)-1]
-	other := v.accountByGUID(guid)
-	if other == nil {
-		return false
+// Company returns the root of an account's company: the nearest account
+// of its chain (itself included) that holds api_access=user (a
+// partition), else its top-level account. Everything meant by "the same
+// company" (pickup, *22 prompt codes) compares these roots
+// (docs/api.md, "What a partitioned user may do").
+func (v *View) Company(a *Account) *Account {
+	chain := v.ancestors(a)
+	for _, x := range chain {
+		if x.Partition {
+			return x
+		}
 	}
-	oc := v.ancestors(other)
-	return oc[len(oc)-1].GUID == top.GUID
+	return chain[len(chain)-1]
+}
+
+// SameCompany reports whether two accounts have the same company root.
+func (v *View) SameCompany(a, b *Account) bool {
+	return a != nil && b != nil && v.Company(a).GUID == v.Company(b).GUID
+}
+
+// sameOrganisation reports whether account guid is of the caller's
+// company: prompts are recorded from "any phone within the organisation".
+func (v *View) sameOrganisation(a *Account, guid string) bool {
+	return v.SameCompany(a, v.accountByGUID(guid))
 }
 
 // PresentedNumber is the number an account presents when its phone

@@ -23,7 +23,9 @@ type Call struct {
 	// External marks a call from a carrier (a trunk): From is only the
 	// number the carrier sent and is never looked up as an account, so a
 	// carrier cannot place a call as one of ours by naming its username,
-	// GUID or a numeric username in From.
+	// GUID or a numeric username in From. A user-level trace sets it too
+	// when From is an account outside the caller's partition, which is
+	// then answered as for any unknown caller.
 	External bool
 }
 

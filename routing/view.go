@@ -29,6 +29,9 @@ type Account struct {
 	Private, CallerID      bool
 	Timezone               string
 	CountryCode, AreaCode  string
+	// Partition is true for an account holding api_access=user: a company
+	// root (see Company).
+	Partition bool
 
 	Routes    []*Route    // by order, then creation
 	CallRules []*CallRule // by order, then creation
@@ -244,11 +247,13 @@ func NumberFromRecord(rec resource.Record) *Number {
 // Rules are the records an account owns, as SetAccount takes them.
 type Rules struct {
 	Routes, CallRules, Forks, Numbers, Prompts []resource.Record
+	Partition                                  bool // the account holds api_access=user
 }
 
 // SetAccount replaces an account and everything it owns.
 func (v *View) SetAccount(acct resource.Record, rules Rules) {
 	a := AccountFromRecord(acct)
+	a.Partition = rules.Partition
 	for _, r := range rules.Routes {
 		a.Routes = append(a.Routes, RouteFromRecord(r))
 	}

@@ -649,25 +649,38 @@ func (c *call) failure() *sip.Response {
 	return c.lastFail
 }
 
-// count counts the call as active for an account (concurrent_limit).
+// count counts the call as active for an account and for each of its
+// ancestors that holds a concurrent_limit, which bounds the calls of its
+// whole subtree; once per call and account, as the shared count does.
 func (c *call) count(a *routing.Account) {
+	for _, x := range c.b.view.Chain(a) {
+		if x == a || x.ConcurrentLimit > 0 {
+			c.countFor(x.GUID)
+		}
+	}
+}
+
+func (c *call) countFor(guid string) {
+	if c.own(guid) > 0 {
+		return
+	}
+	c.mu.Lock()
+	c.counted = append(c.counted, guid)
+	c.mu.Unlock()
 	c.b.mu.Lock()
-	c.b.active[a.GUID]++
+	c.b.active[guid]++
 	shared := c.b.shared
 	c.b.mu.Unlock()
 	if shared != nil {
 		expires := c.b.s.cfg.Now().Add(c.b.s.cfg.MaxCallDuration)
-		if err := shared.AddActiveCall(context.Background(), c.id, a.GUID, expires); err != nil {
+		if err := shared.AddActiveCall(context.Background(), c.id, guid, expires); err != nil {
 			c.log.Warn("shared call count", "err", err)
 		}
 	}
-	c.mu.Lock()
-	c.counted = append(c.counted, a.GUID)
-	c.mu.Unlock()
 }
 
-// own is how many times this call is counted for an account, so that a
-// call does not find its own caller at the limit.
+// own is how many times this call is counted for an account (0 or 1), so
+// that a call does not find its own caller at the limit.
 func (c *call) own(guid string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -680,27 +693,34 @@ func (c *call) own(guid string) int {
 	return n
 }
 
-// atLimit reports whether an account has concurrent_limit calls set up
-// besides this one; 0 is no limit.
+// atLimit reports whether the account, or an ancestor, has as many calls
+// set up in its subtree besides this one as its concurrent_limit; 0 is
+// no limit. A limit on a company thus binds every account the company
+// creates, whatever their own limits.
 func (b *b2bua) atLimit(a *routing.Account, c *call) bool {
-	if a.ConcurrentLimit <= 0 {
-		return false
+	for _, x := range b.view.Chain(a) {
+		if x.ConcurrentLimit > 0 && b.activeBesides(x.GUID, c) >= x.ConcurrentLimit {
+			return true
+		}
 	}
-	own := c.own(a.GUID)
+	return false
+}
+
+// activeBesides counts an account's calls in progress other than c: on
+// every node when the count is shared, else on this one.
+func (b *b2bua) activeBesides(guid string, c *call) int {
+	own := c.own(guid)
 	b.mu.Lock()
-	n := b.active[a.GUID] - own
+	n := b.active[guid] - own
 	shared := b.shared
 	b.mu.Unlock()
 	if shared != nil {
 		// The shared count has one row per call and account.
-		if all, err := shared.ActiveCalls(context.Background(), a.GUID, b.s.cfg.Now()); err == nil {
-			if own > 0 {
-				all--
-			}
-			n = all
+		if all, err := shared.ActiveCalls(context.Background(), guid, b.s.cfg.Now()); err == nil {
+			n = all - own
 		}
 	}
-	return n >= a.ConcurrentLimit
+	return n
 }
 
 // relayProvisional passes the first 180/183 of any leg to the caller, with
@@ -873,6 +893,7 @@ func (c *call) writeCDRs(outcome string, code int, answeredAt, ended time.Time, 
 	vals := map[string]any{
 		"from": c.who.name(), "to": c.dialed, "started": rfc3339(c.started), "ended": rfc3339(ended),
 		"outcome": outcome, "code": int64(code), "call_id": c.id, "duration": int64(0), "answered": "", "answered_by": "",
+		"withheld": c.who.trunk != nil && c.who.private, // shown as anonymous below system level (api/partition.go)
 	}
 	if !answeredAt.IsZero() && other != nil {
 		vals["answered"] = rfc3339(answeredAt)

@@ -84,7 +84,9 @@ func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, acct *routing
 }
 
 // findRinging finds the oldest ring, not of the picker's own call, that
-// alerts an account of the pickup group (target only, when given).
+// alerts an account of the pickup group (target only, when given) in the
+// picker's company: pickup_group names are chosen freely by each company,
+// so another company's group of the same name is never reached.
 func (b *b2bua) findRinging(picker *routing.Account, group string, target *routing.Account) *ringing {
 	b.mu.Lock()
 	rings := make([]*ringing, 0, len(b.ringing))
@@ -98,7 +100,7 @@ func (b *b2bua) findRinging(picker *routing.Account, group string, target *routi
 			continue
 		}
 		for _, a := range rg.accounts {
-			if target != nil && a.GUID != target.GUID {
+			if target != nil && a.GUID != target.GUID || !b.view.SameCompany(picker, a) {
 				continue
 			}
 			if b.view.PickupGroup(a) == group {

@@ -152,7 +152,7 @@ func (s *Store) createAccount(ctx context.Context, q execer, scope resource.Scop
 		if strings.HasPrefix(username, "_") {
 			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot create system (_) accounts")
 		}
-		if guidTaken(ctx, q, accountsTable, guid) {
+		if guidTaken(ctx, q, accountsTable, guid) || guidHasCDRs(ctx, q, guid) {
 			return notFound("account %s not found", guid)
 		}
 		if err := checkNewUsername(ctx, q, scope, username); err != nil {
@@ -258,7 +258,12 @@ func (s *Store) finishUpdate(ctx context.Context, q execer, cur resource.Record,
 	if *out, err = accountsTable.getRow(ctx, q, "t.guid = ?", cur.GUID); err != nil {
 		return err
 	}
-	if newCredentials || out.Values["enabled"] == false {
+	if out.Values["enabled"] == false { // its subtree is disabled with it
+		lo, hi := prefixRange(out.Path)
+		_, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE account IN (SELECT guid FROM accounts WHERE path >= ? AND path < ?)`, lo, hi)
+		return err
+	}
+	if newCredentials {
 		return endSessions(ctx, q, cur.GUID)
 	}
 	return nil
@@ -271,6 +276,11 @@ func moveAccount(ctx context.Context, q execer, scope resource.Scope, cur, p res
 	}
 	if strings.HasPrefix(p.Path, cur.Path) {
 		return conflict("an account cannot be moved under itself or its descendants")
+	}
+	if scope != "" {
+		if err := checkMoveNumberLimit(ctx, q, scope, cur, p); err != nil {
+			return err
+		}
 	}
 	newPath := "/" + cur.GUID + "/"
 	if p.GUID != "" {
@@ -319,7 +329,7 @@ func (s *Store) deleteAccount(ctx context.Context, scope resource.Scope, r *reso
 		if err := referenced(ctx, q, scope, resource.Account, cur); err != nil {
 			return err
 		}
-		if err := returnNumbers(ctx, q, "account = ?", cur.GUID); err != nil {
+		if err := returnAccountNumbers(ctx, q, cur.GUID); err != nil {
 			return err
 		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM account_resources WHERE account = ?`, cur.GUID); err != nil {

@@ -21,13 +21,77 @@ func poolGUID(ctx context.Context, q execer) (string, error) {
 // clearing what belonged to their last owner (forwards, ring tones, pilot
 // flag, account code) so that the next customer starts clean.
 func returnNumbers(ctx context.Context, q execer, where string, args ...any) error {
+	_, err := returnCounted(ctx, q, where, args...)
+	return err
+}
+
+// returnCounted is returnNumbers reporting how many numbers it returned.
+func returnCounted(ctx context.Context, q execer, where string, args ...any) (int64, error) {
 	pool, err := poolGUID(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	res, err := q.ExecContext(ctx, `UPDATE numbers SET account = ?, is_pilot = 0, cfa = '', alert_info = '', account_code = '', from_pool = 0 WHERE `+where,
+		append([]any{pool}, args...)...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// returnToPool returns one plain number (by GUID) to the pool and deletes
+// every a: alias of it: a number in the pool is presented by no one, and
+// whoever gets it next must not find another account presenting it. The
+// number's row is updated before the aliases are deleted, so a concurrent
+// alias of it (which locks the row, see checkUserNumber) either commits
+// first and is deleted here, or sees the number gone.
+//
+// holder is the account the number was read from: a concurrent move on
+// another node may have given it to another account since, and then it
+// is not found.
+func returnToPool(ctx context.Context, q execer, guid, number, holder string) error {
+	n, err := returnCounted(ctx, q, "guid = ? AND account = ?", guid, holder)
 	if err != nil {
 		return err
 	}
-	_, err = q.ExecContext(ctx, `UPDATE numbers SET account = ?, is_pilot = 0, cfa = '', alert_info = '', account_code = '', from_pool = 0 WHERE `+where,
-		append([]any{pool}, args...)...)
+	if n == 0 {
+		return notFound("number %s not found", guid)
+	}
+	_, err = q.ExecContext(ctx, `DELETE FROM numbers WHERE number = ?`, "a:"+number)
 	return err
+}
+
+// returnAccountNumbers is what a deleted account's numbers become: its
+// plain numbers go back to the pool with every a: alias of them, and its
+// own a: aliases are deleted (an alias is no number of the provider's: it
+// never enters the pool).
+func returnAccountNumbers(ctx context.Context, q execer, account string) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM numbers WHERE account = ? AND number LIKE 'a:%'`, account); err != nil {
+		return err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT guid, number FROM numbers WHERE account = ?`, account)
+	if err != nil {
+		return err
+	}
+	var held [][2]string
+	for rows.Next() {
+		var g, n string
+		if err := rows.Scan(&g, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		held = append(held, [2]string{g, n})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, h := range held {
+		if err := returnToPool(ctx, q, h[0], h[1], account); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkNumberFree gives a helpful 409 before the unique index would.
@@ -173,8 +237,8 @@ func (s *Store) deleteNumber(ctx context.Context, scope resource.Scope, parent, 
 		if scope != "" {
 			return returnUserNumber(ctx, q, scope, cur)
 		}
-		if fromPool != 0 {
-			return returnNumbers(ctx, q, "guid = ?", cur.GUID)
+		if fromPool != 0 && !strings.HasPrefix(cur.Values["number"].(string), "a:") {
+			return returnToPool(ctx, q, cur.GUID, cur.Values["number"].(string), cur.Parent)
 		}
 		_, err = q.ExecContext(ctx, `DELETE FROM numbers WHERE guid = ?`, cur.GUID)
 		return err

@@ -23,6 +23,9 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 		}
 		switch f.Ref {
 		case resource.RefAccount:
+			if scope != "" && cur != nil && cur[f.Name] == v {
+				continue // the provider's value stays, as for destinations
+			}
 			if _, err := account(ctx, q, scope, v); err != nil {
 				return invalid("%s: account %s does not exist", f.Name, v)
 			}

@@ -66,14 +66,22 @@ func digestColumns(username, password string) map[string]any {
 func (s *Store) SIPCredentials(ctx context.Context, username string) (SIPCredentials, error) {
 	var c SIPCredentials
 	var enabled int64
-	err := s.reader().QueryRowContext(ctx, `SELECT guid, username, ha1_md5, ha1_sha256, ha1_local_md5, ha1_local_sha256, enabled
+	var path string
+	err := s.reader().QueryRowContext(ctx, `SELECT guid, username, ha1_md5, ha1_sha256, ha1_local_md5, ha1_local_sha256, enabled, path
 		FROM accounts WHERE username = ?`, strings.ToLower(username)).
-		Scan(&c.GUID, &c.Username, &c.HA1MD5, &c.HA1SHA256, &c.LocalHA1MD5, &c.LocalHA1SHA256, &enabled)
+		Scan(&c.GUID, &c.Username, &c.HA1MD5, &c.HA1SHA256, &c.LocalHA1MD5, &c.LocalHA1SHA256, &enabled, &path)
 	if err != nil {
 		return c, readError(err, "account %s not found", username)
 	}
 	c.Realm = secret.Realm(c.Username)
 	c.Enabled = enabled != 0
+	if c.Enabled { // enabled only while every ancestor is
+		off, err := ancestorsDisabled(ctx, s.reader(), path, c.GUID)
+		if err != nil {
+			return c, readError(err, "")
+		}
+		c.Enabled = !off
+	}
 	return c, nil
 }
 

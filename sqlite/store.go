@@ -415,6 +415,11 @@ func insertSimple(ctx context.Context, q execer, scope resource.Scope, r *resour
 	if err := validate(ctx, q, scope, r, owner, vals, nil); err != nil {
 		return resource.Record{}, false, err
 	}
+	if scope != "" && r == resource.Prompt {
+		if err := checkPromptLimit(ctx, q, scope, owner); err != nil {
+			return resource.Record{}, false, err
+		}
+	}
 	var cols map[string]any
 	if extra != nil {
 		if cols, err = extra(ctx, q); err != nil {
@@ -582,5 +587,12 @@ func (s *Store) Credentials(ctx context.Context, username string) (resource.Cred
 		return c, readError(err, "account %s not found", username)
 	}
 	c.Enabled = enabled != 0
+	if c.Enabled {
+		off, err := ancestorsDisabled(ctx, s.reader(), c.Path, c.GUID)
+		if err != nil {
+			return c, readError(err, "")
+		}
+		c.Enabled = !off
+	}
 	return c, nil
 }

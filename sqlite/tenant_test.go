@@ -121,3 +121,92 @@ func testPoolNumberRace(t *testing.T, b storetest.Backend) {
 		t.Errorf("the companies hold %d numbers, want 8", len(one)+len(two))
 	}
 }
+
+// TestAliasReturnRace: a partition writing an a: alias of its number on
+// one node while it returns the number to the pool on another: however
+// they interleave, no alias of a number in the pool is left.
+func TestAliasReturnRace(t *testing.T) { forEachBackend(t, testAliasReturnRace) }
+
+func testAliasReturnRace(t *testing.T, b storetest.Backend) {
+	t.Parallel()
+	nodes := twoNodes(t, b)
+	s := nodes[0]
+	scope := resource.Scope(newAccount(t, s, "race.test", "").Path)
+	newAccount(t, s, "k1@race.test", "race.test")
+	newAccount(t, s, "k2@race.test", "race.test")
+	for round := 0; round < 20; round++ {
+		number := fmt.Sprintf("6496660%03d", round)
+		held := newNumber(t, s, "k1@race.test", number)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var aliasErr, returnErr error
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, _, aliasErr = nodes[0].Put(ctx, scope, resource.Number, "k2@race.test", "", resource.Input{"number": "a:" + number}, resource.Create)
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			returnErr = nodes[1].Delete(ctx, scope, resource.Number, "k1@race.test", held.GUID)
+		}()
+		close(start)
+		wg.Wait()
+		if returnErr != nil {
+			t.Fatalf("round %d: returning %s: %v", round, number, returnErr)
+		}
+		if aliasErr != nil && xc5.ErrorCode(aliasErr) != xc5.EFORBIDDEN {
+			t.Errorf("round %d: the alias: %v, want success or %s", round, aliasErr, xc5.EFORBIDDEN)
+		}
+		for _, n := range list(t, s, "", resource.Number, resource.Query{Parent: "k2@race.test"}) {
+			t.Errorf("round %d: k2 presents %v, a number in the pool", round, n.Values["number"])
+		}
+	}
+}
+
+// TestMoveReturnRace: a partition moving its number to another of its
+// accounts on one node while it returns the number to the pool on
+// another: one of the two happens, never both (the move once took the
+// number back out of the pool, past number_limit).
+func TestMoveReturnRace(t *testing.T) { forEachBackend(t, testMoveReturnRace) }
+
+func testMoveReturnRace(t *testing.T, b storetest.Backend) {
+	t.Parallel()
+	nodes := twoNodes(t, b)
+	s := nodes[0]
+	scope := resource.Scope(newAccount(t, s, "move.test", "").Path)
+	newAccount(t, s, "k1@move.test", "move.test")
+	newAccount(t, s, "k2@move.test", "move.test")
+	// At its number_limit, the company may move numbers inside but not
+	// take one from the pool: a returned number cannot come back.
+	newNumber(t, s, "k2@move.test", "6495551999")
+	put(t, s, "", resource.AccountResource, "move.test", "", resource.Input{"name": resource.NumberLimit, "value": "1"}, resource.Create)
+	for round := 0; round < 20; round++ {
+		held := newNumber(t, s, "k1@move.test", fmt.Sprintf("6495550%03d", round))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var moveErr, returnErr error
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, _, moveErr = nodes[0].Put(ctx, scope, resource.Number, "k2@move.test", held.GUID, resource.Input{}, resource.Upsert)
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			returnErr = nodes[1].Delete(ctx, scope, resource.Number, "k1@move.test", held.GUID)
+		}()
+		close(start)
+		wg.Wait()
+		for _, err := range []error{moveErr, returnErr} {
+			if code := xc5.ErrorCode(err); err != nil && code != xc5.ENOTFOUND && code != xc5.EFORBIDDEN {
+				t.Errorf("round %d: %v, want success, %s or %s", round, err, xc5.ENOTFOUND, xc5.EFORBIDDEN)
+			}
+		}
+		if moveErr == nil && returnErr == nil {
+			t.Errorf("round %d: the number was both moved and returned", round)
+		}
+	}
+}
