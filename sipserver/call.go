@@ -41,15 +41,18 @@ const mediaReason = "Media services not available yet"
 // own INVITEs toward the phones and carriers the routing engine picks, so
 // that it stays in both dialogs (see docs/sip.md for why a B2BUA).
 type b2bua struct {
-	s       *Server
-	view    *routing.View
-	store   CallStore
-	client  *sipgo.Client // UDP and TCP: Via host and port are Config.Host and Port
-	tls     *sipgo.Client // TLS: Config.TLSHost and TLSPort
-	trunks  *trunkCache
-	cdrs    *cdrQueue
-	host    string // what goes into Via, Contact and From
-	tlsHost string // what goes into Via and Contact over TLS
+	s      *Server
+	view   *routing.View
+	store  CallStore
+	client *sipgo.Client // UDP and TCP: Via host and port are Config.Host and Port
+	tls    *sipgo.Client // TLS: Config.TLSHost and TLSPort
+	trunks *trunkCache
+	cdrs   *cdrQueue
+	// removals deletes the shared count of calls that ended while the
+	// database was away.
+	removals removals
+	host     string // what goes into Via, Contact and From
+	tlsHost  string // what goes into Via and Contact over TLS
 
 	// shared, when set, counts calls for concurrent_limit across the
 	// nodes sharing a database; active still counts this node's.
@@ -141,11 +144,12 @@ func (s *Server) EnableCalls(view *routing.View, store CallStore) error {
 		return err
 	}
 	b := &b2bua{s: s, view: view, store: store, client: client, tls: tlsClient, host: host, tlsHost: tlsHost,
-		trunks:  newTrunkCache(store, 10*time.Second, s.log),
-		cdrs:    newCDRQueue(store, s.log),
-		active:  map[string]int{},
-		dialogs: map[string]*end{},
-		ringing: map[*ringing]struct{}{},
+		trunks:   newTrunkCache(store, 10*time.Second, s.cfg.RequestTimeout, s.log),
+		cdrs:     newCDRQueue(store, s.log),
+		removals: removals{log: s.log},
+		active:   map[string]int{},
+		dialogs:  map[string]*end{},
+		ringing:  map[*ringing]struct{}{},
 	}
 	if ch, ok := store.(interface{ OnChange(func(resource.Change)) }); ok {
 		ch.OnChange(func(c resource.Change) {
@@ -504,6 +508,8 @@ type call struct {
 	trace       routing.Trace
 	lastFail    *sip.Response // the last final failure of a leg
 	finished    bool
+	unreachable error       // the store could not answer the set-up (see storeDown)
+	rang        bool        // a leg was sent
 	limit       *time.Timer // ends the call after MaxCallDuration
 }
 
@@ -609,11 +615,22 @@ func (c *call) run() {
 	if code < 300 || code > 699 {
 		code = sip.StatusInternalServerError
 	}
+	var hdrs []sip.Header
+	if err := c.storeFailure(); err != nil {
+		// The store could not say where the call goes: 503 with a
+		// Retry-After, so that a carrier tries another route or node,
+		// rather than busy, voicemail or "not registered".
+		code, reason, outcome = sip.StatusServiceUnavailable, "Service Unavailable", "failed"
+		hdrs = append(hdrs, storeRetryHeader())
+	}
 	// Straight to the transaction, which retransmits the answer until
 	// the ACK comes: the call itself is over now, whatever the caller's
 	// ACK does.
 	res := sip.NewResponseFromRequest(c.dlg.InviteRequest, code, reason, nil)
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.Name))
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
 	if err := c.tx.Respond(res); err != nil && c.ctx.Err() != nil {
 		c.finish("cancelled", sip.StatusRequestTerminated)
 		return
@@ -657,7 +674,11 @@ func (c *call) count(a *routing.Account) {
 	c.b.mu.Unlock()
 	if shared != nil {
 		expires := c.b.s.cfg.Now().Add(c.b.s.cfg.MaxCallDuration)
-		if err := shared.AddActiveCall(context.Background(), c.id, a.GUID, expires); err != nil {
+		ctx, cancel := context.WithTimeout(c.b.s.ctx, c.b.s.cfg.RequestTimeout)
+		err := waitStore(ctx, func() error { return shared.AddActiveCall(ctx, c.id, a.GUID, expires) })
+		cancel()
+		if err != nil {
+			// The row may still be written: finish deletes it anyway.
 			c.log.Warn("shared call count", "err", err)
 		}
 	}
@@ -681,7 +702,10 @@ func (c *call) own(guid string) int {
 }
 
 // atLimit reports whether an account has concurrent_limit calls set up
-// besides this one; 0 is no limit.
+// besides this one; 0 is no limit. When the shared count cannot be read
+// (the database is away) the call is taken as at its limit and marked
+// for a 503 (storeDown): neither letting it through nor holding it is
+// right.
 func (b *b2bua) atLimit(a *routing.Account, c *call) bool {
 	if a.ConcurrentLimit <= 0 {
 		return false
@@ -693,11 +717,18 @@ func (b *b2bua) atLimit(a *routing.Account, c *call) bool {
 	b.mu.Unlock()
 	if shared != nil {
 		// The shared count has one row per call and account.
-		if all, err := shared.ActiveCalls(context.Background(), a.GUID, b.s.cfg.Now()); err == nil {
+		ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+		all, err := shared.ActiveCalls(ctx, a.GUID, b.s.cfg.Now())
+		cancel()
+		switch {
+		case err == nil:
 			if own > 0 {
 				all--
 			}
 			n = all
+		case unavailable(err) || ctx.Err() != nil:
+			c.storeDown(err)
+			return true
 		}
 	}
 	return n >= a.ConcurrentLimit
@@ -843,9 +874,12 @@ func (c *call) finish(outcome string, code int) {
 	shared := b.shared
 	b.mu.Unlock()
 	if shared != nil && len(counted) > 0 {
-		if err := shared.RemoveActiveCall(context.Background(), c.id); err != nil {
-			c.log.Warn("shared call count", "err", err)
+		ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+		if err := waitStore(ctx, func() error { return shared.RemoveActiveCall(ctx, c.id) }); err != nil {
+			c.log.Warn("shared call count: deleting the call's row later", "err", err)
+			b.removals.add(b.s.ctx, shared, c.id)
 		}
+		cancel()
 	}
 	// Counted as ended only once every node's count has let it go, so that
 	// "no calls in progress" means no node still counts this one.
