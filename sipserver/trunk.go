@@ -91,7 +91,7 @@ func (tc *trunkCache) get(ctx context.Context) []trunkEntry {
 	}
 	if tc.loading == nil {
 		tc.loading = make(chan struct{})
-		go tc.load()
+		go tc.load(tc.store)
 	}
 	wait, list, stale := tc.loading, tc.list, tc.valid
 	tc.mu.Unlock()
@@ -109,9 +109,9 @@ func (tc *trunkCache) get(ctx context.Context) []trunkEntry {
 
 // load reads the trunks once and publishes the list, or keeps the old one
 // and backs off when the read fails.
-func (tc *trunkCache) load() {
+func (tc *trunkCache) load(store CallStore) {
 	ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
-	ts, err := tc.store.Trunks(ctx)
+	ts, err := store.Trunks(ctx)
 	cancel()
 	tc.mu.Lock()
 	defer func() {
