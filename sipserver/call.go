@@ -41,18 +41,19 @@ const mediaReason = "Media services not available yet"
 // own INVITEs toward the phones and carriers the routing engine picks, so
 // that it stays in both dialogs (see docs/sip.md for why a B2BUA).
 type b2bua struct {
-	s      *Server
-	view   *routing.View
-	store  CallStore
-	client *sipgo.Client // UDP and TCP: Via host and port are Config.Host and Port
-	tls    *sipgo.Client // TLS: Config.TLSHost and TLSPort
-	trunks *trunkCache
-	cdrs   *cdrQueue
+	s       *Server
+	view    *routing.View
+	store   CallStore
+	client  *sipgo.Client // UDP and TCP: Via host and port are Config.Host and Port
+	tls     *sipgo.Client // TLS: Config.TLSHost and TLSPort
+	trunks  *trunkCache
+	cdrs    *cdrQueue
+	host    string // what goes into Via, Contact and From
+	tlsHost string // what goes into Via and Contact over TLS
+
 	// removals deletes the shared count of calls that ended while the
 	// database was away.
 	removals removals
-	host     string // what goes into Via, Contact and From
-	tlsHost  string // what goes into Via and Contact over TLS
 
 	// shared, when set, counts calls for concurrent_limit across the
 	// nodes sharing a database; active still counts this node's.
@@ -144,13 +145,13 @@ func (s *Server) EnableCalls(view *routing.View, store CallStore) error {
 		return err
 	}
 	b := &b2bua{s: s, view: view, store: store, client: client, tls: tlsClient, host: host, tlsHost: tlsHost,
-		trunks:   newTrunkCache(store, 10*time.Second, s.cfg.RequestTimeout, s.log),
-		cdrs:     newCDRQueue(store, s.log),
-		removals: removals{log: s.log},
-		active:   map[string]int{},
-		dialogs:  map[string]*end{},
-		ringing:  map[*ringing]struct{}{},
+		trunks:  newTrunkCache(store, 10*time.Second, s.cfg.RequestTimeout, s.log),
+		cdrs:    newCDRQueue(store, s.log),
+		active:  map[string]int{},
+		dialogs: map[string]*end{},
+		ringing: map[*ringing]struct{}{},
 	}
+	b.removals.log = s.log
 	if ch, ok := store.(interface{ OnChange(func(resource.Change)) }); ok {
 		ch.OnChange(func(c resource.Change) {
 			if c.Resource == nil || c.Resource == resource.Trunk {

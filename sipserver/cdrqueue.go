@@ -166,12 +166,6 @@ func (q *cdrQueue) recovered() {
 	q.backoff, q.retryAt, q.dropped = 0, time.Time{}, 0
 }
 
-// held is how many records wait to be written.
-func (q *cdrQueue) held() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.queue)
-}
 
 // cdrBatchStore is a store that writes many records in one commit:
 // *sqlite.Store's AddCDRs.

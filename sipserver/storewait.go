@@ -159,10 +159,3 @@ func (r *removals) run(ctx context.Context, cc CallCounter) {
 		}
 	}
 }
-
-// Pending is how many ended calls still wait to be uncounted.
-func (r *removals) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.pending)
-}
