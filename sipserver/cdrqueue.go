@@ -166,7 +166,6 @@ func (q *cdrQueue) recovered() {
 	q.backoff, q.retryAt, q.dropped = 0, time.Time{}, 0
 }
 
-
 // cdrBatchStore is a store that writes many records in one commit:
 // *sqlite.Store's AddCDRs.
 type cdrBatchStore interface {
