@@ -204,19 +204,29 @@ func aorName(u *sip.Uri) string {
 
 // realmFor picks the realm to challenge a request for the address of
 // record u: the realm of the account u names, or of the account named by
-// its user part alone (a number under _tel), else u's host.
-func (s *Server) realmFor(ctx context.Context, u *sip.Uri) string {
+// its user part alone (a number under _tel), else u's host. It fails
+// (EUNAVAILABLE) when the store cannot say: a guessed realm would make a
+// phone answer a challenge it cannot pass.
+func (s *Server) realmFor(ctx context.Context, u *sip.Uri) (string, error) {
 	user, host := aorUser(u)
 	if strings.Contains(user, "@") || user == "" {
-		return secret.Realm(aorName(u))
+		return secret.Realm(aorName(u)), nil
 	}
-	if _, err := s.reg.SIPCredentials(ctx, user+"@"+host); err == nil {
-		return host
+	_, err := s.reg.SIPCredentials(ctx, user+"@"+host)
+	switch {
+	case err == nil:
+		return host, nil
+	case unavailable(err):
+		return "", err
 	}
-	if c, err := s.reg.SIPCredentials(ctx, user); err == nil {
-		return c.Realm
+	c, err := s.reg.SIPCredentials(ctx, user)
+	switch {
+	case err == nil:
+		return c.Realm, nil
+	case unavailable(err):
+		return "", err
 	}
-	return host
+	return host, nil
 }
 
 // challenge answers 401 (or 407 for proxy) with one digest challenge per
@@ -305,7 +315,11 @@ func (s *Server) firstChallenge(ctx context.Context, tx sip.ServerTransaction, r
 	}
 	realm := ""
 	if aor != nil {
-		realm = s.realmFor(ctx, aor)
+		var err error
+		if realm, err = s.realmFor(ctx, aor); err != nil {
+			s.storeFailed(tx, req, err)
+			return
+		}
 	}
 	s.challenge(tx, req, proxy, realm, stale)
 }

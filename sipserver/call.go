@@ -51,6 +51,10 @@ type b2bua struct {
 	host    string // what goes into Via, Contact and From
 	tlsHost string // what goes into Via and Contact over TLS
 
+	// removals deletes the shared count of calls that ended while the
+	// database was away.
+	removals removals
+
 	// shared, when set, counts calls for concurrent_limit across the
 	// nodes sharing a database; active still counts this node's.
 	shared CallCounter
@@ -141,12 +145,13 @@ func (s *Server) EnableCalls(view *routing.View, store CallStore) error {
 		return err
 	}
 	b := &b2bua{s: s, view: view, store: store, client: client, tls: tlsClient, host: host, tlsHost: tlsHost,
-		trunks:  newTrunkCache(store, 10*time.Second, s.log),
+		trunks:  newTrunkCache(store, 10*time.Second, s.cfg.RequestTimeout, s.log),
 		cdrs:    newCDRQueue(store, s.log),
 		active:  map[string]int{},
 		dialogs: map[string]*end{},
 		ringing: map[*ringing]struct{}{},
 	}
+	b.removals.log = s.log
 	if ch, ok := store.(interface{ OnChange(func(resource.Change)) }); ok {
 		ch.OnChange(func(c resource.Change) {
 			if c.Resource == nil || c.Resource == resource.Trunk {
@@ -504,6 +509,8 @@ type call struct {
 	trace       routing.Trace
 	lastFail    *sip.Response // the last final failure of a leg
 	finished    bool
+	unreachable error       // the store could not answer the set-up (see storeDown)
+	rang        bool        // a leg was sent
 	limit       *time.Timer // ends the call after MaxCallDuration
 }
 
@@ -609,11 +616,22 @@ func (c *call) run() {
 	if code < 300 || code > 699 {
 		code = sip.StatusInternalServerError
 	}
+	var hdrs []sip.Header
+	if err := c.storeFailure(); err != nil {
+		// The store could not say where the call goes: 503 with a
+		// Retry-After, so that a carrier tries another route or node,
+		// rather than busy, voicemail or "not registered".
+		code, reason, outcome = sip.StatusServiceUnavailable, "Service Unavailable", "failed"
+		hdrs = append(hdrs, storeRetryHeader())
+	}
 	// Straight to the transaction, which retransmits the answer until
 	// the ACK comes: the call itself is over now, whatever the caller's
 	// ACK does.
 	res := sip.NewResponseFromRequest(c.dlg.InviteRequest, code, reason, nil)
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.Name))
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
 	if err := c.tx.Respond(res); err != nil && c.ctx.Err() != nil {
 		c.finish("cancelled", sip.StatusRequestTerminated)
 		return
@@ -673,7 +691,11 @@ func (c *call) countFor(guid string) {
 	c.b.mu.Unlock()
 	if shared != nil {
 		expires := c.b.s.cfg.Now().Add(c.b.s.cfg.MaxCallDuration)
-		if err := shared.AddActiveCall(context.Background(), c.id, guid, expires); err != nil {
+		ctx, cancel := context.WithTimeout(c.b.s.ctx, c.b.s.cfg.RequestTimeout)
+		err := waitStore(ctx, func() error { return shared.AddActiveCall(ctx, c.id, guid, expires) })
+		cancel()
+		if err != nil {
+			// The row may still be written: finish deletes it anyway.
 			c.log.Warn("shared call count", "err", err)
 		}
 	}
@@ -696,10 +718,16 @@ func (c *call) own(guid string) int {
 // atLimit reports whether the account, or an ancestor, has as many calls
 // set up in its subtree besides this one as its concurrent_limit; 0 is
 // no limit. A limit on a company thus binds every account the company
-// creates, whatever their own limits.
+// creates, whatever their own limits. When the shared count cannot be
+// read (the database is away) the call is taken as at its limit and
+// marked for a 503 (storeDown): neither letting it through nor holding
+// it is right.
 func (b *b2bua) atLimit(a *routing.Account, c *call) bool {
 	for _, x := range b.view.Chain(a) {
-		if x.ConcurrentLimit > 0 && b.activeBesides(x.GUID, c) >= x.ConcurrentLimit {
+		if x.ConcurrentLimit <= 0 {
+			continue
+		}
+		if n, ok := b.activeBesides(x.GUID, c); !ok || n >= x.ConcurrentLimit {
 			return true
 		}
 	}
@@ -707,20 +735,28 @@ func (b *b2bua) atLimit(a *routing.Account, c *call) bool {
 }
 
 // activeBesides counts an account's calls in progress other than c: on
-// every node when the count is shared, else on this one.
-func (b *b2bua) activeBesides(guid string, c *call) int {
+// every node when the count is shared, else on this one. ok is false
+// when the shared count could not be read.
+func (b *b2bua) activeBesides(guid string, c *call) (n int, ok bool) {
 	own := c.own(guid)
 	b.mu.Lock()
-	n := b.active[guid] - own
+	n = b.active[guid] - own
 	shared := b.shared
 	b.mu.Unlock()
 	if shared != nil {
 		// The shared count has one row per call and account.
-		if all, err := shared.ActiveCalls(context.Background(), guid, b.s.cfg.Now()); err == nil {
+		ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+		all, err := shared.ActiveCalls(ctx, guid, b.s.cfg.Now())
+		cancel()
+		switch {
+		case err == nil:
 			n = all - own
+		case unavailable(err) || ctx.Err() != nil:
+			c.storeDown(err)
+			return 0, false
 		}
 	}
-	return n
+	return n, true
 }
 
 // relayProvisional passes the first 180/183 of any leg to the caller, with
@@ -863,9 +899,12 @@ func (c *call) finish(outcome string, code int) {
 	shared := b.shared
 	b.mu.Unlock()
 	if shared != nil && len(counted) > 0 {
-		if err := shared.RemoveActiveCall(context.Background(), c.id); err != nil {
-			c.log.Warn("shared call count", "err", err)
+		ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+		if err := waitStore(ctx, func() error { return shared.RemoveActiveCall(ctx, c.id) }); err != nil {
+			c.log.Warn("shared call count: deleting the call's row later", "err", err)
+			b.removals.add(b.s.ctx, shared, c.id)
 		}
+		cancel()
 	}
 	// Counted as ended only once every node's count has let it go, so that
 	// "no calls in progress" means no node still counts this one.

@@ -505,7 +505,12 @@ const salesPassword = "Sales-pw-2"
 
 func newPBX(t *testing.T, cfg Config) *pbx {
 	t.Helper()
-	store := newStore(t)
+	return newPBXOn(t, cfg, newStore(t))
+}
+
+// newPBXOn is newPBX on a bootstrapped store of the test's own.
+func newPBXOn(t *testing.T, cfg Config, store *sqlite.Store) *pbx {
+	t.Helper()
 	view := routing.NewView(routing.Defaults{CountryCode: "64"})
 	view.Follow(store)
 	x := &pbx{t: t, store: store, view: view, ids: map[string]string{}}

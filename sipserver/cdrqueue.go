@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"xc5/resource"
 	"xc5/sqlite"
 )
 
@@ -26,12 +27,31 @@ type cdrQueue struct {
 	// (a shutdown cancels ringing legs, whose calls end afterwards) are
 	// written at once instead of queued for a flush that will not come.
 	closed bool
+	// While the database is unavailable the records stay queued (at most
+	// maxHeldCDRs, the oldest dropped past that) and flushes wait until
+	// retryAt, backoff doubling while writes keep failing.
+	retryAt time.Time
+	backoff time.Duration
+	dropped int
 }
 
 type cdrRecord struct {
 	account string
 	vals    map[string]any
+	guid    string // chosen once, so that a retry cannot write it twice
+	retry   bool   // a write of it failed: it may be in the database already
 }
+
+// maxHeldCDRs bounds the records kept while the database is unavailable:
+// about an hour of 25 calls a second, a few hundred bytes each.
+const maxHeldCDRs = 100000
+
+// cdrRetry is the first wait after a failed write; it doubles up to
+// cdrRetryMax while the database stays away.
+const (
+	cdrRetry    = 500 * time.Millisecond
+	cdrRetryMax = 30 * time.Second
+)
 
 // maxQueuedCDRs starts a write before the delay is up, so that a burst
 // does not build one huge transaction.
@@ -43,7 +63,7 @@ func newCDRQueue(store CallStore, log *slog.Logger) *cdrQueue {
 
 func (q *cdrQueue) add(account string, vals map[string]any) {
 	q.mu.Lock()
-	q.queue = append(q.queue, cdrRecord{account, vals})
+	q.queue = append(q.queue, cdrRecord{account: account, vals: vals, guid: resource.NewGUID()})
 	full := len(q.queue) >= maxQueuedCDRs
 	closed := q.closed
 	q.mu.Unlock()
@@ -59,32 +79,91 @@ func (q *cdrQueue) add(account string, vals map[string]any) {
 	}
 }
 
-// flush writes what is queued and waits for it.
+// flush writes what is queued, a write of at most maxFlushCDRs at a
+// time, and waits for it. When the database is unavailable the records
+// go back to the front of the queue for a later flush.
 func (q *cdrQueue) flush() {
-	q.mu.Lock()
-	batch := q.queue
-	q.queue = nil
-	q.mu.Unlock()
-	if len(batch) == 0 {
-		return
+	for {
+		q.mu.Lock()
+		if !q.closed && time.Now().Before(q.retryAt) {
+			q.mu.Unlock()
+			return
+		}
+		n := min(len(q.queue), maxFlushCDRs)
+		batch := q.queue[:n:n]
+		q.queue = q.queue[n:]
+		if len(q.queue) == 0 {
+			q.queue = nil
+		}
+		q.mu.Unlock()
+		if len(batch) == 0 || !q.write(batch) {
+			return
+		}
 	}
+}
+
+// maxFlushCDRs bounds one write of the queue (after an outage it may hold
+// many records).
+const maxFlushCDRs = 4 * maxQueuedCDRs
+
+// write writes batch in one store write; it reports false when the batch
+// was requeued for later.
+func (q *cdrQueue) write(batch []cdrRecord) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if bs, ok := q.store.(cdrBatchStore); ok {
 		recs := make([]sqlite.CDR, len(batch))
 		for i, r := range batch {
-			recs[i] = sqlite.CDR{Account: r.account, Values: r.vals}
+			recs[i] = sqlite.CDR{Account: r.account, Values: r.vals, GUID: r.guid, Retry: r.retry}
 		}
-		if err := bs.AddCDRs(ctx, recs); err != nil {
+		err := bs.AddCDRs(ctx, recs)
+		if unavailable(err) {
+			q.requeue(batch, err)
+			return false
+		}
+		if err != nil {
 			q.log.Error("writing call detail records failed", "records", len(recs), "err", err)
 		}
-		return
+		q.recovered()
+		return true
 	}
 	for _, r := range batch { // in order, so that records list in the order their calls ended
 		if err := q.store.AddCDR(ctx, r.account, r.vals); err != nil {
 			q.log.Error("writing a call detail record failed", "account", r.account, "err", err)
 		}
 	}
+	return true
+}
+
+// requeue puts a batch the database could not take back at the front of
+// the queue, marked as retries, and backs the next flush off.
+func (q *cdrQueue) requeue(batch []cdrRecord, err error) {
+	for i := range batch {
+		batch[i].retry = true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.queue = append(batch, q.queue...)
+	if over := len(q.queue) - maxHeldCDRs; over > 0 {
+		q.queue = q.queue[over:]
+		q.dropped += over
+		q.log.Error("call detail records dropped: too many wait for the database", "dropped", over, "held", len(q.queue))
+	}
+	q.backoff = min(max(2*q.backoff, cdrRetry), cdrRetryMax)
+	q.retryAt = time.Now().Add(q.backoff)
+	if q.backoff == cdrRetry {
+		q.log.Warn("call detail records held until the database is back", "err", err)
+	}
+}
+
+// recovered ends a back-off once a write went through.
+func (q *cdrQueue) recovered() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.backoff > 0 {
+		q.log.Info("call detail records written again", "held", len(q.queue), "dropped", q.dropped)
+	}
+	q.backoff, q.retryAt, q.dropped = 0, time.Time{}, 0
 }
 
 // cdrBatchStore is a store that writes many records in one commit:

@@ -113,8 +113,8 @@ func (l *leg) busy() bool {
 // out, the caller cancelled, or a pickup took the call.
 func (c *call) ring(r routing.Ring) routing.RingResult {
 	none := routing.RingResult{Status: routing.RingNoPhones}
-	if c.mediaNeeded() != "" || c.ctx.Err() != nil {
-		return none
+	if c.mediaNeeded() != "" || c.ctx.Err() != nil || c.storeFailure() != nil {
+		return none // nothing more rings once the store has failed the call
 	}
 	b := c.b
 	rg := &ringing{call: c, started: time.Now(), pick: make(chan *picker), done: make(chan struct{})}
@@ -126,7 +126,13 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 		case t.Account != nil:
 			bs, err := b.s.reg.ContactsOf(ctx, t.Account.GUID, now)
 			if err != nil {
-				c.log.Error("looking up contacts failed", "account", t.Account.Username, "err", err)
+				if unavailable(err) || ctx.Err() != nil {
+					// Not "no phones registered": unless another leg
+					// rings, the caller gets 503 (see run).
+					c.storeDown(err)
+				} else {
+					c.log.Error("looking up contacts failed", "account", t.Account.Username, "err", err)
+				}
 				continue
 			}
 			if len(bs) > 0 {
@@ -138,6 +144,8 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 		case t.External != "":
 			if tr := b.trunks.outbound(ctx); tr != nil {
 				legs = append(legs, &leg{rg: rg, index: i, trunk: tr, number: t.External})
+			} else if err := b.trunks.unloaded(); err != nil {
+				c.storeDown(err)
 			} else {
 				c.log.Warn("no enabled trunk with a proxy for an external call", "number", t.External)
 			}
@@ -158,6 +166,9 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 	if len(legs) == 0 {
 		return none
 	}
+	c.mu.Lock()
+	c.rang = true
+	c.mu.Unlock()
 	secs := r.Seconds
 	if secs <= 0 {
 		secs = defaultRingSeconds

@@ -17,16 +17,26 @@ import (
 
 // trunkCache keeps the trunks in memory: every INVITE from an unknown
 // address is matched against them. It reloads when the store reports a
-// trunk write and at least every ttl (writes made on other nodes).
+// trunk write and at least every ttl (writes made on other nodes). One
+// load runs at a time, outside the lock; while it runs, and after it
+// failed, requests are matched against the last list loaded (a database
+// outage keeps carriers' calls recognised), and a failed load is tried
+// again only after a back-off, not on every INVITE.
 type trunkCache struct {
-	store CallStore
-	ttl   time.Duration
-	log   *slog.Logger
+	store   CallStore
+	ttl     time.Duration
+	timeout time.Duration // bounds a load started in the background
+	log     *slog.Logger
 
-	mu     sync.Mutex
-	loaded time.Time
-	valid  bool
-	list   []trunkEntry
+	mu      sync.Mutex
+	loaded  time.Time
+	valid   bool
+	ever    bool // a load has succeeded: list is a real list
+	list    []trunkEntry
+	loading chan struct{} // closed when the load under way ends; nil when none
+	retryAt time.Time     // after a failed load, none before this
+	backoff time.Duration
+	lastErr error // of the last load, nil once one succeeded
 }
 
 type trunkEntry struct {
@@ -34,8 +44,15 @@ type trunkEntry struct {
 	nets []netip.Prefix
 }
 
-func newTrunkCache(store CallStore, ttl time.Duration, log *slog.Logger) *trunkCache {
-	return &trunkCache{store: store, ttl: ttl, log: log}
+// trunkRetry is the first back-off after a failed load; it doubles up to
+// trunkRetryMax while loads keep failing.
+const (
+	trunkRetry    = 500 * time.Millisecond
+	trunkRetryMax = 10 * time.Second
+)
+
+func newTrunkCache(store CallStore, ttl, timeout time.Duration, log *slog.Logger) *trunkCache {
+	return &trunkCache{store: store, ttl: ttl, timeout: timeout, log: log}
 }
 
 func (tc *trunkCache) invalidate() {
@@ -44,18 +61,69 @@ func (tc *trunkCache) invalidate() {
 	tc.mu.Unlock()
 }
 
-// get returns the trunks, reloading them when stale; a failed reload keeps
-// the previous list.
-func (tc *trunkCache) get(ctx context.Context) []trunkEntry {
+// unloaded is the store's error while no list has ever loaded (the node
+// started during an outage): nothing can tell a carrier from a stranger.
+func (tc *trunkCache) unloaded() error {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
-	if tc.valid && time.Since(tc.loaded) < tc.ttl {
+	switch {
+	case tc.ever:
+		return nil
+	case tc.lastErr != nil:
+		return tc.lastErr
+	case tc.loading != nil:
+		return errStoreSlow
+	}
+	return nil
+}
+
+// get returns the trunks, starting a reload when stale. When the list is
+// only older than ttl it does not wait: the reload runs in the
+// background. When a trunk was written (or no list loaded yet) it waits
+// for the reload, at most as long as ctx, so that the write is seen at
+// once; after a failed load it serves the old list until the back-off is
+// over.
+func (tc *trunkCache) get(ctx context.Context) []trunkEntry {
+	tc.mu.Lock()
+	if (tc.valid && time.Since(tc.loaded) < tc.ttl) || time.Now().Before(tc.retryAt) {
+		defer tc.mu.Unlock()
 		return tc.list
 	}
-	ts, err := tc.store.Trunks(ctx)
+	if tc.loading == nil {
+		tc.loading = make(chan struct{})
+		go tc.load(tc.store)
+	}
+	wait, list, stale := tc.loading, tc.list, tc.valid
+	tc.mu.Unlock()
+	if stale {
+		return list
+	}
+	select {
+	case <-wait:
+	case <-ctx.Done():
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.list
+}
+
+// load reads the trunks once and publishes the list, or keeps the old one
+// and backs off when the read fails.
+func (tc *trunkCache) load(store CallStore) {
+	ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
+	ts, err := store.Trunks(ctx)
+	cancel()
+	tc.mu.Lock()
+	defer func() {
+		close(tc.loading)
+		tc.loading = nil
+		tc.mu.Unlock()
+	}()
 	if err != nil {
-		tc.log.Error("loading trunks failed", "err", err)
-		return tc.list
+		tc.backoff = min(max(2*tc.backoff, trunkRetry), trunkRetryMax)
+		tc.retryAt, tc.lastErr = time.Now().Add(tc.backoff), err
+		tc.log.Error("loading trunks failed; matching against the last list", "err", err, "retry", tc.backoff)
+		return
 	}
 	list := make([]trunkEntry, 0, len(ts))
 	for _, t := range ts {
@@ -74,8 +142,8 @@ func (tc *trunkCache) get(ctx context.Context) []trunkEntry {
 		}
 		list = append(list, e)
 	}
-	tc.list, tc.loaded, tc.valid = list, time.Now(), true
-	return list
+	tc.list, tc.loaded, tc.valid, tc.ever = list, time.Now(), true, true
+	tc.backoff, tc.retryAt, tc.lastErr = 0, time.Time{}, nil
 }
 
 // inbound returns the enabled trunk a request from source (ip:port) over
@@ -137,6 +205,12 @@ func (tc *trunkCache) outbound(ctx context.Context) *sqlite.Trunk {
 func (b *b2bua) fromTrunk(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) (c caller, handled, ok bool) {
 	t, wrongPort := b.trunks.inbound(ctx, req.Source(), req.Transport())
 	if t == nil && wrongPort == nil {
+		if err := b.trunks.unloaded(); err != nil {
+			// No list of trunks yet: a carrier would be challenged as
+			// a phone. 503 makes it try another node.
+			b.s.storeFailed(tx, req, err)
+			return c, true, false
+		}
 		return c, false, false
 	}
 	from := req.From()

@@ -28,5 +28,5 @@ func (s *Store) ActiveCalls(ctx context.Context, accountGUID string, now time.Ti
 	var n int
 	err := s.reader().QueryRowContext(ctx, `SELECT count(*) FROM active_calls WHERE account = ? AND expires > ?`,
 		accountGUID, now.Unix()).Scan(&n)
-	return n, err
+	return n, storeErr(err)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"xc5"
 	"xc5/resource"
 )
 
@@ -24,28 +25,56 @@ func (s *Store) AddCDR(ctx context.Context, accountGUID string, vals map[string]
 type CDR struct {
 	Account string         // the account's GUID
 	Values  map[string]any // as for AddCDR
+	// GUID is the record's GUID, "" for a new one. A caller that may
+	// write the record again (after an answer saying the outcome is
+	// unknown) sets it once and sets Retry on the later tries: a record
+	// already written under its GUID is then not written twice.
+	GUID  string
+	Retry bool
+}
+
+// insertCDR writes r in q's transaction, unless r is a retry of a record
+// an earlier try already wrote (its COMMIT went through unanswered).
+func insertCDR(ctx context.Context, q execer, r CDR) error {
+	guid := r.GUID
+	if guid == "" {
+		guid = resource.NewGUID()
+	} else if r.Retry {
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM cdrs WHERE guid = ?`, guid).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+	return tables[resource.CDR].insert(ctx, q, guid, r.Account, nil, merge(resource.CDR.Defaults(), r.Values))
 }
 
 // AddCDRs writes several call detail records, in order, in one write (one
 // commit): what the SIP service does with the records of the calls that
 // ended in the last moment. When one fails (its account was deleted),
 // the others are written one by one.
+//
+// A record with a GUID is written under it, and when marked Retry only if
+// no record has it yet. When the database is unavailable the error is
+// returned at once (EUNAVAILABLE), for the caller to try again later.
 func (s *Store) AddCDRs(ctx context.Context, recs []CDR) error {
-	t := tables[resource.CDR]
 	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
 		for _, r := range recs {
-			if err := t.insert(ctx, q, resource.NewGUID(), r.Account, nil, merge(resource.CDR.Defaults(), r.Values)); err != nil {
+			if err := insertCDR(ctx, q, r); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err == nil || len(recs) == 1 {
+	if err == nil || len(recs) == 1 || xc5.ErrorCode(err) == xc5.EUNAVAILABLE {
 		return err
 	}
 	var errs []error
 	for _, r := range recs {
-		if err := s.AddCDR(ctx, r.Account, r.Values); err != nil {
+		err := s.w.do(ctx, func(ctx context.Context, q execer) error { return insertCDR(ctx, q, r) })
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -32,14 +32,31 @@ func testAddCDRs(t *testing.T, b storetest.Backend) {
 		}
 		return out
 	}
-	if err := s.AddCDRs(ctx, []sqlite.CDR{{guid, rec("1")}, {guid, rec("2")}, {guid, rec("3")}}); err != nil {
+	if err := s.AddCDRs(ctx, []sqlite.CDR{{Account: guid, Values: rec("1")}, {Account: guid, Values: rec("2")}, {Account: guid, Values: rec("3")}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddCDRs(ctx, []sqlite.CDR{{guid, rec("4")}, {guid, rec("5")}}); err != nil {
+	if err := s.AddCDRs(ctx, []sqlite.CDR{{Account: guid, Values: rec("4")}, {Account: guid, Values: rec("5")}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := list(); len(got) != 5 || got[0] != "1" || got[1] != "2" || got[2] != "3" || got[3] != "4" || got[4] != "5" {
 		t.Fatalf("records %v", got)
+	}
+
+	// A try again of records whose write may have committed unanswered
+	// (the SIP service's CDR queue after an outage-unknown answer) writes
+	// none of them twice, and the records not written yet once.
+	g6, g7 := resource.NewGUID(), resource.NewGUID()
+	if err := s.AddCDRs(ctx, []sqlite.CDR{{Account: guid, Values: rec("6"), GUID: g6}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		retry := []sqlite.CDR{{Account: guid, Values: rec("6"), GUID: g6, Retry: true}, {Account: guid, Values: rec("7"), GUID: g7, Retry: true}}
+		if err := s.AddCDRs(ctx, retry); err != nil {
+			t.Fatalf("retry %d: %v", i, err)
+		}
+	}
+	if got := list(); len(got) != 7 || got[5] != "6" || got[6] != "7" {
+		t.Fatalf("records after retries %v; want 1 to 7 once each", got)
 	}
 }
 

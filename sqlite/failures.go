@@ -54,5 +54,5 @@ func (s *Store) Failures(ctx context.Context, keys []string, now time.Time) ([]i
 			}
 		}
 	}
-	return out, rows.Err()
+	return out, storeErr(rows.Err())
 }

@@ -286,9 +286,10 @@ func mapError(err error) error {
 
 // statements caches prepared read statements by their text.
 type statements struct {
-	db *sql.DB
-	mu sync.RWMutex
-	m  map[string]*sql.Stmt
+	db     *sql.DB
+	forget idleForgetter
+	mu     sync.RWMutex
+	m      map[string]*sql.Stmt
 }
 
 func prepare(db *sql.DB) (*statements, error) {
@@ -326,16 +327,19 @@ func (r readQuerier) ExecContext(ctx context.Context, query string, args ...any)
 func (r readQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	st, err := r.s.get(ctx, query)
 	if err != nil {
-		return nil, err
+		return nil, storeErr(err)
 	}
 	rows, err := st.QueryContext(ctx, args...)
 	for try := 0; sessionLost(err) && try < readRetries; try++ {
 		if try == 0 {
-			go forgetIdle(r.s.db)
+			r.s.forget.start(r.s.db)
 		}
 		rows, err = st.QueryContext(ctx, args...)
 	}
-	return rows, err
+	// Every reader's query error reads as the store's (EUNAVAILABLE when
+	// the database is out of reach); Scan errors of a row are mapped by
+	// the readers themselves.
+	return rows, storeErr(err)
 }
 
 func (r readQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
@@ -346,7 +350,7 @@ func (r readQuerier) QueryRowContext(ctx context.Context, query string, args ...
 	row := st.QueryRowContext(ctx, args...)
 	for try := 0; sessionLost(row.Err()) && try < readRetries; try++ {
 		if try == 0 {
-			go forgetIdle(r.s.db)
+			r.s.forget.start(r.s.db)
 		}
 		row = st.QueryRowContext(ctx, args...)
 	}

@@ -63,8 +63,12 @@ func (s *Store) Audio(ctx context.Context, scope resource.Scope, parent, id stri
 	}
 	var b []byte
 	err = s.reader().QueryRowContext(ctx, `SELECT `+col+` FROM prompts WHERE guid = ?`, rec.GUID).Scan(&b)
-	if err == sql.ErrNoRows || len(b) == 0 {
-		return nil, notFound("prompt %s has no audio yet", strings.ToUpper(id))
+	if err == nil && len(b) == 0 {
+		err = sql.ErrNoRows
 	}
-	return b, err
+	if err != nil {
+		// A read that could not be made is no "no audio yet" (404).
+		return nil, missing(err, "prompt %s has no audio yet", strings.ToUpper(id))
+	}
+	return b, nil
 }

@@ -342,11 +342,11 @@ func (s *Store) ContactsOf(ctx context.Context, accountGUID string, now time.Tim
 		var b Binding
 		var expires, at string
 		if err := rows.Scan(&b.GUID, &b.Contact, &expires, &b.UserAgent, &b.Source, &at); err != nil {
-			return nil, err
+			return nil, storeErr(err)
 		}
 		b.Expires, _ = time.Parse(time.RFC3339, expires)
 		b.RegisteredAt, _ = time.Parse(time.RFC3339, at)
 		out = append(out, b)
 	}
-	return out, rows.Err()
+	return out, storeErr(rows.Err())
 }

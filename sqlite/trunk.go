@@ -23,6 +23,11 @@ type Trunk struct {
 // passwords included, for the SIP service to match inbound calls against
 // and to choose the trunk for outbound ones.
 func (s *Store) Trunks(ctx context.Context) ([]Trunk, error) {
+	ts, err := s.trunks(ctx)
+	return ts, storeErr(err)
+}
+
+func (s *Store) trunks(ctx context.Context) ([]Trunk, error) {
 	rows, err := s.reader().QueryContext(ctx, `SELECT guid, name, address, port, inbound_auth, proxy, transport, username, password, enabled, priority
 		FROM trunks ORDER BY priority, id`)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -25,7 +27,26 @@ var (
 	errStorageFull = xc5.Errorf(xc5.EUNAVAILABLE, "the server's storage is full; try again later")
 	errStorageFail = xc5.Errorf(xc5.EUNAVAILABLE, "the server cannot write to its storage; try again later")
 	errBusy        = xc5.Errorf(xc5.EUNAVAILABLE, "the database is too busy to take the write in time; try again later")
+	// errOutcomeUnknown answers the writes of a batch whose COMMIT was
+	// sent but never answered: it may have committed. A client that
+	// retries a create blindly may create it twice (docs/cluster.md).
+	errOutcomeUnknown = xc5.Errorf(xc5.EUNAVAILABLE, "the database did not confirm the write, so the outcome is unknown: read before retrying")
 )
+
+// commitUnanswered reports a COMMIT that PostgreSQL never answered (the
+// connection broke or timed out while it was under way), as opposed to
+// one it refused, which it rolled back.
+func commitUnanswered(d *dialect, err error) bool {
+	var pe *pgconn.PgError
+	return d == postgresDialect && !errors.As(err, &pe) && connectionLost(err)
+}
+
+// lockTimedOut reports a statement given up by PostgreSQL's lock_timeout
+// (55P03 lock_not_available) or statement_timeout (57014).
+func lockTimedOut(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "55P03" || pe.Code == "57014")
+}
 
 // storeErr turns an error that says the database is out of reach (a
 // lost or refused connection, a server shutting down) or cannot write
@@ -41,6 +62,8 @@ func storeErr(err error) error {
 		return fmt.Errorf("%w: %w", errStorageFail, err)
 	case connectionLost(err):
 		return fmt.Errorf("%w: %w", errUnreachable, err)
+	case lockTimedOut(err):
+		return fmt.Errorf("%w: %w", errBusy, err)
 	}
 	return err
 }
@@ -76,6 +99,33 @@ func sessionLost(err error) bool {
 func forgetIdle(db *sql.DB) {
 	db.SetMaxIdleConns(0)
 	db.SetMaxIdleConns(db.Stats().MaxOpenConnections) // the store's pools keep all their connections
+}
+
+// idleForgetter runs forgetIdle for one pool at most once at a time and
+// at most once per forgetEvery: during an outage every read fails, and a
+// goroutine per failed read (each blocked up to 5 s closing connections)
+// would pile up by the thousand.
+type idleForgetter struct {
+	running atomic.Bool
+	last    atomic.Int64 // UnixNano of the last start
+}
+
+// forgetEvery is the least time between two forgetIdle runs of a pool.
+const forgetEvery = time.Second
+
+// start runs forgetIdle(db) in a goroutine unless one runs or ran less
+// than forgetEvery ago; it reports whether it started one.
+func (f *idleForgetter) start(db *sql.DB) bool {
+	now := time.Now().UnixNano()
+	if now-f.last.Load() < int64(forgetEvery) || !f.running.CompareAndSwap(false, true) {
+		return false
+	}
+	f.last.Store(now)
+	go func() {
+		defer f.running.Store(false)
+		forgetIdle(db)
+	}()
+	return true
 }
 
 // storageFull reports a write refused for want of space: SQLite's

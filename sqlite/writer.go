@@ -79,6 +79,11 @@ type writer struct {
 	down, full atomic.Bool
 	// timeout bounds a batch (a time.Duration; 0: no bound).
 	timeout atomic.Int64
+	// forget empties db's idle connections after a lost session.
+	forget idleForgetter
+	// commitTimeout bounds a bounded batch's COMMIT (a time.Duration);
+	// lockTimeout a write's wait for a row lock (PostgreSQL).
+	commitTimeout, lockTimeout atomic.Int64
 }
 
 func startWriter(d *dialect, db *sql.DB, conns []*sql.Conn) *writer {
@@ -88,6 +93,8 @@ func startWriter(d *dialect, db *sql.DB, conns []*sql.Conn) *writer {
 	if d == postgresDialect {
 		w.timeout.Store(int64(pgBatchTimeout))
 	}
+	w.commitTimeout.Store(int64(pgCommitTimeout))
+	w.lockTimeout.Store(int64(pgLockTimeout))
 	for _, c := range conns {
 		w.wg.Add(1)
 		go w.loop(c)
@@ -201,12 +208,14 @@ func (w *writer) loop(conn *sql.Conn) {
 // before its COMMIT.
 func (w *writer) runBatch(c *wconn, batch []*op) *wconn {
 	ctx, cancel := context.Background(), func() {}
-	if d := time.Duration(w.timeout.Load()); d > 0 && !slices.ContainsFunc(batch, func(o *op) bool { return o.bulk }) {
-		ctx, cancel = context.WithTimeout(ctx, d)
+	bulk := slices.ContainsFunc(batch, func(o *op) bool { return o.bulk })
+	bounded := w.timeout.Load() > 0 && !bulk
+	if bounded {
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(w.timeout.Load()))
 	}
 	defer cancel()
 	var err error
-	if c, err = w.begin(ctx, c); err != nil {
+	if c, err = w.begin(ctx, c, bulk); err != nil {
 		<-w.turns
 		for _, o := range batch {
 			o.done <- err
@@ -216,7 +225,15 @@ func (w *writer) runBatch(c *wconn, batch []*op) *wconn {
 	results, ok := w.run(ctx, c, batch)
 	<-w.turns
 	if ok {
-		w.commit(ctx, c, batch, results)
+		// The COMMIT has a watchdog of its own: once sent, it may be
+		// waiting on a synchronous standby having committed locally, and
+		// giving it up answers "unknown" for a write that is done.
+		cctx, ccancel := context.Background(), func() {}
+		if bounded {
+			cctx, ccancel = context.WithTimeout(cctx, time.Duration(w.commitTimeout.Load()))
+		}
+		w.commit(cctx, c, batch, results)
+		ccancel()
 	}
 	if w.broken(c.conn) {
 		c.close()
@@ -285,7 +302,7 @@ func (w *writer) run(ctx context.Context, c *wconn, batch []*op) ([]error, bool)
 				continue
 			}
 			// Undo the run, then redo its writes each in a savepoint.
-			if err := w.undoRun(ctx, q, seg); err != nil {
+			if err := w.undoRun(ctx, c, seg); err != nil {
 				slog.Error("group commit: undoing a failed write failed", "err", err, "writes", len(batch))
 				q.ExecContext(ctx, "ROLLBACK")
 				fail(err)
@@ -333,7 +350,11 @@ func (w *writer) commit(ctx context.Context, c *wconn, batch []*op, results []er
 			slog.Error("group commit failed", "err", err, "writes", len(batch))
 		}
 		q.ExecContext(ctx, "ROLLBACK")
-		err = w.failed(c.conn, fmt.Errorf("commit: %w", err))
+		if commitUnanswered(w.d, err) {
+			err = fmt.Errorf("%w: commit: %w", errOutcomeUnknown, err)
+		} else {
+			err = w.failed(c.conn, fmt.Errorf("commit: %w", err))
+		}
 		for _, o := range batch {
 			o.done <- err
 		}
@@ -395,7 +416,8 @@ func (w *writer) committingUpTo(t uint64) bool {
 // undoRun rolls back the savepoint-free writes since the batch's write
 // number seg: to savepoint s, or the whole transaction when the run began
 // with it (then a new one is begun).
-func (w *writer) undoRun(ctx context.Context, q execer, seg int) error {
+func (w *writer) undoRun(ctx context.Context, c *wconn, seg int) error {
+	q := c.q
 	if seg > 0 {
 		if _, err := q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT s"); err != nil {
 			return fmt.Errorf("rollback to savepoint: %w", err)
@@ -405,7 +427,7 @@ func (w *writer) undoRun(ctx context.Context, q execer, seg int) error {
 	if _, err := q.ExecContext(ctx, "ROLLBACK"); err != nil {
 		return fmt.Errorf("rollback: %w", err)
 	}
-	if _, err := q.ExecContext(ctx, w.d.begin); err != nil {
+	if err := w.beginTx(ctx, c, false); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	return nil

@@ -7,6 +7,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -22,7 +23,8 @@ type BatchWrite struct {
 	// "badselect": a failing SELECT before any write (aborts PostgreSQL's
 	// transaction, not SQLite's); "panic": a panic after its INSERT;
 	// "swallow": a failing SELECT whose error it ignores, reporting
-	// success having written nothing.
+	// success having written nothing; "locked": an UPDATE of the
+	// (existing) row Name, waiting for any lock held on it.
 	Fail string
 	Runs int // how many times it ran
 }
@@ -50,7 +52,7 @@ func (s *Store) RunBatch(t *testing.T, ws []*BatchWrite) []error {
 		defer conn.Close()
 		c := s.w.attach(conn)
 		defer c.cache.close()
-		if _, err := c.q.ExecContext(ctx, s.d.begin); err != nil {
+		if err := s.w.beginTx(ctx, c, false); err != nil {
 			t.Fatal(err)
 		}
 		if results, ok := s.w.run(ctx, c, ops); ok {
@@ -97,6 +99,10 @@ func (bw *BatchWrite) fn(ctx context.Context, q execer) error {
 		var n int
 		q.QueryRowContext(ctx, `SELECT count(*) FROM no_such_table`).Scan(&n)
 		return nil
+	case "locked":
+		// Updates the row of Name, which another session may hold locked.
+		_, err := q.ExecContext(ctx, `UPDATE settings SET value = 'w' WHERE name = ?`, bw.Name)
+		return mapError(err)
 	case "sql":
 		// The row of the write named in Name exists: a unique violation.
 		_, err := q.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, 'dup')`, bw.Name)
@@ -118,6 +124,13 @@ func (bw *BatchWrite) fn(ctx context.Context, q execer) error {
 // its connection is given up (pgBatchTimeout).
 func (s *Store) SetBatchTimeout(d time.Duration) { s.w.timeout.Store(int64(d)) }
 
+// SetLockTimeout changes how long a write of s's writer waits for a row
+// lock (pgLockTimeout).
+func (s *Store) SetLockTimeout(d time.Duration) { s.w.lockTimeout.Store(int64(d)) }
+
+// SetCommitTimeout changes how long a COMMIT may take (pgCommitTimeout).
+func (s *Store) SetCommitTimeout(d time.Duration) { s.w.commitTimeout.Store(int64(d)) }
+
 // HasSetting reports whether the settings row name exists (committed).
 func (s *Store) HasSetting(t *testing.T, name string) bool {
 	t.Helper()
@@ -127,3 +140,22 @@ func (s *Store) HasSetting(t *testing.T, name string) bool {
 	}
 	return n > 0
 }
+
+// WriteThen writes the settings row name through s's writer, calling then
+// once the write has run, before its batch's COMMIT is sent.
+func (s *Store) WriteThen(ctx context.Context, name string, then func()) error {
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		if _, err := q.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, 'v')`, name); err != nil {
+			return mapError(err)
+		}
+		then()
+		return nil
+	})
+}
+
+// IdleForgetter is the guard that keeps forgetIdle from running once per
+// failed read.
+type IdleForgetter = idleForgetter
+
+// Start is idleForgetter.start.
+func (f *IdleForgetter) Start(db *sql.DB) bool { return f.start(db) }

@@ -38,14 +38,44 @@ func (c *wconn) close() {
 // broke: the batch's writes are answered "unavailable" if it runs out.
 const reconnectTimeout = 3 * time.Second
 
-// pgBatchTimeout bounds a PostgreSQL batch, from its BEGIN to its
-// COMMIT. A batch takes milliseconds; one that takes this long is waiting
+// pgBatchTimeout bounds a PostgreSQL batch, from its BEGIN up to (not
+// including) its COMMIT. A batch takes milliseconds; one that takes this long is waiting
 // on a database that stopped answering without closing the connection
 // (packets dropped, not refused), which TCP would take many minutes to
 // notice. Its connection is then closed and its writes answered
 // "unavailable". A shorter stall only delays the batch. Bulk writes (an
 // import, one transaction for a whole installation) are not bounded.
 const pgBatchTimeout = 15 * time.Second
+
+// pgCommitTimeout bounds a batch's COMMIT (pgBatchTimeout does not):
+// a COMMIT that waits on a synchronous standby is committed locally
+// already, and is given up only when the database has clearly stopped
+// answering. The write is then answered errOutcomeUnknown.
+const pgCommitTimeout = time.Minute
+
+// pgLockTimeout bounds how long one write waits for a row lock another
+// session holds (PostgreSQL's lock_timeout, set for each batch): the
+// write then fails alone (its savepoint is undone) with errBusy, instead
+// of holding its batch until pgBatchTimeout fails every write of it.
+const pgLockTimeout = 5 * time.Second
+
+// beginTx starts a batch's transaction on q: on PostgreSQL with the
+// lock timeout, in the same round trip (no lock timeout for a bulk
+// batch, which is not bounded in time).
+func (w *writer) beginTx(ctx context.Context, c *wconn, bulk bool) error {
+	if w.d != postgresDialect {
+		_, err := c.q.ExecContext(ctx, w.d.begin)
+		return err
+	}
+	lt := time.Duration(w.lockTimeout.Load())
+	if bulk {
+		lt = 0
+	}
+	// Two statements in one simple-protocol query (no arguments), run
+	// on the connection itself, since they cannot be prepared together.
+	_, err := c.conn.ExecContext(ctx, fmt.Sprintf("BEGIN; SET LOCAL lock_timeout = %d", lt.Milliseconds()))
+	return err
+}
 
 // beginRetries is how many new connections a batch tries when the BEGIN
 // finds its connection broken: the pool may hand out idle ones that lost
@@ -60,7 +90,7 @@ const beginRetries = pgMaxConns
 // a new connection is safe; the batch is failed only when no connection
 // can be had, with an EUNAVAILABLE error. c is returned (nil when
 // closed) whatever the outcome.
-func (w *writer) begin(ctx context.Context, c *wconn) (*wconn, error) {
+func (w *writer) begin(ctx context.Context, c *wconn, bulk bool) (*wconn, error) {
 	for attempt := 0; ; attempt++ {
 		if c == nil {
 			cctx, cancel := context.WithTimeout(ctx, reconnectTimeout)
@@ -77,7 +107,7 @@ func (w *writer) begin(ctx context.Context, c *wconn) (*wconn, error) {
 			}
 			c = w.attach(conn)
 		}
-		_, err := c.q.ExecContext(ctx, w.d.begin)
+		err := w.beginTx(ctx, c, bulk)
 		if err == nil {
 			return c, nil
 		}
@@ -89,7 +119,7 @@ func (w *writer) begin(ctx context.Context, c *wconn) (*wconn, error) {
 		if attempt == 0 {
 			slog.Warn("group commit: the database connection was lost; reconnecting", "err", err)
 			if w.d == postgresDialect {
-				go forgetIdle(w.db) // they lost their sessions too, most likely
+				w.forget.start(w.db) // they lost their sessions too, most likely
 			}
 		}
 	}
