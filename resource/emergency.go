@@ -54,20 +54,7 @@ func checkNumberDestination(field string, d dialplan.Destination) error {
 // checkForwardDestination validates a route destination: any destination
 // (checkDestination), where a number is E.164 and not an emergency number.
 func checkForwardDestination(v any) (any, error) {
-	out, err := checkDestination(v)
-	if err != nil || out.(string) == "" {
-		return out, err
-	}
-	d, _ := dialplan.ParseDestination(out.(string))
-	if err := checkNumberDestination("destination", d); err != nil {
-		return nil, err
-	}
-	if d.Kind == dialplan.KindNumber {
-		if err := checkNotForwardToEmergency("destination", d.Value); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return checkNumberIn(v, true)
 }
 
 // checkCallRuleDestination validates a callrule destination: a number is
@@ -75,15 +62,33 @@ func checkForwardDestination(v any) (any, error) {
 // caller itself dials (a speed dial, 999 → 111), and such a call goes out
 // as the caller's own emergency call.
 func checkCallRuleDestination(v any) (any, error) {
+	return checkNumberIn(v, false)
+}
+
+// checkNumberIn checks a destination and, when it is a number, that the
+// number is E.164 and (forward) not an emergency number.
+func checkNumberIn(v any, forward bool) (any, error) {
 	out, err := checkDestination(v)
 	if err != nil || out.(string) == "" {
 		return out, err
 	}
 	d, _ := dialplan.ParseDestination(out.(string))
-	if err := checkNumberDestination("destination", d); err != nil {
+	if err := checkNumberTarget("destination", d, forward); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkNumberTarget checks a parsed destination d of field: a number is
+// E.164 and, when the call is forwarded to it, not an emergency number.
+func checkNumberTarget(field string, d dialplan.Destination, forward bool) error {
+	if err := checkNumberDestination(field, d); err != nil {
+		return err
+	}
+	if forward && d.Kind == dialplan.KindNumber {
+		return checkNotForwardToEmergency(field, d.Value)
+	}
+	return nil
 }
 
 // checkMenuDigitMap validates a digit_map whose number actions are E.164
@@ -98,14 +103,8 @@ func checkMenuDigitMap(v any) (any, error) {
 		if e.Action.IsMenuJump() {
 			continue
 		}
-		d := e.Action.Destination
-		if err := checkNumberDestination("digit_map", d); err != nil {
+		if err := checkNumberTarget("digit_map", e.Action.Destination, true); err != nil {
 			return nil, err
-		}
-		if d.Kind == dialplan.KindNumber {
-			if err := checkNotForwardToEmergency("digit_map", d.Value); err != nil {
-				return nil, err
-			}
 		}
 	}
 	return out, nil

@@ -62,23 +62,8 @@ func (w *walker) emergencyCall(a *Account, chain []*Account, dialed string, t Tr
 	if w.ancestorBlocks(a, chain, dialed, t, true) {
 		return
 	}
-	var idx [maxDepth]int
-	for {
-		r, owner := nextRule(chain, &idx)
-		if r == nil {
-			break
-		}
-		if r.EarlyRule || r.Location != EmergencyLocation || !w.ruleMatches(r, dialed, t) {
-			continue
-		}
-		if r.RecordEmail != "" {
-			w.ruleStep("record", owner, "records the call to "+r.RecordEmail, r.GUID, r.Order)
-			w.record(r.RecordEmail)
-		}
-		if r.Username == "" && !r.HasDest {
-			continue
-		}
-		w.applyCallRule(a, chain, owner, r, dialed, t)
+	emergencyRule := func(r *CallRule) bool { return r.Location == EmergencyLocation }
+	if w.callRules(a, chain, dialed, t, emergencyRule) {
 		return
 	}
 	w.leave(a, t.Number, true, "emergency call leaves over a carrier to ")

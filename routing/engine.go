@@ -142,13 +142,25 @@ func (w *walker) fromAccount(a *Account, dialed string) {
 	if w.ancestorBlocks(a, chain, dialed, t, false) {
 		return
 	}
+	if w.callRules(a, chain, dialed, t, func(*CallRule) bool { return true }) {
+		return
+	}
+	// 4. no rule decided: the number itself.
+	w.dialNumber(a, dialed, t, "leaves over a carrier to ")
+}
+
+// callRules walks the chain's callrules that apply (in order, early rules
+// aside) and match the call: a rule that only records adds its address
+// and the walk goes on; the first that decides is applied. It reports
+// whether one decided.
+func (w *walker) callRules(a *Account, chain []*Account, dialed string, t Translation, applies func(*CallRule) bool) bool {
 	var idx [maxDepth]int
 	for {
 		r, owner := nextRule(chain, &idx)
 		if r == nil {
-			break
+			return false
 		}
-		if r.EarlyRule || !w.ruleMatches(r, dialed, t) {
+		if r.EarlyRule || !applies(r) || !w.ruleMatches(r, dialed, t) {
 			continue
 		}
 		if r.RecordEmail != "" {
@@ -159,10 +171,8 @@ func (w *walker) fromAccount(a *Account, dialed string) {
 			continue
 		}
 		w.applyCallRule(a, chain, owner, r, dialed, t)
-		return
+		return true
 	}
-	// 4. no rule decided: the number itself.
-	w.dialNumber(a, dialed, t, "leaves over a carrier to ")
 }
 
 // early applies the first early rule of the chain (nearest account
