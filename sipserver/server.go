@@ -40,8 +40,9 @@ type Registry interface {
 	// given username; an unknown account is an xc5 ENOTFOUND error.
 	SIPCredentials(ctx context.Context, username string) (sqlite.SIPCredentials, error)
 	// PutRegistration creates or refreshes the binding of contact; a new
-	// contact beyond limit is sqlite.ErrTooManyContacts.
-	PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit sqlite.ContactCap) error
+	// contact beyond limit is sqlite.ErrTooManyContacts. It returns the
+	// account's bindings valid at limit.Now once the write is durable.
+	PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error)
 	// DeleteRegistration removes one binding (ENOTFOUND when there is none).
 	DeleteRegistration(ctx context.Context, accountGUID, contact string) error
 	// DeleteAllRegistrations removes every binding of the account.

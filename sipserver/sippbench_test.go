@@ -128,7 +128,7 @@ func TestSippLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		contact := fmt.Sprintf("sip:u%d@127.0.0.1:%d", i%10, uasPort)
-		if err := store.PutRegistration(ctx, c.GUID, contact, time.Now().Add(time.Hour), "sipp", fmt.Sprintf("udp:127.0.0.1:%d", uasPort), sqlite.ContactCap{}); err != nil {
+		if _, err := store.PutRegistration(ctx, c.GUID, contact, time.Now().Add(time.Hour), "sipp", fmt.Sprintf("udp:127.0.0.1:%d", uasPort), sqlite.ContactCap{}); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(f, "%d\n", 6480000000+i)
@@ -336,13 +336,13 @@ type timedStore struct {
 	put, lookup []time.Duration
 }
 
-func (s *timedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) error {
+func (s *timedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error) {
 	start := time.Now()
-	err := s.Store.PutRegistration(ctx, account, contact, expires, ua, source, limit)
+	bs, err := s.Store.PutRegistration(ctx, account, contact, expires, ua, source, limit)
 	s.mu.Lock()
 	s.put = append(s.put, time.Since(start))
 	s.mu.Unlock()
-	return err
+	return bs, err
 }
 
 func (s *timedStore) ContactsOf(ctx context.Context, account string, now time.Time) ([]sqlite.Binding, error) {
