@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -203,12 +202,12 @@ func (b *regBatcher) drain(s *Store) {
 }
 
 // upsertRegistration writes one binding inside a batch: it reads the
-// account's live bindings, which decide between a refresh in place, a
-// new binding and a refusal at the cap, and which, with this one, are
-// what p.bindings returns. A failure (the account was deleted meanwhile,
-// or is at its cap) undoes only this binding: SQLite backs out just the
-// failed statement, and on PostgreSQL, where any error aborts the
-// transaction, each binding has its own savepoint.
+// account's bindings, which decide between a refresh in place, a new
+// binding and a refusal at the cap, and which, with this one, are what
+// p.bindings returns. A failure (the account was deleted meanwhile, or is
+// at its cap) undoes only this binding: SQLite backs out just the failed
+// statement, and on PostgreSQL, where any error aborts the transaction,
+// each binding has its own savepoint.
 func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) error {
 	pg := s.d == postgresDialect
 	if pg {
@@ -216,30 +215,36 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 			return err
 		}
 	}
-	live, err := s.liveBindings(ctx, q, p)
-	i := slices.IndexFunc(live, func(b Binding) bool { return b.Contact == p.contact })
+	rows, err := s.accountBindings(ctx, q, p)
+	live, i := 0, -1 // live bindings other than p.contact; p.contact's row
+	for j, r := range rows {
+		if r.Contact == p.contact {
+			i = j
+		} else if r.expires > p.now {
+			live++
+		}
+	}
 	switch {
 	case err != nil:
+	case p.max > 0 && live >= p.max && (i < 0 || rows[i].expires <= p.now):
+		// A new contact, or one that expired but is not swept yet (so
+		// counted as new); a live binding's refresh is never refused.
+		err = ErrTooManyContacts
 	case i >= 0:
-		// A refresh of a live binding: the common case (phones refresh
-		// every few minutes), never refused by the cap.
 		_, err = q.ExecContext(ctx, `UPDATE registrations SET expires = ?, user_agent = ?, source = ?, registered_at = ?
 		WHERE account = ? AND contact = ?`, p.expires, p.ua, p.source, p.at, p.account, p.contact)
-		live[i].Expires, live[i].UserAgent, live[i].Source = parseSQLTime(p.expires), p.ua, p.source
-		live[i].RegisteredAt = parseSQLTime(p.at)
-	case p.max > 0 && len(live) >= p.max:
-		err = ErrTooManyContacts
+		rows[i].set(p)
 	default:
-		// A new binding, or one that expired but is not swept yet,
-		// rewritten as new.
-		guid := registrationGUID()
-		err = q.QueryRowContext(ctx, `INSERT INTO registrations (guid, account, contact, expires, user_agent, source, registered_at)
+		// ON CONFLICT only for a PostgreSQL node racing another on an
+		// uncapped put (capped ones hold the account's lock).
+		r := bindingRow{Binding: Binding{GUID: registrationGUID(), Contact: p.contact}}
+		_, err = q.ExecContext(ctx, `INSERT INTO registrations (guid, account, contact, expires, user_agent, source, registered_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, contact) DO UPDATE SET expires = excluded.expires,
-			user_agent = excluded.user_agent, source = excluded.source, registered_at = excluded.registered_at
-		RETURNING guid`, guid, p.account, p.contact, p.expires, p.ua, p.source, p.at).Scan(&guid)
-		live = append(live, Binding{GUID: guid, Contact: p.contact, Expires: parseSQLTime(p.expires), UserAgent: p.ua,
-			Source: p.source, RegisteredAt: parseSQLTime(p.at)})
+			user_agent = excluded.user_agent, source = excluded.source, registered_at = excluded.registered_at`,
+			r.GUID, p.account, p.contact, p.expires, p.ua, p.source, p.at)
+		r.set(p)
+		rows = append(rows, r)
 	}
 	if pg {
 		if err != nil {
@@ -248,7 +253,7 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 		q.ExecContext(ctx, "RELEASE SAVEPOINT reg")
 	}
 	if err == nil {
-		p.bindings = live
+		p.bindings = liveOf(rows, p.now)
 	}
 	if err == ErrTooManyContacts {
 		return err
@@ -259,13 +264,38 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 	return err
 }
 
-// liveBindings reads the account's bindings live at p.now, in the write.
-// On SQLite the single writer makes them (and so the cap's count) exact;
-// on PostgreSQL, where several nodes write at once, a capped put first
-// locks the account's row, so that each node sees the others' committed
-// bindings (FOR NO KEY UPDATE: it does not hold up writes elsewhere that
-// merely reference the account).
-func (s *Store) liveBindings(ctx context.Context, q execer, p *regPut) ([]Binding, error) {
+// bindingRow is a binding as read in a write, its times still as stored.
+type bindingRow struct {
+	Binding
+	expires, at string
+}
+
+// set gives r the values p writes.
+func (r *bindingRow) set(p *regPut) {
+	r.expires, r.at, r.UserAgent, r.Source = p.expires, p.at, p.ua, p.source
+}
+
+// liveOf returns the rows live at now (a time as stored), times parsed.
+func liveOf(rows []bindingRow, now string) []Binding {
+	var out []Binding
+	for _, r := range rows {
+		if r.expires > now {
+			b := r.Binding
+			b.Expires, b.RegisteredAt = parseSQLTime(r.expires), parseSQLTime(r.at)
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// accountBindings reads every binding of the account, expired ones not
+// swept yet included, in the write. On SQLite the single writer makes
+// them (and so the cap's count) exact; on PostgreSQL, where several
+// nodes write at once, a capped put first locks the account's row, so
+// that each node sees the others' committed bindings (FOR NO KEY UPDATE:
+// it does not hold up writes elsewhere that merely reference the
+// account).
+func (s *Store) accountBindings(ctx context.Context, q execer, p *regPut) ([]bindingRow, error) {
 	if s.d == postgresDialect && p.max > 0 {
 		var one int
 		err := q.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE guid = ? FOR NO KEY UPDATE`, p.account).Scan(&one)
@@ -276,8 +306,21 @@ func (s *Store) liveBindings(ctx context.Context, q execer, p *regPut) ([]Bindin
 			return nil, err
 		}
 	}
-	return scanBindings(q.QueryContext(ctx, `SELECT guid, contact, expires, user_agent, source, registered_at
-		FROM registrations WHERE account = ? AND expires > ? ORDER BY id`, p.account, p.now))
+	rows, err := q.QueryContext(ctx, `SELECT guid, contact, expires, user_agent, source, registered_at
+		FROM registrations WHERE account = ? ORDER BY id`, p.account)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []bindingRow
+	for rows.Next() {
+		var r bindingRow
+		if err := rows.Scan(&r.GUID, &r.Contact, &r.expires, &r.UserAgent, &r.Source, &r.at); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // parseSQLTime reads a time as the registrations table stores it.
