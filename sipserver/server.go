@@ -121,6 +121,14 @@ type Config struct {
 	// the collapse where queues and retransmissions feed each other.
 	// Default 8192; negative means no limit.
 	MaxPendingRegisters int
+	// MaxQueueWait bounds the wait of requests in the UDP socket's receive
+	// buffer: a REGISTER, OPTIONS or initial INVITE read after waiting
+	// there longer is dropped before it is parsed (its sender retransmits
+	// it), so that the queue the registrar cannot see stays short under
+	// overload. Responses and requests of calls in progress are never
+	// dropped. Default 400 ms, below SIP's first retransmission; negative
+	// turns it off.
+	MaxQueueWait time.Duration
 	// MaxRegisterWait bounds the queue of REGISTERs by waiting time: once
 	// the oldest REGISTER in progress has waited this long, REGISTERs
 	// that start a registration (no credentials) get 503 at once, while
@@ -237,6 +245,7 @@ func (c *Config) defaults() error {
 	}
 	def(&c.RetryAfter, time.Second)
 	def(&c.MaxRegisterWait, 400*time.Millisecond)
+	def(&c.MaxQueueWait, 400*time.Millisecond)
 	def(&c.RegisterRetrySpread, 9*time.Second)
 	if c.MaxPendingRegisters == 0 {
 		c.MaxPendingRegisters = 8192
@@ -310,6 +319,7 @@ type Server struct {
 	registers atomic.Int64 // REGISTERs in progress
 	regWork   *regWork     // when they arrived
 	shedRegs  atomic.Int64 // REGISTERs refused for overload
+	stale     atomic.Int64 // requests dropped unread after MaxQueueWait
 
 	mu       sync.RWMutex
 	handlers map[sip.RequestMethod]Handler
@@ -580,7 +590,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.startSweep()
 	errc := make(chan error, 2)
 	go func() {
-		err := s.sip.ServeUDP(udp)
+		err := s.sip.ServeUDP(withStaleDrop(udp, s.cfg.MaxQueueWait, &s.stale))
 		errc <- fmt.Errorf("sip: udp stopped: %v", err)
 	}()
 	go func() {

@@ -38,7 +38,8 @@ import (
 // and allocation profiles before and after it (NAME_allocs_before.pprof,
 // NAME_allocs.pprof: compare with pprof -base); XC5_LOAD_TIMING=1 reports
 // the latencies of the registrar's store calls;
-// XC5_LOAD_REGISTER_WAIT_MS [400] is Config.MaxRegisterWait (negative: off).
+// XC5_LOAD_REGISTER_WAIT_MS [400] is Config.MaxRegisterWait and
+// XC5_LOAD_QUEUE_WAIT_MS [400] Config.MaxQueueWait (negative: off).
 // Each phase logs the load average and the test process's CPU time per
 // successful registration or call (sipp runs in its own process, so this
 // is the server's cost, which varies less than the rate on a shared
@@ -79,7 +80,11 @@ func TestSippLoad(t *testing.T) {
 	if ms, err := strconv.Atoi(os.Getenv("XC5_LOAD_REGISTER_WAIT_MS")); err == nil {
 		wait = time.Duration(ms) * time.Millisecond
 	}
-	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, SourceRate: -1, MaxRegisterWait: wait, DigestAlgorithms: []string{"MD5"}}, reg)
+	queue := 400 * time.Millisecond
+	if ms, err := strconv.Atoi(os.Getenv("XC5_LOAD_QUEUE_WAIT_MS")); err == nil {
+		queue = time.Duration(ms) * time.Millisecond
+	}
+	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, SourceRate: -1, MaxRegisterWait: wait, MaxQueueWait: queue, DigestAlgorithms: []string{"MD5"}}, reg)
 	if err := srv.EnableCalls(view, store); err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +109,7 @@ func TestSippLoad(t *testing.T) {
 		"-r", strconv.Itoa(regRate), "-rp", "1000", "-m", strconv.Itoa(regs), "-l", "20000")
 	ph.end(st)
 	t.Logf("REGISTER with digest (401 + 200, binding written): offered %d/s: %s", regRate, st)
+	t.Logf("overload: %d REGISTERs refused 503, %d stale requests dropped unread", srv.ShedRegisters(), srv.StaleDropped())
 	if timed != nil {
 		t.Logf("store during REGISTER: %s", timed.report())
 	}
@@ -155,6 +161,7 @@ func TestSippLoad(t *testing.T) {
 		"-r", strconv.Itoa(callRate), "-rp", "1000", "-m", strconv.Itoa(calls), "-l", strconv.Itoa(limit), "-d", strconv.Itoa(hold))
 	ph.end(st)
 	t.Logf("calls INVITE→180→200→ACK→BYE through xc5, %d ms each: offered %d/s: %s", hold, callRate, st)
+	t.Logf("overload: %d INVITEs refused 503, %d stale requests dropped unread", srv.Shed(), srv.StaleDropped())
 	stopUAS()
 	<-uasDone
 }
