@@ -26,12 +26,19 @@ type change struct {
 func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	n := s.registers.Add(1)
 	defer s.registers.Add(-1)
+	arrived := time.Now()
 	slot := s.regWork.start()
 	defer s.regWork.done(slot)
 	if s.overloaded(req, n) {
-		// Refuse cheaply rather than queue (see Config).
-		s.shedRegs.Add(1)
-		s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded", sip.NewHeader("Retry-After", s.retryAfter()))
+		s.refuseRegister(tx, req)
+		return
+	}
+	// The CPU part of the work (credentials, digest, contacts) runs a few
+	// at a time, in order of arrival; see regGate.
+	gate := s.regGate.enter()
+	defer gate.leave()
+	if s.cfg.MaxRegisterWait > 0 && time.Since(arrived) > s.cfg.MaxRegisterWait && req.GetHeader("Authorization") == nil {
+		s.refuseRegister(tx, req)
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
@@ -125,6 +132,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		ua = truncate(h.Value(), 256)
 	}
 	source := strings.ToLower(req.Transport()) + ":" + req.Source()
+	gate.leave() // waiting for the store takes no CPU
 	var bindings []sqlite.Binding
 	if len(changes) == 1 && changes[0].expires > 0 {
 		bindings, ok = s.bindOne(ctx, tx, req, acct.GUID, changes[0], now, ua, source)
@@ -226,6 +234,13 @@ func (s *Server) bindAll(ctx context.Context, tx sip.ServerTransaction, req *sip
 		}
 	}
 	return out, true
+}
+
+// refuseRegister answers a REGISTER refused for overload: cheaply, with a
+// spread Retry-After (see Config).
+func (s *Server) refuseRegister(tx sip.ServerTransaction, req *sip.Request) {
+	s.shedRegs.Add(1)
+	s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded", sip.NewHeader("Retry-After", s.retryAfter()))
 }
 
 // overloaded decides whether a REGISTER, the nth in progress, is refused:

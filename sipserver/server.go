@@ -318,6 +318,7 @@ type Server struct {
 
 	registers atomic.Int64 // REGISTERs in progress
 	regWork   *regWork     // when they arrived
+	regGate   regGate      // their turns at the CPU
 	shedRegs  atomic.Int64 // REGISTERs refused for overload
 	stale     atomic.Int64 // requests dropped unread after MaxQueueWait
 
@@ -365,6 +366,7 @@ func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
 		limiter:  newLimiter(cfg),
 		throttle: newThrottle(cfg.SourceRate, cfg.SourceBurst, cfg.MaxExpires),
 		regWork:  newRegWork(),
+		regGate:  newRegGate(),
 		handlers: map[sip.RequestMethod]Handler{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

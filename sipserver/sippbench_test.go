@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -377,7 +378,30 @@ func (s *timedStore) report() string {
 		p := func(f float64) time.Duration { return d[int(f*float64(len(d)-1))].Round(10 * time.Microsecond) }
 		return fmt.Sprintf("%d, p50 %v p90 %v p99 %v max %v", len(d), p(0.5), p(0.9), p(0.99), d[len(d)-1].Round(time.Millisecond))
 	}
-	return "PutRegistration " + q(s.put) + "; ContactsOf " + q(s.lookup)
+	return "PutRegistration " + q(s.put) + "; ContactsOf " + q(s.lookup) + "; goroutine run-queue wait " + schedLatency()
+}
+
+// schedLatency sums up how long goroutines waited to run, since start:
+// when the process is short of CPU, the store's one writer waits behind
+// every request's goroutine.
+func schedLatency() string {
+	m := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(m)
+	h := m[0].Value.Float64Histogram()
+	var total uint64
+	for _, c := range h.Counts {
+		total += c
+	}
+	q := func(f float64) string {
+		var n uint64
+		for i, c := range h.Counts {
+			if n += c; float64(n) >= f*float64(total) {
+				return time.Duration(h.Buckets[i+1] * float64(time.Second)).String()
+			}
+		}
+		return "?"
+	}
+	return fmt.Sprintf("p50 %s p99 %s p99.9 %s", q(0.5), q(0.99), q(0.999))
 }
 
 func writeAllocs(t *testing.T, path string) {

@@ -154,3 +154,48 @@ func TestRegisterOneStoreTrip(t *testing.T) {
 		t.Errorf("stored bindings %+v", bs)
 	}
 }
+
+// TestRegisterGate: REGISTERs take their turn at the CPU a few at a time,
+// in order of arrival; one that waited longer than MaxRegisterWait for
+// its turn and starts a registration is refused 503 with Retry-After,
+// while an answer to a challenge that waited as long is served.
+func TestRegisterGate(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	srv := startServer(t, Config{MaxRegisterWait: 200 * time.Millisecond, RegisterRetrySpread: -1}, store)
+	answering := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+	chal := answering.send("REGISTER", rawRURI, "Expires: 600")
+	if status(chal) != 401 {
+		t.Fatalf("challenge: %v", chal)
+	}
+	// Every turn is taken (by REGISTERs the machine is busy with).
+	for range cap(srv.regGate) {
+		srv.regGate <- struct{}{}
+	}
+	starting := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+	if _, err := starting.c.WriteToUDP(starting.request("REGISTER", rawRURI, "Expires: 600"), starting.dst); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := answering.c.WriteToUDP(answering.answer(chal), answering.dst); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); srv.registers.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // both have now waited longer than MaxRegisterWait
+	for range cap(srv.regGate) {
+		<-srv.regGate
+	}
+	if res := starting.read(); status(res) != 503 || res.GetHeader("Retry-After") == nil {
+		t.Errorf("a registration that waited too long for its turn: %v", res)
+	}
+	if res := answering.read(); status(res) != 200 {
+		t.Errorf("an answer to a challenge that waited: %v", res)
+	}
+	for deadline := time.Now().Add(5 * time.Second); srv.registers.Load() != 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password).register(); code != 200 {
+		t.Errorf("with turns free again: %d", code)
+	}
+}
