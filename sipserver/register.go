@@ -41,8 +41,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuseRegister(tx, req)
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
-	defer cancel()
+	ctx := s.regCtx.get(s.ctx, s.cfg.RequestTimeout)
 	to := req.To()
 	if to == nil {
 		s.respond(tx, req, sip.StatusBadRequest, "Missing To")
