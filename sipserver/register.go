@@ -41,7 +41,8 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuseRegister(tx, req)
 		return
 	}
-	ctx := s.regCtx.get(s.ctx, s.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
+	defer cancel()
 	to := req.To()
 	if to == nil {
 		s.respond(tx, req, sip.StatusBadRequest, "Missing To")

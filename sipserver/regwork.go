@@ -1,7 +1,6 @@
 package sipserver
 
 import (
-	"context"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -110,34 +109,4 @@ func (s *Server) retryAfter() string {
 		base += time.Duration(rand.Int64N(spread+1)) * time.Second
 	}
 	return seconds(base)
-}
-
-// ctxWindow is how long REGISTERs starting one after another share a
-// request context.
-const ctxWindow = 100 * time.Millisecond
-
-// regContexts hands out the contexts that bound a REGISTER's store work
-// (Config.RequestTimeout). A context with a deadline costs a timer and
-// its allocation, a few per cent of a REGISTER's CPU in a storm, so the
-// REGISTERs that start within ctxWindow of each other share one: each
-// still ends within RequestTimeout of its start, at most ctxWindow
-// sooner. The shared context is never cancelled early; it ends at its
-// deadline or with the server.
-type regContexts struct {
-	mu     sync.Mutex
-	ctx    context.Context
-	cancel context.CancelFunc // called at the deadline by the context itself
-	until  time.Time          // hand ctx out until then
-}
-
-// get returns the context for a REGISTER starting now.
-func (r *regContexts) get(parent context.Context, timeout time.Duration) context.Context {
-	now := time.Now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ctx == nil || now.After(r.until) {
-		r.ctx, r.cancel = context.WithTimeout(parent, timeout)
-		r.until = now.Add(min(ctxWindow, timeout/2))
-	}
-	return r.ctx
 }

@@ -319,7 +319,6 @@ type Server struct {
 	registers atomic.Int64 // REGISTERs in progress
 	regWork   *regWork     // when they arrived
 	regGate   regGate      // their turns at the CPU
-	regCtx    regContexts  // their contexts
 	shedRegs  atomic.Int64 // REGISTERs refused for overload
 	stale     atomic.Int64 // requests dropped unread after MaxQueueWait
 

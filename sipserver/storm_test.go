@@ -199,23 +199,3 @@ func TestRegisterGate(t *testing.T) {
 		t.Errorf("with turns free again: %d", code)
 	}
 }
-
-// TestRegisterContexts: REGISTERs starting together share one context
-// (no timer and no allocation each), whose deadline is within
-// RequestTimeout of their start, and a later one gets a new context.
-func TestRegisterContexts(t *testing.T) {
-	var r regContexts
-	parent := context.Background()
-	start := time.Now()
-	ctx := r.get(parent, 10*time.Second)
-	if d, ok := ctx.Deadline(); !ok || d.Before(start) || d.After(time.Now().Add(10*time.Second)) {
-		t.Fatalf("deadline %v, %v; want within 10 s of %v", d, ok, start)
-	}
-	if n := testing.AllocsPerRun(100, func() { r.get(parent, 10*time.Second) }); n != 0 {
-		t.Errorf("%v allocations per REGISTER's context, want 0", n)
-	}
-	time.Sleep(ctxWindow + 10*time.Millisecond)
-	if r.get(parent, 10*time.Second) == ctx {
-		t.Error("a REGISTER after the window got the old context")
-	}
-}
