@@ -110,6 +110,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 			s.respond(tx, req, sip.StatusBadRequest, "Contact * Needs Expires: 0 And No Other Contact")
 			return
 		}
+		gate.leave()
 		if err := s.reg.DeleteAllRegistrations(ctx, acct.GUID); err != nil {
 			s.storeFailed(tx, req, err)
 			return
