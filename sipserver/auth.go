@@ -299,7 +299,7 @@ func credentialsOf(req *sip.Request, name string) (*digest.Credentials, error) {
 		if !digest.IsDigest(h.Value()) {
 			continue
 		}
-		return digest.ParseCredentials(h.Value())
+		return parseCredentials(h.Value())
 	}
 	return nil, nil
 }

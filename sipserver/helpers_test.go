@@ -104,6 +104,9 @@ func startServer(t testing.TB, cfg Config, reg Registry) *testServer {
 		// that limit set it.
 		cfg.MaxRegisterWait = -1
 	}
+	if cfg.MaxQueueWait == 0 {
+		cfg.MaxQueueWait = -1 // likewise
+	}
 	s, err := New(cfg, reg, testLogger())
 	if err != nil {
 		t.Fatalf("New: %v", err)

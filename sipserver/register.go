@@ -27,12 +27,19 @@ type change struct {
 func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	n := s.registers.Add(1)
 	defer s.registers.Add(-1)
+	arrived := time.Now()
 	slot := s.regWork.start()
 	defer s.regWork.done(slot)
 	if s.overloaded(req, n) {
-		// Refuse cheaply rather than queue (see Config).
-		s.shedRegs.Add(1)
-		s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded", sip.NewHeader("Retry-After", s.retryAfter()))
+		s.refuseRegister(tx, req)
+		return
+	}
+	// The CPU part of the work (credentials, digest, contacts) runs a few
+	// at a time, in order of arrival; see regGate.
+	gate := s.regGate.enter()
+	defer gate.leave()
+	if s.cfg.MaxRegisterWait > 0 && time.Since(arrived) > s.cfg.MaxRegisterWait && req.GetHeader("Authorization") == nil {
+		s.refuseRegister(tx, req)
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
@@ -104,6 +111,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 			s.respond(tx, req, sip.StatusBadRequest, "Contact * Needs Expires: 0 And No Other Contact")
 			return
 		}
+		gate.leave()
 		if err := s.reg.DeleteAllRegistrations(ctx, acct.GUID); err != nil {
 			s.storeFailed(tx, req, err)
 			return
@@ -121,10 +129,67 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		changes[i].expires = min(c.expires, s.cfg.MaxExpires)
 	}
-	current, err := s.reg.ContactsOf(ctx, acct.GUID, now)
+	ua := ""
+	if h := req.GetHeader("User-Agent"); h != nil {
+		ua = truncate(h.Value(), 256)
+	}
+	source := strings.ToLower(req.Transport()) + ":" + req.Source()
+	gate.leave() // waiting for the store takes no CPU
+	var bindings []sqlite.Binding
+	if len(changes) == 1 && changes[0].expires > 0 {
+		bindings, ok = s.bindOne(ctx, tx, req, acct.GUID, changes[0], now, ua, source)
+	} else {
+		bindings, ok = s.bindAll(ctx, tx, req, acct.GUID, changes, now, ua, source)
+	}
+	if !ok {
+		return
+	}
+	if len(changes) > 0 {
+		s.log.Debug("registered", "user", acct.Username, "contacts", len(bindings), "source", source)
+	}
+
+	// 200 OK lists every current binding with the seconds it has left.
+	res := []sip.Header{sip.NewHeader("Date", now.UTC().Format(http.TimeFormat))}
+	for _, b := range bindings {
+		left := max(b.Expires.Sub(now).Round(time.Second), time.Second)
+		res = append(res, sip.NewHeader("Contact", "<"+b.Contact+">;expires="+seconds(left)))
+	}
+	s.respond(tx, req, sip.StatusOK, "OK", res...)
+}
+
+// bindOne adds or refreshes the one contact of a REGISTER (the common
+// case: every phone's refresh) and returns the account's bindings after
+// it. The store reads them in the write that adds this one, and counts
+// the cap there, so that a REGISTER costs one trip to the store. Every
+// change, refreshes included, is durable before the 200: the phone
+// schedules its next REGISTER from the expiry we answer, so an expiry
+// lost in a crash could leave it unreachable until then. Concurrent
+// REGISTERs share commits (PutRegistration), which is what makes this
+// affordable. It answers the request itself when it fails.
+func (s *Server) bindOne(ctx context.Context, tx sip.ServerTransaction, req *sip.Request, account string, c change, now time.Time, ua, source string) ([]sqlite.Binding, bool) {
+	bs, err := s.reg.PutRegistration(ctx, account, c.contact, now.Add(c.expires), ua, source,
+		sqlite.ContactCap{Max: s.cfg.MaxContacts, Now: now})
+	switch {
+	case err == sqlite.ErrTooManyContacts:
+		s.respond(tx, req, sip.StatusForbidden, "Too Many Contacts")
+		return nil, false
+	case err != nil:
+		s.storeFailed(tx, req, err)
+		return nil, false
+	}
+	return bs, true
+}
+
+// bindAll applies a REGISTER's changes when it removes contacts or adds
+// several (or none: a query). The cap is checked against the current
+// bindings before anything is changed, and again by the store for each
+// new contact. It returns the bindings after the changes, and answers
+// the request itself when it fails.
+func (s *Server) bindAll(ctx context.Context, tx sip.ServerTransaction, req *sip.Request, account string, changes []change, now time.Time, ua, source string) ([]sqlite.Binding, bool) {
+	current, err := s.reg.ContactsOf(ctx, account, now)
 	if err != nil {
 		s.storeFailed(tx, req, err)
-		return
+		return nil, false
 	}
 	bindings := map[string]time.Time{}
 	order := []string{}
@@ -144,52 +209,40 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if len(bindings) > s.cfg.MaxContacts && len(bindings) > len(current) {
 		s.respond(tx, req, sip.StatusForbidden, "Too Many Contacts")
-		return
+		return nil, false
 	}
-
-	ua := ""
-	if h := req.GetHeader("User-Agent"); h != nil {
-		ua = truncate(h.Value(), 256)
-	}
-	source := strings.ToLower(req.Transport()) + ":" + req.Source()
-	// Every change, refreshes included, is durable before the 200: the
-	// phone schedules its next REGISTER from the expiry we answer, so an
-	// expiry lost in a crash could leave it unreachable until then.
-	// Concurrent REGISTERs share commits (PutRegistration), which is what
-	// makes this affordable.
 	for _, c := range changes {
 		if c.expires > 0 {
-			err = s.reg.PutRegistration(ctx, acct.GUID, c.contact, now.Add(c.expires), ua, source,
+			_, err = s.reg.PutRegistration(ctx, account, c.contact, now.Add(c.expires), ua, source,
 				sqlite.ContactCap{Max: s.cfg.MaxContacts, Now: now})
-		} else if err = s.reg.DeleteRegistration(ctx, acct.GUID, c.contact); xc5.ErrorCode(err) == xc5.ENOTFOUND {
+		} else if err = s.reg.DeleteRegistration(ctx, account, c.contact); xc5.ErrorCode(err) == xc5.ENOTFOUND {
 			err = nil
 		}
 		if err == sqlite.ErrTooManyContacts {
 			// Simultaneous REGISTERs passed the check above together; the
 			// store's count, taken in the write, refused this one.
 			s.respond(tx, req, sip.StatusForbidden, "Too Many Contacts")
-			return
+			return nil, false
 		}
 		if err != nil {
 			s.storeFailed(tx, req, err)
-			return
+			return nil, false
 		}
 	}
-	if len(changes) > 0 {
-		s.log.Debug("registered", "user", acct.Username, "contacts", len(bindings), "source", source)
-	}
-
-	// 200 OK lists every current binding with the seconds it has left.
-	res := []sip.Header{sip.NewHeader("Date", now.UTC().Format(http.TimeFormat))}
+	var out []sqlite.Binding
 	for _, c := range order {
-		exp, ok := bindings[c]
-		if !ok {
-			continue
+		if exp, ok := bindings[c]; ok {
+			out = append(out, sqlite.Binding{Contact: c, Expires: exp})
 		}
-		left := max(exp.Sub(now).Round(time.Second), time.Second)
-		res = append(res, sip.NewHeader("Contact", "<"+c+">;expires="+seconds(left)))
 	}
-	s.respond(tx, req, sip.StatusOK, "OK", res...)
+	return out, true
+}
+
+// refuseRegister answers a REGISTER refused for overload: cheaply, with a
+// spread Retry-After (see Config).
+func (s *Server) refuseRegister(tx sip.ServerTransaction, req *sip.Request) {
+	s.shedRegs.Add(1)
+	s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded", sip.NewHeader("Retry-After", s.retryAfter()))
 }
 
 // overloaded decides whether a REGISTER, the nth in progress, is refused:

@@ -40,8 +40,9 @@ type Registry interface {
 	// given username; an unknown account is an xc5 ENOTFOUND error.
 	SIPCredentials(ctx context.Context, username string) (sqlite.SIPCredentials, error)
 	// PutRegistration creates or refreshes the binding of contact; a new
-	// contact beyond limit is sqlite.ErrTooManyContacts.
-	PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit sqlite.ContactCap) error
+	// contact beyond limit is sqlite.ErrTooManyContacts. It returns the
+	// account's bindings valid at limit.Now once the write is durable.
+	PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error)
 	// DeleteRegistration removes one binding (ENOTFOUND when there is none).
 	DeleteRegistration(ctx context.Context, accountGUID, contact string) error
 	// DeleteAllRegistrations removes every binding of the account.
@@ -120,6 +121,14 @@ type Config struct {
 	// the collapse where queues and retransmissions feed each other.
 	// Default 8192; negative means no limit.
 	MaxPendingRegisters int
+	// MaxQueueWait bounds the wait of requests in the UDP socket's receive
+	// buffer: a REGISTER, OPTIONS or initial INVITE read after waiting
+	// there longer is dropped before it is parsed (its sender retransmits
+	// it), so that the queue the registrar cannot see stays short under
+	// overload. Responses and requests of calls in progress are never
+	// dropped. Default 400 ms, below SIP's first retransmission; negative
+	// turns it off.
+	MaxQueueWait time.Duration
 	// MaxRegisterWait bounds the queue of REGISTERs by waiting time: once
 	// the oldest REGISTER in progress has waited this long, REGISTERs
 	// that start a registration (no credentials) get 503 at once, while
@@ -239,6 +248,7 @@ func (c *Config) defaults() error {
 	}
 	def(&c.RetryAfter, time.Second)
 	def(&c.MaxRegisterWait, 400*time.Millisecond)
+	def(&c.MaxQueueWait, 400*time.Millisecond)
 	def(&c.RegisterRetrySpread, 9*time.Second)
 	if c.MaxPendingRegisters == 0 {
 		c.MaxPendingRegisters = 8192
@@ -311,7 +321,9 @@ type Server struct {
 
 	registers atomic.Int64 // REGISTERs in progress
 	regWork   *regWork     // when they arrived
+	regGate   regGate      // their turns at the CPU
 	shedRegs  atomic.Int64 // REGISTERs refused for overload
+	stale     atomic.Int64 // requests dropped unread after MaxQueueWait
 
 	mu       sync.RWMutex
 	handlers map[sip.RequestMethod]Handler
@@ -357,6 +369,7 @@ func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
 		limiter:  newLimiter(cfg),
 		throttle: newThrottle(cfg.SourceRate, cfg.SourceBurst, cfg.MaxExpires),
 		regWork:  newRegWork(),
+		regGate:  newRegGate(),
 		handlers: map[sip.RequestMethod]Handler{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -582,7 +595,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.startSweep()
 	errc := make(chan error, 2)
 	go func() {
-		err := s.sip.ServeUDP(udp)
+		err := s.sip.ServeUDP(withStaleDrop(udp, s.cfg.MaxQueueWait, &s.stale))
 		errc <- fmt.Errorf("sip: udp stopped: %v", err)
 	}()
 	go func() {

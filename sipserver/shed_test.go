@@ -87,7 +87,7 @@ type gatedStore struct {
 	waiting chan struct{}
 }
 
-func (g *gatedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) error {
+func (g *gatedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error) {
 	select {
 	case g.waiting <- struct{}{}:
 	default:

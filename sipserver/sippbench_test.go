@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -37,7 +38,9 @@ import (
 // writes a CPU profile of each phase (register.pprof, calls.pprof) there,
 // and allocation profiles before and after it (NAME_allocs_before.pprof,
 // NAME_allocs.pprof: compare with pprof -base); XC5_LOAD_TIMING=1 reports
-// the latencies of the registrar's store calls.
+// the latencies of the registrar's store calls;
+// XC5_LOAD_REGISTER_WAIT_MS [400] is Config.MaxRegisterWait and
+// XC5_LOAD_QUEUE_WAIT_MS [400] Config.MaxQueueWait (negative: off).
 // Each phase logs the load average and the test process's CPU time per
 // successful registration or call (sipp runs in its own process, so this
 // is the server's cost, which varies less than the rate on a shared
@@ -74,7 +77,15 @@ func TestSippLoad(t *testing.T) {
 		timed = &timedStore{Store: store}
 		reg = timed
 	}
-	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, SourceRate: -1, MaxRegisterWait: 400 * time.Millisecond, DigestAlgorithms: []string{"MD5", "SHA-256"}}, reg)
+	wait := 400 * time.Millisecond
+	if ms, err := strconv.Atoi(os.Getenv("XC5_LOAD_REGISTER_WAIT_MS")); err == nil {
+		wait = time.Duration(ms) * time.Millisecond
+	}
+	queue := 400 * time.Millisecond
+	if ms, err := strconv.Atoi(os.Getenv("XC5_LOAD_QUEUE_WAIT_MS")); err == nil {
+		queue = time.Duration(ms) * time.Millisecond
+	}
+	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, SourceRate: -1, MaxRegisterWait: wait, MaxQueueWait: queue, DigestAlgorithms: []string{"MD5"}}, reg)
 	if err := srv.EnableCalls(view, store); err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +110,7 @@ func TestSippLoad(t *testing.T) {
 		"-r", strconv.Itoa(regRate), "-rp", "1000", "-m", strconv.Itoa(regs), "-l", "20000")
 	ph.end(st)
 	t.Logf("REGISTER with digest (401 + 200, binding written): offered %d/s: %s", regRate, st)
+	t.Logf("overload: %d REGISTERs refused 503, %d stale requests dropped unread", srv.ShedRegisters(), srv.StaleDropped())
 	if timed != nil {
 		t.Logf("store during REGISTER: %s", timed.report())
 	}
@@ -128,7 +140,7 @@ func TestSippLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		contact := fmt.Sprintf("sip:u%d@127.0.0.1:%d", i%10, uasPort)
-		if err := store.PutRegistration(ctx, c.GUID, contact, time.Now().Add(time.Hour), "sipp", fmt.Sprintf("udp:127.0.0.1:%d", uasPort), sqlite.ContactCap{}); err != nil {
+		if _, err := store.PutRegistration(ctx, c.GUID, contact, time.Now().Add(time.Hour), "sipp", fmt.Sprintf("udp:127.0.0.1:%d", uasPort), sqlite.ContactCap{}); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(f, "%d\n", 6480000000+i)
@@ -150,6 +162,7 @@ func TestSippLoad(t *testing.T) {
 		"-r", strconv.Itoa(callRate), "-rp", "1000", "-m", strconv.Itoa(calls), "-l", strconv.Itoa(limit), "-d", strconv.Itoa(hold))
 	ph.end(st)
 	t.Logf("calls INVITE→180→200→ACK→BYE through xc5, %d ms each: offered %d/s: %s", hold, callRate, st)
+	t.Logf("overload: %d INVITEs refused 503, %d stale requests dropped unread", srv.Shed(), srv.StaleDropped())
 	stopUAS()
 	<-uasDone
 }
@@ -336,13 +349,13 @@ type timedStore struct {
 	put, lookup []time.Duration
 }
 
-func (s *timedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) error {
+func (s *timedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error) {
 	start := time.Now()
-	err := s.Store.PutRegistration(ctx, account, contact, expires, ua, source, limit)
+	bs, err := s.Store.PutRegistration(ctx, account, contact, expires, ua, source, limit)
 	s.mu.Lock()
 	s.put = append(s.put, time.Since(start))
 	s.mu.Unlock()
-	return err
+	return bs, err
 }
 
 func (s *timedStore) ContactsOf(ctx context.Context, account string, now time.Time) ([]sqlite.Binding, error) {
@@ -365,7 +378,30 @@ func (s *timedStore) report() string {
 		p := func(f float64) time.Duration { return d[int(f*float64(len(d)-1))].Round(10 * time.Microsecond) }
 		return fmt.Sprintf("%d, p50 %v p90 %v p99 %v max %v", len(d), p(0.5), p(0.9), p(0.99), d[len(d)-1].Round(time.Millisecond))
 	}
-	return "PutRegistration " + q(s.put) + "; ContactsOf " + q(s.lookup)
+	return "PutRegistration " + q(s.put) + "; ContactsOf " + q(s.lookup) + "; goroutine run-queue wait " + schedLatency()
+}
+
+// schedLatency sums up how long goroutines waited to run, since start:
+// when the process is short of CPU, the store's one writer waits behind
+// every request's goroutine.
+func schedLatency() string {
+	m := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(m)
+	h := m[0].Value.Float64Histogram()
+	var total uint64
+	for _, c := range h.Counts {
+		total += c
+	}
+	q := func(f float64) string {
+		var n uint64
+		for i, c := range h.Counts {
+			if n += c; float64(n) >= f*float64(total) {
+				return time.Duration(h.Buckets[i+1] * float64(time.Second)).String()
+			}
+		}
+		return "?"
+	}
+	return fmt.Sprintf("p50 %s p99 %s p99.9 %s", q(0.5), q(0.99), q(0.999))
 }
 
 func writeAllocs(t *testing.T, path string) {

@@ -250,14 +250,14 @@ func (m *memRegistry) SIPCredentials(ctx context.Context, username string) (sqli
 	return c, nil
 }
 
-func (m *memRegistry) PutRegistration(ctx context.Context, guid, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) error {
+func (m *memRegistry) PutRegistration(ctx context.Context, guid, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.bindings[guid] == nil {
 		m.bindings[guid] = map[string]sqlite.Binding{}
 	}
 	m.bindings[guid][contact] = sqlite.Binding{GUID: contact, Contact: contact, Expires: expires, UserAgent: ua, Source: source}
-	return nil
+	m.mu.Unlock()
+	return m.ContactsOf(ctx, guid, limit.Now)
 }
 
 func (m *memRegistry) DeleteRegistration(ctx context.Context, guid, contact string) error {

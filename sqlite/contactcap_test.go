@@ -37,7 +37,7 @@ func testContactCap(t *testing.T, b storetest.Backend) {
 		go func() {
 			defer wg.Done()
 			<-start
-			errs[i] = stores[i%len(stores)].PutRegistration(ctx, guid, fmt.Sprintf("sip:p%d@192.0.2.%d", i, i+1),
+			_, errs[i] = stores[i%len(stores)].PutRegistration(ctx, guid, fmt.Sprintf("sip:p%d@192.0.2.%d", i, i+1),
 				now.Add(time.Hour), "ua", "udp:192.0.2.1:5060", limit)
 		}()
 	}
@@ -61,14 +61,14 @@ func testContactCap(t *testing.T, b storetest.Backend) {
 	if stored != 10 || refused != 10 || len(bs) != 10 {
 		t.Fatalf("stored %d, refused %d, bindings %d; want 10, 10, 10", stored, refused, len(bs))
 	}
-	if err := s.PutRegistration(ctx, guid, bs[0].Contact, now.Add(2*time.Hour), "ua", "udp:192.0.2.1:5060", limit); err != nil {
+	if _, err := s.PutRegistration(ctx, guid, bs[0].Contact, now.Add(2*time.Hour), "ua", "udp:192.0.2.1:5060", limit); err != nil {
 		t.Errorf("refresh at the cap: %v", err)
 	}
-	if err := s.PutRegistration(ctx, guid, "sip:new@192.0.2.99", now.Add(time.Hour), "ua", "", limit); err != sqlite.ErrTooManyContacts {
+	if _, err := s.PutRegistration(ctx, guid, "sip:new@192.0.2.99", now.Add(time.Hour), "ua", "", limit); err != sqlite.ErrTooManyContacts {
 		t.Errorf("new contact at the cap: %v, want ErrTooManyContacts", err)
 	}
 	later := sqlite.ContactCap{Max: 10, Now: now.Add(90 * time.Minute)} // all but the refreshed one expired
-	if err := s.PutRegistration(ctx, guid, "sip:new@192.0.2.99", now.Add(3*time.Hour), "ua", "", later); err != nil {
+	if _, err := s.PutRegistration(ctx, guid, "sip:new@192.0.2.99", now.Add(3*time.Hour), "ua", "", later); err != nil {
 		t.Errorf("new contact once the others expired: %v", err)
 	}
 }

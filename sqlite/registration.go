@@ -114,7 +114,10 @@ var ErrTooManyContacts = xc5.Errorf(xc5.ECONFLICT, "too many contacts")
 // expiry, user agent, source and registered_at are updated. A new contact
 // beyond limit is refused with ErrTooManyContacts; the count is taken in the
 // write that adds the binding, so that simultaneous REGISTERs cannot
-// overshoot it. It returns once the binding is durably committed.
+// overshoot it. It returns once the binding is durably committed, with
+// the account's bindings live at limit.Now after the write (the
+// registrar's 200 lists them), oldest first: read in the same write, so
+// that a REGISTER costs no separate read of its account's bindings.
 //
 // Registrations arriving together share one store write (see regBatcher),
 // so that a burst of them costs one commit and one fsync per batch of up
@@ -122,7 +125,7 @@ var ErrTooManyContacts = xc5.Errorf(xc5.ECONFLICT, "too many contacts")
 // batches are bounded by its queue, and at 5,000 REGISTERs a second with
 // commits slowed by other disk work, one write per REGISTER made the
 // writer the bottleneck.
-func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit ContactCap) error {
+func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit ContactCap) ([]Binding, error) {
 	p := &regPut{account: accountGUID, contact: contact, expires: sqlTime(expires), ua: userAgent, source: source,
 		at: sqlTime(time.Now()), max: limit.Max, now: sqlTime(limit.Now), done: make(chan error, 1)}
 	b := &s.regs
@@ -136,17 +139,21 @@ func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string
 	}
 	select {
 	case err := <-p.done:
-		return err
+		if err != nil {
+			return nil, err
+		}
+		return p.bindings, nil
 	case <-ctx.Done():
-		return ctx.Err() // the write itself goes on: a write is never cut half way
+		return nil, ctx.Err() // the write itself goes on: a write is never cut half way
 	}
 }
 
 // regPut is one PutRegistration waiting for its batch.
 type regPut struct {
 	account, contact, expires, ua, source, at string
-	max                                       int    // ContactCap.Max
-	now                                       string // ContactCap.Now
+	max                                       int       // ContactCap.Max
+	now                                       string    // ContactCap.Now
+	bindings                                  []Binding // live after the write, set before done
 	done                                      chan error
 }
 
@@ -202,11 +209,13 @@ func (b *regBatcher) drain(s *Store) {
 	}
 }
 
-// upsertRegistration writes one binding inside a batch. A failure (the
-// account was deleted meanwhile, or is at its cap) undoes only this
-// binding: SQLite backs out just the failed statement, and on PostgreSQL,
-// where any error aborts the transaction, each binding has its own
-// savepoint.
+// upsertRegistration writes one binding inside a batch: it reads the
+// account's bindings, which decide between a refresh in place, a new
+// binding and a refusal at the cap, and which, with this one, are what
+// p.bindings returns. A failure (the account was deleted meanwhile, or is
+// at its cap) undoes only this binding: SQLite backs out just the failed
+// statement, and on PostgreSQL, where any error aborts the transaction,
+// each binding has its own savepoint.
 func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) error {
 	pg := s.d == postgresDialect
 	if pg {
@@ -214,22 +223,45 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 			return err
 		}
 	}
-	refreshed, err := s.refreshLive(ctx, q, p)
-	if err == nil && !refreshed {
-		err = s.checkContactCap(ctx, q, p)
+	rows, err := s.accountBindings(ctx, q, p)
+	live, i := 0, -1 // live bindings other than p.contact; p.contact's row
+	for j, r := range rows {
+		if r.Contact == p.contact {
+			i = j
+		} else if r.expires > p.now {
+			live++
+		}
 	}
-	if err == nil && !refreshed {
+	switch {
+	case err != nil:
+	case p.max > 0 && live >= p.max && (i < 0 || rows[i].expires <= p.now):
+		// A new contact, or one that expired but is not swept yet (so
+		// counted as new); a live binding's refresh is never refused.
+		err = ErrTooManyContacts
+	case i >= 0:
+		_, err = q.ExecContext(ctx, `UPDATE registrations SET expires = ?, user_agent = ?, source = ?, registered_at = ?
+		WHERE account = ? AND contact = ?`, p.expires, p.ua, p.source, p.at, p.account, p.contact)
+		rows[i].set(p)
+	default:
+		// ON CONFLICT only for a PostgreSQL node racing another on an
+		// uncapped put (capped ones hold the account's lock).
+		r := bindingRow{Binding: Binding{GUID: registrationGUID(), Contact: p.contact}}
 		_, err = q.ExecContext(ctx, `INSERT INTO registrations (guid, account, contact, expires, user_agent, source, registered_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, contact) DO UPDATE SET expires = excluded.expires,
 			user_agent = excluded.user_agent, source = excluded.source, registered_at = excluded.registered_at`,
-			registrationGUID(), p.account, p.contact, p.expires, p.ua, p.source, p.at)
+			r.GUID, p.account, p.contact, p.expires, p.ua, p.source, p.at)
+		r.set(p)
+		rows = append(rows, r)
 	}
 	if pg {
 		if err != nil {
 			q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT reg")
 		}
 		q.ExecContext(ctx, "RELEASE SAVEPOINT reg")
+	}
+	if err == nil {
+		p.bindings = liveOf(rows, p.now)
 	}
 	if err == ErrTooManyContacts {
 		return err
@@ -240,55 +272,69 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 	return err
 }
 
-// refreshLive updates the binding of a capped put when it is live: the
-// common case (phones refresh every few minutes), which needs neither the
-// lock nor the count of checkContactCap. Uncapped puts go straight to the
-// upsert.
-func (s *Store) refreshLive(ctx context.Context, q execer, p *regPut) (bool, error) {
-	if p.max <= 0 {
-		return false, nil
-	}
-	res, err := q.ExecContext(ctx, `UPDATE registrations SET expires = ?, user_agent = ?, source = ?, registered_at = ?
-		WHERE account = ? AND contact = ? AND expires > ?`, p.expires, p.ua, p.source, p.at, p.account, p.contact, p.now)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+// bindingRow is a binding as read in a write, its times still as stored.
+type bindingRow struct {
+	Binding
+	expires, at string
 }
 
-// checkContactCap refuses a new live contact of an account that has
-// p.max other live bindings already (a binding that expired but is not
-// swept yet is rewritten as a new one; one that another node wrote
-// meanwhile, as a refresh).
-// On SQLite the single writer makes the count exact; on PostgreSQL, where
-// several nodes write at once, the account's row is locked first, so that
-// each node counts the others' committed bindings (FOR NO KEY UPDATE: it
-// does not hold up writes elsewhere that merely reference the account).
-func (s *Store) checkContactCap(ctx context.Context, q execer, p *regPut) error {
-	if p.max <= 0 {
-		return nil
+// set gives r the values p writes.
+func (r *bindingRow) set(p *regPut) {
+	r.expires, r.at, r.UserAgent, r.Source = p.expires, p.at, p.ua, p.source
+}
+
+// liveOf returns the rows live at now (a time as stored), times parsed.
+func liveOf(rows []bindingRow, now string) []Binding {
+	var out []Binding
+	for _, r := range rows {
+		if r.expires > now {
+			b := r.Binding
+			b.Expires, b.RegisteredAt = parseSQLTime(r.expires), parseSQLTime(r.at)
+			out = append(out, b)
+		}
 	}
-	if s.d == postgresDialect {
+	return out
+}
+
+// accountBindings reads every binding of the account, expired ones not
+// swept yet included, in the write. On SQLite the single writer makes
+// them (and so the cap's count) exact; on PostgreSQL, where several
+// nodes write at once, a capped put first locks the account's row, so
+// that each node sees the others' committed bindings (FOR NO KEY UPDATE:
+// it does not hold up writes elsewhere that merely reference the
+// account).
+func (s *Store) accountBindings(ctx context.Context, q execer, p *regPut) ([]bindingRow, error) {
+	if s.d == postgresDialect && p.max > 0 {
 		var one int
 		err := q.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE guid = ? FOR NO KEY UPDATE`, p.account).Scan(&one)
 		if err == sql.ErrNoRows {
-			return notFound("account %s not found", p.account)
+			return nil, notFound("account %s not found", p.account)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	var live int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM registrations WHERE account = ? AND expires > ? AND contact <> ?`,
-		p.account, p.now, p.contact).Scan(&live)
+	rows, err := q.QueryContext(ctx, `SELECT guid, contact, expires, user_agent, source, registered_at
+		FROM registrations WHERE account = ? ORDER BY id`, p.account)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if live >= p.max {
-		return ErrTooManyContacts
+	defer rows.Close()
+	var out []bindingRow
+	for rows.Next() {
+		var r bindingRow
+		if err := rows.Scan(&r.GUID, &r.Contact, &r.expires, &r.UserAgent, &r.Source, &r.at); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
 	}
-	return nil
+	return out, rows.Err()
+}
+
+// parseSQLTime reads a time as the registrations table stores it.
+func parseSQLTime(v string) time.Time {
+	t, _ := time.Parse(time.RFC3339, v)
+	return t
 }
 
 // DeleteRegistration removes one binding of the account.
@@ -331,8 +377,12 @@ func (s *Store) ExpireRegistrations(ctx context.Context, now time.Time) (int, er
 // ContactsOf returns the account's bindings that are still valid at now,
 // oldest first.
 func (s *Store) ContactsOf(ctx context.Context, accountGUID string, now time.Time) ([]Binding, error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT guid, contact, expires, user_agent, source, registered_at
-		FROM registrations WHERE account = ? AND expires > ? ORDER BY id`, accountGUID, sqlTime(now))
+	return scanBindings(s.reader().QueryContext(ctx, `SELECT guid, contact, expires, user_agent, source, registered_at
+		FROM registrations WHERE account = ? AND expires > ? ORDER BY id`, accountGUID, sqlTime(now)))
+}
+
+// scanBindings reads the rows of a bindings query.
+func scanBindings(rows *sql.Rows, err error) ([]Binding, error) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
@@ -344,8 +394,7 @@ func (s *Store) ContactsOf(ctx context.Context, accountGUID string, now time.Tim
 		if err := rows.Scan(&b.GUID, &b.Contact, &expires, &b.UserAgent, &b.Source, &at); err != nil {
 			return nil, storeErr(err)
 		}
-		b.Expires, _ = time.Parse(time.RFC3339, expires)
-		b.RegisteredAt, _ = time.Parse(time.RFC3339, at)
+		b.Expires, b.RegisteredAt = parseSQLTime(expires), parseSQLTime(at)
 		out = append(out, b)
 	}
 	return out, storeErr(rows.Err())

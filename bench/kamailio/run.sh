@@ -171,7 +171,7 @@ kill "$KAM_PID"; wait "$KAM_PID" 2>/dev/null || true; KAM_PID=
 go test -c -o "$WORK/sipserver.test" ./sipserver
 echo "load average before xc5: $(cut -d' ' -f1-3 /proc/loadavg)"
 (cd sipserver && XC5_SIPP_LOAD=1 XC5_LOAD_SKIP_CALLS=1 XC5_LOAD_TIMING=1 XC5_LOAD_ACCOUNTS="$ACCOUNTS" XC5_LOAD_REGS="$REGS" XC5_LOAD_REG_RATE="$RATE" \
-  timeout 600 "$WORK/sipserver.test" -test.run 'TestSippLoad$' -test.v -test.timeout 10m) | tee "$WORK/xc5.log" | grep -E 'XC5_RESULT|REGISTER|load average|FAIL|seeded|store during'
+  timeout 600 "$WORK/sipserver.test" -test.run 'TestSippLoad$' -test.v -test.timeout 10m) | tee "$WORK/xc5.log" | grep -E 'XC5_RESULT|REGISTER|load average|FAIL|seeded|store during|overload'
 res=$(grep '^XC5_RESULT phase=register' "$WORK/xc5.log")
 XC5_RATE=$(sed -n 's/.* per_s=\([0-9]*\).*/\1/p' <<<"$res")
 XC5_FAIL=$(sed -n 's/.* failed=\([0-9]*\).*/\1/p' <<<"$res")
