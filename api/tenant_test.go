@@ -517,7 +517,7 @@ func TestTenantTraceTellsNothingOutside(t *testing.T) {
 		}
 		// (iii) b1's real registration changes nothing in the partition's trace.
 		_, before := trace("a2@acme.test", "6492220001", "")
-		if err := e.Store.PutRegistration(context.Background(), e.g["b1@beta.test"], "<sip:b1@127.0.0.1:5099>", time.Now().Add(time.Hour), "test", "127.0.0.1:5099", sqlite.ContactCap{}); err != nil {
+		if _, err := e.Store.PutRegistration(context.Background(), e.g["b1@beta.test"], "<sip:b1@127.0.0.1:5099>", time.Now().Add(time.Hour), "test", "127.0.0.1:5099", sqlite.ContactCap{}); err != nil {
 			t.Fatal(err)
 		}
 		if sys := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from=a2@acme.test&dial=6492220001", ""); !strings.Contains(string(sys.Body), `"by":"b1@beta.test"`) {
