@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"xc5"
 	"xc5/api"
 	"xc5/resource"
 	"xc5/routing"
@@ -517,7 +518,7 @@ func TestTenantTraceTellsNothingOutside(t *testing.T) {
 		}
 		// (iii) b1's real registration changes nothing in the partition's trace.
 		_, before := trace("a2@acme.test", "6492220001", "")
-		if _, err := e.Store.PutRegistration(context.Background(), e.g["b1@beta.test"], "<sip:b1@127.0.0.1:5099>", time.Now().Add(time.Hour), "test", "127.0.0.1:5099", sqlite.ContactCap{}); err != nil {
+		if _, err := e.Store.PutRegistration(context.Background(), e.g["b1@beta.test"], "<sip:b1@127.0.0.1:5099>", time.Now().Add(time.Hour), "test", "127.0.0.1:5099", xc5.ContactCap{}); err != nil {
 			t.Fatal(err)
 		}
 		if sys := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from=a2@acme.test&dial=6492220001", ""); !strings.Contains(string(sys.Body), `"by":"b1@beta.test"`) {

@@ -23,7 +23,6 @@ import (
 	"xc5"
 	"xc5/ratelimit"
 	"xc5/secret"
-	"xc5/sqlite"
 )
 
 // defaultAlgorithms are the digest algorithms offered, strongest first
@@ -250,7 +249,7 @@ func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, proxy boo
 // (reception in realm acmebrick.x.co.nz), or a username without "@" that
 // is its own realm (a company account, a number). local reports the
 // second form, which is checked against the local-part HA1 values.
-func (s *Server) lookup(ctx context.Context, username, realm string) (c sqlite.SIPCredentials, local bool, err error) {
+func (s *Server) lookup(ctx context.Context, username, realm string) (c xc5.SIPCredentials, local bool, err error) {
 	username, realm = strings.ToLower(username), strings.ToLower(realm)
 	if strings.Contains(username, "@") || realm == "" || username == realm {
 		c, err = s.reg.SIPCredentials(ctx, username)
@@ -333,14 +332,14 @@ func (s *Server) firstChallenge(ctx context.Context, tx sip.ServerTransaction, r
 // username (see package ratelimit and docs/sip.md). The realm of a first challenge comes from the address
 // of record: the To header for REGISTER, From for anything else. A
 // disabled account is refused with 403 once its credentials are right.
-func (s *Server) Authenticate(req *sip.Request, tx sip.ServerTransaction, proxy bool) (sqlite.SIPCredentials, bool) {
+func (s *Server) Authenticate(req *sip.Request, tx sip.ServerTransaction, proxy bool) (xc5.SIPCredentials, bool) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	return s.authenticate(ctx, req, tx, proxy)
 }
 
-func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, proxy bool) (sqlite.SIPCredentials, bool) {
-	var none sqlite.SIPCredentials
+func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, proxy bool) (xc5.SIPCredentials, bool) {
+	var none xc5.SIPCredentials
 	now := s.cfg.Now()
 	ip := sourceIP(req)
 	if _, blocked := s.limiter.Blocked(ip, now); blocked {
@@ -376,7 +375,7 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
 		return none, false
 	}
-	fail := func(code int, reason string) (sqlite.SIPCredentials, bool) {
+	fail := func(code int, reason string) (xc5.SIPCredentials, bool) {
 		slot.Fail(ctx, now)
 		s.respond(tx, req, code, reason)
 		return none, false

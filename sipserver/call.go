@@ -17,9 +17,9 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"xc5"
 	"xc5/resource"
 	"xc5/routing"
-	"xc5/sqlite"
 )
 
 // CallStore is what calls need from the store beside the Registry: the
@@ -27,7 +27,7 @@ import (
 // detail records. *sqlite.Store implements it.
 type CallStore interface {
 	// Trunks lists every trunk, lowest priority first.
-	Trunks(ctx context.Context) ([]sqlite.Trunk, error)
+	Trunks(ctx context.Context) ([]xc5.Trunk, error)
 	// AddCDR writes one call detail record for an account.
 	AddCDR(ctx context.Context, accountGUID string, vals map[string]any) error
 }
@@ -282,7 +282,7 @@ type caller struct {
 	number  string           // the external caller's number (From user)
 	offers  []string         // the numbers an account's phone offers to present, best first
 	private bool             // the external caller withholds its number
-	trunk   *sqlite.Trunk
+	trunk   *xc5.Trunk
 }
 
 // name is the caller as the engine and the CDRs know it.

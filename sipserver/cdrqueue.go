@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"xc5"
 	"xc5/resource"
-	"xc5/sqlite"
 )
 
 // cdrQueue writes call detail records a little after their calls end,
@@ -112,9 +112,9 @@ func (q *cdrQueue) write(batch []cdrRecord) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if bs, ok := q.store.(cdrBatchStore); ok {
-		recs := make([]sqlite.CDR, len(batch))
+		recs := make([]xc5.CDR, len(batch))
 		for i, r := range batch {
-			recs[i] = sqlite.CDR{Account: r.account, Values: r.vals, GUID: r.guid, Retry: r.retry}
+			recs[i] = xc5.CDR{Account: r.account, Values: r.vals, GUID: r.guid, Retry: r.retry}
 		}
 		err := bs.AddCDRs(ctx, recs)
 		if unavailable(err) {
@@ -169,7 +169,7 @@ func (q *cdrQueue) recovered() {
 // cdrBatchStore is a store that writes many records in one commit:
 // *sqlite.Store's AddCDRs.
 type cdrBatchStore interface {
-	AddCDRs(ctx context.Context, recs []sqlite.CDR) error
+	AddCDRs(ctx context.Context, recs []xc5.CDR) error
 }
 
 // run flushes every delay until ctx ends, and once more then.

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"xc5"
 	"xc5/resource"
-	"xc5/sqlite"
 )
 
 // credTTL bounds how long cached digest secrets are trusted without a
@@ -36,7 +36,7 @@ type credCache struct {
 }
 
 type credEntry struct {
-	c       sqlite.SIPCredentials
+	c       xc5.SIPCredentials
 	expires time.Time
 }
 
@@ -69,7 +69,7 @@ func withCredCache(reg Registry, now func() time.Time) Registry {
 }
 
 // SIPCredentials implements Registry from the cache when it can.
-func (c *credCache) SIPCredentials(ctx context.Context, username string) (sqlite.SIPCredentials, error) {
+func (c *credCache) SIPCredentials(ctx context.Context, username string) (xc5.SIPCredentials, error) {
 	key := strings.ToLower(username)
 	now := c.now()
 	c.mu.Lock()

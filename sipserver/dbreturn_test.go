@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"xc5"
 	"xc5/sqlite"
 	"xc5/storetest"
 )
@@ -151,7 +152,7 @@ type trunkCountingStore struct {
 	trunkReads atomic.Int64
 }
 
-func (c *trunkCountingStore) Trunks(ctx context.Context) ([]sqlite.Trunk, error) {
+func (c *trunkCountingStore) Trunks(ctx context.Context) ([]xc5.Trunk, error) {
 	c.trunkReads.Add(1)
 	return c.Store.Trunks(ctx)
 }

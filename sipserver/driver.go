@@ -13,9 +13,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/google/uuid"
 
+	"xc5"
 	"xc5/dialplan"
 	"xc5/routing"
-	"xc5/sqlite"
 )
 
 // defaultRingSeconds applies to a ring the engine gives no time.
@@ -87,8 +87,8 @@ type leg struct {
 	rg      *ringing
 	index   int // of the ring's target
 	acct    *routing.Account
-	binding sqlite.Binding
-	trunk   *sqlite.Trunk
+	binding xc5.Binding
+	trunk   *xc5.Trunk
 	number  string
 	req     *sip.Request
 	dlg     *sipgo.DialogClientSession

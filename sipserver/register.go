@@ -11,7 +11,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"xc5"
-	"xc5/sqlite"
 )
 
 // maxContactLen bounds a stored contact URI.
@@ -135,7 +134,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	source := strings.ToLower(req.Transport()) + ":" + req.Source()
 	gate.leave() // waiting for the store takes no CPU
-	var bindings []sqlite.Binding
+	var bindings []xc5.Binding
 	if len(changes) == 1 && changes[0].expires > 0 {
 		bindings, ok = s.bindOne(ctx, tx, req, acct.GUID, changes[0], now, ua, source)
 	} else {
@@ -166,11 +165,11 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 // lost in a crash could leave it unreachable until then. Concurrent
 // REGISTERs share commits (PutRegistration), which is what makes this
 // affordable. It answers the request itself when it fails.
-func (s *Server) bindOne(ctx context.Context, tx sip.ServerTransaction, req *sip.Request, account string, c change, now time.Time, ua, source string) ([]sqlite.Binding, bool) {
+func (s *Server) bindOne(ctx context.Context, tx sip.ServerTransaction, req *sip.Request, account string, c change, now time.Time, ua, source string) ([]xc5.Binding, bool) {
 	bs, err := s.reg.PutRegistration(ctx, account, c.contact, now.Add(c.expires), ua, source,
-		sqlite.ContactCap{Max: s.cfg.MaxContacts, Now: now})
+		xc5.ContactCap{Max: s.cfg.MaxContacts, Now: now})
 	switch {
-	case err == sqlite.ErrTooManyContacts:
+	case err == xc5.ErrTooManyContacts:
 		s.respond(tx, req, sip.StatusForbidden, "Too Many Contacts")
 		return nil, false
 	case err != nil:
@@ -185,7 +184,7 @@ func (s *Server) bindOne(ctx context.Context, tx sip.ServerTransaction, req *sip
 // bindings before anything is changed, and again by the store for each
 // new contact. It returns the bindings after the changes, and answers
 // the request itself when it fails.
-func (s *Server) bindAll(ctx context.Context, tx sip.ServerTransaction, req *sip.Request, account string, changes []change, now time.Time, ua, source string) ([]sqlite.Binding, bool) {
+func (s *Server) bindAll(ctx context.Context, tx sip.ServerTransaction, req *sip.Request, account string, changes []change, now time.Time, ua, source string) ([]xc5.Binding, bool) {
 	current, err := s.reg.ContactsOf(ctx, account, now)
 	if err != nil {
 		s.storeFailed(tx, req, err)
@@ -214,11 +213,11 @@ func (s *Server) bindAll(ctx context.Context, tx sip.ServerTransaction, req *sip
 	for _, c := range changes {
 		if c.expires > 0 {
 			_, err = s.reg.PutRegistration(ctx, account, c.contact, now.Add(c.expires), ua, source,
-				sqlite.ContactCap{Max: s.cfg.MaxContacts, Now: now})
+				xc5.ContactCap{Max: s.cfg.MaxContacts, Now: now})
 		} else if err = s.reg.DeleteRegistration(ctx, account, c.contact); xc5.ErrorCode(err) == xc5.ENOTFOUND {
 			err = nil
 		}
-		if err == sqlite.ErrTooManyContacts {
+		if err == xc5.ErrTooManyContacts {
 			// Simultaneous REGISTERs passed the check above together; the
 			// store's count, taken in the write, refused this one.
 			s.respond(tx, req, sip.StatusForbidden, "Too Many Contacts")
@@ -229,10 +228,10 @@ func (s *Server) bindAll(ctx context.Context, tx sip.ServerTransaction, req *sip
 			return nil, false
 		}
 	}
-	var out []sqlite.Binding
+	var out []xc5.Binding
 	for _, c := range order {
 		if exp, ok := bindings[c]; ok {
-			out = append(out, sqlite.Binding{Contact: c, Expires: exp})
+			out = append(out, xc5.Binding{Contact: c, Expires: exp})
 		}
 	}
 	return out, true
@@ -317,7 +316,7 @@ func truncate(s string, n int) string {
 
 // Contacts returns the bindings of the account with the given username
 // that are valid now: where a call to it is to ring.
-func (s *Server) Contacts(ctx context.Context, username string) ([]sqlite.Binding, error) {
+func (s *Server) Contacts(ctx context.Context, username string) ([]xc5.Binding, error) {
 	c, err := s.reg.SIPCredentials(ctx, username)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
+	"xc5"
 	"xc5/api"
 	"xc5/resource"
 	"xc5/secret"
@@ -73,7 +74,7 @@ func TestRegisterMD5(t *testing.T) {
 		res := p.login(p.register(reception, []string{contact}, 300), "MD5", reception, password)
 		wantStatus(t, res, 200)
 		bs, _ := store.ContactsOf(context.Background(), guid, srv.clock.Now())
-		if !slices.ContainsFunc(bs, func(b sqlite.Binding) bool {
+		if !slices.ContainsFunc(bs, func(b xc5.Binding) bool {
 			return strings.HasPrefix(b.Source, strings.ToLower(tp)+":127.0.0.1:") && strings.Contains(b.Contact, strings.ToLower(tp))
 		}) {
 			t.Fatalf("%s: bindings = %+v", tp, bs)
@@ -187,7 +188,7 @@ type localHA1 struct {
 	passwords map[string]string
 }
 
-func (l *localHA1) SIPCredentials(ctx context.Context, username string) (sqlite.SIPCredentials, error) {
+func (l *localHA1) SIPCredentials(ctx context.Context, username string) (xc5.SIPCredentials, error) {
 	c, err := l.Store.SIPCredentials(ctx, username)
 	if pw, ok := l.passwords[c.Username]; ok && err == nil {
 		local, _, _ := strings.Cut(c.Username, "@")
@@ -325,7 +326,7 @@ func TestMultipleContacts(t *testing.T) {
 	// Refreshing keeps the binding's GUID and stores the new expiry.
 	before, _ := store.ContactsOf(context.Background(), guid, srv.clock.Now())
 	wantStatus(t, desk.login(desk.register(reception, []string{"<sip:desk@127.0.0.1:5001>"}, 600), "MD5", reception, password), 200)
-	var after []sqlite.Binding
+	var after []xc5.Binding
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if after, _ = store.ContactsOf(context.Background(), guid, srv.clock.Now()); len(after) == 3 && after[0].Expires.Equal(srv.clock.Now().Add(600*time.Second)) {
 			break
@@ -561,7 +562,7 @@ func TestRefreshWrittenThrough(t *testing.T) {
 	srv := startServer(t, Config{}, store)
 	desk := newPhone(t, srv.addr, "UDP")
 	contact := []string{"<sip:desk@127.0.0.1:5001>"}
-	stored := func() sqlite.Binding {
+	stored := func() xc5.Binding {
 		t.Helper()
 		bs, err := store.ContactsOf(context.Background(), guid, srv.clock.Now())
 		if err != nil || len(bs) != 1 {

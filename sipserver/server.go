@@ -29,8 +29,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"xc5"
 	"xc5/ratelimit"
-	"xc5/sqlite"
 )
 
 // Registry is what the SIP service needs from the store; *sqlite.Store
@@ -38,11 +38,11 @@ import (
 type Registry interface {
 	// SIPCredentials returns the digest secrets of the account with the
 	// given username; an unknown account is an xc5 ENOTFOUND error.
-	SIPCredentials(ctx context.Context, username string) (sqlite.SIPCredentials, error)
+	SIPCredentials(ctx context.Context, username string) (xc5.SIPCredentials, error)
 	// PutRegistration creates or refreshes the binding of contact; a new
-	// contact beyond limit is sqlite.ErrTooManyContacts. It returns the
+	// contact beyond limit is xc5.ErrTooManyContacts. It returns the
 	// account's bindings valid at limit.Now once the write is durable.
-	PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error)
+	PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit xc5.ContactCap) ([]xc5.Binding, error)
 	// DeleteRegistration removes one binding (ENOTFOUND when there is none).
 	DeleteRegistration(ctx context.Context, accountGUID, contact string) error
 	// DeleteAllRegistrations removes every binding of the account.
@@ -50,7 +50,7 @@ type Registry interface {
 	// ExpireRegistrations deletes the bindings expired at now.
 	ExpireRegistrations(ctx context.Context, now time.Time) (int, error)
 	// ContactsOf lists the account's bindings still valid at now.
-	ContactsOf(ctx context.Context, accountGUID string, now time.Time) ([]sqlite.Binding, error)
+	ContactsOf(ctx context.Context, accountGUID string, now time.Time) ([]xc5.Binding, error)
 }
 
 // Config tunes the SIP service. Zero values take the defaults given.

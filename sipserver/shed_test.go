@@ -7,6 +7,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"xc5"
 	"xc5/sqlite"
 )
 
@@ -87,7 +88,7 @@ type gatedStore struct {
 	waiting chan struct{}
 }
 
-func (g *gatedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error) {
+func (g *gatedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit xc5.ContactCap) ([]xc5.Binding, error) {
 	select {
 	case g.waiting <- struct{}{}:
 	default:

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"xc5"
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/sqlite"
@@ -140,7 +141,7 @@ func TestSippLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		contact := fmt.Sprintf("sip:u%d@127.0.0.1:%d", i%10, uasPort)
-		if _, err := store.PutRegistration(ctx, c.GUID, contact, time.Now().Add(time.Hour), "sipp", fmt.Sprintf("udp:127.0.0.1:%d", uasPort), sqlite.ContactCap{}); err != nil {
+		if _, err := store.PutRegistration(ctx, c.GUID, contact, time.Now().Add(time.Hour), "sipp", fmt.Sprintf("udp:127.0.0.1:%d", uasPort), xc5.ContactCap{}); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(f, "%d\n", 6480000000+i)
@@ -349,7 +350,7 @@ type timedStore struct {
 	put, lookup []time.Duration
 }
 
-func (s *timedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error) {
+func (s *timedStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit xc5.ContactCap) ([]xc5.Binding, error) {
 	start := time.Now()
 	bs, err := s.Store.PutRegistration(ctx, account, contact, expires, ua, source, limit)
 	s.mu.Lock()
@@ -358,7 +359,7 @@ func (s *timedStore) PutRegistration(ctx context.Context, account, contact strin
 	return bs, err
 }
 
-func (s *timedStore) ContactsOf(ctx context.Context, account string, now time.Time) ([]sqlite.Binding, error) {
+func (s *timedStore) ContactsOf(ctx context.Context, account string, now time.Time) ([]xc5.Binding, error) {
 	start := time.Now()
 	bs, err := s.Store.ContactsOf(ctx, account, now)
 	s.mu.Lock()

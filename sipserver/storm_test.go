@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"xc5"
 	"xc5/sqlite"
 )
 
@@ -18,7 +19,7 @@ type countingStore struct {
 	puts atomic.Int64
 }
 
-func (c *countingStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error) {
+func (c *countingStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit xc5.ContactCap) ([]xc5.Binding, error) {
 	c.puts.Add(1)
 	return c.gatedStore.PutRegistration(ctx, account, contact, expires, ua, source, limit)
 }
@@ -110,7 +111,7 @@ type readCountingStore struct {
 	reads atomic.Int64
 }
 
-func (c *readCountingStore) ContactsOf(ctx context.Context, account string, now time.Time) ([]sqlite.Binding, error) {
+func (c *readCountingStore) ContactsOf(ctx context.Context, account string, now time.Time) ([]xc5.Binding, error) {
 	c.reads.Add(1)
 	return c.Store.ContactsOf(ctx, account, now)
 }
@@ -123,7 +124,7 @@ func TestRegisterOneStoreTrip(t *testing.T) {
 	store := newStore(t)
 	guid := addAccount(t, store, reception, password)
 	now := time.Now()
-	if _, err := store.PutRegistration(context.Background(), guid, "sip:desk@192.0.2.7", now.Add(time.Hour), "desk", "udp:192.0.2.7:5060", sqlite.ContactCap{}); err != nil {
+	if _, err := store.PutRegistration(context.Background(), guid, "sip:desk@192.0.2.7", now.Add(time.Hour), "desk", "udp:192.0.2.7:5060", xc5.ContactCap{}); err != nil {
 		t.Fatal(err)
 	}
 	c := &readCountingStore{Store: store}

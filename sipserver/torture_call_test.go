@@ -7,22 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"xc5"
 	"xc5/resource"
 	"xc5/routing"
-	"xc5/sqlite"
 )
 
 // memCallStore is an in-memory CallStore.
 type memCallStore struct {
 	mu     sync.Mutex
-	trunks []sqlite.Trunk
+	trunks []xc5.Trunk
 	cdrs   []map[string]any
 }
 
-func (m *memCallStore) Trunks(ctx context.Context) ([]sqlite.Trunk, error) {
+func (m *memCallStore) Trunks(ctx context.Context) ([]xc5.Trunk, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]sqlite.Trunk(nil), m.trunks...), nil
+	return append([]xc5.Trunk(nil), m.trunks...), nil
 }
 
 func (m *memCallStore) AddCDR(ctx context.Context, guid string, vals map[string]any) error {

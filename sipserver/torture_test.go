@@ -14,7 +14,6 @@ import (
 
 	"xc5"
 	"xc5/secret"
-	"xc5/sqlite"
 )
 
 // The files in testdata/torture are malformed, odd and hostile messages
@@ -144,7 +143,7 @@ func newHarness(t testing.TB) *harness {
 	t.Cleanup(func() { srv.Close() })
 	// Calls too: 127.0.0.1 (the messages' source) is a carrier trunk and
 	// reception has a DDI, so INVITEs reach the routing engine and rings.
-	if err := srv.EnableCalls(harnessView(), &memCallStore{trunks: []sqlite.Trunk{{Name: "t", Address: "127.0.0.1", Enabled: true}}}); err != nil {
+	if err := srv.EnableCalls(harnessView(), &memCallStore{trunks: []xc5.Trunk{{Name: "t", Address: "127.0.0.1", Enabled: true}}}); err != nil {
 		t.Fatal(err)
 	}
 	return &harness{srv: srv}
@@ -222,25 +221,25 @@ func (r *recordingTx) OnCancel(f sip.FnTxCancel) bool       { return true }
 // memRegistry is an in-memory Registry for handler tests and benchmarks.
 type memRegistry struct {
 	mu       sync.Mutex
-	accounts map[string]sqlite.SIPCredentials
-	bindings map[string]map[string]sqlite.Binding
+	accounts map[string]xc5.SIPCredentials
+	bindings map[string]map[string]xc5.Binding
 }
 
 func newMemRegistry() *memRegistry {
-	return &memRegistry{accounts: map[string]sqlite.SIPCredentials{}, bindings: map[string]map[string]sqlite.Binding{}}
+	return &memRegistry{accounts: map[string]xc5.SIPCredentials{}, bindings: map[string]map[string]xc5.Binding{}}
 }
 
-func (m *memRegistry) add(username, pw string) sqlite.SIPCredentials {
+func (m *memRegistry) add(username, pw string) xc5.SIPCredentials {
 	r := secret.Realm(username)
 	ha1 := secret.DigestHA1(username, r, pw)
-	c := sqlite.SIPCredentials{GUID: "G-" + username, Username: username, Realm: r, HA1MD5: ha1.MD5, HA1SHA256: ha1.SHA256, Enabled: true}
+	c := xc5.SIPCredentials{GUID: "G-" + username, Username: username, Realm: r, HA1MD5: ha1.MD5, HA1SHA256: ha1.SHA256, Enabled: true}
 	m.mu.Lock()
 	m.accounts[username] = c
 	m.mu.Unlock()
 	return c
 }
 
-func (m *memRegistry) SIPCredentials(ctx context.Context, username string) (sqlite.SIPCredentials, error) {
+func (m *memRegistry) SIPCredentials(ctx context.Context, username string) (xc5.SIPCredentials, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.accounts[username]
@@ -250,12 +249,12 @@ func (m *memRegistry) SIPCredentials(ctx context.Context, username string) (sqli
 	return c, nil
 }
 
-func (m *memRegistry) PutRegistration(ctx context.Context, guid, contact string, expires time.Time, ua, source string, limit sqlite.ContactCap) ([]sqlite.Binding, error) {
+func (m *memRegistry) PutRegistration(ctx context.Context, guid, contact string, expires time.Time, ua, source string, limit xc5.ContactCap) ([]xc5.Binding, error) {
 	m.mu.Lock()
 	if m.bindings[guid] == nil {
-		m.bindings[guid] = map[string]sqlite.Binding{}
+		m.bindings[guid] = map[string]xc5.Binding{}
 	}
-	m.bindings[guid][contact] = sqlite.Binding{GUID: contact, Contact: contact, Expires: expires, UserAgent: ua, Source: source}
+	m.bindings[guid][contact] = xc5.Binding{GUID: contact, Contact: contact, Expires: expires, UserAgent: ua, Source: source}
 	m.mu.Unlock()
 	return m.ContactsOf(ctx, guid, limit.Now)
 }
@@ -292,10 +291,10 @@ func (m *memRegistry) ExpireRegistrations(ctx context.Context, now time.Time) (i
 	return n, nil
 }
 
-func (m *memRegistry) ContactsOf(ctx context.Context, guid string, now time.Time) ([]sqlite.Binding, error) {
+func (m *memRegistry) ContactsOf(ctx context.Context, guid string, now time.Time) ([]xc5.Binding, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []sqlite.Binding
+	var out []xc5.Binding
 	for _, b := range m.bindings[guid] {
 		if b.Expires.After(now) {
 			out = append(out, b)

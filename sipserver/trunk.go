@@ -12,7 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
-	"xc5/sqlite"
+	"xc5"
 )
 
 // trunkCache keeps the trunks in memory: every INVITE from an unknown
@@ -40,7 +40,7 @@ type trunkCache struct {
 }
 
 type trunkEntry struct {
-	sqlite.Trunk
+	xc5.Trunk
 	nets []netip.Prefix
 }
 
@@ -152,7 +152,7 @@ func (tc *trunkCache) load(store CallStore) {
 // address is not the carrier. TCP and TLS connections come from any port.
 // When only the port is wrong, wrongPort is the trunk whose address holds
 // the IP, so that the INVITE can be refused instead of challenged.
-func (tc *trunkCache) inbound(ctx context.Context, source, transport string) (t, wrongPort *sqlite.Trunk) {
+func (tc *trunkCache) inbound(ctx context.Context, source, transport string) (t, wrongPort *xc5.Trunk) {
 	ap, err := netip.ParseAddrPort(source)
 	if err != nil {
 		return nil, nil
@@ -186,7 +186,7 @@ func (e *trunkEntry) holds(addr netip.Addr) bool {
 
 // outbound returns the trunk external calls go to: the enabled trunk with
 // a proxy and the lowest priority, or nil.
-func (tc *trunkCache) outbound(ctx context.Context) *sqlite.Trunk {
+func (tc *trunkCache) outbound(ctx context.Context) *xc5.Trunk {
 	for _, e := range tc.get(ctx) {
 		if e.Enabled && e.Proxy != "" {
 			t := e.Trunk
@@ -259,7 +259,7 @@ func (b *b2bua) fromTrunk(ctx context.Context, req *sip.Request, tx sip.ServerTr
 // the carrier's address (what inbound_auth guards against) could then
 // lock the carrier out with a few bad answers, and a long random trunk
 // password is not guessed online anyway.
-func (s *Server) authenticateTrunk(req *sip.Request, tx sip.ServerTransaction, t *sqlite.Trunk, creds *digest.Credentials, realm string) bool {
+func (s *Server) authenticateTrunk(req *sip.Request, tx sip.ServerTransaction, t *xc5.Trunk, creds *digest.Credentials, realm string) bool {
 	if creds == nil {
 		s.challenge(tx, req, true, realm, false)
 		return false

@@ -21,21 +21,9 @@ func (s *Store) AddCDR(ctx context.Context, accountGUID string, vals map[string]
 	})
 }
 
-// CDR is one call detail record for AddCDRs.
-type CDR struct {
-	Account string         // the account's GUID
-	Values  map[string]any // as for AddCDR
-	// GUID is the record's GUID, "" for a new one. A caller that may
-	// write the record again (after an answer saying the outcome is
-	// unknown) sets it once and sets Retry on the later tries: a record
-	// already written under its GUID is then not written twice.
-	GUID  string
-	Retry bool
-}
-
 // insertCDR writes r in q's transaction, unless r is a retry of a record
 // an earlier try already wrote (its COMMIT went through unanswered).
-func insertCDR(ctx context.Context, q execer, r CDR) error {
+func insertCDR(ctx context.Context, q execer, r xc5.CDR) error {
 	guid := r.GUID
 	if guid == "" {
 		guid = resource.NewGUID()
@@ -59,7 +47,7 @@ func insertCDR(ctx context.Context, q execer, r CDR) error {
 // A record with a GUID is written under it, and when marked Retry only if
 // no record has it yet. When the database is unavailable the error is
 // returned at once (EUNAVAILABLE), for the caller to try again later.
-func (s *Store) AddCDRs(ctx context.Context, recs []CDR) error {
+func (s *Store) AddCDRs(ctx context.Context, recs []xc5.CDR) error {
 	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
 		for _, r := range recs {
 			if err := insertCDR(ctx, q, r); err != nil {

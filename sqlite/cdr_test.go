@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"xc5"
 	"xc5/resource"
-	"xc5/sqlite"
 	"xc5/storetest"
 )
 
@@ -32,10 +32,10 @@ func testAddCDRs(t *testing.T, b storetest.Backend) {
 		}
 		return out
 	}
-	if err := s.AddCDRs(ctx, []sqlite.CDR{{Account: guid, Values: rec("1")}, {Account: guid, Values: rec("2")}, {Account: guid, Values: rec("3")}}); err != nil {
+	if err := s.AddCDRs(ctx, []xc5.CDR{{Account: guid, Values: rec("1")}, {Account: guid, Values: rec("2")}, {Account: guid, Values: rec("3")}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddCDRs(ctx, []sqlite.CDR{{Account: guid, Values: rec("4")}, {Account: guid, Values: rec("5")}}); err != nil {
+	if err := s.AddCDRs(ctx, []xc5.CDR{{Account: guid, Values: rec("4")}, {Account: guid, Values: rec("5")}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := list(); len(got) != 5 || got[0] != "1" || got[1] != "2" || got[2] != "3" || got[3] != "4" || got[4] != "5" {
@@ -46,11 +46,11 @@ func testAddCDRs(t *testing.T, b storetest.Backend) {
 	// (the SIP service's CDR queue after an outage-unknown answer) writes
 	// none of them twice, and the records not written yet once.
 	g6, g7 := resource.NewGUID(), resource.NewGUID()
-	if err := s.AddCDRs(ctx, []sqlite.CDR{{Account: guid, Values: rec("6"), GUID: g6}}); err != nil {
+	if err := s.AddCDRs(ctx, []xc5.CDR{{Account: guid, Values: rec("6"), GUID: g6}}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		retry := []sqlite.CDR{{Account: guid, Values: rec("6"), GUID: g6, Retry: true}, {Account: guid, Values: rec("7"), GUID: g7, Retry: true}}
+		retry := []xc5.CDR{{Account: guid, Values: rec("6"), GUID: g6, Retry: true}, {Account: guid, Values: rec("7"), GUID: g7, Retry: true}}
 		if err := s.AddCDRs(ctx, retry); err != nil {
 			t.Fatalf("retry %d: %v", i, err)
 		}
@@ -69,11 +69,11 @@ func testPurgeCDRs(t *testing.T, b storetest.Backend) {
 	s, guid := newRegStore(t, b)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
-	rec := func(started time.Time, to string) sqlite.CDR {
-		return sqlite.CDR{Account: guid, Values: map[string]any{"direction": "out", "from": "reception", "to": to,
+	rec := func(started time.Time, to string) xc5.CDR {
+		return xc5.CDR{Account: guid, Values: map[string]any{"direction": "out", "from": "reception", "to": to,
 			"started": started.Format(time.RFC3339), "ended": started.Add(time.Minute).Format(time.RFC3339), "outcome": "answered"}}
 	}
-	var recs []sqlite.CDR
+	var recs []xc5.CDR
 	for i := range 2500 {
 		recs = append(recs, rec(now.AddDate(0, 0, -401).Add(-time.Duration(i)*time.Minute), "old"))
 	}
@@ -105,7 +105,7 @@ func testPurgeCDRs(t *testing.T, b storetest.Backend) {
 		t.Fatalf("after the purge: %v", got)
 	}
 	// In the background: a record older than a day goes, today's stays.
-	if err := s.AddCDRs(ctx, []sqlite.CDR{rec(now.Add(-25*time.Hour), "yesterday"), rec(now, "today")}); err != nil {
+	if err := s.AddCDRs(ctx, []xc5.CDR{rec(now.Add(-25*time.Hour), "yesterday"), rec(now, "today")}); err != nil {
 		t.Fatal(err)
 	}
 	stop := s.RetainCDRs(24*time.Hour, 10*time.Millisecond, slog.New(slog.DiscardHandler))

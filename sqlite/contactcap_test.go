@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"xc5"
 	"xc5/sqlite"
 	"xc5/storetest"
 )
@@ -27,7 +28,7 @@ func testContactCap(t *testing.T, b storetest.Backend) {
 	}
 	ctx := context.Background()
 	now := time.Now()
-	limit := sqlite.ContactCap{Max: 10, Now: now}
+	limit := xc5.ContactCap{Max: 10, Now: now}
 	const n = 20
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -48,7 +49,7 @@ func testContactCap(t *testing.T, b storetest.Backend) {
 		switch err {
 		case nil:
 			stored++
-		case sqlite.ErrTooManyContacts:
+		case xc5.ErrTooManyContacts:
 			refused++
 		default:
 			t.Errorf("contact %d: %v", i, err)
@@ -64,10 +65,10 @@ func testContactCap(t *testing.T, b storetest.Backend) {
 	if _, err := s.PutRegistration(ctx, guid, bs[0].Contact, now.Add(2*time.Hour), "ua", "udp:192.0.2.1:5060", limit); err != nil {
 		t.Errorf("refresh at the cap: %v", err)
 	}
-	if _, err := s.PutRegistration(ctx, guid, "sip:new@192.0.2.99", now.Add(time.Hour), "ua", "", limit); err != sqlite.ErrTooManyContacts {
+	if _, err := s.PutRegistration(ctx, guid, "sip:new@192.0.2.99", now.Add(time.Hour), "ua", "", limit); err != xc5.ErrTooManyContacts {
 		t.Errorf("new contact at the cap: %v, want ErrTooManyContacts", err)
 	}
-	later := sqlite.ContactCap{Max: 10, Now: now.Add(90 * time.Minute)} // all but the refreshed one expired
+	later := xc5.ContactCap{Max: 10, Now: now.Add(90 * time.Minute)} // all but the refreshed one expired
 	if _, err := s.PutRegistration(ctx, guid, "sip:new@192.0.2.99", now.Add(3*time.Hour), "ua", "", later); err != nil {
 		t.Errorf("new contact once the others expired: %v", err)
 	}

@@ -14,34 +14,6 @@ import (
 	"xc5/secret"
 )
 
-// SIPCredentials is what the SIP registrar needs to check a digest
-// response for an account: never a password, only the HA1 values.
-type SIPCredentials struct {
-	GUID     string
-	Username string // the account's username, lower case
-	Realm    string // secret.Realm(Username)
-	// HA1MD5 and HA1SHA256 are H(username:realm:password) with the full
-	// username as the digest username.
-	HA1MD5    string
-	HA1SHA256 string
-	// LocalHA1MD5 and LocalHA1SHA256 are H(local:realm:password) for a
-	// username local@realm, for phones that send only the local part as
-	// the digest username. Empty when not (yet) computed.
-	LocalHA1MD5    string
-	LocalHA1SHA256 string
-	Enabled        bool
-}
-
-// Binding is one registered contact of an account.
-type Binding struct {
-	GUID         string
-	Contact      string // the contact URI
-	Expires      time.Time
-	UserAgent    string
-	Source       string // transport and source address, e.g. "udp:192.0.2.7:5060"
-	RegisteredAt time.Time
-}
-
 // sqlTime formats a time the way the registrations table stores it:
 // RFC 3339 in UTC with whole seconds, so that string order is time order.
 func sqlTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
@@ -63,8 +35,8 @@ func digestColumns(username, password string) map[string]any {
 
 // SIPCredentials returns the digest secrets of the account with the given
 // username (case-insensitive).
-func (s *Store) SIPCredentials(ctx context.Context, username string) (SIPCredentials, error) {
-	var c SIPCredentials
+func (s *Store) SIPCredentials(ctx context.Context, username string) (xc5.SIPCredentials, error) {
+	var c xc5.SIPCredentials
 	var enabled int64
 	var path string
 	err := s.reader().QueryRowContext(ctx, `SELECT guid, username, ha1_md5, ha1_sha256, ha1_local_md5, ha1_local_sha256, enabled, path
@@ -98,17 +70,6 @@ func registrationGUID() string {
 	return strings.ToUpper(u.String())
 }
 
-// ContactCap bounds the live bindings of an account (those expiring after
-// Now) at Max; 0 means no bound.
-type ContactCap struct {
-	Max int
-	Now time.Time
-}
-
-// ErrTooManyContacts refuses a new contact of an account that already has
-// its cap of live bindings.
-var ErrTooManyContacts = xc5.Errorf(xc5.ECONFLICT, "too many contacts")
-
 // PutRegistration binds contact to the account until expires, or refreshes
 // an existing binding of the same contact in place: its GUID stays, its
 // expiry, user agent, source and registered_at are updated. A new contact
@@ -125,7 +86,7 @@ var ErrTooManyContacts = xc5.Errorf(xc5.ECONFLICT, "too many contacts")
 // batches are bounded by its queue, and at 5,000 REGISTERs a second with
 // commits slowed by other disk work, one write per REGISTER made the
 // writer the bottleneck.
-func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit ContactCap) ([]Binding, error) {
+func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit xc5.ContactCap) ([]xc5.Binding, error) {
 	p := &regPut{account: accountGUID, contact: contact, expires: sqlTime(expires), ua: userAgent, source: source,
 		at: sqlTime(time.Now()), max: limit.Max, now: sqlTime(limit.Now), done: make(chan error, 1)}
 	b := &s.regs
@@ -151,9 +112,9 @@ func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string
 // regPut is one PutRegistration waiting for its batch.
 type regPut struct {
 	account, contact, expires, ua, source, at string
-	max                                       int       // ContactCap.Max
-	now                                       string    // ContactCap.Now
-	bindings                                  []Binding // live after the write, set before done
+	max                                       int           // ContactCap.Max
+	now                                       string        // ContactCap.Now
+	bindings                                  []xc5.Binding // live after the write, set before done
 	done                                      chan error
 }
 
@@ -237,7 +198,7 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 	case p.max > 0 && live >= p.max && (i < 0 || rows[i].expires <= p.now):
 		// A new contact, or one that expired but is not swept yet (so
 		// counted as new); a live binding's refresh is never refused.
-		err = ErrTooManyContacts
+		err = xc5.ErrTooManyContacts
 	case i >= 0:
 		_, err = q.ExecContext(ctx, `UPDATE registrations SET expires = ?, user_agent = ?, source = ?, registered_at = ?
 		WHERE account = ? AND contact = ?`, p.expires, p.ua, p.source, p.at, p.account, p.contact)
@@ -245,7 +206,7 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 	default:
 		// ON CONFLICT only for a PostgreSQL node racing another on an
 		// uncapped put (capped ones hold the account's lock).
-		r := bindingRow{Binding: Binding{GUID: registrationGUID(), Contact: p.contact}}
+		r := bindingRow{Binding: xc5.Binding{GUID: registrationGUID(), Contact: p.contact}}
 		_, err = q.ExecContext(ctx, `INSERT INTO registrations (guid, account, contact, expires, user_agent, source, registered_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, contact) DO UPDATE SET expires = excluded.expires,
@@ -263,7 +224,7 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 	if err == nil {
 		p.bindings = liveOf(rows, p.now)
 	}
-	if err == ErrTooManyContacts {
+	if err == xc5.ErrTooManyContacts {
 		return err
 	}
 	if err = mapError(err); xc5.ErrorCode(err) == xc5.ECONFLICT {
@@ -274,7 +235,7 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 
 // bindingRow is a binding as read in a write, its times still as stored.
 type bindingRow struct {
-	Binding
+	xc5.Binding
 	expires, at string
 }
 
@@ -284,8 +245,8 @@ func (r *bindingRow) set(p *regPut) {
 }
 
 // liveOf returns the rows live at now (a time as stored), times parsed.
-func liveOf(rows []bindingRow, now string) []Binding {
-	var out []Binding
+func liveOf(rows []bindingRow, now string) []xc5.Binding {
+	var out []xc5.Binding
 	for _, r := range rows {
 		if r.expires > now {
 			b := r.Binding
@@ -376,20 +337,20 @@ func (s *Store) ExpireRegistrations(ctx context.Context, now time.Time) (int, er
 
 // ContactsOf returns the account's bindings that are still valid at now,
 // oldest first.
-func (s *Store) ContactsOf(ctx context.Context, accountGUID string, now time.Time) ([]Binding, error) {
+func (s *Store) ContactsOf(ctx context.Context, accountGUID string, now time.Time) ([]xc5.Binding, error) {
 	return scanBindings(s.reader().QueryContext(ctx, `SELECT guid, contact, expires, user_agent, source, registered_at
 		FROM registrations WHERE account = ? AND expires > ? ORDER BY id`, accountGUID, sqlTime(now)))
 }
 
 // scanBindings reads the rows of a bindings query.
-func scanBindings(rows *sql.Rows, err error) ([]Binding, error) {
+func scanBindings(rows *sql.Rows, err error) ([]xc5.Binding, error) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	defer rows.Close()
-	var out []Binding
+	var out []xc5.Binding
 	for rows.Next() {
-		var b Binding
+		var b xc5.Binding
 		var expires, at string
 		if err := rows.Scan(&b.GUID, &b.Contact, &expires, &b.UserAgent, &b.Source, &at); err != nil {
 			return nil, storeErr(err)

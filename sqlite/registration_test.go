@@ -96,10 +96,10 @@ func testRegistrations(t *testing.T, be storetest.Backend) {
 	ctx := context.Background()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	a, b := "sip:reception@192.0.2.10:5060", "sip:reception@192.0.2.11:5062;transport=tcp"
-	if _, err := s.PutRegistration(ctx, guid, a, now.Add(time.Hour), "Phone/1", "udp:192.0.2.10:5060", sqlite.ContactCap{}); err != nil {
+	if _, err := s.PutRegistration(ctx, guid, a, now.Add(time.Hour), "Phone/1", "udp:192.0.2.10:5060", xc5.ContactCap{}); err != nil {
 		t.Fatalf("PutRegistration: %v", err)
 	}
-	if _, err := s.PutRegistration(ctx, guid, b, now.Add(2*time.Minute), "Phone/2", "tcp:192.0.2.11:40000", sqlite.ContactCap{}); err != nil {
+	if _, err := s.PutRegistration(ctx, guid, b, now.Add(2*time.Minute), "Phone/2", "tcp:192.0.2.11:40000", xc5.ContactCap{}); err != nil {
 		t.Fatalf("PutRegistration: %v", err)
 	}
 	got, err := s.ContactsOf(ctx, guid, now)
@@ -114,7 +114,7 @@ func testRegistrations(t *testing.T, be storetest.Backend) {
 
 	// A refresh keeps the GUID and updates the rest.
 	// The put answers the live bindings after it, as ContactsOf reads them.
-	put, err := s.PutRegistration(ctx, guid, a, now.Add(3*time.Hour), "Phone/1.1", "udp:192.0.2.10:5999", sqlite.ContactCap{Now: now})
+	put, err := s.PutRegistration(ctx, guid, a, now.Add(3*time.Hour), "Phone/1.1", "udp:192.0.2.10:5999", xc5.ContactCap{Now: now})
 	if err != nil {
 		t.Fatalf("refresh: %v", err)
 	}
@@ -127,7 +127,7 @@ func testRegistrations(t *testing.T, be storetest.Backend) {
 		t.Fatalf("refresh answered %+v, ContactsOf %+v", put, got)
 	}
 	c := "sip:reception@192.0.2.12"
-	put, err = s.PutRegistration(ctx, guid, c, now.Add(time.Hour), "Phone/3", "udp:192.0.2.12:5060", sqlite.ContactCap{Max: 10, Now: now.Add(3 * time.Minute)})
+	put, err = s.PutRegistration(ctx, guid, c, now.Add(time.Hour), "Phone/3", "udp:192.0.2.12:5060", xc5.ContactCap{Max: 10, Now: now.Add(3 * time.Minute)})
 	got, _ = s.ContactsOf(ctx, guid, now.Add(3*time.Minute)) // b has expired by then
 	if err != nil || len(got) != 2 || got[1].Contact != c || !reflect.DeepEqual(put, got) {
 		t.Fatalf("new binding answered %+v, %v; ContactsOf %+v", put, err, got)
@@ -172,7 +172,7 @@ func testRegistrations(t *testing.T, be storetest.Backend) {
 	}
 
 	for _, c := range []string{a, b} {
-		if _, err := s.PutRegistration(ctx, guid, c, now.Add(time.Hour), "", "", sqlite.ContactCap{}); err != nil {
+		if _, err := s.PutRegistration(ctx, guid, c, now.Add(time.Hour), "", "", xc5.ContactCap{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,7 +183,7 @@ func testRegistrations(t *testing.T, be storetest.Backend) {
 		t.Fatalf("after delete all: %+v", got)
 	}
 
-	if _, err := s.PutRegistration(ctx, resource.NewGUID(), a, now, "", "", sqlite.ContactCap{}); xc5.ErrorCode(err) != xc5.ENOTFOUND {
+	if _, err := s.PutRegistration(ctx, resource.NewGUID(), a, now, "", "", xc5.ContactCap{}); xc5.ErrorCode(err) != xc5.ENOTFOUND {
 		t.Fatalf("PutRegistration for a missing account: %v", err)
 	}
 }
@@ -195,7 +195,7 @@ func TestRegistrationsCascade(t *testing.T) { forEachBackend(t, testRegistration
 func testRegistrationsCascade(t *testing.T, b storetest.Backend) {
 	s, guid := newRegStore(t, b)
 	ctx := context.Background()
-	if _, err := s.PutRegistration(ctx, guid, "sip:r@192.0.2.1", time.Now().Add(time.Hour), "", "", sqlite.ContactCap{}); err != nil {
+	if _, err := s.PutRegistration(ctx, guid, "sip:r@192.0.2.1", time.Now().Add(time.Hour), "", "", xc5.ContactCap{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Delete(ctx, "", resource.Account, "", guid); err != nil {
@@ -221,12 +221,12 @@ func testPutRegistrationBatch(t *testing.T, b storetest.Backend) {
 	errs := make(chan error, n+1)
 	for i := 0; i < n; i++ {
 		go func() {
-			_, err := s.PutRegistration(ctx, guid, fmt.Sprintf("sip:%d@192.0.2.1", i%8), exp, "ua", "udp:192.0.2.1:5060", sqlite.ContactCap{})
+			_, err := s.PutRegistration(ctx, guid, fmt.Sprintf("sip:%d@192.0.2.1", i%8), exp, "ua", "udp:192.0.2.1:5060", xc5.ContactCap{})
 			errs <- err
 		}()
 	}
 	go func() {
-		_, err := s.PutRegistration(ctx, "00000000-0000-0000-0000-000000000000", "sip:x@192.0.2.1", exp, "ua", "udp:192.0.2.1:5060", sqlite.ContactCap{})
+		_, err := s.PutRegistration(ctx, "00000000-0000-0000-0000-000000000000", "sip:x@192.0.2.1", exp, "ua", "udp:192.0.2.1:5060", xc5.ContactCap{})
 		errs <- err
 	}()
 	notFound := 0

@@ -45,7 +45,7 @@ func TestTrunks(t *testing.T) {
 			t.Fatalf("Trunks order = %+v", got)
 		}
 		m := got[1]
-		want := sqlite.Trunk{GUID: rec.GUID, Name: "main", Address: "198.51.100.7,198.51.100.8", Port: 5070, InboundAuth: true, Proxy: "198.51.100.7:5080",
+		want := xc5.Trunk{GUID: rec.GUID, Name: "main", Address: "198.51.100.7,198.51.100.8", Port: 5070, InboundAuth: true, Proxy: "198.51.100.7:5080",
 			Transport: "tcp", Username: "acct", Password: "s3cret", Enabled: true, Priority: 1}
 		if m != want {
 			t.Fatalf("trunk = %+v, want %+v", m, want)

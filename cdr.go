@@ -1,0 +1,27 @@
+package xc5
+
+import "context"
+
+// Call detail records live in the domain because the SIP service writes
+// them and the SQL store keeps them: neither adapter should import the
+// other for the record's shape.
+
+// CDR is one call detail record for CDRStore.AddCDRs.
+type CDR struct {
+	Account string         // the account's GUID
+	Values  map[string]any // the CDR resource's fields (direction, from, to, started, …)
+	// GUID is the record's GUID, "" for a new one. A caller that may
+	// write the record again (after an answer saying the outcome is
+	// unknown) sets it once and sets Retry on the later tries: a record
+	// already written under its GUID is then not written twice.
+	GUID  string
+	Retry bool
+}
+
+// CDRStore keeps call detail records.
+type CDRStore interface {
+	// AddCDRs writes the records in one commit. A failure of the database
+	// is an EUNAVAILABLE error, for the caller to try again later with
+	// the records marked Retry.
+	AddCDRs(ctx context.Context, recs []CDR) error
+}
