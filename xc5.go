@@ -1,7 +1,13 @@
-// Package xc5 holds the domain of the xc5 hosted virtual PBX: the error
-// codes shared by every layer and the store contract that the SQL adapters
-// implement. It imports nothing but the standard library so that the
-// routing engine, the API and the stores can all depend on it.
+// Package xc5 is the domain of the xc5 hosted virtual PBX: what the
+// adapters (the SQL store, the SIP service, the API) share, so that they
+// depend on it and not on each other. It holds the error codes every layer
+// uses (each protocol maps them to its status codes in its own package),
+// the types the SIP service exchanges with the store (sip.go, cdr.go) and
+// the store capabilities the SIP service needs, as interfaces the store
+// implements and cmd/xc5 wires in once. The provisioning store contract
+// and the resource descriptions are in package resource for now. It
+// imports nothing but the standard library so that every package can
+// depend on it.
 package xc5
 
 import (

@@ -69,6 +69,16 @@ type Change struct {
 	GUID    string
 }
 
+// Notifier tells of the store's committed writes, so that what is kept in
+// memory from it (the routing view, the SIP service's caches) stays
+// current. It lives beside Change, which names a Resource; the domain
+// package cannot hold it without importing this one.
+type Notifier interface {
+	// OnChange registers fn to be called after every committed write,
+	// before the write's call returns.
+	OnChange(fn func(Change))
+}
+
 // Store is the persistence contract of the provisioning model; SQLite and
 // PostgreSQL implement it and one conformance suite holds them to it.
 // Every write is one transaction and is durable when the call returns.
@@ -102,9 +112,7 @@ type Store interface {
 	SessionActive(ctx context.Context, jti string) (bool, error)
 	// DeleteSession ends a session at once.
 	DeleteSession(ctx context.Context, jti string) error
-	// OnChange registers fn to be called after every committed write,
-	// before the write's call returns.
-	OnChange(fn func(Change))
+	Notifier
 	// ListAll calls fn for every record of r across all accounts (for
 	// loading views at start-up), in creation order.
 	ListAll(ctx context.Context, r *Resource, fn func(Record) error) error

@@ -22,16 +22,6 @@ import (
 	"xc5/routing"
 )
 
-// CallStore is what calls need from the store beside the Registry: the
-// carrier trunks (with their digest passwords) and somewhere to write call
-// detail records. *sqlite.Store implements it.
-type CallStore interface {
-	// Trunks lists every trunk, lowest priority first.
-	Trunks(ctx context.Context) ([]xc5.Trunk, error)
-	// AddCDR writes one call detail record for an account.
-	AddCDR(ctx context.Context, accountGUID string, vals map[string]any) error
-}
-
 // mediaReason is the reason phrase of the 503 that destinations needing
 // media get until xc5 has a media service: a clear refusal rather than a
 // call that rings forever.
@@ -43,7 +33,7 @@ const mediaReason = "Media services not available yet"
 type b2bua struct {
 	s       *Server
 	view    *routing.View
-	store   CallStore
+	store   Store
 	client  *sipgo.Client // UDP and TCP: Via host and port are Config.Host and Port
 	tls     *sipgo.Client // TLS: Config.TLSHost and TLSPort
 	trunks  *trunkCache
@@ -57,7 +47,7 @@ type b2bua struct {
 
 	// shared, when set, counts calls for concurrent_limit across the
 	// nodes sharing a database; active still counts this node's.
-	shared CallCounter
+	shared xc5.ActiveCallCounter
 
 	mu      sync.Mutex
 	active  map[string]int        // account GUID -> calls set up on this node
@@ -94,33 +84,18 @@ func (s *Server) Shed() int64 {
 	return b.shed.Load()
 }
 
-// CallCounter counts calls in progress per account where every node sees
-// them (a database the nodes share).
-type CallCounter interface {
-	AddActiveCall(ctx context.Context, callID, accountGUID string, expires time.Time) error
-	RemoveActiveCall(ctx context.Context, callID string) error
-	ActiveCalls(ctx context.Context, accountGUID string, now time.Time) (int, error)
-}
-
-// ShareCallCounts makes concurrent_limit count the calls of every node
-// sharing cc, not only this node's. Call it after EnableCalls.
-func (s *Server) ShareCallCounts(cc CallCounter) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.b2b != nil {
-		s.b2b.shared = cc
-	}
-}
-
 // EnableCalls makes the server carry calls: INVITEs from phones
 // (authenticated with 407 digest challenges) and from carrier trunks are
 // decided by the routing engine over view and carried out by xc5 as a
-// back-to-back user agent. It installs the INVITE, ACK, BYE and CANCEL
-// handlers; call it once, before or while serving.
-func (s *Server) EnableCalls(view *routing.View, store CallStore) error {
-	if view == nil || store == nil {
-		return errors.New("sip: EnableCalls needs a routing view and a store")
+// back-to-back user agent, over the store given to New (its trunks, its
+// call detail records and, with Config.ShareCallCounts, its call count).
+// It installs the INVITE, ACK, BYE and CANCEL handlers; call it once,
+// before or while serving.
+func (s *Server) EnableCalls(view *routing.View) error {
+	if view == nil {
+		return errors.New("sip: EnableCalls needs a routing view")
 	}
+	store := s.store
 	host := s.cfg.Host
 	if host == "" {
 		addr := s.Addr()
@@ -151,14 +126,15 @@ func (s *Server) EnableCalls(view *routing.View, store CallStore) error {
 		dialogs: map[string]*end{},
 		ringing: map[*ringing]struct{}{},
 	}
-	b.removals.log = s.log
-	if ch, ok := store.(interface{ OnChange(func(resource.Change)) }); ok {
-		ch.OnChange(func(c resource.Change) {
-			if c.Resource == nil || c.Resource == resource.Trunk {
-				b.trunks.invalidate()
-			}
-		})
+	if s.cfg.ShareCallCounts {
+		b.shared = store
 	}
+	b.removals.log = s.log
+	store.OnChange(func(c resource.Change) {
+		if c.Resource == nil || c.Resource == resource.Trunk {
+			b.trunks.invalidate()
+		}
+	})
 	s.mu.Lock()
 	s.b2b = b
 	s.mu.Unlock()

@@ -522,7 +522,7 @@ func newPBXOn(t *testing.T, cfg Config, store *sqlite.Store) *pbx {
 		cfg.AuthFailures = -1
 	}
 	x.srv = startServer(t, cfg, store)
-	if err := x.srv.EnableCalls(view, store); err != nil {
+	if err := x.srv.EnableCalls(view); err != nil {
 		t.Fatal(err)
 	}
 	return x

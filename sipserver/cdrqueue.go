@@ -18,7 +18,7 @@ import (
 // needs the end of the call); the delay only widens the window a crash
 // could lose, from the few milliseconds of one commit to CDRDelay.
 type cdrQueue struct {
-	store CallStore
+	store xc5.CDRStore
 	log   *slog.Logger
 	mu    sync.Mutex
 	queue []cdrRecord
@@ -57,7 +57,7 @@ const (
 // does not build one huge transaction.
 const maxQueuedCDRs = 256
 
-func newCDRQueue(store CallStore, log *slog.Logger) *cdrQueue {
+func newCDRQueue(store xc5.CDRStore, log *slog.Logger) *cdrQueue {
 	return &cdrQueue{store: store, log: log, kick: make(chan struct{}, 1)}
 }
 
@@ -111,27 +111,19 @@ const maxFlushCDRs = 4 * maxQueuedCDRs
 func (q *cdrQueue) write(batch []cdrRecord) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if bs, ok := q.store.(cdrBatchStore); ok {
-		recs := make([]xc5.CDR, len(batch))
-		for i, r := range batch {
-			recs[i] = xc5.CDR{Account: r.account, Values: r.vals, GUID: r.guid, Retry: r.retry}
-		}
-		err := bs.AddCDRs(ctx, recs)
-		if unavailable(err) {
-			q.requeue(batch, err)
-			return false
-		}
-		if err != nil {
-			q.log.Error("writing call detail records failed", "records", len(recs), "err", err)
-		}
-		q.recovered()
-		return true
+	recs := make([]xc5.CDR, len(batch))
+	for i, r := range batch { // in order, so that records list in the order their calls ended
+		recs[i] = xc5.CDR{Account: r.account, Values: r.vals, GUID: r.guid, Retry: r.retry}
 	}
-	for _, r := range batch { // in order, so that records list in the order their calls ended
-		if err := q.store.AddCDR(ctx, r.account, r.vals); err != nil {
-			q.log.Error("writing a call detail record failed", "account", r.account, "err", err)
-		}
+	err := q.store.AddCDRs(ctx, recs)
+	if unavailable(err) {
+		q.requeue(batch, err)
+		return false
 	}
+	if err != nil {
+		q.log.Error("writing call detail records failed", "records", len(recs), "err", err)
+	}
+	q.recovered()
 	return true
 }
 
@@ -164,12 +156,6 @@ func (q *cdrQueue) recovered() {
 		q.log.Info("call detail records written again", "held", len(q.queue), "dropped", q.dropped)
 	}
 	q.backoff, q.retryAt, q.dropped = 0, time.Time{}, 0
-}
-
-// cdrBatchStore is a store that writes many records in one commit:
-// *sqlite.Store's AddCDRs.
-type cdrBatchStore interface {
-	AddCDRs(ctx context.Context, recs []xc5.CDR) error
 }
 
 // run flushes every delay until ctx ends, and once more then.

@@ -24,7 +24,7 @@ const maxCreds = 200000
 // Entries are dropped when the store reports a change to the account
 // (locally before the write returns, from other nodes through the feed).
 type credCache struct {
-	Registry
+	xc5.RegistrarStore
 	mu  sync.Mutex
 	gen uint64
 	m   map[string]credEntry
@@ -40,23 +40,11 @@ type credEntry struct {
 	expires time.Time
 }
 
-// changeSource is what stores that report their changes offer.
-type changeSource interface {
-	OnChange(func(resource.Change))
-}
-
-// withCredCache wraps reg with the cache when reg reports its changes;
-// without notifications a cache would serve stale secrets.
-func withCredCache(reg Registry, now func() time.Time) Registry {
-	src, ok := reg.(changeSource)
-	if !ok {
-		return reg
-	}
-	c := &credCache{Registry: reg, m: map[string]credEntry{}, now: now, fresh: func() bool { return true }}
-	if f, ok := reg.(interface{ Fresh() bool }); ok {
-		c.fresh = f.Fresh
-	}
-	src.OnChange(func(ch resource.Change) {
+// withCredCache wraps store's registrar with the cache, which the store's
+// change notifications and read fence keep current.
+func withCredCache(store Store, now func() time.Time) xc5.RegistrarStore {
+	c := &credCache{RegistrarStore: store, m: map[string]credEntry{}, now: now, fresh: store.Fresh}
+	store.OnChange(func(ch resource.Change) {
 		switch ch.Resource {
 		case nil, resource.Account, resource.Child, resource.Hydra:
 			c.mu.Lock()
@@ -68,7 +56,7 @@ func withCredCache(reg Registry, now func() time.Time) Registry {
 	return c
 }
 
-// SIPCredentials implements Registry from the cache when it can.
+// SIPCredentials implements xc5.RegistrarStore from the cache when it can.
 func (c *credCache) SIPCredentials(ctx context.Context, username string) (xc5.SIPCredentials, error) {
 	key := strings.ToLower(username)
 	now := c.now()
@@ -79,7 +67,7 @@ func (c *credCache) SIPCredentials(ctx context.Context, username string) (xc5.SI
 	if ok && now.Before(e.expires) && c.fresh() {
 		return e.c, nil
 	}
-	creds, err := c.Registry.SIPCredentials(ctx, username)
+	creds, err := c.RegistrarStore.SIPCredentials(ctx, username)
 	if err != nil {
 		return creds, err
 	}

@@ -29,8 +29,7 @@ func newOutagePBX(t *testing.T) (*pbx, *storetest.Outage) {
 		t.Fatal(err)
 	}
 	t.Cleanup(o.Resume) // first: the server's shutdown must not wait on a stall
-	x := newPBXOn(t, Config{RequestTimeout: time.Second}, store)
-	x.srv.ShareCallCounts(store)
+	x := newPBXOn(t, Config{RequestTimeout: time.Second, ShareCallCounts: true}, store)
 	return x, o
 }
 
@@ -146,7 +145,7 @@ func TestInboundCallContactsUnavailable(t *testing.T) {
 	sal.none(100 * time.Millisecond)
 }
 
-// trunkCountingStore counts the trunk reads of a CallStore.
+// trunkCountingStore counts the trunk reads of a store.
 type trunkCountingStore struct {
 	*sqlite.Store
 	trunkReads atomic.Int64
@@ -214,7 +213,7 @@ func TestTrunkCacheOutage(t *testing.T) {
 	// A node started during the outage: no list yet.
 	o.Cut()
 	fresh := startServer(t, Config{AuthFailures: -1, RequestTimeout: time.Second}, x.store)
-	if err := fresh.EnableCalls(x.view, x.store); err != nil {
+	if err := fresh.EnableCalls(x.view); err != nil {
 		t.Fatal(err)
 	}
 	car := newUAPhone(t, fresh.addr, "UDP", "", "")

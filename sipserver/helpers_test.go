@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
+	"xc5"
 	"xc5/resource"
 	"xc5/sqlite"
 )
@@ -91,8 +92,8 @@ type testServer struct {
 	clock *clock
 }
 
-// startServer serves reg on 127.0.0.1 (UDP and TCP on one free port).
-func startServer(t testing.TB, cfg Config, reg Registry) *testServer {
+// startServer serves store on 127.0.0.1 (UDP and TCP on one free port).
+func startServer(t testing.TB, cfg Config, store Store) *testServer {
 	t.Helper()
 	clk := newClock()
 	if cfg.Now == nil {
@@ -107,7 +108,7 @@ func startServer(t testing.TB, cfg Config, reg Registry) *testServer {
 	if cfg.MaxQueueWait == 0 {
 		cfg.MaxQueueWait = -1 // likewise
 	}
-	s, err := New(cfg, reg, testLogger())
+	s, err := New(cfg, store, testLogger())
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -254,7 +255,7 @@ func (p *phone) login(req *sip.Request, alg, user, pw string) *sip.Response {
 }
 
 // contactsOf lists the current contacts of an account in the store.
-func contactsOf(t testing.TB, s Registry, guid string, now time.Time) []string {
+func contactsOf(t testing.TB, s xc5.RegistrarStore, guid string, now time.Time) []string {
 	t.Helper()
 	bs, err := s.ContactsOf(context.Background(), guid, now)
 	if err != nil {

@@ -31,26 +31,23 @@ import (
 
 	"xc5"
 	"xc5/ratelimit"
+	"xc5/resource"
 )
 
-// Registry is what the SIP service needs from the store; *sqlite.Store
-// implements it.
-type Registry interface {
-	// SIPCredentials returns the digest secrets of the account with the
-	// given username; an unknown account is an xc5 ENOTFOUND error.
-	SIPCredentials(ctx context.Context, username string) (xc5.SIPCredentials, error)
-	// PutRegistration creates or refreshes the binding of contact; a new
-	// contact beyond limit is xc5.ErrTooManyContacts. It returns the
-	// account's bindings valid at limit.Now once the write is durable.
-	PutRegistration(ctx context.Context, accountGUID, contact string, expires time.Time, userAgent, source string, limit xc5.ContactCap) ([]xc5.Binding, error)
-	// DeleteRegistration removes one binding (ENOTFOUND when there is none).
-	DeleteRegistration(ctx context.Context, accountGUID, contact string) error
-	// DeleteAllRegistrations removes every binding of the account.
-	DeleteAllRegistrations(ctx context.Context, accountGUID string) error
-	// ExpireRegistrations deletes the bindings expired at now.
-	ExpireRegistrations(ctx context.Context, now time.Time) (int, error)
-	// ContactsOf lists the account's bindings still valid at now.
-	ContactsOf(ctx context.Context, accountGUID string, now time.Time) ([]xc5.Binding, error)
+// Store is what the SIP service needs from the store, given to New once:
+// the registrar's accounts and bindings, the carrier trunks, somewhere to
+// keep call detail records, the call count the nodes of a cluster share
+// (used with Config.ShareCallCounts), and notice of changes, with the read
+// fence saying when that notice is complete, for the caches the service
+// keeps. The capabilities are the domain's (package xc5); *sqlite.Store
+// implements them all.
+type Store interface {
+	xc5.RegistrarStore
+	xc5.TrunkStore
+	xc5.CDRStore
+	xc5.ActiveCallCounter
+	xc5.ReadFence
+	resource.Notifier
 }
 
 // Config tunes the SIP service. Zero values take the defaults given.
@@ -86,6 +83,10 @@ type Config struct {
 	// call whose phone vanished without a BYE does not hold its accounts'
 	// concurrent_limit for ever. Default 12 hours.
 	MaxCallDuration time.Duration
+	// ShareCallCounts makes concurrent_limit count the calls of every node
+	// sharing the store's database (the store's active-call count), not
+	// only this node's: for nodes of a PostgreSQL cluster. Default off.
+	ShareCallCounts bool
 
 	// CDRDelay is how long a call detail record may wait after its call
 	// ended, so that the records of many calls are written in one
@@ -308,7 +309,8 @@ type Handler = sipgo.RequestHandler
 // this package dispatches.
 type Server struct {
 	cfg      Config
-	reg      Registry
+	reg      xc5.RegistrarStore // the store behind the credentials cache
+	store    Store
 	log      *slog.Logger
 	ua       *sipgo.UserAgent
 	sip      *sipgo.Server
@@ -341,9 +343,9 @@ type Server struct {
 	wg        sync.WaitGroup
 }
 
-// New builds a SIP server over reg. It does not listen yet: see Serve,
+// New builds a SIP server over store. It does not listen yet: see Serve,
 // Listen and ListenAndServe.
-func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
+func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -363,7 +365,7 @@ func New(cfg Config, reg Registry, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, reg: withCredCache(reg, cfg.Now), log: log, ua: ua, sip: srv,
+		cfg: cfg, reg: withCredCache(store, cfg.Now), store: store, log: log, ua: ua, sip: srv,
 		nonces:   &nonces{key: cfg.NonceKey, ttl: cfg.NonceTTL},
 		replay:   newReplayGuard(cfg.NonceTTL, cfg.MaxNonces),
 		limiter:  newLimiter(cfg),

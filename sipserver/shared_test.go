@@ -9,15 +9,13 @@ import (
 // counts; a call set up through one node makes the account busy for a
 // call arriving through the other.
 func TestSharedConcurrentLimit(t *testing.T) {
-	x := newPBX(t, Config{})
+	x := newPBX(t, Config{ShareCallCounts: true})
 	x.trunk("", "", "")
 	x.patch(sales, `{"concurrent_limit":1}`)
-	other := startServer(t, Config{AuthFailures: -1}, x.store)
-	if err := other.EnableCalls(x.view, x.store); err != nil {
+	other := startServer(t, Config{AuthFailures: -1, ShareCallCounts: true}, x.store)
+	if err := other.EnableCalls(x.view); err != nil {
 		t.Fatal(err)
 	}
-	x.srv.ShareCallCounts(x.store)
-	other.ShareCallCounts(x.store)
 
 	rec := x.phone(reception, password, "UDP")
 	sal := x.phone(sales, salesPassword, "UDP")

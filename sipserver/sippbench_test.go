@@ -72,7 +72,7 @@ func TestSippLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("seeded %d accounts with a DDI each in %v", accounts, time.Since(start).Round(time.Millisecond))
-	var reg Registry = store
+	var reg Store = store
 	var timed *timedStore
 	if os.Getenv("XC5_LOAD_TIMING") != "" {
 		timed = &timedStore{Store: store}
@@ -87,7 +87,7 @@ func TestSippLoad(t *testing.T) {
 		queue = time.Duration(ms) * time.Millisecond
 	}
 	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, SourceRate: -1, MaxRegisterWait: wait, MaxQueueWait: queue, DigestAlgorithms: []string{"MD5"}}, reg)
-	if err := srv.EnableCalls(view, store); err != nil {
+	if err := srv.EnableCalls(view); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

@@ -94,7 +94,7 @@ const (
 )
 
 // add keeps callID for a retry through cc and starts the retries.
-func (r *removals) add(ctx context.Context, cc CallCounter, callID string) {
+func (r *removals) add(ctx context.Context, cc xc5.ActiveCallCounter, callID string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.pending == nil {
@@ -114,7 +114,7 @@ func (r *removals) add(ctx context.Context, cc CallCounter, callID string) {
 }
 
 // run retries the pending deletes until none is left or ctx ends.
-func (r *removals) run(ctx context.Context, cc CallCounter) {
+func (r *removals) run(ctx context.Context, cc xc5.ActiveCallCounter) {
 	wait := removalRetry
 	for {
 		select {

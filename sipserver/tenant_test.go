@@ -99,17 +99,15 @@ func TestPickupStaysInCompany(t *testing.T) {
 func TestCompanyConcurrentLimit(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(map[bool]string{false: "one node", true: "two nodes"}[shared], func(t *testing.T) {
-			x := newPBX(t, Config{})
+			x := newPBX(t, Config{ShareCallCounts: shared})
 			x.trunk("", "", "")
 			x.patch("acmebrick.x.co.nz", `{"concurrent_limit":1}`)
 			addr := x.srv.addr
 			if shared {
-				other := startServer(t, Config{AuthFailures: -1}, x.store)
-				if err := other.EnableCalls(x.view, x.store); err != nil {
+				other := startServer(t, Config{AuthFailures: -1, ShareCallCounts: true}, x.store)
+				if err := other.EnableCalls(x.view); err != nil {
 					t.Fatal(err)
 				}
-				x.srv.ShareCallCounts(x.store)
-				other.ShareCallCounts(x.store)
 				addr = other.addr
 			}
 			rec := x.phone(reception, password, "UDP")

@@ -12,11 +12,13 @@ import (
 	"xc5/routing"
 )
 
-// memCallStore is an in-memory CallStore.
+// memCallStore is the in-memory call side of a memRegistry: its trunks,
+// call detail records and count of active calls.
 type memCallStore struct {
 	mu     sync.Mutex
 	trunks []xc5.Trunk
-	cdrs   []map[string]any
+	cdrs   []xc5.CDR
+	active map[string]map[string]time.Time // call ID -> account GUID -> expiry
 }
 
 func (m *memCallStore) Trunks(ctx context.Context) ([]xc5.Trunk, error) {
@@ -25,11 +27,45 @@ func (m *memCallStore) Trunks(ctx context.Context) ([]xc5.Trunk, error) {
 	return append([]xc5.Trunk(nil), m.trunks...), nil
 }
 
-func (m *memCallStore) AddCDR(ctx context.Context, guid string, vals map[string]any) error {
+func (m *memCallStore) AddCDRs(ctx context.Context, recs []xc5.CDR) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.cdrs = append(m.cdrs, vals)
+	m.cdrs = append(m.cdrs, recs...)
 	return nil
+}
+
+func (m *memCallStore) AddActiveCall(ctx context.Context, callID, accountGUID string, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.active == nil {
+		m.active = map[string]map[string]time.Time{}
+	}
+	if m.active[callID] == nil {
+		m.active[callID] = map[string]time.Time{}
+	}
+	if _, ok := m.active[callID][accountGUID]; !ok {
+		m.active[callID][accountGUID] = expires
+	}
+	return nil
+}
+
+func (m *memCallStore) RemoveActiveCall(ctx context.Context, callID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.active, callID)
+	return nil
+}
+
+func (m *memCallStore) ActiveCalls(ctx context.Context, accountGUID string, now time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, accounts := range m.active {
+		if exp, ok := accounts[accountGUID]; ok && exp.After(now) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // harnessView is a routing view with the memRegistry's reception (GUID

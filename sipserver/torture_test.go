@@ -13,6 +13,7 @@ import (
 	"github.com/icholy/digest"
 
 	"xc5"
+	"xc5/resource"
 	"xc5/secret"
 )
 
@@ -136,14 +137,15 @@ type harness struct {
 func newHarness(t testing.TB) *harness {
 	reg := newMemRegistry()
 	reg.add(reception, password)
+	// Calls too: 127.0.0.1 (the messages' source) is a carrier trunk and
+	// reception has a DDI, so INVITEs reach the routing engine and rings.
+	reg.trunks = []xc5.Trunk{{Name: "t", Address: "127.0.0.1", Enabled: true}}
 	srv, err := New(Config{AuthFailures: -1, SourceRate: -1, MaxContacts: 1000}, reg, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	// Calls too: 127.0.0.1 (the messages' source) is a carrier trunk and
-	// reception has a DDI, so INVITEs reach the routing engine and rings.
-	if err := srv.EnableCalls(harnessView(), &memCallStore{trunks: []xc5.Trunk{{Name: "t", Address: "127.0.0.1", Enabled: true}}}); err != nil {
+	if err := srv.EnableCalls(harnessView()); err != nil {
 		t.Fatal(err)
 	}
 	return &harness{srv: srv}
@@ -218,11 +220,14 @@ func (r *recordingTx) Err() error                           { return nil }
 func (r *recordingTx) Acks() <-chan *sip.Request            { return nil }
 func (r *recordingTx) OnCancel(f sip.FnTxCancel) bool       { return true }
 
-// memRegistry is an in-memory Registry for handler tests and benchmarks.
+// memRegistry is an in-memory Store for handler tests and benchmarks: a
+// single node (always fresh) that notifies its listeners of new accounts.
 type memRegistry struct {
-	mu       sync.Mutex
-	accounts map[string]xc5.SIPCredentials
-	bindings map[string]map[string]xc5.Binding
+	memCallStore
+	mu        sync.Mutex
+	accounts  map[string]xc5.SIPCredentials
+	bindings  map[string]map[string]xc5.Binding
+	listeners []func(resource.Change)
 }
 
 func newMemRegistry() *memRegistry {
@@ -235,9 +240,21 @@ func (m *memRegistry) add(username, pw string) xc5.SIPCredentials {
 	c := xc5.SIPCredentials{GUID: "G-" + username, Username: username, Realm: r, HA1MD5: ha1.MD5, HA1SHA256: ha1.SHA256, Enabled: true}
 	m.mu.Lock()
 	m.accounts[username] = c
+	listeners := m.listeners
 	m.mu.Unlock()
+	for _, fn := range listeners {
+		fn(resource.Change{Resource: resource.Account, Account: c.GUID, GUID: c.GUID})
+	}
 	return c
 }
+
+func (m *memRegistry) OnChange(fn func(resource.Change)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.listeners = append(m.listeners, fn)
+}
+
+func (m *memRegistry) Fresh() bool { return true }
 
 func (m *memRegistry) SIPCredentials(ctx context.Context, username string) (xc5.SIPCredentials, error) {
 	m.mu.Lock()

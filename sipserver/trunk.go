@@ -23,7 +23,7 @@ import (
 // outage keeps carriers' calls recognised), and a failed load is tried
 // again only after a back-off, not on every INVITE.
 type trunkCache struct {
-	store   CallStore
+	store   xc5.TrunkStore
 	ttl     time.Duration
 	timeout time.Duration // bounds a load started in the background
 	log     *slog.Logger
@@ -51,7 +51,7 @@ const (
 	trunkRetryMax = 10 * time.Second
 )
 
-func newTrunkCache(store CallStore, ttl, timeout time.Duration, log *slog.Logger) *trunkCache {
+func newTrunkCache(store xc5.TrunkStore, ttl, timeout time.Duration, log *slog.Logger) *trunkCache {
 	return &trunkCache{store: store, ttl: ttl, timeout: timeout, log: log}
 }
 
@@ -109,7 +109,7 @@ func (tc *trunkCache) get(ctx context.Context) []trunkEntry {
 
 // load reads the trunks once and publishes the list, or keeps the old one
 // and backs off when the read fails.
-func (tc *trunkCache) load(store CallStore) {
+func (tc *trunkCache) load(store xc5.TrunkStore) {
 	ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
 	ts, err := store.Trunks(ctx)
 	cancel()

@@ -160,6 +160,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *sipAddr != "" {
 		sipCfg.Addr, sipCfg.NonceKey = *sipAddr, derive(skey, "sip-nonce")
+		// concurrent_limit across the nodes on a shared database.
+		sipCfg.ShareCallCounts = *dbURL != ""
 		sip, err := sipserver.New(sipCfg, store, log)
 		if err != nil {
 			return fmt.Errorf("sip: %w", err)
@@ -170,11 +172,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		defer sip.Close()
 		// Calls: decided by the same routing view as the call trace,
 		// carried out by the SIP service as a B2BUA, recorded as CDRs.
-		if err := sip.EnableCalls(view, store); err != nil {
+		if err := sip.EnableCalls(view); err != nil {
 			return fmt.Errorf("sip: %w", err)
-		}
-		if *dbURL != "" {
-			sip.ShareCallCounts(store) // concurrent_limit across the nodes on this database
 		}
 		go func() {
 			if err := sip.Serve(ctx); err != nil {
