@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -46,14 +47,16 @@ func Hash(password string) string {
 }
 
 // dummy is verified against when an account does not exist, so that a
-// wrong username costs as much time as a wrong password.
-var dummy = Hash("xc5-no-such-account")
+// wrong username costs as much time as a wrong password. It is made on
+// first use, not at package load: every binary and test that links this
+// package would otherwise pay an argon2 hash (19 MiB) on start.
+var dummy = sync.OnceValue(func() string { return Hash("xc5-no-such-account") })
 
 // Verify reports whether password matches encoded. An empty or malformed
 // hash never matches.
 func Verify(encoded, password string) bool {
 	if encoded == "" {
-		encoded = dummy
+		encoded = dummy()
 		verify(encoded, password)
 		return false
 	}
