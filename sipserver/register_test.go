@@ -16,6 +16,7 @@ import (
 
 	"xc5"
 	"xc5/api"
+	"xc5/internal/poll"
 	"xc5/resource"
 	"xc5/secret"
 	"xc5/sqlite"
@@ -401,19 +402,9 @@ func TestExpirySweep(t *testing.T) {
 	if got := contactsOf(t, store, guid, srv.clock.Now()); !slices.Equal(got, []string{"sip:b@127.0.0.1:5002"}) {
 		t.Fatalf("contacts at 60 s = %v", got)
 	}
-	waitFor(t, func() bool { return rows() == 1 })
+	poll.Until(t, 5*time.Second, "the binding expired at 60 s swept", func() bool { return rows() == 1 })
 	srv.clock.Advance(60 * time.Second)
-	waitFor(t, func() bool { return rows() == 0 })
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("condition not met in 5 s")
+	poll.Until(t, 5*time.Second, "the last binding swept", func() bool { return rows() == 0 })
 }
 
 // TestBindingInAPI: the binding shows under GET /api-sys/account/{id}/reg,

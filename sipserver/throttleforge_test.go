@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"xc5/internal/poll"
 )
 
 // floodFrom sends n requests from c (each a new transaction, made by
@@ -153,7 +155,7 @@ func TestForgedFloodSparesNATPhones(t *testing.T) {
 	}
 	// Each port sends no more than its source's burst: any drop means the
 	// address's ceiling is spent (and with the clock still, it stays so).
-	waitFor(t, func() bool { return x.srv.Throttled() >= 100 })
+	poll.Until(t, 5*time.Second, "100 requests throttled", func() bool { return x.srv.Throttled() >= 100 })
 	if c := status(p.send("OPTIONS", "sip:"+x.srv.addr)); c != 200 {
 		t.Errorf("the registered phone's keepalive during the flood: %d", c)
 	}
@@ -336,13 +338,17 @@ func TestThrottleTrunkLookup(t *testing.T) {
 		t.Error("a request over budget passed while its source's trunk lookup was in flight")
 	}
 	close(release)
-	waitFor(t, func() bool { return th.allow(carrier, now, no, never) })
+	poll.Until(t, 5*time.Second, "the carrier allowed", func() bool { return th.allow(carrier, now, no, never) })
 
 	scanner := originOf("192.0.2.10:5060", "UDP")
 	for range 10 {
 		th.allow(scanner, now, no, no)
 	}
-	waitFor(t, func() bool { th.mu.Lock(); defer th.mu.Unlock(); return !th.sources.m[scanner.source].checking })
+	poll.Until(t, 5*time.Second, "the scanner's check done", func() bool {
+		th.mu.Lock()
+		defer th.mu.Unlock()
+		return !th.sources.m[scanner.source].checking
+	})
 	for range 10 {
 		if th.allow(scanner, now, no, never) {
 			t.Error("a source found no trunk was let by")
@@ -352,5 +358,5 @@ func TestThrottleTrunkLookup(t *testing.T) {
 	for range 10 {
 		th.allow(scanner, now.Add(61*time.Second), no, func() bool { looked.Store(true); return false })
 	}
-	waitFor(t, looked.Load) // looked up again after a minute
+	poll.Until(t, 5*time.Second, "looked up again after a minute", looked.Load)
 }

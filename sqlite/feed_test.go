@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"xc5/internal/poll"
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/sqlite"
@@ -45,25 +46,13 @@ func startNode(t *testing.T, url string) *node {
 	return &node{store: s, view: v, stop: stop}
 }
 
-// eventually polls cond for up to limit; a generous bound that only
-// catches a hang, never a measure of speed.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(limit); !cond(); {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within %v", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestFenceReadsAcrossNodes(t *testing.T) {
 	url := storetest.PostgresURL(t)
 	if url == "" {
 		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL feed tests")
 	}
 	a, b := startNode(t, url), startNode(t, url)
-	eventually(t, 15*time.Second, "both nodes fresh", func() bool { return a.store.Fresh() && b.store.Fresh() })
+	poll.Until(t, 15*time.Second, "both nodes fresh", func() bool { return a.store.Fresh() && b.store.Fresh() })
 
 	// Every write acknowledged by a is already in b's view: no waiting.
 	rec, _, err := a.store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "fence.test"}, resource.Create)
@@ -104,7 +93,7 @@ func TestFenceReadsAcrossNodes(t *testing.T) {
 	// b stops following: it is no longer fresh at once, and a's writes
 	// complete without it once its lease runs out (never a hang).
 	b.stop()
-	eventually(t, 5*time.Second, "b stops counting itself fresh", func() bool { return !b.store.Fresh() })
+	poll.Until(t, 5*time.Second, "b stops counting itself fresh", func() bool { return !b.store.Fresh() })
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := a.store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "after.test"}, resource.Create)
@@ -141,7 +130,7 @@ func TestFeedReconnect(t *testing.T) {
 		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL feed tests")
 	}
 	a, b := startNode(t, url), startNode(t, url)
-	eventually(t, 15*time.Second, "both nodes fresh", func() bool { return a.store.Fresh() && b.store.Fresh() })
+	poll.Until(t, 15*time.Second, "both nodes fresh", func() bool { return a.store.Fresh() && b.store.Fresh() })
 	schema := regexp.MustCompile(`search_path=([a-z0-9_]+)`).FindStringSubmatch(url)[1]
 	db, err := sql.Open("pgx", url)
 	if err != nil {
@@ -151,7 +140,7 @@ func TestFeedReconnect(t *testing.T) {
 	// b's listener only: a keeps its feed, so a's writes wait on b until
 	// b's lease runs out.
 	b.stop()
-	eventually(t, 5*time.Second, "b not fresh without its feed", func() bool { return !b.store.Fresh() })
+	poll.Until(t, 5*time.Second, "b not fresh without its feed", func() bool { return !b.store.Fresh() })
 	rec, _, err := a.store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "missed.test"}, resource.Create)
 	if err != nil {
 		t.Fatal(err)
@@ -165,8 +154,8 @@ func TestFeedReconnect(t *testing.T) {
 	if killed == 0 {
 		t.Fatal("no listening connection found to cut")
 	}
-	eventually(t, 5*time.Second, "a not fresh once its feed is cut", func() bool { return !a.store.Fresh() })
-	eventually(t, 15*time.Second, "a fresh again after reconnecting", a.store.Fresh)
+	poll.Until(t, 5*time.Second, "a not fresh once its feed is cut", func() bool { return !a.store.Fresh() })
+	poll.Until(t, 15*time.Second, "a fresh again after reconnecting", a.store.Fresh)
 	if _, ok := a.view.AccountRecord(rec.GUID); !ok {
 		t.Fatal("a lost its own write across the reconnect")
 	}
@@ -174,7 +163,7 @@ func TestFeedReconnect(t *testing.T) {
 	fctx, stop := context.WithCancel(ctx)
 	t.Cleanup(stop)
 	b.store.Follow(fctx, url)
-	eventually(t, 15*time.Second, "b fresh again", b.store.Fresh)
+	poll.Until(t, 15*time.Second, "b fresh again", b.store.Fresh)
 	if _, ok := b.view.AccountRecord(rec.GUID); !ok {
 		t.Fatal("b is fresh but misses a write made while it was away")
 	}
@@ -189,7 +178,7 @@ func TestLeavingNodeStillFenced(t *testing.T) {
 		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL feed tests")
 	}
 	a, b := startNode(t, url), startNode(t, url)
-	eventually(t, 15*time.Second, "both nodes fresh", func() bool { return a.store.Fresh() && b.store.Fresh() })
+	poll.Until(t, 15*time.Second, "both nodes fresh", func() bool { return a.store.Fresh() && b.store.Fresh() })
 	rec, _, err := a.store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "leave.test"}, resource.Create)
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +207,7 @@ func TestDeadNodeReload(t *testing.T) {
 		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL feed tests")
 	}
 	a := startNode(t, url)
-	eventually(t, 15*time.Second, "a fresh", a.store.Fresh)
+	poll.Until(t, 15*time.Second, "a fresh", a.store.Fresh)
 	rec, _, err := a.store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "dead.test"}, resource.Create)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +222,7 @@ func TestDeadNodeReload(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO nodes (id, lease_until) VALUES ('dead', (extract(epoch from clock_timestamp())*1000)::bigint + 700)`); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a sees the other node", func() bool {
+	poll.Until(t, 5*time.Second, "a sees the other node", func() bool {
 		var n int
 		db.QueryRow(`SELECT count(*) FROM nodes`).Scan(&n)
 		return n == 2
@@ -242,7 +231,7 @@ func TestDeadNodeReload(t *testing.T) {
 	if _, err := db.Exec(`UPDATE accounts SET pickup_group = 'Unannounced' WHERE guid = $1`, rec.GUID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "a's view has the dead node's change", func() bool {
+	poll.Until(t, 10*time.Second, "a's view has the dead node's change", func() bool {
 		got, _ := a.view.AccountRecord(rec.GUID)
 		return got.Values["pickup_group"] == "Unannounced"
 	})

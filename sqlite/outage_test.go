@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"xc5"
+	"xc5/internal/poll"
 	"xc5/resource"
 	"xc5/sqlite"
 	"xc5/storetest"
@@ -67,7 +68,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 	fctx, stopFeed := context.WithCancel(ctx)
 	defer stopFeed()
 	s.Follow(fctx, o.URL) // its LISTEN connection is killed and cut too
-	eventually(t, 10*time.Second, "the node fresh", s.Fresh)
+	poll.Until(t, 10*time.Second, "the node fresh", s.Fresh)
 
 	log := &writeLog{phase: "before", failed: map[string]map[string]int{}, last: map[string]error{}}
 	stop := make(chan struct{})
@@ -130,7 +131,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	log.setPhase("after")
-	eventually(t, 10*time.Second, "the node fresh again", s.Fresh)
+	poll.Until(t, 10*time.Second, "the node fresh again", s.Fresh)
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()
