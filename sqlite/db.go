@@ -1,7 +1,10 @@
 // Package sqlite is the SQL store of xc5: the provisioning model on a
 // SQLite file in WAL mode, through the pure-Go modernc.org/sqlite driver so
 // that the binary needs no cgo, or on PostgreSQL through pgx (the same SQL,
-// with a dialect for each engine; see dialect.go and postgres.go).
+// with a dialect for each engine; see dialect.go and postgres.go). Its
+// Store implements the contracts the adapters depend on instead of this
+// package: resource.Store for the API and the domain's store capabilities
+// (package xc5) for the SIP service; contract.go asserts them.
 //
 // All writes go through writer goroutines that group concurrent writes
 // into shared transactions (group commit), one writing connection on
