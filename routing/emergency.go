@@ -76,6 +76,13 @@ func (w *walker) emergencyCall(a *Account, chain []*Account, dialed string, t Tr
 	w.leave(a, t.Number, true, "emergency call leaves over a carrier to ")
 }
 
+// DialsEmergency reports whether a dialed string is an emergency number
+// with the system's numbering, before the caller is known: cheap enough
+// to decide a call's admission (the SIP service's overload check).
+func (v *View) DialsEmergency(dialed string) bool {
+	return v.IsEmergency(Translate(dialed, v.defaults.CountryCode, v.defaults.AreaCode))
+}
+
 // IsTrunkZero reports whether E.164 digits are the system's country code
 // followed by 0 (640…): no such number exists, and the API refuses it as a
 // destination.

@@ -182,3 +182,36 @@ func forbidEmergencyRule(scope resource.Scope, location string) error {
 	}
 	return nil
 }
+
+// forbidProviderRule refuses a user-level change or delete of a callrule
+// written with system-level access (provider_set): a provider's block on
+// a company's own account is not the company's to lift. The company's own
+// rules stay its to manage.
+func forbidProviderRule(ctx context.Context, q execer, r *resource.Resource, scope resource.Scope, cur resource.Record) error {
+	if r != resource.CallRule || scope == "" {
+		return nil
+	}
+	var set int64
+	if err := q.QueryRowContext(ctx, `SELECT provider_set FROM callrules WHERE guid = ?`, cur.GUID).Scan(&set); err != nil {
+		return mapError(err)
+	}
+	if set == 0 {
+		return nil
+	}
+	return xc5.Errorf(xc5.EFORBIDDEN, "callrule %s (order %v, destination %v) is set by the provider: it is read-only below system-level API access",
+		cur.GUID, cur.Values["order"], cur.Values["destination"])
+}
+
+// markProviderSet records whether a callrule was created or last changed
+// with system-level access, for forbidProviderRule.
+func markProviderSet(ctx context.Context, q execer, r *resource.Resource, scope resource.Scope, guid string) error {
+	if r != resource.CallRule {
+		return nil
+	}
+	set := 0
+	if scope == "" {
+		set = 1
+	}
+	_, err := q.ExecContext(ctx, `UPDATE callrules SET provider_set = ? WHERE guid = ?`, set, guid)
+	return mapError(err)
+}
