@@ -28,6 +28,12 @@ type credCache struct {
 	mu  sync.Mutex
 	gen uint64
 	m   map[string]credEntry
+	// last keeps the secrets of every account read lately, across change
+	// notifications and expiry, for emergency calls only: with the store
+	// away a phone's 111 authenticates with them (docs/routing.md,
+	// "Emergency calls"). The routing view, which follows changes, still
+	// decides whether the account exists and is enabled.
+	last map[string]sqlite.SIPCredentials
 	now func() time.Time
 	// fresh reports whether this node hears of every change before it
 	// is acknowledged (the store's read fence between nodes); while it
@@ -52,7 +58,7 @@ func withCredCache(reg Registry, now func() time.Time) Registry {
 	if !ok {
 		return reg
 	}
-	c := &credCache{Registry: reg, m: map[string]credEntry{}, now: now, fresh: func() bool { return true }}
+	c := &credCache{Registry: reg, m: map[string]credEntry{}, last: map[string]sqlite.SIPCredentials{}, now: now, fresh: func() bool { return true }}
 	if f, ok := reg.(interface{ Fresh() bool }); ok {
 		c.fresh = f.Fresh
 	}
@@ -81,9 +87,24 @@ func (c *credCache) SIPCredentials(ctx context.Context, username string) (sqlite
 	}
 	creds, err := c.Registry.SIPCredentials(ctx, username)
 	if err != nil {
+		if unavailable(err) && isEmergency(ctx) {
+			c.mu.Lock()
+			known, ok := c.last[key]
+			c.mu.Unlock()
+			if ok {
+				// The store is away: an emergency call authenticates with
+				// the last-known secrets rather than get 503. Other
+				// requests wait for the store.
+				return known, nil
+			}
+		}
 		return creds, err
 	}
 	c.mu.Lock()
+	if len(c.last) >= maxCreds {
+		c.last = map[string]sqlite.SIPCredentials{}
+	}
+	c.last[key] = creds
 	if c.gen == gen && c.fresh() { // no change since the read: the secrets are current
 		if len(c.m) >= maxCreds {
 			c.m = map[string]credEntry{}
@@ -92,4 +113,19 @@ func (c *credCache) SIPCredentials(ctx context.Context, username string) (sqlite
 	}
 	c.mu.Unlock()
 	return creds, nil
+}
+
+// emergencyKey marks the context of an emergency call's INVITE.
+type emergencyKey struct{}
+
+// forEmergency marks ctx as an emergency call's: its credentials may come
+// from expired cache entries when the store is unavailable.
+func forEmergency(ctx context.Context) context.Context {
+	return context.WithValue(ctx, emergencyKey{}, true)
+}
+
+// isEmergency reports whether ctx is an emergency call's.
+func isEmergency(ctx context.Context) bool {
+	v, _ := ctx.Value(emergencyKey{}).(bool)
+	return v
 }
