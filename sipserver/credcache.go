@@ -34,7 +34,7 @@ type credCache struct {
 	// "Emergency calls"). The routing view, which follows changes, still
 	// decides whether the account exists and is enabled.
 	last map[string]sqlite.SIPCredentials
-	now func() time.Time
+	now  func() time.Time
 	// fresh reports whether this node hears of every change before it
 	// is acknowledged (the store's read fence between nodes); while it
 	// does not, cached secrets are neither used nor kept.
