@@ -103,3 +103,25 @@ func TestForkCap(t *testing.T) {
 		e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", "/api-sys/account/a2@acme.test/fork", `{"destination":"6421199999"}`)
 	})
 }
+
+// Row: a conference room is named by the number of the account that owns
+// it; below system level a route names only rooms of the partition's own
+// numbers (400 naming the room otherwise). System level keeps full power.
+func TestTenantConferenceRooms(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		const a1 = "/api-sys/account/a1@acme.test/route"
+		for _, body := range []string{
+			`{"order":1,"destination":"conference:6492220001"}`,
+			`{"order":1,"menu_level":1,"digit_map":"1=conference:6492220001"}`,
+			`{"order":1,"destination":"conference:6493330001"}`, // a pool number
+			`{"order":1,"destination":"conference:Board_Room"}`,
+		} {
+			e.as("PUT", a1, body).wantError(t, http.StatusBadRequest, "conference room")
+		}
+		own := str(t, e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", a1, `{"order":1,"destination":"conference:6491110001"}`).one(t), "guid")
+		e.mustAs(acmeUser, acmePass, http.StatusCreated, "PUT", "/api-sys/account/a2@acme.test/route", `{"order":1,"menu_level":1,"digit_map":"5666=conference:6491110001"}`)
+		e.as("PATCH", a1+"/"+own, `{"destination":"conference:6492220001"}`).wantError(t, http.StatusBadRequest, "conference room 6492220001")
+		// System level keeps full power (a provider's shared room).
+		e.must(http.StatusCreated, "PUT", a1, `{"order":2,"destination":"conference:6492220001"}`)
+	})
+}

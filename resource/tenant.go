@@ -156,3 +156,24 @@ func NamedNumbers(ref Ref, v string) []string {
 	}
 	return out
 }
+
+// NamedRooms returns the conference rooms a field value names: of a
+// destination, or of every action of a digit_map.
+func NamedRooms(ref Ref, v string) []string {
+	var out []string
+	switch ref {
+	case RefDestination:
+		if d, err := dialplan.ParseDestination(v); err == nil && d.Kind == dialplan.KindConference {
+			out = append(out, d.Value)
+		}
+	case RefDigitMap:
+		if m, err := dialplan.ParseDigitMap(v); err == nil {
+			for _, e := range m.Entries {
+				if !e.Action.IsMenuJump() && e.Action.Destination.Kind == dialplan.KindConference {
+					out = append(out, e.Action.Destination.Value)
+				}
+			}
+		}
+	}
+	return out
+}

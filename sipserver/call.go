@@ -530,6 +530,8 @@ type call struct {
 	ended       bool
 	media       string   // what needed media ("menu"), "" if nothing
 	counted     []string // account GUIDs this call counts as active
+	legSeq      int      // blast legs counted so far (countLeg)
+	legsUp      []func() // releases the counts of answered blast legs
 	awaiting    map[*end]*ackWait
 	reinviting  bool
 	trace       routing.Trace
@@ -924,6 +926,7 @@ func (c *call) finish(outcome string, code int) {
 	}
 	shared := b.shared
 	b.mu.Unlock()
+	c.releaseLegs()
 	if shared != nil && len(counted) > 0 {
 		ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
 		if err := waitStore(ctx, func() error { return shared.RemoveActiveCall(ctx, c.id) }); err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"xc5/resource"
 	"xc5/sqlite"
 	"xc5/storetest"
 )
@@ -85,4 +86,48 @@ func TestEmergencyDuringDatabaseOutage(t *testing.T) {
 		t.Errorf("the carrier received %s with Priority %q, want 111, emergency", in.req.Recipient.String(), in.header("Priority"))
 	}
 	out.hangup()
+}
+
+// TestBlastLegsCountAgainstLimit: each external leg of a blast group is a
+// call to the carrier and counts against the forking account's
+// concurrent_limit: with a limit of 2 and four external forks, the
+// carrier receives two legs; once the call ends they no longer count.
+func TestBlastLegsCountAgainstLimit(t *testing.T) {
+	x := newPBX(t, Config{})
+	car := newUAPhone(t, x.srv.addr, "UDP", "", "")
+	x.trunk(car.addr, "", "")
+	got := make(chan *inbound, 16)
+	car.behave(func(in *inbound) {
+		got <- in
+		in.ring()
+	})
+	const blast = "blast@acmebrick.x.co.nz"
+	x.patch(blast, `{"concurrent_limit":2}`)
+	for _, n := range []string{"6441234561", "6441234562", "6441234563", "6441234564"} {
+		x.put(resource.Fork, blast, "", `{"destination":"`+n+`"}`, resource.Create)
+	}
+	out := x.carrier("6421555000").dial("6499290088")
+	out.ringing(t)
+	legs := 0
+	for deadline := time.After(time.Second); ; {
+		select {
+		case <-got:
+			legs++
+			continue
+		case <-deadline:
+		}
+		break
+	}
+	if legs != 2 {
+		t.Errorf("the carrier received %d legs of the blast group, want 2 (its concurrent_limit)", legs)
+	}
+	out.cancel()
+	x.idle()
+	b := x.srv.b2b
+	b.mu.Lock()
+	n := b.active[x.ids[blast]]
+	b.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%s still counts %d calls after the call ended", blast, n)
+	}
 }

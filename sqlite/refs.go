@@ -38,6 +38,9 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 					return invalid("%s: account %s does not exist", f.Name, u)
 				}
 			}
+			if err := checkRooms(ctx, q, scope, f, v); err != nil {
+				return err
+			}
 		case resource.RefPrompt:
 			if err := checkPromptRef(ctx, q, scope, owner, v); err != nil {
 				return err
@@ -214,4 +217,21 @@ func markProviderSet(ctx context.Context, q execer, r *resource.Resource, scope 
 	}
 	_, err := q.ExecContext(ctx, `UPDATE callrules SET provider_set = ? WHERE guid = ?`, set, guid)
 	return mapError(err)
+}
+
+// checkRooms refuses, below system level, a conference room the partition
+// does not own: rooms are system-wide, and a room is named by the number
+// of the account that owns it (issue 14), so a company joins only rooms
+// named by its own numbers.
+func checkRooms(ctx context.Context, q execer, scope resource.Scope, f resource.Field, v string) error {
+	for _, room := range resource.NamedRooms(f.Ref, v) {
+		held, err := lockHeldInScope(ctx, q, scope, room)
+		if err != nil {
+			return err
+		}
+		if !held {
+			return invalid("%s: conference room %s is not yours: a room is named by the number of the account that owns it, one of your partition's numbers", f.Name, room)
+		}
+	}
+	return nil
 }
