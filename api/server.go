@@ -405,6 +405,9 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 	if err != nil {
 		return err
 	}
+	if err := s.refuseTrunkZero(t.Res, in); err != nil {
+		return err
+	}
 	mode := resource.Create
 	switch {
 	case r.Method == http.MethodPatch || q["patch"] == "true" || q["patch"] == "1":

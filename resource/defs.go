@@ -46,7 +46,7 @@ var Account = &Resource{
 		{Name: "timezone", Type: String, Check: checkTimezone,
 			Description: "IANA time zone (Pacific/Auckland) for time definitions; inherited from the parent when empty"},
 		{Name: "country_code", Type: String, Check: code("country_code", 1, 3),
-			Description: "Country calling code used to translate dialed national numbers to e.164; inherited when empty"},
+			Description: "Country calling code used to translate dialed national numbers to e.164; inherited when empty. Set by the provider: read-only below system-level access"},
 		{Name: "area_code", Type: String, Check: code("area_code", 1, 5),
 			Description: "Area code used to translate dialed local numbers to e.164; inherited when empty"},
 	},

@@ -149,6 +149,11 @@ var CallRule = &Resource{
 	},
 }
 
+// MaxForks bounds the forks of one account: every call to it rings them
+// all at once, and each external one is a carrier leg, so an unbounded
+// blast group would fan one call out to any number of carrier calls.
+const MaxForks = 20
+
 // Fork rings several destinations at once (a blast or ring group).
 var Fork = &Resource{
 	Name:        "fork",

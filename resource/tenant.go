@@ -61,12 +61,14 @@ func CheckPartitionUsername(username, root string) error {
 }
 
 // CheckProviderFields refuses user-level changes of the fields a provider
-// sets on accounts: concurrent_limit everywhere, and on the partition root
+// sets on accounts: concurrent_limit and country_code everywhere (the
+// country code decides which numbers are international, so the
+// provider's International blocks depend on it), and on the partition root
 // (root true) also its username and enabled. cur holds the current values
 // (nil for a new account, compared with the defaults); sending the current
 // value back is accepted, so that GET-modify-PUT round trips work.
 func CheckProviderFields(cur map[string]any, in Input, root bool) error {
-	fields := []string{"concurrent_limit"}
+	fields := []string{"concurrent_limit", "country_code"}
 	if root {
 		fields = append(fields, "username", "enabled")
 	}
@@ -83,7 +85,7 @@ func CheckProviderFields(cur map[string]any, in Input, root bool) error {
 		}
 		if v != was {
 			what := "is set by the provider"
-			if name != "concurrent_limit" {
+			if root && (name == "username" || name == "enabled") {
 				what = "of your partition's root account is set by the provider"
 			}
 			return xc5.Errorf(xc5.EFORBIDDEN, "%s %s: it is read-only below system-level API access", name, what)
@@ -123,6 +125,52 @@ func NamedAccounts(ref Ref, v string) []string {
 			for _, e := range m.Entries {
 				if !e.Action.IsMenuJump() {
 					add(e.Action.Destination)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// NamedNumbers returns the numbers a field value names: the number of a
+// destination (route, callrule and fork destinations, cfna_dest, cfa),
+// or of every number action of a digit_map.
+func NamedNumbers(ref Ref, v string) []string {
+	var out []string
+	switch ref {
+	case RefDestination:
+		if e164RE.MatchString(v) {
+			return []string{v}
+		}
+		if d, err := dialplan.ParseDestination(v); err == nil && d.Kind == dialplan.KindNumber {
+			out = append(out, d.Value)
+		}
+	case RefDigitMap:
+		if m, err := dialplan.ParseDigitMap(v); err == nil {
+			for _, e := range m.Entries {
+				if !e.Action.IsMenuJump() && e.Action.Destination.Kind == dialplan.KindNumber {
+					out = append(out, e.Action.Destination.Value)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// NamedRooms returns the conference rooms a field value names: of a
+// destination, or of every action of a digit_map.
+func NamedRooms(ref Ref, v string) []string {
+	var out []string
+	switch ref {
+	case RefDestination:
+		if d, err := dialplan.ParseDestination(v); err == nil && d.Kind == dialplan.KindConference {
+			out = append(out, d.Value)
+		}
+	case RefDigitMap:
+		if m, err := dialplan.ParseDigitMap(v); err == nil {
+			for _, e := range m.Entries {
+				if !e.Action.IsMenuJump() && e.Action.Destination.Kind == dialplan.KindConference {
+					out = append(out, e.Action.Destination.Value)
 				}
 			}
 		}

@@ -43,8 +43,15 @@ func (v *View) listsWhole(location, number string) bool {
 // translate is Translate for the engine: a short code leaves only when
 // the provider knows it (an emergency number, or one listed whole in
 // <CallRule-ShortCodes>); any other is refused with 404 and the reason.
+// The system's country code followed by 0 is refused whatever the
+// caller's own numbering (a caller numbered +39, where 390… is real, must
+// not reach 640… past the International block: it would leave as a
+// National call that a carrier dials as 00…).
 func (v *View) translate(dialed, cc, ac string) Translation {
 	t := Translate(dialed, cc, ac)
+	if sys := v.defaults.CountryCode; t.Kind == E164 && TrunkZero(t.Number, sys) {
+		return invalid(404, "Invalid Number", dialed+" is not a valid number: no number of country code "+sys+" continues with 0 (the trunk prefix)")
+	}
 	if t.Kind == ShortCode && !v.IsEmergency(t) && !v.listsWhole(ShortCodesLocation, t.Number) {
 		return invalid(404, "Not Found", t.Number+" is no short code this system knows (only emergency numbers and the codes "+ShortCodesLocation+" lists leave)")
 	}
@@ -67,6 +74,20 @@ func (w *walker) emergencyCall(a *Account, chain []*Account, dialed string, t Tr
 		return
 	}
 	w.leave(a, t.Number, true, "emergency call leaves over a carrier to ")
+}
+
+// DialsEmergency reports whether a dialed string is an emergency number
+// with the system's numbering, before the caller is known: cheap enough
+// to decide a call's admission (the SIP service's overload check).
+func (v *View) DialsEmergency(dialed string) bool {
+	return v.IsEmergency(Translate(dialed, v.defaults.CountryCode, v.defaults.AreaCode))
+}
+
+// IsTrunkZero reports whether E.164 digits are the system's country code
+// followed by 0 (640…): no such number exists, and the API refuses it as a
+// destination.
+func (v *View) IsTrunkZero(number string) bool {
+	return TrunkZero(number, v.defaults.CountryCode)
 }
 
 // LocationMatches reports whether a translated number is in the named

@@ -28,13 +28,14 @@ func shippedLocations(f *fixture) {
 //	├── route@co.test       6493330004, route order -1 → 0061299998888
 //	├── blast@co.test       6493330005, forks 6493330001 and 61299998888
 //	├── sos@co.test         6493330006, cfna → 111 (stored before the API refused it)
+//	├── it@co.test          6493330009, country_code 39, cfna → 64061299998888
 //	└── free.test           (another company, no international block; prefix_raw 1 refused)
 //	    ├── us@free.test    6493330007, cfna → 14155550123
 //	    └── bad@free.test   6493330008, route order -1 → 000061299998888
 func safetyFixture() *fixture {
 	f := newFixture()
 	shippedLocations(f)
-	for _, n := range []string{"co.test", "rec@co.test", "fwd@co.test", "na@co.test", "route@co.test", "blast@co.test", "sos@co.test", "free.test", "off@co.test", "us@free.test", "bad@free.test"} {
+	for _, n := range []string{"co.test", "rec@co.test", "fwd@co.test", "na@co.test", "route@co.test", "blast@co.test", "sos@co.test", "it@co.test", "free.test", "off@co.test", "us@free.test", "bad@free.test"} {
 		f.ids[n] = resource.NewGUID()
 	}
 	f.account("co.test", "", map[string]any{"area_code": "9"}, routing.Rules{
@@ -61,6 +62,7 @@ func safetyFixture() *fixture {
 	})
 	f.account("sos@co.test", "co.test", map[string]any{"cfna_active": true, "cfna_dest": "111"}, routing.Rules{Numbers: f.numbers("sos@co.test", "6493330006")})
 	f.account("off@co.test", "co.test", map[string]any{"enabled": false}, routing.Rules{})
+	f.account("it@co.test", "co.test", map[string]any{"country_code": "39", "cfna_active": true, "cfna_dest": "64061299998888"}, routing.Rules{Numbers: f.numbers("it@co.test", "6493330009")})
 	f.account("free.test", "", nil, routing.Rules{
 		Numbers:   f.numbers("free.test", "111"), // a number nobody should hold
 		CallRules: []resource.Record{f.route("free.test", map[string]any{"order": int64(-3), "prefix_raw": "1", "destination": "drop:403:no short codes"})},
@@ -163,6 +165,15 @@ func TestEmergencyAndBlocks(t *testing.T) {
 		{"too long", "free.test", "+6112345678901234", nil, "dropped 404 Invalid Number", []string{"too long"}},
 		{"too short", "free.test", "+64111", nil, "dropped 484 Address Incomplete", []string{"too short"}},
 		{"national too short", "free.test", "021555", nil, "dropped 484 Address Incomplete", nil},
+		// The system's country code then 0 is no number whatever the
+		// caller's own numbering: a caller numbered +39 (where 390… is real)
+		// must not reach 640… as a National call past the block.
+		{"+640 from a caller numbered +39", "it@co.test", "+64061299998888", nil, "dropped 404 Invalid Number", []string{"country code 64 continues with 0"}},
+		{"00640 from a caller numbered +39", "it@co.test", "0064061299998888", nil, "dropped 404 Invalid Number", []string{"country code 64 continues with 0"}},
+		{"640 from a caller numbered +39 is no number", "it@co.test", "64061299998888", nil, "dropped 404 Not Found", nil},
+		{"+390 is a real number for a caller numbered +39", "it@co.test", "+390612345678", nil, "dropped 404 destination blocked", nil},
+		{"cfna to 640… from a forwarder numbered +39", "free.test", "6493330009", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
+			"dropped 404 Invalid Number", []string{"country code 64 continues with 0"}},
 		// Forwards, routes, blasts and speed dials are dialed by their owner.
 		{"cfa to international", "free.test", "6493330002", nil, "dropped 404 destination blocked", []string{"blocks 61299998888 for fwd@co.test"}},
 		{"cfna to international", "free.test", "6493330003", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},

@@ -110,12 +110,20 @@ func IsShortCodeShape(s string) bool {
 // them cc followed by 0 is a real number.
 var keepsTrunkZero = map[string]bool{"39": true, "378": true, "379": true}
 
+// TrunkZero reports whether E.164 digits s are country code cc followed
+// by its trunk prefix 0 (640…), which no number of cc is (Italy and its
+// neighbours aside): a carrier that turns cc+NSN into 0+NSN would dial
+// 00… abroad. cc "" never matches.
+func TrunkZero(s, cc string) bool {
+	return cc != "" && !keepsTrunkZero[cc] && strings.HasPrefix(s, cc+"0")
+}
+
 // checkE164 accepts digits that are a valid E.164 number; cc is the
 // caller's own country code ("" for none), whose numbers never continue
 // with 0.
 func checkE164(dialed, cc, s string) Translation {
 	switch {
-	case cc != "" && !keepsTrunkZero[cc] && strings.HasPrefix(s, cc+"0"):
+	case TrunkZero(s, cc):
 		return invalid(404, "Invalid Number", dialed+" is not a valid number: no number of country code "+cc+" continues with 0 (the trunk prefix)")
 	case s == "":
 		return invalid(484, "Address Incomplete", dialed+" has no number after the international prefix")

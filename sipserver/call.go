@@ -55,21 +55,41 @@ type b2bua struct {
 	ringing map[*ringing]struct{} // rings in progress, for pickup
 	calls   int                   // calls in progress
 
-	setups atomic.Int64 // calls being set up (see Config.MaxCallSetups)
-	shed   atomic.Int64 // INVITEs refused for overload
+	setups    atomic.Int64 // calls being set up (see Config.MaxCallSetups)
+	emergency atomic.Int64 // emergency calls being set up (emergencySetups)
+	shed      atomic.Int64 // INVITEs refused for overload
+}
+
+// emergencySetups are set-up slots of emergency calls (111, 112, the
+// Emergency location), apart from Config.MaxCallSetups: an overloaded node
+// still takes a 111, and a flood of INVITEs to 111 (which still
+// authenticate) cannot take more of the CPU than these.
+const emergencySetups = 32
+
+// admitCall takes a set-up slot for a new call dialing dialed: one of
+// the emergency slots for an emergency number, else one of the others.
+func (b *b2bua) admitCall(dialed string) (release func(), ok bool) {
+	if b.s.cfg.MaxCallSetups >= 0 && b.view.DialsEmergency(dialed) {
+		return b.take(&b.emergency, emergencySetups)
+	}
+	return b.admit()
 }
 
 // admit takes a set-up slot for a new call, or reports overload. The
 // returned release gives the slot back; it may be called more than once.
 func (b *b2bua) admit() (release func(), ok bool) {
-	limit := int64(b.s.cfg.MaxCallSetups)
-	if n := b.setups.Add(1); limit >= 0 && n > limit {
-		b.setups.Add(-1)
+	return b.take(&b.setups, b.s.cfg.MaxCallSetups)
+}
+
+// take takes one of limit slots counted by n (negative limit: no limit).
+func (b *b2bua) take(n *atomic.Int64, limit int) (release func(), ok bool) {
+	if v := n.Add(1); limit >= 0 && v > int64(limit) {
+		n.Add(-1)
 		b.shed.Add(1)
 		return nil, false
 	}
 	var once sync.Once
-	return func() { once.Do(func() { b.setups.Add(-1) }) }, true
+	return func() { once.Do(func() { n.Add(-1) }) }, true
 }
 
 // Shed reports how many new calls this node refused with 503 because
@@ -276,9 +296,12 @@ func (c caller) name() string {
 // its own, or whose From names one of our accounts, is a phone sharing
 // the address and is challenged: authentication only ever makes a call
 // harder to place.
-func (b *b2bua) identify(req *sip.Request, tx sip.ServerTransaction) (caller, bool) {
+func (b *b2bua) identify(req *sip.Request, tx sip.ServerTransaction, emergency bool) (caller, bool) {
 	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
 	defer cancel()
+	if emergency {
+		ctx = forEmergency(ctx)
+	}
 	if c, handled, ok := b.fromTrunk(ctx, req, tx); handled {
 		return c, ok
 	}
@@ -387,7 +410,11 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(pre, req, sip.StatusBadRequest, "Missing Contact")
 		return
 	}
-	release, ok := b.admit()
+	// The dialed number is read first (a few string operations): an
+	// emergency call has slots of its own, so that overload never refuses
+	// a 111 (docs/routing.md, "Emergency calls").
+	dialed := dialedOf(&req.Recipient)
+	release, ok := b.admitCall(dialed)
 	if !ok {
 		// Overloaded: refuse before any work, so that the calls already
 		// up keep their CPU. A carrier tries another route or node.
@@ -396,11 +423,10 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer release()
-	who, ok := b.identify(req, pre)
+	who, ok := b.identify(req, pre, b.view.DialsEmergency(dialed))
 	if !ok {
 		return
 	}
-	dialed := dialedOf(&req.Recipient)
 	if dialed == "" {
 		b.s.respond(tx, req, sip.StatusNotFound, "Not Found")
 		return
@@ -480,6 +506,8 @@ type call struct {
 	ended       bool
 	media       string   // what needed media ("menu"), "" if nothing
 	counted     []string // account GUIDs this call counts as active
+	legSeq      int      // blast legs counted so far (countLeg)
+	legsUp      []func() // releases the counts of answered blast legs
 	awaiting    map[*end]*ackWait
 	reinviting  bool
 	trace       routing.Trace
@@ -874,6 +902,7 @@ func (c *call) finish(outcome string, code int) {
 	}
 	shared := b.shared
 	b.mu.Unlock()
+	c.releaseLegs()
 	if shared != nil && len(counted) > 0 {
 		ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
 		if err := waitStore(ctx, func() error { return shared.RemoveActiveCall(ctx, c.id) }); err != nil {

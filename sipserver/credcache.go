@@ -28,7 +28,13 @@ type credCache struct {
 	mu  sync.Mutex
 	gen uint64
 	m   map[string]credEntry
-	now func() time.Time
+	// last keeps the secrets of every account read lately, across change
+	// notifications and expiry, for emergency calls only: with the store
+	// away a phone's 111 authenticates with them (docs/routing.md,
+	// "Emergency calls"). The routing view, which follows changes, still
+	// decides whether the account exists and is enabled.
+	last map[string]xc5.SIPCredentials
+	now  func() time.Time
 	// fresh reports whether this node hears of every change before it
 	// is acknowledged (the store's read fence between nodes); while it
 	// does not, cached secrets are neither used nor kept.
@@ -43,7 +49,7 @@ type credEntry struct {
 // withCredCache wraps store's registrar with the cache, which the store's
 // change notifications and read fence keep current.
 func withCredCache(store Store, now func() time.Time) xc5.RegistrarStore {
-	c := &credCache{RegistrarStore: store, m: map[string]credEntry{}, now: now, fresh: store.Fresh}
+	c := &credCache{RegistrarStore: store, m: map[string]credEntry{}, last: map[string]xc5.SIPCredentials{}, now: now, fresh: store.Fresh}
 	store.OnChange(func(ch resource.Change) {
 		switch ch.Resource {
 		case nil, resource.Account, resource.Child, resource.Hydra:
@@ -69,9 +75,24 @@ func (c *credCache) SIPCredentials(ctx context.Context, username string) (xc5.SI
 	}
 	creds, err := c.RegistrarStore.SIPCredentials(ctx, username)
 	if err != nil {
+		if unavailable(err) && isEmergency(ctx) {
+			c.mu.Lock()
+			known, ok := c.last[key]
+			c.mu.Unlock()
+			if ok {
+				// The store is away: an emergency call authenticates with
+				// the last-known secrets rather than get 503. Other
+				// requests wait for the store.
+				return known, nil
+			}
+		}
 		return creds, err
 	}
 	c.mu.Lock()
+	if len(c.last) >= maxCreds {
+		c.last = map[string]xc5.SIPCredentials{}
+	}
+	c.last[key] = creds
 	if c.gen == gen && c.fresh() { // no change since the read: the secrets are current
 		if len(c.m) >= maxCreds {
 			c.m = map[string]credEntry{}
@@ -80,4 +101,19 @@ func (c *credCache) SIPCredentials(ctx context.Context, username string) (xc5.SI
 	}
 	c.mu.Unlock()
 	return creds, nil
+}
+
+// emergencyKey marks the context of an emergency call's INVITE.
+type emergencyKey struct{}
+
+// forEmergency marks ctx as an emergency call's: its credentials may come
+// from expired cache entries when the store is unavailable.
+func forEmergency(ctx context.Context) context.Context {
+	return context.WithValue(ctx, emergencyKey{}, true)
+}
+
+// isEmergency reports whether ctx is an emergency call's.
+func isEmergency(ctx context.Context) bool {
+	v, _ := ctx.Value(emergencyKey{}).(bool)
+	return v
 }

@@ -95,6 +95,8 @@ type leg struct {
 	ctx     context.Context
 	cancel  context.CancelFunc // CANCELs the leg while it rings
 
+	release func() // stops counting a blast leg (countLeg); nil for on-net legs
+
 	answered bool
 	res      *sip.Response // the final failure response, if any
 	err      error
@@ -143,7 +145,15 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 			}
 		case t.External != "":
 			if tr := b.trunks.outbound(ctx); tr != nil {
-				legs = append(legs, &leg{rg: rg, index: i, trunk: tr, number: t.External})
+				l := &leg{rg: rg, index: i, trunk: tr, number: t.External}
+				if r.Account != nil && !r.Emergency { // a blast leg: a call of its own to the carrier
+					var ok bool
+					if l.release, ok = c.countLeg(r.Account); !ok {
+						c.log.Info("blast leg not placed: concurrent_limit reached", "account", r.Account.Username, "number", t.External)
+						continue
+					}
+				}
+				legs = append(legs, l)
 			} else if err := b.trunks.unloaded(); err != nil {
 				c.storeDown(err)
 			} else {
@@ -152,6 +162,8 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 		}
 	}
 	cancel()
+	var winner *leg
+	defer releaseLegs(c, append([]*leg(nil), legs...), &winner)
 	ready := legs[:0]
 	for _, l := range legs {
 		req, err := c.legRequest(l, r)
@@ -215,6 +227,7 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 			}
 			if l.answered {
 				stopAll(l)
+				winner = l
 				return c.bridgeLeg(l)
 			}
 			left--

@@ -113,3 +113,54 @@ func TestShortCodesLocationMigration(t *testing.T) {
 		}
 	}
 }
+
+// TestCallRuleProviderSetMigration: migration 029 takes existing drop:
+// rules and rules naming the Emergency location as the provider's
+// (provider_set), other rules as the company's.
+func TestCallRuleProviderSetMigration(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	newAccount(t, s, "co.test", "")
+	want := map[string]int64{}
+	for _, tt := range []struct {
+		in   resource.Input
+		want int64
+	}{
+		{resource.Input{"order": int64(-14), "location": "<CallRule-International>", "destination": "drop:404:blocked"}, 1},
+		{resource.Input{"order": int64(-10), "location": "<CallRule-Emergency>", "destination": "6491110001"}, 1},
+		{resource.Input{"order": int64(-2), "prefix_raw": "77", "destination": "61299998888"}, 0},
+	} {
+		want[put(t, s, "", resource.CallRule, "co.test", "", tt.in, resource.Create).GUID] = tt.want
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The database as an older xc5 left it: before migration 029.
+	for _, q := range []string{`ALTER TABLE callrules DROP COLUMN provider_set`, `DELETE FROM schema_migrations WHERE version = 29`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, err = sqlite.Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for guid, w := range want {
+		var got int64
+		if err := db.QueryRow(`SELECT provider_set FROM callrules WHERE guid = ?`, guid).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != w {
+			t.Errorf("callrule %s: provider_set %d after migrating, want %d", guid, got, w)
+		}
+	}
+}

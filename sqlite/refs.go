@@ -38,6 +38,9 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 					return invalid("%s: account %s does not exist", f.Name, u)
 				}
 			}
+			if err := checkRooms(ctx, q, scope, f, v); err != nil {
+				return err
+			}
 		case resource.RefPrompt:
 			if err := checkPromptRef(ctx, q, scope, owner, v); err != nil {
 				return err
@@ -179,6 +182,56 @@ func forbidProviderResource(r *resource.Resource, scope resource.Scope, cur reso
 func forbidEmergencyRule(scope resource.Scope, location string) error {
 	if scope != "" && location == resource.EmergencyLocation {
 		return xc5.Errorf(xc5.EFORBIDDEN, "location: callrules naming %s are written with system-level API access only", location)
+	}
+	return nil
+}
+
+// forbidProviderRule refuses a user-level change or delete of a callrule
+// written with system-level access (provider_set): a provider's block on
+// a company's own account is not the company's to lift. The company's own
+// rules stay its to manage.
+func forbidProviderRule(ctx context.Context, q execer, r *resource.Resource, scope resource.Scope, cur resource.Record) error {
+	if r != resource.CallRule || scope == "" {
+		return nil
+	}
+	var set int64
+	if err := q.QueryRowContext(ctx, `SELECT provider_set FROM callrules WHERE guid = ?`, cur.GUID).Scan(&set); err != nil {
+		return mapError(err)
+	}
+	if set == 0 {
+		return nil
+	}
+	return xc5.Errorf(xc5.EFORBIDDEN, "callrule %s (order %v, destination %v) is set by the provider: it is read-only below system-level API access",
+		cur.GUID, cur.Values["order"], cur.Values["destination"])
+}
+
+// markProviderSet records whether a callrule was created or last changed
+// with system-level access, for forbidProviderRule.
+func markProviderSet(ctx context.Context, q execer, r *resource.Resource, scope resource.Scope, guid string) error {
+	if r != resource.CallRule {
+		return nil
+	}
+	set := 0
+	if scope == "" {
+		set = 1
+	}
+	_, err := q.ExecContext(ctx, `UPDATE callrules SET provider_set = ? WHERE guid = ?`, set, guid)
+	return mapError(err)
+}
+
+// checkRooms refuses, below system level, a conference room the partition
+// does not own: rooms are system-wide, and a room is named by the number
+// of the account that owns it (issue 14), so a company joins only rooms
+// named by its own numbers.
+func checkRooms(ctx context.Context, q execer, scope resource.Scope, f resource.Field, v string) error {
+	for _, room := range resource.NamedRooms(f.Ref, v) {
+		held, err := lockHeldInScope(ctx, q, scope, room)
+		if err != nil {
+			return err
+		}
+		if !held {
+			return invalid("%s: conference room %s is not yours: a room is named by the number of the account that owns it, one of your partition's numbers", f.Name, room)
+		}
 	}
 	return nil
 }

@@ -381,6 +381,9 @@ func updateSimple(ctx context.Context, q execer, scope resource.Scope, r *resour
 	if err := forbidProviderResource(r, scope, cur); err != nil {
 		return resource.Record{}, err
 	}
+	if err := forbidProviderRule(ctx, q, r, scope, cur); err != nil {
+		return resource.Record{}, err
+	}
 	merged := merge(cur.Values, in)
 	if err := validate(ctx, q, scope, r, owner, merged, cur.Values); err != nil {
 		return resource.Record{}, err
@@ -391,6 +394,9 @@ func updateSimple(ctx context.Context, q execer, scope resource.Scope, r *resour
 		}
 	}
 	if err := t.update(ctx, q, cur.GUID, nil, in); err != nil {
+		return resource.Record{}, err
+	}
+	if err := markProviderSet(ctx, q, r, scope, cur.GUID); err != nil {
 		return resource.Record{}, err
 	}
 	return t.getRow(ctx, q, "t.guid = ?", cur.GUID)
@@ -415,6 +421,11 @@ func insertSimple(ctx context.Context, q execer, scope resource.Scope, r *resour
 	if err := validate(ctx, q, scope, r, owner, vals, nil); err != nil {
 		return resource.Record{}, false, err
 	}
+	if r == resource.Fork {
+		if err := checkForkCap(ctx, q, owner); err != nil {
+			return resource.Record{}, false, err
+		}
+	}
 	if scope != "" && r == resource.Prompt {
 		if err := checkPromptLimit(ctx, q, scope, owner); err != nil {
 			return resource.Record{}, false, err
@@ -433,6 +444,9 @@ func insertSimple(ctx context.Context, q execer, scope resource.Scope, r *resour
 		_, inserted, err = t.insertNew(ctx, q, guid, owner.GUID, cols, vals)
 	}
 	if err != nil || !inserted {
+		return resource.Record{}, false, err
+	}
+	if err := markProviderSet(ctx, q, r, scope, guid); err != nil {
 		return resource.Record{}, false, err
 	}
 	rec, err := t.getRow(ctx, q, "t.guid = ?", guid)
@@ -565,6 +579,9 @@ func (s *Store) delete(ctx context.Context, scope resource.Scope, r *resource.Re
 			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot remove api_access=system")
 		}
 		if err := forbidProviderResource(r, scope, cur); err != nil {
+			return err
+		}
+		if err := forbidProviderRule(ctx, q, r, scope, cur); err != nil {
 			return err
 		}
 		if err := referenced(ctx, q, scope, r, cur); err != nil {

@@ -333,3 +333,20 @@ func ancestorsDisabled(ctx context.Context, q execer, path, guid string) (bool, 
 	err := q.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE enabled = 0 AND guid IN (?`+strings.Repeat(", ?", len(args)-1)+`)`, args...).Scan(&n)
 	return n > 0, err
 }
+
+// checkForkCap refuses a fork past resource.MaxForks on its account, at
+// every level of access. The account's row is locked before counting (a
+// no-op UPDATE), so concurrent creates on any node cannot overshoot.
+func checkForkCap(ctx context.Context, q execer, owner resource.Record) error {
+	if _, err := q.ExecContext(ctx, `UPDATE accounts SET enabled = enabled WHERE guid = ?`, owner.GUID); err != nil {
+		return err
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM forks WHERE account = ?`, owner.GUID).Scan(&n); err != nil {
+		return err
+	}
+	if n >= resource.MaxForks {
+		return invalid("fork: %s already has %d forks, the most an account may have (each call rings them all at once)", owner.Values["username"], resource.MaxForks)
+	}
+	return nil
+}
