@@ -24,7 +24,7 @@ import (
 	"testing"
 
 	"xc5/api"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 const (
@@ -41,7 +41,7 @@ var guidRE = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4
 type env struct {
 	t     *testing.T
 	URL   string
-	Store *sqlite.Store
+	Store *sqlstore.Store
 	API   *api.Server
 }
 
@@ -55,9 +55,9 @@ func newEnv(t *testing.T) *env {
 // password is adminPassword.
 func newEnvOpts(t *testing.T, opts api.Options) *env {
 	t.Helper()
-	store, err := sqlite.Open(t.TempDir())
+	store, err := sqlstore.Open(t.TempDir())
 	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+		t.Fatalf("sqlstore.Open: %v", err)
 	}
 	created, err := store.Bootstrap(context.Background(), adminPassword)
 	if err != nil {
@@ -73,7 +73,7 @@ func newEnvOpts(t *testing.T, opts api.Options) *env {
 }
 
 // envOn starts a server over a bootstrapped store (closed by the caller).
-func envOn(t *testing.T, store *sqlite.Store, opts api.Options) *env {
+func envOn(t *testing.T, store *sqlstore.Store, opts api.Options) *env {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

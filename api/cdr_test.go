@@ -9,11 +9,11 @@ import (
 
 	"xc5/api"
 	"xc5/resource"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 func TestCDRListing(t *testing.T) {
-	store, err := sqlite.Open(t.TempDir())
+	store, err := sqlstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

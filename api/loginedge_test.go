@@ -18,7 +18,7 @@ import (
 
 	"xc5/api"
 	"xc5/resource"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // TestLoginLongUsername: usernames longer than 255 bytes (up to the 64 KB
@@ -71,7 +71,7 @@ func TestLoginIPv6SamePrefix(t *testing.T) {
 	if !ok {
 		t.Skip("no two local IPv6 addresses in one /64 (ratelimit.TestIPv6Rotation covers the rule)")
 	}
-	store, err := sqlite.Open(t.TempDir())
+	store, err := sqlstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func (c *changingStore) CreateSession(ctx context.Context, jti, account string, 
 // change ended the account's sessions, is refused when used.
 func TestSessionOpenedAcrossPasswordChange(t *testing.T) {
 	t.Parallel()
-	store, err := sqlite.Open(t.TempDir())
+	store, err := sqlstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

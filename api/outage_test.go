@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"xc5/api"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 	"xc5/storetest"
 )
 
@@ -20,7 +20,7 @@ import (
 // sessions were killed writes again at once.
 func TestDatabaseOutage(t *testing.T) {
 	o := storetest.PostgresOutage(t)
-	store, err := sqlite.OpenPostgres(context.Background(), o.URL)
+	store, err := sqlstore.OpenPostgres(context.Background(), o.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestDatabaseOutage(t *testing.T) {
 // writes again, with no restart.
 func TestDiskFull(t *testing.T) {
 	dir := storetest.SmallFS(t, "2m")
-	store, err := sqlite.Open(dir)
+	store, err := sqlstore.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

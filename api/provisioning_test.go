@@ -17,7 +17,7 @@ import (
 
 	"xc5/api"
 	"xc5/resource"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 	"xc5/storetest"
 )
 
@@ -352,7 +352,7 @@ func TestTrunks(t *testing.T) {
 // on SQLite and PostgreSQL; an address that has not been failing still
 // logs in through either.
 func TestSharedRateLimit(t *testing.T) {
-	storetest.Each(t, adminPW, func(t *testing.T, store *sqlite.Store) {
+	storetest.Each(t, adminPW, func(t *testing.T, store *sqlstore.Store) {
 		opts := api.Options{Auth: api.AuthOptions{FailuresPerIP: 100, FailuresPerAccount: 3, Shared: store},
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 		a := httptest.NewServer(api.New(store, opts))

@@ -19,7 +19,7 @@ import (
 	"xc5/api"
 	"xc5/resource"
 	"xc5/routing"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 	"xc5/storetest"
 )
 
@@ -43,7 +43,7 @@ type tenancy struct {
 // eachTenancy runs fn on a fresh tenancy on every store backend.
 func eachTenancy(t *testing.T, fn func(t *testing.T, e *tenancy)) {
 	t.Parallel()
-	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlite.Store) {
+	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
 		loc, _ := time.LoadLocation("Pacific/Auckland")
 		view := routing.NewView(routing.Defaults{Location: loc, CountryCode: "64"})
 		view.Follow(s)

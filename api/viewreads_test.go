@@ -15,7 +15,7 @@ import (
 	"xc5/api"
 	"xc5/routing"
 	"xc5/secret"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // TestAccountViewReads: with account GETs answered from the routing view,
@@ -135,7 +135,7 @@ func TestNotFreshReadsStore(t *testing.T) {
 		t.Fatalf("login: %d", got)
 	}
 
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.DBFile)+"?_pragma=busy_timeout(5000)")
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlstore.DBFile)+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,9 +166,9 @@ func TestNotFreshReadsStore(t *testing.T) {
 
 // storeWithView opens a bootstrapped SQLite store in dir and a loaded
 // routing view that follows it.
-func storeWithView(t *testing.T, dir string) (*sqlite.Store, *routing.View) {
+func storeWithView(t *testing.T, dir string) (*sqlstore.Store, *routing.View) {
 	t.Helper()
-	store, err := sqlite.Open(dir)
+	store, err := sqlstore.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

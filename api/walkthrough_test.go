@@ -21,7 +21,7 @@ import (
 	"xc5/api"
 	"xc5/media/wav"
 	"xc5/routing"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // The document, copied from the project's seed so that the test runs on a
@@ -37,7 +37,7 @@ type client struct {
 
 func newServer(t *testing.T) *client {
 	t.Helper()
-	store, err := sqlite.Open(t.TempDir())
+	store, err := sqlstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

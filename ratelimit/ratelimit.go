@@ -44,7 +44,7 @@ import (
 )
 
 // Counter counts failures per key and minute where every node sharing a
-// database sees them (sqlite.Store implements it).
+// database sees them (sqlstore.Store implements it).
 type Counter interface {
 	// AddFailures counts one failure under each key, in one write.
 	AddFailures(ctx context.Context, keys []string, now time.Time) error

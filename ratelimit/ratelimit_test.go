@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"xc5/ratelimit"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 var (
@@ -309,7 +309,7 @@ func TestLongUsernames(t *testing.T) {
 
 // countingStore is a real SQLite store whose Failures calls are counted.
 type countingStore struct {
-	*sqlite.Store
+	*sqlstore.Store
 	calls atomic.Int64
 }
 
@@ -322,7 +322,7 @@ func (c *countingStore) Failures(ctx context.Context, keys []string, now time.Ti
 // refuses does not query the database; one it allows does, and the
 // database's counts (another node's failures) still refuse.
 func TestSharedLocalFirst(t *testing.T) {
-	st, err := sqlite.Open(t.TempDir())
+	st, err := sqlstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

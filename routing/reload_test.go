@@ -8,7 +8,7 @@ import (
 
 	"xc5/resource"
 	"xc5/routing"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // BenchmarkWriteVisible measures what a write adds before it is
@@ -16,7 +16,7 @@ import (
 // account (with its rules) into the view, from a real SQLite store.
 func BenchmarkWriteVisible(b *testing.B) {
 	ctx := context.Background()
-	store, err := sqlite.Open(b.TempDir())
+	store, err := sqlstore.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -113,9 +113,9 @@ func TestReloadKeepsConcurrentWrites(t *testing.T) {
 
 // followingView opens a bootstrapped SQLite store and a loaded view that
 // follows it.
-func followingView(t *testing.T) (*sqlite.Store, *routing.View) {
+func followingView(t *testing.T) (*sqlstore.Store, *routing.View) {
 	t.Helper()
-	store, err := sqlite.Open(t.TempDir())
+	store, err := sqlstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"xc5/resource"
 	"xc5/routing"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // uaPhone is a SIP phone (or carrier) for call tests: a sipgo user agent
@@ -495,7 +495,7 @@ func (o *outbound) reinvite(body string) *sip.Response {
 // through the store, its routing view following the store, calls enabled.
 type pbx struct {
 	t     *testing.T
-	store *sqlite.Store
+	store *sqlstore.Store
 	view  *routing.View
 	srv   *testServer
 	ids   map[string]string
@@ -509,7 +509,7 @@ func newPBX(t *testing.T, cfg Config) *pbx {
 }
 
 // newPBXOn is newPBX on a bootstrapped store of the test's own.
-func newPBXOn(t *testing.T, cfg Config, store *sqlite.Store) *pbx {
+func newPBXOn(t *testing.T, cfg Config, store *sqlstore.Store) *pbx {
 	t.Helper()
 	view := routing.NewView(routing.Defaults{CountryCode: "64"})
 	view.Follow(store)

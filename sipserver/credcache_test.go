@@ -7,7 +7,7 @@ import (
 
 	"xc5/resource"
 	"xc5/secret"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 	"xc5/storetest"
 )
 
@@ -15,7 +15,7 @@ import (
 // change made through the store is seen at once.
 func TestCredCache(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(t.TempDir())
+	store, err := sqlstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestCredCacheNotFresh(t *testing.T) {
 		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL tests")
 	}
 	ctx := context.Background()
-	store, err := sqlite.OpenPostgres(ctx, url)
+	store, err := sqlstore.OpenPostgres(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"xc5"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 	"xc5/storetest"
 )
 
@@ -20,7 +20,7 @@ import (
 func newOutagePBX(t *testing.T) (*pbx, *storetest.Outage) {
 	t.Helper()
 	o := storetest.PostgresOutage(t)
-	store, err := sqlite.OpenPostgres(context.Background(), o.URL)
+	store, err := sqlstore.OpenPostgres(context.Background(), o.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestInboundCallContactsUnavailable(t *testing.T) {
 
 // trunkCountingStore counts the trunk reads of a store.
 type trunkCountingStore struct {
-	*sqlite.Store
+	*sqlstore.Store
 	trunkReads atomic.Int64
 }
 

@@ -7,7 +7,7 @@ import (
 
 	"xc5/internal/poll"
 	"xc5/resource"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 	"xc5/storetest"
 )
 
@@ -50,7 +50,7 @@ func TestEmergencyWhileOverloaded(t *testing.T) {
 // reaches the carrier: the routing view and the trunks are in memory.
 func TestEmergencyDuringDatabaseOutage(t *testing.T) {
 	o := storetest.PostgresOutage(t)
-	store, err := sqlite.OpenPostgres(context.Background(), o.URL)
+	store, err := sqlstore.OpenPostgres(context.Background(), o.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

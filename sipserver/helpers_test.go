@@ -17,7 +17,7 @@ import (
 
 	"xc5"
 	"xc5/resource"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 const (
@@ -61,11 +61,11 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // newStore opens a bootstrapped store in a temporary directory.
-func newStore(t testing.TB) *sqlite.Store {
+func newStore(t testing.TB) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.TempDir())
+	s, err := sqlstore.Open(t.TempDir())
 	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+		t.Fatalf("sqlstore.Open: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	if _, err := s.Bootstrap(context.Background(), "admin-pw-123"); err != nil {
@@ -75,7 +75,7 @@ func newStore(t testing.TB) *sqlite.Store {
 }
 
 // addAccount provisions an account the way the API does and returns its GUID.
-func addAccount(t testing.TB, s *sqlite.Store, username, pw string) string {
+func addAccount(t testing.TB, s *sqlstore.Store, username, pw string) string {
 	t.Helper()
 	rec, _, err := s.Put(context.Background(), "", resource.Account, "", "",
 		resource.Input{"username": username, "password": pw}, resource.Create)

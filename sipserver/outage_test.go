@@ -9,7 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"xc5/sqlite"
+	"xc5/sqlstore"
 	"xc5/storetest"
 )
 
@@ -21,7 +21,7 @@ import (
 // restart.
 func TestRegisterDatabaseOutage(t *testing.T) {
 	o := storetest.PostgresOutage(t)
-	store, err := sqlite.OpenPostgres(context.Background(), o.URL)
+	store, err := sqlstore.OpenPostgres(context.Background(), o.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestRegisterDatabaseOutage(t *testing.T) {
 // registers again, with no restart.
 func TestRegisterDiskFull(t *testing.T) {
 	dir := storetest.SmallFS(t, "2m")
-	store, err := sqlite.Open(dir)
+	store, err := sqlstore.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

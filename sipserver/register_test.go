@@ -19,7 +19,7 @@ import (
 	"xc5/internal/poll"
 	"xc5/resource"
 	"xc5/secret"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // TestRegisterSHA256 registers with sipgo's own digest client, which
@@ -185,7 +185,7 @@ func TestUsernameForms(t *testing.T) {
 // localHA1 is the store with the local-part HA1 values filled in, as the
 // account writes will once they compute them.
 type localHA1 struct {
-	*sqlite.Store
+	*sqlstore.Store
 	passwords map[string]string
 }
 

@@ -42,7 +42,7 @@ import (
 // keep call detail records, the call count the nodes of a cluster share
 // (used with Config.ShareCallCounts), and notice of changes, with the read
 // fence saying when that notice is complete, for the caches the service
-// keeps. The capabilities are the domain's (package xc5); *sqlite.Store
+// keeps. The capabilities are the domain's (package xc5); *sqlstore.Store
 // implements them all.
 type Store interface {
 	xc5.RegistrarStore

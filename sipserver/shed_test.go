@@ -8,7 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"xc5"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // TestLoadShedding: with Config.MaxCallSetups calls being set up, a new
@@ -83,7 +83,7 @@ func TestLoadShedding(t *testing.T) {
 // gatedStore holds every PutRegistration until the gate opens: a store
 // (or a node) that has fallen behind.
 type gatedStore struct {
-	*sqlite.Store
+	*sqlstore.Store
 	gate    chan struct{}
 	waiting chan struct{}
 }

@@ -19,7 +19,7 @@ import (
 	"xc5"
 	"xc5/resource"
 	"xc5/routing"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // TestSippLoad measures xc5's SIP service with sipp on loopback: complete
@@ -345,7 +345,7 @@ func (p *phase) end(st sippStats) {
 // timedStore measures how long the registrar's store calls take
 // (XC5_LOAD_TIMING=1): where a REGISTER's latency goes.
 type timedStore struct {
-	*sqlite.Store
+	*sqlstore.Store
 	mu          sync.Mutex
 	put, lookup []time.Duration
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"xc5"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // countingStore counts PutRegistration calls and holds them until its
@@ -107,7 +107,7 @@ func TestRegisterStorm(t *testing.T) {
 
 // readCountingStore counts ContactsOf reads.
 type readCountingStore struct {
-	*sqlite.Store
+	*sqlstore.Store
 	reads atomic.Int64
 }
 

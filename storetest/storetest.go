@@ -16,7 +16,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for schema set-up
 
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // EnvPostgres names the variable holding the test PostgreSQL URL.
@@ -28,22 +28,22 @@ type Backend struct {
 	Name string
 	// Dir is the SQLite backend's data directory ("" for PostgreSQL).
 	Dir  string
-	Open func(t testing.TB) *sqlite.Store
+	Open func(t testing.TB) *sqlstore.Store
 }
 
 // Backends returns the SQLite backend and, when configured, PostgreSQL.
 func Backends(t testing.TB) []Backend {
 	dir := t.TempDir()
-	out := []Backend{{Name: "sqlite", Dir: dir, Open: func(t testing.TB) *sqlite.Store {
-		s, err := sqlite.Open(dir)
+	out := []Backend{{Name: "sqlite", Dir: dir, Open: func(t testing.TB) *sqlstore.Store {
+		s, err := sqlstore.Open(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}}}
 	if u := PostgresURL(t); u != "" {
-		out = append(out, Backend{Name: "postgres", Open: func(t testing.TB) *sqlite.Store {
-			s, err := sqlite.OpenPostgres(context.Background(), u)
+		out = append(out, Backend{Name: "postgres", Open: func(t testing.TB) *sqlstore.Store {
+			s, err := sqlstore.OpenPostgres(context.Background(), u)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +55,7 @@ func Backends(t testing.TB) []Backend {
 
 // Each runs fn as a subtest on every backend with a fresh, bootstrapped
 // store that is closed afterwards.
-func Each(t *testing.T, adminPassword string, fn func(t *testing.T, s *sqlite.Store)) {
+func Each(t *testing.T, adminPassword string, fn func(t *testing.T, s *sqlstore.Store)) {
 	for _, b := range Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := b.Open(t)

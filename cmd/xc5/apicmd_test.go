@@ -17,7 +17,7 @@ import (
 
 	"xc5/api"
 	"xc5/media/wav"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 const testPassword = "adminpw"
@@ -52,7 +52,7 @@ func record(rec *recorded, h http.Handler) http.Handler {
 // newAPIServer runs the real api-sys server over a fresh store.
 func newAPIServer(t *testing.T) (*httptest.Server, *recorded) {
 	t.Helper()
-	store, err := sqlite.Open(t.TempDir())
+	store, err := sqlstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,12 +13,12 @@ import (
 
 	"xc5/api"
 	"xc5/routing"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 func TestCallCommand(t *testing.T) {
 	clearEnv(t)
-	store, err := sqlite.Open(t.TempDir())
+	store, err := sqlstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

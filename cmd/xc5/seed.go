@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 // seed fills a data directory with synthetic accounts and numbers, for
@@ -23,7 +23,7 @@ func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	store, err := sqlite.Open(*data)
+	store, err := sqlstore.Open(*data)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ import (
 	"xc5/routing"
 	"xc5/secret"
 	"xc5/sipserver"
-	"xc5/sqlite"
+	"xc5/sqlstore"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -259,10 +259,10 @@ func derive(key []byte, purpose string) []byte {
 // storeFlags adds --db and --data to a client subcommand's flags and
 // returns what opens the store they name; with no default data directory,
 // one of the two must be given.
-func storeFlags(fs *flag.FlagSet, defaultData string) func(context.Context) (*sqlite.Store, error) {
+func storeFlags(fs *flag.FlagSet, defaultData string) func(context.Context) (*sqlstore.Store, error) {
 	dbURL := fs.String("db", os.Getenv("XC5_DB"), "postgres://… URL (default $XC5_DB)")
 	data := fs.String("data", defaultData, "SQLite data directory, when not using --db")
-	return func(ctx context.Context) (*sqlite.Store, error) {
+	return func(ctx context.Context) (*sqlstore.Store, error) {
 		if *dbURL == "" && *data == "" {
 			return nil, fmt.Errorf("%s needs --db postgres://… or --data DIR", fs.Name())
 		}
@@ -272,16 +272,16 @@ func storeFlags(fs *flag.FlagSet, defaultData string) func(context.Context) (*sq
 
 // openStore opens PostgreSQL when a URL is given, else the embedded SQLite
 // database in the data directory.
-func openStore(ctx context.Context, dir, dbURL string) (*sqlite.Store, error) {
+func openStore(ctx context.Context, dir, dbURL string) (*sqlstore.Store, error) {
 	if dbURL != "" {
-		return sqlite.OpenPostgres(ctx, dbURL)
+		return sqlstore.OpenPostgres(ctx, dbURL)
 	}
-	return sqlite.Open(dir)
+	return sqlstore.Open(dir)
 }
 
 // authOptions shares the failed-login counts through the database when
 // several nodes may share it (PostgreSQL); one SQLite node counts in memory.
-func authOptions(store *sqlite.Store, dbURL string) api.AuthOptions {
+func authOptions(store *sqlstore.Store, dbURL string) api.AuthOptions {
 	if dbURL == "" {
 		return api.AuthOptions{}
 	}

@@ -1,0 +1,18 @@
+package sqlstore
+
+import (
+	"xc5"
+	"xc5/resource"
+)
+
+// The store implements the domain's contracts; these assertions keep it
+// honest at compile time, so that the SIP service and the API can depend
+// on the contracts alone (cmd/xc5 hands them this store).
+var (
+	_ resource.Store        = (*Store)(nil)
+	_ xc5.RegistrarStore    = (*Store)(nil)
+	_ xc5.TrunkStore        = (*Store)(nil)
+	_ xc5.CDRStore          = (*Store)(nil)
+	_ xc5.ActiveCallCounter = (*Store)(nil)
+	_ xc5.ReadFence         = (*Store)(nil)
+)

@@ -1,0 +1,84 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"math"
+	"regexp"
+	"testing"
+
+	"xc5/media/wav"
+	"xc5/resource"
+	"xc5/storetest"
+)
+
+// TestExportImportRoundTrip moves a populated installation from SQLite to
+// every backend and back, and checks that nothing changed on the way.
+func TestExportImportRoundTrip(t *testing.T) {
+	src, _ := openStore(t, storetest.Backends(t)[0])
+	company := newAccount(t, src, "rt.test", "")
+	user := newAccount(t, src, "u@rt.test", company.GUID)
+	put(t, src, "", resource.AccountResource, user.GUID, "api_access", resource.Input{"value": "user"}, resource.Upsert)
+	pool := put(t, src, "", resource.Number, resource.SystemPool, "", resource.Input{"number": "6497770001"}, resource.Create)
+	put(t, src, "", resource.Number, user.GUID, pool.GUID, resource.Input{}, resource.Upsert)
+	newNumber(t, src, user.GUID, "6497770002")
+	put(t, src, "", resource.Route, user.GUID, "", resource.Input{"order": int64(200), "destination": "email:u@rt.test"}, resource.Create)
+	put(t, src, "", resource.CallRule, company.GUID, "", resource.Input{"order": int64(-2), "prefix_raw": "600", "username": "u@rt.test"}, resource.Create)
+	put(t, src, "", resource.Fork, company.GUID, "", resource.Input{"destination": "6497770002"}, resource.Create)
+	put(t, src, "", resource.Trunk, "", "", resource.Input{"name": "carrier", "proxy": "127.0.0.1:5070", "password": "trunk-secret"}, resource.Create)
+	samples := make([]int16, 800)
+	for i := range samples {
+		samples[i] = int16(1000 * math.Sin(float64(i)))
+	}
+	audio := wav.Encode(samples, 8000)
+	if _, _, err := src.PutAudio(ctx, "", company.GUID, "4319C6B9-EAEF-4583-97B3-1CC13514EED4", audio, audio, 100); err != nil {
+		t.Fatal(err)
+	}
+	src.InstallationKey(ctx)
+	var first bytes.Buffer
+	if err := src.Export(ctx, &first); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			dst := b.Open(t)
+			defer dst.Close()
+			if err := dst.Import(ctx, bytes.NewReader(first.Bytes())); err != nil {
+				t.Fatalf("import: %v", err)
+			}
+			var again bytes.Buffer
+			if err := dst.Export(ctx, &again); err != nil {
+				t.Fatal(err)
+			}
+			if a, b := stripTime(first.String()), stripTime(again.String()); a != b {
+				t.Fatalf("export after import differs:\n%.2000s\n---\n%.2000s", a, b)
+			}
+			// What matters works on the copy: logins, audio, the pool.
+			c, err := dst.Credentials(ctx, "u@rt.test")
+			if err != nil || c.Access != "user" || c.Hash == "" {
+				t.Errorf("credentials after import: %+v, %v", c, err)
+			}
+			if got, err := dst.Audio(ctx, "", "rt.test", "4319C6B9-EAEF-4583-97B3-1CC13514EED4", false); err != nil || !bytes.Equal(got, audio) {
+				t.Errorf("audio after import: %d bytes, %v", len(got), err)
+			}
+			if err := dst.Delete(ctx, "", resource.Number, "u@rt.test", pool.GUID); err != nil {
+				t.Fatal(err)
+			}
+			if got := list(t, dst, "", resource.NumberAllocate, resource.Query{Parent: "rt.test"}); len(got) != 1 {
+				t.Errorf("the pool number did not return to the pool after import: %v", got)
+			}
+			// New records still get fresh ids after the imported ones.
+			newAccount(t, dst, "after.test", "")
+			// A second import is refused.
+			if err := dst.Import(ctx, bytes.NewReader(first.Bytes())); err == nil {
+				t.Errorf("import into a non-empty database succeeded")
+			}
+		})
+	}
+	if err := src.Import(ctx, bytes.NewReader([]byte(`{"format":"something-else","version":1,"tables":{}}`))); err == nil {
+		t.Errorf("a foreign document was imported")
+	}
+}
+
+var exportedAt = regexp.MustCompile(`"exported_at":"[^"]*"`)
+
+func stripTime(s string) string { return exportedAt.ReplaceAllString(s, "") }

@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"xc5/resource"
+)
+
+// nextGroupAccess hands out the next prompt recording code: "*22" and
+// five or more digits, unique system-wide (the document's *2200101).
+func nextGroupAccess(ctx context.Context, q execer) (map[string]any, error) {
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(CAST(substr(group_access, 4) AS INTEGER)), 100) FROM prompts`).Scan(&n); err != nil {
+		return nil, err
+	}
+	return map[string]any{"group_access": fmt.Sprintf("*22%05d", n+1)}, nil
+}
+
+// PutAudio stores a prompt's audio (the upload as sent and the 8 kHz PCM
+// WAV to play) and its length, creating the prompt with that GUID when it
+// does not exist yet, as the document's upload to a fresh GUID does.
+func (s *Store) PutAudio(ctx context.Context, scope resource.Scope, parent, id string, original, pcm []byte, lengthMs int64) (resource.Record, bool, error) {
+	if !resource.IsGUID(id) {
+		return resource.Record{}, false, invalid("upload audio to …/prompt/{guid}; get a GUID from GET /api-sys/guid")
+	}
+	var ticket uint64
+	ctx = withTicket(ctx, &ticket)
+	rec, created, err := s.putSimple(ctx, scope, resource.Prompt, parent, id, resource.Input{}, resource.Upsert, nextGroupAccess)
+	if err != nil {
+		return rec, created, err
+	}
+	err = s.w.do(ctx, func(ctx context.Context, q execer) error {
+		res, err := q.ExecContext(ctx, `UPDATE prompts SET audio = ?, original = ?, prompt_length = ? WHERE guid = ?`, pcm, original, lengthMs, rec.GUID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("prompt %s not found", id)
+		}
+		rec, err = tables[resource.Prompt].getRow(ctx, q, "t.guid = ?", rec.GUID)
+		return err
+	})
+	if err == nil {
+		written := rec
+		s.emit(resource.Change{Resource: resource.Prompt, Account: rec.Parent, Record: &written}, ticket)
+	}
+	return rec, created, err
+}
+
+// Audio returns a prompt's playable 8 kHz WAV (original false) or the
+// upload as sent. Errors: ENOTFOUND when the prompt has no audio.
+func (s *Store) Audio(ctx context.Context, scope resource.Scope, parent, id string, original bool) ([]byte, error) {
+	rec, err := s.Get(ctx, scope, resource.Prompt, parent, id)
+	if err != nil {
+		return nil, err
+	}
+	col := "audio"
+	if original {
+		col = "original"
+	}
+	var b []byte
+	err = s.reader().QueryRowContext(ctx, `SELECT `+col+` FROM prompts WHERE guid = ?`, rec.GUID).Scan(&b)
+	if err == nil && len(b) == 0 {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
+		// A read that could not be made is no "no audio yet" (404).
+		return nil, missing(err, "prompt %s has no audio yet", strings.ToUpper(id))
+	}
+	return b, nil
+}
