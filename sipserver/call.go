@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"xc5"
 	"xc5/routing"
 )
 
@@ -115,11 +116,9 @@ func (c *call) run() {
 		if m := c.mediaNeeded(); m != "" && !needsMedia(o.Outcome) {
 			outcome = m
 		}
-		code, reason = sip.StatusServiceUnavailable, mediaReason
+		code, reason = outcomeStatus(outcome)
 	case o.Outcome == routing.Dropped:
 		code, reason = o.Code, o.Reason
-	case o.Outcome == routing.Busy:
-		code, reason = sip.StatusBusyHere, "Busy Here"
 	case o.Outcome == routing.External:
 		// The engine sends the call over a carrier without ringing: a
 		// plain external dial or a forward to an external number.
@@ -143,9 +142,11 @@ func (c *call) run() {
 				outcome = routing.Busy
 			}
 		case res.Status == routing.RingBusy:
-			code, reason, outcome = sip.StatusBusyHere, "Busy Here", routing.Busy
+			outcome = routing.Busy
+			code, reason = outcomeStatus(outcome)
 		default:
-			code, reason, outcome = sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", routing.Unanswered
+			outcome = routing.Unanswered
+			code, reason = outcomeStatus(outcome)
 		}
 	case o.Outcome == routing.Answered:
 		// The engine saw an answer that the bridge did not keep (the
@@ -153,7 +154,7 @@ func (c *call) run() {
 		c.finish("failed", sip.StatusRequestTerminated)
 		return
 	default:
-		code, reason = sip.StatusTemporarilyUnavailable, "Temporarily Unavailable"
+		code, reason = outcomeStatus(o.Outcome)
 	}
 	if code < 300 || code > 699 {
 		code = sip.StatusInternalServerError
@@ -163,7 +164,8 @@ func (c *call) run() {
 		// The store could not say where the call goes: 503 with a
 		// Retry-After, so that a carrier tries another route or node,
 		// rather than busy, voicemail or "not registered".
-		code, reason, outcome = sip.StatusServiceUnavailable, "Service Unavailable", "failed"
+		code, reason = errorStatus(xc5.EUNAVAILABLE)
+		outcome = "failed"
 		hdrs = append(hdrs, storeRetryHeader())
 	}
 	// Straight to the transaction, which retransmits the answer until

@@ -2,7 +2,6 @@ package sipserver
 
 import (
 	"context"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -273,14 +272,14 @@ const storeRetryAfter = 5 * time.Second
 // storeFailed answers a request whose store work failed: 503 with
 // Retry-After when the store is unavailable for now, 500 otherwise.
 func (s *Server) storeFailed(tx sip.ServerTransaction, req *sip.Request, err error) {
-	if xc5.ErrorCode(err) == xc5.EUNAVAILABLE {
+	code, reason := errorStatus(xc5.ErrorCode(err))
+	if unavailable(err) {
 		s.log.Debug("store unavailable", "method", req.Method, "err", err)
-		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable",
-			sip.NewHeader("Retry-After", seconds(storeRetryAfter+rand.N(storeRetryAfter))))
+		s.respond(tx, req, code, reason, storeRetryHeader())
 		return
 	}
 	s.log.Error("registrar store failed", "err", err)
-	s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
+	s.respond(tx, req, code, reason)
 }
 
 // parseSeconds reads a delta-seconds value; values beyond 2^32-1 are
