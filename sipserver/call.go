@@ -120,33 +120,9 @@ func (c *call) run() {
 	case o.Outcome == routing.Dropped:
 		code, reason = o.Code, o.Reason
 	case o.Outcome == routing.External:
-		// The engine sends the call over a carrier without ringing: a
-		// plain external dial or a forward to an external number.
-		c.mu.Lock()
-		c.lastFail = nil
-		c.mu.Unlock()
-		res := d.Ring(routing.Ring{Targets: []routing.Target{{External: o.Number}}, Seconds: c.b.s.cfg.ExternalRingSeconds, Emergency: o.Emergency})
-		if c.isAnswered() {
+		var done bool
+		if outcome, code, reason, done = c.ringExternal(d, o); done {
 			return
-		}
-		switch {
-		case c.ctx.Err() != nil:
-			c.finish("cancelled", sip.StatusRequestTerminated)
-			return
-		case res.Status == routing.RingNoPhones:
-			code, reason, outcome = sip.StatusServiceUnavailable, "No Carrier Available", "failed"
-		case c.failure() != nil:
-			f := c.failure()
-			code, reason, outcome = f.StatusCode, f.Reason, "failed"
-			if res.Status == routing.RingBusy {
-				outcome = routing.Busy
-			}
-		case res.Status == routing.RingBusy:
-			outcome = routing.Busy
-			code, reason = outcomeStatus(outcome)
-		default:
-			outcome = routing.Unanswered
-			code, reason = outcomeStatus(outcome)
 		}
 	case o.Outcome == routing.Answered:
 		// The engine saw an answer that the bridge did not keep (the
@@ -181,6 +157,40 @@ func (c *call) run() {
 		return
 	}
 	c.finish(outcome, code)
+}
+
+// ringExternal carries out an external outcome: the engine sends the call
+// over a carrier without ringing (a plain external dial or a forward to
+// an external number). done reports a call that needs no answer from run:
+// answered (bridged), or cancelled (finished).
+func (c *call) ringExternal(d *driver, o routing.Outcome) (outcome string, code int, reason string, done bool) {
+	c.mu.Lock()
+	c.lastFail = nil
+	c.mu.Unlock()
+	res := d.Ring(routing.Ring{Targets: []routing.Target{{External: o.Number}}, Seconds: c.b.s.cfg.ExternalRingSeconds, Emergency: o.Emergency})
+	if c.isAnswered() {
+		return "", 0, "", true
+	}
+	switch {
+	case c.ctx.Err() != nil:
+		c.finish("cancelled", sip.StatusRequestTerminated)
+		return "", 0, "", true
+	case res.Status == routing.RingNoPhones:
+		code, reason, outcome = sip.StatusServiceUnavailable, "No Carrier Available", "failed"
+	case c.failure() != nil:
+		f := c.failure()
+		code, reason, outcome = f.StatusCode, f.Reason, "failed"
+		if res.Status == routing.RingBusy {
+			outcome = routing.Busy
+		}
+	case res.Status == routing.RingBusy:
+		outcome = routing.Busy
+		code, reason = outcomeStatus(outcome)
+	default:
+		outcome = routing.Unanswered
+		code, reason = outcomeStatus(outcome)
+	}
+	return outcome, code, reason, false
 }
 
 // needsMedia reports the engine outcomes that only a media service can

@@ -236,20 +236,10 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer ctr.Terminate()
-	var res *sip.Response
-	for res == nil {
-		select {
-		case r := <-ctr.Responses():
-			if !r.IsProvisional() {
-				res = r
-			}
-		case <-ctr.Done():
-			b.s.respond(tx, req, sip.StatusRequestTimeout, "Request Timeout")
-			return
-		case <-ctx.Done():
-			b.s.respond(tx, req, sip.StatusRequestTimeout, "Request Timeout")
-			return
-		}
+	res := finalResponse(ctx, ctr)
+	if res == nil {
+		b.s.respond(tx, req, sip.StatusRequestTimeout, "Request Timeout")
+		return
 	}
 	relay := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, nil)
 	if body := res.Body(); len(body) > 0 {
@@ -268,8 +258,31 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.mu.Lock()
 	c.awaiting[x] = w
 	c.mu.Unlock()
-	// xc5 is x's UAS here: it sends its 2xx again until x's ACK comes
-	// (RFC 3261 §13.3.1.4); the ACK then goes on to y.
+	c.resendUntilAck(tx, relay, x, w)
+}
+
+// finalResponse waits for the final response of a request xc5 relayed;
+// nil when none came in time.
+func finalResponse(ctx context.Context, ctr sip.ClientTransaction) *sip.Response {
+	for {
+		select {
+		case r := <-ctr.Responses():
+			if !r.IsProvisional() {
+				return r
+			}
+		case <-ctr.Done():
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// resendUntilAck sends the relayed 2xx of a re-INVITE to x until x's ACK
+// completes w: xc5 is x's UAS here, and sends its 2xx again until the ACK
+// comes (RFC 3261 §13.3.1.4); the ACK then goes on to w.to. Without an
+// ACK the call is hung up.
+func (c *call) resendUntilAck(tx sip.ServerTransaction, relay *sip.Response, x *end, w *ackWait) {
 	interval := sip.T1
 	deadline := time.NewTimer(64 * sip.T1)
 	defer deadline.Stop()
