@@ -120,48 +120,7 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 	}
 	b := c.b
 	rg := &ringing{call: c, started: time.Now(), pick: make(chan *picker), done: make(chan struct{})}
-	var legs []*leg
-	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
-	now := b.s.cfg.Now()
-	for i, t := range r.Targets {
-		switch {
-		case t.Account != nil:
-			bs, err := b.s.reg.ContactsOf(ctx, t.Account.GUID, now)
-			if err != nil {
-				if unavailable(err) || ctx.Err() != nil {
-					// Not "no phones registered": unless another leg
-					// rings, the caller gets 503 (see run).
-					c.storeDown(err)
-				} else {
-					c.log.Error("looking up contacts failed", "account", t.Account.Username, "err", err)
-				}
-				continue
-			}
-			if len(bs) > 0 {
-				rg.accounts = append(rg.accounts, t.Account)
-			}
-			for _, bnd := range bs {
-				legs = append(legs, &leg{rg: rg, index: i, acct: t.Account, binding: bnd})
-			}
-		case t.External != "":
-			if tr := b.trunks.outbound(ctx); tr != nil {
-				l := &leg{rg: rg, index: i, trunk: tr, number: t.External}
-				if r.Account != nil && !r.Emergency { // a blast leg: a call of its own to the carrier
-					var ok bool
-					if l.release, ok = c.countLeg(r.Account); !ok {
-						c.log.Info("blast leg not placed: concurrent_limit reached", "account", r.Account.Username, "number", t.External)
-						continue
-					}
-				}
-				legs = append(legs, l)
-			} else if err := b.trunks.unloaded(); err != nil {
-				c.storeDown(err)
-			} else {
-				c.log.Warn("no enabled trunk with a proxy for an external call", "number", t.External)
-			}
-		}
-	}
-	cancel()
+	legs := c.legsFor(r, rg)
 	var winner *leg
 	defer releaseLegs(c, append([]*leg(nil), legs...), &winner)
 	ready := legs[:0]
@@ -206,6 +165,65 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 		l.ctx, l.cancel = context.WithCancel(b.s.ctx)
 		go l.run(finals, provs)
 	}
+	return c.await(legs, rg, secs, finals, provs, &winner)
+}
+
+// legsFor is a leg for every unexpired contact of each on-net target and,
+// for each external target, one over the carrier trunk (a blast leg only
+// within its account's concurrent_limit). A target the store cannot look
+// up marks the call (storeDown) and has no legs.
+func (c *call) legsFor(r routing.Ring, rg *ringing) []*leg {
+	b := c.b
+	var legs []*leg
+	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+	defer cancel()
+	now := b.s.cfg.Now()
+	for i, t := range r.Targets {
+		switch {
+		case t.Account != nil:
+			bs, err := b.s.reg.ContactsOf(ctx, t.Account.GUID, now)
+			if err != nil {
+				if unavailable(err) || ctx.Err() != nil {
+					// Not "no phones registered": unless another leg
+					// rings, the caller gets 503 (see run).
+					c.storeDown(err)
+				} else {
+					c.log.Error("looking up contacts failed", "account", t.Account.Username, "err", err)
+				}
+				continue
+			}
+			if len(bs) > 0 {
+				rg.accounts = append(rg.accounts, t.Account)
+			}
+			for _, bnd := range bs {
+				legs = append(legs, &leg{rg: rg, index: i, acct: t.Account, binding: bnd})
+			}
+		case t.External != "":
+			if tr := b.trunks.outbound(ctx); tr != nil {
+				l := &leg{rg: rg, index: i, trunk: tr, number: t.External}
+				if r.Account != nil && !r.Emergency { // a blast leg: a call of its own to the carrier
+					var ok bool
+					if l.release, ok = c.countLeg(r.Account); !ok {
+						c.log.Info("blast leg not placed: concurrent_limit reached", "account", r.Account.Username, "number", t.External)
+						continue
+					}
+				}
+				legs = append(legs, l)
+			} else if err := b.trunks.unloaded(); err != nil {
+				c.storeDown(err)
+			} else {
+				c.log.Warn("no enabled trunk with a proxy for an external call", "number", t.External)
+			}
+		}
+	}
+	return legs
+}
+
+// await runs a ring whose legs are sent: it relays the first provisional
+// response and returns when a leg answered (winner), all failed, the time
+// ran out, the caller cancelled, or a pickup took the call.
+func (c *call) await(legs []*leg, rg *ringing, secs int, finals chan *leg, provs chan *sip.Response, winner **leg) routing.RingResult {
+	none := routing.RingResult{Status: routing.RingNoPhones}
 	stopAll := func(except *leg) {
 		for _, l := range legs {
 			if l != except {
@@ -227,7 +245,7 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 			}
 			if l.answered {
 				stopAll(l)
-				winner = l
+				*winner = l
 				return c.bridgeLeg(l)
 			}
 			left--
