@@ -2,7 +2,6 @@ package sipserver
 
 import (
 	"context"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,51 +61,17 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 
-	// Expires header, the default for contacts without an expires param.
-	def := s.cfg.DefaultExpires
-	hasExpires := false
-	if h := req.GetHeader("Expires"); h != nil {
-		d, ok := parseSeconds(h.Value())
-		if !ok {
-			s.respond(tx, req, sip.StatusBadRequest, "Malformed Expires")
-			return
-		}
-		def, hasExpires = d, true
-	}
-
-	hdrs := req.GetHeaders("Contact")
-	var changes []change
-	star := false
-	for _, h := range hdrs {
-		c, ok := h.(*sip.ContactHeader)
-		if !ok {
-			s.respond(tx, req, sip.StatusBadRequest, "Malformed Contact")
-			return
-		}
-		if c.Address.Wildcard {
-			star = true
-			continue
-		}
-		e := def
-		if v, ok := param(c.Params, "expires"); ok {
-			if e, ok = parseSeconds(v); !ok {
-				s.respond(tx, req, sip.StatusBadRequest, "Malformed Contact Expires")
-				return
-			}
-		}
-		uri := c.Address.String()
-		if len(uri) > maxContactLen || c.Address.Host == "" {
-			s.respond(tx, req, sip.StatusBadRequest, "Bad Contact")
-			return
-		}
-		changes = append(changes, change{contact: uri, expires: e})
+	changes, star, starAlone, bad := parseContacts(req, s.cfg.DefaultExpires)
+	if bad != "" {
+		s.respond(tx, req, sip.StatusBadRequest, bad)
+		return
 	}
 
 	now := s.cfg.Now()
 	if star {
 		// "Contact: *" removes every binding, and only with Expires: 0
 		// and no other contact (RFC 3261 §10.3 step 6).
-		if len(hdrs) != 1 || !hasExpires || def != 0 {
+		if !starAlone {
 			s.respond(tx, req, sip.StatusBadRequest, "Contact * Needs Expires: 0 And No Other Contact")
 			return
 		}
@@ -146,14 +111,59 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if len(changes) > 0 {
 		s.log.Debug("registered", "user", acct.Username, "contacts", len(bindings), "source", source)
 	}
+	s.answerBindings(tx, req, bindings, now)
+}
 
-	// 200 OK lists every current binding with the seconds it has left.
+// answerBindings is the 200 OK of a REGISTER: it lists every current
+// binding with the seconds it has left.
+func (s *Server) answerBindings(tx sip.ServerTransaction, req *sip.Request, bindings []xc5.Binding, now time.Time) {
 	res := []sip.Header{sip.NewHeader("Date", now.UTC().Format(http.TimeFormat))}
 	for _, b := range bindings {
 		left := max(b.Expires.Sub(now).Round(time.Second), time.Second)
 		res = append(res, sip.NewHeader("Contact", "<"+b.Contact+">;expires="+seconds(left)))
 	}
 	s.respond(tx, req, sip.StatusOK, "OK", res...)
+}
+
+// parseContacts reads a REGISTER's Expires header (the default, def
+// unless given, for contacts without an expires parameter) and its
+// Contact headers into the changes they ask for. star reports a
+// "Contact: *", and starAlone that it is the only contact and comes with
+// Expires: 0 (RFC 3261 §10.3 step 6). bad, when not "", is the reason
+// phrase of the 400 a malformed header gets.
+func parseContacts(req *sip.Request, def time.Duration) (changes []change, star, starAlone bool, bad string) {
+	hasExpires := false
+	if h := req.GetHeader("Expires"); h != nil {
+		d, ok := parseSeconds(h.Value())
+		if !ok {
+			return nil, false, false, "Malformed Expires"
+		}
+		def, hasExpires = d, true
+	}
+	hdrs := req.GetHeaders("Contact")
+	for _, h := range hdrs {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok {
+			return nil, false, false, "Malformed Contact"
+		}
+		if c.Address.Wildcard {
+			star = true
+			continue
+		}
+		e := def
+		if v, ok := param(c.Params, "expires"); ok {
+			if e, ok = parseSeconds(v); !ok {
+				return nil, false, false, "Malformed Contact Expires"
+			}
+		}
+		uri := c.Address.String()
+		if len(uri) > maxContactLen || c.Address.Host == "" {
+			return nil, false, false, "Bad Contact"
+		}
+		changes = append(changes, change{contact: uri, expires: e})
+	}
+	starAlone = len(hdrs) == 1 && hasExpires && def == 0
+	return changes, star, starAlone, ""
 }
 
 // bindOne adds or refreshes the one contact of a REGISTER (the common
@@ -273,14 +283,14 @@ const storeRetryAfter = 5 * time.Second
 // storeFailed answers a request whose store work failed: 503 with
 // Retry-After when the store is unavailable for now, 500 otherwise.
 func (s *Server) storeFailed(tx sip.ServerTransaction, req *sip.Request, err error) {
-	if xc5.ErrorCode(err) == xc5.EUNAVAILABLE {
+	code, reason := errorStatus(xc5.ErrorCode(err))
+	if unavailable(err) {
 		s.log.Debug("store unavailable", "method", req.Method, "err", err)
-		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable",
-			sip.NewHeader("Retry-After", seconds(storeRetryAfter+rand.N(storeRetryAfter))))
+		s.respond(tx, req, code, reason, storeRetryHeader())
 		return
 	}
 	s.log.Error("registrar store failed", "err", err)
-	s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
+	s.respond(tx, req, code, reason)
 }
 
 // parseSeconds reads a delta-seconds value; values beyond 2^32-1 are

@@ -1,0 +1,310 @@
+package sipserver
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"xc5/routing"
+)
+
+// onCancel answers a CANCEL that matches no INVITE: sipgo's transaction
+// layer has already answered (200, then 487) the ones that do, and the
+// call sees the cancellation through its dialog's context.
+func (b *b2bua) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+}
+
+// end is one side of a call: the caller or a picker (xc5 answered them,
+// uas) or a phone or carrier leg (xc5 called them, uac).
+type end struct {
+	call   *call
+	uas    *sipgo.DialogServerSession
+	uac    *sipgo.DialogClientSession
+	key    string           // dialog key: Call-ID and xc5's tag
+	name   string           // username, or the external number
+	acct   *routing.Account // the on-net account; nil over a carrier
+	trunk  bool
+	cancel context.CancelFunc // releases a leg's context
+}
+
+// dialogKey names a dialog by its Call-ID and xc5's own tag, which the
+// other side's in-dialog requests carry in their To header.
+func dialogKey(callID, tag string) string { return callID + "\x00" + tag }
+
+func requestKey(req *sip.Request) string {
+	cid, to := req.CallID(), req.To()
+	if cid == nil || to == nil {
+		return ""
+	}
+	tag, _ := to.Params.Get("tag")
+	return dialogKey(cid.Value(), tag)
+}
+
+func (b *b2bua) register(e *end) {
+	b.mu.Lock()
+	b.dialogs[e.key] = e
+	b.mu.Unlock()
+}
+
+func (b *b2bua) lookup(req *sip.Request) *end {
+	k := requestKey(req)
+	if k == "" {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dialogs[k]
+}
+
+// target is where requests in the end's dialog go: its Contact.
+func (e *end) target() sip.Uri {
+	if e.uas != nil {
+		if ct := e.uas.InviteRequest.Contact(); ct != nil {
+			return *ct.Address.Clone()
+		}
+		return e.uas.InviteRequest.Recipient
+	}
+	if res := e.uac.InviteResponse; res != nil {
+		if ct := res.Contact(); ct != nil {
+			return *ct.Address.Clone()
+		}
+	}
+	return e.uac.InviteRequest.Recipient
+}
+
+// request sends a request in the end's dialog.
+func (e *end) request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	if e.uas != nil {
+		return e.uas.TransactionRequest(ctx, req)
+	}
+	return e.uac.TransactionRequest(ctx, req)
+}
+
+// ack acknowledges the end's 2xx, carrying the other side's ACK body (the
+// SDP answer of a delayed offer).
+func (e *end) ack(ctx context.Context, body []byte, ctype string) error {
+	ack := sip.NewRequest(sip.ACK, e.target())
+	if len(body) > 0 {
+		ack.SetBody(body)
+		if ctype != "" {
+			ack.AppendHeader(sip.NewHeader("Content-Type", ctype))
+		}
+	}
+	if e.uas != nil {
+		return e.uas.WriteRequest(ack)
+	}
+	return e.uac.WriteAck(ctx, ack)
+}
+
+// bye hangs the end up.
+func (e *end) bye(ctx context.Context) error {
+	if e.uas != nil {
+		return e.uas.Bye(ctx)
+	}
+	if e.uac.LoadState() < sip.DialogStateConfirmed {
+		if err := e.uac.Ack(ctx); err != nil {
+			return err
+		}
+	}
+	return e.uac.Bye(ctx)
+}
+
+// onAck takes an ACK in a call's dialog: it confirms xc5's 2xx and is
+// passed on to the end whose 2xx xc5 relayed.
+func (b *b2bua) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	x := b.lookup(req)
+	if x == nil {
+		return
+	}
+	if x.uas != nil {
+		x.uas.ReadAck(req, tx)
+	}
+	c := x.call
+	seq := uint32(0)
+	if cs := req.CSeq(); cs != nil {
+		seq = cs.SeqNo
+	}
+	c.mu.Lock()
+	w := c.awaiting[x]
+	if w != nil && w.cseq == seq {
+		delete(c.awaiting, x)
+	} else {
+		w = nil
+	}
+	c.mu.Unlock()
+	if w == nil {
+		return
+	}
+	close(w.done)
+	if w.to != nil {
+		ctype := ""
+		if ct := req.ContentType(); ct != nil {
+			ctype = ct.Value()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := w.to.ack(ctx, req.Body(), ctype); err != nil {
+			c.log.Debug("passing ACK on failed", "to", w.to.name, "err", err)
+		}
+	}
+}
+
+// onBye takes a BYE in a call's dialog and hangs the other end up.
+func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	x := b.lookup(req)
+	if x == nil {
+		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	var err error
+	if x.uas != nil {
+		err = x.uas.ReadBye(req, tx)
+	} else {
+		err = x.uac.ReadBye(req, tx)
+	}
+	if err != nil {
+		b.s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	c := x.call
+	if c.isAnswered() {
+		c.hangup(x)
+	}
+	// Before the answer only the caller has a dialog with xc5: its BYE
+	// ends the dialog's context, which stops the rings like a CANCEL.
+}
+
+// reinvite relays a re-INVITE (hold, resume, codec change) from one end
+// of an answered call to the other, SDP included, and the answer back.
+func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
+	x := b.lookup(req)
+	if x == nil {
+		// Anyone can write a To tag: the 481 is sent once, never
+		// retransmitted (see statelessTx).
+		b.s.respond(statelessTx{tx}, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	c := x.call
+	c.mu.Lock()
+	y := c.other
+	if x == c.other {
+		y = c.caller
+	}
+	switch {
+	case c.ended:
+		c.mu.Unlock()
+		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	case c.other == nil || c.reinviting:
+		c.mu.Unlock()
+		b.s.respond(tx, req, sip.StatusRequestPending, "Request Pending")
+		return
+	}
+	c.reinviting = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.reinviting = false
+		c.mu.Unlock()
+	}()
+	var err error
+	if x.uas != nil {
+		err = x.uas.ReadRequest(req, tx)
+	} else {
+		err = x.uac.ReadRequest(req, tx)
+	}
+	if err != nil {
+		b.s.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
+		return
+	}
+	out := sip.NewRequest(sip.INVITE, y.target())
+	if body := req.Body(); len(body) > 0 {
+		out.SetBody(body)
+		if ct := req.ContentType(); ct != nil {
+			out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+		}
+	}
+	ctx, cancel := context.WithTimeout(b.s.ctx, sip.Timer_B)
+	defer cancel()
+	ctr, err := y.request(ctx, out)
+	if err != nil {
+		b.s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	defer ctr.Terminate()
+	res := finalResponse(ctx, ctr)
+	if res == nil {
+		b.s.respond(tx, req, sip.StatusRequestTimeout, "Request Timeout")
+		return
+	}
+	relay := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, nil)
+	if body := res.Body(); len(body) > 0 {
+		relay.SetBody(body)
+		if ct := res.ContentType(); ct != nil {
+			relay.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+		}
+	}
+	if !res.IsSuccess() {
+		tx.Respond(relay)
+		return
+	}
+	ct := b.contact(req.Transport())
+	relay.AppendHeader(&ct)
+	w := &ackWait{cseq: req.CSeq().SeqNo, to: y, done: make(chan struct{})}
+	c.mu.Lock()
+	c.awaiting[x] = w
+	c.mu.Unlock()
+	c.resendUntilAck(tx, relay, x, w)
+}
+
+// finalResponse waits for the final response of a request xc5 relayed;
+// nil when none came in time.
+func finalResponse(ctx context.Context, ctr sip.ClientTransaction) *sip.Response {
+	for {
+		select {
+		case r := <-ctr.Responses():
+			if !r.IsProvisional() {
+				return r
+			}
+		case <-ctr.Done():
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// resendUntilAck sends the relayed 2xx of a re-INVITE to x until x's ACK
+// completes w: xc5 is x's UAS here, and sends its 2xx again until the ACK
+// comes (RFC 3261 §13.3.1.4); the ACK then goes on to w.to. Without an
+// ACK the call is hung up.
+func (c *call) resendUntilAck(tx sip.ServerTransaction, relay *sip.Response, x *end, w *ackWait) {
+	interval := sip.T1
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		if err := tx.Respond(relay); err != nil {
+			return
+		}
+		select {
+		case <-w.done:
+			return
+		case <-deadline.C:
+			c.mu.Lock()
+			delete(c.awaiting, x)
+			c.mu.Unlock()
+			c.log.Info("no ACK for a relayed re-INVITE answer; hanging up")
+			c.hangup(nil)
+			return
+		case <-time.After(interval):
+			interval = min(2*interval, sip.T2)
+		}
+	}
+}
+
+// String describes an end for logs.
+func (e *end) String() string { return fmt.Sprintf("%s(%s)", e.name, e.key) }

@@ -1,0 +1,93 @@
+package sipserver
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// onInvite takes a new call (or a re-INVITE in a call's dialog).
+func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	// Until the caller is known, a refusal is sent once, never
+	// retransmitted (see statelessTx).
+	pre := statelessTx{tx}
+	to, from, cid, cseq := req.To(), req.From(), req.CallID(), req.CSeq()
+	if to == nil || from == nil || cid == nil || cseq == nil {
+		b.s.respond(pre, req, sip.StatusBadRequest, "Missing Dialog Headers")
+		return
+	}
+	if to.Params.Has("tag") {
+		b.reinvite(req, tx)
+		return
+	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		b.s.respond(pre, req, sip.StatusTooManyHops, "Too Many Hops")
+		return
+	}
+	if req.Contact() == nil {
+		b.s.respond(pre, req, sip.StatusBadRequest, "Missing Contact")
+		return
+	}
+	// The dialed number is read first (a few string operations): an
+	// emergency call has slots of its own, so that overload never refuses
+	// a 111 (docs/routing.md, "Emergency calls").
+	dialed := dialedOf(&req.Recipient)
+	release, ok := b.admitCall(dialed)
+	if !ok {
+		// Overloaded: refuse before any work, so that the calls already
+		// up keep their CPU. A carrier tries another route or node.
+		b.s.respond(pre, req, sip.StatusServiceUnavailable, "Overloaded",
+			sip.NewHeader("Retry-After", seconds(max(b.s.cfg.RetryAfter, time.Second))))
+		return
+	}
+	defer release()
+	who, ok := b.identify(req, pre, b.view.DialsEmergency(dialed))
+	if !ok {
+		return
+	}
+	if dialed == "" {
+		b.s.respond(tx, req, sip.StatusNotFound, "Not Found")
+		return
+	}
+	if who.acct != nil && (dialed == "*8" || (strings.HasPrefix(dialed, "**") && len(dialed) > 2)) {
+		release() // a pickup answers at once or not at all: nothing to queue
+		b.pickup(req, tx, who.acct, dialed)
+		return
+	}
+	c, err := b.newCall(req, tx, who, dialed)
+	if err != nil {
+		b.s.log.Debug("call refused", "err", err)
+		b.s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	c.setupDone = release
+	c.run()
+}
+
+// dialedOf is what a caller dialed, from an INVITE's Request-URI: the
+// user part of a sip: or sips: URI or the number of a tel: URI (RFC
+// 3966), without parameters (111;phone-context=+64) and without a
+// trailing # after a number (the en-bloc sending key some phones add), so
+// that every spelling of 111 is the emergency number.
+func dialedOf(u *sip.Uri) string {
+	s := u.User
+	switch u.Scheme {
+	case "sip", "sips":
+	case "tel":
+		s = u.Raw()
+	default:
+		return ""
+	}
+	if i := strings.IndexByte(s, ';'); i >= 0 {
+		s = s[:i]
+	}
+	if v, err := url.PathUnescape(s); err == nil {
+		s = v
+	}
+	if n, ok := strings.CutSuffix(s, "#"); ok && n != "" && n != "+" && strings.Trim(strings.TrimPrefix(n, "+"), "0123456789") == "" {
+		s = n
+	}
+	return s
+}
