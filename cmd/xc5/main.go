@@ -1,10 +1,16 @@
 // Command xc5 is the xc5 hosted virtual PBX: one binary whose subcommands
 // run the server and work with it.
 //
-//	xc5 serve [--http ADDR] [--data DIR] [--tls-cert FILE --tls-key FILE]
-//	xc5 seed  [--data DIR] [--accounts N] [--numbers N]
-//	xc5 api METHOD PATH [JSON|@file|-]
-//	xc5 call FROM DIGITS [--at T] [--dtmf D] [--registered U,…] [--json]
+//	xc5 serve   [--http ADDR] [--data DIR | --db URL] [--sip ADDR] … (see README.md)
+//	xc5 api     METHOD PATH [JSON|@file|-]
+//	xc5 call    FROM DIGITS [--at T] [--dtmf D] [--registered U,…] [--json]
+//	xc5 migrate [--db URL | --data DIR]
+//	xc5 export  [--db URL | --data DIR] [-o FILE]
+//	xc5 import  [--db URL | --data DIR] FILE
+//	xc5 seed    [--data DIR] [--accounts N] [--numbers N]
+//
+// The usage text below lists the same seven; main only wires the adapters
+// (the SQL store, the API, the SIP service) together.
 package main
 
 import (
