@@ -148,6 +148,10 @@ type Record struct {
 	// Seq is the store's creation sequence, used as the paging cursor.
 	Seq    int64
 	Values map[string]any
+	// ProviderSet marks a callrule written with system-level API access
+	// (the provider's restriction, read-only below it). It is not a field
+	// of the API: routing needs it so a company's own rule cannot shadow it.
+	ProviderSet bool
 }
 
 // Input is a validated request body: the fields the client sent, typed

@@ -92,22 +92,25 @@ func dropBlock(r *CallRule, owner *Account) *block {
 }
 
 // ancestorDrop returns the first drop: rule (in order) of an ancestor of
-// chain[0] that matches: restrictions accumulate downward, as in Kazoo,
-// so a company's block screens every call and leg of its accounts
-// whatever their own rules say. For an emergency number only rules naming
-// <CallRule-Emergency> count.
+// chain[0], or a provider-set drop: rule of chain[0] itself, that matches:
+// restrictions accumulate downward, as in Kazoo, so a company's block
+// screens every call and leg of its accounts whatever their own rules say,
+// and a provider's block on an account screens it whatever the company
+// adds to that account (its own lower-order rule cannot shadow it). For an
+// emergency number only rules naming <CallRule-Emergency> count.
 func (w *walker) ancestorDrop(chain []*Account, dialed string, t Translation, emergency bool) *block {
-	if len(chain) < 2 {
+	if len(chain) == 0 {
 		return nil
 	}
 	var idx [maxDepth]int
 	for {
-		r, owner := nextRule(chain[1:], &idx)
+		r, owner := nextRule(chain, &idx)
 		if r == nil {
 			return nil
 		}
-		if r.EarlyRule || r.Username != "" || !r.HasDest || r.Destination.Kind != dialplan.KindDrop ||
-			(emergency && r.Location != EmergencyLocation) || !w.ruleMatches(r, dialed, t) {
+		if (owner == chain[0] && !r.ProviderSet) || r.EarlyRule || r.Username != "" || !r.HasDest ||
+			r.Destination.Kind != dialplan.KindDrop || (emergency && r.Location != EmergencyLocation) ||
+			!w.ruleMatches(r, dialed, t) {
 			continue
 		}
 		return dropBlock(r, owner)
@@ -115,7 +118,8 @@ func (w *walker) ancestorDrop(chain []*Account, dialed string, t Translation, em
 }
 
 // ancestorBlocks ends a call of account a (chain is a and its ancestors)
-// refused by an ancestor's drop: rule, and reports whether it did.
+// refused by an ancestor's drop: rule or a provider-set one of its own,
+// and reports whether it did.
 func (w *walker) ancestorBlocks(a *Account, chain []*Account, dialed string, t Translation, emergency bool) bool {
 	b := w.ancestorDrop(chain, dialed, t, emergency)
 	if b == nil {
@@ -125,7 +129,11 @@ func (w *walker) ancestorBlocks(a *Account, chain []*Account, dialed string, t T
 	if what == "" {
 		what = dialed
 	}
-	w.ruleStep("block", b.owner, "blocks "+what+" for "+a.Username+" (a restriction of "+b.owner.Username+" applies below it whatever their own rules say): "+b.why, b.rule.GUID, b.rule.Order)
+	whose := " (a restriction of " + b.owner.Username + " applies below it whatever their own rules say): "
+	if b.owner == a {
+		whose = " (a restriction the provider set on " + a.Username + " applies whatever its own rules say): "
+	}
+	w.ruleStep("block", b.owner, "blocks "+what+" for "+a.Username+whose+b.why, b.rule.GUID, b.rule.Order)
 	w.drop(a, b.code, b.reason)
 	return true
 }

@@ -81,6 +81,7 @@ type CallRule struct {
 	HasDest     bool
 	EarlyRule   bool
 	RecordEmail string
+	ProviderSet bool // written with system-level access: screens before the walk
 	seq         int64
 }
 
@@ -229,7 +230,7 @@ func CallRuleFromRecord(rec resource.Record) *CallRule {
 	v := rec.Values
 	c := &CallRule{GUID: rec.GUID, Order: integer(v, "order"), Prefix: str(v, "prefix"), PrefixRaw: str(v, "prefix_raw"),
 		Location: str(v, "location"), Username: str(v, "username"), EarlyRule: boolean(v, "early_rule"),
-		RecordEmail: str(v, "record_email"), seq: rec.Seq}
+		RecordEmail: str(v, "record_email"), ProviderSet: rec.ProviderSet, seq: rec.Seq}
 	if d := str(v, "destination"); d != "" {
 		c.Destination, _ = dialplan.ParseDestination(d)
 		c.HasDest = c.Destination.Kind != dialplan.KindInvalid

@@ -422,6 +422,16 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 	}
 	want := expected(h, ha1, string(req.Method), creds)
 	if ha1 == "" || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(creds.Response))) != 1 {
+		if lastKnown, stale := lastKnownMismatch(ctx); lastKnown {
+			// Checked against secrets kept from before the store went
+			// away: the phone may hold a newer password. Count nothing
+			// and let it retry once the store is back.
+			slot.Release()
+			s.log.Warn("emergency call: digest does not match the last-known secrets while the store is unavailable",
+				"user", creds.Username, "changed_since", stale)
+			s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", storeRetryHeader())
+			return none, false
+		}
 		return fail(sip.StatusForbidden, "Forbidden")
 	}
 	slot.Succeed()

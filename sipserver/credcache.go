@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"xc5"
@@ -32,8 +33,11 @@ type credCache struct {
 	// notifications and expiry, for emergency calls only: with the store
 	// away a phone's 111 authenticates with them (docs/routing.md,
 	// "Emergency calls"). The routing view, which follows changes, still
-	// decides whether the account exists and is enabled.
-	last map[string]xc5.SIPCredentials
+	// decides whether the account exists and is enabled. A change
+	// notification keeps them but makes them stale (their gen is older):
+	// the password may have changed, so a mismatch against them never
+	// reads as a wrong password (see lastKnownMismatch).
+	last map[string]lastEntry
 	now  func() time.Time
 	// fresh reports whether this node hears of every change before it
 	// is acknowledged (the store's read fence between nodes); while it
@@ -46,10 +50,17 @@ type credEntry struct {
 	expires time.Time
 }
 
+// lastEntry is a last-known secret and the change generation it was read
+// in: older than credCache.gen means an account changed since.
+type lastEntry struct {
+	c   xc5.SIPCredentials
+	gen uint64
+}
+
 // withCredCache wraps store's registrar with the cache, which the store's
 // change notifications and read fence keep current.
 func withCredCache(store Store, now func() time.Time) xc5.RegistrarStore {
-	c := &credCache{RegistrarStore: store, m: map[string]credEntry{}, last: map[string]xc5.SIPCredentials{}, now: now, fresh: store.Fresh}
+	c := &credCache{RegistrarStore: store, m: map[string]credEntry{}, last: map[string]lastEntry{}, now: now, fresh: store.Fresh}
 	store.OnChange(func(ch resource.Change) {
 		switch ch.Resource {
 		case nil, resource.Account, resource.Child, resource.Hydra:
@@ -78,21 +89,23 @@ func (c *credCache) SIPCredentials(ctx context.Context, username string) (xc5.SI
 		if unavailable(err) && isEmergency(ctx) {
 			c.mu.Lock()
 			known, ok := c.last[key]
+			stale := known.gen != c.gen
 			c.mu.Unlock()
 			if ok {
 				// The store is away: an emergency call authenticates with
 				// the last-known secrets rather than get 503. Other
 				// requests wait for the store.
-				return known, nil
+				markLastKnown(ctx, stale)
+				return known.c, nil
 			}
 		}
 		return creds, err
 	}
 	c.mu.Lock()
 	if len(c.last) >= maxCreds {
-		c.last = map[string]xc5.SIPCredentials{}
+		c.last = map[string]lastEntry{}
 	}
-	c.last[key] = creds
+	c.last[key] = lastEntry{c: creds, gen: gen}
 	if c.gen == gen && c.fresh() { // no change since the read: the secrets are current
 		if len(c.m) >= maxCreds {
 			c.m = map[string]credEntry{}
@@ -106,14 +119,43 @@ func (c *credCache) SIPCredentials(ctx context.Context, username string) (xc5.SI
 // emergencyKey marks the context of an emergency call's INVITE.
 type emergencyKey struct{}
 
+// emergencyMark is what the credentials cache tells authentication about
+// an emergency call: whether the secrets came from the last-known map (the
+// store away), and whether they were stale (an account changed since).
+type emergencyMark struct {
+	lastKnown, stale atomic.Bool
+}
+
 // forEmergency marks ctx as an emergency call's: its credentials may come
 // from expired cache entries when the store is unavailable.
 func forEmergency(ctx context.Context) context.Context {
-	return context.WithValue(ctx, emergencyKey{}, true)
+	return context.WithValue(ctx, emergencyKey{}, &emergencyMark{})
 }
 
 // isEmergency reports whether ctx is an emergency call's.
 func isEmergency(ctx context.Context) bool {
-	v, _ := ctx.Value(emergencyKey{}).(bool)
-	return v
+	return ctx.Value(emergencyKey{}) != nil
+}
+
+// markLastKnown records on an emergency ctx that its secrets came from
+// the last-known map.
+func markLastKnown(ctx context.Context, stale bool) {
+	if m, _ := ctx.Value(emergencyKey{}).(*emergencyMark); m != nil {
+		m.lastKnown.Store(true)
+		if stale {
+			m.stale.Store(true)
+		}
+	}
+}
+
+// lastKnownMismatch reports, for a digest that did not match, whether the
+// secrets it was checked against were last-known ones (and whether they
+// were stale): the password may have changed while the store was away, so
+// the answer is 503, not 403, and no failure is counted.
+func lastKnownMismatch(ctx context.Context) (lastKnown, stale bool) {
+	m, _ := ctx.Value(emergencyKey{}).(*emergencyMark)
+	if m == nil {
+		return false, false
+	}
+	return m.lastKnown.Load(), m.stale.Load()
 }

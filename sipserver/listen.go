@@ -203,6 +203,11 @@ func (s *Server) Close() error {
 	}
 	s.closing = true
 	s.cancel()
+	s.mu.RLock()
+	if s.b2b != nil {
+		s.b2b.trunks.stop() // its background loads
+	}
+	s.mu.RUnlock()
 	var errs []error
 	if s.udp != nil {
 		errs = append(errs, s.udp.Close())

@@ -37,6 +37,10 @@ type trunkCache struct {
 	retryAt time.Time     // after a failed load, none before this
 	backoff time.Duration
 	lastErr error // of the last load, nil once one succeeded
+
+	kick     chan struct{} // invalidate wakes keep with it
+	done     chan struct{} // closed by stop: keep returns
+	stopOnce sync.Once
 }
 
 type trunkEntry struct {
@@ -51,14 +55,61 @@ const (
 	trunkRetryMax = 10 * time.Second
 )
 
+// newTrunkCache makes the cache and starts loading the trunks at once, in
+// the background (keep), rather than on the first INVITE: a node whose
+// database goes away before any call still knows its carriers, so its
+// phones' 111 goes out. stop ends the background loads.
 func newTrunkCache(store xc5.TrunkStore, ttl, timeout time.Duration, log *slog.Logger) *trunkCache {
-	return &trunkCache{store: store, ttl: ttl, timeout: timeout, log: log}
+	tc := &trunkCache{store: store, ttl: ttl, timeout: timeout, log: log,
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go tc.keep()
+	return tc
 }
 
 func (tc *trunkCache) invalidate() {
 	tc.mu.Lock()
 	tc.valid = false
 	tc.mu.Unlock()
+	select {
+	case tc.kick <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends keep; the cache still serves and loads on demand.
+func (tc *trunkCache) stop() {
+	tc.stopOnce.Do(func() { close(tc.done) })
+}
+
+// keep loads the trunks in the background whenever the list is not
+// valid (at start, after a trunk write), retrying a failed load after its
+// back-off until one succeeds, so that the list in memory is current
+// before a database outage rather than read on the first INVITE.
+func (tc *trunkCache) keep() {
+	for {
+		tc.mu.Lock()
+		var wait <-chan struct{}
+		var retry <-chan time.Time
+		switch {
+		case tc.valid:
+		case tc.loading != nil:
+			wait = tc.loading
+		case time.Now().Before(tc.retryAt):
+			retry = time.After(time.Until(tc.retryAt))
+		default:
+			tc.loading = make(chan struct{})
+			wait = tc.loading
+			go tc.load(tc.store)
+		}
+		tc.mu.Unlock()
+		select {
+		case <-tc.done:
+			return
+		case <-wait:
+		case <-retry:
+		case <-tc.kick:
+		}
+	}
 }
 
 // unloaded is the store's error while no list has ever loaded (the node

@@ -224,6 +224,9 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 		if err := referenced(ctx, q, scope, resource.Account, cur); err != nil {
 			return err
 		}
+		if err := forbidDropProviderHeld(ctx, q, scope, cur); err != nil {
+			return err
+		}
 		username = u
 	}
 	if password != "" {
@@ -278,6 +281,9 @@ func moveAccount(ctx context.Context, q execer, scope resource.Scope, cur, p res
 		return conflict("an account cannot be moved under itself or its descendants")
 	}
 	if scope != "" {
+		if err := forbidMoveOutOfRestriction(ctx, q, scope, cur, p); err != nil {
+			return err
+		}
 		if err := checkMoveNumberLimit(ctx, q, scope, cur, p); err != nil {
 			return err
 		}
@@ -327,6 +333,9 @@ func (s *Store) deleteAccount(ctx context.Context, scope resource.Scope, r *reso
 			return conflict("account %s still has %d child accounts; delete or move them first", username, children)
 		}
 		if err := referenced(ctx, q, scope, resource.Account, cur); err != nil {
+			return err
+		}
+		if err := forbidDropProviderHeld(ctx, q, scope, cur); err != nil {
 			return err
 		}
 		if err := returnAccountNumbers(ctx, q, cur.GUID); err != nil {

@@ -27,6 +27,7 @@ type table struct {
 	cols      []column // every column, in field order
 	read      []column // the columns SELECT reads (not write-only ones)
 	selectSQL string   // "SELECT … FROM name t"
+	flagged   bool     // callrules: SELECT reads provider_set after the path
 }
 
 type column struct {
@@ -51,6 +52,10 @@ func newTable(r *resource.Resource, name, parentCol string) *table {
 		sel = append(sel, "t.path")
 	} else {
 		sel = append(sel, "''")
+	}
+	if name == "callrules" {
+		t.flagged = true
+		sel = append(sel, "t.provider_set")
 	}
 	for i := range r.Fields {
 		f := &r.Fields[i]
@@ -119,8 +124,16 @@ func (t *table) scan(row interface{ Scan(...any) error }) (resource.Record, erro
 		rec    resource.Record
 		parent sql.NullString
 	)
-	dest := make([]any, 4+len(t.read))
+	fixed := 4
+	var flag int64
+	if t.flagged {
+		fixed = 5
+	}
+	dest := make([]any, fixed+len(t.read))
 	dest[0], dest[1], dest[2], dest[3] = &rec.Seq, &rec.GUID, &parent, &rec.Path
+	if t.flagged {
+		dest[4] = &flag
+	}
 	vals := make([]any, len(t.read))
 	for i, c := range t.read {
 		switch c.field.Type {
@@ -129,12 +142,12 @@ func (t *table) scan(row interface{ Scan(...any) error }) (resource.Record, erro
 		default:
 			vals[i] = new(int64)
 		}
-		dest[4+i] = vals[i]
+		dest[fixed+i] = vals[i]
 	}
 	if err := row.Scan(dest...); err != nil {
 		return rec, err
 	}
-	rec.Parent = parent.String
+	rec.Parent, rec.ProviderSet = parent.String, flag != 0
 	rec.Values = make(map[string]any, len(t.read)+2)
 	rec.Values["guid"] = rec.GUID
 	if t.name == "accounts" {

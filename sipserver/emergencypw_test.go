@@ -1,0 +1,66 @@
+package sipserver
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"xc5/internal/poll"
+	"xc5/sqlstore"
+	"xc5/storetest"
+)
+
+// TestEmergencyOutageNewPassword: a phone's password is changed just
+// before the database goes away. Its 111 with the NEW password is checked
+// against last-known secrets that still hold the old one: it gets 503 with
+// Retry-After (not 403) and counts no failure towards lockout. The old
+// password still places the emergency call (docs/routing.md, "Emergency
+// calls"), and nothing else.
+func TestEmergencyOutageNewPassword(t *testing.T) {
+	o := storetest.PostgresOutage(t)
+	store, err := sqlstore.OpenPostgres(context.Background(), o.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Bootstrap(context.Background(), "admin-pw-123"); err != nil {
+		t.Fatal(err)
+	}
+	fctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	store.Follow(fctx, o.URL)
+	poll.Until(t, 10*time.Second, "the store following the change feed", store.Fresh)
+	x := newPBXOn(t, Config{}, store)
+	got := carrierTrunk(x)
+	old := x.phone(reception, password, "UDP") // the last-known secrets hold this password
+	before := old.dial("091234567")            // the node loads its trunks
+	before.answered(5 * time.Second)
+	received(t, got)
+	before.hangup()
+	x.idle()
+
+	const newPassword = "Brand-new-pw-77"
+	x.patch(reception, `{"password":"`+newPassword+`"}`)
+	o.Cut()
+	t.Cleanup(func() { o.Restore(t) })
+	x.srv.clock.Advance(credTTL + time.Second)
+
+	failed := x.srv.limiter.Stats().Failed
+	fresh := newUAPhone(t, x.srv.addr, "UDP", reception, newPassword)
+	for i := 0; i < 3; i++ {
+		res := fresh.dial("111").result(8 * time.Second)
+		if res.StatusCode != 503 || res.GetHeader("Retry-After") == nil {
+			t.Fatalf("111 with the new password during the outage: %d %s, want 503 with Retry-After", res.StatusCode, res.Reason)
+		}
+	}
+	if n := x.srv.limiter.Stats().Failed; n != failed {
+		t.Errorf("the new password's 503s counted %d failures towards lockout", n-failed)
+	}
+	nothingReceived(t, got)
+	out := old.dial("111")
+	out.answered(5 * time.Second)
+	if in := received(t, got); in.req.Recipient.User != "111" {
+		t.Errorf("the carrier received %s, want 111", in.req.Recipient.String())
+	}
+	out.hangup()
+}
