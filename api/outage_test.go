@@ -20,15 +20,7 @@ import (
 // sessions were killed writes again at once.
 func TestDatabaseOutage(t *testing.T) {
 	o := storetest.PostgresOutage(t)
-	store, err := sqlstore.OpenPostgres(context.Background(), o.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Bootstrap(context.Background(), adminPassword); err != nil {
-		store.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := o.Open(t, adminPassword)
 	e := envOn(t, store, api.Options{})
 	e.must(http.StatusCreated, "PUT", "/api-sys/account/", `{"username":"outage.test"}`)
 	number := func(i int) string { return fmt.Sprintf(`{"number":"64955%05d"}`, i) }

@@ -20,14 +20,7 @@ import (
 func newOutagePBX(t *testing.T) (*pbx, *storetest.Outage) {
 	t.Helper()
 	o := storetest.PostgresOutage(t)
-	store, err := sqlstore.OpenPostgres(context.Background(), o.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Bootstrap(context.Background(), "admin-pw-123"); err != nil {
-		t.Fatal(err)
-	}
+	store := o.Open(t, "admin-pw-123")
 	t.Cleanup(o.Resume) // first: the server's shutdown must not wait on a stall
 	x := newPBXOn(t, Config{RequestTimeout: time.Second, ShareCallCounts: true}, store)
 	return x, o

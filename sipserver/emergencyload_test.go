@@ -1,13 +1,10 @@
 package sipserver
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"xc5/internal/poll"
 	"xc5/resource"
-	"xc5/sqlstore"
 	"xc5/storetest"
 )
 
@@ -50,18 +47,7 @@ func TestEmergencyWhileOverloaded(t *testing.T) {
 // reaches the carrier: the routing view and the trunks are in memory.
 func TestEmergencyDuringDatabaseOutage(t *testing.T) {
 	o := storetest.PostgresOutage(t)
-	store, err := sqlstore.OpenPostgres(context.Background(), o.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Bootstrap(context.Background(), "admin-pw-123"); err != nil {
-		t.Fatal(err)
-	}
-	fctx, stop := context.WithCancel(context.Background())
-	t.Cleanup(stop)
-	store.Follow(fctx, o.URL) // as serve does: the node is fresh, so credentials are cached
-	poll.Until(t, 10*time.Second, "the store following the change feed", store.Fresh)
+	store := followingStore(t, o)
 	x := newPBXOn(t, Config{}, store)
 	got := carrierTrunk(x)
 	rec := x.phone(reception, password, "UDP") // its credentials are now cached

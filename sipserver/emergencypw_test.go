@@ -1,12 +1,9 @@
 package sipserver
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"xc5/internal/poll"
-	"xc5/sqlstore"
 	"xc5/storetest"
 )
 
@@ -18,18 +15,7 @@ import (
 // calls"), and nothing else.
 func TestEmergencyOutageNewPassword(t *testing.T) {
 	o := storetest.PostgresOutage(t)
-	store, err := sqlstore.OpenPostgres(context.Background(), o.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Bootstrap(context.Background(), "admin-pw-123"); err != nil {
-		t.Fatal(err)
-	}
-	fctx, stop := context.WithCancel(context.Background())
-	t.Cleanup(stop)
-	store.Follow(fctx, o.URL)
-	poll.Until(t, 10*time.Second, "the store following the change feed", store.Fresh)
+	store := followingStore(t, o)
 	x := newPBXOn(t, Config{}, store)
 	got := carrierTrunk(x)
 	old := x.phone(reception, password, "UDP") // the last-known secrets hold this password

@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"xc5/internal/poll"
 	"xc5/sqlstore"
 	"xc5/storetest"
 )
@@ -21,14 +22,7 @@ import (
 // restart.
 func TestRegisterDatabaseOutage(t *testing.T) {
 	o := storetest.PostgresOutage(t)
-	store, err := sqlstore.OpenPostgres(context.Background(), o.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Bootstrap(context.Background(), "admin-pw-123"); err != nil {
-		t.Fatal(err)
-	}
+	store := o.Open(t, "admin-pw-123")
 	addAccount(t, store, reception, password)
 	srv := startServer(t, Config{}, store)
 	p := newPhone(t, srv.addr, "UDP")
@@ -120,4 +114,16 @@ func TestRegisterDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStatus(t, register(3600), 200)
+}
+
+// followingStore opens the outage's store following the change feed, as
+// serve does on PostgreSQL, once it is fresh (so credentials are cached).
+func followingStore(t *testing.T, o *storetest.Outage) *sqlstore.Store {
+	t.Helper()
+	store := o.Open(t, "admin-pw-123")
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	store.Follow(ctx, o.URL)
+	poll.Until(t, 10*time.Second, "the store following the change feed", store.Fresh)
+	return store
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"xc5/sqlstore"
 )
 
 // Outage is a PostgreSQL test database that a test can take away from
@@ -237,4 +239,19 @@ func (p *proxy) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
+}
+
+// Open opens the store under test at the outage's URL, bootstrapped with
+// adminPassword, and closes it when the test ends.
+func (o *Outage) Open(t testing.TB, adminPassword string) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.OpenPostgres(context.Background(), o.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Bootstrap(context.Background(), adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
