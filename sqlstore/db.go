@@ -5,8 +5,9 @@
 //     modernc.org/sqlite driver, so that the binary needs no cgo (db.go;
 //     unavailable.go and mapping.go read the driver's error codes).
 //   - PostgreSQL, for clusters of nodes sharing one database, through pgx:
-//     postgres.go opens it, and pgfeed.go is its LISTEN/NOTIFY change feed
-//     and read fence between nodes.
+//     postgres.go opens it; pgfeed.go (announcing) and pgfollow.go
+//     (listening, leases) are its LISTEN/NOTIFY change feed and read
+//     fence between nodes.
 //
 // What differs between the engines' SQL is in dialect.go; the other files
 // serve both. Its Store implements the contracts the adapters depend on
