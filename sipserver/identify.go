@@ -48,7 +48,6 @@ func (b *b2bua) identify(req *sip.Request, tx sip.ServerTransaction, emergency b
 	if !ok {
 		return caller{}, false
 	}
-	b.s.throttle.authenticated(sourceIP(req), b.s.cfg.Now())
 	a := b.view.Account(creds.GUID)
 	if a == nil {
 		a = b.view.Account(creds.Username)

@@ -51,7 +51,6 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
-	s.throttle.authenticated(sourceIP(req), s.cfg.Now())
 	// The binding is always the authenticated account's; a To that names
 	// another existing account would be a third-party registration.
 	if name := aorName(&to.Address); name != acct.Username {

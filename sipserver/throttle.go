@@ -157,19 +157,10 @@ func (t *throttle) lookUp(o origin, src *bucket, now time.Time, isTrunk func() b
 	return trunk
 }
 
-// authenticated marks the address ip (a phone there holds valid
-// credentials): its ceiling is knownScale times higher for knownFor.
-func (t *throttle) authenticated(ip string, now time.Time) {
-	if t.rate <= 0 {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.knownLocked(ratelimit.AddrKey(ip), now)
-}
-
 // authenticatedFrom marks the exact origin o, which answered a challenge
-// with valid credentials, as exempt for knownFor, and its address known.
+// with valid credentials, as exempt for knownFor, and its address known:
+// its ceiling is knownScale times higher for knownFor. authenticate calls
+// it on every success, for REGISTERs and INVITEs alike.
 func (t *throttle) authenticatedFrom(o origin, now time.Time) {
 	if t.rate <= 0 {
 		return
