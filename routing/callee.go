@@ -55,13 +55,6 @@ func (w *walker) deliver(a *Account, via *Number) {
 		w.drop(a, 480, "Temporarily Unavailable")
 		return
 	}
-	// Callrules that only record also apply to calls to their account.
-	for _, r := range a.CallRules {
-		if r.RecordEmail != "" && r.Username == "" && !r.HasDest && !r.EarlyRule && r.PrefixRaw == "" && r.Prefix == "" && r.Location == "" {
-			w.ruleStep("record", a, "records calls to "+a.Username+" to "+r.RecordEmail, r.GUID, r.Order)
-			w.record(r.RecordEmail)
-		}
-	}
 	alert := ""
 	if via != nil {
 		alert = via.AlertInfo
@@ -119,6 +112,29 @@ func (w *walker) deliver(a *Account, via *Number) {
 		return
 	}
 	w.end(Outcome{Outcome: Unanswered})
+}
+
+// recordAnswer notes the recording of a call answered by a: the
+// callrules of a that only record (no prefix, location or destination)
+// record every call a answers, whichever way it came (direct, by
+// extension or DDI, or as a hunt or blast member).
+func (w *walker) recordAnswer(a *Account) {
+	for _, addr := range RecordsTo(a) {
+		w.step("record", a, "records the call answered by "+a.Username+" to "+addr)
+		w.record(addr)
+	}
+}
+
+// RecordsTo returns the addresses that calls answered by a are recorded
+// to: its callrules that only record.
+func RecordsTo(a *Account) []string {
+	var out []string
+	for _, r := range a.CallRules {
+		if r.recordsOnly() {
+			out = append(out, r.RecordEmail)
+		}
+	}
+	return out
 }
 
 // orderZero is the implicit route 0: ring the account's phones and forks,
@@ -194,6 +210,7 @@ func (w *walker) ringResult(a *Account, targets []Target, res RingResult, what s
 		t := targets[res.Index]
 		w.step("ring", a, what+": answered")
 		if t.Account != nil {
+			w.recordAnswer(t.Account)
 			w.end(Outcome{Outcome: Answered, By: t.Account.Username})
 		} else {
 			w.end(Outcome{Outcome: External, Number: t.External})
@@ -311,7 +328,11 @@ func (w *walker) forward(a *Account, d dialplan.Destination, prompt string) {
 	switch d.Kind {
 	case dialplan.KindEmail:
 		w.step("email", a, "voicemail to email "+d.Value)
-		w.end(Outcome{Outcome: Email, To: d.Value, Prompt: prompt})
+		o := Outcome{Outcome: Email, To: d.Value, Prompt: prompt}
+		if a.UmsPin != "" {
+			o.Mailbox = a.Username // kept in its mailbox too
+		}
+		w.end(o)
 	case dialplan.KindConference:
 		w.step("conference", a, "joins conference "+d.Value)
 		w.end(Outcome{Outcome: Conference, Room: d.Value})

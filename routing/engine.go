@@ -163,7 +163,7 @@ func (w *walker) callRules(a *Account, chain []*Account, dialed string, t Transl
 		if r.EarlyRule || !applies(r) || !w.ruleMatches(r, dialed, t) {
 			continue
 		}
-		if r.RecordEmail != "" {
+		if r.RecordEmail != "" && !r.recordsOnly() { // a rule that only records is for calls to its account
 			w.ruleStep("record", owner, "records the call to "+r.RecordEmail, r.GUID, r.Order)
 			w.record(r.RecordEmail)
 		}

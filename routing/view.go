@@ -378,3 +378,10 @@ func boolean(v map[string]any, k string) bool {
 	return b
 }
 func integer(v map[string]any, k string) int { n, _ := v[k].(int64); return int(n) }
+
+// recordsOnly reports a callrule that records and does nothing else: no
+// match condition and no destination. It records the calls its account
+// answers (not the account's own outgoing calls).
+func (r *CallRule) recordsOnly() bool {
+	return r.RecordEmail != "" && r.Username == "" && !r.HasDest && !r.EarlyRule && r.PrefixRaw == "" && r.Prefix == "" && r.Location == ""
+}
