@@ -178,6 +178,16 @@ func (w *walker) callRules(a *Account, chain []*Account, dialed string, t Transl
 // early applies the first early rule of the chain (nearest account
 // first) matching the raw dialed string, and returns the rewritten string.
 func (w *walker) early(chain []*Account, dialed string) string {
+	out, r, owner := earlyRewrite(chain, dialed)
+	if r != nil {
+		w.ruleStep("early", owner, "rewrites the dialed string to "+out, r.GUID, r.Order)
+	}
+	return out
+}
+
+// earlyRewrite applies the first early rule of the chain matching dialed
+// and returns the result with the rule and its owner (nil when none).
+func earlyRewrite(chain []*Account, dialed string) (string, *CallRule, *Account) {
 	for _, owner := range chain {
 		if r := firstEarly(owner, dialed); r != nil {
 			rest := dialed[len(r.PrefixRaw):]
@@ -186,11 +196,19 @@ func (w *walker) early(chain []*Account, dialed string) string {
 			} else if r.HasDest {
 				dialed = r.Destination.String()
 			}
-			w.ruleStep("early", owner, "rewrites the dialed string to "+dialed, r.GUID, r.Order)
-			break
+			return dialed, r, owner
 		}
 	}
-	return dialed
+	return dialed, nil, nil
+}
+
+// EarlyRewrite is what an account's caller dialed once the early rules of
+// its chain apply: the document's "14" rule makes 148 the pickup code *8
+// for phones that cannot dial a star. The SIP service looks at it before
+// the engine for the codes it carries out itself (pickup).
+func (v *View) EarlyRewrite(caller *Account, dialed string) string {
+	out, _, _ := earlyRewrite(v.ancestors(caller), dialed)
+	return out
 }
 
 // feature handles star codes: *22… records a prompt of the caller's

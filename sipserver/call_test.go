@@ -273,7 +273,10 @@ func TestPickup(t *testing.T) {
 	if res := sal.dial("*8").result(3 * time.Second); res.StatusCode != 404 {
 		t.Fatalf("*8 with nothing ringing: %d %s", res.StatusCode, res.Reason)
 	}
-	for _, code := range []string{"*8", "**600"} {
+	// The document's early rule makes 14 a star for phones that cannot
+	// dial one: 148 is *8.
+	x.put(resource.CallRule, "acmebrick.x.co.nz", "", `{"order":-2,"prefix_raw":"14","destination":"*%","early_rule":true}`, resource.Create)
+	for _, code := range []string{"*8", "**600", "148"} {
 		out := car.dial("6491231234")
 		in := rec.next(3 * time.Second)
 		in.ring()
@@ -299,7 +302,7 @@ func TestPickup(t *testing.T) {
 		x.idle()
 		sal.forget()
 	}
-	cdrs := x.cdrs(sales, 2)
+	cdrs := x.cdrs(sales, 3)
 	for _, c := range cdrs {
 		if c["answered_by"] != sales || c["outcome"] != "answered" || c["direction"] != "in" {
 			t.Errorf("CDR %v", c)

@@ -51,10 +51,12 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, sip.StatusNotFound, "Not Found")
 		return
 	}
-	if who.acct != nil && (dialed == "*8" || (strings.HasPrefix(dialed, "**") && len(dialed) > 2)) {
-		release() // a pickup answers at once or not at all: nothing to queue
-		b.pickup(req, tx, who.acct, dialed)
-		return
+	if who.acct != nil {
+		if code := b.view.EarlyRewrite(who.acct, dialed); code == "*8" || (strings.HasPrefix(code, "**") && len(code) > 2) {
+			release() // a pickup answers at once or not at all: nothing to queue
+			b.pickup(req, tx, who.acct, code)
+			return
+		}
 	}
 	c, err := b.newCall(req, tx, who, dialed)
 	if err != nil {
