@@ -52,8 +52,15 @@ type Mail struct {
 	SentAt    time.Time
 }
 
+// MailQueue queues mails in the durable outbox.
+type MailQueue interface {
+	// QueueMail queues mails in one transaction (a recording's mail).
+	QueueMail(ctx context.Context, mails []Mail) error
+}
+
 // MediaStore is what the media service needs from the store.
 type MediaStore interface {
+	MailQueue
 	// PromptAudio returns the playable 8 kHz WAV of the prompt with this
 	// GUID (the SIP service decided that the call may play it). ENOTFOUND
 	// when the prompt does not exist or has no audio yet.
@@ -64,8 +71,6 @@ type MediaStore interface {
 	// LeaveVoicemail keeps v in its account's mailbox (when v.Account is
 	// set) and queues mails, in one transaction.
 	LeaveVoicemail(ctx context.Context, v Voicemail, mails []Mail) error
-	// QueueMail queues mails in one transaction (a recording's mail).
-	QueueMail(ctx context.Context, mails []Mail) error
 }
 
 // MailOutbox is what the mail sender needs from the store. A claim is a

@@ -49,6 +49,7 @@ type b2bua struct {
 	setups    atomic.Int64 // calls being set up (see Config.MaxCallSetups)
 	emergency atomic.Int64 // emergency calls being set up (emergencySetups)
 	shed      atomic.Int64 // INVITEs refused for overload
+	mediaNext atomic.Int64 // rotation over Config.Media
 }
 
 // EnableCalls makes the server carry calls: INVITEs from phones

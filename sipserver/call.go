@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"xc5"
+	"xc5/media/relay"
 	"xc5/routing"
 )
 
@@ -52,9 +53,19 @@ type call struct {
 	trace       routing.Trace
 	lastFail    *sip.Response // the last final failure of a leg
 	finished    bool
-	unreachable error       // the store could not answer the set-up (see storeDown)
-	rang        bool        // a leg was sent
-	limit       *time.Timer // ends the call after MaxCallDuration
+	unreachable error         // the store could not answer the set-up (see storeDown)
+	rang        bool          // a leg was sent
+	limit       *time.Timer   // ends the call after MaxCallDuration
+	over        chan struct{} // closed when the call has finished
+
+	// Media. anchor relays the call's RTP through xc5 (anchor.go);
+	// callerUp is set once xc5 has answered the caller, with answerSDP,
+	// and stays set while the other end changes (a menu, then a phone).
+	anchor    *relay.Session
+	callerUp  bool
+	answerSDP []byte
+	recordTo  []string // addresses the answered call's recording is mailed to
+	recordBy  string   // the account that answered a recorded call
 }
 
 // ackWait is a 2xx that xc5 relayed to end `from` and that from's ACK
@@ -73,7 +84,7 @@ func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, 
 	tag, _ := dlg.InviteRequest.To().Params.Get("tag")
 	id := req.CallID().Value()
 	c := &call{b: b, id: id, req: req, tx: tx, dlg: dlg, who: who, dialed: dialed, started: b.s.cfg.Now(),
-		ctx: dlg.Context(), decided: make(chan struct{}), awaiting: map[*end]*ackWait{},
+		ctx: dlg.Context(), decided: make(chan struct{}), over: make(chan struct{}), awaiting: map[*end]*ackWait{},
 		log: b.s.log.With("call", id)}
 	c.caller = &end{call: c, uas: dlg, key: dialogKey(id, tag), name: who.name(), acct: who.acct, trunk: who.trunk != nil}
 	b.mu.Lock()
@@ -96,6 +107,7 @@ func (c *call) run() {
 	c.mu.Lock()
 	c.trace = tr
 	answered := c.other != nil
+	up := c.callerUp
 	c.mu.Unlock()
 	close(c.decided)
 	if c.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -107,6 +119,15 @@ func (c *call) run() {
 		return // bridged by a ring; the call ends with a BYE
 	}
 	o := tr.Outcome
+	if c.ctx.Err() == nil && c.carryOutMedia(o) {
+		return
+	}
+	if up {
+		// Answered by a menu that led nowhere that answers: there is no
+		// failure status to send once answered, only a BYE.
+		c.hangup(nil)
+		return
+	}
 	outcome, code, reason := o.Outcome, 0, ""
 	switch {
 	case c.ctx.Err() != nil:
@@ -212,7 +233,7 @@ func (c *call) mediaNeeded() string {
 func (c *call) isAnswered() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.other != nil
+	return c.other != nil || c.callerUp
 }
 
 func (c *call) failure() *sip.Response {
@@ -225,7 +246,7 @@ func (c *call) failure() *sip.Response {
 // its SDP (early media flows end to end like the rest).
 func (c *call) relayProvisional(res *sip.Response) {
 	c.mu.Lock()
-	if c.provisional || c.other != nil || c.ended {
+	if c.provisional || c.other != nil || c.callerUp || c.ended {
 		c.mu.Unlock()
 		return
 	}
@@ -239,6 +260,7 @@ func (c *call) relayProvisional(res *sip.Response) {
 	if len(res.Body()) > 0 {
 		body = res.Body()
 	}
+	body = c.answered(body) // anchored: early media through xc5 too
 	if err := c.dlg.Respond(res.StatusCode, res.Reason, body, hdrs...); err != nil {
 		c.log.Debug("relaying provisional failed", "err", err)
 	}
@@ -254,12 +276,16 @@ func (c *call) claim(win *end) bool {
 		return false
 	}
 	c.other = win
-	c.answeredAt = c.b.s.cfg.Now()
-	w := &ackWait{cseq: c.req.CSeq().SeqNo, done: make(chan struct{})}
-	if win.uac != nil {
-		w.to = win
+	if c.answeredAt.IsZero() {
+		c.answeredAt = c.b.s.cfg.Now()
 	}
-	c.awaiting[c.caller] = w
+	if !c.callerUp {
+		w := &ackWait{cseq: c.req.CSeq().SeqNo, done: make(chan struct{})}
+		if win.uac != nil {
+			w.to = win
+		}
+		c.awaiting[c.caller] = w
+	}
 	c.mu.Unlock()
 	c.b.register(win)
 	if win.acct != nil {
@@ -274,6 +300,9 @@ func (c *call) claim(win *end) bool {
 // ends). It returns once the caller has acknowledged, and false when the
 // caller is gone, in which case the call has been hung up.
 func (c *call) answer(body []byte, ctype string) bool {
+	c.mu.Lock()
+	c.callerUp, c.answerSDP = true, body
+	c.mu.Unlock()
 	res := sip.NewResponseFromRequest(c.dlg.InviteRequest, sip.StatusOK, "OK", body)
 	if ctype != "" && len(body) > 0 {
 		res.AppendHeader(sip.NewHeader("Content-Type", ctype))
@@ -338,6 +367,7 @@ func (c *call) finish(outcome string, code int) {
 		return
 	}
 	c.finished, c.ended = true, true
+	close(c.over)
 	if c.limit != nil {
 		c.limit.Stop()
 	}
@@ -361,6 +391,7 @@ func (c *call) finish(outcome string, code int) {
 	shared := b.shared
 	b.mu.Unlock()
 	c.releaseLegs()
+	c.releaseMedia()
 	if shared != nil && len(counted) > 0 {
 		ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
 		if err := waitStore(ctx, func() error { return shared.RemoveActiveCall(ctx, c.id) }); err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"xc5/media/relay"
 )
 
 // Config tunes the SIP service. Zero values take the defaults given.
@@ -31,6 +33,26 @@ type Config struct {
 	// Default: Host and the port ListenAndServeTLS bound.
 	TLSHost string
 	TLSPort int
+
+	// Media lists the media nodes ("host:port", SIP over UDP) that answer
+	// the calls needing audio: menus, voicemail, prompts recorded by phone
+	// (package media's protocol). Legs go to them in rotation; a node that
+	// does not answer within MediaTimeout is passed over. Empty: such
+	// calls get 503 "Media services not available yet".
+	Media []string
+	// MediaTimeout bounds how long a media node may take to answer before
+	// the next is tried. Default 3 s.
+	MediaTimeout time.Duration
+	// MaxMediaLeg bounds one media leg (a menu, a voicemail message).
+	// Default 30 minutes.
+	MaxMediaLeg time.Duration
+	// Relay anchors calls' RTP in xc5 (calls answered by a media node,
+	// recorded calls, phones behind NAT). Needed by Media.
+	Relay *relay.Pool
+	// MediaAnchor is when a call between phones is anchored: AnchorAuto
+	// (recorded, or a party behind NAT; the default), AnchorAlways or
+	// AnchorNever. Calls a media node answers are always anchored.
+	MediaAnchor string
 
 	// ExternalRingSeconds bounds how long a call sent out over a carrier
 	// (a plain external dial or a forward to an external number) may ring
@@ -194,6 +216,18 @@ func (c *Config) defaults() error {
 		c.ExternalRingSeconds = 120
 	}
 	def(&c.MaxCallDuration, 12*time.Hour)
+	def(&c.MediaTimeout, 3*time.Second)
+	def(&c.MaxMediaLeg, 30*time.Minute)
+	switch c.MediaAnchor {
+	case "":
+		c.MediaAnchor = AnchorAuto
+	case AnchorAuto, AnchorAlways, AnchorNever:
+	default:
+		return fmt.Errorf("media anchor %q: want auto, always or never", c.MediaAnchor)
+	}
+	if len(c.Media) > 0 && c.Relay == nil {
+		return fmt.Errorf("media nodes need an RTP relay (Config.Relay)")
+	}
 	def(&c.MinExpires, 60*time.Second)
 	def(&c.MaxExpires, 3600*time.Second)
 	def(&c.DefaultExpires, 3600*time.Second)

@@ -29,6 +29,7 @@ type end struct {
 	acct   *routing.Account // the on-net account; nil over a carrier
 	trunk  bool
 	cancel context.CancelFunc // releases a leg's context
+	media  *mediaLeg          // set on a media node's leg
 }
 
 // dialogKey names a dialog by its Call-ID and xc5's own tag, which the
@@ -170,6 +171,10 @@ func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
+	if x.media != nil {
+		x.mediaBye(req) // a media app is done; the call goes on
+		return
+	}
 	c := x.call
 	if c.isAnswered() {
 		c.hangup(x)
@@ -222,7 +227,7 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	out := sip.NewRequest(sip.INVITE, y.target())
-	if body := req.Body(); len(body) > 0 {
+	if body := c.rewriteFrom(x, req.Body()); len(body) > 0 {
 		out.SetBody(body)
 		if ct := req.ContentType(); ct != nil {
 			out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
@@ -242,7 +247,11 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	relay := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, nil)
-	if body := res.Body(); len(body) > 0 {
+	body := res.Body()
+	if res.IsSuccess() {
+		body = c.rewriteFrom(y, body)
+	}
+	if len(body) > 0 {
 		relay.SetBody(body)
 		if ct := res.ContentType(); ct != nil {
 			relay.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))

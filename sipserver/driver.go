@@ -21,11 +21,16 @@ type driver struct{ c *call }
 // Ring implements routing.Driver.
 func (d *driver) Ring(r routing.Ring) routing.RingResult { return d.c.ring(r) }
 
-// Menu implements routing.Driver. Menus need a media service to play the
-// prompt and hear the keys, which xc5 does not have yet: the call is
-// marked as needing media (it will be refused with 503) and the menu
-// times out, so that the engine finishes its walk without ringing more.
+// Menu implements routing.Driver: a media node answers the caller, plays
+// the prompt and reads a key. Without a media node the call is marked as
+// needing media (it will be refused with 503) and the menu times out, so
+// that the engine finishes its walk without ringing more.
 func (d *driver) Menu(n int, prompt string, dm dialplan.DigitMap) string {
+	if d.c.mediaNeeded() == "" && d.c.ctx.Err() == nil {
+		if key, ok := d.c.menu(prompt, dm); ok {
+			return key
+		}
+	}
 	d.c.mu.Lock()
 	if d.c.media == "" {
 		d.c.media = "menu"
@@ -102,6 +107,15 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 	legs = ready
 	if len(legs) == 0 {
 		return none
+	}
+	if c.anchorFor(r, legs) {
+		if _, err := c.ensureAnchor(); err != nil {
+			c.log.Warn("cannot anchor the call's media", "err", err)
+		}
+	}
+	offer := c.offer()
+	for _, l := range legs {
+		l.req.SetBody(offer)
 	}
 	c.mu.Lock()
 	c.rang = true
@@ -253,8 +267,9 @@ func (c *call) await(legs []*leg, rg *ringing, secs int, finals chan *leg, provs
 				p.accept <- false
 				return none
 			}
+			c.pickedUp(p)
 			p.accept <- true
-			c.answer(p.body, p.ctype)
+			c.answer(c.answered(p.body), p.ctype)
 			return routing.RingResult{Status: routing.RingAnswered}
 		}
 	}
@@ -274,10 +289,23 @@ func (c *call) bridgeLeg(l *leg) routing.RingResult {
 	if ct := res.ContentType(); ct != nil {
 		ctype = ct.Value()
 	}
-	if !c.claim(e) { // the caller is gone
+	up := c.isAnswered() // by a menu: the caller's dialog is already up
+	if !c.claim(e) {     // the caller is gone
 		l.hangUpLate()
 		return routing.RingResult{Status: routing.RingNoPhones}
 	}
-	c.answer(res.Body(), ctype)
+	body := c.answered(res.Body())
+	c.startRecording(l.acct)
+	if up {
+		// xc5 acknowledges the phone's 2xx itself: the caller's media
+		// was negotiated with xc5 already and only the relay moves.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := l.dlg.Ack(ctx); err != nil {
+			c.log.Debug("ACK to the answering phone failed", "err", err)
+		}
+		cancel()
+		return routing.RingResult{Status: routing.RingAnswered, Index: l.index}
+	}
+	c.answer(body, ctype)
 	return routing.RingResult{Status: routing.RingAnswered, Index: l.index}
 }

@@ -13,6 +13,7 @@ type picker struct {
 	body   []byte // the picker's SDP offer
 	ctype  string
 	accept chan bool // the ring took the pickup (true) or was already decided
+	reply  []byte    // the picker's SDP answer: the caller's offer, or xc5's relay side 1
 }
 
 // pickup carries out the feature codes *8 (group pickup: any call ringing
@@ -72,7 +73,7 @@ func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, acct *routing
 
 	// The picker gets the caller's SDP, the caller the picker's: media
 	// flows between the two.
-	res := sip.NewResponseFromRequest(dlg.InviteRequest, sip.StatusOK, "OK", c.req.Body())
+	res := sip.NewResponseFromRequest(dlg.InviteRequest, sip.StatusOK, "OK", p.reply)
 	if ct := c.req.ContentType(); ct != nil && len(c.req.Body()) > 0 {
 		res.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 	}
@@ -112,4 +113,18 @@ func (b *b2bua) findRinging(picker *routing.Account, group string, target *routi
 		}
 	}
 	return best
+}
+
+// pickedUp prepares the media of a pickup that the ring accepted: the
+// picker is answered with the caller's offer, or, when the call is (or,
+// the picker recording its calls, now becomes) anchored, with xc5's relay
+// side 1, the picker's own SDP then facing it. The recording starts.
+func (c *call) pickedUp(p *picker) {
+	if len(routing.RecordsTo(p.end.acct)) > 0 && len(p.body) > 0 {
+		if _, err := c.ensureAnchor(); err != nil {
+			c.log.Warn("cannot anchor a recorded pickup", "err", err)
+		}
+	}
+	p.reply = c.offer()
+	c.startRecording(p.end.acct)
 }

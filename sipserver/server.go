@@ -46,6 +46,7 @@ type Store interface {
 	xc5.CDRStore
 	xc5.ActiveCallCounter
 	xc5.ReadFence
+	xc5.MailQueue
 	resource.Notifier
 }
 

@@ -1,0 +1,214 @@
+package sipserver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+
+	"xc5/media"
+	"xc5/media/relay"
+)
+
+// errNoRelay: a call needs its media anchored and xc5 has no relay.
+var errNoRelay = errors.New("no RTP relay configured")
+
+// mediaLeg marks an end that is a media node's leg: its BYE carries the
+// app's result (media.HeaderResult) and does not end the call, which
+// goes on as the routing engine decides.
+type mediaLeg struct {
+	done chan media.Result // the result of the node's BYE; buffered
+}
+
+// runMedia sends the call to a media node to run req and waits until the
+// node ends the leg with its result, or the call ends. A caller not yet
+// answered is answered with the node's media (through the relay); one
+// already answered (by an earlier menu) keeps its dialog and only its
+// relay's other side moves. ok is false when no media node took the leg
+// (none configured or none answered, no relay, no SDP to anchor): the
+// caller is then as it was.
+func (c *call) runMedia(req media.Request) (res media.Result, ok bool) {
+	cfg := c.b.s.cfg
+	if len(cfg.Media) == 0 {
+		return res, false
+	}
+	if _, err := c.ensureAnchor(); err != nil {
+		c.log.Warn("cannot anchor the call's media for a media node", "err", err)
+		return res, false
+	}
+	e := c.inviteMedia(req)
+	if e == nil {
+		return res, false
+	}
+	defer c.unbridge(e)
+	if !c.bridgeMedia(e) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		e.bye(ctx)
+		cancel()
+		return res, false
+	}
+	limit := time.NewTimer(cfg.MaxMediaLeg)
+	defer limit.Stop()
+	select {
+	case res = <-e.media.done:
+		return res, true
+	case <-c.over:
+	case <-limit.C:
+		c.log.Info("media leg over its time; hanging up", "app", req.App)
+		c.hangup(nil)
+	}
+	return media.Result{}, true
+}
+
+// inviteMedia sends the media INVITE to the configured nodes in turn,
+// starting at the next in rotation, and returns the end of the first that
+// answers within Config.MediaTimeout, its 2xx acknowledged; nil if none.
+func (c *call) inviteMedia(req media.Request) *end {
+	b := c.b
+	nodes := b.s.cfg.Media
+	start := int(b.mediaNext.Add(1))
+	for i := range nodes {
+		node := nodes[(start+i)%len(nodes)]
+		r, tag, err := c.mediaRequest(req, node)
+		if err != nil {
+			c.log.Warn("bad media node address", "node", node, "err", err)
+			continue
+		}
+		ctx, cancel := context.WithCancel(b.s.ctx)
+		answered := make(chan struct{})
+		timer := time.AfterFunc(b.s.cfg.MediaTimeout, func() {
+			select {
+			case <-answered:
+			default:
+				cancel() // CANCELs the INVITE
+			}
+		})
+		dlg, err := b.dialogUA("UDP").WriteInvite(ctx, r)
+		if err == nil {
+			err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{})
+		}
+		close(answered)
+		timer.Stop()
+		if err == nil {
+			actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+			err = dlg.Ack(actx)
+			acancel()
+		}
+		if err != nil {
+			cancel()
+			c.log.Warn("media node did not take the call", "node", node, "app", req.App, "err", err)
+			continue
+		}
+		return &end{call: c, uac: dlg, key: dialogKey(r.CallID().Value(), tag), name: "media:" + req.App,
+			cancel: cancel, media: &mediaLeg{done: make(chan media.Result, 1)}}
+	}
+	return nil
+}
+
+// mediaRequest builds the INVITE of a media leg to node (host:port): the
+// app in the Request-URI, its arguments in X-Xc5-Media, and the call's
+// offer (xc5's relay side 1).
+func (c *call) mediaRequest(req media.Request, node string) (*sip.Request, string, error) {
+	b := c.b
+	host, p, err := net.SplitHostPort(node)
+	if err != nil {
+		return nil, "", err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return nil, "", err
+	}
+	ruri := sip.Uri{Scheme: "sip", User: req.App, Host: host, Port: port}
+	r := sip.NewRequest(sip.INVITE, ruri)
+	r.SetTransport("UDP")
+	if la, ok := b.s.udpAddr(); ok {
+		r.Laddr = la
+	}
+	r.SetDestination(node)
+	tag := sip.GenerateTagN(16)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "xc5", Host: b.host}, Params: sip.NewParams()}
+	from.Params.Add("tag", tag)
+	r.AppendHeader(from)
+	r.AppendHeader(&sip.ToHeader{Address: ruri})
+	cid := sip.CallIDHeader(uuid.NewString())
+	r.AppendHeader(&cid)
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	mf := sip.MaxForwardsHeader(70)
+	r.AppendHeader(&mf)
+	ct := b.contact("UDP")
+	r.AppendHeader(&ct)
+	r.AppendHeader(sip.NewHeader(media.HeaderArgs, req.Encode()))
+	r.AppendHeader(sip.NewHeader("User-Agent", b.s.cfg.Name))
+	r.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	r.SetBody(c.offer())
+	return r, tag, nil
+}
+
+// bridgeMedia makes the media leg e the call's other end: the relay's
+// side 1 now faces the node, and a caller not yet answered is answered
+// with xc5's side 0. False when the call ended meanwhile.
+func (c *call) bridgeMedia(e *end) bool {
+	body := e.uac.InviteResponse.Body()
+	if _, err := relay.SDPAddr(body); err != nil {
+		c.log.Warn("media node answered without usable SDP", "err", err)
+		return false
+	}
+	c.mu.Lock()
+	if c.ended || c.other != nil {
+		c.mu.Unlock()
+		return false
+	}
+	c.other = e
+	up := c.callerUp
+	if !up {
+		c.answeredAt = c.b.s.cfg.Now()
+		c.awaiting[c.caller] = &ackWait{cseq: c.req.CSeq().SeqNo, done: make(chan struct{})}
+	}
+	c.mu.Unlock()
+	c.b.register(e)
+	answer := c.answered(body)
+	if up {
+		return true
+	}
+	return c.answer(answer, "application/sdp")
+}
+
+// unbridge takes a finished media leg off the call; the caller stays
+// answered, for what the engine does next.
+func (c *call) unbridge(e *end) {
+	c.mu.Lock()
+	if c.other == e {
+		c.other = nil
+	}
+	c.mu.Unlock()
+	b := c.b
+	b.mu.Lock()
+	if b.dialogs[e.key] == e {
+		delete(b.dialogs, e.key)
+	}
+	b.mu.Unlock()
+	if e.cancel != nil {
+		e.cancel()
+	}
+}
+
+// mediaBye takes a media node's BYE: the app's result goes to the call
+// waiting in runMedia.
+func (e *end) mediaBye(req *sip.Request) {
+	var res media.Result
+	if h := req.GetHeader(media.HeaderResult); h != nil {
+		var err error
+		if res, err = media.DecodeResult(h.Value()); err != nil {
+			e.call.log.Warn("media node sent a bad result", "err", err)
+		}
+	}
+	select {
+	case e.media.done <- res:
+	default:
+	}
+}
