@@ -163,18 +163,26 @@ func testMailClaim(t *testing.T, b storetest.Backend) {
 	if len(first) != 2 || !bytes.Equal(first[0].Attachment, []byte{0, 1, 2, 255}) || first[0].State != xc5.MailQueued {
 		t.Fatalf("first claim %+v", first)
 	}
-	rest := claim("n2", 50*time.Millisecond, 5)
+	rest := claim("n2", time.Hour, 5)
 	if len(rest) != 1 {
 		t.Fatalf("second claim got %d mails, want the one left", len(rest))
 	}
 	if again := claim("n1", time.Hour, 5); len(again) != 0 {
 		t.Fatalf("claimed leased mails again: %+v", again)
 	}
-	// n2's lease ends without word from it: the mail is claimed again.
+	// A lease that ends without word from its node: the mail is claimed
+	// again.
+	if err := s.QueueMail(ctx, []xc5.Mail{{To: "d@x.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	lapsed := claim("n2", time.Millisecond, 5)
+	if len(lapsed) != 1 {
+		t.Fatalf("claimed %d fresh mails, want 1", len(lapsed))
+	}
 	var back []xc5.Mail
 	poll.Until(t, 10*time.Second, "the lapsed lease's mail claimed again", func() bool { back = claim("n1", time.Hour, 5); return len(back) == 1 })
-	if back[0].GUID != rest[0].GUID {
-		t.Fatalf("reclaimed %s, want %s", back[0].GUID, rest[0].GUID)
+	if back[0].GUID != lapsed[0].GUID {
+		t.Fatalf("reclaimed %s, want %s", back[0].GUID, lapsed[0].GUID)
 	}
 	wantCode(t, s.MailRetry(ctx, back[0].GUID, "n2", "late", time.Now(), false), xc5.ECONFLICT, "retry by a node no longer holding it")
 	if err := s.MailSent(ctx, first[0].GUID, "n1"); err != nil {

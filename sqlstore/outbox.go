@@ -26,7 +26,7 @@ func (s *Store) ClaimMail(ctx context.Context, node string, lease time.Duration,
 		now := time.Now().UnixMilli()
 		// The CTE is run once (PostgreSQL may run an IN subquery with
 		// LIMIT and SKIP LOCKED more than once and take more rows).
-		rows, err := q.QueryContext(ctx, `WITH due AS (SELECT id FROM mail_outbox WHERE state = ? AND next_try <= ? AND claimed_until < ?
+		rows, err := q.QueryContext(ctx, `WITH due AS MATERIALIZED (SELECT id FROM mail_outbox WHERE state = ? AND next_try <= ? AND claimed_until < ?
 				ORDER BY next_try LIMIT ?`+s.d.skipLocked+`)
 			UPDATE mail_outbox SET claimed_by = ?, claimed_until = ?
 			WHERE id IN (SELECT id FROM due) AND state = ? AND claimed_until < ?
