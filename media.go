@@ -2,6 +2,7 @@ package xc5
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -85,4 +86,67 @@ type MailOutbox interface {
 	// MailRetry records a failed try: the mail is tried again at next,
 	// or, when final, marked failed for good with answer.
 	MailRetry(ctx context.Context, guid, node, answer string, next time.Time, final bool) error
+}
+
+// Voicemail statuses.
+const (
+	VoicemailNew   = "new"
+	VoicemailSaved = "saved"
+)
+
+// VoicemailStore reads and tends the mailboxes: what the API (and a
+// phone's mailbox menu) needs. account is the account's GUID; a message
+// of another account is ENOTFOUND.
+type VoicemailStore interface {
+	// ListVoicemail calls fn for each message of the account, oldest
+	// first, without its audio.
+	ListVoicemail(ctx context.Context, account string, fn func(Voicemail) error) error
+	// GetVoicemail returns one message, with its audio when audio is set.
+	GetVoicemail(ctx context.Context, account, guid string, audio bool) (Voicemail, error)
+	// SetVoicemailStatus marks a message new or saved (EINVALID otherwise).
+	SetVoicemailStatus(ctx context.Context, account, guid, status string) error
+	// DeleteVoicemail removes a message.
+	DeleteVoicemail(ctx context.Context, account, guid string) error
+}
+
+// MailLister lists the outbox for system-level inspection.
+type MailLister interface {
+	// ListMail calls fn for up to limit mails (0: no bound), newest
+	// first, in state when state is not "", without their attachments.
+	ListMail(ctx context.Context, state string, limit int, fn func(Mail) error) error
+}
+
+// VoicemailMail is the mail that brings message v to the address to;
+// account names the mailbox's account (its username) for the reader.
+func VoicemailMail(v Voicemail, to, account string) Mail {
+	subject := fmt.Sprintf("Voicemail from %s to %s (%s)", v.From, v.To, mailDuration(v.Duration))
+	body := fmt.Sprintf("You have a new voicemail message.\n\n"+
+		"From:     %s\nTo:       %s\nAccount:  %s\nReceived: %s\nDuration: %s\n\n"+
+		"The message is attached as a WAV file.\n",
+		v.From, v.To, account, mailTime(v.Received), mailDuration(v.Duration))
+	return Mail{To: to, Subject: subject, Body: body, Attachment: v.Audio,
+		AttachmentName: "voicemail-" + v.Received.UTC().Format("20060102-150405") + ".wav"}
+}
+
+// RecordingMail is the mail that brings a recorded call to the address
+// to. r describes the recording as a Voicemail describes a message: From
+// and To of the call, Received when it started, its Duration and the WAV
+// in Audio; account names the account the call was recorded for.
+func RecordingMail(r Voicemail, to, account string) Mail {
+	subject := fmt.Sprintf("Call recording: %s to %s (%s)", r.From, r.To, mailDuration(r.Duration))
+	body := fmt.Sprintf("A call was recorded.\n\n"+
+		"From:     %s\nTo:       %s\nAccount:  %s\nStarted:  %s\nDuration: %s\n\n"+
+		"The recording is attached as a WAV file.\n",
+		r.From, r.To, account, mailTime(r.Received), mailDuration(r.Duration))
+	return Mail{To: to, Subject: subject, Body: body, Attachment: r.Audio,
+		AttachmentName: "recording-" + r.Received.UTC().Format("20060102-150405") + ".wav"}
+}
+
+// mailTime writes a time for a reader: UTC, to the second, unambiguous.
+func mailTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// mailDuration writes a length as m:ss, rounded to the second.
+func mailDuration(d time.Duration) string {
+	s := int64(d.Round(time.Second) / time.Second)
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }

@@ -15,4 +15,8 @@ var (
 	_ xc5.CDRStore          = (*Store)(nil)
 	_ xc5.ActiveCallCounter = (*Store)(nil)
 	_ xc5.ReadFence         = (*Store)(nil)
+	_ xc5.MediaStore        = (*Store)(nil)
+	_ xc5.MailOutbox        = (*Store)(nil)
+	_ xc5.VoicemailStore    = (*Store)(nil)
+	_ xc5.MailLister        = (*Store)(nil)
 )

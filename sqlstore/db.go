@@ -63,6 +63,8 @@ type Store struct {
 
 	mu        sync.Mutex
 	listeners []func(resource.Change)
+	// mailHooks are told when mail was queued (media.go).
+	mailHooks []func()
 	// order keeps changes to one record from being applied out of
 	// commit order (order.go).
 	order *changeOrder

@@ -20,11 +20,15 @@ type dialect struct {
 	like string
 	// rebind turns "?" placeholders into "$1", "$2", … (PostgreSQL).
 	rebind bool
+	// skipLocked ends a SELECT whose rows a write is about to take, so
+	// that two nodes' writes take different rows instead of waiting for
+	// each other (PostgreSQL; SQLite has one writer at a time).
+	skipLocked string
 }
 
 var (
 	sqliteDialect   = &dialect{name: "sqlite", begin: "BEGIN IMMEDIATE", like: "LIKE"}
-	postgresDialect = &dialect{name: "postgres", begin: "BEGIN", like: "ILIKE", rebind: true}
+	postgresDialect = &dialect{name: "postgres", begin: "BEGIN", like: "ILIKE", rebind: true, skipLocked: " FOR UPDATE SKIP LOCKED"}
 )
 
 // ddl adapts a migration written for SQLite, which uses only the two
