@@ -19,6 +19,14 @@ type memCallStore struct {
 	trunks []xc5.Trunk
 	cdrs   []xc5.CDR
 	active map[string]map[string]time.Time // call ID -> account GUID -> expiry
+	mails  []xc5.Mail
+}
+
+func (m *memCallStore) QueueMail(ctx context.Context, mails []xc5.Mail) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.mails = append(m.mails, mails...)
+	return nil
 }
 
 func (m *memCallStore) Trunks(ctx context.Context) ([]xc5.Trunk, error) {
