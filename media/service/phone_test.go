@@ -384,5 +384,9 @@ func inviteStatus(err error) int {
 	if errors.As(err, &e) {
 		return e.Res.StatusCode
 	}
+	var pe *sipgo.ErrDialogResponse
+	if errors.As(err, &pe) {
+		return pe.Res.StatusCode
+	}
 	return 0
 }
