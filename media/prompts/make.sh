@@ -1,0 +1,23 @@
+#!/bin/sh
+# make.sh regenerates the system prompts: espeak-ng speaks each text and
+# sox turns it into the 8 kHz 16-bit mono WAV the media service plays.
+# Needs espeak-ng and sox (apt-get install -y espeak-ng sox). The WAVs are
+# committed, so building xc5 does not need either tool.
+set -eu
+cd "$(dirname "$0")"
+speak() { # name text
+	espeak-ng -v en-us -s 165 -w "/tmp/xc5-prompt-$1.wav" "$2"
+	# Trim the leading and trailing silence espeak adds, then convert.
+	sox "/tmp/xc5-prompt-$1.wav" -r 8000 -b 16 -c 1 "$1.wav" \
+		silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse pad 0.1 0.2
+	rm -f "/tmp/xc5-prompt-$1.wav"
+}
+speak voicemail-greeting "The person you are calling is not available. Please leave a message after the tone."
+speak enter-pin "Please enter your PIN."
+speak invalid-entry "Invalid entry."
+speak goodbye "Goodbye."
+speak record-instructions "Record your message after the tone. Press pound when done."
+speak keep-or-rerecord "Press 1 to keep this recording, 2 to record it again."
+speak recording-saved "Your recording has been saved."
+speak first-participant "You are the first participant."
+sox -n -r 8000 -b 16 -c 1 beep.wav synth 0.3 sine 1000 vol 0.5

@@ -1,0 +1,44 @@
+package prompts
+
+import (
+	"testing"
+
+	"xc5/internal/audiotest"
+	"xc5/media/wav"
+)
+
+func TestPrompts(t *testing.T) {
+	all := All()
+	if len(all) != 9 {
+		t.Fatalf("%d prompts, want 9", len(all))
+	}
+	total := 0
+	guids := map[string]bool{}
+	for _, p := range all {
+		total += len(p.WAV)
+		if guids[p.GUID] || len(p.GUID) != 36 {
+			t.Errorf("%s: GUID %q duplicate or malformed", p.Name, p.GUID)
+		}
+		guids[p.GUID] = true
+		a, err := wav.Parse(p.WAV)
+		if err != nil || a.SampleRate != 8000 || a.BitsPerSample != 16 {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+		if p.Length < 200e6 || audiotest.Energy(a.Samples) < 1e-4 {
+			t.Errorf("%s: %v long, energy %g: not audible", p.Name, p.Length, audiotest.Energy(a.Samples))
+		}
+	}
+	if total > 400<<10 {
+		t.Errorf("prompts take %d bytes, want < 400 KB", total)
+	}
+	if g := ByName(EnterPIN).GUID; g != "F4FE3E59-0439-4849-9444-85BEFE8694B3" {
+		t.Errorf("enter-pin GUID %s", g)
+	}
+	beep, _ := wav.Parse(ByName(Beep).WAV)
+	if !audiotest.Has(beep.Samples, 8000, 1000) {
+		t.Error("the beep is not 1 kHz")
+	}
+	if ByName("nope").WAV != nil {
+		t.Error("unknown name found")
+	}
+}
