@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -79,18 +80,30 @@ func (c *call) inviteMedia(req media.Request) *end {
 			c.log.Warn("bad media node address", "node", node, "err", err)
 			continue
 		}
-		ctx, cancel := context.WithCancel(b.s.ctx)
+		ctx, cancelCause := context.WithCancelCause(b.s.ctx)
+		cancel := func() { cancelCause(nil) }
 		answered := make(chan struct{})
+		var heard atomic.Bool // a provisional response came: CANCEL is allowed
 		timer := time.AfterFunc(b.s.cfg.MediaTimeout, func() {
 			select {
 			case <-answered:
 			default:
-				cancel() // CANCELs the INVITE
+				if heard.Load() {
+					cancel() // CANCELs the INVITE
+				} else {
+					// Nothing heard: a CANCEL may not be sent (RFC
+					// 3261 §9.1), and waiting for Timer B would hold the
+					// caller 32 s. Give up on the node now.
+					cancelCause(sipgo.WaitAnswerForceCancelErr)
+				}
 			}
 		})
 		dlg, err := b.dialogUA("UDP").WriteInvite(ctx, r)
 		if err == nil {
-			err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{})
+			err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(*sip.Response) error {
+				heard.Store(true)
+				return nil
+			}})
 		}
 		close(answered)
 		timer.Stop()

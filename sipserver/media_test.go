@@ -1,0 +1,262 @@
+package sipserver
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"xc5"
+	"xc5/internal/audiotest"
+	"xc5/internal/poll"
+	"xc5/internal/rtptest"
+	"xc5/media/relay"
+	"xc5/media/service"
+	"xc5/media/wav"
+	"xc5/resource"
+)
+
+// End-to-end media: phones with real RTP endpoints call through xc5, whose
+// B2BUA hands calls needing audio to a real media node (media/service, on
+// its own address) and anchors RTP through a real relay. What comes out
+// is checked by its content: a tone sent in is found by Goertzel.
+
+var relayPorts = struct{ next int }{next: 21000}
+
+// newMediaPBX is newPBX with a media node and an RTP relay on loopback.
+func newMediaPBX(t *testing.T, cfg Config) *pbx {
+	t.Helper()
+	store := newStore(t)
+	svc, err := service.New(service.Config{Addr: "127.0.0.1:0", Store: store, Log: testLogger(),
+		Timeouts: service.Timeouts{FirstDigit: 2 * time.Second, InterDigit: time.Second, Silence: 3 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); svc.Close() })
+	lo := relayPorts.next
+	relayPorts.next += 400
+	pool, err := relay.NewPool(relay.Config{Bind: netip.MustParseAddr("127.0.0.1"), PortMin: lo, PortMax: lo + 399})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Media) == 0 {
+		cfg.Media = []string{svc.Addr()}
+	}
+	cfg.Relay = pool
+	return newPBXOn(t, cfg, store)
+}
+
+// mediaPhone is a phone whose SDP names a real RTP endpoint.
+func (x *pbx) mediaPhone(user, pw string) (*uaPhone, *rtptest.Endpoint) {
+	ep := rtptest.Listen(x.t)
+	var p *uaPhone
+	if user == "" {
+		p = newUAPhone(x.t, x.srv.addr, "UDP", "", "")
+	} else {
+		p = newUAPhone(x.t, x.srv.addr, "UDP", user, pw)
+	}
+	p.sdp = string(ep.SDP(user))
+	if user != "" {
+		p.register()
+	}
+	return p, ep
+}
+
+// sdpAddr is where an SDP body says to send RTP.
+func sdpAddr(t testing.TB, body []byte) netip.AddrPort {
+	t.Helper()
+	a, err := relay.SDPAddr(body)
+	if err != nil {
+		t.Fatalf("SDP %q: %v", body, err)
+	}
+	return a
+}
+
+// claimMails takes the queued mails (attachments included) out of the
+// outbox, waiting up to 10 s for n of them.
+func (x *pbx) claimMails(n int) []xc5.Mail {
+	x.t.Helper()
+	var got []xc5.Mail
+	poll.Until(x.t, 10*time.Second, "mails in the outbox", func() bool {
+		ms, err := x.store.ClaimMail(context.Background(), "test", time.Hour, 10)
+		if err != nil {
+			x.t.Fatal(err)
+		}
+		got = append(got, ms...)
+		return len(got) >= n
+	})
+	return got
+}
+
+// TestVoicemailToEmail: a call to an account whose route is email:… is
+// answered by the media node; the caller's 1 kHz message ended by # is
+// mailed (the outbox holds it, the WAV has the tone) and kept in the
+// mailbox of an account with ums_pin.
+func TestVoicemailToEmail(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	x.patch("mail@acmebrick.x.co.nz", `{"ums_pin":"1234"}`)
+	car, ep := x.mediaPhone("", "")
+	car.number = "6421555000"
+	out := car.dial("6499290081")
+	res := out.answered(5 * time.Second)
+	to := sdpAddr(t, res.Body())
+	time.Sleep(6 * time.Second) // the greeting (system prompt) and the tone
+	ep.SendTone(to, rtptest.PCMU, 1000, 3*time.Second)
+	ep.SendDigits(to, "#", rtptest.TelephoneEvent)
+	if !car.saw("BYE", 10*time.Second) {
+		t.Fatal("xc5 did not hang up after the message")
+	}
+	x.idle()
+	mails := x.claimMails(1)
+	m := mails[0]
+	if m.To != "reception@acmebrick.x.co.nz" || !bytes.Contains([]byte(m.Subject), []byte("6421555000")) {
+		t.Errorf("mail to %q subject %q", m.To, m.Subject)
+	}
+	a, err := wav.Parse(m.Attachment)
+	if err != nil {
+		t.Fatalf("attachment: %v", err)
+	}
+	samples := a.Samples
+	if d := time.Duration(len(samples)) * time.Second / 8000; d < 2*time.Second || d > 5*time.Second {
+		t.Errorf("message of %v, want about 3 s", d)
+	}
+	if !audiotest.Has(samples, 8000, 1000) {
+		t.Error("the caller's 1 kHz tone is not in the voicemail")
+	}
+	var kept []xc5.Voicemail
+	x.store.ListVoicemail(context.Background(), x.ids["mail@acmebrick.x.co.nz"], func(v xc5.Voicemail) error {
+		kept = append(kept, v)
+		return nil
+	})
+	if len(kept) != 1 || kept[0].From != "6421555000" {
+		t.Errorf("mailbox holds %+v", kept)
+	}
+}
+
+// TestMenuReachesPhone: the IVR answers, the caller presses 1, and the
+// menu's action (sales' DDI) rings sales; once answered the two hear each
+// other through the relay, the caller's dialog unchanged.
+func TestMenuReachesPhone(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	sal, sep := x.mediaPhone(sales, salesPassword)
+	car, cep := x.mediaPhone("", "")
+	car.number = "6421555000"
+	out := car.dial("6499290082")
+	res := out.answered(5 * time.Second)
+	to := sdpAddr(t, res.Body())
+	time.Sleep(500 * time.Millisecond)
+	cep.SendDigits(to, "1", rtptest.TelephoneEvent)
+	in := sal.next(10 * time.Second)
+	if err := in.answer(); err != nil {
+		t.Fatal(err)
+	}
+	if !sal.saw("ACK", 3*time.Second) {
+		t.Fatal("xc5 did not acknowledge sales' answer")
+	}
+	toSales := sdpAddr(t, in.req.Body())
+	stopC := cep.StartTone(to, rtptest.PCMU, 1000)
+	stopS := sep.StartTone(toSales, rtptest.PCMU, 600)
+	time.Sleep(1500 * time.Millisecond)
+	stopC()
+	stopS()
+	if got := sep.Received(); !audiotest.Has(lastSamples(got, 4000), 8000, 1000) {
+		t.Errorf("sales does not hear the caller's 1 kHz (%d samples)", len(got))
+	}
+	if got := cep.Received(); !audiotest.Has(lastSamples(got, 4000), 8000, 600) {
+		t.Errorf("the caller does not hear sales' 600 Hz (%d samples)", len(got))
+	}
+	if err := out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !sal.saw("BYE", 3*time.Second) {
+		t.Fatal("the caller's BYE did not reach sales")
+	}
+	x.idle()
+}
+
+// TestRecordedCall: reception records the calls it answers; a carrier's
+// call to its DDI is answered, both parties send a tone, and after the
+// hang-up the outbox holds the recording: the caller's 1 kHz on the left
+// channel, reception's 600 Hz on the right.
+func TestRecordedCall(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	x.put(resource.CallRule, reception, "", `{"order":-12,"record_email":"boss@acmebrick.x.co.nz"}`, resource.Create)
+	rec, rep := x.mediaPhone(reception, password)
+	car, cep := x.mediaPhone("", "")
+	car.number = "6421555000"
+	out := car.dial("6491231234")
+	in := rec.next(5 * time.Second)
+	if err := in.answer(); err != nil {
+		t.Fatal(err)
+	}
+	res := out.answered(5 * time.Second)
+	toCaller, toRec := sdpAddr(t, res.Body()), sdpAddr(t, in.req.Body())
+	if toCaller == cep.Addr() || toRec == rep.Addr() {
+		t.Fatalf("a recorded call's media is not anchored: caller told %v, reception told %v", toCaller, toRec)
+	}
+	stopC := cep.StartTone(toCaller, rtptest.PCMU, 1000)
+	stopR := rep.StartTone(toRec, rtptest.PCMU, 600)
+	time.Sleep(2 * time.Second)
+	stopC()
+	stopR()
+	if err := out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	x.idle()
+	m := x.claimMails(1)[0]
+	if m.To != "boss@acmebrick.x.co.nz" {
+		t.Errorf("recording mailed to %q", m.To)
+	}
+	left, right := stereo(t, m.Attachment)
+	if !audiotest.Has(left, 8000, 1000) || audiotest.Has(left, 8000, 600) {
+		t.Error("the left channel is not the caller's 1 kHz alone")
+	}
+	if !audiotest.Has(right, 8000, 600) || audiotest.Has(right, 8000, 1000) {
+		t.Error("the right channel is not reception's 600 Hz alone")
+	}
+}
+
+// TestMediaNodeSilent: a media node that never answers costs the caller a
+// 503 after MediaTimeout, not a hang.
+func TestMediaNodeSilent(t *testing.T) {
+	dead := rtptest.Listen(t) // a UDP socket that answers nothing
+	x := newMediaPBX(t, Config{Media: []string{dead.Addr().String()}, MediaTimeout: time.Second})
+	x.trunk("", "", "")
+	car, _ := x.mediaPhone("", "")
+	car.number = "6421555000"
+	res := car.dial("6499290081").result(10 * time.Second)
+	if res == nil || res.StatusCode != 503 {
+		t.Fatalf("call to a silent media node: %v", res)
+	}
+	x.idle()
+}
+
+func lastSamples(s []int16, n int) []int16 {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// stereo splits a 16-bit stereo WAV into its channels.
+func stereo(t testing.TB, b []byte) (left, right []int16) {
+	t.Helper()
+	i := bytes.Index(b, []byte("data"))
+	if i < 0 || len(b) < 44 || b[22] != 2 {
+		t.Fatalf("not a stereo WAV (%d bytes)", len(b))
+	}
+	d := b[i+8:]
+	for j := 0; j+3 < len(d); j += 4 {
+		left = append(left, int16(uint16(d[j])|uint16(d[j+1])<<8))
+		right = append(right, int16(uint16(d[j+2])|uint16(d[j+3])<<8))
+	}
+	return left, right
+}
