@@ -11,12 +11,36 @@ import (
 
 // nextGroupAccess hands out the next prompt recording code: "*22" and
 // five or more digits, unique system-wide (the document's *2200101).
+// Codes below *2200100 are kept for the system prompts of _prompt.shared
+// (sharedGroupAccess), so that loading them leaves a company's first
+// prompt the *2200101 the document dials.
 func nextGroupAccess(ctx context.Context, q execer) (map[string]any, error) {
 	var n int64
-	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(CAST(substr(group_access, 4) AS INTEGER)), 100) FROM prompts`).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(CAST(substr(group_access, 4) AS INTEGER)), 100) FROM prompts WHERE CAST(substr(group_access, 4) AS INTEGER) >= 100`).Scan(&n); err != nil {
 		return nil, err
 	}
 	return map[string]any{"group_access": fmt.Sprintf("*22%05d", n+1)}, nil
+}
+
+// sharedGroupAccess hands out the codes of _prompt.shared's prompts,
+// *2200001 to *2200099, then goes on in the common range.
+func sharedGroupAccess(ctx context.Context, q execer) (map[string]any, error) {
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(CAST(substr(group_access, 4) AS INTEGER)), 0) FROM prompts WHERE CAST(substr(group_access, 4) AS INTEGER) < 100`).Scan(&n); err != nil {
+		return nil, err
+	}
+	if n >= 99 {
+		return nextGroupAccess(ctx, q)
+	}
+	return map[string]any{"group_access": fmt.Sprintf("*22%05d", n+1)}, nil
+}
+
+// groupAccessFor is the code generator for a prompt under parent.
+func groupAccessFor(parent string) func(context.Context, execer) (map[string]any, error) {
+	if strings.EqualFold(parent, resource.SharedPrompts) {
+		return sharedGroupAccess
+	}
+	return nextGroupAccess
 }
 
 // PutAudio stores a prompt's audio (the upload as sent and the 8 kHz PCM
@@ -28,7 +52,7 @@ func (s *Store) PutAudio(ctx context.Context, scope resource.Scope, parent, id s
 	}
 	var ticket uint64
 	ctx = withTicket(ctx, &ticket)
-	rec, created, err := s.putSimple(ctx, scope, resource.Prompt, parent, id, resource.Input{}, resource.Upsert, nextGroupAccess)
+	rec, created, err := s.putSimple(ctx, scope, resource.Prompt, parent, id, resource.Input{}, resource.Upsert, groupAccessFor(parent))
 	if err != nil {
 		return rec, created, err
 	}

@@ -45,7 +45,7 @@ func (s *Store) put(ctx context.Context, scope resource.Scope, r *resource.Resou
 	case resource.Registration, resource.NumberAllocate, resource.GUID, resource.CDR:
 		return resource.Record{}, false, invalid("%s is read-only", r.Name)
 	case resource.Prompt:
-		return s.putSimple(ctx, scope, r, parent, id, in, mode, nextGroupAccess)
+		return s.putSimple(ctx, scope, r, parent, id, in, mode, groupAccessFor(parent))
 	}
 	return s.putSimple(ctx, scope, r, parent, id, in, mode, nil)
 }

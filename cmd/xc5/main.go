@@ -4,13 +4,15 @@
 //	xc5 serve   [--http ADDR] [--data DIR | --db URL] [--sip ADDR] … (see README.md)
 //	xc5 api     METHOD PATH [JSON|@file|-]
 //	xc5 call    FROM DIGITS [--at T] [--dtmf D] [--registered U,…] [--json]
+//	xc5 media   [--sip ADDR] [--data DIR | --db URL]
 //	xc5 migrate [--db URL | --data DIR]
 //	xc5 export  [--db URL | --data DIR] [-o FILE]
 //	xc5 import  [--db URL | --data DIR] FILE
 //	xc5 seed    [--data DIR] [--accounts N] [--numbers N]
 //
-// The usage text below lists the same seven; main only wires the adapters
-// (the SQL store, the API, the SIP service) together.
+// The usage text below lists the same eight; main only wires the adapters
+// (the SQL store, the API, the SIP service, the media service, the mail
+// sender) together.
 package main
 
 import (
@@ -44,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "media":
+		return mediaCommand(ctx, args[1:], stderr)
 	case "seed":
 		return seed(ctx, args[1:], stdout, stderr)
 	case "api":
@@ -69,6 +73,7 @@ commands:
   serve   run the api-sys provisioning server
   api     send one api-sys request: xc5 api METHOD PATH [JSON|@file|-]
   call    trace a call through the routing engine: xc5 call FROM DIGITS
+  media   run a media node alone (voicemail, menus, prompts) for xc5 serve --media sip:HOST:PORT
   migrate apply the database schema: xc5 migrate --db postgres://… (or --data DIR)
   export  write the whole provisioning as versioned JSON: xc5 export [--db URL | --data DIR] [-o FILE]
   import  load an export into an empty database: xc5 import [--db URL | --data DIR] FILE

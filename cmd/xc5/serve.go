@@ -48,6 +48,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
+	mo := mediaFlags(fs)
 	cdrDays := fs.Int("cdr-retention", 400, "days of call detail records to keep (older ones are purged hourly); 0 keeps them forever")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -120,6 +121,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "xc5: created the system account admin with password %s\n", password)
 		fmt.Fprintln(stderr, "xc5: this is shown only once; set XC5_ADMIN_PASSWORD on first start to choose it")
 	}
+	if err := loadSystemPrompts(ctx, store); err != nil {
+		return fmt.Errorf("system prompts: %w", err)
+	}
+	if err := startMail(ctx, mo, store, nodeName(), log); err != nil {
+		return err
+	}
 
 	loc, err := time.LoadLocation(*tz)
 	if err != nil {
@@ -162,6 +169,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		sipCfg.Addr, sipCfg.NonceKey = *sipAddr, derive(skey, "sip-nonce")
 		// concurrent_limit across the nodes on a shared database.
 		sipCfg.ShareCallCounts = *dbURL != ""
+		host, _, err := net.SplitHostPort(*sipAddr)
+		if err != nil {
+			return fmt.Errorf("--sip: %w", err)
+		}
+		stopMedia, err := startMedia(ctx, mo, &sipCfg, host, store, log)
+		if err != nil {
+			return err
+		}
+		defer stopMedia()
 		sip, err := sipserver.New(sipCfg, store, log)
 		if err != nil {
 			return fmt.Errorf("sip: %w", err)

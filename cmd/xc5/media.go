@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"xc5"
+	"xc5/mail"
+	"xc5/media/prompts"
+	"xc5/media/relay"
+	"xc5/media/service"
+	"xc5/resource"
+	"xc5/sipserver"
+	"xc5/sqlstore"
+)
+
+// mediaOptions are serve's flags for media and mail.
+type mediaOptions struct {
+	nodes     *string // --media: remote media nodes; "" runs one in-process
+	listen    *string // --media-listen: the in-process node's SIP address
+	rtpPorts  *string
+	rtpAdv    *string
+	anchor    *string
+	smtp      *string
+	mailFrom  *string
+	mailRetry *time.Duration
+}
+
+func mediaFlags(fs *flag.FlagSet) *mediaOptions {
+	return &mediaOptions{
+		nodes:     fs.String("media", "", "media nodes that answer calls needing audio, sip:HOST:PORT[,sip:HOST:PORT…] (xc5 media); default one in-process on --media-listen"),
+		listen:    fs.String("media-listen", "127.0.0.1:0", "SIP address of the in-process media node (without --media)"),
+		rtpPorts:  fs.String("rtp-ports", "10000-20000", "UDP port range of the RTP relay (anchored calls)"),
+		rtpAdv:    fs.String("rtp-advertise", "", "IP address written into SDP for the RTP relay; default the --sip-advertise host, else the --sip host"),
+		anchor:    fs.String("media-anchor", "auto", "when calls between phones have their RTP relayed by xc5: auto (recorded calls, phones behind NAT), always or never"),
+		smtp:      fs.String("smtp", "", "SMTP server for voicemail and recordings, smtp://[USER:PASS@]HOST:PORT (STARTTLS when offered) or smtps://…; without it mail waits in the outbox"),
+		mailFrom:  fs.String("mail-from", "", "sender address of voicemail and recording mail (with --smtp)"),
+		mailRetry: fs.Duration("mail-retry", 30*time.Second, "first wait after a failed delivery, doubled after each further failure up to an hour"),
+	}
+}
+
+// portRange parses LO-HI.
+func portRange(v string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(v, "-")
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || lo < 1024 || hi > 65535 || hi-lo < 3 {
+		return 0, 0, fmt.Errorf("%q is not LO-HI within 1024-65535 with at least 4 ports", v)
+	}
+	return lo, hi, nil
+}
+
+// mediaNodes parses --media: sip:HOST:PORT (or HOST:PORT) entries.
+func mediaNodes(v string) ([]string, error) {
+	var out []string
+	for _, n := range strings.Split(v, ",") {
+		n = strings.TrimPrefix(strings.TrimSpace(n), "sip:")
+		if n == "" {
+			continue
+		}
+		if _, p, err := net.SplitHostPort(n); err != nil || p == "" {
+			return nil, fmt.Errorf("%q is not sip:HOST:PORT", n)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// startMedia fills the SIP service's media settings: the RTP relay, and
+// the media nodes (one in-process unless --media names others). sipHost
+// is the address phones reach xc5 at, the relay's SDP address by default.
+// The returned stop ends what it started.
+func startMedia(ctx context.Context, o *mediaOptions, cfg *sipserver.Config, sipHost string, store xc5.MediaStore, log *slog.Logger) (stop func(), err error) {
+	lo, hi, err := portRange(*o.rtpPorts)
+	if err != nil {
+		return nil, fmt.Errorf("--rtp-ports: %w", err)
+	}
+	bind, err := netip.ParseAddr(sipHost)
+	if err != nil {
+		return nil, fmt.Errorf("the RTP relay binds to the --sip host, which must be an IP address: %w", err)
+	}
+	adv := bind
+	switch {
+	case *o.rtpAdv != "":
+		if adv, err = netip.ParseAddr(*o.rtpAdv); err != nil {
+			return nil, fmt.Errorf("--rtp-advertise: %w", err)
+		}
+	case cfg.Host != "":
+		if a, err := netip.ParseAddr(cfg.Host); err == nil {
+			adv = a
+		}
+	}
+	if bind.IsUnspecified() && !adv.IsValid() {
+		return nil, errors.New("with --sip on a wildcard address, give --rtp-advertise")
+	}
+	pool, err := relay.NewPool(relay.Config{Bind: bind, Advertise: adv, PortMin: lo, PortMax: hi})
+	if err != nil {
+		return nil, fmt.Errorf("rtp relay: %w", err)
+	}
+	cfg.Relay, cfg.MediaAnchor = pool, *o.anchor
+	if cfg.Media, err = mediaNodes(*o.nodes); err != nil {
+		return nil, fmt.Errorf("--media: %w", err)
+	}
+	if len(cfg.Media) > 0 {
+		return func() {}, nil
+	}
+	svc, err := service.New(service.Config{Addr: *o.listen, Store: store, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	cfg.Media = []string{svc.Addr()}
+	log.Info("xc5 media serving in-process", "sip", svc.Addr())
+	return func() { svc.Close() }, nil
+}
+
+// startMail runs the outbox's sender until ctx ends.
+func startMail(ctx context.Context, o *mediaOptions, store xc5.MailOutbox, node string, log *slog.Logger) error {
+	if *o.smtp != "" && *o.mailFrom == "" {
+		return errors.New("--smtp needs --mail-from")
+	}
+	s, err := mail.NewSender(mail.Config{URL: *o.smtp, From: *o.mailFrom, Node: node, Outbox: store, Log: log,
+		Poll: 2 * time.Second, Backoff: *o.mailRetry})
+	if err != nil {
+		return fmt.Errorf("--smtp: %w", err)
+	}
+	go s.Run(ctx)
+	return nil
+}
+
+// loadSystemPrompts puts the shipped system prompts into _prompt.shared
+// on first start, so that routes can name them (the document's conference
+// menu plays "Please enter your PIN" from there). A prompt already there
+// is left alone: the provider may have replaced its audio.
+func loadSystemPrompts(ctx context.Context, store *sqlstore.Store) error {
+	for _, p := range prompts.All() {
+		_, err := store.Get(ctx, "", resource.Prompt, resource.SharedPrompts, p.GUID)
+		if err == nil {
+			continue
+		}
+		if xc5.ErrorCode(err) != xc5.ENOTFOUND {
+			return err
+		}
+		if _, _, err := store.PutAudio(ctx, "", resource.SharedPrompts, p.GUID, p.WAV, p.WAV, p.Length.Milliseconds()); err != nil {
+			return fmt.Errorf("system prompt %s: %w", p.Name, err)
+		}
+		in, err := resource.Decode(resource.Prompt, []byte(`{"description":`+strconv.Quote(p.Description)+`}`))
+		if err == nil {
+			_, _, err = store.Put(ctx, "", resource.Prompt, resource.SharedPrompts, p.GUID, in, resource.Patch)
+		}
+		if err != nil {
+			return fmt.Errorf("system prompt %s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// mediaCommand runs a media node alone: `xc5 media --sip ADDR`, for
+// `xc5 serve --media sip:ADDR` on other machines. It reads prompts from
+// and leaves voicemail in the same database as the signalling nodes.
+func mediaCommand(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("media", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("sip", "127.0.0.1:5080", "SIP address (UDP) the signalling nodes send media calls to")
+	open := storeFlags(fs, "./xc5-data")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	store, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc, err := service.New(service.Config{Addr: *addr, Store: store, Log: log})
+	if err != nil {
+		return err
+	}
+	if err := svc.Start(ctx); err != nil {
+		return err
+	}
+	defer svc.Close()
+	log.Info("xc5 media serving", "sip", svc.Addr())
+	<-ctx.Done()
+	return nil
+}
+
+// nodeName names this process in the mail outbox's claims.
+func nodeName() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%d", h, os.Getpid(), time.Now().UnixNano())
+}
