@@ -317,3 +317,65 @@ func (c *call) resendUntilAck(tx sip.ServerTransaction, relay *sip.Response, x *
 
 // String describes an end for logs.
 func (e *end) String() string { return fmt.Sprintf("%s(%s)", e.name, e.key) }
+
+// onInfo relays an INFO (DTMF as application/dtmf-relay or
+// application/dtmf, and whatever else phones exchange) from one end of a
+// call to the other, a media node's leg included, and its answer back. An
+// INFO while the caller waits between a menu and the phone it rings is
+// taken and dropped: nobody is there to hear it.
+func (b *b2bua) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	x := b.lookup(req)
+	if x == nil {
+		b.s.respond(statelessTx{tx}, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	var err error
+	if x.uas != nil {
+		err = x.uas.ReadRequest(req, tx)
+	} else {
+		err = x.uac.ReadRequest(req, tx)
+	}
+	if err != nil {
+		b.s.respond(tx, req, sip.StatusBadRequest, "CSeq Out Of Order")
+		return
+	}
+	c := x.call
+	c.mu.Lock()
+	y, ended, up := c.other, c.ended, c.callerUp
+	if x == c.other {
+		y = c.caller
+	}
+	c.mu.Unlock()
+	switch {
+	case ended:
+		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	case y == nil && up:
+		b.s.respond(tx, req, sip.StatusOK, "OK")
+		return
+	case y == nil:
+		b.s.respond(tx, req, sip.StatusRequestPending, "Request Pending")
+		return
+	}
+	out := sip.NewRequest(sip.INFO, y.target())
+	if body := req.Body(); len(body) > 0 {
+		out.SetBody(body)
+		if ct := req.ContentType(); ct != nil {
+			out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+		}
+	}
+	ctx, cancel := context.WithTimeout(b.s.ctx, sip.Timer_B)
+	defer cancel()
+	ctr, err := y.request(ctx, out)
+	if err != nil {
+		b.s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	defer ctr.Terminate()
+	res := finalResponse(ctx, ctr)
+	if res == nil {
+		b.s.respond(tx, req, sip.StatusRequestTimeout, "Request Timeout")
+		return
+	}
+	b.s.respond(tx, req, res.StatusCode, res.Reason)
+}

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"xc5"
 	"xc5/internal/audiotest"
@@ -259,4 +262,85 @@ func stereo(t testing.TB, b []byte) (left, right []int16) {
 		right = append(right, int16(uint16(d[j+2])|uint16(d[j+3])<<8))
 	}
 	return left, right
+}
+
+// info sends DTMF as SIP INFO in the caller's dialog.
+func (o *outbound) info(ctype, body string) *sip.Response {
+	o.p.t.Helper()
+	req := sip.NewRequest(sip.INFO, o.dlg.InviteResponse.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Content-Type", ctype))
+	req.SetBody([]byte(body))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := o.dlg.Do(ctx, req)
+	if err != nil {
+		o.p.t.Fatalf("INFO: %v", err)
+	}
+	return res
+}
+
+// TestMenuKeysBySIPInfo: phones that send DTMF as SIP INFO
+// (application/dtmf-relay, application/dtmf) reach the menu through xc5,
+// which relays the INFO to the media node's leg.
+func TestMenuKeysBySIPInfo(t *testing.T) {
+	for _, tc := range []struct{ ctype, body string }{
+		{"application/dtmf-relay", "Signal=1\r\nDuration=160\r\n"},
+		{"application/dtmf", "1"},
+	} {
+		t.Run(tc.ctype, func(t *testing.T) {
+			x := newMediaPBX(t, Config{})
+			x.trunk("", "", "")
+			sal, _ := x.mediaPhone(sales, salesPassword)
+			car, _ := x.mediaPhone("", "")
+			car.number = "6421555000"
+			out := car.dial("6499290082")
+			out.answered(5 * time.Second)
+			time.Sleep(300 * time.Millisecond)
+			if res := out.info(tc.ctype, tc.body); res.StatusCode != 200 {
+				t.Fatalf("INFO answered %d %s", res.StatusCode, res.Reason)
+			}
+			in := sal.next(10 * time.Second)
+			in.reject(486, "Busy Here")
+			if !car.saw("BYE", 10*time.Second) {
+				t.Fatal("the call did not end after sales was busy")
+			}
+			x.idle()
+		})
+	}
+}
+
+// TestCallerBehindNAT: a caller whose SDP names an address it does not
+// send from (a phone behind NAT) has its call anchored, and the relay
+// sends it audio where its packets come from.
+func TestCallerBehindNAT(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	rec, rep := x.mediaPhone(reception, password)
+	sal, sep := x.mediaPhone(sales, salesPassword)
+	// Sales' phone says it is at a private address it cannot be reached
+	// at; its packets come from 127.0.0.1.
+	sal.sdp = strings.Replace(string(sep.SDP(sales)), "c=IN IP4 127.0.0.1", "c=IN IP4 10.9.8.7", 1)
+	out := sal.dial("600")
+	in := rec.next(5 * time.Second)
+	if err := in.answer(); err != nil {
+		t.Fatal(err)
+	}
+	res := out.answered(5 * time.Second)
+	toXc5FromSales, toXc5FromRec := sdpAddr(t, res.Body()), sdpAddr(t, in.req.Body())
+	if toXc5FromRec.Addr().String() == "10.9.8.7" {
+		t.Fatal("reception was told the NATed phone's private address: the call is not anchored")
+	}
+	stopS := sep.StartTone(toXc5FromSales, rtptest.PCMU, 1000)
+	stopR := rep.StartTone(toXc5FromRec, rtptest.PCMU, 600)
+	time.Sleep(1500 * time.Millisecond)
+	stopS()
+	stopR()
+	if !audiotest.Has(lastSamples(sep.Received(), 4000), 8000, 600) {
+		t.Error("the phone behind NAT does not hear reception")
+	}
+	if !audiotest.Has(lastSamples(rep.Received(), 4000), 8000, 1000) {
+		t.Error("reception does not hear the phone behind NAT")
+	}
+	out.hangup()
+	x.idle()
 }
