@@ -233,6 +233,7 @@ var CDR = &Resource{
 		{Name: "code", Type: Integer, ReadOnly: true, Description: "Final SIP status sent to the caller"},
 		{Name: "call_id", Type: String, ReadOnly: true, Description: "SIP Call-ID of the caller's leg"},
 		{Name: "withheld", Type: Boolean, ReadOnly: true, Description: "The external caller withheld its number (Privacy: id): from keeps the real number for system-level access and reads anonymous below it"},
+		{Name: "recorded", Type: Boolean, ReadOnly: true, Description: "The call was recorded for the account that answered it (its record_email callrules); the recording went by mail"},
 	},
 }
 

@@ -421,12 +421,13 @@ func (c *call) writeCDRs(outcome string, code int, answeredAt, ended time.Time, 
 	case <-time.After(time.Minute):
 	}
 	c.mu.Lock()
-	tr := c.trace
+	tr, recorded := c.trace, c.recordTo
 	c.mu.Unlock()
 	vals := map[string]any{
 		"from": c.who.name(), "to": c.dialed, "started": rfc3339(c.started), "ended": rfc3339(ended),
 		"outcome": outcome, "code": int64(code), "call_id": c.id, "duration": int64(0), "answered": "", "answered_by": "",
 		"withheld": c.who.trunk != nil && c.who.private, // shown as anonymous below system level (api/partition.go)
+		"recorded": len(recorded) > 0,
 	}
 	if !answeredAt.IsZero() && other != nil {
 		vals["answered"] = rfc3339(answeredAt)

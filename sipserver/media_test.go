@@ -214,6 +214,11 @@ func TestRecordedCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.idle()
+	for _, cdr := range x.cdrs(reception, 1) {
+		if cdr["recorded"] != true {
+			t.Errorf("CDR does not say the call was recorded: %v", cdr)
+		}
+	}
 	m := x.claimMails(1)[0]
 	if m.To != "boss@acmebrick.x.co.nz" {
 		t.Errorf("recording mailed to %q", m.To)
