@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"xc5"
 	"xc5/resource"
 )
 
@@ -157,12 +158,18 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 	return v.ReloadAccount(ctx, store, c.Account)
 }
 
-// ReloadAccount reads one account and its rules again.
+// ReloadAccount reads one account and its rules again. Only ENOTFOUND
+// means the account was deleted; any other store error (an unreachable
+// database) is returned and the view keeps the account as it was, for the
+// caller to decide (Follow logs it, Reload's caller retries).
 func (v *View) ReloadAccount(ctx context.Context, store resource.Store, guid string) error {
 	acct, err := store.Get(ctx, "", resource.Account, "", guid)
-	if err != nil {
+	if xc5.ErrorCode(err) == xc5.ENOTFOUND {
 		v.RemoveAccount(guid)
 		return nil
+	}
+	if err != nil {
+		return err
 	}
 	if acct.Values["username"] == resource.SystemPool {
 		return nil
