@@ -95,7 +95,7 @@ func (v *View) replaceLocked(old *Account, r *resource.Resource, guid string, re
 			}
 		}
 		if rec != nil {
-			routes = append(routes, RouteFromRecord(*rec))
+			routes = append(routes, routeOf(*rec))
 		}
 		sort.SliceStable(routes, func(i, j int) bool {
 			if routes[i].Order != routes[j].Order {
@@ -112,7 +112,7 @@ func (v *View) replaceLocked(old *Account, r *resource.Resource, guid string, re
 			}
 		}
 		if rec != nil {
-			rules = append(rules, CallRuleFromRecord(*rec))
+			rules = append(rules, callRuleOf(*rec))
 		}
 		sort.SliceStable(rules, func(i, j int) bool {
 			if rules[i].Order != rules[j].Order {

@@ -234,8 +234,8 @@ func (v *View) loadAccounts(ctx context.Context, store resource.Store) error {
 		r   *resource.Resource
 		add func(*Account, resource.Record)
 	}{
-		{resource.Route, func(a *Account, r resource.Record) { a.Routes = append(a.Routes, RouteFromRecord(r)) }},
-		{resource.CallRule, func(a *Account, r resource.Record) { a.CallRules = append(a.CallRules, CallRuleFromRecord(r)) }},
+		{resource.Route, func(a *Account, r resource.Record) { a.Routes = append(a.Routes, routeOf(r)) }},
+		{resource.CallRule, func(a *Account, r resource.Record) { a.CallRules = append(a.CallRules, callRuleOf(r)) }},
 		{resource.Fork, func(a *Account, r resource.Record) {
 			d := str(r.Values, "destination")
 			a.Forks, a.forkList = append(a.Forks, d), append(a.forkList, fork{guid: r.GUID, dest: d})
