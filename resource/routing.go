@@ -103,6 +103,7 @@ var Route = &Resource{
 	Methods:     crud,
 	Parent:      Account,
 	Filter:      "destination",
+	Routing:     RoutingRecord,
 	Fields: []Field{
 		guidField,
 		{Name: "order", Type: Integer, Required: true, Min: -orderRange, Max: orderRange,
@@ -134,6 +135,7 @@ var CallRule = &Resource{
 	Methods:     crud,
 	Parent:      Account,
 	Filter:      "prefix_raw",
+	Routing:     RoutingRecord,
 	Fields: []Field{
 		guidField,
 		{Name: "order", Type: Integer, Required: true, Min: -orderRange, Max: orderRange,
@@ -167,6 +169,7 @@ var Fork = &Resource{
 	Methods:     crud,
 	Parent:      Account,
 	Filter:      "destination",
+	Routing:     RoutingRecord,
 	Fields: []Field{
 		guidField,
 		{Name: "destination", Type: String, Required: true, Check: checkForkDestination, Ref: RefDestination,
@@ -183,6 +186,7 @@ var Prompt = &Resource{
 	Parent:      Account,
 	Filter:      "description",
 	Media:       true,
+	Routing:     RoutingRecord,
 	Fields: []Field{
 		guidField,
 		{Name: "description", Type: String, Check: text("description", 256),

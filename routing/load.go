@@ -57,7 +57,7 @@ type touchSet struct {
 
 func (t *touchSet) add(c resource.Change) {
 	switch {
-	case c.Resource == nil || c.Resource == resource.Location || c.Resource == resource.TimeDefinition:
+	case c.Resource == nil || c.Resource.Routing == resource.RoutingTable:
 		t.tables = true
 	case c.Account != "":
 		if t.accounts == nil {
@@ -141,12 +141,10 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 	if c.Resource == nil {
 		return v.Reload(ctx, store)
 	}
-	switch c.Resource {
-	case resource.Location, resource.TimeDefinition:
+	switch c.Resource.Routing {
+	case resource.RoutingTable:
 		return v.reloadTable(ctx, store, c.Resource)
-	case resource.AccountResource:
-		return v.ReloadAccount(ctx, store, c.Account) // api_access=user marks a company root
-	case resource.Registration, resource.Session, resource.CDR, resource.Trunk:
+	case resource.RoutingNone:
 		return nil
 	}
 	if v.applyChange(c) {
@@ -155,7 +153,7 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 	if c.Account == "" {
 		return nil
 	}
-	return v.ReloadAccount(ctx, store, c.Account)
+	return v.ReloadAccount(ctx, store, c.Account) // RoutingReload: api_access=user marks a company root
 }
 
 // ReloadAccount reads one account and its rules again. Only ENOTFOUND
