@@ -162,11 +162,11 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 // caller to decide (Follow logs it, Reload's caller retries).
 func (v *View) ReloadAccount(ctx context.Context, store resource.Store, guid string) error {
 	acct, err := store.Get(ctx, "", resource.Account, "", guid)
-	if xc5.ErrorCode(err) == xc5.ENOTFOUND {
-		v.RemoveAccount(guid)
-		return nil
-	}
 	if err != nil {
+		if xc5.ErrorCode(err) == xc5.ENOTFOUND {
+			v.RemoveAccount(guid)
+			return nil
+		}
 		return err
 	}
 	if acct.Values["username"] == resource.SystemPool {
