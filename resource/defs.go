@@ -17,6 +17,7 @@ var Account = &Resource{
 	Methods:     crud,
 	Key:         "username",
 	Filter:      "username",
+	Routing:     RoutingAccount,
 	Fields: []Field{
 		guidField,
 		{Name: "username", Type: String, Required: true, Lean: true, Check: checkUsername,
@@ -61,6 +62,7 @@ var Child = &Resource{
 	Parent:      Account,
 	Key:         "username",
 	Filter:      "username",
+	Routing:     RoutingAccount,
 	Fields:      Account.Fields,
 	Canonical:   Account,
 }
@@ -108,6 +110,7 @@ var Number = &Resource{
 	Methods:     crud,
 	Parent:      Account,
 	Filter:      "number",
+	Routing:     RoutingRecord,
 	Fields:      numberFields,
 }
 

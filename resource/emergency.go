@@ -52,7 +52,7 @@ func checkNumberDestination(field string, d dialplan.Destination) error {
 }
 
 // checkForwardDestination validates a route destination: any destination
-// (checkDestination), where a number is E.164 and not an emergency number.
+// (parseDestinationField), where a number is E.164 and not an emergency number.
 func checkForwardDestination(v any) (any, error) {
 	return checkNumberIn(v, true)
 }
@@ -68,11 +68,13 @@ func checkCallRuleDestination(v any) (any, error) {
 // checkNumberIn checks a destination and, when it is a number, that the
 // number is E.164 and (forward) not an emergency number.
 func checkNumberIn(v any, forward bool) (any, error) {
-	out, err := checkDestination(v)
-	if err != nil || out.(string) == "" {
-		return out, err
+	out, d, err := parseDestinationField(v)
+	if err != nil {
+		return nil, err
 	}
-	d, _ := dialplan.ParseDestination(out.(string))
+	if out == "" {
+		return out, nil
+	}
 	if err := checkNumberTarget("destination", d, forward); err != nil {
 		return nil, err
 	}
@@ -94,11 +96,13 @@ func checkNumberTarget(field string, d dialplan.Destination, forward bool) error
 // checkMenuDigitMap validates a digit_map whose number actions are E.164
 // and not emergency numbers (a menu key forwards the caller).
 func checkMenuDigitMap(v any) (any, error) {
-	out, err := checkDigitMap(v)
-	if err != nil || out.(string) == "" {
-		return out, err
+	out, m, err := parseDigitMapField(v)
+	if err != nil {
+		return nil, err
 	}
-	m, _ := dialplan.ParseDigitMap(out.(string))
+	if out == "" {
+		return out, nil
+	}
 	for _, e := range m.Entries {
 		if e.Action.IsMenuJump() {
 			continue

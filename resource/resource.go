@@ -103,8 +103,50 @@ type Resource struct {
 	// are listed under another name (child → account, numberallocate →
 	// number); HAL links always point at the canonical path.
 	Canonical *Resource
+	// Routing is how a committed write of the resource changes the
+	// routing view.
+	Routing Routing
 	// Fields in the order they are shown.
 	Fields []Field
+}
+
+// Routing is how a committed write of a resource changes what the routing
+// view holds, described here so that the store's change feed (which
+// records a change carries) and the view (how it applies them) read it
+// from one place instead of each listing resources.
+type Routing int
+
+// Routing effects.
+const (
+	// RoutingReload (the default): the view reads again the account the
+	// change names (an accountresource such as api_access=user, which
+	// makes its account a company root; a HydraAccount).
+	RoutingReload Routing = iota
+	// RoutingNone: not routing provisioning (registrations, sessions,
+	// call records, trunks); the view ignores the change.
+	RoutingNone
+	// RoutingTable: a system-wide table that the view holds whole and
+	// reads again whole (locations, time sets).
+	RoutingTable
+	// RoutingAccount: an account's own settings; the change carries the
+	// record and the view replaces the account, keeping its rules.
+	RoutingAccount
+	// RoutingRecord: a record an account owns (numbers, routes,
+	// callrules, forks, prompts); the change carries it and the view
+	// applies it alone, without reading the account's other records.
+	RoutingRecord
+)
+
+// LeanListing reports whether collection listings of the resource show
+// only its Lean fields besides the GUID (a resource with a verbose
+// single-record view: accounts, call records); others list records whole.
+func (r *Resource) LeanListing() bool {
+	for _, f := range r.Fields {
+		if f.Lean && f.Name != "guid" {
+			return true
+		}
+	}
+	return false
 }
 
 // Field returns the field called name, or nil.

@@ -10,27 +10,33 @@ import (
 // Routes and callrules sort by order; the document uses -14 to 200.
 const orderRange = 100000
 
-func checkDestination(v any) (any, error) {
+// parseDestinationField parses a destination field once, for the checks
+// that need both its canonical text and its parsed form: "" (and the zero
+// Destination) when the field is empty.
+func parseDestinationField(v any) (string, dialplan.Destination, error) {
 	s := strings.TrimSpace(v.(string))
 	if s == "" {
-		return s, nil
+		return s, dialplan.Destination{}, nil
 	}
 	d, err := dialplan.ParseDestination(s)
 	if err != nil {
-		return nil, invalid("%s", err.Error())
+		return "", d, invalid("%s", err.Error())
 	}
-	return d.String(), nil
+	return d.String(), d, nil
 }
 
-func checkDigitMap(v any) (any, error) {
+// parseDigitMapField parses a digit_map field once: its text as written
+// and its parsed form ("" when the field is empty).
+func parseDigitMapField(v any) (string, dialplan.DigitMap, error) {
 	s := strings.TrimSpace(v.(string))
 	if s == "" {
-		return s, nil
+		return s, dialplan.DigitMap{}, nil
 	}
-	if _, err := dialplan.ParseDigitMap(s); err != nil {
-		return nil, invalid("%s", err.Error())
+	m, err := dialplan.ParseDigitMap(s)
+	if err != nil {
+		return "", m, invalid("%s", err.Error())
 	}
-	return s, nil
+	return s, m, nil
 }
 
 func checkTimeDefinition(v any) (any, error) {
@@ -97,6 +103,7 @@ var Route = &Resource{
 	Methods:     crud,
 	Parent:      Account,
 	Filter:      "destination",
+	Routing:     RoutingRecord,
 	Fields: []Field{
 		guidField,
 		{Name: "order", Type: Integer, Required: true, Min: -orderRange, Max: orderRange,
@@ -128,6 +135,7 @@ var CallRule = &Resource{
 	Methods:     crud,
 	Parent:      Account,
 	Filter:      "prefix_raw",
+	Routing:     RoutingRecord,
 	Fields: []Field{
 		guidField,
 		{Name: "order", Type: Integer, Required: true, Min: -orderRange, Max: orderRange,
@@ -161,6 +169,7 @@ var Fork = &Resource{
 	Methods:     crud,
 	Parent:      Account,
 	Filter:      "destination",
+	Routing:     RoutingRecord,
 	Fields: []Field{
 		guidField,
 		{Name: "destination", Type: String, Required: true, Check: checkForkDestination, Ref: RefDestination,
@@ -177,6 +186,7 @@ var Prompt = &Resource{
 	Parent:      Account,
 	Filter:      "description",
 	Media:       true,
+	Routing:     RoutingRecord,
 	Fields: []Field{
 		guidField,
 		{Name: "description", Type: String, Check: text("description", 256),

@@ -98,6 +98,7 @@ var Location = &Resource{
 	Key:         "name",
 	Filter:      "name",
 	SystemWrite: true,
+	Routing:     RoutingTable,
 	Fields: []Field{
 		guidField,
 		{Name: "name", Type: String, Required: true, Check: checkLocationName,
@@ -119,6 +120,7 @@ var TimeDefinition = &Resource{
 	Key:         "name",
 	Filter:      "name",
 	SystemWrite: true,
+	Routing:     RoutingTable,
 	Fields: []Field{
 		guidField,
 		{Name: "name", Type: String, Required: true, Check: checkSetName,
@@ -140,6 +142,7 @@ var Registration = &Resource{
 	ItemMethods: []string{"GET", "DELETE", "OPTIONS"},
 	Parent:      Account,
 	Filter:      "contact",
+	Routing:     RoutingNone,
 	Fields: []Field{
 		guidField,
 		{Name: "contact", Type: String, ReadOnly: true, Description: "The registered contact URI"},
@@ -185,6 +188,7 @@ var Session = &Resource{
 	Description: "Cookie sessions: PUT with Basic credentials sets an HttpOnly, Secure, SameSite=Strict cookie holding a signed JWT that authenticates later requests; DELETE ends the session at once",
 	Methods:     []string{"PUT", "DELETE", "OPTIONS"},
 	NoItems:     true,
+	Routing:     RoutingNone,
 	Fields: []Field{
 		{Name: "account", Type: String, ReadOnly: true, Description: "Username of the session's account"},
 		{Name: "expires", Type: String, ReadOnly: true, Description: "When the session ends (RFC 3339)"},
@@ -219,6 +223,7 @@ var CDR = &Resource{
 	Parent:      Account,
 	Filter:      "to",
 	TimeFilter:  "started",
+	Routing:     RoutingNone,
 	Fields: []Field{
 		guidField,
 		{Name: "direction", Type: String, ReadOnly: true, Lean: true, Description: "out for calls the account made, in for calls delivered to it"},
@@ -247,6 +252,7 @@ var Trunk = &Resource{
 	Filter:      "name",
 	SystemWrite: true,
 	SystemRead:  true,
+	Routing:     RoutingNone,
 	Fields: []Field{
 		guidField,
 		{Name: "name", Type: String, Required: true, Check: checkName, Description: "Unique name of the trunk"},

@@ -102,15 +102,27 @@ func checkLimitValue(name, v string) error {
 	return nil
 }
 
-// NamedAccounts returns the account usernames a field value names: the
-// username of a destination (route, callrule and fork destinations,
-// cfna_dest), or of every action of a digit_map. Numbers, extensions and
-// the other destination kinds name no account.
-func NamedAccounts(ref Ref, v string) []string {
-	var out []string
+// Names are what a destination or digit_map field value names: account
+// usernames, numbers and conference rooms.
+type Names struct {
+	Accounts, Numbers, Rooms []string
+}
+
+// Named returns everything a field value names, parsing it once, for a
+// caller that checks several kinds of reference (a store's reference
+// checks). A destination names its username, number or room; a digit_map
+// those of every action that is not a menu jump. A fork destination or
+// cfna_dest that is no destination may still be any username ("admin").
+func Named(ref Ref, v string) Names {
+	var n Names
 	add := func(d dialplan.Destination) {
-		if d.Kind == dialplan.KindUsername {
-			out = append(out, d.Value)
+		switch d.Kind {
+		case dialplan.KindUsername:
+			n.Accounts = append(n.Accounts, d.Value)
+		case dialplan.KindNumber:
+			n.Numbers = append(n.Numbers, d.Value)
+		case dialplan.KindConference:
+			n.Rooms = append(n.Rooms, d.Value)
 		}
 	}
 	switch ref {
@@ -118,7 +130,10 @@ func NamedAccounts(ref Ref, v string) []string {
 		if d, err := dialplan.ParseDestination(v); err == nil {
 			add(d)
 		} else if u, err := NormalizeUsername(v); err == nil && !e164RE.MatchString(u) {
-			out = append(out, u) // fork destinations and cfna_dest take any username ("admin")
+			n.Accounts = append(n.Accounts, u)
+		}
+		if e164RE.MatchString(v) {
+			n.Numbers = []string{v} // a cfa or fork destination is a bare E.164 number
 		}
 	case RefDigitMap:
 		if m, err := dialplan.ParseDigitMap(v); err == nil {
@@ -129,51 +144,15 @@ func NamedAccounts(ref Ref, v string) []string {
 			}
 		}
 	}
-	return out
+	return n
 }
 
-// NamedNumbers returns the numbers a field value names: the number of a
-// destination (route, callrule and fork destinations, cfna_dest, cfa),
-// or of every number action of a digit_map.
-func NamedNumbers(ref Ref, v string) []string {
-	var out []string
-	switch ref {
-	case RefDestination:
-		if e164RE.MatchString(v) {
-			return []string{v}
-		}
-		if d, err := dialplan.ParseDestination(v); err == nil && d.Kind == dialplan.KindNumber {
-			out = append(out, d.Value)
-		}
-	case RefDigitMap:
-		if m, err := dialplan.ParseDigitMap(v); err == nil {
-			for _, e := range m.Entries {
-				if !e.Action.IsMenuJump() && e.Action.Destination.Kind == dialplan.KindNumber {
-					out = append(out, e.Action.Destination.Value)
-				}
-			}
-		}
-	}
-	return out
-}
+// NamedAccounts returns the account usernames a field value names (see
+// Named).
+func NamedAccounts(ref Ref, v string) []string { return Named(ref, v).Accounts }
 
-// NamedRooms returns the conference rooms a field value names: of a
-// destination, or of every action of a digit_map.
-func NamedRooms(ref Ref, v string) []string {
-	var out []string
-	switch ref {
-	case RefDestination:
-		if d, err := dialplan.ParseDestination(v); err == nil && d.Kind == dialplan.KindConference {
-			out = append(out, d.Value)
-		}
-	case RefDigitMap:
-		if m, err := dialplan.ParseDigitMap(v); err == nil {
-			for _, e := range m.Entries {
-				if !e.Action.IsMenuJump() && e.Action.Destination.Kind == dialplan.KindConference {
-					out = append(out, e.Action.Destination.Value)
-				}
-			}
-		}
-	}
-	return out
-}
+// NamedNumbers returns the numbers a field value names (see Named).
+func NamedNumbers(ref Ref, v string) []string { return Named(ref, v).Numbers }
+
+// NamedRooms returns the conference rooms a field value names (see Named).
+func NamedRooms(ref Ref, v string) []string { return Named(ref, v).Rooms }

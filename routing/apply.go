@@ -15,8 +15,8 @@ func (v *View) applyChange(c resource.Change) bool {
 	if c.Record == nil && !c.Deleted {
 		return false
 	}
-	switch c.Resource {
-	case resource.Account, resource.Child:
+	switch c.Resource.Routing {
+	case resource.RoutingAccount:
 		if c.Deleted {
 			v.RemoveAccount(c.GUID)
 			return true
@@ -38,7 +38,7 @@ func (v *View) applyChange(c resource.Change) bool {
 		v.accounts[a.GUID] = a
 		v.byName[a.Username] = a
 		return true
-	case resource.Number, resource.Route, resource.CallRule, resource.Fork, resource.Prompt:
+	case resource.RoutingRecord:
 	default:
 		return false
 	}
@@ -58,14 +58,15 @@ func (v *View) applyChange(c resource.Change) bool {
 	if !c.Deleted {
 		rec = c.Record
 	}
-	v.replaceLocked(old, c.Resource, guid, rec)
-	return true
+	return v.replaceLocked(old, c.Resource, guid, rec)
 }
 
 // replaceLocked publishes a copy of a with the record guid of kind r
 // replaced by rec (removed when rec is nil). Accounts are never changed in
-// place, since decisions read them without the lock.
-func (v *View) replaceLocked(old *Account, r *resource.Resource, guid string, rec *resource.Record) {
+// place, since decisions read them without the lock. It reports false,
+// changing nothing, for a kind of record it does not know (described as
+// RoutingRecord but not handled here): the caller reloads the account.
+func (v *View) replaceLocked(old *Account, r *resource.Resource, guid string, rec *resource.Record) bool {
 	a := *old
 	switch r {
 	case resource.Number:
@@ -95,7 +96,7 @@ func (v *View) replaceLocked(old *Account, r *resource.Resource, guid string, re
 			}
 		}
 		if rec != nil {
-			routes = append(routes, RouteFromRecord(*rec))
+			routes = append(routes, routeOf(*rec))
 		}
 		sort.SliceStable(routes, func(i, j int) bool {
 			if routes[i].Order != routes[j].Order {
@@ -112,7 +113,7 @@ func (v *View) replaceLocked(old *Account, r *resource.Resource, guid string, re
 			}
 		}
 		if rec != nil {
-			rules = append(rules, CallRuleFromRecord(*rec))
+			rules = append(rules, callRuleOf(*rec))
 		}
 		sort.SliceStable(rules, func(i, j int) bool {
 			if rules[i].Order != rules[j].Order {
@@ -147,9 +148,12 @@ func (v *View) replaceLocked(old *Account, r *resource.Resource, guid string, re
 			v.prompts[p.GroupAccess] = p
 			v.promptsOf[a.GUID] = append(v.promptsOf[a.GUID], p.GroupAccess)
 		}
+	default:
+		return false
 	}
 	v.accounts[a.GUID] = &a
 	if v.byName[a.Username] == old {
 		v.byName[a.Username] = &a
 	}
+	return true
 }

@@ -87,7 +87,12 @@ func decide(f *fixture, from, dial string, d *driver) routing.Trace {
 	if d.Registered == nil {
 		d.Registered = func(*routing.Account) bool { return true }
 	}
-	return f.v.Decide(routing.Call{From: from, Dialed: dial, At: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}, d)
+	return f.v.Decide(call(from, dial), d)
+}
+
+// call is a call the fixtures' tests decide, at a fixed time.
+func call(from, dial string) routing.Call {
+	return routing.Call{From: from, Dialed: dial, At: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 }
 
 func TestRuleTypes(t *testing.T) {
@@ -146,60 +151,55 @@ func TestRuleTypes(t *testing.T) {
 		name, from, dial string
 		d                *driver
 		want             string // outcome summary
-		steps            []string
 	}{
-		{"prefix_raw + username (extension)", "a@org.test", "602", nil, "answered b@org.test", []string{"delivers to b@org.test"}},
-		{"destination number (speed dial)", "b@org.test", "55", nil, "answered a@org.test", nil},
-		{"destination username", "a@org.test", "56", nil, "answered c@org.test", nil},
-		{"destination pattern with %", "a@org.test", "81110004", nil, "answered d@org.test", []string{"destination 09%"}},
-		{"prefix on the e.164 number", "a@org.test", "0900123456", nil, "dropped 403 premium", nil},
-		{"location", "c@org.test", "0211234567", nil, "dropped 404 destination blocked", nil},
-		{"location does not match other numbers", "c@org.test", "041234567", nil, "external 6441234567", nil},
-		{"local number with the inherited area code", "a@org.test", "1110004", nil, "answered d@org.test", []string{"1110004 is 6491110004"}},
-		{"international", "a@org.test", "0061212345678", nil, "external 61212345678", nil},
-		{"cfa on the number", "org.test", "6491110002", nil, "answered a@org.test", []string{"forwards all calls to 6491110001"}},
-		{"unknown extension", "a@org.test", "603", nil, "dropped 404 Not Found", nil},
+		{"prefix_raw + username (extension)", "a@org.test", "602", nil, "answered b@org.test"},
+		{"destination number (speed dial)", "b@org.test", "55", nil, "answered a@org.test"},
+		{"destination username", "a@org.test", "56", nil, "answered c@org.test"},
+		{"destination pattern with %", "a@org.test", "81110004", nil, "answered d@org.test"},
+		{"prefix on the e.164 number", "a@org.test", "0900123456", nil, "dropped 403 premium"},
+		{"location", "c@org.test", "0211234567", nil, "dropped 404 destination blocked"},
+		{"location does not match other numbers", "c@org.test", "041234567", nil, "external 6441234567"},
+		{"local number with the inherited area code", "a@org.test", "1110004", nil, "answered d@org.test"},
+		{"international", "a@org.test", "0061212345678", nil, "external 61212345678"},
+		{"cfa on the number", "org.test", "6491110002", nil, "answered a@org.test"},
+		{"unknown extension", "a@org.test", "603", nil, "dropped 404 Not Found"},
 		{"cfna forwards", "a@org.test", "6491110003", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("c@org.test")}},
-			"external 6441000000", []string{"no answer: forwards to 6441000000"}},
+			"external 6441000000"},
 		{"concurrent_limit makes the callee busy", "a@org.test", "6491110003", &driver{limited: map[string]bool{"c@org.test": true}},
-			"external 6441000000", []string{"concurrent_limit 1 reached"}},
-		{"concurrent_limit stops the caller", "c@org.test", "601", &driver{limited: map[string]bool{"c@org.test": true}}, "busy", nil},
-		{"route after order 0: conference", "a@org.test", "6491110004", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}}, "conference room1", nil},
+			"external 6441000000"},
+		{"concurrent_limit stops the caller", "c@org.test", "601", &driver{limited: map[string]bool{"c@org.test": true}}, "busy"},
+		{"route after order 0: conference", "a@org.test", "6491110004", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}}, "conference room1"},
 		{"unregistered skips order 0", "a@org.test", "6491110004", &driver{Simulation: routing.Simulation{Registered: func(*routing.Account) bool { return false }}},
-			"conference room1", []string{"no registered phones"}},
+			"conference room1"},
 		{"hunt with ring_seconds, then the next member", "6421555000", "6491110009",
 			&driver{Simulation: routing.Simulation{Registered: noGroupPhones, NoAnswer: routing.ParseSet("a@org.test")}},
-			"answered c@org.test", []string{"hunts a@org.test for 5s", "hunts c@org.test for 20s"}},
+			"answered c@org.test"},
 		{"hunt exhausted goes on to email", "6421555000", "6491110009",
 			&driver{Simulation: routing.Simulation{Registered: noGroupPhones, NoAnswer: routing.ParseSet("*")}},
-			"email grp@org.test", nil},
+			"email grp@org.test"},
 		{"hunt ignores the member's routes (cfna)", "6421555000", "6491110009",
 			&driver{Simulation: routing.Simulation{Registered: noGroupPhones, Busy: routing.ParseSet("*")}},
-			"email grp@org.test", nil},
+			"email grp@org.test"},
 		{"blast group rings all forks at once", "6421555000", "6491110008",
 			&driver{Simulation: routing.Simulation{Registered: noGroupPhones, NoAnswer: routing.ParseSet("a@org.test")}},
-			"answered d@org.test", []string{"rings a@org.test", "rings d@org.test", "rings external 6421999999"}},
+			"answered d@org.test"},
 		{"blast group: the external leg when nobody on-net answers", "6421555000", "6491110008",
 			&driver{Simulation: routing.Simulation{Registered: noGroupPhones, NoAnswer: routing.ParseSet("*")}},
-			"external 6421999999", nil},
-		{"disabled callee", "a@org.test", "6491110005", nil, "dropped 480 Temporarily Unavailable", nil},
-		{"disabled caller", "e@org.test", "601", nil, "dropped 403 Forbidden", nil},
-		{"private caller presentation", "b@org.test", "601", nil, "answered a@org.test", []string{"presented as anonymous"}},
-		{"pilot number presented without an own number", "org.test", "601", nil, "answered a@org.test", []string{"presented as 6491110000"}},
-		{"own number presented", "a@org.test", "602", nil, "answered b@org.test", []string{"presented as 6491110001"}},
-		{"early rule without a prompt code", "a@org.test", "14999", nil, "dropped 404 Not Found", []string{"rewrites the dialed string to *999"}},
+			"external 6421999999"},
+		{"disabled callee", "a@org.test", "6491110005", nil, "dropped 480 Temporarily Unavailable"},
+		{"disabled caller", "e@org.test", "601", nil, "dropped 403 Forbidden"},
+		{"private caller presentation", "b@org.test", "601", nil, "answered a@org.test"},
+		{"pilot number presented without an own number", "org.test", "601", nil, "answered a@org.test"},
+		{"own number presented", "a@org.test", "602", nil, "answered b@org.test"},
+		{"early rule without a prompt code", "a@org.test", "14999", nil, "dropped 404 Not Found"},
 	}
+	g := golden(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := decide(f, tt.from, tt.dial, tt.d)
+			g.check(t, tt.name, render(call(tt.from, tt.dial), tr))
 			if got := summary(tr.Outcome); got != tt.want {
 				t.Errorf("outcome %q, want %q\n%s", got, tt.want, steps(tr))
-			}
-			text := steps(tr)
-			for _, s := range tt.steps {
-				if !strings.Contains(text, s) {
-					t.Errorf("steps lack %q\n%s", s, text)
-				}
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"xc5"
 	"xc5/resource"
 )
 
@@ -56,7 +57,7 @@ type touchSet struct {
 
 func (t *touchSet) add(c resource.Change) {
 	switch {
-	case c.Resource == nil || c.Resource == resource.Location || c.Resource == resource.TimeDefinition:
+	case c.Resource == nil || c.Resource.Routing == resource.RoutingTable:
 		t.tables = true
 	case c.Account != "":
 		if t.accounts == nil {
@@ -140,12 +141,10 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 	if c.Resource == nil {
 		return v.Reload(ctx, store)
 	}
-	switch c.Resource {
-	case resource.Location, resource.TimeDefinition:
+	switch c.Resource.Routing {
+	case resource.RoutingTable:
 		return v.reloadTable(ctx, store, c.Resource)
-	case resource.AccountResource:
-		return v.ReloadAccount(ctx, store, c.Account) // api_access=user marks a company root
-	case resource.Registration, resource.Session, resource.CDR, resource.Trunk:
+	case resource.RoutingNone:
 		return nil
 	}
 	if v.applyChange(c) {
@@ -154,15 +153,21 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 	if c.Account == "" {
 		return nil
 	}
-	return v.ReloadAccount(ctx, store, c.Account)
+	return v.ReloadAccount(ctx, store, c.Account) // RoutingReload: api_access=user marks a company root
 }
 
-// ReloadAccount reads one account and its rules again.
+// ReloadAccount reads one account and its rules again. Only ENOTFOUND
+// means the account was deleted; any other store error (an unreachable
+// database) is returned and the view keeps the account as it was, for the
+// caller to decide (Follow logs it, Reload's caller retries).
 func (v *View) ReloadAccount(ctx context.Context, store resource.Store, guid string) error {
 	acct, err := store.Get(ctx, "", resource.Account, "", guid)
 	if err != nil {
-		v.RemoveAccount(guid)
-		return nil
+		if xc5.ErrorCode(err) == xc5.ENOTFOUND {
+			v.RemoveAccount(guid)
+			return nil
+		}
+		return err
 	}
 	if acct.Values["username"] == resource.SystemPool {
 		return nil
@@ -227,8 +232,8 @@ func (v *View) loadAccounts(ctx context.Context, store resource.Store) error {
 		r   *resource.Resource
 		add func(*Account, resource.Record)
 	}{
-		{resource.Route, func(a *Account, r resource.Record) { a.Routes = append(a.Routes, RouteFromRecord(r)) }},
-		{resource.CallRule, func(a *Account, r resource.Record) { a.CallRules = append(a.CallRules, CallRuleFromRecord(r)) }},
+		{resource.Route, func(a *Account, r resource.Record) { a.Routes = append(a.Routes, routeOf(r)) }},
+		{resource.CallRule, func(a *Account, r resource.Record) { a.CallRules = append(a.CallRules, callRuleOf(r)) }},
 		{resource.Fork, func(a *Account, r resource.Record) {
 			d := str(r.Values, "destination")
 			a.Forks, a.forkList = append(a.Forks, d), append(a.forkList, fork{guid: r.GUID, dest: d})

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"xc5"
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/sqlstore"
@@ -127,4 +128,65 @@ func followingView(t *testing.T) (*sqlstore.Store, *routing.View) {
 		t.Fatal(err)
 	}
 	return store, v
+}
+
+// failingGets is a real store whose reads of one account fail as an
+// unreachable database does (EUNAVAILABLE), not as a missing record.
+type failingGets struct {
+	resource.Store
+	guid string
+}
+
+func (f failingGets) Get(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) (resource.Record, error) {
+	if r == resource.Account && id == f.guid {
+		return resource.Record{}, xc5.Errorf(xc5.EUNAVAILABLE, "database unreachable")
+	}
+	return f.Store.Get(ctx, scope, r, parent, id)
+}
+
+// TestReloadStoreErrorKeepsAccount: a store that cannot read an account
+// for now is reported as an error to the caller; the account stays in the
+// view as it was loaded. Only ENOTFOUND means the account was deleted.
+func TestReloadStoreErrorKeepsAccount(t *testing.T) {
+	ctx := context.Background()
+	store, v := followingView(t)
+	sim := &routing.Simulation{Registered: func(*routing.Account) bool { return true }}
+	acct, _, err := store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "e.test", "password": "pw"}, resource.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := store.Put(ctx, "", resource.Number, acct.GUID, "", resource.Input{"number": "6495000000"}, resource.Create); err != nil {
+		t.Fatal(err)
+	}
+	broken := failingGets{Store: store, guid: acct.GUID}
+	for _, reload := range []struct {
+		name string
+		run  func() error
+	}{
+		{"ReloadAccount", func() error { return v.ReloadAccount(ctx, broken, acct.GUID) }},
+		{"Apply", func() error {
+			return v.Apply(ctx, broken, resource.Change{Resource: resource.Number, Account: acct.GUID})
+		}},
+		{"Apply accountresource", func() error {
+			return v.Apply(ctx, broken, resource.Change{Resource: resource.AccountResource, Account: acct.GUID})
+		}},
+	} {
+		err := reload.run()
+		if code := xc5.ErrorCode(err); code != xc5.EUNAVAILABLE {
+			t.Errorf("%s: error %v (code %s), want the store's EUNAVAILABLE", reload.name, err, code)
+		}
+		if tr := v.Decide(routing.Call{From: "6421000000", Dialed: "6495000000"}, sim); tr.Outcome.By != "e.test" {
+			t.Errorf("%s: after a failed read the account vanished from the view: %+v", reload.name, tr.Outcome)
+		}
+	}
+	// A record that is really gone still removes the account.
+	if err := store.Delete(ctx, "", resource.Account, "", acct.GUID); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.ReloadAccount(ctx, store, acct.GUID); err != nil {
+		t.Fatalf("reloading a deleted account: %v", err)
+	}
+	if tr := v.Decide(routing.Call{From: "6421000000", Dialed: "6495000000"}, sim); tr.Outcome.Outcome != routing.Dropped {
+		t.Fatalf("deleted account still routed: %+v", tr.Outcome)
+	}
 }

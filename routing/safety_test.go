@@ -139,70 +139,65 @@ func TestEmergencyAndBlocks(t *testing.T) {
 		name, from, dial string
 		d                *driver
 		want             string
-		steps            []string
 	}{
-		{"111 goes out", "rec@co.test", "111", nil, "external 111", []string{"111 is an emergency number"}},
-		{"112 goes out", "rec@co.test", "112", nil, "external 112", []string{"emergency"}},
-		{"emergency at the concurrent_limit", "rec@co.test", "111", atLimit, "external 111", nil},
-		{"other calls at the limit are busy", "rec@co.test", "091234567", atLimit, "busy", nil},
-		{"emergency is never delivered on-net", "free.test", "111", nil, "external 111", nil},
-		{"disabled account is refused, emergency too", "off@co.test", "111", nil, "dropped 403 Forbidden", nil},
-		{"0011… is international", "rec@co.test", "00114155550123", nil, "dropped 404 destination blocked", nil},
-		{"001… is international", "rec@co.test", "0014155550123", nil, "dropped 404 destination blocked", nil},
-		{"00 1… is international", "rec@co.test", "00 1 415 555 0123", nil, "dropped 404 destination blocked", nil},
-		{"+1… is international", "rec@co.test", "+14155550123", nil, "dropped 404 destination blocked", nil},
-		{"00 61 is international", "rec@co.test", "0061299998888", nil, "dropped 404 destination blocked", nil},
-		{"0800 goes out", "rec@co.test", "0800123456", nil, "external 64800123456", nil},
-		{"021 goes out", "rec@co.test", "0211234567", nil, "external 64211234567", nil},
-		{"09 goes out", "rec@co.test", "091234567", nil, "external 6491234567", nil},
-		{"other short codes follow the rules", "rec@co.test", "105", nil, "dropped 403 no short codes", nil},
-		{"unblocked company reaches international", "free.test", "0061299998888", nil, "external 61299998888", nil},
+		{"111 goes out", "rec@co.test", "111", nil, "external 111"},
+		{"112 goes out", "rec@co.test", "112", nil, "external 112"},
+		{"emergency at the concurrent_limit", "rec@co.test", "111", atLimit, "external 111"},
+		{"other calls at the limit are busy", "rec@co.test", "091234567", atLimit, "busy"},
+		{"emergency is never delivered on-net", "free.test", "111", nil, "external 111"},
+		{"disabled account is refused, emergency too", "off@co.test", "111", nil, "dropped 403 Forbidden"},
+		{"0011… is international", "rec@co.test", "00114155550123", nil, "dropped 404 destination blocked"},
+		{"001… is international", "rec@co.test", "0014155550123", nil, "dropped 404 destination blocked"},
+		{"00 1… is international", "rec@co.test", "00 1 415 555 0123", nil, "dropped 404 destination blocked"},
+		{"+1… is international", "rec@co.test", "+14155550123", nil, "dropped 404 destination blocked"},
+		{"00 61 is international", "rec@co.test", "0061299998888", nil, "dropped 404 destination blocked"},
+		{"0800 goes out", "rec@co.test", "0800123456", nil, "external 64800123456"},
+		{"021 goes out", "rec@co.test", "0211234567", nil, "external 64211234567"},
+		{"09 goes out", "rec@co.test", "091234567", nil, "external 6491234567"},
+		{"other short codes follow the rules", "rec@co.test", "105", nil, "dropped 403 no short codes"},
+		{"unblocked company reaches international", "free.test", "0061299998888", nil, "external 61299998888"},
 		// Toll fraud: spellings that are no number never leave.
-		{"+00 is no number", "rec@co.test", "+0061299998888", nil, "dropped 404 Invalid Number", []string{"a country code never starts with 0"}},
-		{"0000 is no number", "rec@co.test", "0000061299998888", nil, "dropped 404 Invalid Number", []string{"a country code never starts with 0"}},
-		{"+021 is no number", "rec@co.test", "+021555111", nil, "dropped 404 Invalid Number", nil},
-		{"+00 from an unblocked company", "free.test", "+0061299998888", nil, "dropped 404 Invalid Number", nil},
-		{"too long", "free.test", "+6112345678901234", nil, "dropped 404 Invalid Number", []string{"too long"}},
-		{"too short", "free.test", "+64111", nil, "dropped 484 Address Incomplete", []string{"too short"}},
-		{"national too short", "free.test", "021555", nil, "dropped 484 Address Incomplete", nil},
+		{"+00 is no number", "rec@co.test", "+0061299998888", nil, "dropped 404 Invalid Number"},
+		{"0000 is no number", "rec@co.test", "0000061299998888", nil, "dropped 404 Invalid Number"},
+		{"+021 is no number", "rec@co.test", "+021555111", nil, "dropped 404 Invalid Number"},
+		{"+00 from an unblocked company", "free.test", "+0061299998888", nil, "dropped 404 Invalid Number"},
+		{"too long", "free.test", "+6112345678901234", nil, "dropped 404 Invalid Number"},
+		{"too short", "free.test", "+64111", nil, "dropped 484 Address Incomplete"},
+		{"national too short", "free.test", "021555", nil, "dropped 484 Address Incomplete"},
 		// The system's country code then 0 is no number whatever the
 		// caller's own numbering: a caller numbered +39 (where 390… is real)
 		// must not reach 640… as a National call past the block.
-		{"+640 from a caller numbered +39", "it@co.test", "+64061299998888", nil, "dropped 404 Invalid Number", []string{"country code 64 continues with 0"}},
-		{"00640 from a caller numbered +39", "it@co.test", "0064061299998888", nil, "dropped 404 Invalid Number", []string{"country code 64 continues with 0"}},
-		{"640 from a caller numbered +39 is no number", "it@co.test", "64061299998888", nil, "dropped 404 Not Found", nil},
-		{"+390 is a real number for a caller numbered +39", "it@co.test", "+390612345678", nil, "dropped 404 destination blocked", nil},
+		{"+640 from a caller numbered +39", "it@co.test", "+64061299998888", nil, "dropped 404 Invalid Number"},
+		{"00640 from a caller numbered +39", "it@co.test", "0064061299998888", nil, "dropped 404 Invalid Number"},
+		{"640 from a caller numbered +39 is no number", "it@co.test", "64061299998888", nil, "dropped 404 Not Found"},
+		{"+390 is a real number for a caller numbered +39", "it@co.test", "+390612345678", nil, "dropped 404 destination blocked"},
 		{"cfna to 640… from a forwarder numbered +39", "free.test", "6493330009", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
-			"dropped 404 Invalid Number", []string{"country code 64 continues with 0"}},
+			"dropped 404 Invalid Number"},
 		// Forwards, routes, blasts and speed dials are dialed by their owner.
-		{"cfa to international", "free.test", "6493330002", nil, "dropped 404 destination blocked", []string{"blocks 61299998888 for fwd@co.test"}},
+		{"cfa to international", "free.test", "6493330002", nil, "dropped 404 destination blocked"},
 		{"cfna to international", "free.test", "6493330003", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
-			"dropped 404 destination blocked", []string{"blocks 61299998888 for na@co.test"}},
-		{"route destination to international", "free.test", "6493330004", nil, "dropped 404 destination blocked", []string{"blocks 61299998888 for route@co.test"}},
+			"dropped 404 destination blocked"},
+		{"route destination to international", "free.test", "6493330004", nil, "dropped 404 destination blocked"},
 		{"blast leg to international", "free.test", "6493330005", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
-			"unanswered", []string{"blocks fork 61299998888 of blast@co.test"}},
-		{"speed dial to international", "rec@co.test", "77", nil, "dropped 404 destination blocked", []string{"blocks 61299998888"}},
-		{"rewrite to international", "rec@co.test", "78299998888", nil, "dropped 404 destination blocked", []string{"blocks 61299998888"}},
+			"unanswered"},
+		{"speed dial to international", "rec@co.test", "77", nil, "dropped 404 destination blocked"},
+		{"rewrite to international", "rec@co.test", "78299998888", nil, "dropped 404 destination blocked"},
 		{"prefix_raw rules see what is typed, not a forward's E.164 number", "6421555000", "6493330007", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
-			"external 14155550123", nil},
-		{"route destination that is no number", "free.test", "6493330008", nil, "dropped 404 Invalid Number", []string{"a country code never starts with 0"}},
+			"external 14155550123"},
+		{"route destination that is no number", "free.test", "6493330008", nil, "dropped 404 Invalid Number"},
 		{"cfna to 111 is refused", "free.test", "6493330006", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}},
-			"dropped 403 Forbidden", []string{"never forwarded to an emergency number"}},
+			"dropped 403 Forbidden"},
 	}
+	g := golden(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := decide(f, tt.from, tt.dial, tt.d)
+			g.check(t, tt.name, render(call(tt.from, tt.dial), tr))
 			if got := summary(tr.Outcome); got != tt.want {
 				t.Errorf("outcome %q, want %q\n%s", got, tt.want, steps(tr))
 			}
 			if emergency := strings.HasPrefix(tt.want, "external 11"); tr.Outcome.Emergency != emergency {
 				t.Errorf("outcome marked emergency %v, want %v", tr.Outcome.Emergency, emergency)
-			}
-			text := steps(tr)
-			for _, s := range tt.steps {
-				if !strings.Contains(text, s) {
-					t.Errorf("steps lack %q\n%s", s, text)
-				}
 			}
 		})
 	}

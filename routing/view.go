@@ -7,6 +7,8 @@
 package routing
 
 import (
+	"errors"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -207,35 +209,62 @@ func AccountFromRecord(rec resource.Record) *Account {
 		CountryCode: str(v, "country_code"), AreaCode: str(v, "area_code")}
 }
 
-// RouteFromRecord converts a stored route; the grammars were validated
-// when it was written.
-func RouteFromRecord(rec resource.Record) *Route {
+// RouteFromRecord converts a stored route. Its grammars were validated
+// when it was written; a value that does not parse now (written before a
+// grammar was tightened) is left out, so the route acts without it, and
+// is returned as an error for the caller to report.
+func RouteFromRecord(rec resource.Record) (*Route, error) {
 	v := rec.Values
 	r := &Route{GUID: rec.GUID, Order: integer(v, "order"), Username: str(v, "username"), HuntUser: boolean(v, "hunt_user"),
 		RingSeconds: integer(v, "ring_seconds"), MenuLevel: integer(v, "menu_level"), Prompt: str(v, "promptguid"), seq: rec.Seq}
+	var errs [3]error
 	if d := str(v, "destination"); d != "" {
-		r.Destination, _ = dialplan.ParseDestination(d)
+		r.Destination, errs[0] = dialplan.ParseDestination(d)
 		r.HasDest = r.Destination.Kind != dialplan.KindInvalid
 	}
 	if t := str(v, "time_definition"); t != "" {
-		r.Time, _ = dialplan.ParseTimeDefinition(t, nil)
+		r.Time, errs[1] = dialplan.ParseTimeDefinition(t, nil)
 		r.HasTime = true
 	}
-	r.DigitMap, _ = dialplan.ParseDigitMap(str(v, "digit_map"))
-	return r
+	r.DigitMap, errs[2] = dialplan.ParseDigitMap(str(v, "digit_map"))
+	return r, errors.Join(errs[:]...)
 }
 
-// CallRuleFromRecord converts a stored callrule.
-func CallRuleFromRecord(rec resource.Record) *CallRule {
+// CallRuleFromRecord converts a stored callrule; a destination that does
+// not parse is left out and returned as an error, as for RouteFromRecord.
+func CallRuleFromRecord(rec resource.Record) (*CallRule, error) {
 	v := rec.Values
 	c := &CallRule{GUID: rec.GUID, Order: integer(v, "order"), Prefix: str(v, "prefix"), PrefixRaw: str(v, "prefix_raw"),
 		Location: str(v, "location"), Username: str(v, "username"), EarlyRule: boolean(v, "early_rule"),
 		RecordEmail: str(v, "record_email"), ProviderSet: rec.ProviderSet, seq: rec.Seq}
+	var err error
 	if d := str(v, "destination"); d != "" {
-		c.Destination, _ = dialplan.ParseDestination(d)
+		c.Destination, err = dialplan.ParseDestination(d)
 		c.HasDest = c.Destination.Kind != dialplan.KindInvalid
 	}
+	return c, err
+}
+
+// routeOf and callRuleOf convert a stored rule for the view, logging what
+// did not parse: the call still routes (without that part, as always),
+// and the log names the record to correct.
+func routeOf(rec resource.Record) *Route {
+	r, err := RouteFromRecord(rec)
+	logUnparsed(resource.Route, rec, err)
+	return r
+}
+
+func callRuleOf(rec resource.Record) *CallRule {
+	c, err := CallRuleFromRecord(rec)
+	logUnparsed(resource.CallRule, rec, err)
 	return c
+}
+
+func logUnparsed(r *resource.Resource, rec resource.Record, err error) {
+	if err != nil {
+		slog.Warn("routing: a stored value does not parse; the rule acts without it",
+			"resource", r.Name, "guid", rec.GUID, "account", rec.Parent, "err", err)
+	}
 }
 
 // NumberFromRecord converts a stored number.
@@ -256,11 +285,11 @@ func (v *View) SetAccount(acct resource.Record, rules Rules) {
 	a := AccountFromRecord(acct)
 	a.Partition = rules.Partition
 	for _, r := range rules.Routes {
-		a.Routes = append(a.Routes, RouteFromRecord(r))
+		a.Routes = append(a.Routes, routeOf(r))
 	}
 	sort.SliceStable(a.Routes, func(i, j int) bool { return a.Routes[i].Order < a.Routes[j].Order })
 	for _, r := range rules.CallRules {
-		a.CallRules = append(a.CallRules, CallRuleFromRecord(r))
+		a.CallRules = append(a.CallRules, callRuleOf(r))
 	}
 	sort.SliceStable(a.CallRules, func(i, j int) bool { return a.CallRules[i].Order < a.CallRules[j].Order })
 	for _, f := range rules.Forks {
@@ -336,7 +365,8 @@ func (v *View) SetTimeSets(recs []resource.Record) {
 	m := map[string]dialplan.TimeSet{}
 	for _, r := range recs {
 		ts := &timeSet{dates: dialplan.DateSet{}}
-		ranges, _ := resource.ParseDates(str(r.Values, "dates"))
+		ranges, err := resource.ParseDates(str(r.Values, "dates"))
+		logUnparsed(resource.TimeDefinition, r, err)
 		for _, dr := range ranges {
 			if dr.From == dr.To {
 				ts.dates.Add(dr.From)
@@ -345,8 +375,9 @@ func (v *View) SetTimeSets(recs []resource.Record) {
 			}
 		}
 		if d := str(r.Values, "definition"); d != "" {
-			ts.def, _ = dialplan.ParseTimeDefinition(d, nil)
+			ts.def, err = dialplan.ParseTimeDefinition(d, nil)
 			ts.hasDef = true
+			logUnparsed(resource.TimeDefinition, r, err)
 		}
 		m[str(r.Values, "name")] = ts
 	}
