@@ -119,9 +119,11 @@ func (w *walker) deliver(a *Account, via *Number) {
 // record every call a answers, whichever way it came (direct, by
 // extension or DDI, or as a hunt or blast member).
 func (w *walker) recordAnswer(a *Account) {
-	for _, addr := range RecordsTo(a) {
-		w.step("record", a, "records the call answered by "+a.Username+" to "+addr)
-		w.record(addr)
+	for _, r := range a.CallRules {
+		if r.recordsOnly() {
+			w.ruleStep("record", a, "records the call answered by "+a.Username+" to "+r.RecordEmail, r.GUID, r.Order)
+			w.record(r.RecordEmail)
+		}
 	}
 }
 
