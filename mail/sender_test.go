@@ -368,4 +368,3 @@ func TestNewSenderErrors(t *testing.T) {
 		t.Errorf("without a URL: %v", err)
 	}
 }
-
