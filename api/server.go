@@ -48,6 +48,10 @@ type Options struct {
 	ViewReads bool
 	// Fresh gates ViewReads; nil means always.
 	Fresh func() bool
+	// Voicemail and Mail serve the mailboxes and the mail outbox
+	// (voicemail.go); nil takes them from the store when it has them.
+	Voicemail xc5.VoicemailStore
+	Mail      xc5.MailLister
 }
 
 // Server serves /api-sys/.
@@ -63,6 +67,8 @@ type Server struct {
 	uploads    chan struct{} // the turns of MaxUploads (media.go)
 	upMu       sync.Mutex
 	upByScope  map[resource.Scope]int // turns held per partition (media.go)
+	voicemails xc5.VoicemailStore
+	mails      xc5.MailLister
 }
 
 // New returns a server over store.
@@ -78,6 +84,13 @@ func New(store resource.Store, opts Options) *Server {
 		uploads: make(chan struct{}, MaxUploads), upByScope: map[resource.Scope]int{}}
 	s.viewReads = opts.ViewReads && opts.View != nil
 	s.fresh = opts.Fresh
+	s.voicemails, s.mails = opts.Voicemail, opts.Mail
+	if v, ok := store.(xc5.VoicemailStore); ok && s.voicemails == nil {
+		s.voicemails = v
+	}
+	if m, ok := store.(xc5.MailLister); ok && s.mails == nil {
+		s.mails = m
+	}
 	if s.fresh == nil {
 		s.fresh = func() bool { return true }
 	}
@@ -197,6 +210,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) Caller {
 	q := parseQuery(r.URL.RawQuery)
 	if t.Res == resource.CallTrace && r.Method != http.MethodOptions {
 		if err := s.calltrace(w, r, caller, q); err != nil {
+			writeError(w, r, err)
+		}
+		return caller
+	}
+	switch t.Res {
+	case resource.Voicemail:
+		err = s.voicemail(w, r, caller, t)
+	case resource.Mail:
+		err = s.mail(w, r, caller, q)
+	}
+	if t.Res == resource.Voicemail || t.Res == resource.Mail {
+		if err != nil {
 			writeError(w, r, err)
 		}
 		return caller

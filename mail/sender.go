@@ -85,6 +85,9 @@ func NewSender(cfg Config) (*Sender, error) {
 	def(&cfg.MaxBackoff, time.Hour)
 	def(&cfg.GiveUp, 72*time.Hour)
 	def(&cfg.Timeout, 30*time.Second)
+	if cfg.Lease < 4*cfg.Timeout {
+		return nil, fmt.Errorf("mail: the lease (%v) must be at least four times the SMTP timeout (%v)", cfg.Lease, cfg.Timeout)
+	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 10
 	}
@@ -190,6 +193,9 @@ func (s *Sender) markUnmarked(ctx context.Context) bool {
 // sendBatch sends claimed mails over one SMTP connection and records
 // each outcome.
 func (s *Sender) sendBatch(ctx context.Context, mails []xc5.Mail) {
+	// Past this the lease may end before a mail is through: the rest is
+	// left to be claimed again rather than risk two nodes sending it.
+	deadline := time.Now().Add(s.cfg.Lease - 2*s.cfg.Timeout)
 	c, err := s.client()
 	if err == nil {
 		dctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
@@ -204,6 +210,11 @@ func (s *Sender) sendBatch(ctx context.Context, mails []xc5.Mail) {
 	}
 	defer c.Close()
 	for _, m := range mails {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.log.Warn("mail: the batch outlasted its lease; the rest is claimed again later", "left", len(mails))
+			return
+		}
+		mails = mails[1:]
 		msg, err := s.message(m)
 		if err != nil {
 			s.retry(ctx, m, err.Error(), true)

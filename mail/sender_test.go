@@ -358,6 +358,7 @@ func TestNewSenderErrors(t *testing.T) {
 		{mail.Config{URL: "imap://h:25", Node: "n", Outbox: s, From: "a@b.test"}, "scheme"},
 		{mail.Config{URL: "smtp://h:25", Node: "n", Outbox: s}, "--mail-from"},
 		{mail.Config{URL: "smtp://h:25", Node: "n", Outbox: s, From: "not an address"}, "sender address"},
+		{mail.Config{URL: "smtp://h:25", Node: "n", Outbox: s, From: "a@b.test", Lease: time.Minute, Timeout: time.Minute}, "lease"},
 	}
 	for _, tt := range tests {
 		if _, err := mail.NewSender(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -368,4 +369,3 @@ func TestNewSenderErrors(t *testing.T) {
 		t.Errorf("without a URL: %v", err)
 	}
 }
-

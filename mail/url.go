@@ -8,6 +8,7 @@
 package mail
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -44,6 +45,11 @@ func (s Server) String() string {
 func ParseURL(raw string) (Server, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// The parser's error quotes the whole URL, password and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return Server{}, fmt.Errorf("SMTP URL: %v; want smtp://[user:password@]host:port or smtps://…", err)
 	}
 	var s Server

@@ -29,6 +29,8 @@ func TestParseURL(t *testing.T) {
 		{in: "smtp://mail.example.com:25?tls=1", err: "only"},
 		{in: "smtp://:secret@mail.example.com:25", err: "without a user"},
 		{in: "smtp://u:hunter2@mail.example.com:25/x", err: "xxxxx"}, // the password never shows
+		{in: "smtp://u:hunter2@mail.example.com:x", err: "invalid port"},
+		{in: "ftp://u:hunter2@mail.example.com:25", err: "scheme"},
 	}
 	for _, tt := range tests {
 		got, err := ParseURL(tt.in)

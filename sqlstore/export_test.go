@@ -5,7 +5,9 @@ import (
 	"math"
 	"regexp"
 	"testing"
+	"time"
 
+	"xc5"
 	"xc5/media/wav"
 	"xc5/resource"
 	"xc5/storetest"
@@ -31,6 +33,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	audio := wav.Encode(samples, 8000)
 	if _, _, err := src.PutAudio(ctx, "", company.GUID, "4319C6B9-EAEF-4583-97B3-1CC13514EED4", audio, audio, 100); err != nil {
+		t.Fatal(err)
+	}
+	vm := xc5.Voicemail{GUID: resource.NewGUID(), Account: user.GUID, From: "6499290085", To: "u@rt.test", Duration: time.Second, Audio: audio}
+	if err := src.LeaveVoicemail(ctx, vm, []xc5.Mail{xc5.VoicemailMail(vm, "u@rt.test", "u@rt.test")}); err != nil {
 		t.Fatal(err)
 	}
 	src.InstallationKey(ctx)
@@ -59,6 +65,12 @@ func TestExportImportRoundTrip(t *testing.T) {
 			}
 			if got, err := dst.Audio(ctx, "", "rt.test", "4319C6B9-EAEF-4583-97B3-1CC13514EED4", false); err != nil || !bytes.Equal(got, audio) {
 				t.Errorf("audio after import: %d bytes, %v", len(got), err)
+			}
+			if got, err := dst.GetVoicemail(ctx, user.GUID, vm.GUID, true); err != nil || !bytes.Equal(got.Audio, audio) {
+				t.Errorf("voicemail after import: %+v, %v", got.GUID, err)
+			}
+			if got := mailsIn(t, dst, xc5.MailQueued); len(got) != 1 || got[0].To != "u@rt.test" {
+				t.Errorf("outbox after import: %+v", got)
 			}
 			if err := dst.Delete(ctx, "", resource.Number, "u@rt.test", pool.GUID); err != nil {
 				t.Fatal(err)
