@@ -127,7 +127,7 @@ func startMedia(ctx context.Context, o *mediaOptions, cfg *sipserver.Config, sip
 }
 
 // startMail runs the outbox's sender until ctx ends.
-func startMail(ctx context.Context, o *mediaOptions, store xc5.MailOutbox, node string, log *slog.Logger) error {
+func startMail(ctx context.Context, o *mediaOptions, store *sqlstore.Store, node string, log *slog.Logger) error {
 	if *o.smtp != "" && *o.mailFrom == "" {
 		return errors.New("--smtp needs --mail-from")
 	}
@@ -136,6 +136,7 @@ func startMail(ctx context.Context, o *mediaOptions, store xc5.MailOutbox, node 
 	if err != nil {
 		return fmt.Errorf("--smtp: %w", err)
 	}
+	store.OnMailQueued(s.Kick) // a new voicemail leaves at once, not at the next poll
 	go s.Run(ctx)
 	return nil
 }
