@@ -349,3 +349,51 @@ func TestCallerBehindNAT(t *testing.T) {
 	out.hangup()
 	x.idle()
 }
+
+// TestPromptRecordedByPhone: reception dials the company prompt's code,
+// records 600 Hz, keeps it with 1; the prompt's audio is that recording,
+// and the next caller to a menu with that prompt hears 600 Hz.
+func TestPromptRecordedByPhone(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	const co = "acmebrick.x.co.nz"
+	p := x.put(resource.Prompt, co, "", `{"description":"After Hours Menu"}`, resource.Create)
+	code := p.Values["group_access"].(string)
+	rec, rep := x.mediaPhone(reception, password)
+	out := rec.dial(code)
+	res := out.answered(5 * time.Second)
+	to := sdpAddr(t, res.Body())
+	time.Sleep(5 * time.Second) // the instructions and the beep
+	rep.SendTone(to, rtptest.PCMU, 600, 2*time.Second)
+	rep.SendDigits(to, "#", rtptest.TelephoneEvent)
+	for i := 0; i < 15 && !rec.saw("BYE", 2*time.Second); i++ {
+		rep.SendDigits(to, "1", rtptest.TelephoneEvent) // keep it (once the question is asked)
+	}
+	if !rec.saw("BYE", time.Second) {
+		t.Fatal("the recording call did not end after 1")
+	}
+	x.idle()
+	audio, err := x.store.PromptAudio(context.Background(), p.GUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := wav.Parse(audio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := a.Duration(); d < time.Second || d > 4*time.Second || !audiotest.Has(a.Samples, 8000, 600) {
+		t.Fatalf("the prompt is %v long, 600 Hz found: %v", d, audiotest.Has(a.Samples, 8000, 600))
+	}
+	// The next caller to a menu that plays it hears it.
+	x.put(resource.Route, "ivr@acmebrick.x.co.nz", "", `{"order":-9,"menu_level":1,"digit_map":"1=6499290089","promptguid":"`+p.GUID+`"}`, resource.Create)
+	car, cep := x.mediaPhone("", "")
+	car.number = "6421555000"
+	call := car.dial("6499290082")
+	call.answered(5 * time.Second)
+	time.Sleep(2500 * time.Millisecond)
+	if got := cep.Received(); !audiotest.Has(got, 8000, 600) {
+		t.Errorf("the caller does not hear the recorded prompt (%d samples)", len(got))
+	}
+	call.hangup()
+	x.idle()
+}
