@@ -499,6 +499,7 @@ type pbx struct {
 	view  *routing.View
 	srv   *testServer
 	ids   map[string]string
+	media interface{ Legs() int } // the media node of newMediaPBX
 }
 
 const salesPassword = "Sales-pw-2"

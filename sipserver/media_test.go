@@ -51,7 +51,9 @@ func newMediaPBX(t *testing.T, cfg Config) *pbx {
 		cfg.Media = []string{svc.Addr()}
 	}
 	cfg.Relay = pool
-	return newPBXOn(t, cfg, store)
+	x := newPBXOn(t, cfg, store)
+	x.media = svc
+	return x
 }
 
 // mediaPhone is a phone whose SDP names a real RTP endpoint.
@@ -396,4 +398,33 @@ func TestPromptRecordedByPhone(t *testing.T) {
 	}
 	call.hangup()
 	x.idle()
+}
+
+// TestHangUpDuringGreeting: a caller who hangs up while the greeting
+// plays leaves no message, no mail and nothing running: the media node's
+// leg ends and the relay's ports are given back.
+func TestHangUpDuringGreeting(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	x.patch("mail@acmebrick.x.co.nz", `{"ums_pin":"1234"}`)
+	car, _ := x.mediaPhone("", "")
+	car.number = "6421555000"
+	out := car.dial("6499290081")
+	out.answered(5 * time.Second)
+	time.Sleep(time.Second)
+	if err := out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	x.idle()
+	poll.Until(t, 5*time.Second, "relay sessions closed", func() bool { return x.srv.cfg.Relay.Stats().Sessions == 0 })
+	poll.Until(t, 5*time.Second, "media legs ended", func() bool { return x.media.Legs() == 0 })
+	time.Sleep(time.Second)
+	if ms, err := x.store.ClaimMail(context.Background(), "test", time.Hour, 10); err != nil || len(ms) != 0 {
+		t.Fatalf("mail after a hang-up in the greeting: %d, %v", len(ms), err)
+	}
+	n := 0
+	x.store.ListVoicemail(context.Background(), x.ids["mail@acmebrick.x.co.nz"], func(xc5.Voicemail) error { n++; return nil })
+	if n != 0 {
+		t.Fatalf("%d messages kept", n)
+	}
 }
