@@ -7,9 +7,9 @@ import (
 )
 
 // TestLeanListing: the resources whose listings are lean are those that
-// describe Lean fields besides the GUID; the API lists these three lean.
+// describe Lean fields besides the GUID; the API lists these four lean.
 func TestLeanListing(t *testing.T) {
-	want := map[*resource.Resource]bool{resource.Account: true, resource.Child: true, resource.CDR: true}
+	want := map[*resource.Resource]bool{resource.Account: true, resource.Child: true, resource.CDR: true, resource.Voicemail: true}
 	for _, r := range resource.All {
 		if got := r.LeanListing(); got != want[r] {
 			t.Errorf("%s: LeanListing %v, want %v", r.Name, got, want[r])
