@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,6 +168,7 @@ type phoneCall struct {
 	send  []int16 // audio queued to send; silence when empty
 	stop  chan struct{}
 	wg    sync.WaitGroup
+	quiet atomic.Bool // send no RTP at all
 }
 
 // invite calls app on s with r's arguments; err is the INVITE's failure.
@@ -212,6 +214,10 @@ func (c *phoneCall) sendLoop() {
 		case <-c.stop:
 			return
 		default:
+		}
+		if c.quiet.Load() {
+			time.Sleep(20 * time.Millisecond)
+			continue
 		}
 		c.mu.Lock()
 		n := copy(pcm, c.send)
