@@ -121,7 +121,7 @@ func newPhone(t *testing.T, codecs ...dmedia.Codec) *phone {
 	p := &phone{ua: ua, byes: make(chan *sip.Request, 4)}
 	opts := []diago.DiagoOption{
 		diago.WithLogger(testLog(t)),
-		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: freeUDPPort(t)}),
+		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: 0}),
 		diago.WithServerRequestMiddleware(func(next sipgo.RequestHandler) sipgo.RequestHandler {
 			return func(req *sip.Request, tx sip.ServerTransaction) {
 				if req.Method == sip.BYE {
@@ -141,6 +141,17 @@ func newPhone(t *testing.T, codecs ...dmedia.Codec) *phone {
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := p.dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {}); err != nil {
 		t.Fatal(err)
+	}
+	// diago reports ready before sipgo has pooled the listening socket; an
+	// INVITE sent in between tries to bind the port again and fails.
+	tp := ua.TransportLayer()
+	for i := 0; i < 200; i++ {
+		if ports := tp.ListenPorts("udp"); len(ports) > 0 {
+			if _, err := tp.GetConnection("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))); err == nil {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	t.Cleanup(func() { cancel(); ua.Close() })
 	return p
