@@ -83,7 +83,7 @@ func toneWAV(freq float64, d time.Duration) []byte {
 	return wav.Encode(audiotest.Tone(freq, 8000, int(d*8000/time.Second), 0.4), 8000)
 }
 
-func testLog(t *testing.T) *slog.Logger {
+func testLog(t testing.TB) *slog.Logger {
 	if os.Getenv("XC5_MEDIA_DEBUG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -91,7 +91,7 @@ func testLog(t *testing.T) *slog.Logger {
 }
 
 // startService starts a media service on loopback with fast timeouts.
-func startService(t *testing.T, store xc5.MediaStore, tm Timeouts) *Service {
+func startService(t testing.TB, store xc5.MediaStore, tm Timeouts) *Service {
 	t.Helper()
 	s, err := New(Config{Addr: "127.0.0.1:0", Store: store, Log: testLog(t), Timeouts: tm})
 	if err != nil {
@@ -112,7 +112,7 @@ type phone struct {
 	byes chan *sip.Request
 }
 
-func newPhone(t *testing.T, codecs ...dmedia.Codec) *phone {
+func newPhone(t testing.TB, codecs ...dmedia.Codec) *phone {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("phone"))
 	if err != nil {
@@ -157,7 +157,7 @@ func newPhone(t *testing.T, codecs ...dmedia.Codec) *phone {
 	return p
 }
 
-func freeUDPPort(t *testing.T) int {
+func freeUDPPort(t testing.TB) int {
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func freeUDPPort(t *testing.T) int {
 
 // phoneCall is one call of a phone to the service.
 type phoneCall struct {
-	t   *testing.T
+	t   testing.TB
 	p   *phone
 	d   *diago.DialogClientSession
 	med *diago.DialogMedia
@@ -176,6 +176,7 @@ type phoneCall struct {
 
 	mu    sync.Mutex
 	heard []int16 // decoded audio received, in order
+	times []int64 // arrival of each audio packet, unix ns
 	send  []int16 // audio queued to send; silence when empty
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -184,7 +185,12 @@ type phoneCall struct {
 
 // invite calls app on s with r's arguments; err is the INVITE's failure.
 func (p *phone) invite(s *Service, app string, r media.Request) (*phoneCall, error) {
-	host, port, _ := net.SplitHostPort(s.Addr())
+	return p.inviteAddr(s.Addr(), app, r)
+}
+
+// inviteAddr calls app at the SIP address addr.
+func (p *phone) inviteAddr(addr, app string, r media.Request) (*phoneCall, error) {
+	host, port, _ := net.SplitHostPort(addr)
 	pn, _ := strconv.Atoi(port)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -197,9 +203,14 @@ func (p *phone) invite(s *Service, app string, r media.Request) (*phoneCall, err
 }
 
 // call is invite that must succeed; the phone then sends and listens.
-func (p *phone) call(t *testing.T, s *Service, app string, r media.Request) *phoneCall {
+func (p *phone) call(t testing.TB, s *Service, app string, r media.Request) *phoneCall {
 	t.Helper()
-	c, err := p.invite(s, app, r)
+	return p.callAddr(t, s.Addr(), app, r)
+}
+
+func (p *phone) callAddr(t testing.TB, addr, app string, r media.Request) *phoneCall {
+	t.Helper()
+	c, err := p.inviteAddr(addr, app, r)
 	if err != nil {
 		t.Fatalf("INVITE %s: %v", app, err)
 	}
@@ -258,6 +269,7 @@ func (c *phoneCall) readLoop() {
 			continue
 		}
 		c.mu.Lock()
+		c.times = append(c.times, time.Now().UnixNano())
 		for _, b := range buf[:n] {
 			if pt == 0 {
 				c.heard = append(c.heard, wav.DecodeULaw(b))
