@@ -57,7 +57,9 @@ func system(name string) []int16 {
 // failure.
 func (l *leg) prompt(ctx context.Context, guid, fallback string) []int16 {
 	if guid != "" {
-		data, err := l.s.cfg.Store.PromptAudio(ctx, guid)
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a stuck store must not hold the caller
+		data, err := l.s.cfg.Store.PromptAudio(pctx, guid)
+		cancel()
 		if err == nil {
 			if a, err := wav.Parse(data); err == nil && a.SampleRate == 8000 {
 				return a.Samples
