@@ -107,21 +107,28 @@ func startService(t testing.TB, store xc5.MediaStore, tm Timeouts) *Service {
 // phone is a test phone: a diago on its own user agent that calls the
 // service, sends audio and keys, keeps what it hears, and the BYE it gets.
 type phone struct {
-	dg   *diago.Diago
-	ua   *sipgo.UserAgent
-	byes chan *sip.Request
+	transport string
+	dg        *diago.Diago
+	ua        *sipgo.UserAgent
+	byes      chan *sip.Request
 }
 
 func newPhone(t testing.TB, codecs ...dmedia.Codec) *phone {
+	t.Helper()
+	return newPhoneOn(t, "udp", codecs...)
+}
+
+// newPhoneOn is a phone whose SIP goes over transport (udp or tcp).
+func newPhoneOn(t testing.TB, transport string, codecs ...dmedia.Codec) *phone {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("phone"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &phone{ua: ua, byes: make(chan *sip.Request, 4)}
+	p := &phone{ua: ua, byes: make(chan *sip.Request, 4), transport: transport}
 	opts := []diago.DiagoOption{
 		diago.WithLogger(testLog(t)),
-		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: 0}),
+		diago.WithTransport(diago.Transport{Transport: transport, BindHost: "127.0.0.1", BindPort: 0}),
 		diago.WithServerRequestMiddleware(func(next sipgo.RequestHandler) sipgo.RequestHandler {
 			return func(req *sip.Request, tx sip.ServerTransaction) {
 				if req.Method == sip.BYE {
@@ -146,8 +153,8 @@ func newPhone(t testing.TB, codecs ...dmedia.Codec) *phone {
 	// INVITE sent in between tries to bind the port again and fails.
 	tp := ua.TransportLayer()
 	for i := 0; i < 200; i++ {
-		if ports := tp.ListenPorts("udp"); len(ports) > 0 {
-			if _, err := tp.GetConnection("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))); err == nil {
+		if ports := tp.ListenPorts(transport); len(ports) > 0 {
+			if _, err := tp.GetConnection(transport, net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))); err == nil || transport != "udp" {
 				break
 			}
 		}
@@ -195,7 +202,7 @@ func (p *phone) inviteAddr(addr, app string, r media.Request) (*phoneCall, error
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d, med, err := p.dg.Invite(ctx, sip.Uri{User: app, Host: host, Port: pn},
-		diago.InviteOptions{Headers: []sip.Header{sip.NewHeader(media.HeaderArgs, r.Encode())}})
+		diago.InviteOptions{Transport: p.transport, Headers: []sip.Header{sip.NewHeader(media.HeaderArgs, r.Encode())}})
 	if err != nil {
 		return nil, err
 	}
