@@ -102,10 +102,8 @@ func (l *leg) menu(ctx context.Context) string {
 		if key != "" {
 			return key
 		}
-		if try < menuTries-1 {
-			if _, err := l.c.play(ctx, system(prompts.InvalidEntry), false); err != nil {
-				return ""
-			}
+		if _, err := l.c.play(ctx, system(prompts.InvalidEntry), false); err != nil {
+			return ""
 		}
 		l.c.flushDigits()
 	}
