@@ -57,7 +57,9 @@ func system(name string) []int16 {
 // failure.
 func (l *leg) prompt(ctx context.Context, guid, fallback string) []int16 {
 	if guid != "" {
-		data, err := l.s.cfg.Store.PromptAudio(ctx, guid)
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a stuck store must not hold the caller
+		data, err := l.s.cfg.Store.PromptAudio(pctx, guid)
+		cancel()
 		if err == nil {
 			if a, err := wav.Parse(data); err == nil && a.SampleRate == 8000 {
 				return a.Samples
@@ -100,10 +102,8 @@ func (l *leg) menu(ctx context.Context) string {
 		if key != "" {
 			return key
 		}
-		if try < menuTries-1 {
-			if _, err := l.c.play(ctx, system(prompts.InvalidEntry), false); err != nil {
-				return ""
-			}
+		if _, err := l.c.play(ctx, system(prompts.InvalidEntry), false); err != nil {
+			return ""
 		}
 		l.c.flushDigits()
 	}
@@ -177,10 +177,10 @@ func (l *leg) voicemail(ctx context.Context) bool {
 		return false
 	}
 	v := xc5.Voicemail{GUID: uuid.NewString(), Account: l.req.Mailbox, From: l.req.From, To: l.req.To,
-		Received: received, Duration: length, Status: "new", Audio: wav.Encode(samples, 8000)}
+		Received: received, Duration: length, Status: xc5.VoicemailNew, Audio: wav.Encode(samples, 8000)}
 	var mails []xc5.Mail
 	if l.req.Email != "" {
-		mails = append(mails, composeMail(v, l.req.Email, l.req.Account, l.s.cfg.Now()))
+		mails = append(mails, xc5.VoicemailMail(v, l.req.Email, l.req.Account))
 	}
 	// The caller may have hung up: delivery must not depend on the leg.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

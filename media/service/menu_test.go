@@ -115,3 +115,37 @@ func TestMenuMissingPrompt(t *testing.T) {
 		t.Fatalf("key %q, want 7", r.Key)
 	}
 }
+
+// TestMenuTCP runs a menu whose SIP goes over TCP.
+func TestMenuTCP(t *testing.T) {
+	store := newMemStore()
+	store.prompts[promptGUID] = toneWAV(1000, 300*time.Millisecond)
+	s := startService(t, store, Timeouts{})
+	c := newPhoneOn(t, "tcp").call(t, s, media.AppMenu, media.Request{Prompt: promptGUID, Keys: []string{"1", "2"}})
+	c.waitHear(1000, true)
+	if err := c.info("application/dtmf-relay", "Signal=2\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.bye(); r.Key != "2" {
+		t.Fatalf("key %q, want 2", r.Key)
+	}
+}
+
+// TestMenuInvalidThrice ends with no key after three invalid entries.
+func TestMenuInvalidThrice(t *testing.T) {
+	store := newMemStore()
+	store.prompts[promptGUID] = toneWAV(1000, 300*time.Millisecond)
+	s := startService(t, store, Timeouts{})
+	c := newPhone(t).call(t, s, media.AppMenu, media.Request{Prompt: promptGUID, Keys: []string{"1"}})
+	for range 3 {
+		c.waitHear(1000, true)
+		c.waitHear(1000, false)
+		c.keys("9")
+	}
+	if r := c.bye(); r.Key != "" {
+		t.Fatalf("key %q, want none", r.Key)
+	}
+	if runs, _ := toneRuns(c.heardAudio(), 1000); runs != 3 {
+		t.Fatalf("prompt heard %d times, want 3", runs)
+	}
+}

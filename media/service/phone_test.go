@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,7 +83,7 @@ func toneWAV(freq float64, d time.Duration) []byte {
 	return wav.Encode(audiotest.Tone(freq, 8000, int(d*8000/time.Second), 0.4), 8000)
 }
 
-func testLog(t *testing.T) *slog.Logger {
+func testLog(t testing.TB) *slog.Logger {
 	if os.Getenv("XC5_MEDIA_DEBUG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -90,7 +91,7 @@ func testLog(t *testing.T) *slog.Logger {
 }
 
 // startService starts a media service on loopback with fast timeouts.
-func startService(t *testing.T, store xc5.MediaStore, tm Timeouts) *Service {
+func startService(t testing.TB, store xc5.MediaStore, tm Timeouts) *Service {
 	t.Helper()
 	s, err := New(Config{Addr: "127.0.0.1:0", Store: store, Log: testLog(t), Timeouts: tm})
 	if err != nil {
@@ -106,21 +107,28 @@ func startService(t *testing.T, store xc5.MediaStore, tm Timeouts) *Service {
 // phone is a test phone: a diago on its own user agent that calls the
 // service, sends audio and keys, keeps what it hears, and the BYE it gets.
 type phone struct {
-	dg   *diago.Diago
-	ua   *sipgo.UserAgent
-	byes chan *sip.Request
+	transport string
+	dg        *diago.Diago
+	ua        *sipgo.UserAgent
+	byes      chan *sip.Request
 }
 
-func newPhone(t *testing.T, codecs ...dmedia.Codec) *phone {
+func newPhone(t testing.TB, codecs ...dmedia.Codec) *phone {
+	t.Helper()
+	return newPhoneOn(t, "udp", codecs...)
+}
+
+// newPhoneOn is a phone whose SIP goes over transport (udp or tcp).
+func newPhoneOn(t testing.TB, transport string, codecs ...dmedia.Codec) *phone {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("phone"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &phone{ua: ua, byes: make(chan *sip.Request, 4)}
+	p := &phone{ua: ua, byes: make(chan *sip.Request, 4), transport: transport}
 	opts := []diago.DiagoOption{
 		diago.WithLogger(testLog(t)),
-		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: freeUDPPort(t)}),
+		diago.WithTransport(diago.Transport{Transport: transport, BindHost: "127.0.0.1", BindPort: 0}),
 		diago.WithServerRequestMiddleware(func(next sipgo.RequestHandler) sipgo.RequestHandler {
 			return func(req *sip.Request, tx sip.ServerTransaction) {
 				if req.Method == sip.BYE {
@@ -141,11 +149,22 @@ func newPhone(t *testing.T, codecs ...dmedia.Codec) *phone {
 	if err := p.dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {}); err != nil {
 		t.Fatal(err)
 	}
+	// diago reports ready before sipgo has pooled the listening socket; an
+	// INVITE sent in between tries to bind the port again and fails.
+	tp := ua.TransportLayer()
+	for i := 0; i < 200; i++ {
+		if ports := tp.ListenPorts(transport); len(ports) > 0 {
+			if _, err := tp.GetConnection(transport, net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))); err == nil || transport != "udp" {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	t.Cleanup(func() { cancel(); ua.Close() })
 	return p
 }
 
-func freeUDPPort(t *testing.T) int {
+func freeUDPPort(t testing.TB) int {
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +175,7 @@ func freeUDPPort(t *testing.T) int {
 
 // phoneCall is one call of a phone to the service.
 type phoneCall struct {
-	t   *testing.T
+	t   testing.TB
 	p   *phone
 	d   *diago.DialogClientSession
 	med *diago.DialogMedia
@@ -164,19 +183,26 @@ type phoneCall struct {
 
 	mu    sync.Mutex
 	heard []int16 // decoded audio received, in order
+	times []int64 // arrival of each audio packet, unix ns
 	send  []int16 // audio queued to send; silence when empty
 	stop  chan struct{}
 	wg    sync.WaitGroup
+	quiet atomic.Bool // send no RTP at all
 }
 
 // invite calls app on s with r's arguments; err is the INVITE's failure.
 func (p *phone) invite(s *Service, app string, r media.Request) (*phoneCall, error) {
-	host, port, _ := net.SplitHostPort(s.Addr())
+	return p.inviteAddr(s.Addr(), app, r)
+}
+
+// inviteAddr calls app at the SIP address addr.
+func (p *phone) inviteAddr(addr, app string, r media.Request) (*phoneCall, error) {
+	host, port, _ := net.SplitHostPort(addr)
 	pn, _ := strconv.Atoi(port)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d, med, err := p.dg.Invite(ctx, sip.Uri{User: app, Host: host, Port: pn},
-		diago.InviteOptions{Headers: []sip.Header{sip.NewHeader(media.HeaderArgs, r.Encode())}})
+		diago.InviteOptions{Transport: p.transport, Headers: []sip.Header{sip.NewHeader(media.HeaderArgs, r.Encode())}})
 	if err != nil {
 		return nil, err
 	}
@@ -184,9 +210,14 @@ func (p *phone) invite(s *Service, app string, r media.Request) (*phoneCall, err
 }
 
 // call is invite that must succeed; the phone then sends and listens.
-func (p *phone) call(t *testing.T, s *Service, app string, r media.Request) *phoneCall {
+func (p *phone) call(t testing.TB, s *Service, app string, r media.Request) *phoneCall {
 	t.Helper()
-	c, err := p.invite(s, app, r)
+	return p.callAddr(t, s.Addr(), app, r)
+}
+
+func (p *phone) callAddr(t testing.TB, addr, app string, r media.Request) *phoneCall {
+	t.Helper()
+	c, err := p.inviteAddr(addr, app, r)
 	if err != nil {
 		t.Fatalf("INVITE %s: %v", app, err)
 	}
@@ -212,6 +243,10 @@ func (c *phoneCall) sendLoop() {
 		case <-c.stop:
 			return
 		default:
+		}
+		if c.quiet.Load() {
+			time.Sleep(20 * time.Millisecond)
+			continue
 		}
 		c.mu.Lock()
 		n := copy(pcm, c.send)
@@ -241,6 +276,7 @@ func (c *phoneCall) readLoop() {
 			continue
 		}
 		c.mu.Lock()
+		c.times = append(c.times, time.Now().UnixNano())
 		for _, b := range buf[:n] {
 			if pt == 0 {
 				c.heard = append(c.heard, wav.DecodeULaw(b))

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -57,7 +58,7 @@ func (t *Timeouts) defaults() {
 
 // Config configures a Service.
 type Config struct {
-	Addr string // SIP listen address (UDP), e.g. "127.0.0.1:5080" or "127.0.0.1:0"
+	Addr string // SIP listen address (UDP and TCP), e.g. "127.0.0.1:5080" or "127.0.0.1:0"
 	// RTPBind is the address of RTP sockets. diago v0.42.1 binds RTP to
 	// the SIP address, so it may only be left unset or equal that IP.
 	RTPBind netip.Addr
@@ -78,6 +79,7 @@ type Service struct {
 	srv  *sipgo.Server
 	dg   *diago.Diago
 	conn net.PacketConn
+	ln   net.Listener
 	addr string
 
 	ctx    context.Context // parent of every leg; cancelled by Close
@@ -123,10 +125,10 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, calls: map[string]*diagoLeg{}}, nil
 }
 
-// Start binds the SIP socket and serves; it is listening when it returns.
-// ctx bounds the serving as Close does.
+// Start binds the SIP sockets (UDP and TCP on one port) and serves; it is
+// listening when it returns. ctx bounds the serving as Close does.
 func (s *Service) Start(ctx context.Context) error {
-	conn, err := net.ListenPacket("udp", s.cfg.Addr)
+	conn, ln, err := listen(s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("media service: %w", err)
 	}
@@ -134,33 +136,63 @@ func (s *Service) Start(ctx context.Context) error {
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("xc5-media"))
 	if err != nil {
 		conn.Close()
+		ln.Close()
 		return err
 	}
 	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(s.log))
 	if err != nil {
 		conn.Close()
+		ln.Close()
 		ua.Close()
 		return err
 	}
 	if s.cfg.RTPPortMax > 0 {
 		dmedia.RTPPortStart, dmedia.RTPPortEnd = s.cfg.RTPPortMin, s.cfg.RTPPortMax
 	}
+	host, port := ap.Addr().String(), int(ap.Port())
 	s.dg = diago.NewDiago(ua, diago.WithServer(srv), diago.WithLogger(s.log),
-		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: ap.Addr().String(), BindPort: int(ap.Port())}),
+		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: host, BindPort: port}),
+		diago.WithTransport(diago.Transport{Transport: "tcp", BindHost: host, BindPort: port}),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: []dmedia.Codec{
 			dmedia.CodecAudioUlaw, dmedia.CodecAudioAlaw, dmedia.CodecTelephoneEvent8000}}))
 	// diago answers every INFO with 406; ours reads the keys.
 	srv.OnInfo(s.onInfo)
 	s.dg.HandleFunc(s.serve)
-	s.ua, s.srv, s.conn, s.addr = ua, srv, conn, ap.String()
+	s.ua, s.srv, s.conn, s.ln, s.addr = ua, srv, conn, ln, ap.String()
 	go func() {
 		if err := srv.ServeUDP(conn); err != nil && !errors.Is(err, net.ErrClosed) {
-			s.log.Debug("media service: SIP transport stopped", "error", err)
+			s.log.Debug("media service: SIP UDP transport stopped", "error", err)
+		}
+	}()
+	go func() {
+		if err := srv.ServeTCP(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.log.Debug("media service: SIP TCP transport stopped", "error", err)
 		}
 	}()
 	context.AfterFunc(ctx, func() { s.Close() })
 	s.log.Info("media service listening", "addr", s.addr)
 	return nil
+}
+
+// listen binds UDP and TCP on one port; with port 0, it retries until an
+// ephemeral UDP port is also free for TCP.
+func listen(addr string) (net.PacketConn, net.Listener, error) {
+	var err error
+	for range 20 {
+		var conn net.PacketConn
+		if conn, err = net.ListenPacket("udp", addr); err != nil {
+			return nil, nil, err
+		}
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", conn.LocalAddr().String()); err == nil {
+			return conn, ln, nil
+		}
+		conn.Close()
+		if _, port, _ := net.SplitHostPort(addr); port != "0" {
+			break
+		}
+	}
+	return nil, nil, err
 }
 
 // Addr is the SIP host:port the service listens on.
@@ -189,8 +221,13 @@ func (s *Service) Close() error {
 	if s.ua == nil {
 		return nil
 	}
-	err := s.ua.Close()
-	return errors.Join(err, s.conn.Close())
+	var errs []error
+	for _, c := range []io.Closer{s.ua, s.conn, s.ln} { // sipgo may have closed the sockets already
+		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // serve runs one INVITE: checks, answers, runs the app, ends with BYE.
