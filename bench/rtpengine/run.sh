@@ -9,8 +9,8 @@
 #   bash bench/rtpengine/run.sh
 #   RATES="10000 20000" SECONDS_EACH=5 ROUNDS=3 bash bench/rtpengine/run.sh
 #
-# The load is paced (RATE packets/s of 172 bytes, in 1 ms bursts, at most 32 in
-# flight): rtpengine stops reading a socket from which it reads more than 50
+# The load is paced (RATE packets/s of 172 bytes, in 1 ms bursts, at most 16 in
+# flight, a late sender catching up by at most 1 ms of packets): rtpengine stops reading a socket from which it reads more than 50
 # packets in one wake-up five times (its flood guard, MAX_RECV_ITERS), which an
 # unpaced single stream trips; rtpengine's lines then show the loss.
 # Knobs: RATES [5000 10000 20000], SECONDS_EACH [5], ROUNDS [2], NG_PORT [22230].
