@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"xc5"
+	"xc5/media"
 	"xc5/media/relay"
 	"xc5/routing"
 )
@@ -66,6 +67,11 @@ type call struct {
 	answerSDP []byte
 	recordTo  []string // addresses the answered call's recording is mailed to
 	recordBy  string   // the account that answered a recorded call
+	// answeredBy names what answered the caller last (a username, a
+	// number, or a media app such as voicemail) and mediaOutcome the
+	// outcome a media node carried out, for the call's records.
+	answeredBy   string
+	mediaOutcome string
 }
 
 // ackWait is a 2xx that xc5 relayed to end `from` and that from's ACK
@@ -124,7 +130,11 @@ func (c *call) run() {
 	}
 	if up {
 		// Answered by a menu that led nowhere that answers: there is no
-		// failure status to send once answered, only a BYE.
+		// failure status to send once answered, only a goodbye and a BYE.
+		c.mu.Lock()
+		c.mediaOutcome = o.Outcome
+		c.mu.Unlock()
+		c.runMedia(media.Request{App: media.AppPlay, Prompt: goodbyePrompt})
 		c.hangup(nil)
 		return
 	}
@@ -279,6 +289,7 @@ func (c *call) claim(win *end) bool {
 	if c.answeredAt.IsZero() {
 		c.answeredAt = c.b.s.cfg.Now()
 	}
+	c.answeredBy = win.name
 	if !c.callerUp {
 		w := &ackWait{cseq: c.req.CSeq().SeqNo, done: make(chan struct{})}
 		if win.uac != nil {
@@ -351,10 +362,16 @@ func (c *call) hangup(from *end) {
 		}()
 	}
 	wg.Wait()
+	c.mu.Lock()
 	outcome := routing.Answered
-	if c.other != nil && c.other.trunk {
+	switch {
+	case c.other != nil && c.other.trunk:
 		outcome = routing.External
+	case c.other != nil && c.other.media == nil:
+	case c.mediaOutcome != "":
+		outcome = c.mediaOutcome
 	}
+	c.mu.Unlock()
 	c.finish(outcome, sip.StatusOK)
 }
 
@@ -421,7 +438,7 @@ func (c *call) writeCDRs(outcome string, code int, answeredAt, ended time.Time, 
 	case <-time.After(time.Minute):
 	}
 	c.mu.Lock()
-	tr, recorded := c.trace, c.recordTo
+	tr, recorded, by := c.trace, c.recordTo, c.answeredBy
 	c.mu.Unlock()
 	vals := map[string]any{
 		"from": c.who.name(), "to": c.dialed, "started": rfc3339(c.started), "ended": rfc3339(ended),
@@ -429,9 +446,9 @@ func (c *call) writeCDRs(outcome string, code int, answeredAt, ended time.Time, 
 		"withheld": c.who.trunk != nil && c.who.private, // shown as anonymous below system level (api/partition.go)
 		"recorded": len(recorded) > 0,
 	}
-	if !answeredAt.IsZero() && other != nil {
+	if !answeredAt.IsZero() {
 		vals["answered"] = rfc3339(answeredAt)
-		vals["answered_by"] = other.name
+		vals["answered_by"] = by
 		if d := ended.Sub(answeredAt); d > 0 {
 			vals["duration"] = int64((d + time.Second - 1) / time.Second)
 		}

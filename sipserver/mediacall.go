@@ -15,6 +15,10 @@ import (
 // (driver.Menu), the outcomes that a media node carries out (voicemail,
 // prompt recording), and the recording of answered calls.
 
+// goodbyePrompt is the system prompt "Goodbye." (media/prompts), played
+// before xc5 hangs up on a caller it had answered for a menu.
+const goodbyePrompt = "41EC9B4C-351E-4FFD-BB12-D9A0925C080C"
+
 // menu plays a menu on a media node and returns the key the caller
 // pressed, "" for none. ok is false when no media node took the call.
 func (c *call) menu(prompt string, dm dialplan.DigitMap) (key string, ok bool) {
@@ -41,6 +45,9 @@ func (c *call) carryOutMedia(o routing.Outcome) bool {
 	if !ok {
 		return false
 	}
+	c.mu.Lock()
+	c.mediaOutcome = o.Outcome
+	c.mu.Unlock()
 	if _, ok := c.runMedia(req); !ok {
 		return false
 	}

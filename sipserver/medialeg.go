@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -178,6 +179,9 @@ func (c *call) bridgeMedia(e *end) bool {
 	}
 	c.other = e
 	up := c.callerUp
+	if app := strings.TrimPrefix(e.name, "media:"); app != media.AppPlay {
+		c.answeredBy = app // the last app that answered names the call (menu, voicemail)
+	}
 	if !up {
 		c.answeredAt = c.b.s.cfg.Now()
 		c.awaiting[c.caller] = &ackWait{cseq: c.req.CSeq().SeqNo, done: make(chan struct{})}
