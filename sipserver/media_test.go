@@ -465,3 +465,39 @@ func toneIn(s []int16, freq float64) bool {
 	}
 	return false
 }
+
+// TestMediaAnchorModes: --media-anchor decides whether a call between two
+// phones has its RTP relayed by xc5: auto only when it must (here: the
+// callee records its calls), always, or never.
+func TestMediaAnchorModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode      string
+		recording bool
+		anchored  bool
+	}{
+		{AnchorAuto, false, false},
+		{AnchorAuto, true, true},
+		{AnchorAlways, false, true},
+		{AnchorNever, true, false},
+	} {
+		t.Run(tc.mode+map[bool]string{true: "/recorded", false: ""}[tc.recording], func(t *testing.T) {
+			x := newMediaPBX(t, Config{MediaAnchor: tc.mode})
+			if tc.recording {
+				x.put(resource.CallRule, reception, "", `{"order":-12,"record_email":"boss@acmebrick.x.co.nz"}`, resource.Create)
+			}
+			rec, _ := x.mediaPhone(reception, password)
+			sal, sep := x.mediaPhone(sales, salesPassword)
+			out := sal.dial("600")
+			in := rec.next(5 * time.Second)
+			if err := in.answer(); err != nil {
+				t.Fatal(err)
+			}
+			out.answered(5 * time.Second)
+			if got := sdpAddr(t, in.req.Body()) != sep.Addr(); got != tc.anchored {
+				t.Errorf("anchored %v, want %v", got, tc.anchored)
+			}
+			out.hangup()
+			x.idle()
+		})
+	}
+}

@@ -108,18 +108,26 @@ func (c *call) inviteMedia(req media.Request) *end {
 		}
 		close(answered)
 		timer.Stop()
+		var e *end
 		if err == nil {
+			// Known before the ACK: a short app (a play with nothing to
+			// play) may send its BYE at once.
+			e = &end{call: c, uac: dlg, key: dialogKey(r.CallID().Value(), tag), name: "media:" + req.App,
+				cancel: cancel, media: &mediaLeg{done: make(chan media.Result, 1)}}
+			b.register(e)
 			actx, acancel := context.WithTimeout(ctx, 5*time.Second)
 			err = dlg.Ack(actx)
 			acancel()
 		}
 		if err != nil {
+			if e != nil {
+				c.unbridge(e)
+			}
 			cancel()
 			c.log.Warn("media node did not take the call", "node", node, "app", req.App, "err", err)
 			continue
 		}
-		return &end{call: c, uac: dlg, key: dialogKey(r.CallID().Value(), tag), name: "media:" + req.App,
-			cancel: cancel, media: &mediaLeg{done: make(chan media.Result, 1)}}
+		return e
 	}
 	return nil
 }
@@ -187,7 +195,6 @@ func (c *call) bridgeMedia(e *end) bool {
 		c.awaiting[c.caller] = &ackWait{cseq: c.req.CSeq().SeqNo, done: make(chan struct{})}
 	}
 	c.mu.Unlock()
-	c.b.register(e)
 	answer := c.answered(body)
 	if up {
 		return true
