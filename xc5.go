@@ -2,9 +2,10 @@
 // adapters (the SQL store, the SIP service, the API) share, so that they
 // depend on it and not on each other. It holds the error codes every layer
 // uses (each protocol maps them to its status codes in its own package),
-// the types the SIP service exchanges with the store (sip.go, cdr.go) and
-// the store capabilities the SIP service needs, as interfaces the store
-// implements and cmd/xc5 wires in once. The provisioning store contract
+// the types the SIP service, the media service and the mail sender
+// exchange with the store (sip.go, cdr.go, media.go) and the store
+// capabilities they need, as interfaces the store implements and cmd/xc5
+// wires in once. The provisioning store contract
 // and the resource descriptions are in package resource for now. It
 // imports nothing but the standard library so that every package can
 // depend on it.
