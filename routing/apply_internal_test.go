@@ -25,3 +25,16 @@ func TestEveryRoutingRecordApplies(t *testing.T) {
 		t.Error("replaceLocked claims to apply a registration")
 	}
 }
+
+// TestEveryRoutingTableLoads: every resource described as a table the
+// view holds whole (resource.RoutingTable) is one the view can load.
+func TestEveryRoutingTableLoads(t *testing.T) {
+	if len(tables) == 0 {
+		t.Fatal("no tables described")
+	}
+	for _, r := range tables {
+		if setTable[r] == nil {
+			t.Errorf("%s is described as RoutingTable but the view cannot hold it", r.Name)
+		}
+	}
+}

@@ -18,11 +18,10 @@ func (v *View) Load(ctx context.Context, store resource.Store) error {
 	if err := v.loadAccounts(ctx, store); err != nil {
 		return err
 	}
-	if err := v.reloadTable(ctx, store, resource.Location); err != nil {
-		return err
-	}
-	if err := v.reloadTable(ctx, store, resource.TimeDefinition); err != nil {
-		return err
+	for _, r := range tables {
+		if err := v.reloadTable(ctx, store, r); err != nil {
+			return err
+		}
 	}
 	for {
 		v.pmu.Lock()
@@ -76,8 +75,9 @@ func (v *View) reread(ctx context.Context, store resource.Store, t touchSet) err
 		}
 	}
 	if t.tables {
-		keep(v.reloadTable(ctx, store, resource.Location))
-		keep(v.reloadTable(ctx, store, resource.TimeDefinition))
+		for _, r := range tables {
+			keep(v.reloadTable(ctx, store, r))
+		}
 	}
 	for guid := range t.accounts {
 		keep(v.ReloadAccount(ctx, store, guid))
@@ -205,13 +205,29 @@ func (v *View) reloadTable(ctx context.Context, store resource.Store, r *resourc
 	}); err != nil {
 		return err
 	}
-	if r == resource.Location {
-		v.SetLocations(recs)
-	} else {
-		v.SetTimeSets(recs)
+	if set := setTable[r]; set != nil {
+		set(v, recs)
 	}
 	return nil
 }
+
+// setTable replaces one of the tables in the view.
+var setTable = map[*resource.Resource]func(*View, []resource.Record){
+	resource.Location:       (*View).SetLocations,
+	resource.TimeDefinition: (*View).SetTimeSets,
+}
+
+// tables are the system-wide tables the view holds whole, as the resource
+// descriptions say (resource.RoutingTable).
+var tables = func() []*resource.Resource {
+	var out []*resource.Resource
+	for _, r := range resource.All {
+		if r.Routing == resource.RoutingTable {
+			out = append(out, r)
+		}
+	}
+	return out
+}()
 
 // loadAccounts builds every account with its rules in place, under the
 // lock: nothing decides on the view until Load is done.
