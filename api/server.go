@@ -324,7 +324,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target
 		}
 		query.After = n
 	}
-	lean := t.Res == resource.Account || t.Res == resource.Child || t.Res == resource.CDR
+	lean := t.Res.LeanListing() // the description says which listings are lean
 	filter := s.readFilter(r.Context(), c, t)
 	pattern := query.Filter
 	match := redactedMatch(c, t, &query)
