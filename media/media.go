@@ -25,6 +25,8 @@ const (
 	AppVoicemail    = "voicemail"     // play a greeting, record a message, keep and mail it
 	AppRecordPrompt = "record-prompt" // record a prompt by phone, play it back, keep it on 1
 	AppPlay         = "play"          // play a prompt and hang up (announcements, goodbye)
+	AppConference   = "conference"    // join a conference room and talk with its other members
+	AppMailbox      = "mailbox"       // ask a mailbox's PIN, then play, save and delete its messages
 )
 
 // Header names of the protocol.
@@ -54,6 +56,9 @@ type Request struct {
 	To      string // what was called
 	// MaxRecord bounds a recording; 0 is the app's default.
 	MaxRecord time.Duration
+	// Room is the conference room (the number of the account that owns
+	// it, system-wide unique).
+	Room string
 }
 
 // Encode is the value of the HeaderArgs header.
@@ -71,6 +76,7 @@ func (r Request) Encode() string {
 	set("account", r.Account)
 	set("from", r.From)
 	set("to", r.To)
+	set("room", r.Room)
 	if r.MaxRecord > 0 {
 		v.Set("max", strconv.Itoa(int(r.MaxRecord/time.Second)))
 	}
@@ -80,7 +86,7 @@ func (r Request) Encode() string {
 // Decode reads a Request for app from the HeaderArgs header value.
 func Decode(app, args string) (Request, error) {
 	switch app {
-	case AppMenu, AppVoicemail, AppRecordPrompt, AppPlay:
+	case AppMenu, AppVoicemail, AppRecordPrompt, AppPlay, AppConference, AppMailbox:
 	default:
 		return Request{}, fmt.Errorf("unknown media app %q", app)
 	}
@@ -89,7 +95,7 @@ func Decode(app, args string) (Request, error) {
 		return Request{}, fmt.Errorf("bad %s header: %v", HeaderArgs, err)
 	}
 	r := Request{App: app, Prompt: v.Get("prompt"), Mailbox: v.Get("mailbox"), Email: v.Get("email"),
-		Account: v.Get("account"), From: v.Get("from"), To: v.Get("to")}
+		Account: v.Get("account"), From: v.Get("from"), To: v.Get("to"), Room: v.Get("room")}
 	if k := v.Get("keys"); k != "" {
 		r.Keys = strings.Split(k, ",")
 	}
@@ -100,8 +106,11 @@ func Decode(app, args string) (Request, error) {
 		}
 		r.MaxRecord = time.Duration(n) * time.Second
 	}
-	if app == AppMenu && len(r.Keys) == 0 {
+	switch {
+	case app == AppMenu && len(r.Keys) == 0:
 		return Request{}, fmt.Errorf("a menu needs keys")
+	case app == AppConference && r.Room == "":
+		return Request{}, fmt.Errorf("a conference needs a room")
 	}
 	return r, nil
 }

@@ -12,6 +12,8 @@ func TestRequestRoundTrip(t *testing.T) {
 		{App: AppVoicemail, Mailbox: "A1", Email: "reception@acmebrick.x.co.nz", Account: "reception@acmebrick.x.co.nz", From: "+6421555000", To: "6491231234", MaxRecord: 180 * time.Second},
 		{App: AppRecordPrompt, Prompt: "ECB3B334-5F1D-4CD7-8446-675FC7476E31", From: "reception@acmebrick.x.co.nz"},
 		{App: AppPlay},
+		{App: AppConference, Room: "6499290085", From: "+6421555000"},
+		{App: AppMailbox, Mailbox: "A1", Account: "reception@acmebrick.x.co.nz"},
 	} {
 		got, err := Decode(r.App, r.Encode())
 		if err != nil {
@@ -27,6 +29,7 @@ func TestDecodeRefuses(t *testing.T) {
 	for _, tc := range []struct{ app, args string }{
 		{"conference-x", ""},
 		{AppMenu, ""},
+		{AppConference, ""},
 		{AppVoicemail, "max=-1"},
 		{AppVoicemail, "max=99999"},
 		{AppVoicemail, "%zz"},
