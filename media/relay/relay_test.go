@@ -182,3 +182,32 @@ func TestNewPoolRejects(t *testing.T) {
 		})
 	}
 }
+
+// An SDP naming the relay itself must not make packets circle between
+// its sockets.
+func TestNoLoopThroughItself(t *testing.T) {
+	p := newPool(t, 31900, 31999)
+	s := open(t, p)
+	other := open(t, p)
+	a := rtptest.Listen(t)
+	s.Side(0).SetRemote(a.Addr())
+	for _, to := range []netip.AddrPort{s.Side(0).Local(), s.Side(1).Local(), other.Side(0).Local()} {
+		s.Side(1).SetRemote(to)
+		a.SendTone(s.Side(0).Local(), rtptest.PCMU, 1000, 100*time.Millisecond)
+	}
+	poll.Until(t, 5*time.Second, "the packets to be dropped", func() bool { return p.Stats().Dropped >= 15 })
+	time.Sleep(100 * time.Millisecond) // a loop would keep counting
+	if st := p.Stats(); st.Packets > 15 {
+		t.Errorf("stats %+v: %d packets sent in, at most 15 may go out", st, 15)
+	}
+}
+
+// c=0.0.0.0 (hold, RFC 2543 style) is not an address to send to.
+func TestSetRemoteUnspecified(t *testing.T) {
+	p := newPool(t, 32200, 32299)
+	s := open(t, p)
+	s.Side(1).SetRemote(netip.MustParseAddrPort("0.0.0.0:4000"))
+	if r := s.Side(1).Remote(); r.IsValid() {
+		t.Errorf("remote = %v, want none", r)
+	}
+}
