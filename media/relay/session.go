@@ -166,7 +166,9 @@ func (so *sock) dest() netip.AddrPort {
 
 // accept latches the first source, keeps it while it is live, and moves
 // to another source only after the latched one has been silent for the
-// given time.
+// given time, or at once if the new one is the address of the party's
+// SDP (signalling vouches for it: a re-INVITE's new port while the old
+// one still has packets in flight).
 func (so *sock) accept(src netip.AddrPort, now, silence int64) bool {
 	l := so.latched.Load()
 	if l != nil {
@@ -174,7 +176,7 @@ func (so *sock) accept(src netip.AddrPort, now, silence int64) bool {
 			l.last.Store(now)
 			return true
 		}
-		if now-l.last.Load() < silence {
+		if r := so.remote.Load(); now-l.last.Load() < silence && (r == nil || *r != src) {
 			return false
 		}
 	}
