@@ -134,7 +134,7 @@ func (p *Pool) Open() (*Session, error) {
 			}
 			return nil, err
 		}
-		sd.sess, sd.idx = s, i
+		sd.idx = i
 		s.sides[i] = sd
 	}
 	p.mu.Lock()

@@ -42,7 +42,6 @@ type digitEvent struct {
 // Side is one party's end of a session: the socket pair that party sends
 // to and receives from.
 type Side struct {
-	sess      *Session
 	idx, pair int
 	local     netip.AddrPort
 	rtp, rtcp sock
