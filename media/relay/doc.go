@@ -32,7 +32,12 @@
 // (and counted) while the latched source is live; only when it has been
 // silent for Config.Silence (2 s) may another source take over, which is
 // how a phone whose NAT binding changed, or that moved network, is
-// followed. SetRemote (a re-INVITE) forgets the latch at once.
+// followed. The one exception is the address of the party's own SDP: a
+// packet from it takes over at once, since signalling vouches for it. RTCP sockets latch the same way, with six times the silence,
+// since reports come only every few seconds. SetRemote (a re-INVITE)
+// forgets the latch at once. Packets from the pool's own sockets are
+// always dropped, so an SDP that names the relay cannot make it send to
+// itself in a loop.
 //
 // This is stricter than rtpengine's default, which latches the same way
 // but still forwards packets from other sources ("strict source" is an

@@ -40,6 +40,9 @@ type Pool struct {
 	mu   sync.Mutex
 	free []int // port pair indexes, a FIFO: a freed pair is reused last
 	open map[*Session]struct{}
+	// inUse marks the pairs bound now, read without the lock by the relay
+	// goroutines to drop packets that come from the pool's own sockets.
+	inUse []atomic.Bool
 
 	// Totals of closed sessions; open ones are summed in Stats.
 	closed counters
@@ -95,7 +98,7 @@ func NewPool(cfg Config) (*Pool, error) {
 		cfg.MaxRecording = time.Hour
 	}
 	cfg.PortMin = first
-	p := &Pool{cfg: cfg, free: make([]int, pairs), open: map[*Session]struct{}{}}
+	p := &Pool{cfg: cfg, free: make([]int, pairs), open: map[*Session]struct{}{}, inUse: make([]atomic.Bool, pairs)}
 	for i := range p.free {
 		p.free[i] = i
 	}
@@ -126,11 +129,12 @@ func (p *Pool) Open() (*Session, error) {
 		if err != nil {
 			for _, b := range s.sides[:i] {
 				b.closeSockets()
+				p.inUse[b.pair].Store(false)
 				p.release(b.pair)
 			}
 			return nil, err
 		}
-		sd.sess, sd.idx = s, i
+		sd.idx = i
 		s.sides[i] = sd
 	}
 	p.mu.Lock()
@@ -165,6 +169,7 @@ func (p *Pool) bindSide() (*Side, error) {
 			p.release(pair)
 			continue
 		}
+		p.inUse[pair].Store(true)
 		sd := &Side{pair: pair, local: netip.AddrPortFrom(p.cfg.Advertise, uint16(port))}
 		sd.rtp.conn, sd.rtcp.conn = rtp, rtcp
 		sd.rtcp.isRTCP = true
@@ -204,6 +209,7 @@ func (p *Pool) closedSession(s *Session) {
 	delete(p.open, s)
 	p.closed.add(s.count.stats())
 	for _, sd := range s.sides {
+		p.inUse[sd.pair].Store(false)
 		p.free = append(p.free, sd.pair)
 	}
 	p.mu.Unlock()
@@ -211,4 +217,16 @@ func (p *Pool) closedSession(s *Session) {
 
 func listen(addr netip.Addr, port int) (*net.UDPConn, error) {
 	return net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(port))))
+}
+
+// ours reports whether src is a socket of this pool: an SDP that names
+// the relay itself (by mistake, or to make it send to itself) would
+// otherwise loop packets between its sockets as fast as they go.
+func (p *Pool) ours(src netip.AddrPort) bool {
+	a := src.Addr().Unmap()
+	if a != p.cfg.Bind && a != p.cfg.Advertise && !(p.cfg.Bind.IsUnspecified() && a.IsLoopback()) {
+		return false
+	}
+	i := (int(src.Port()) - p.cfg.PortMin) / 2
+	return int(src.Port()) >= p.cfg.PortMin && i < len(p.inUse) && p.inUse[i].Load()
 }

@@ -27,10 +27,12 @@ func (s *Session) StopRecording() (wav []byte, d time.Duration) {
 	if rec == nil {
 		return nil, 0
 	}
+	// Once done is set no packet writes to the channels, so the WAV is
+	// built without the lock that a relay goroutine may be waiting on.
 	rec.mu.Lock()
-	defer rec.mu.Unlock()
 	rec.done = true
 	a, b := rec.ch[0].samples, rec.ch[1].samples
+	rec.mu.Unlock()
 	n := max(len(a), len(b))
 	if n == 0 {
 		return nil, 0

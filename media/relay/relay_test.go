@@ -182,3 +182,56 @@ func TestNewPoolRejects(t *testing.T) {
 		})
 	}
 }
+
+// An SDP naming the relay itself must not make packets circle between
+// its sockets.
+func TestNoLoopThroughItself(t *testing.T) {
+	p := newPool(t, 31900, 31999)
+	s := open(t, p)
+	other := open(t, p)
+	a := rtptest.Listen(t)
+	s.Side(0).SetRemote(a.Addr())
+	for _, to := range []netip.AddrPort{s.Side(0).Local(), s.Side(1).Local(), other.Side(0).Local()} {
+		s.Side(1).SetRemote(to)
+		a.SendTone(s.Side(0).Local(), rtptest.PCMU, 1000, 100*time.Millisecond)
+	}
+	poll.Until(t, 5*time.Second, "the packets to be dropped", func() bool { return p.Stats().Dropped >= 15 })
+	time.Sleep(100 * time.Millisecond) // a loop would keep counting
+	if st := p.Stats(); st.Packets > 15 {
+		t.Errorf("stats %+v: %d packets sent in, at most 15 may go out", st, 15)
+	}
+}
+
+// c=0.0.0.0 (hold, RFC 2543 style) is not an address to send to.
+func TestSetRemoteUnspecified(t *testing.T) {
+	p := newPool(t, 32200, 32299)
+	s := open(t, p)
+	s.Side(1).SetRemote(netip.MustParseAddrPort("0.0.0.0:4000"))
+	if r := s.Side(1).Remote(); r.IsValid() {
+		t.Errorf("remote = %v, want none", r)
+	}
+}
+
+// A re-INVITE moves the caller's media to a new port while the old one
+// still sends: the SDP's address takes over at once.
+func TestReINVITEMovesMedia(t *testing.T) {
+	p := newPool(t, 32500, 32599)
+	s, a, b := call(t, p)
+	stopOld := a.StartTone(s.Side(0).Local(), rtptest.PCMU, 1000)
+	defer stopOld()
+	waitAudio(t, b, 800)
+	moved := rtptest.Listen(t)
+	s.Side(0).SetRemote(moved.Addr())
+	// The old port's packets in flight latch first, as they would.
+	poll.Until(t, 5*time.Second, "the old port to latch again", func() bool { return s.Side(0).Remote() == a.Addr() })
+	n := len(b.Received())
+	stop := moved.StartTone(s.Side(0).Local(), rtptest.PCMU, 600)
+	defer stop()
+	poll.Until(t, 5*time.Second, "the new port to latch", func() bool { return s.Side(0).Remote() == moved.Addr() })
+	waitAudio(t, b, n+4000)
+	if after := b.Received()[n+800:]; !audiotest.Has(after, 8000, 600) || audiotest.Has(after, 8000, 1000) {
+		t.Error("after the re-INVITE B should hear the new port's 600 Hz, not the old 1 kHz")
+	}
+	b.SendTone(s.Side(1).Local(), rtptest.PCMU, 800, 200*time.Millisecond)
+	waitAudio(t, moved, 1600)
+}

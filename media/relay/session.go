@@ -15,6 +15,9 @@ var epoch = time.Now()
 
 func monotonic() int64 { return int64(time.Since(epoch)) }
 
+// rtcpSilence multiplies Config.Silence for RTCP sockets.
+const rtcpSilence = 6
+
 // Session relays one call's media between two parties: what arrives on
 // side 0 leaves from side 1's socket towards side 1's party, and the
 // reverse, for RTP and for RTCP.
@@ -39,7 +42,6 @@ type digitEvent struct {
 // Side is one party's end of a session: the socket pair that party sends
 // to and receives from.
 type Side struct {
-	sess      *Session
 	idx, pair int
 	local     netip.AddrPort
 	rtp, rtcp sock
@@ -121,14 +123,19 @@ func (sd *Side) Local() netip.AddrPort { return sd.local }
 // RTP; RTCP goes to the port above. It forgets any latched source, so the
 // next packet to arrive latches afresh: a re-INVITE moving the media is
 // followed at once.
+//
+// An address that cannot be sent to (0.0.0.0 of an old-style hold, port
+// 0) clears it: nothing is sent to the party until its packets arrive.
 func (sd *Side) SetRemote(a netip.AddrPort) {
 	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-	rtcp := a
-	if a.Port() != 0 && a.Port() != 65535 {
-		rtcp = netip.AddrPortFrom(a.Addr(), a.Port()+1)
+	if !a.Addr().IsValid() || a.Addr().IsUnspecified() || a.Port() == 0 || a.Port() == 65535 {
+		sd.rtp.remote.Store(nil)
+		sd.rtcp.remote.Store(nil)
+	} else {
+		rtcp := netip.AddrPortFrom(a.Addr(), a.Port()+1)
+		sd.rtp.remote.Store(&a)
+		sd.rtcp.remote.Store(&rtcp)
 	}
-	sd.rtp.remote.Store(&a)
-	sd.rtcp.remote.Store(&rtcp)
 	sd.rtp.latched.Store(nil)
 	sd.rtcp.latched.Store(nil)
 }
@@ -158,7 +165,9 @@ func (so *sock) dest() netip.AddrPort {
 
 // accept latches the first source, keeps it while it is live, and moves
 // to another source only after the latched one has been silent for the
-// given time.
+// given time, or at once if the new one is the address of the party's
+// SDP (signalling vouches for it: a re-INVITE's new port while the old
+// one still has packets in flight).
 func (so *sock) accept(src netip.AddrPort, now, silence int64) bool {
 	l := so.latched.Load()
 	if l != nil {
@@ -166,7 +175,7 @@ func (so *sock) accept(src netip.AddrPort, now, silence int64) bool {
 			l.last.Store(now)
 			return true
 		}
-		if now-l.last.Load() < silence {
+		if r := so.remote.Load(); now-l.last.Load() < silence && (r == nil || *r != src) {
 			return false
 		}
 	}
@@ -182,6 +191,11 @@ func (so *sock) accept(src netip.AddrPort, now, silence int64) bool {
 func (s *Session) relay(sd *Side, in, out *sock) {
 	defer s.wg.Done()
 	silence := int64(s.pool.cfg.Silence)
+	if in.isRTCP {
+		// RTCP comes every few seconds (RFC 3550 §6.2), so a gap of
+		// Silence between reports is normal, not a sign the party left.
+		silence *= rtcpSilence
+	}
 	buf := make([]byte, 4096) // an MTU-sized packet with room; 16 KiB a session
 	for {
 		n, src, err := in.conn.ReadFromUDPAddrPort(buf)
@@ -192,7 +206,7 @@ func (s *Session) relay(sd *Side, in, out *sock) {
 			continue
 		}
 		now := monotonic()
-		if !in.accept(src, now, silence) {
+		if s.pool.ours(src) || !in.accept(src, now, silence) {
 			s.count.dropped.Add(1)
 			continue
 		}
