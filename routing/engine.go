@@ -211,9 +211,19 @@ func (v *View) EarlyRewrite(caller *Account, dialed string) string {
 	return out
 }
 
+// MailboxCode is the feature code that takes a user to its own mailbox
+// (the PIN is still asked, as Kazoo's *97 and Asterisk's VoiceMailMain
+// do); the document's 14 early rule makes it 1498 too.
+const MailboxCode = "*98"
+
 // feature handles star codes: *22… records a prompt of the caller's
-// organisation.
+// organisation, *98 dials in to the caller's own mailbox.
 func (w *walker) feature(a *Account, chain []*Account, code string) {
+	if code == MailboxCode && a.UmsPin != "" {
+		w.step("feature", a, code+" dials in to the mailbox of "+a.Username)
+		w.end(Outcome{Outcome: Mailbox, Mailbox: a.Username})
+		return
+	}
 	if strings.HasPrefix(code, "*22") {
 		p := w.v.lookupPrompt(code)
 		if p != nil && w.v.sameOrganisation(a, p.Account) {

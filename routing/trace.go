@@ -48,6 +48,7 @@ const (
 	External     = "external"
 	RecordPrompt = "record-prompt"
 	Voicemail    = "voicemail"
+	Mailbox      = "mailbox" // the caller dials in to its own mailbox (MailboxCode)
 	Unanswered   = "unanswered"
 	Busy         = "busy"
 )
@@ -65,7 +66,7 @@ type Outcome struct {
 	// Emergency is set on an external outcome to an emergency number, so
 	// that the carrier leg can say so (Priority: emergency).
 	Emergency bool
-	Mailbox   string // voicemail: the mailbox's account
+	Mailbox   string // voicemail, mailbox: the mailbox's account
 	Record    []string
 }
 

@@ -228,7 +228,7 @@ func (c *call) ringExternal(d *driver, o routing.Outcome) (outcome string, code 
 // carry out.
 func needsMedia(outcome string) bool {
 	switch outcome {
-	case routing.Email, routing.Voicemail, routing.Conference, routing.RecordPrompt:
+	case routing.Email, routing.Voicemail, routing.Conference, routing.RecordPrompt, routing.Mailbox:
 		return true
 	}
 	return false

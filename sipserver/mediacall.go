@@ -66,6 +66,11 @@ func (c *call) mediaRequestFor(o routing.Outcome) (media.Request, bool) {
 	case routing.RecordPrompt:
 		req.App, req.Prompt = media.AppRecordPrompt, o.Prompt
 		return req, true
+	case routing.Conference:
+		req.App, req.Room = media.AppConference, o.Room
+		return req, true
+	case routing.Mailbox:
+		req.App = media.AppMailbox
 	default:
 		return req, false
 	}

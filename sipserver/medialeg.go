@@ -3,6 +3,7 @@ package sipserver
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"net"
 	"strconv"
 	"strings"
@@ -74,6 +75,14 @@ func (c *call) inviteMedia(req media.Request) *end {
 	b := c.b
 	nodes := b.s.cfg.Media
 	start := int(b.mediaNext.Add(1))
+	if req.Room != "" {
+		// Every member of a room goes to the same node, whichever
+		// signalling node the call came in by: the nodes are tried in an
+		// order fixed by the room (all nodes have the same --media list).
+		h := fnv.New32a()
+		h.Write([]byte(req.Room))
+		start = int(h.Sum32() % uint32(len(nodes)))
+	}
 	for i := range nodes {
 		node := nodes[(start+i)%len(nodes)]
 		r, tag, err := c.mediaRequest(req, node)

@@ -26,6 +26,7 @@ var outcomeStatuses = map[string]sipStatus{
 	routing.Voicemail:    {sip.StatusServiceUnavailable, mediaReason},
 	routing.Conference:   {sip.StatusServiceUnavailable, mediaReason},
 	routing.RecordPrompt: {sip.StatusServiceUnavailable, mediaReason},
+	routing.Mailbox:      {sip.StatusServiceUnavailable, mediaReason},
 	"menu":               {sip.StatusServiceUnavailable, mediaReason},
 }
 
