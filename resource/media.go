@@ -5,7 +5,8 @@ package resource
 // api, voicemail.go) over xc5.VoicemailStore; this description gives it
 // its path, its OPTIONS documentation and the check of a PATCH.
 var Voicemail = &Resource{
-	Name: "voicemail",
+	Name:    "voicemail",
+	Routing: RoutingNone, // mailboxes are not routing; their changes light message-waiting lamps
 	Description: "Voicemail messages in the account's mailbox, oldest first. GET …/voicemail/{guid} with Accept: audio/wav answers the message's " +
 		"8 kHz WAV; PATCH {\"status\":\"saved\"} (or \"new\") marks it; DELETE removes it. Messages go with their account",
 	Methods:     readOnly,
@@ -32,7 +33,8 @@ func checkVoicemailStatus(v any) (any, error) {
 // Mail is the durable outbox of voicemail and recording mails, for the
 // provider to see what went out and what is stuck (docs/media.md).
 var Mail = &Resource{
-	Name: "mail",
+	Name:    "mail",
+	Routing: RoutingNone,
 	Description: "The outbox of voicemail and recording mails, newest first: queued (waiting or being retried), sent, or failed " +
 		"(refused for good). ?state=queued|sent|failed filters, ?limit=N bounds. System access only; read-only",
 	Methods:    readOnly,

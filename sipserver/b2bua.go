@@ -50,6 +50,7 @@ type b2bua struct {
 	emergency atomic.Int64 // emergency calls being set up (emergencySetups)
 	shed      atomic.Int64 // INVITEs refused for overload
 	mediaNext atomic.Int64 // rotation over Config.Media
+	mwi       *mwi         // message-summary subscriptions (mwi.go)
 }
 
 // EnableCalls makes the server carry calls: INVITEs from phones
@@ -93,6 +94,7 @@ func (s *Server) EnableCalls(view *routing.View) error {
 		active:  map[string]int{},
 		dialogs: map[string]*end{},
 		ringing: map[*ringing]struct{}{},
+		mwi:     newMWI(),
 	}
 	if s.cfg.ShareCallCounts {
 		b.shared = store
@@ -116,6 +118,8 @@ func (s *Server) EnableCalls(view *routing.View) error {
 	s.Handle(sip.BYE, b.onBye)
 	s.Handle(sip.CANCEL, b.onCancel)
 	s.Handle(sip.INFO, b.onInfo)
+	s.Handle(sip.SUBSCRIBE, b.onSubscribe)
+	b.watchMailboxes(store)
 	return nil
 }
 

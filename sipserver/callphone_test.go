@@ -37,6 +37,7 @@ type uaPhone struct {
 
 	calls     chan *inbound     // INVITEs the test handles itself
 	reinvites chan *sip.Request // re-INVITEs received (answered 200 with holdSDP)
+	notifies  chan *sip.Request // NOTIFYs received (answered 200)
 	holdSDP   string
 	onInvite  func(in *inbound) // automatic behaviour instead of calls
 
@@ -121,9 +122,17 @@ func newUAPhone(t testing.TB, xc5addr, transport, user, password string) *uaPhon
 		uac:       sipgo.NewDialogClientCache(client, contact),
 		calls:     make(chan *inbound, 16),
 		reinvites: make(chan *sip.Request, 16),
+		notifies:  make(chan *sip.Request, 16),
 		holdSDP:   strings.Replace(sdpFor(local, rp), "sendrecv", "recvonly", 1),
 	}
 	srv.OnInvite(p.handleInvite)
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		select {
+		case p.notifies <- req:
+		default:
+		}
+	})
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
 		p.uas.ReadAck(req, tx)
 		p.event("ACK")

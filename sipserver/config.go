@@ -54,6 +54,10 @@ type Config struct {
 	// AnchorNever. Calls a media node answers are always anchored.
 	MediaAnchor string
 
+	// NoUnsolicitedMWI stops the NOTIFYs of message-waiting sent to the
+	// registered phones of a mailbox nobody subscribed to (mwi.go).
+	NoUnsolicitedMWI bool
+
 	// ExternalRingSeconds bounds how long a call sent out over a carrier
 	// (a plain external dial or a forward to an external number) may ring
 	// before xc5 gives up; the carrier usually ends it first. Default 120.

@@ -47,6 +47,7 @@ type Store interface {
 	xc5.ActiveCallCounter
 	xc5.ReadFence
 	xc5.MailQueue
+	xc5.VoicemailStore
 	resource.Notifier
 }
 

@@ -22,6 +22,20 @@ type memCallStore struct {
 	mails  []xc5.Mail
 }
 
+// The in-memory store has no mailboxes.
+func (m *memCallStore) ListVoicemail(ctx context.Context, account string, fn func(xc5.Voicemail) error) error {
+	return nil
+}
+func (m *memCallStore) GetVoicemail(ctx context.Context, account, guid string, audio bool) (xc5.Voicemail, error) {
+	return xc5.Voicemail{}, xc5.Errorf(xc5.ENOTFOUND, "no voicemail")
+}
+func (m *memCallStore) SetVoicemailStatus(ctx context.Context, account, guid, status string) error {
+	return xc5.Errorf(xc5.ENOTFOUND, "no voicemail")
+}
+func (m *memCallStore) DeleteVoicemail(ctx context.Context, account, guid string) error {
+	return xc5.Errorf(xc5.ENOTFOUND, "no voicemail")
+}
+
 func (m *memCallStore) QueueMail(ctx context.Context, mails []xc5.Mail) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

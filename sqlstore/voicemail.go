@@ -80,7 +80,8 @@ func (s *Store) changeVoicemail(ctx context.Context, account, guid, stmt string,
 		return notFound("voicemail %s not found", guid)
 	}
 	args = append(args, strings.ToUpper(guid), strings.ToUpper(account))
-	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+	var ticket uint64
+	err := s.w.do(withTicket(ctx, &ticket), func(ctx context.Context, q execer) error {
 		res, err := q.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return err
@@ -90,4 +91,14 @@ func (s *Store) changeVoicemail(ctx context.Context, account, guid, stmt string,
 		}
 		return nil
 	})
+	if err == nil {
+		s.mailboxChanged(strings.ToUpper(account), ticket)
+	}
+	return err
+}
+
+// mailboxChanged tells the listeners, on this node and the others, that
+// an account's mailbox changed: message-waiting lights follow it.
+func (s *Store) mailboxChanged(account string, ticket uint64) {
+	s.emit(resource.Change{Resource: resource.Voicemail, Account: account}, ticket)
 }

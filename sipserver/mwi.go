@@ -1,0 +1,366 @@
+package sipserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+
+	"xc5"
+	"xc5/resource"
+	"xc5/routing"
+)
+
+// Message-waiting indication (RFC 3842 over RFC 6665): a phone that
+// SUBSCRIBEs to message-summary for its own account gets a NOTIFY with
+// Messages-Waiting and the counts now and on every change of the
+// mailbox (a message left, heard, saved or deleted, by phone or through
+// the API, on any node: the store's change feed brings other nodes'
+// writes). Phones that never subscribe, as many desk phones expect, get
+// the same NOTIFY unsolicited at their registered contacts
+// (Config.NoUnsolicitedMWI turns that off).
+
+const mwiEvent = "message-summary"
+
+// mwiSub is one subscription: a dialog xc5 holds as notifier.
+type mwiSub struct {
+	key       string // dialog key: Call-ID and xc5's tag
+	acct      string // the account's GUID
+	username  string
+	callID    string
+	localTag  string
+	remote    sip.Uri // the subscriber's From (its tag in remoteTag)
+	remoteTag string
+	local     sip.Uri // the subscriber's To (what it subscribed to)
+	target    sip.Uri // the subscriber's Contact
+	dest      string  // where its SUBSCRIBE came from (NAT)
+	transport string
+
+	mu      sync.Mutex // orders the NOTIFYs of one subscription
+	cseq    uint32
+	expires time.Time
+}
+
+// mwi holds this node's subscriptions.
+type mwi struct {
+	mu     sync.Mutex
+	subs   map[string]*mwiSub
+	byAcct map[string]map[*mwiSub]struct{}
+}
+
+func newMWI() *mwi {
+	return &mwi{subs: map[string]*mwiSub{}, byAcct: map[string]map[*mwiSub]struct{}{}}
+}
+
+func (m *mwi) add(s *mwiSub) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.subs[s.key] = s
+	if m.byAcct[s.acct] == nil {
+		m.byAcct[s.acct] = map[*mwiSub]struct{}{}
+	}
+	m.byAcct[s.acct][s] = struct{}{}
+}
+
+func (m *mwi) remove(s *mwiSub) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.subs, s.key)
+	delete(m.byAcct[s.acct], s)
+	if len(m.byAcct[s.acct]) == 0 {
+		delete(m.byAcct, s.acct)
+	}
+}
+
+func (m *mwi) of(acct string) []*mwiSub {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*mwiSub, 0, len(m.byAcct[acct]))
+	for s := range m.byAcct[acct] {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Subscriptions reports this node's message-summary subscriptions.
+func (s *Server) Subscriptions() int {
+	s.mu.Lock()
+	b := s.b2b
+	s.mu.Unlock()
+	if b == nil {
+		return 0
+	}
+	b.mwi.mu.Lock()
+	defer b.mwi.mu.Unlock()
+	return len(b.mwi.subs)
+}
+
+// onSubscribe takes a SUBSCRIBE: a new message-summary subscription of
+// an account to its own mailbox (authenticated like a REGISTER), or the
+// refresh (or end, Expires: 0) of one.
+func (b *b2bua) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	if ev := req.GetHeader("Event"); ev == nil || !strings.EqualFold(strings.TrimSpace(strings.Split(ev.Value(), ";")[0]), mwiEvent) {
+		b.s.respond(tx, req, 489, "Bad Event", sip.NewHeader("Allow-Events", mwiEvent))
+		return
+	}
+	expires := b.s.cfg.MaxExpires
+	if h := req.GetHeader("Expires"); h != nil {
+		n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+		if err != nil || n < 0 {
+			b.s.respond(tx, req, sip.StatusBadRequest, "Bad Expires")
+			return
+		}
+		expires = min(time.Duration(n)*time.Second, b.s.cfg.MaxExpires)
+	}
+	if expires > 0 && expires < b.s.cfg.MinExpires {
+		b.s.respond(tx, req, sip.StatusIntervalToBrief, "Interval Too Brief", sip.NewHeader("Min-Expires", seconds(b.s.cfg.MinExpires)))
+		return
+	}
+	if tag, _ := req.To().Params.Get("tag"); tag != "" {
+		b.refreshSubscription(req, tx, expires)
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+	defer cancel()
+	creds, ok := b.s.authenticate(ctx, req, tx, false)
+	if !ok {
+		return
+	}
+	a := b.view.Account(creds.GUID)
+	if a == nil || !subscribesOwn(req.To().Address, a) {
+		b.s.respond(tx, req, sip.StatusForbidden, "Only Your Own Mailbox")
+		return
+	}
+	sub := &mwiSub{key: dialogKey(req.CallID().Value(), sip.GenerateTagN(16)), acct: a.GUID, username: a.Username,
+		callID: req.CallID().Value(), remote: req.From().Address, local: req.To().Address,
+		dest: req.Source(), transport: req.Transport()}
+	sub.localTag = strings.TrimPrefix(sub.key, sub.callID+"\x00")
+	sub.remoteTag, _ = req.From().Params.Get("tag")
+	sub.target = req.Recipient
+	if ct := req.Contact(); ct != nil {
+		sub.target = ct.Address
+	}
+	sub.expires = b.s.cfg.Now().Add(expires)
+	res := b.s.response(req, sip.StatusOK, "OK", sip.NewHeader("Expires", seconds(expires)))
+	res.To().Params.Add("tag", sub.localTag)
+	ct := b.contact(req.Transport())
+	res.AppendHeader(&ct)
+	if err := tx.Respond(res); err != nil {
+		return
+	}
+	if expires > 0 {
+		b.mwi.add(sub)
+	}
+	go b.notifySub(sub, expires == 0)
+}
+
+// subscribesOwn reports a SUBSCRIBE whose To names the subscriber's own
+// account: its username, or its local part at any host.
+func subscribesOwn(to sip.Uri, a *routing.Account) bool {
+	want := strings.ToLower(a.Username)
+	local, _, _ := strings.Cut(want, "@")
+	user := strings.ToLower(to.User)
+	return user == local || user+"@"+strings.ToLower(to.Host) == want || strings.ToLower(to.Host) == want && user == ""
+}
+
+// refreshSubscription renews (or ends) a subscription in its dialog.
+func (b *b2bua) refreshSubscription(req *sip.Request, tx sip.ServerTransaction, expires time.Duration) {
+	b.mwi.mu.Lock()
+	sub := b.mwi.subs[requestKey(req)]
+	b.mwi.mu.Unlock()
+	if sub == nil {
+		b.s.respond(statelessTx{tx}, req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
+		return
+	}
+	sub.mu.Lock()
+	sub.expires = b.s.cfg.Now().Add(expires)
+	sub.mu.Unlock()
+	b.s.respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Expires", seconds(expires)))
+	if expires == 0 {
+		b.mwi.remove(sub)
+	}
+	go b.notifySub(sub, expires == 0)
+}
+
+// mailboxChanged sends the new state of an account's mailbox to its
+// subscriptions on this node or, without any, to its registered phones.
+func (b *b2bua) mailboxChanged(acct string) {
+	subs := b.mwi.of(acct)
+	for _, s := range subs {
+		b.notifySub(s, false)
+	}
+	if len(subs) > 0 || b.s.cfg.NoUnsolicitedMWI {
+		return
+	}
+	a := b.view.Account(acct)
+	if a == nil || a.UmsPin == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+	defer cancel()
+	bs, err := b.s.reg.ContactsOf(ctx, acct, b.s.cfg.Now())
+	if err != nil {
+		return
+	}
+	body, err := b.summary(ctx, a.GUID, a.Username)
+	if err != nil {
+		return
+	}
+	for _, bnd := range bs {
+		b.notifyContact(ctx, a.Username, bnd, body)
+	}
+}
+
+// summary is the message-summary body of an account's mailbox.
+func (b *b2bua) summary(ctx context.Context, acct, username string) ([]byte, error) {
+	var fresh, old int
+	err := b.store.ListVoicemail(ctx, acct, func(v xc5.Voicemail) error {
+		if v.Status == xc5.VoicemailNew {
+			fresh++
+		} else {
+			old++
+		}
+		return nil
+	})
+	if err != nil && xc5.ErrorCode(err) != xc5.ENOTFOUND {
+		return nil, err
+	}
+	waiting := "no"
+	if fresh > 0 {
+		waiting = "yes"
+	}
+	u := aorURI(username, b.host)
+	return []byte(fmt.Sprintf("Messages-Waiting: %s\r\nMessage-Account: %s\r\nVoice-Message: %d/%d (0/0)\r\n", waiting, u.String(), fresh, old)), nil
+}
+
+// notifySub sends a subscription its NOTIFY: the state now, or its end.
+func (b *b2bua) notifySub(s *mwiSub, terminated bool) {
+	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+	defer cancel()
+	body, err := b.summary(ctx, s.acct, s.username)
+	if err != nil {
+		b.s.log.Debug("message summary not read", "account", s.username, "err", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	state := "active;expires=" + strconv.Itoa(int(time.Until(s.expires)/time.Second))
+	if terminated || !b.s.cfg.Now().Before(s.expires) {
+		state = "terminated;reason=timeout"
+	}
+	s.cseq++
+	req := sip.NewRequest(sip.NOTIFY, s.target)
+	from := &sip.FromHeader{Address: s.local, Params: sip.NewParams()}
+	from.Params.Add("tag", s.localTag)
+	to := &sip.ToHeader{Address: s.remote, Params: sip.NewParams()}
+	if s.remoteTag != "" {
+		to.Params.Add("tag", s.remoteTag)
+	}
+	cid := sip.CallIDHeader(s.callID)
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: s.cseq, MethodName: sip.NOTIFY})
+	req.AppendHeader(sip.NewHeader("Subscription-State", state))
+	b.sendNotify(ctx, req, s.transport, s.dest, body)
+}
+
+// notifyContact sends an unsolicited NOTIFY (outside any subscription)
+// to one registered contact of an account.
+func (b *b2bua) notifyContact(ctx context.Context, username string, bnd xc5.Binding, body []byte) {
+	var target sip.Uri
+	if err := sip.ParseUri(strings.Trim(bnd.Contact, "<>"), &target); err != nil {
+		return
+	}
+	transport, dest := "UDP", ""
+	if tp, addr, ok := strings.Cut(bnd.Source, ":"); ok {
+		transport, dest = strings.ToUpper(tp), addr
+	}
+	req := sip.NewRequest(sip.NOTIFY, target)
+	u := aorURI(username, b.host)
+	from := &sip.FromHeader{Address: u, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: u})
+	cid := sip.CallIDHeader(uuid.NewString())
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.NOTIFY})
+	req.AppendHeader(sip.NewHeader("Subscription-State", "active"))
+	b.sendNotify(ctx, req, transport, dest, body)
+}
+
+func (b *b2bua) sendNotify(ctx context.Context, req *sip.Request, transport, dest string, body []byte) {
+	req.SetTransport(strings.ToUpper(transport))
+	if strings.EqualFold(transport, "udp") {
+		if la, ok := b.s.udpAddr(); ok {
+			req.Laddr = la
+		}
+	}
+	if _, _, err := net.SplitHostPort(dest); err == nil {
+		req.SetDestination(dest)
+	}
+	req.AppendHeader(sip.NewHeader("Event", mwiEvent))
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	ct := b.contact(transport)
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/simple-message-summary"))
+	req.SetBody(body)
+	client := b.client
+	if strings.EqualFold(transport, "tls") {
+		client = b.tls
+	}
+	if _, err := client.Do(ctx, req); err != nil {
+		b.s.log.Debug("NOTIFY failed", "to", req.Recipient.String(), "err", err)
+	}
+}
+
+// sweepSubscriptions ends the subscriptions that were not refreshed in
+// time, with a last NOTIFY (reason=timeout).
+func (b *b2bua) sweepSubscriptions() {
+	now := b.s.cfg.Now()
+	b.mwi.mu.Lock()
+	var gone []*mwiSub
+	for _, s := range b.mwi.subs {
+		s.mu.Lock()
+		if !now.Before(s.expires) {
+			gone = append(gone, s)
+		}
+		s.mu.Unlock()
+	}
+	b.mwi.mu.Unlock()
+	for _, s := range gone {
+		b.mwi.remove(s)
+		go b.notifySub(s, true)
+	}
+}
+
+// watchMailboxes sends NOTIFYs on mailbox changes and sweeps expired
+// subscriptions until the server stops.
+func (b *b2bua) watchMailboxes(store resource.Notifier) {
+	store.OnChange(func(c resource.Change) {
+		if c.Resource == resource.Voicemail && c.Account != "" {
+			go b.mailboxChanged(c.Account)
+		}
+	})
+	b.s.wg.Add(1)
+	go func() {
+		defer b.s.wg.Done()
+		t := time.NewTicker(b.s.cfg.SweepInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.s.ctx.Done():
+				return
+			case <-t.C:
+				b.sweepSubscriptions()
+			}
+		}
+	}()
+}

@@ -1,0 +1,138 @@
+package sipserver
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"xc5"
+)
+
+// subscribe sends a message-summary SUBSCRIBE for the phone's own
+// account, answering the digest challenge, and returns the final answer.
+func (p *uaPhone) subscribe(t *testing.T, expires int) *sip.Response {
+	return p.subscribeTo(t, p.user, expires)
+}
+
+// subscribeTo subscribes, with the phone's credentials, to the mailbox of
+// the account named target.
+func (p *uaPhone) subscribeTo(t *testing.T, target string, expires int) *sip.Response {
+	t.Helper()
+	local, host, _ := strings.Cut(target, "@")
+	aor := sip.Uri{Scheme: "sip", User: local, Host: host}
+	h, _, _ := strings.Cut(p.xc5, ":")
+	req := sip.NewRequest(sip.SUBSCRIBE, sip.Uri{Scheme: "sip", User: local, Host: h})
+	from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(10))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: aor})
+	ct := p.contact
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
+	req.AppendHeader(sip.NewHeader("Accept", "application/simple-message-summary"))
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+	req.SetDestination(p.xc5)
+	req.SetTransport(p.transport)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := p.client.Do(ctx, req)
+	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) {
+		res, err = p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.user, Password: p.password})
+	}
+	if err != nil {
+		t.Fatalf("SUBSCRIBE: %v", err)
+	}
+	return res
+}
+
+// nextNotify waits for a NOTIFY and returns its body.
+func (p *uaPhone) nextNotify(t *testing.T, within time.Duration) string {
+	t.Helper()
+	select {
+	case req := <-p.notifies:
+		if ev := req.GetHeader("Event"); ev == nil || ev.Value() != "message-summary" {
+			t.Fatalf("NOTIFY without Event: message-summary: %v", req)
+		}
+		return string(req.Body())
+	case <-time.After(within):
+		t.Fatal("no NOTIFY")
+	}
+	return ""
+}
+
+// TestMessageWaiting: a phone subscribed to its mailbox's message-summary
+// gets its state at once and a NOTIFY for each change: a message left
+// (waiting yes), the message saved (no), deleted; a subscription not
+// refreshed ends with a terminated NOTIFY. Another account's mailbox is
+// refused.
+func TestMessageWaiting(t *testing.T) {
+	x := newPBX(t, Config{SweepInterval: 50 * time.Millisecond})
+	x.patch(reception, `{"ums_pin":"1234"}`)
+	rec := x.phone(reception, password, "UDP")
+	if res := rec.subscribe(t, 600); res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %d %s", res.StatusCode, res.Reason)
+	}
+	if body := rec.nextNotify(t, 3*time.Second); !strings.Contains(body, "Messages-Waiting: no") {
+		t.Fatalf("first NOTIFY: %q", body)
+	}
+	ctx := context.Background()
+	guid := x.ids[reception]
+	if err := x.store.LeaveVoicemail(ctx, xc5.Voicemail{GUID: "2C691B9C-0A4A-47B3-B6C2-68EB8CA20F2D", Account: guid, From: "6421555000", To: "6491231234", Duration: 3 * time.Second}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if body := rec.nextNotify(t, 3*time.Second); !strings.Contains(body, "Messages-Waiting: yes") || !strings.Contains(body, "Voice-Message: 1/0") {
+		t.Fatalf("NOTIFY after a message: %q", body)
+	}
+	if err := x.store.SetVoicemailStatus(ctx, guid, "2C691B9C-0A4A-47B3-B6C2-68EB8CA20F2D", xc5.VoicemailSaved); err != nil {
+		t.Fatal(err)
+	}
+	if body := rec.nextNotify(t, 3*time.Second); !strings.Contains(body, "Messages-Waiting: no") || !strings.Contains(body, "Voice-Message: 0/1") {
+		t.Fatalf("NOTIFY after saving: %q", body)
+	}
+	if err := x.store.DeleteVoicemail(ctx, guid, "2C691B9C-0A4A-47B3-B6C2-68EB8CA20F2D"); err != nil {
+		t.Fatal(err)
+	}
+	if body := rec.nextNotify(t, 3*time.Second); !strings.Contains(body, "Voice-Message: 0/0") {
+		t.Fatalf("NOTIFY after deleting: %q", body)
+	}
+	if x.srv.Subscriptions() != 1 {
+		t.Fatalf("%d subscriptions", x.srv.Subscriptions())
+	}
+	// Not refreshed in time, it ends with a terminated NOTIFY.
+	x.srv.clock.Advance(11 * time.Minute)
+	select {
+	case req := <-rec.notifies:
+		if st := req.GetHeader("Subscription-State"); st == nil || !strings.HasPrefix(st.Value(), "terminated") {
+			t.Fatalf("NOTIFY at expiry: %v", st)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no NOTIFY when the subscription expired")
+	}
+	if x.srv.Subscriptions() != 0 {
+		t.Fatalf("%d subscriptions after expiry", x.srv.Subscriptions())
+	}
+	// Another account's mailbox.
+	sal := x.phone(sales, salesPassword, "UDP")
+	if res := sal.subscribeTo(t, reception, 600); res.StatusCode != 403 {
+		t.Fatalf("SUBSCRIBE to another's mailbox: %d", res.StatusCode)
+	}
+}
+
+// TestUnsolicitedMWI: a phone that never subscribes gets the NOTIFY at
+// its registered contact when a message is left.
+func TestUnsolicitedMWI(t *testing.T) {
+	x := newPBX(t, Config{})
+	x.patch(reception, `{"ums_pin":"1234"}`)
+	rec := x.phone(reception, password, "UDP")
+	if err := x.store.LeaveVoicemail(context.Background(), xc5.Voicemail{Account: x.ids[reception], From: "6421555000", To: "6491231234", Duration: 3 * time.Second}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if body := rec.nextNotify(t, 3*time.Second); !strings.Contains(body, "Messages-Waiting: yes") {
+		t.Fatalf("unsolicited NOTIFY: %q", body)
+	}
+}
