@@ -150,3 +150,15 @@ func mailDuration(d time.Duration) string {
 	s := int64(d.Round(time.Second) / time.Second)
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
+
+// RoomStore says which media node holds a conference room, so that the
+// members who call in through any signalling node join one mix. A claim
+// is a lease that the calls in the room renew.
+type RoomStore interface {
+	// ClaimRoom gives room to node when it is free or its claim has
+	// lapsed, renews node's own claim, and returns the holder either way.
+	ClaimRoom(ctx context.Context, room, node string, ttl time.Duration) (holder string, err error)
+	// TakeRoom moves room from a holder that does not answer (from) to
+	// node, and returns the holder afterwards.
+	TakeRoom(ctx context.Context, room, from, node string, ttl time.Duration) (holder string, err error)
+}

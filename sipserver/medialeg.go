@@ -73,18 +73,8 @@ func (c *call) runMedia(req media.Request) (res media.Result, ok bool) {
 // answers within Config.MediaTimeout, its 2xx acknowledged; nil if none.
 func (c *call) inviteMedia(req media.Request) *end {
 	b := c.b
-	nodes := b.s.cfg.Media
-	start := int(b.mediaNext.Add(1))
-	if req.Room != "" {
-		// Every member of a room goes to the same node, whichever
-		// signalling node the call came in by: the nodes are tried in an
-		// order fixed by the room (all nodes have the same --media list).
-		h := fnv.New32a()
-		h.Write([]byte(req.Room))
-		start = int(h.Sum32() % uint32(len(nodes)))
-	}
-	for i := range nodes {
-		node := nodes[(start+i)%len(nodes)]
+	nodes := c.mediaNodes(req)
+	for i, node := range nodes {
 		r, tag, err := c.mediaRequest(req, node)
 		if err != nil {
 			c.log.Warn("bad media node address", "node", node, "err", err)
@@ -134,7 +124,14 @@ func (c *call) inviteMedia(req media.Request) *end {
 			}
 			cancel()
 			c.log.Warn("media node did not take the call", "node", node, "app", req.App, "err", err)
+			if req.Room != "" && i == 0 && len(nodes) > 1 {
+				// The room's holder is gone: the room moves on.
+				c.takeRoom(req.Room, node, nodes[1])
+			}
 			continue
+		}
+		if req.Room != "" {
+			go c.holdRoom(req.Room, node, e)
 		}
 		return e
 	}
@@ -243,5 +240,79 @@ func (e *end) mediaBye(req *sip.Request) {
 	select {
 	case e.media.done <- res:
 	default:
+	}
+}
+
+// roomTTL is how long a conference room's claim lasts unless the calls
+// in it renew it (every third of it).
+const roomTTL = 30 * time.Second
+
+// mediaNodes is the order in which a media leg tries the nodes: the next
+// in rotation first, or for a conference room its holder. Every member of
+// a room goes to the same node whichever signalling node it came in by:
+// the room's claim in the store names the node (another signalling
+// node's in-process media node too), and without one the nodes are tried
+// in an order fixed by the room (all nodes have the same --media list).
+func (c *call) mediaNodes(req media.Request) []string {
+	b := c.b
+	nodes := b.s.cfg.Media
+	start := int(b.mediaNext.Add(1))
+	if req.Room != "" {
+		h := fnv.New32a()
+		h.Write([]byte(req.Room))
+		start = int(h.Sum32() % uint32(len(nodes)))
+	}
+	order := make([]string, 0, len(nodes)+1)
+	for i := range nodes {
+		order = append(order, nodes[(start+i)%len(nodes)])
+	}
+	if req.Room == "" {
+		return order
+	}
+	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+	defer cancel()
+	holder, err := b.store.ClaimRoom(ctx, req.Room, order[0], roomTTL)
+	if err != nil {
+		c.log.Warn("conference room claim not read; using this node's order", "room", req.Room, "err", err)
+		return order
+	}
+	out := []string{holder}
+	for _, n := range order {
+		if n != holder {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// takeRoom moves a room from a holder that did not answer to node.
+func (c *call) takeRoom(room, from, node string) {
+	ctx, cancel := context.WithTimeout(c.b.s.ctx, c.b.s.cfg.RequestTimeout)
+	defer cancel()
+	if _, err := c.b.store.TakeRoom(ctx, room, from, node, roomTTL); err != nil {
+		c.log.Warn("conference room not taken over", "room", room, "err", err)
+	}
+}
+
+// holdRoom renews the room's claim for node while the member's leg e is
+// up, so that the room stays where its members are.
+func (c *call) holdRoom(room, node string, e *end) {
+	t := time.NewTicker(roomTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.over:
+			return
+		case <-t.C:
+			c.mu.Lock()
+			gone := c.other != e
+			c.mu.Unlock()
+			if gone {
+				return
+			}
+			ctx, cancel := context.WithTimeout(c.b.s.ctx, c.b.s.cfg.RequestTimeout)
+			c.b.store.ClaimRoom(ctx, room, node, roomTTL)
+			cancel()
+		}
 	}
 }

@@ -48,6 +48,7 @@ type Store interface {
 	xc5.ReadFence
 	xc5.MailQueue
 	xc5.VoicemailStore
+	xc5.RoomStore
 	resource.Notifier
 }
 

@@ -22,6 +22,15 @@ type memCallStore struct {
 	mails  []xc5.Mail
 }
 
+// The in-memory store has no conference rooms to share: every room is
+// the first node's.
+func (m *memCallStore) ClaimRoom(ctx context.Context, room, node string, ttl time.Duration) (string, error) {
+	return node, nil
+}
+func (m *memCallStore) TakeRoom(ctx context.Context, room, from, node string, ttl time.Duration) (string, error) {
+	return node, nil
+}
+
 // The in-memory store has no mailboxes.
 func (m *memCallStore) ListVoicemail(ctx context.Context, account string, fn func(xc5.Voicemail) error) error {
 	return nil
