@@ -6,12 +6,14 @@ package main_test
 // checked for the tone the caller sent.
 
 import (
+	"bytes"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"xc5/internal/audiotest"
 	"xc5/internal/rtptest"
 )
 
@@ -150,4 +152,89 @@ func TestSeparateMediaNode(t *testing.T) {
 			t.Errorf("call with a dead media node: %d %s, want 5xx", res.StatusCode, res.Reason)
 		}
 	})
+}
+
+// TestCallerHangsUpDuringGreeting: a caller who hangs up while the
+// greeting plays leaves no mail; the next caller's message is mailed, and
+// it is the only mail.
+func TestCallerHangsUpDuringGreeting(t *testing.T) {
+	t.Parallel()
+	sink := startSMTP(t, "127.0.0.1:0")
+	s := mediaServe(t, t.TempDir(), sink.Addr)
+	s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
+	quitter := carrier(t, s.sipAddr(t), "6421999999")
+	c := quitter.dial("6491231234")
+	c.answered()
+	for deadline := time.Now().Add(10 * time.Second); !heardSound(quitter.ep, 0); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no greeting heard")
+		}
+	}
+	if err := c.hangup(); err != nil {
+		t.Fatalf("BYE: %v", err)
+	}
+	leaveVoicemail(t, s, "6491231234", 2*time.Second)
+	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 3*time.Second)[0])
+	checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
+}
+
+// TestRecordedCallMailed: the document's record-only callrule on
+// reception; a carrier's call that reception's phone answers is mailed
+// after the hang-up as a stereo WAV, the caller's 1 kHz on the left and
+// reception's 600 Hz on the right.
+func TestRecordedCallMailed(t *testing.T) {
+	t.Parallel()
+	sink := startSMTP(t, "127.0.0.1:0")
+	s := mediaServe(t, t.TempDir(), sink.Addr)
+	s.provision(t, carrierTrunk,
+		[2]string{"/api-sys/account/", `{"username":"acmebrick.x.co.nz"}`},
+		[2]string{"/api-sys/account/acmebrick.x.co.nz/child", `{"username":"reception@acmebrick.x.co.nz","password":"Recep-pw-1234"}`},
+		[2]string{"/api-sys/account/reception@acmebrick.x.co.nz/number", `{"number":"6491231234"}`},
+		[2]string{"/api-sys/account/reception@acmebrick.x.co.nz/callrule", `{"order":-12,"record_email":"boss@acmebrick.x.co.nz"}`})
+	sip := s.sipAddr(t)
+	rec := newUA(t, sip, "reception@acmebrick.x.co.nz", "Recep-pw-1234")
+	rec.register()
+	car := carrier(t, sip, caller)
+	c := car.dial("6491231234")
+	toRec := rec.answer(10 * time.Second)
+	toCaller := c.answered()
+	stopC := car.ep.StartTone(toCaller, rtptest.PCMU, 1000)
+	stopR := rec.ep.StartTone(toRec, rtptest.PCMU, 600)
+	_, heardC := hears(rec.ep, 0, 1000, 5*time.Second)
+	_, heardR := hears(car.ep, 0, 600, 5*time.Second)
+	time.Sleep(time.Second)
+	stopC()
+	stopR()
+	if !heardC || !heardR {
+		t.Errorf("audio both ways: reception hears 1 kHz %v, caller hears 600 Hz %v", heardC, heardR)
+	}
+	if err := c.hangup(); err != nil {
+		t.Fatalf("BYE: %v", err)
+	}
+	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 2*time.Second)[0])
+	if m.To != "boss@acmebrick.x.co.nz" || !strings.Contains(m.Subject+m.Body, caller) {
+		t.Errorf("recording mailed to %q, subject %q", m.To, m.Subject)
+	}
+	left, right := stereo(t, m.Attachment)
+	if !audiotest.Has(left, 8000, 1000) || audiotest.Has(left, 8000, 600) {
+		t.Error("the left channel is not the caller's 1 kHz alone")
+	}
+	if !audiotest.Has(right, 8000, 600) || audiotest.Has(right, 8000, 1000) {
+		t.Error("the right channel is not reception's 600 Hz alone")
+	}
+}
+
+// stereo splits a 16-bit stereo WAV into its channels.
+func stereo(t *testing.T, b []byte) (left, right []int16) {
+	t.Helper()
+	i := bytes.Index(b, []byte("data"))
+	if i < 0 || len(b) < 44 || b[22] != 2 || b[34] != 16 {
+		t.Fatalf("not a 16-bit stereo WAV (%d bytes)", len(b))
+	}
+	d := b[i+8:]
+	for j := 0; j+3 < len(d); j += 4 {
+		left = append(left, int16(uint16(d[j])|uint16(d[j+1])<<8))
+		right = append(right, int16(uint16(d[j+2])|uint16(d[j+3])<<8))
+	}
+	return left, right
 }

@@ -110,7 +110,7 @@ func (x *smtpSession) Logout() error { return nil }
 // mailed is a received message, decoded.
 type mailed struct {
 	To, Subject, Body string
-	WAV               []int16 // the attachment's samples at 8 kHz
+	Attachment        []byte // the WAV as attached
 }
 
 // decodeMail parses a message: the subject, the text part and the WAV
@@ -146,16 +146,12 @@ func decodeMail(t *testing.T, m smtpMsg) mailed {
 		pt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
 		switch {
 		case strings.HasSuffix(strings.ToLower(p.FileName()), ".wav") || strings.HasPrefix(pt, "audio/"):
-			a, err := wav.Parse(b)
-			if err != nil {
-				t.Fatalf("attachment %q: %v", p.FileName(), err)
-			}
-			out.WAV = a.To8kHz()
+			out.Attachment = b
 		case strings.HasPrefix(pt, "text/"):
 			out.Body += string(b)
 		}
 	}
-	if out.WAV == nil {
+	if out.Attachment == nil {
 		t.Fatalf("mail %q has no WAV attachment", out.Subject)
 	}
 	return out
@@ -171,11 +167,16 @@ func checkVoicemail(t *testing.T, m mailed, to, caller string, freq float64, wan
 	if !strings.Contains(m.Subject, caller) {
 		t.Errorf("subject %q does not name the caller %s", m.Subject, caller)
 	}
-	d := time.Duration(len(m.WAV)) * time.Second / 8000
+	a, err := wav.Parse(m.Attachment)
+	if err != nil {
+		t.Fatalf("attachment: %v", err)
+	}
+	samples := a.To8kHz()
+	d := time.Duration(len(samples)) * time.Second / 8000
 	if d < want-time.Second/2 || d > want+1500*time.Millisecond {
 		t.Errorf("message of %v, want about %v", d, want)
 	}
-	if !audiotest.Has(m.WAV, 8000, freq) {
+	if !audiotest.Has(samples, 8000, freq) {
 		t.Errorf("the caller's %v Hz tone is not in the attached WAV", freq)
 	}
 }

@@ -270,3 +270,10 @@ func heardSound(ep *rtptest.Endpoint, from int) bool {
 	got := ep.Received()
 	return len(got) > from && audiotest.Energy(got[from:]) > 1e-4
 }
+
+// hangup sends BYE in the answered call.
+func (c *call) hangup() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return c.dlg.Bye(ctx)
+}
