@@ -7,6 +7,7 @@ package main_test
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 
 	"xc5/internal/audiotest"
 	"xc5/internal/rtptest"
+	"xc5/storetest"
 )
 
 const caller = "6421555000"
@@ -129,20 +131,34 @@ func startMediaNode(t *testing.T, args ...string) *syncBuffer {
 // is sent; a --media naming a dead port gives the caller a 5xx, no hang.
 func TestSeparateMediaNode(t *testing.T) {
 	t.Parallel()
-	t.Run("voicemail through xc5 media", func(t *testing.T) {
-		t.Parallel()
-		sink := startSMTP(t, "127.0.0.1:0")
-		dir, node := t.TempDir(), freeUDP(t)
-		s := mediaServe(t, dir, sink.Addr, "--media", "sip:"+node)
-		s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
-		log := startMediaNode(t, "--sip", node, "--data", dir)
-		leaveVoicemail(t, s, "6491231234", 2*time.Second)
-		if t.Failed() {
-			t.Logf("xc5 media log:\n%s", log)
-		}
-		m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 2*time.Second)[0])
-		checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
-	})
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run("voicemail through xc5 media on "+store, func(t *testing.T) {
+			t.Parallel()
+			// Both processes on one store: the SQLite directory, or a
+			// PostgreSQL schema of the test's own.
+			dir := t.TempDir()
+			flags := []string{"--data", dir}
+			if store == "postgres" {
+				if os.Getenv(storetest.EnvPostgres) == "" {
+					if os.Getenv("CI") != "" {
+						t.Fatal(storetest.EnvPostgres + " must be set in CI")
+					}
+					t.Skip(storetest.EnvPostgres + " not set")
+				}
+				flags = append(flags, "--db", storetest.PostgresURL(t))
+			}
+			sink, node := startSMTP(t, "127.0.0.1:0"), freeUDP(t)
+			s := mediaServe(t, dir, sink.Addr, append([]string{"--media", "sip:" + node}, flags[2:]...)...)
+			s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
+			log := startMediaNode(t, append([]string{"--sip", node}, flags...)...)
+			leaveVoicemail(t, s, "6491231234", 2*time.Second)
+			if t.Failed() {
+				t.Logf("xc5 media log:\n%s", log)
+			}
+			m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 2*time.Second)[0])
+			checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
+		})
+	}
 	t.Run("dead media node", func(t *testing.T) {
 		t.Parallel()
 		s := mediaServe(t, t.TempDir(), "", "--media", "sip:"+freeUDP(t))
