@@ -277,3 +277,17 @@ func (c *call) hangup() error {
 	defer cancel()
 	return c.dlg.Bye(ctx)
 }
+
+// info sends digit by SIP INFO (application/dtmf-relay) in the call.
+func (c *call) info(t *testing.T, digit rune) {
+	t.Helper()
+	req := sip.NewRequest(sip.INFO, c.dlg.InviteResponse.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/dtmf-relay"))
+	req.SetBody([]byte("Signal=" + string(digit) + "\r\nDuration=160\r\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := c.dlg.Do(ctx, req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("INFO %c: %v %v", digit, res, err)
+	}
+}

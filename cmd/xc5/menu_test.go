@@ -120,14 +120,16 @@ func TestAfterHoursMenu(t *testing.T) {
 	})
 	for _, tc := range []struct {
 		name, from, keys string
+		info             bool // keys by SIP INFO rather than RFC 4733
 	}{
-		{"1 reaches voicemail", "6421000001", "1"},
-		{"no key reaches voicemail", "6421000002", ""},
-		{"a wrong key replays the menu", "6421000003", "91"},
+		{"1 reaches voicemail", "6421000001", "1", false},
+		{"no key reaches voicemail", "6421000002", "", false},
+		{"a wrong key replays the menu", "6421000003", "91", false},
+		{"1 by SIP INFO reaches voicemail", "6421000004", "1", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			menuToVoicemail(t, s, tc.from, tc.keys)
+			menuToVoicemail(t, s, tc.from, tc.keys, tc.info)
 			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 				for _, m := range sink.messages() {
 					if bytes.Contains(m.Data, []byte(tc.from)) {
@@ -141,13 +143,15 @@ func TestAfterHoursMenu(t *testing.T) {
 	}
 }
 
-// menuToVoicemail calls the front door from number, presses keys one by
-// one, each once the menu prompt is heard (again), or none (waiting out
+// menuToVoicemail calls the front door from number, presses keys (by
+// RFC 4733, or SIP INFO) one by one, each once the menu prompt is heard
+// (again), or none (waiting out
 // the menu's three offers), and leaves 2 s of 1 kHz after the greeting.
-func menuToVoicemail(t *testing.T, s *server, from, keys string) {
+func menuToVoicemail(t *testing.T, s *server, from, keys string, info bool) {
 	t.Helper()
 	car := carrier(t, s.sipAddr(t), from)
-	to := car.dial("6499290087").answered()
+	c := car.dial("6499290087")
+	to := c.answered()
 	offers, at := 0, 0
 	for _, k := range keys {
 		n, ok := hears(car.ep, at, menuTone, 15*time.Second)
@@ -155,7 +159,11 @@ func menuToVoicemail(t *testing.T, s *server, from, keys string) {
 			t.Fatalf("the menu prompt was not heard (offer %d)\nxc5 log:\n%s", offers+1, s.stderr)
 		}
 		offers++
-		car.ep.SendDigits(to, string(k), rtptest.TelephoneEvent)
+		if info {
+			c.info(t, k)
+		} else {
+			car.ep.SendDigits(to, string(k), rtptest.TelephoneEvent)
+		}
 		at = n + 4000 // what was under way when the key went
 	}
 	if keys == "" {
