@@ -248,6 +248,14 @@ func TestPromptRecordedByPhone(t *testing.T) {
 	if _, ok := hears(car.ep, 0, 600, 10*time.Second); !ok {
 		t.Error("the next caller to the menu does not hear the recorded 600 Hz prompt")
 	}
+
+	// The document's early rule: 14 for * on phones that cannot dial *22.
+	s.provision(t, [2]string{"/api-sys/account/" + co + "/callrule", `{"order":-2,"prefix_raw":"14","destination":"*%","early_rule":true}`})
+	again := newUA(t, sip, "reception@acmebrick.x.co.nz", "Recep-pw-1234")
+	again.dial("142200101").answered()
+	if _, ok := hears(again.ep, 0, 1000, 30*time.Second); !ok {
+		t.Error("142200101 does not reach the prompt recording (no instructions and beep)")
+	}
 }
 
 // TestSystemPromptsLoaded: the shipped prompts are in _prompt.shared with
