@@ -115,6 +115,7 @@ func (s *Server) EnableCalls(view *routing.View) error {
 	s.Handle(sip.ACK, b.onAck)
 	s.Handle(sip.BYE, b.onBye)
 	s.Handle(sip.CANCEL, b.onCancel)
+	s.Handle(sip.INFO, b.onInfo)
 	return nil
 }
 
