@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"xc5/internal/audiotest"
 	"xc5/internal/rtptest"
 	"xc5/storetest"
 )
@@ -192,52 +191,6 @@ func TestCallerHangsUpDuringGreeting(t *testing.T) {
 	leaveVoicemail(t, s, "6491231234", 2*time.Second)
 	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 3*time.Second)[0])
 	checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
-}
-
-// TestRecordedCallMailed: the document's record-only callrule on
-// reception; a carrier's call that reception's phone answers is mailed
-// after the hang-up as a stereo WAV, the caller's 1 kHz on the left and
-// reception's 600 Hz on the right.
-func TestRecordedCallMailed(t *testing.T) {
-	t.Parallel()
-	sink := startSMTP(t, "127.0.0.1:0")
-	s := mediaServe(t, t.TempDir(), sink.Addr)
-	s.provision(t, carrierTrunk,
-		[2]string{"/api-sys/account/", `{"username":"acmebrick.x.co.nz"}`},
-		[2]string{"/api-sys/account/acmebrick.x.co.nz/child", `{"username":"reception@acmebrick.x.co.nz","password":"Recep-pw-1234"}`},
-		[2]string{"/api-sys/account/reception@acmebrick.x.co.nz/number", `{"number":"6491231234"}`},
-		[2]string{"/api-sys/account/reception@acmebrick.x.co.nz/callrule", `{"order":-12,"record_email":"boss@acmebrick.x.co.nz"}`})
-	sip := s.sipAddr(t)
-	rec := newUA(t, sip, "reception@acmebrick.x.co.nz", "Recep-pw-1234")
-	rec.register()
-	car := carrier(t, sip, caller)
-	c := car.dial("6491231234")
-	toRec := rec.answer(10 * time.Second)
-	toCaller := c.answered()
-	stopC := car.ep.StartTone(toCaller, rtptest.PCMU, 1000)
-	stopR := rec.ep.StartTone(toRec, rtptest.PCMU, 600)
-	_, heardC := hears(rec.ep, 0, 1000, 5*time.Second)
-	_, heardR := hears(car.ep, 0, 600, 5*time.Second)
-	time.Sleep(time.Second)
-	stopC()
-	stopR()
-	if !heardC || !heardR {
-		t.Errorf("audio both ways: reception hears 1 kHz %v, caller hears 600 Hz %v", heardC, heardR)
-	}
-	if err := c.hangup(); err != nil {
-		t.Fatalf("BYE: %v", err)
-	}
-	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 2*time.Second)[0])
-	if m.To != "boss@acmebrick.x.co.nz" || !strings.Contains(m.Subject+m.Body, caller) {
-		t.Errorf("recording mailed to %q, subject %q", m.To, m.Subject)
-	}
-	left, right := stereo(t, m.Attachment)
-	if !audiotest.Has(left, 8000, 1000) || audiotest.Has(left, 8000, 600) {
-		t.Error("the left channel is not the caller's 1 kHz alone")
-	}
-	if !audiotest.Has(right, 8000, 600) || audiotest.Has(right, 8000, 1000) {
-		t.Error("the right channel is not reception's 600 Hz alone")
-	}
 }
 
 // stereo splits a 16-bit stereo WAV into its channels.
