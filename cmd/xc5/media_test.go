@@ -158,6 +158,21 @@ func TestSeparateMediaNode(t *testing.T) {
 			checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
 		})
 	}
+	t.Run("a dead node is passed over", func(t *testing.T) {
+		t.Parallel()
+		sink := startSMTP(t, "127.0.0.1:0")
+		dir, node := t.TempDir(), freeUDP(t)
+		s := mediaServe(t, dir, sink.Addr, "--media", "sip:"+freeUDP(t)+",sip:"+node)
+		s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
+		startMediaNode(t, "--sip", node, "--data", dir)
+		// In rotation, one of two calls is offered to the dead node first.
+		for range 2 {
+			leaveVoicemail(t, s, "6491231234", 1500*time.Millisecond)
+		}
+		for _, m := range sink.waitMessages(t, 2, 20*time.Second, time.Second) {
+			checkVoicemail(t, decodeMail(t, m), "reception@acmebrick.x.co.nz", caller, 1000, 1500*time.Millisecond)
+		}
+	})
 	t.Run("dead media node", func(t *testing.T) {
 		t.Parallel()
 		s := mediaServe(t, t.TempDir(), "", "--media", "sip:"+freeUDP(t))
