@@ -58,7 +58,7 @@ func TestVoicemailEnds(t *testing.T) {
 			if tc.end != "hangup" && !car.hungUp(20*time.Second) {
 				t.Fatal("xc5 did not hang up after the message")
 			}
-			m, ok := mailFrom(t, sink, tc.from, 10*time.Second)
+			m, ok := mailFrom(t, sink, tc.from, 6*time.Second)
 			if ok != tc.mailed {
 				t.Fatalf("mailed %v, want %v", ok, tc.mailed)
 			}
