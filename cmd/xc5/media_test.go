@@ -222,3 +222,24 @@ func stereo(t *testing.T, b []byte) (left, right []int16) {
 	}
 	return left, right
 }
+
+// TestTwoNodesMailOnce: two xc5 serve processes on one PostgreSQL
+// database, both sending from the shared outbox to one SMTP server; a
+// voicemail left through one is mailed once.
+func TestTwoNodesMailOnce(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(storetest.EnvPostgres) == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal(storetest.EnvPostgres + " must be set in CI")
+		}
+		t.Skip(storetest.EnvPostgres + " not set")
+	}
+	db := storetest.PostgresURL(t)
+	sink := startSMTP(t, "127.0.0.1:0")
+	a := mediaServe(t, t.TempDir(), sink.Addr, "--db", db)
+	mediaServe(t, t.TempDir(), sink.Addr, "--db", db)
+	a.provision(t, append([][2]string{carrierTrunk}, reception...)...)
+	leaveVoicemail(t, a, "6491231234", 2*time.Second)
+	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 5*time.Second)[0])
+	checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
+}
