@@ -27,9 +27,10 @@ import (
 // ep.
 type goUA struct {
 	t        *testing.T
-	xc5      string // xc5's SIP address
-	user, pw string // account and password; "" for a carrier
-	number   string // a carrier caller's number
+	xc5      string       // xc5's SIP address
+	user, pw string       // account and password; "" for a carrier
+	number   string       // a carrier caller's number
+	extra    []sip.Header // added to the INVITEs it sends
 	ep       *rtptest.Endpoint
 	client   *sipgo.Client
 	contact  sip.ContactHeader
@@ -179,6 +180,9 @@ func (u *goUA) dial(dialed string) *call {
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: req.Recipient})
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	for _, h := range u.extra {
+		req.AppendHeader(h)
+	}
 	req.SetBody(u.ep.SDP("caller"))
 	req.SetDestination(u.xc5)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

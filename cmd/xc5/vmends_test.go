@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"xc5/internal/audiotest"
 	"xc5/internal/rtptest"
 	"xc5/media/wav"
@@ -119,5 +121,29 @@ func TestVoicemailMailbox(t *testing.T) {
 	}
 	if code, b := s.do(t, "GET", box, "admin", mediaAdmin, ""); code != 200 || strings.Contains(b, v["guid"].(string)) {
 		t.Errorf("after DELETE: %d %s", code, b)
+	}
+}
+
+// TestWithheldCallerVoicemail: a carrier caller who withholds the number
+// (Privacy: id) leaves a message; the mail to the customer says
+// anonymous and does not show the number.
+func TestWithheldCallerVoicemail(t *testing.T) {
+	t.Parallel()
+	sink := startSMTP(t, "127.0.0.1:0")
+	s := mediaServe(t, t.TempDir(), sink.Addr)
+	s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
+	const secret = "6421000026"
+	car := carrier(t, s.sipAddr(t), secret)
+	car.extra = []sip.Header{sip.NewHeader("Privacy", "id")}
+	to := car.dial("6491231234").answered()
+	if _, ok := hears(car.ep, 0, 1000, 30*time.Second); !ok {
+		t.Fatal("no beep")
+	}
+	time.Sleep(400 * time.Millisecond)
+	car.ep.SendTone(to, rtptest.PCMU, 1000, 1500*time.Millisecond)
+	car.ep.SendDigits(to, "#", rtptest.TelephoneEvent)
+	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, time.Second)[0])
+	if !strings.Contains(m.Subject, "anonymous") || strings.Contains(m.Subject+m.Body, secret) {
+		t.Errorf("mail of a withheld caller: subject %q, body:\n%s", m.Subject, m.Body)
 	}
 }
