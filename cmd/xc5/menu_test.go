@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -45,11 +46,20 @@ func (s *server) raw(t *testing.T, method, path, ctype, accept string, body []by
 	return resp.StatusCode, b
 }
 
-// uploadTone uploads a second of freq as the prompt guid of account.
-func (s *server) uploadTone(t *testing.T, account, guid string, freq float64) {
+// uploadTone uploads a second of freq as the prompt guid of account: as
+// audio/wav, or as the document's "form data of file" when form is set.
+func (s *server) uploadTone(t *testing.T, account, guid string, freq float64, form ...bool) {
 	t.Helper()
-	audio := wav.Encode(audiotest.Tone(freq, 8000, 8000, 0.5), 8000)
-	if code, b := s.raw(t, "PUT", "/api-sys/account/"+account+"/prompt/"+guid, "audio/wav", "", audio); code != 200 && code != 201 {
+	audio, ctype := wav.Encode(audiotest.Tone(freq, 8000, 8000, 0.5), 8000), "audio/wav"
+	if len(form) > 0 && form[0] {
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		f, _ := w.CreateFormFile("file", "greeting.wav")
+		f.Write(audio)
+		w.Close()
+		audio, ctype = b.Bytes(), w.FormDataContentType()
+	}
+	if code, b := s.raw(t, "PUT", "/api-sys/account/"+account+"/prompt/"+guid, ctype, "", audio); code != 200 && code != 201 {
 		t.Fatalf("upload prompt %s: %d %s", guid, code, b)
 	}
 }
@@ -80,7 +90,7 @@ func afterHours(t *testing.T, s *server) {
 		[2]string{"/api-sys/account/" + co + "/child", `{"username":"blast@acmebrick.x.co.nz"}`},
 		[2]string{"/api-sys/account/blast@acmebrick.x.co.nz/fork", `{"destination":"6499290089"}`})
 	s.uploadTone(t, main, menuPrompt, menuTone)
-	s.uploadTone(t, main, greetingPrompt, greetingTone)
+	s.uploadTone(t, main, greetingPrompt, greetingTone, true)
 	s.provision(t,
 		[2]string{"/api-sys/account/" + main + "/route", `{"order":-8,"menu_level":1,"time_definition":"nz_holidays,Mon-Sun 00:00-24:00","digit_map":"1=#3,5=#2,T=#3","promptguid":"` + menuPrompt + `"}`},
 		[2]string{"/api-sys/account/" + main + "/route", `{"order":-8,"menu_level":2,"username":"blast@acmebrick.x.co.nz"}`},
