@@ -5,6 +5,7 @@ package main_test
 // digest) or as a company's phone (digest), and answers calls xc5 sends it.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,7 @@ type goUA struct {
 	user, pw string       // account and password; "" for a carrier
 	number   string       // a carrier caller's number
 	extra    []sip.Header // added to the INVITEs it sends
+	natHost  string       // written into its SDP instead of 127.0.0.1: a phone behind NAT
 	ep       *rtptest.Endpoint
 	client   *sipgo.Client
 	contact  sip.ContactHeader
@@ -114,13 +116,33 @@ func (u *goUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	<-d.Context().Done() // the transaction lives until the dialog ends
 }
 
+// behindNAT makes the phone write host, a private address its packets do
+// not come from, into its Contact and SDP, as a phone behind NAT without
+// STUN does.
+func (u *goUA) behindNAT(host string) {
+	u.natHost = host
+	u.contact.Address.Host = host
+	u.uac = sipgo.NewDialogClientCache(u.client, u.contact)
+	u.uas = sipgo.NewDialogServerCache(u.client, u.contact)
+}
+
+// sdp is the endpoint's SDP, with the private address of a phone behind
+// NAT when it has one.
+func (u *goUA) sdp() []byte {
+	b := u.ep.SDP(u.contact.Address.User)
+	if u.natHost != "" {
+		b = bytes.ReplaceAll(b, []byte("127.0.0.1"), []byte(u.natHost))
+	}
+	return b
+}
+
 // answer waits for an INVITE from xc5, answers it with the endpoint's SDP
 // and returns where to send RTP.
 func (u *goUA) answer(within time.Duration) netip.AddrPort {
 	u.t.Helper()
 	select {
 	case d := <-u.invites:
-		if err := d.RespondSDP(u.ep.SDP(u.contact.Address.User)); err != nil {
+		if err := d.RespondSDP(u.sdp()); err != nil {
 			u.t.Fatalf("answer: %v", err)
 		}
 		return sdpAddr(u.t, d.InviteRequest.Body())
@@ -183,7 +205,7 @@ func (u *goUA) dial(dialed string) *call {
 	for _, h := range u.extra {
 		req.AppendHeader(h)
 	}
-	req.SetBody(u.ep.SDP("caller"))
+	req.SetBody(u.sdp())
 	req.SetDestination(u.xc5)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	dlg, err := u.uac.WriteInvite(ctx, req)
