@@ -299,3 +299,40 @@ func TestSystemPromptsLoaded(t *testing.T) {
 		t.Errorf("answer is not an array: %s", body)
 	}
 }
+
+// TestKeyCutsPromptShort: a key pressed while a long menu prompt plays
+// stops it: what the caller receives after the key (and a moment for
+// packets already on their way) holds no more of the prompt's tone.
+func TestKeyCutsPromptShort(t *testing.T) {
+	t.Parallel()
+	s := mediaServe(t, t.TempDir(), "")
+	const ivr = "ivr@acmebrick.x.co.nz"
+	s.provision(t, carrierTrunk,
+		[2]string{"/api-sys/account/", `{"username":"acmebrick.x.co.nz"}`},
+		[2]string{"/api-sys/account/acmebrick.x.co.nz/child", `{"username":"` + ivr + `"}`},
+		[2]string{"/api-sys/account/" + ivr + "/number", `{"number":"6499290082"}`})
+	long := wav.Encode(audiotest.Tone(menuTone, 8000, 8*8000, 0.5), 8000)
+	if code, b := s.raw(t, "PUT", "/api-sys/account/"+ivr+"/prompt/"+menuPrompt, "audio/wav", "", long); code != 200 && code != 201 {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	s.provision(t,
+		[2]string{"/api-sys/account/" + ivr + "/route", `{"order":-8,"menu_level":1,"digit_map":"1=#2","promptguid":"` + menuPrompt + `"}`},
+		[2]string{"/api-sys/account/" + ivr + "/route", `{"order":-8,"menu_level":2,"destination":"email:ivr@acmebrick.x.co.nz"}`})
+	car := carrier(t, s.sipAddr(t), caller)
+	to := car.dial("6499290082").answered()
+	n, ok := hears(car.ep, 0, menuTone, 10*time.Second)
+	if !ok {
+		t.Fatal("the menu prompt is not heard")
+	}
+	car.ep.SendDigits(to, "1", rtptest.TelephoneEvent)
+	if _, ok := hears(car.ep, n, 1000, 20*time.Second); !ok { // the voicemail beep
+		t.Fatal("no voicemail beep after the key")
+	}
+	got := car.ep.Received()
+	after := got[min(n+4000, len(got)):] // from half a second after the key
+	for i := 0; i+1600 <= len(after); i += 1600 {
+		if audiotest.Has(after[i:i+1600], 8000, menuTone) {
+			t.Fatalf("the prompt went on %v after the key", time.Duration(i+4000)*time.Second/8000)
+		}
+	}
+}
