@@ -226,24 +226,8 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
 		return
 	}
-	out := sip.NewRequest(sip.INVITE, y.target())
-	if body := c.rewriteFrom(x, req.Body()); len(body) > 0 {
-		out.SetBody(body)
-		if ct := req.ContentType(); ct != nil {
-			out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
-		}
-	}
-	ctx, cancel := context.WithTimeout(b.s.ctx, sip.Timer_B)
-	defer cancel()
-	ctr, err := y.request(ctx, out)
-	if err != nil {
-		b.s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
-		return
-	}
-	defer ctr.Terminate()
-	res := finalResponse(ctx, ctr)
+	res := b.passOn(req, tx, y, c.rewriteFrom(x, req.Body()))
 	if res == nil {
-		b.s.respond(tx, req, sip.StatusRequestTimeout, "Request Timeout")
 		return
 	}
 	relay := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, nil)
@@ -357,8 +341,17 @@ func (b *b2bua) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, sip.StatusRequestPending, "Request Pending")
 		return
 	}
-	out := sip.NewRequest(sip.INFO, y.target())
-	if body := req.Body(); len(body) > 0 {
+	if res := b.passOn(req, tx, y, req.Body()); res != nil {
+		b.s.respond(tx, req, res.StatusCode, res.Reason)
+	}
+}
+
+// passOn sends req's method, with body (and req's Content-Type), in y's
+// dialog and returns y's final answer; nil when there was none, req then
+// being answered 503 or 408 here.
+func (b *b2bua) passOn(req *sip.Request, tx sip.ServerTransaction, y *end, body []byte) *sip.Response {
+	out := sip.NewRequest(req.Method, y.target())
+	if len(body) > 0 {
 		out.SetBody(body)
 		if ct := req.ContentType(); ct != nil {
 			out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
@@ -369,13 +362,12 @@ func (b *b2bua) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	ctr, err := y.request(ctx, out)
 	if err != nil {
 		b.s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
-		return
+		return nil
 	}
 	defer ctr.Terminate()
 	res := finalResponse(ctx, ctr)
 	if res == nil {
 		b.s.respond(tx, req, sip.StatusRequestTimeout, "Request Timeout")
-		return
 	}
-	b.s.respond(tx, req, res.StatusCode, res.Reason)
+	return res
 }
