@@ -102,6 +102,9 @@ func (c *call) ensureAnchor() (*relay.Session, error) {
 	if c.anchor != nil {
 		return c.anchor, nil
 	}
+	if c.finished {
+		return nil, errCallOver
+	}
 	if c.b.s.cfg.Relay == nil {
 		return nil, errNoRelay
 	}

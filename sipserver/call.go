@@ -129,13 +129,7 @@ func (c *call) run() {
 		return
 	}
 	if up {
-		// Answered by a menu that led nowhere that answers: there is no
-		// failure status to send once answered, only a goodbye and a BYE.
-		c.mu.Lock()
-		c.mediaOutcome = o.Outcome
-		c.mu.Unlock()
-		c.runMedia(media.Request{App: media.AppPlay, Prompt: goodbyePrompt})
-		c.hangup(nil)
+		c.afterMenu(d, o)
 		return
 	}
 	outcome, code, reason := o.Outcome, 0, ""
@@ -199,7 +193,7 @@ func (c *call) ringExternal(d *driver, o routing.Outcome) (outcome string, code 
 	c.lastFail = nil
 	c.mu.Unlock()
 	res := d.Ring(routing.Ring{Targets: []routing.Target{{External: o.Number}}, Seconds: c.b.s.cfg.ExternalRingSeconds, Emergency: o.Emergency})
-	if c.isAnswered() {
+	if c.isBridged() {
 		return "", 0, "", true
 	}
 	switch {
@@ -244,6 +238,42 @@ func (c *call) isAnswered() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.other != nil || c.callerUp
+}
+
+// isBridged reports a call whose caller talks to a party now (not merely
+// answered by a menu that has ended).
+func (c *call) isBridged() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.other != nil
+}
+
+// afterMenu ends the walk of a call a menu answered: an external outcome
+// (a key that dials a mobile) is rung over the carrier; anything else,
+// or a carrier that does not answer, gets a goodbye and a BYE, there
+// being no failure status to send once answered. A caller gone already
+// gets nothing more.
+func (c *call) afterMenu(d *driver, o routing.Outcome) {
+	outcome := o.Outcome
+	if c.ctx.Err() == nil && !c.isEnded() && o.Outcome == routing.External {
+		var done bool
+		if outcome, _, _, done = c.ringExternal(d, o); done {
+			return
+		}
+	}
+	c.mu.Lock()
+	c.mediaOutcome = outcome
+	c.mu.Unlock()
+	if c.ctx.Err() == nil && !c.isEnded() {
+		c.runMedia(media.Request{App: media.AppPlay, Prompt: goodbyePrompt})
+	}
+	c.hangup(nil)
+}
+
+func (c *call) isEnded() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ended
 }
 
 func (c *call) failure() *sip.Response {

@@ -104,6 +104,11 @@ func (e *end) ack(ctx context.Context, body []byte, ctype string) error {
 // bye hangs the end up.
 func (e *end) bye(ctx context.Context) error {
 	if e.uas != nil {
+		if res := e.uas.InviteResponse; res == nil || !res.IsSuccess() {
+			// Not answered yet (a picker whose 200 was not sent): no
+			// dialog to end, its INVITE is refused instead.
+			return e.uas.Respond(sip.StatusTemporarilyUnavailable, "Call No Longer Available", nil)
+		}
 		return e.uas.Bye(ctx)
 	}
 	if e.uac.LoadState() < sip.DialogStateConfirmed {

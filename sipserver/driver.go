@@ -263,13 +263,17 @@ func (c *call) await(legs []*leg, rg *ringing, secs int, finals chan *leg, provs
 			}
 			pick = nil
 			stopAll(nil)
+			up := c.isAnswered()
 			if !c.claim(p.end) { // the caller is gone
 				p.accept <- false
 				return none
 			}
 			c.pickedUp(p)
 			p.accept <- true
-			c.answer(c.answered(p.body), p.ctype)
+			body := c.answered(p.body)
+			if !up { // after a menu the caller's dialog is up already
+				c.answer(body, p.ctype)
+			}
 			return routing.RingResult{Status: routing.RingAnswered}
 		}
 	}

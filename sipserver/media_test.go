@@ -501,3 +501,90 @@ func TestMediaAnchorModes(t *testing.T) {
 		})
 	}
 }
+
+// TestPickupAfterMenu: a call that a menu answered rings sales; reception
+// picks it up with *8. The caller's dialog stays as it is (no second
+// 200), and the two hear each other through the relay.
+func TestPickupAfterMenu(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	sal, _ := x.mediaPhone(sales, salesPassword)
+	rec, rep := x.mediaPhone(reception, password)
+	car, cep := x.mediaPhone("", "")
+	car.number = "6421555000"
+	out := car.dial("6499290082")
+	res := out.answered(5 * time.Second)
+	to := sdpAddr(t, res.Body())
+	time.Sleep(500 * time.Millisecond)
+	cep.SendDigits(to, "1", rtptest.TelephoneEvent)
+	in := sal.next(10 * time.Second)
+	in.ring()
+	pick := rec.dial("*8")
+	pres := pick.answered(5 * time.Second)
+	if !in.cancelled(3 * time.Second) {
+		t.Fatal("sales still rings after the pickup")
+	}
+	toRec := sdpAddr(t, pres.Body())
+	stopC := cep.StartTone(to, rtptest.PCMU, 1000)
+	stopR := rep.StartTone(toRec, rtptest.PCMU, 600)
+	time.Sleep(1500 * time.Millisecond)
+	stopC()
+	stopR()
+	if !toneIn(rep.Received(), 1000) {
+		t.Error("the picker does not hear the caller")
+	}
+	if !toneIn(cep.Received(), 600) {
+		t.Error("the caller does not hear the picker")
+	}
+	if err := out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !rec.saw("BYE", 3*time.Second) {
+		t.Fatal("the caller's BYE did not reach the picker")
+	}
+	x.idle()
+}
+
+// TestMenuKeyDialsOut: a menu key whose action is an external number (the
+// after-hours mobile) rings it over the carrier and bridges the caller
+// to it; the caller hears the mobile.
+func TestMenuKeyDialsOut(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	mobile := newUAPhone(t, x.srv.addr, "UDP", "", "")
+	mep := rtptest.Listen(t)
+	mobile.sdp = string(mep.SDP("mobile"))
+	x.trunk(mobile.addr, "", "")
+	x.put(resource.Route, "ivr@acmebrick.x.co.nz", "", `{"order":-9,"menu_level":1,"digit_map":"1=6499290089,2=64211234567"}`, resource.Create)
+	got := make(chan *inbound, 1)
+	mobile.behave(func(in *inbound) {
+		got <- in
+		in.answer()
+	})
+	car, cep := x.mediaPhone("", "")
+	car.number = "6421555000"
+	out := car.dial("6499290082")
+	res := out.answered(5 * time.Second)
+	to := sdpAddr(t, res.Body())
+	time.Sleep(500 * time.Millisecond)
+	cep.SendDigits(to, "2", rtptest.TelephoneEvent)
+	var in *inbound
+	select {
+	case in = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the mobile was not called")
+	}
+	if in.req.Recipient.User != "64211234567" {
+		t.Errorf("called %s", in.req.Recipient.String())
+	}
+	stopM := mep.StartTone(sdpAddr(t, in.req.Body()), rtptest.PCMU, 600)
+	time.Sleep(1500 * time.Millisecond)
+	stopM()
+	if !toneIn(cep.Received(), 600) {
+		t.Error("the caller does not hear the mobile")
+	}
+	out.hangup()
+	if !mobile.saw("BYE", 3*time.Second) {
+		t.Fatal("no BYE at the mobile")
+	}
+	x.idle()
+}

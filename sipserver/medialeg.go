@@ -21,6 +21,9 @@ import (
 // errNoRelay: a call needs its media anchored and xc5 has no relay.
 var errNoRelay = errors.New("no RTP relay configured")
 
+// errCallOver: the call finished; nothing more is opened for it.
+var errCallOver = errors.New("the call is over")
+
 // mediaLeg marks an end that is a media node's leg: its BYE carries the
 // app's result (media.HeaderResult) and does not end the call, which
 // goes on as the routing engine decides.
@@ -37,7 +40,7 @@ type mediaLeg struct {
 // caller is then as it was.
 func (c *call) runMedia(req media.Request) (res media.Result, ok bool) {
 	cfg := c.b.s.cfg
-	if len(cfg.Media) == 0 {
+	if len(cfg.Media) == 0 || c.isEnded() {
 		return res, false
 	}
 	if _, err := c.ensureAnchor(); err != nil {
