@@ -117,6 +117,11 @@ func (c *call) ensureAnchor() (*relay.Session, error) {
 		return nil, err
 	}
 	s.Side(0).SetRemote(addr)
+	if c.who.trunk == nil {
+		// Only the caller's phone may latch: its SDP address, or where
+		// its INVITE came from (behind NAT its RTP comes from there).
+		s.Side(0).AllowSources(ipOf(c.req.Source())...)
+	}
 	if codecs, err := relay.SDPCodecs(c.req.Body()); err == nil {
 		if pt := relay.PT(codecs, "telephone-event"); pt >= 0 {
 			s.Side(0).SetDTMFPayloadType(pt)
@@ -185,4 +190,26 @@ func (c *call) rewriteFrom(e *end, body []byte) []byte {
 		mine.SetRemote(addr)
 	}
 	return relay.RewriteSDP(body, other.Local())
+}
+
+// ipOf is the IP of a host:port source, as a list for AllowSources
+// (empty when it does not parse: any source then).
+func ipOf(source string) []netip.Addr {
+	if ap, err := netip.ParseAddrPort(source); err == nil {
+		return []netip.Addr{ap.Addr()}
+	}
+	return nil
+}
+
+// facing restricts who may latch side 1 to the party now answering:
+// a phone (its registration's source), a media node, a picker. A
+// carrier is not restricted: its media gateways need not be its
+// signalling address.
+func (c *call) facing(source string) {
+	c.mu.Lock()
+	s := c.anchor
+	c.mu.Unlock()
+	if s != nil {
+		s.Side(1).AllowSources(ipOf(source)...)
+	}
 }

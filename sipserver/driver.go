@@ -2,6 +2,7 @@ package sipserver
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -299,6 +300,12 @@ func (c *call) bridgeLeg(l *leg) routing.RingResult {
 		return routing.RingResult{Status: routing.RingNoPhones}
 	}
 	body := c.answered(res.Body())
+	if l.acct != nil {
+		_, src, _ := strings.Cut(l.binding.Source, ":")
+		c.facing(src)
+	} else {
+		c.facing("")
+	}
 	c.startRecording(l.acct)
 	if up {
 		// xc5 acknowledges the phone's 2xx itself: the caller's media

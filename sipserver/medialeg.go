@@ -205,6 +205,7 @@ func (c *call) bridgeMedia(e *end) bool {
 	}
 	c.mu.Unlock()
 	answer := c.answered(body)
+	c.facing(e.uac.InviteResponse.Source())
 	if up {
 		return true
 	}

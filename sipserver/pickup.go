@@ -126,5 +126,6 @@ func (c *call) pickedUp(p *picker) {
 		}
 	}
 	p.reply = c.offer()
+	c.facing(p.end.uas.InviteRequest.Source())
 	c.startRecording(p.end.acct)
 }

@@ -114,7 +114,13 @@ func startMedia(ctx context.Context, o *mediaOptions, cfg *sipserver.Config, sip
 	if len(cfg.Media) > 0 {
 		return func() {}, nil
 	}
-	svc, err := service.New(service.Config{Addr: *o.listen, Store: store, Log: log})
+	// Only this node's SIP service asks the in-process node for legs:
+	// from loopback, or from the --sip address when that is another.
+	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	if !bind.IsUnspecified() {
+		allow = append(allow, netip.PrefixFrom(bind, bind.BitLen()))
+	}
+	svc, err := service.New(service.Config{Addr: *o.listen, Store: store, Log: log, Allow: allow})
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
@@ -175,9 +181,14 @@ func mediaCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("media", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("sip", "127.0.0.1:5080", "SIP address (UDP) the signalling nodes send media calls to")
+	allowFlag := fs.String("allow", "127.0.0.0/8,::1/128", "addresses or CIDR ranges of the signalling nodes (xc5 serve) allowed to send media legs; a leg can leave voicemail in any mailbox, so keep it to them")
 	open := storeFlags(fs, "./xc5-data")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	allow, err := prefixes(*allowFlag)
+	if err != nil {
+		return fmt.Errorf("--allow: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	store, err := open(ctx)
@@ -185,7 +196,7 @@ func mediaCommand(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	svc, err := service.New(service.Config{Addr: *addr, Store: store, Log: log})
+	svc, err := service.New(service.Config{Addr: *addr, Store: store, Log: log, Allow: allow})
 	if err != nil {
 		return err
 	}
@@ -196,6 +207,30 @@ func mediaCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	log.Info("xc5 media serving", "sip", svc.Addr())
 	<-ctx.Done()
 	return nil
+}
+
+// prefixes parses a comma-separated list of addresses and CIDR ranges.
+func prefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR range", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no address given")
+	}
+	return out, nil
 }
 
 // nodeName names this process in the mail outbox's claims.

@@ -134,7 +134,7 @@ func (p *Pool) Open() (*Session, error) {
 			}
 			return nil, err
 		}
-		sd.idx = i
+		sd.idx, sd.pool = i, p
 		s.sides[i] = sd
 	}
 	p.mu.Lock()
@@ -229,4 +229,18 @@ func (p *Pool) ours(src netip.AddrPort) bool {
 	}
 	i := (int(src.Port()) - p.cfg.PortMin) / 2
 	return int(src.Port()) >= p.cfg.PortMin && i < len(p.inUse) && p.inUse[i].Load()
+}
+
+// sendable reports an address the relay may send a party's media to.
+func (p *Pool) sendable(a netip.AddrPort) bool {
+	ip := a.Addr()
+	switch {
+	case !ip.IsValid() || ip.IsUnspecified() || a.Port() < 1024 || a.Port() == 65535:
+		return false
+	case ip.IsMulticast() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast():
+		return false
+	case ip.IsLoopback() && !p.cfg.Bind.IsLoopback():
+		return false
+	}
+	return true
 }

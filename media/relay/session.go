@@ -42,6 +42,7 @@ type digitEvent struct {
 // Side is one party's end of a session: the socket pair that party sends
 // to and receives from.
 type Side struct {
+	pool      *Pool
 	idx, pair int
 	local     netip.AddrPort
 	rtp, rtcp sock
@@ -49,6 +50,10 @@ type Side struct {
 	dtmfPT atomic.Int32 // -1: none
 	onDTMF atomic.Pointer[func(rune)]
 	dtmf   dtmfState // only the RTP goroutine touches it
+
+	// sources, when set, are the only addresses (besides the SDP's) whose
+	// packets may latch this side: the party's signalling address.
+	sources atomic.Pointer[[]netip.Addr]
 }
 
 // sock is one UDP socket of a side with what it knows of the party's
@@ -119,6 +124,41 @@ func (sd *Side) closeSockets() {
 // side's party.
 func (sd *Side) Local() netip.AddrPort { return sd.local }
 
+// AllowSources restricts the packets that may latch this side to those
+// from the address of the party's SDP and from ips (its signalling
+// address, which behind NAT is where its RTP comes from too): a stranger
+// spraying the port cannot take the stream over. No ips: any source, as
+// for a carrier whose media gateways are not its signalling address.
+func (sd *Side) AllowSources(ips ...netip.Addr) {
+	if len(ips) == 0 {
+		sd.sources.Store(nil)
+		return
+	}
+	out := make([]netip.Addr, len(ips))
+	for i, ip := range ips {
+		out[i] = ip.Unmap()
+	}
+	sd.sources.Store(&out)
+}
+
+// mayLatch reports whether src may be this side's party.
+func (sd *Side) mayLatch(so *sock, src netip.AddrPort) bool {
+	list := sd.sources.Load()
+	if list == nil {
+		return true
+	}
+	ip := src.Addr().Unmap()
+	if r := so.remote.Load(); r != nil && r.Addr() == ip {
+		return true
+	}
+	for _, a := range *list {
+		if a == ip {
+			return true
+		}
+	}
+	return false
+}
+
 // SetRemote sets where this side's party said (in its SDP) it receives
 // RTP; RTCP goes to the port above. It forgets any latched source, so the
 // next packet to arrive latches afresh: a re-INVITE moving the media is
@@ -126,9 +166,12 @@ func (sd *Side) Local() netip.AddrPort { return sd.local }
 //
 // An address that cannot be sent to (0.0.0.0 of an old-style hold, port
 // 0) clears it: nothing is sent to the party until its packets arrive.
+// So does one that no phone has but that would turn the relay into a way
+// into the machine or its network: multicast, link-local, a port below
+// 1024, or loopback for a relay that does not itself listen on loopback.
 func (sd *Side) SetRemote(a netip.AddrPort) {
 	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-	if !a.Addr().IsValid() || a.Addr().IsUnspecified() || a.Port() == 0 || a.Port() == 65535 {
+	if !sd.pool.sendable(a) {
 		sd.rtp.remote.Store(nil)
 		sd.rtcp.remote.Store(nil)
 	} else {
@@ -206,7 +249,7 @@ func (s *Session) relay(sd *Side, in, out *sock) {
 			continue
 		}
 		now := monotonic()
-		if s.pool.ours(src) || !in.accept(src, now, silence) {
+		if !isRTP(buf[:n], in.isRTCP) || s.pool.ours(src) || !sd.mayLatch(in, src) || !in.accept(src, now, silence) {
 			s.count.dropped.Add(1)
 			continue
 		}
@@ -249,4 +292,15 @@ func (s *Session) dispatchDigits() {
 			(*fn)(ev.digit)
 		}
 	}
+}
+
+// isRTP reports a packet that can be RTP (or RTCP): version 2 and at
+// least a header. Nothing else is relayed, so that the relay never
+// carries another protocol (a SIP request, say) from its address.
+func isRTP(b []byte, rtcp bool) bool {
+	min := 12
+	if rtcp {
+		min = 8
+	}
+	return len(b) >= min && b[0]>>6 == 2
 }

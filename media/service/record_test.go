@@ -1,6 +1,8 @@
 package service
 
 import (
+	"context"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -125,4 +127,24 @@ func TestPlay(t *testing.T) {
 	if !audiotest.Has(c.heardAudio(), 8000, 1000) {
 		t.Fatal("the prompt was not heard")
 	}
+}
+
+// TestOnlySignallingNodes: a media leg can leave voicemail in any mailbox
+// and record any prompt, so only the signalling nodes' addresses may ask
+// for one: any other source gets 403 before anything is answered.
+func TestOnlySignallingNodes(t *testing.T) {
+	s, err := New(Config{Addr: "127.0.0.1:0", Store: newMemStore(), Log: testLog(t),
+		Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	_, err = newPhone(t).invite(s, media.AppPlay, media.Request{})
+	if got := inviteStatus(err); got != 403 {
+		t.Fatalf("INVITE from an address not allowed: %v (status %d), want 403", err, got)
+	}
+	waitLegs(t, s)
 }

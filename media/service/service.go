@@ -66,9 +66,14 @@ type Config struct {
 	// range in package variables: it applies to every diago in the process.
 	RTPPortMin, RTPPortMax int
 	Store                  xc5.MediaStore
-	Log                    *slog.Logger
-	Timeouts               Timeouts
-	Now                    func() time.Time
+	// Allow lists the addresses signalling nodes send media legs from;
+	// an INVITE from anywhere else is refused (403), since a media leg
+	// can leave voicemail in any mailbox and record any prompt. Default:
+	// loopback only (the in-process node).
+	Allow    []netip.Prefix
+	Log      *slog.Logger
+	Timeouts Timeouts
+	Now      func() time.Time
 }
 
 // Service is a running media node.
@@ -243,6 +248,9 @@ func (s *Service) serve(d *diago.DialogServerSession) {
 	defer s.wg.Done()
 
 	req, code, reason := checkInvite(d.InviteRequest)
+	if !s.allowed(d.InviteRequest.Source()) {
+		code, reason = sip.StatusForbidden, "Not A Signalling Node"
+	}
 	if code != 0 {
 		s.log.Info("media: request refused", "code", code, "reason", reason, "uri", d.InviteRequest.Recipient.String())
 		_ = d.Respond(code, reason, nil)
@@ -343,4 +351,22 @@ func (s *Service) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c.pushDigit(r)
 	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+}
+
+// allowed reports a request source (host:port) among Config.Allow.
+func (s *Service) allowed(source string) bool {
+	ap, err := netip.ParseAddrPort(source)
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	if len(s.cfg.Allow) == 0 {
+		return ip.IsLoopback()
+	}
+	for _, p := range s.cfg.Allow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
