@@ -2,6 +2,7 @@ package sipserver
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"xc5/media/relay"
@@ -36,15 +37,21 @@ func (c *call) anchorFor(r routing.Ring, legs []*leg) bool {
 	case AnchorNever:
 		return false
 	}
-	if c.callerNATed() {
-		return true
-	}
+	anchor := c.callerNATed()
 	for _, l := range legs {
-		if l.acct != nil && (len(routing.RecordsTo(l.acct)) > 0 || bindingNATed(l.binding.Contact, l.binding.Source)) {
-			return true
+		if l.acct != nil && len(routing.RecordsTo(l.acct)) > 0 {
+			// The relay records G.711 only: the parties are offered no
+			// other codec (G.722 phones fall back to it).
+			c.mu.Lock()
+			c.g711 = true
+			c.mu.Unlock()
+			anchor = true
+		}
+		if l.acct != nil && bindingNATed(l.binding.Contact, l.binding.Source) {
+			anchor = true
 		}
 	}
-	return false
+	return anchor
 }
 
 // callerNATed reports a caller whose SDP names an address other than the
@@ -145,6 +152,9 @@ func (c *call) offer() []byte {
 	if c.callerUp && len(c.answerSDP) > 0 {
 		src = c.answerSDP
 	}
+	if c.g711 {
+		src = onlyG711(src)
+	}
 	return relay.RewriteSDP(src, c.anchor.Side(1).Local())
 }
 
@@ -212,4 +222,49 @@ func (c *call) facing(source string) {
 	if s != nil {
 		s.Side(1).AllowSources(ipOf(source)...)
 	}
+}
+
+// onlyG711 keeps PCMU, PCMA and telephone-event in an SDP's audio line
+// (and their rtpmap and fmtp lines); the body as it was when none of
+// them is offered.
+func onlyG711(body []byte) []byte {
+	codecs, err := relay.SDPCodecs(body)
+	if err != nil {
+		return body
+	}
+	keep := map[int]bool{}
+	for _, c := range codecs {
+		switch strings.ToUpper(c.Name) {
+		case "PCMU", "PCMA", "TELEPHONE-EVENT":
+			keep[c.PT] = true
+		}
+	}
+	if len(keep) == 0 || len(keep) == len(codecs) {
+		return body
+	}
+	lines := strings.SplitAfter(string(body), "\n")
+	var b strings.Builder
+	for _, ln := range lines {
+		t := strings.TrimRight(ln, "\r\n")
+		switch {
+		case strings.HasPrefix(t, "m=audio "):
+			f := strings.Fields(t)
+			out := f[:3]
+			for _, pt := range f[3:] {
+				if n, err := strconv.Atoi(pt); err == nil && keep[n] {
+					out = append(out, pt)
+				}
+			}
+			b.WriteString(strings.Join(out, " ") + "\r\n")
+			continue
+		case strings.HasPrefix(t, "a=rtpmap:"), strings.HasPrefix(t, "a=fmtp:"):
+			v := t[strings.IndexByte(t, ':')+1:]
+			pt, _, _ := strings.Cut(v, " ")
+			if n, err := strconv.Atoi(pt); err == nil && !keep[n] {
+				continue
+			}
+		}
+		b.WriteString(ln)
+	}
+	return []byte(b.String())
 }

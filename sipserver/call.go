@@ -72,6 +72,8 @@ type call struct {
 	// outcome a media node carried out, for the call's records.
 	answeredBy   string
 	mediaOutcome string
+	lost         bool // the caller never took xc5's 200 (it cancelled)
+	g711         bool // offer only G.711 (the relay records it)
 }
 
 // ackWait is a 2xx that xc5 relayed to end `from` and that from's ACK
@@ -142,6 +144,11 @@ func (c *call) run() {
 			outcome = m
 		}
 		code, reason = outcomeStatus(outcome)
+		if len(c.req.Body()) == 0 && len(c.b.s.cfg.Media) > 0 {
+			// A delayed offer: the media nodes need the caller's SDP in
+			// its INVITE (docs/media.md). Not "try another route".
+			code, reason = sip.StatusNotAcceptableHere, "No SDP Offer For Media"
+		}
 	case o.Outcome == routing.Dropped:
 		code, reason = o.Code, o.Reason
 	case o.Outcome == routing.External:
@@ -351,6 +358,9 @@ func (c *call) answer(body []byte, ctype string) bool {
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.Name))
 	if err := c.dlg.WriteResponse(res); err != nil {
 		c.log.Debug("the caller did not take the answer", "err", err)
+		c.mu.Lock()
+		c.lost = true // cancelled meanwhile: never answered, whatever the other end did
+		c.mu.Unlock()
 		c.hangup(nil)
 		return false
 	}
@@ -393,8 +403,11 @@ func (c *call) hangup(from *end) {
 	}
 	wg.Wait()
 	c.mu.Lock()
-	outcome := routing.Answered
+	outcome, code := routing.Answered, sip.StatusOK
 	switch {
+	case c.lost:
+		outcome, code = "cancelled", sip.StatusRequestTerminated
+		c.answeredAt, c.answeredBy = time.Time{}, ""
 	case c.other != nil && c.other.trunk:
 		outcome = routing.External
 	case c.other != nil && c.other.media == nil:
@@ -402,7 +415,7 @@ func (c *call) hangup(from *end) {
 		outcome = c.mediaOutcome
 	}
 	c.mu.Unlock()
-	c.finish(outcome, sip.StatusOK)
+	c.finish(outcome, code)
 }
 
 // finish ends the call's bookkeeping once: the dialogs are forgotten, the

@@ -588,3 +588,59 @@ func TestMenuKeyDialsOut(t *testing.T) {
 	}
 	x.idle()
 }
+
+// TestMediaNodeDiesMidLeg: a media node that answers and then sends no
+// RTP (it died) is left after a few seconds: the caller gets a BYE, not
+// thirty minutes of silence.
+func TestMediaNodeDiesMidLeg(t *testing.T) {
+	node := newUAPhone(t, "127.0.0.1:9", "UDP", "", "") // answers, never sends RTP
+	node.behave(func(in *inbound) { in.answer() })
+	x := newMediaPBX(t, Config{Media: []string{node.addr}})
+	x.trunk("", "", "")
+	car, _ := x.mediaPhone("", "")
+	car.number = "6421555000"
+	car.dial("6499290081").answered(5 * time.Second)
+	if !car.saw("BYE", 20*time.Second) {
+		t.Fatal("the caller was not hung up after the media node went silent")
+	}
+	if !node.saw("BYE", 3*time.Second) {
+		t.Error("the silent node's leg was not ended")
+	}
+	x.idle()
+}
+
+// TestDelayedOfferToMedia: a caller whose INVITE has no SDP cannot reach
+// a media node (it needs the offer): 488, not a 503 that sends a carrier
+// to another route.
+func TestDelayedOfferToMedia(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	car := x.carrier("6421555000")
+	car.sdp = ""
+	res := car.dial("6499290081").result(10 * time.Second)
+	if res == nil || res.StatusCode != 488 {
+		t.Fatalf("a delayed offer to voicemail: %v", res)
+	}
+	x.idle()
+}
+
+// TestRecordedCallOffersG711: the relay records G.711, so a call to an
+// account that records is offered no other codec (a G.722 caller's phone
+// falls back); telephone-event stays.
+func TestRecordedCallOffersG711(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.put(resource.CallRule, reception, "", `{"order":-12,"record_email":"boss@acmebrick.x.co.nz"}`, resource.Create)
+	rec, _ := x.mediaPhone(reception, password)
+	sal, sep := x.mediaPhone(sales, salesPassword)
+	sal.sdp = strings.Replace(strings.Replace(string(sep.SDP(sales)), "RTP/AVP 0 8 101", "RTP/AVP 9 0 8 101", 1),
+		"a=rtpmap:0 PCMU/8000", "a=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000", 1)
+	out := sal.dial("600")
+	in := rec.next(5 * time.Second)
+	body := string(in.req.Body())
+	if strings.Contains(body, "G722") || !strings.Contains(body, "RTP/AVP 0 8 101") {
+		t.Errorf("the recorded callee was offered %q", body)
+	}
+	in.reject(486, "Busy Here")
+	out.result(5 * time.Second)
+	x.idle()
+}

@@ -134,6 +134,11 @@ func (c *call) releaseMedia() {
 	if len(to) > 0 {
 		if wav, d := s.StopRecording(); wav != nil {
 			go c.mailRecording(wav, d, to, by)
+		} else {
+			c.log.Warn("call not recorded: no G.711 audio came", "account", by)
+			c.mu.Lock()
+			c.recordTo = nil // the CDR says recorded only when a recording went
+			c.mu.Unlock()
 		}
 	}
 	s.Close()

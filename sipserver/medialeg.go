@@ -60,15 +60,42 @@ func (c *call) runMedia(req media.Request) (res media.Result, ok bool) {
 	}
 	limit := time.NewTimer(cfg.MaxMediaLeg)
 	defer limit.Stop()
-	select {
-	case res = <-e.media.done:
-		return res, true
-	case <-c.over:
-	case <-limit.C:
-		c.log.Info("media leg over its time; hanging up", "app", req.App)
-		c.hangup(nil)
+	check := time.NewTicker(time.Second)
+	defer check.Stop()
+	for {
+		select {
+		case res = <-e.media.done:
+			return res, true
+		case <-c.over:
+			return media.Result{}, true
+		case <-limit.C:
+			c.log.Info("media leg over its time; hanging up", "app", req.App)
+			c.hangup(nil)
+			return media.Result{}, true
+		case <-check.C:
+			// A media node sends RTP all the time (a prompt or
+			// silence): one that stopped has died. The caller is not
+			// left in silence for the rest of MaxMediaLeg.
+			if c.nodeSilent() {
+				c.log.Warn("media node stopped sending; leaving it", "app", req.App)
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				e.bye(ctx)
+				cancel()
+				return media.Result{}, true
+			}
+		}
 	}
-	return media.Result{}, true
+}
+
+// mediaSilence is how long a media node may send no RTP before its leg
+// is taken for dead.
+const mediaSilence = 8 * time.Second
+
+func (c *call) nodeSilent() bool {
+	c.mu.Lock()
+	s := c.anchor
+	c.mu.Unlock()
+	return s != nil && s.Side(1).Idle() > mediaSilence
 }
 
 // inviteMedia sends the media INVITE to the configured nodes in turn,
@@ -85,6 +112,12 @@ func (c *call) inviteMedia(req media.Request) *end {
 		}
 		ctx, cancelCause := context.WithCancelCause(b.s.ctx)
 		cancel := func() { cancelCause(nil) }
+		if !c.isAnswered() {
+			// A caller who cancels before being answered takes the
+			// media INVITE with it.
+			stop := context.AfterFunc(c.ctx, cancel)
+			defer stop()
+		}
 		answered := make(chan struct{})
 		var heard atomic.Bool // a provisional response came: CANCEL is allowed
 		timer := time.AfterFunc(b.s.cfg.MediaTimeout, func() {
@@ -190,7 +223,7 @@ func (c *call) bridgeMedia(e *end) bool {
 		return false
 	}
 	c.mu.Lock()
-	if c.ended || c.other != nil {
+	if c.ended || c.other != nil || (!c.callerUp && c.ctx.Err() != nil) {
 		c.mu.Unlock()
 		return false
 	}

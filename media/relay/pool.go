@@ -135,6 +135,7 @@ func (p *Pool) Open() (*Session, error) {
 			return nil, err
 		}
 		sd.idx, sd.pool = i, p
+		sd.heard.Store(monotonic())
 		s.sides[i] = sd
 	}
 	p.mu.Lock()

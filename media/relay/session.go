@@ -54,6 +54,9 @@ type Side struct {
 	// sources, when set, are the only addresses (besides the SDP's) whose
 	// packets may latch this side: the party's signalling address.
 	sources atomic.Pointer[[]netip.Addr]
+	// heard is when the party's last RTP packet came (monotonic), or when
+	// SetRemote gave the side a new party.
+	heard atomic.Int64
 }
 
 // sock is one UDP socket of a side with what it knows of the party's
@@ -181,7 +184,12 @@ func (sd *Side) SetRemote(a netip.AddrPort) {
 	}
 	sd.rtp.latched.Store(nil)
 	sd.rtcp.latched.Store(nil)
+	sd.heard.Store(monotonic())
 }
+
+// Idle is how long this side's party has sent no RTP (counted from its
+// SetRemote when it never did): a media node or phone that died.
+func (sd *Side) Idle() time.Duration { return time.Duration(monotonic() - sd.heard.Load()) }
 
 // Remote is where this side's party is sent RTP now: the latched source
 // if any packet came, else the address of SetRemote (invalid if neither).
@@ -255,6 +263,7 @@ func (s *Session) relay(sd *Side, in, out *sock) {
 		}
 		pkt := buf[:n]
 		if !in.isRTCP {
+			sd.heard.Store(now)
 			s.inspect(sd, pkt, now)
 		}
 		dst := out.dest()
