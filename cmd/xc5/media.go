@@ -28,6 +28,7 @@ import (
 type mediaOptions struct {
 	nodes     *string // --media: remote media nodes; "" runs one in-process
 	listen    *string // --media-listen: the in-process node's SIP address
+	allow     *string // --media-allow: other signalling nodes it takes legs from
 	rtpPorts  *string
 	rtpAdv    *string
 	anchor    *string
@@ -40,6 +41,7 @@ func mediaFlags(fs *flag.FlagSet) *mediaOptions {
 	return &mediaOptions{
 		nodes:     fs.String("media", "", "media nodes that answer calls needing audio, sip:HOST:PORT[,sip:HOST:PORT…] (xc5 media); default one in-process on --media-listen"),
 		listen:    fs.String("media-listen", "127.0.0.1:0", "SIP address of the in-process media node (without --media)"),
+		allow:     fs.String("media-allow", "", "addresses or CIDR ranges of other signalling nodes the in-process media node takes legs from (conference rooms held by this node); it always takes them from loopback and --sip"),
 		rtpPorts:  fs.String("rtp-ports", "10000-20000", "UDP port range of the RTP relay (anchored calls)"),
 		rtpAdv:    fs.String("rtp-advertise", "", "IP address written into SDP for the RTP relay; default the --sip-advertise host, else the --sip host"),
 		anchor:    fs.String("media-anchor", "auto", "when calls between phones have their RTP relayed by xc5: auto (recorded calls, phones behind NAT), always or never"),
@@ -119,6 +121,13 @@ func startMedia(ctx context.Context, o *mediaOptions, cfg *sipserver.Config, sip
 	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	if !bind.IsUnspecified() {
 		allow = append(allow, netip.PrefixFrom(bind, bind.BitLen()))
+	}
+	if *o.allow != "" {
+		more, err := prefixes(*o.allow)
+		if err != nil {
+			return nil, fmt.Errorf("--media-allow: %w", err)
+		}
+		allow = append(allow, more...)
 	}
 	svc, err := service.New(service.Config{Addr: *o.listen, Store: store, Log: log, Allow: allow})
 	if err != nil {
