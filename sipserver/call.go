@@ -127,7 +127,9 @@ func (c *call) run() {
 		return // bridged by a ring; the call ends with a BYE
 	}
 	o := tr.Outcome
-	if c.ctx.Err() == nil && c.carryOutMedia(o) {
+	// A walk the store failed ends in 503 with Retry-After (below), not
+	// in voicemail: a carrier then tries another route or node.
+	if c.ctx.Err() == nil && c.storeFailure() == nil && c.carryOutMedia(o) {
 		return
 	}
 	if up {
