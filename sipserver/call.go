@@ -72,7 +72,6 @@ type call struct {
 	// outcome a media node carried out, for the call's records.
 	answeredBy   string
 	mediaOutcome string
-	lost         bool // the caller never took xc5's 200 (it cancelled)
 	g711         bool // offer only G.711 (the relay records it)
 }
 
@@ -359,10 +358,9 @@ func (c *call) answer(body []byte, ctype string) bool {
 	}
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.Name))
 	if err := c.dlg.WriteResponse(res); err != nil {
+		// Also what sipgo says when the caller's BYE comes before its
+		// ACK: the call was answered, and is over.
 		c.log.Debug("the caller did not take the answer", "err", err)
-		c.mu.Lock()
-		c.lost = true // cancelled meanwhile: never answered, whatever the other end did
-		c.mu.Unlock()
 		c.hangup(nil)
 		return false
 	}
@@ -405,11 +403,8 @@ func (c *call) hangup(from *end) {
 	}
 	wg.Wait()
 	c.mu.Lock()
-	outcome, code := routing.Answered, sip.StatusOK
+	outcome, code := routing.Answered, sip.StatusOK // answered, whoever hangs up
 	switch {
-	case c.lost:
-		outcome, code = "cancelled", sip.StatusRequestTerminated
-		c.answeredAt, c.answeredBy = time.Time{}, ""
 	case c.other != nil && c.other.trunk:
 		outcome = routing.External
 	case c.other != nil && c.other.media == nil:
