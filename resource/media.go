@@ -11,6 +11,10 @@ var Voicemail = &Resource{
 	Methods:     readOnly,
 	ItemMethods: []string{"GET", "PATCH", "DELETE", "OPTIONS"},
 	Parent:      Account,
+	// Messages are no routing provisioning: the store announces their
+	// writes for the API and message-waiting lights, and the routing
+	// view ignores them.
+	Routing: RoutingNone,
 	Fields: []Field{
 		guidField,
 		{Name: "from", Type: String, ReadOnly: true, Lean: true, Description: "The caller as presented: a number or username, anonymous when withheld"},

@@ -81,7 +81,10 @@ func (s *Store) LeaveVoicemail(ctx context.Context, v xc5.Voicemail, mails []xc5
 	if err := checkMails(mails); err != nil {
 		return err
 	}
-	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+	var ticket uint64
+	kept := false
+	err := s.w.do(withTicket(ctx, &ticket), func(ctx context.Context, q execer) error {
+		kept = false
 		if v.Account != "" {
 			acct := strings.ToUpper(v.Account)
 			var n int
@@ -94,10 +97,14 @@ func (s *Store) LeaveVoicemail(ctx context.Context, v xc5.Voicemail, mails []xc5
 					strings.ToUpper(v.GUID), acct, v.From, v.To, v.Received.UnixMilli(), v.Duration.Milliseconds(), v.Status, v.Audio); err != nil {
 					return mapError(err)
 				}
+				kept = true
 			}
 		}
 		return insertMails(ctx, q, mails)
 	})
+	if err == nil && kept {
+		s.emitVoicemail(v.Account, v.GUID, false, ticket)
+	}
 	if err == nil && len(mails) > 0 {
 		s.mailQueued()
 	}
