@@ -170,4 +170,8 @@ type MailboxStore interface {
 	// it when wav is nil (the system greeting plays again). ENOTFOUND
 	// when the account has no mailbox.
 	SetMailboxGreeting(ctx context.Context, account string, wav []byte, length time.Duration) error
+	// MailboxTimezone is the IANA time zone the account's messages are
+	// announced in: its own, else its nearest ancestor's; "" when none
+	// has one. ENOTFOUND when the account does not exist.
+	MailboxTimezone(ctx context.Context, account string) (string, error)
 }

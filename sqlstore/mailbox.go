@@ -125,3 +125,44 @@ func dropMailbox(ctx context.Context, q execer, cur resource.Record, in resource
 	}
 	return nil
 }
+
+// MailboxTimezone implements xc5.MailboxStore: timezone is inherited
+// down the account tree, so the account's path is read and the deepest
+// account on it with a timezone wins.
+func (s *Store) MailboxTimezone(ctx context.Context, account string) (string, error) {
+	if !resource.IsGUID(account) {
+		return "", notFound("account %s not found", account)
+	}
+	var path string
+	if err := s.reader().QueryRowContext(ctx, `SELECT path FROM accounts WHERE guid = ?`, strings.ToUpper(account)).Scan(&path); err != nil {
+		return "", missing(err, "account %s not found", account)
+	}
+	guids := strings.Split(strings.Trim(path, "/"), "/")
+	args := make([]any, len(guids))
+	for i, g := range guids {
+		args[i] = g
+	}
+	rows, err := s.reader().QueryContext(ctx, `SELECT guid, timezone FROM accounts WHERE timezone <> '' AND guid IN (?`+
+		strings.Repeat(", ?", len(guids)-1)+`)`, args...)
+	if err != nil {
+		return "", storeErr(err)
+	}
+	defer rows.Close()
+	tz := map[string]string{}
+	for rows.Next() {
+		var g, z string
+		if err := rows.Scan(&g, &z); err != nil {
+			return "", storeErr(err)
+		}
+		tz[g] = z
+	}
+	if err := rows.Err(); err != nil {
+		return "", storeErr(err)
+	}
+	for i := len(guids) - 1; i >= 0; i-- {
+		if z := tz[guids[i]]; z != "" {
+			return z, nil
+		}
+	}
+	return "", nil
+}

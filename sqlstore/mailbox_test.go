@@ -163,3 +163,27 @@ func testVoicemailChanges(t *testing.T, b storetest.Backend) {
 	_, err = s.MailboxGreeting(ctx, owner.GUID)
 	wantCode(t, err, xc5.ENOTFOUND, "greeting of a removed mailbox")
 }
+
+// TestMailboxTimezone: the account's own time zone, else the nearest
+// ancestor's, else "".
+func TestMailboxTimezone(t *testing.T) { forEachBackend(t, testMailboxTimezone) }
+
+func testMailboxTimezone(t *testing.T, b storetest.Backend) {
+	t.Parallel()
+	s, _ := openStore(t, b)
+	top := put(t, s, "", resource.Account, "", "", resource.Input{"username": "tz.test", "password": "Pw-tz-1234", "timezone": "Pacific/Auckland"}, resource.Create)
+	mid := newAccount(t, s, "mid.tz.test", "tz.test")
+	low := newAccount(t, s, "low@mid.tz.test", "mid.tz.test")
+	own := put(t, s, "", resource.Account, "", "", resource.Input{"username": "own@mid.tz.test", "parent": "mid.tz.test", "timezone": "Europe/Berlin"}, resource.Create)
+	none := newAccount(t, s, "none.test", "")
+	for _, tc := range []struct{ guid, want string }{
+		{top.GUID, "Pacific/Auckland"}, {mid.GUID, "Pacific/Auckland"}, {low.GUID, "Pacific/Auckland"},
+		{own.GUID, "Europe/Berlin"}, {none.GUID, ""},
+	} {
+		if got, err := s.MailboxTimezone(ctx, tc.guid); err != nil || got != tc.want {
+			t.Errorf("MailboxTimezone(%s) = %q, %v; want %q", tc.guid, got, err, tc.want)
+		}
+	}
+	_, err := s.MailboxTimezone(ctx, resource.NewGUID())
+	wantCode(t, err, xc5.ENOTFOUND, "unknown account")
+}
