@@ -64,6 +64,17 @@ func (e *mailboxEnv) leave(t *testing.T, freq float64, d time.Duration) {
 	}
 }
 
+// put keeps a message of freq Hz lasting d straight through the store,
+// from an anonymous caller (whose number is not read out), received at.
+func (e *mailboxEnv) put(t *testing.T, freq float64, d time.Duration, at time.Time) {
+	t.Helper()
+	v := xc5.Voicemail{GUID: resource.NewGUID(), Account: e.guid, From: "anonymous", To: "box.test", Received: at,
+		Duration: d, Status: xc5.VoicemailNew, Audio: toneWAV(freq, d)}
+	if err := e.store.LeaveVoicemail(context.Background(), v, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // list is the mailbox as the store (and so the API) shows it.
 func (e *mailboxEnv) list(t *testing.T) []xc5.Voicemail {
 	t.Helper()
@@ -149,14 +160,16 @@ func firstSteady(h []int16, freq float64) int {
 	return -1
 }
 
-// TestMailboxReview: two messages left (600 Hz, then 1 kHz); the owner
+// TestMailboxReview: two messages (600 Hz yesterday, then 1 kHz left by a
+// caller through the voicemail app); the owner
 // logs in with the PIN and presses 1: the newer is heard first, 9 saves
 // it, then the older is heard and 7 deletes it. The store shows the
 // 1 kHz message saved and the other gone.
 func TestMailboxReview(t *testing.T) {
+	t.Parallel()
 	e := newMailboxEnv(t)
-	e.leave(t, 600, 2*time.Second)
-	e.leave(t, 1000, 2*time.Second)
+	e.put(t, 600, 2*time.Second, time.Now().Add(-25*time.Hour))
+	e.leave(t, 1000, 2*time.Second) // by a caller, through the voicemail app
 	c := e.login(t, e.guid, mailboxPIN)
 	c.keys("1") // typed ahead: read by the main menu after the counts
 	c.waitSteady(1000, 500*time.Millisecond)
@@ -180,9 +193,10 @@ func TestMailboxReview(t *testing.T) {
 // (as Asterisk moves it to Old); one skipped with # before its end stays
 // new.
 func TestMailboxHeardIsSaved(t *testing.T) {
+	t.Parallel()
 	e := newMailboxEnv(t)
-	e.leave(t, 600, 1500*time.Millisecond)
-	e.leave(t, 1000, 3*time.Second)
+	e.put(t, 600, 1500*time.Millisecond, time.Now().Add(-time.Hour))
+	e.put(t, 1000, 3*time.Second, time.Now())
 	c := e.login(t, e.guid, mailboxPIN)
 	c.keys("1")
 	c.waitSteady(1000, 500*time.Millisecond)
@@ -207,8 +221,9 @@ func TestMailboxHeardIsSaved(t *testing.T) {
 // message heard or changed; an unknown mailbox, none at all and an
 // account without a PIN sound the same, even with the right PIN.
 func TestMailboxWrongPIN(t *testing.T) {
+	t.Parallel()
 	e := newMailboxEnv(t)
-	e.leave(t, 1000, 1500*time.Millisecond)
+	e.put(t, 1000, 1500*time.Millisecond, time.Now())
 	nopin, _, err := e.store.Put(context.Background(), "", resource.Account, "", "", resource.Input{"username": "nopin.test", "password": "No-pin-1234"}, resource.Create)
 	if err != nil {
 		t.Fatal(err)
@@ -220,6 +235,7 @@ func TestMailboxWrongPIN(t *testing.T) {
 		{"account without a PIN", nopin.GUID, mailboxPIN},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			c := e.login(t, tc.mailbox, tc.pin)
 			for range 2 {
 				c.afterPrompt() // "invalid entry", the PIN prompt again
@@ -233,17 +249,20 @@ func TestMailboxWrongPIN(t *testing.T) {
 			}
 		})
 	}
-	if vs := e.list(t); len(vs) != 1 || vs[0].Status != xc5.VoicemailNew {
-		t.Fatalf("mailbox after wrong PINs: %+v; want the message, new", vs)
-	}
+	t.Cleanup(func() { // after the parallel subtests
+		if vs := e.list(t); len(vs) != 1 || vs[0].Status != xc5.VoicemailNew {
+			t.Errorf("mailbox after wrong PINs: %+v; want the message, new", vs)
+		}
+	})
 }
 
 // TestVoicemailStarToMailbox: '*' during the greeting leads to the PIN
 // prompt; the right PIN opens the mailbox and its message is heard.
 // Nothing is recorded.
 func TestVoicemailStarToMailbox(t *testing.T) {
+	t.Parallel()
 	e := newMailboxEnv(t)
-	e.leave(t, 1000, 1500*time.Millisecond)
+	e.put(t, 1000, 1500*time.Millisecond, time.Now())
 	c := newPhone(t).call(t, e.svc, media.AppVoicemail, media.Request{Mailbox: e.guid, Account: "box.test", From: "6499290085"})
 	c.waitFor("the greeting", func(h []int16) bool { return audiotest.Energy(h[len(h)-800:]) > 1e-5 })
 	c.keys("*")
@@ -262,6 +281,7 @@ func TestVoicemailStarToMailbox(t *testing.T) {
 // of the system greeting, then the beep. 0 then 2 goes back to the
 // system greeting.
 func TestMailboxGreetingByPhone(t *testing.T) {
+	t.Parallel()
 	e := newMailboxEnv(t)
 	c := e.login(t, e.guid, mailboxPIN)
 	c.keys("01")
