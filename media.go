@@ -162,3 +162,28 @@ type RoomStore interface {
 	// node, and returns the holder afterwards.
 	TakeRoom(ctx context.Context, room, from, node string, ttl time.Duration) (holder string, err error)
 }
+
+// MailboxStore is what a phone's mailbox menu (the media service's
+// mailbox app) needs beyond the messages: the PIN check and the account's
+// own greeting. An account has a mailbox when its ums_pin is set; one
+// without is, to every method here, an account that does not exist, so
+// that a caller cannot tell a wrong PIN from a wrong mailbox.
+type MailboxStore interface {
+	VoicemailStore
+	// CheckMailboxPIN reports whether account (a GUID) is an enabled
+	// account with a mailbox whose PIN is pin. A wrong PIN, an unknown
+	// account and one without a mailbox are all false with no error; the
+	// comparison takes the same time whatever the PIN.
+	CheckMailboxPIN(ctx context.Context, account, pin string) (bool, error)
+	// MailboxGreeting returns the account's own greeting (8 kHz 16-bit
+	// mono WAV); ENOTFOUND when it has none or no mailbox.
+	MailboxGreeting(ctx context.Context, account string) ([]byte, error)
+	// SetMailboxGreeting keeps wav as the account's greeting, or removes
+	// it when wav is nil (the system greeting plays again). ENOTFOUND
+	// when the account has no mailbox.
+	SetMailboxGreeting(ctx context.Context, account string, wav []byte, length time.Duration) error
+	// MailboxTimezone is the IANA time zone the account's messages are
+	// announced in: its own, else its nearest ancestor's; "" when none
+	// has one. ENOTFOUND when the account does not exist.
+	MailboxTimezone(ctx context.Context, account string) (string, error)
+}

@@ -5,13 +5,16 @@ package resource
 // api, voicemail.go) over xc5.VoicemailStore; this description gives it
 // its path, its OPTIONS documentation and the check of a PATCH.
 var Voicemail = &Resource{
-	Name:    "voicemail",
-	Routing: RoutingNone, // mailboxes are not routing; their changes light message-waiting lamps
+	Name: "voicemail",
 	Description: "Voicemail messages in the account's mailbox, oldest first. GET …/voicemail/{guid} with Accept: audio/wav answers the message's " +
 		"8 kHz WAV; PATCH {\"status\":\"saved\"} (or \"new\") marks it; DELETE removes it. Messages go with their account",
 	Methods:     readOnly,
 	ItemMethods: []string{"GET", "PATCH", "DELETE", "OPTIONS"},
 	Parent:      Account,
+	// Messages are no routing provisioning: the store announces their
+	// writes for the API and message-waiting lights, and the routing
+	// view ignores them.
+	Routing: RoutingNone,
 	Fields: []Field{
 		guidField,
 		{Name: "from", Type: String, ReadOnly: true, Lean: true, Description: "The caller as presented: a number or username, anonymous when withheld"},

@@ -45,7 +45,9 @@ func (s *Store) putAccount(ctx context.Context, scope resource.Scope, r *resourc
 	}
 	var out resource.Record
 	var created bool
+	outer := ctx
 	err := s.w.doRerunnable(ctx, func(ctx context.Context, q execer) error {
+		ctx = carryMailboxDropped(outer, ctx)
 		// A rerun starts afresh, except that a generated password hash
 		// is kept (or made anew below when it was dropped).
 		out, created = resource.Record{}, false
@@ -252,8 +254,12 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 
 // finishUpdate writes an account's fields once the update is checked.
 // Sessions end when the credentials change (newCredentials) or the account
-// is disabled, in the same transaction.
+// is disabled, and an emptied ums_pin takes the mailbox, in the same
+// transaction.
 func (s *Store) finishUpdate(ctx context.Context, q execer, cur resource.Record, extra map[string]any, in resource.Input, out *resource.Record, newCredentials bool) error {
+	if err := dropMailbox(ctx, q, cur, in); err != nil {
+		return err
+	}
 	if err := accountsTable.update(ctx, q, cur.GUID, extra, in); err != nil {
 		return err
 	}

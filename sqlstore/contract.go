@@ -19,4 +19,5 @@ var (
 	_ xc5.MailOutbox        = (*Store)(nil)
 	_ xc5.VoicemailStore    = (*Store)(nil)
 	_ xc5.MailLister        = (*Store)(nil)
+	_ xc5.MailboxStore      = (*Store)(nil)
 )

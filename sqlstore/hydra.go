@@ -104,7 +104,9 @@ func (s *Store) putHydra(ctx context.Context, id string, in resource.Input, mode
 	}
 	var out resource.Record
 	created := false
+	outer := ctx
 	err = s.w.do(ctx, func(ctx context.Context, q execer) error {
+		ctx = carryMailboxDropped(outer, ctx)
 		acct, num, err := hydraLine(ctx, q, number)
 		if err == nil {
 			if generated {

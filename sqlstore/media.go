@@ -102,11 +102,11 @@ func (s *Store) LeaveVoicemail(ctx context.Context, v xc5.Voicemail, mails []xc5
 		}
 		return insertMails(ctx, q, mails)
 	})
+	if err == nil && kept {
+		s.emitVoicemail(v.Account, v.GUID, false, ticket)
+	}
 	if err == nil && len(mails) > 0 {
 		s.mailQueued()
-	}
-	if err == nil && kept {
-		s.mailboxChanged(strings.ToUpper(v.Account), ticket)
 	}
 	return err
 }

@@ -65,17 +65,19 @@ func (s *Store) SetVoicemailStatus(ctx context.Context, account, guid, status st
 	if status != xc5.VoicemailNew && status != xc5.VoicemailSaved {
 		return invalid("status %q: a message is new or saved", status)
 	}
-	return s.changeVoicemail(ctx, account, guid, `UPDATE voicemails SET status = ? WHERE guid = ? AND account = ?`, status)
+	return s.changeVoicemail(ctx, account, guid, false, `UPDATE voicemails SET status = ? WHERE guid = ? AND account = ?`, status)
 }
 
 // DeleteVoicemail implements xc5.VoicemailStore.
 func (s *Store) DeleteVoicemail(ctx context.Context, account, guid string) error {
-	return s.changeVoicemail(ctx, account, guid, `DELETE FROM voicemails WHERE guid = ? AND account = ?`)
+	return s.changeVoicemail(ctx, account, guid, true, `DELETE FROM voicemails WHERE guid = ? AND account = ?`)
 }
 
 // changeVoicemail runs stmt (args, then the message's GUID and account)
-// on one message: ENOTFOUND when the account has no such message.
-func (s *Store) changeVoicemail(ctx context.Context, account, guid, stmt string, args ...any) error {
+// on one message: ENOTFOUND when the account has no such message. The
+// change is announced (emitVoicemail) for the API and the message-waiting
+// lights of every node.
+func (s *Store) changeVoicemail(ctx context.Context, account, guid string, deleted bool, stmt string, args ...any) error {
 	if !resource.IsGUID(guid) {
 		return notFound("voicemail %s not found", guid)
 	}
@@ -92,13 +94,7 @@ func (s *Store) changeVoicemail(ctx context.Context, account, guid, stmt string,
 		return nil
 	})
 	if err == nil {
-		s.mailboxChanged(strings.ToUpper(account), ticket)
+		s.emitVoicemail(account, guid, deleted, ticket)
 	}
 	return err
-}
-
-// mailboxChanged tells the listeners, on this node and the others, that
-// an account's mailbox changed: message-waiting lights follow it.
-func (s *Store) mailboxChanged(account string, ticket uint64) {
-	s.emit(resource.Change{Resource: resource.Voicemail, Account: account}, ticket)
 }

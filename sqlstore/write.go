@@ -15,7 +15,8 @@ import (
 // Put implements resource.Store.
 func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
 	var ticket uint64
-	rec, created, err := s.put(withTicket(ctx, &ticket), scope, r, parent, id, in, mode)
+	var dropped string // an account whose mailbox the write removed
+	rec, created, err := s.put(withMailboxDropped(withTicket(ctx, &ticket), &dropped), scope, r, parent, id, in, mode)
 	if err == nil {
 		c := resource.Change{Resource: r, Account: changedAccount(r, rec)}
 		if r != resource.Hydra {
@@ -23,6 +24,9 @@ func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resou
 			c.Record = &written
 		}
 		s.emit(c, ticket)
+		if dropped != "" {
+			s.emitVoicemail(dropped, "", true, ticket)
+		}
 	}
 	return rec, created, err
 }

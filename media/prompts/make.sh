@@ -5,6 +5,7 @@
 # committed, so building xc5 does not need either tool.
 set -eu
 cd "$(dirname "$0")"
+sh ./words.sh # the mailbox's words and menus (words/)
 speak() { # name text
 	espeak-ng -v en-us -s 165 -w "/tmp/xc5-prompt-$1.wav" "$2"
 	# Trim the leading and trailing silence espeak adds, then convert.

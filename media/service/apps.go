@@ -36,6 +36,8 @@ func (l *leg) runApp(ctx context.Context) media.Result {
 		return media.Result{Saved: l.voicemail(ctx)}
 	case media.AppRecordPrompt:
 		return media.Result{Saved: l.recordPrompt(ctx)}
+	case media.AppMailbox:
+		return l.mailbox(ctx)
 	case media.AppPlay:
 		_, _ = l.c.play(ctx, l.prompt(ctx, l.req.Prompt, ""), false)
 	}
@@ -151,11 +153,16 @@ func matchKeys(keys []string, digits string) (exact, longer bool) {
 }
 
 // voicemail plays the greeting and the beep, records, and delivers a
-// message of at least MinMessage; it reports whether one was kept.
+// message of at least MinMessage; it reports whether one was kept. '*'
+// during the greeting of a mailbox goes to the mailbox app instead.
 func (l *leg) voicemail(ctx context.Context) bool {
 	t := l.s.cfg.Timeouts
-	greeting := l.prompt(ctx, l.req.Prompt, prompts.VoicemailGreeting)
-	if _, err := l.c.play(ctx, greeting, false); err != nil {
+	switch star, err := l.greet(ctx); {
+	case err != nil:
+		return false
+	case star: // '*' in the greeting: the mailbox's PIN (mailbox.go)
+		l.c.flushDigits()
+		l.mailbox(ctx)
 		return false
 	}
 	if _, err := l.c.play(ctx, system(prompts.Beep), false); err != nil {
