@@ -11,6 +11,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"xc5"
+	"xc5/internal/poll"
+	"xc5/internal/rtptest"
 )
 
 // subscribe sends a message-summary SUBSCRIBE for the phone's own
@@ -134,5 +136,54 @@ func TestUnsolicitedMWI(t *testing.T) {
 	}
 	if body := rec.nextNotify(t, 3*time.Second); !strings.Contains(body, "Messages-Waiting: yes") {
 		t.Fatalf("unsolicited NOTIFY: %q", body)
+	}
+}
+
+// TestMailboxByPhoneWithMWI: a carrier's caller leaves reception (not
+// registered, so unanswered, so its mailbox) a 1 kHz message; reception's
+// phone, subscribed to its message-summary, is told a message waits; it
+// dials *98, enters the PIN, plays the message (the caller's tone is
+// heard) and, the message heard to its end being saved, is told no
+// message waits any more.
+func TestMailboxByPhoneWithMWI(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	x.patch(reception, `{"ums_pin":"4321"}`)
+	car, cep := x.mediaPhone("", "")
+	car.number = "6421555000"
+	out := car.dial("6491231234")
+	res := out.answered(10 * time.Second)
+	to := sdpAddr(t, res.Body())
+	time.Sleep(6 * time.Second) // the greeting and the beep
+	cep.SendTone(to, rtptest.PCMU, 1000, 2*time.Second)
+	cep.SendDigits(to, "#", rtptest.TelephoneEvent)
+	if !car.saw("BYE", 10*time.Second) {
+		t.Fatal("the message was not taken")
+	}
+	x.idle()
+
+	rec, rep := x.mediaPhone(reception, password)
+	if res := rec.subscribe(t, 600); res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %d", res.StatusCode)
+	}
+	if body := rec.nextNotify(t, 3*time.Second); !strings.Contains(body, "Messages-Waiting: yes") {
+		t.Fatalf("a message waits, the NOTIFY says %q", body)
+	}
+	in := rec.dial("*98")
+	res = in.answered(5 * time.Second)
+	to = sdpAddr(t, res.Body())
+	time.Sleep(2500 * time.Millisecond) // "please enter your PIN"
+	rep.SendDigits(to, "4321#", rtptest.TelephoneEvent)
+	rep.SendDigits(to, "1", rtptest.TelephoneEvent) // typed ahead: play the messages
+	poll.Until(t, 30*time.Second, "the caller's message to be heard", func() bool { return toneIn(rep.Received(), 1000) })
+	if body := rec.nextNotify(t, 15*time.Second); !strings.Contains(body, "Messages-Waiting: no") {
+		t.Fatalf("the message was heard, the NOTIFY says %q", body)
+	}
+	in.hangup()
+	x.idle()
+	var kept []xc5.Voicemail
+	x.store.ListVoicemail(context.Background(), x.ids[reception], func(v xc5.Voicemail) error { kept = append(kept, v); return nil })
+	if len(kept) != 1 || kept[0].Status != xc5.VoicemailSaved {
+		t.Fatalf("the mailbox after hearing: %+v", kept)
 	}
 }
