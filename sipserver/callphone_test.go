@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"xc5/media/service"
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/sqlstore"
@@ -508,7 +509,7 @@ type pbx struct {
 	view  *routing.View
 	srv   *testServer
 	ids   map[string]string
-	media interface{ Legs() int } // the media node of newMediaPBX
+	media *service.Service // the media node of newMediaPBX
 }
 
 const salesPassword = "Sales-pw-2"
