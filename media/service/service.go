@@ -68,6 +68,7 @@ type Config struct {
 	Store                  xc5.MediaStore
 	Log                    *slog.Logger
 	Timeouts               Timeouts
+	Conference             ConferenceConfig // conference rooms (conference.go)
 	Now                    func() time.Time
 }
 
@@ -90,6 +91,8 @@ type Service struct {
 	mu     sync.Mutex
 	calls  map[string]*diagoLeg // answered legs by dialog ID, for SIP INFO
 	closed bool
+
+	rooms rooms // conference rooms with members (conference.go)
 }
 
 // New checks cfg and prepares a Service; Start listens.
