@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	dmedia "github.com/emiago/diago/media"
+
 	"xc5/internal/audiotest"
 	"xc5/media"
+	"xc5/media/wav"
 )
 
 const testRoom = "6499290085"
@@ -19,6 +22,38 @@ func member(t *testing.T, s *Service, room string, freq float64) *phoneCall {
 	t.Helper()
 	c := newPhone(t).call(t, s, media.AppConference, media.Request{Room: room, From: fmt.Sprint(freq)})
 	c.say(audiotest.Tone(freq, 8000, 8000*120, 0.2))
+	return c
+}
+
+// memberPCMA is member with a phone that offers PCMA alone. The test
+// phone's sender encodes µ-law, so this one sends its tone itself.
+func memberPCMA(t *testing.T, s *Service, room string, freq float64) *phoneCall {
+	t.Helper()
+	c := newPhone(t, dmedia.CodecAudioAlaw, dmedia.CodecTelephoneEvent8000).call(t, s, media.AppConference,
+		media.Request{Room: room, From: fmt.Sprint(freq)})
+	if pt := dmedia.CodecAudioFromSession(c.med.MediaSession()).PayloadType; pt != 8 {
+		t.Fatalf("payload type %d, want PCMA", pt)
+	}
+	c.quiet.Store(true)
+	tone := audiotest.Tone(freq, 8000, 8000*120, 0.2)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		buf := make([]byte, frame)
+		for k := 0; (k+1)*frame <= len(tone); k++ {
+			select {
+			case <-c.stop:
+				return
+			default:
+			}
+			for i, v := range tone[k*frame : (k+1)*frame] {
+				buf[i] = wav.EncodeALaw(v)
+			}
+			if _, err := c.dw.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
 	return c
 }
 
@@ -62,8 +97,8 @@ func checkHears(t *testing.T, calls []*phoneCall, d time.Duration, want [][]floa
 }
 
 // TestConferenceRoom: the first member hears "You are the first
-// participant", then silence; three members each hear exactly the two
-// others, never themselves; a fourth who joins is heard while there and
+// participant", then silence; three members (one on PCMA) each hear
+// exactly the two others, never themselves; a fourth who joins is heard while there and
 // not after it leaves; the room is released when the last one leaves.
 func TestConferenceRoom(t *testing.T) {
 	s := startService(t, newMemStore(), Timeouts{})
@@ -78,7 +113,7 @@ func TestConferenceRoom(t *testing.T) {
 		t.Fatalf("the member alone hears %g, not silence", e)
 	}
 
-	b, c := member(t, s, testRoom, 1000), member(t, s, testRoom, 1500)
+	b, c := member(t, s, testRoom, 1000), memberPCMA(t, s, testRoom, 1500)
 	waitMembers(t, s, testRoom, 3)
 	if s.Rooms() != 1 {
 		t.Fatalf("%d rooms", s.Rooms())
