@@ -79,7 +79,7 @@ func checkHears(t *testing.T, calls []*phoneCall, d time.Duration, want [][]floa
 	time.Sleep(d)
 	for i, c := range calls {
 		h := c.heardAudio()[from[i]:]
-		if len(h) < 8000 {
+		if len(h) < int(d.Seconds()*8000)/2 { // audio flows (half of it: the machine is shared)
 			t.Fatalf("member %d received %d samples in %v", i, len(h), d)
 		}
 		for w := 0; w+800 <= len(h); w += 800 {
