@@ -256,3 +256,19 @@ func TestConferenceLeave(t *testing.T) {
 		})
 	}
 }
+
+// TestConferenceServiceClose: closing the service ends every member's leg
+// with its BYE and releases the rooms.
+func TestConferenceServiceClose(t *testing.T) {
+	s := startService(t, newMemStore(), Timeouts{})
+	a, b := member(t, s, testRoom, 500), member(t, s, "other-room", 1000)
+	waitMembers(t, s, testRoom, 1)
+	waitMembers(t, s, "other-room", 1)
+	if n := s.Rooms(); n != 2 {
+		t.Fatalf("%d rooms", n)
+	}
+	go s.Close()
+	a.bye()
+	b.bye()
+	waitRoomsReleased(t, s)
+}
