@@ -113,9 +113,7 @@ func (l *leg) conference(ctx context.Context) {
 	r, m, first := l.s.rooms.join(l.req.Room, cfg, rs.codec, rs)
 	if m == nil {
 		l.s.log.Info("media: conference room full", "room", l.req.Room, "max", cfg.MaxMembers)
-		if _, err := l.c.play(ctx, slices.Concat(busyTone, system(prompts.Goodbye)), false); err != nil {
-			return
-		}
+		_, _ = l.c.play(ctx, slices.Concat(busyTone, system(prompts.Goodbye)), false)
 		return
 	}
 	rs.start(m)
