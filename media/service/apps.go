@@ -38,6 +38,8 @@ func (l *leg) runApp(ctx context.Context) media.Result {
 		return media.Result{Saved: l.recordPrompt(ctx)}
 	case media.AppMailbox:
 		return l.mailbox(ctx)
+	case media.AppConference:
+		l.conference(ctx)
 	case media.AppPlay:
 		_, _ = l.c.play(ctx, l.prompt(ctx, l.req.Prompt, ""), false)
 	}

@@ -73,7 +73,9 @@ type Config struct {
 	Allow    []netip.Prefix
 	Log      *slog.Logger
 	Timeouts Timeouts
-	Now      func() time.Time
+	// Conference configures conference rooms (conference.go).
+	Conference ConferenceConfig
+	Now        func() time.Time
 }
 
 // Service is a running media node.
@@ -95,6 +97,8 @@ type Service struct {
 	mu     sync.Mutex
 	calls  map[string]*diagoLeg // answered legs by dialog ID, for SIP INFO
 	closed bool
+
+	rooms rooms // conference rooms with members (conference.go)
 }
 
 // New checks cfg and prepares a Service; Start listens.
