@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"xc5/internal/poll"
 	"xc5/internal/rtptest"
 	"xc5/media/relay"
 	"xc5/media/service"
@@ -89,4 +90,41 @@ func TestConferenceAcrossNodes(t *testing.T) {
 		m.out.hangup()
 	}
 	x.idle()
+}
+
+// TestConferencePIN: the document's conference room: a public DDI whose
+// menu asks "Please enter your PIN" and maps 5666 to conference:6499290085.
+// The right PIN joins the room; a wrong one never does (the menu asks
+// again, then says goodbye).
+func TestConferencePIN(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	const co = "acmebrick.x.co.nz"
+	x.account(co, `{"username":"conference@acmebrick.x.co.nz"}`)
+	x.put(resource.Number, "conference@acmebrick.x.co.nz", "", `{"number":"6499290085"}`, resource.Create)
+	x.put(resource.Route, "conference@acmebrick.x.co.nz", "", `{"order":-8,"menu_level":1, "digit_map":"5666=conference:6499290085","promptguid":"F4FE3E59-0439-4849-9444-85BEFE8694B3"}`, resource.Create)
+	join := func(pin string) (*uaPhone, *outbound) {
+		car := newUAPhone(t, x.srv.addr, "UDP", "", "")
+		ep := rtptest.Listen(t)
+		car.sdp = string(ep.SDP(pin))
+		car.number = "642155" + pin
+		out := car.dial("6499290085")
+		res := out.answered(5 * time.Second)
+		time.Sleep(300 * time.Millisecond)
+		ep.SendDigits(sdpAddr(t, res.Body()), pin, rtptest.TelephoneEvent)
+		return car, out
+	}
+	_, right := join("5666")
+	poll.Until(t, 10*time.Second, "the right PIN to join the room", func() bool { return x.media.RoomMembers("6499290085") == 1 })
+	wrongPhone, wrong := join("1111")
+	if wrongPhone.saw("BYE", 3*time.Second) {
+		t.Log("the wrong PIN was hung up on early")
+	}
+	if n := x.media.RoomMembers("6499290085"); n != 1 {
+		t.Fatalf("after a wrong PIN the room has %d members, want 1", n)
+	}
+	wrong.hangup()
+	right.hangup()
+	x.idle()
+	poll.Until(t, 5*time.Second, "the empty room to be released", func() bool { return x.media.Rooms() == 0 })
 }

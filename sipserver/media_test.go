@@ -14,6 +14,7 @@ import (
 	"xc5/internal/audiotest"
 	"xc5/internal/poll"
 	"xc5/internal/rtptest"
+	"xc5/media/prompts"
 	"xc5/media/relay"
 	"xc5/media/service"
 	"xc5/media/wav"
@@ -51,6 +52,9 @@ func newMediaPBX(t *testing.T, cfg Config) *pbx {
 		cfg.Media = []string{svc.Addr()}
 	}
 	cfg.Relay = pool
+	if err := prompts.Load(context.Background(), store); err != nil {
+		t.Fatal(err)
+	}
 	x := newPBXOn(t, cfg, store)
 	x.media = svc
 	return x

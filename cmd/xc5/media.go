@@ -16,10 +16,8 @@ import (
 
 	"xc5"
 	"xc5/mail"
-	"xc5/media/prompts"
 	"xc5/media/relay"
 	"xc5/media/service"
-	"xc5/resource"
 	"xc5/sipserver"
 	"xc5/sqlstore"
 )
@@ -153,33 +151,6 @@ func startMail(ctx context.Context, o *mediaOptions, store *sqlstore.Store, node
 	}
 	store.OnMailQueued(s.Kick) // a new voicemail leaves at once, not at the next poll
 	go s.Run(ctx)
-	return nil
-}
-
-// loadSystemPrompts puts the shipped system prompts into _prompt.shared
-// on first start, so that routes can name them (the document's conference
-// menu plays "Please enter your PIN" from there). A prompt already there
-// is left alone: the provider may have replaced its audio.
-func loadSystemPrompts(ctx context.Context, store *sqlstore.Store) error {
-	for _, p := range prompts.All() {
-		_, err := store.Get(ctx, "", resource.Prompt, resource.SharedPrompts, p.GUID)
-		if err == nil {
-			continue
-		}
-		if xc5.ErrorCode(err) != xc5.ENOTFOUND {
-			return err
-		}
-		if _, _, err := store.PutAudio(ctx, "", resource.SharedPrompts, p.GUID, p.WAV, p.WAV, p.Length.Milliseconds()); err != nil {
-			return fmt.Errorf("system prompt %s: %w", p.Name, err)
-		}
-		in, err := resource.Decode(resource.Prompt, []byte(`{"description":`+strconv.Quote(p.Description)+`}`))
-		if err == nil {
-			_, _, err = store.Put(ctx, "", resource.Prompt, resource.SharedPrompts, p.GUID, in, resource.Patch)
-		}
-		if err != nil {
-			return fmt.Errorf("system prompt %s: %w", p.Name, err)
-		}
-	}
 	return nil
 }
 

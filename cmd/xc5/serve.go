@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"xc5/api"
+	"xc5/media/prompts"
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/secret"
@@ -121,7 +122,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "xc5: created the system account admin with password %s\n", password)
 		fmt.Fprintln(stderr, "xc5: this is shown only once; set XC5_ADMIN_PASSWORD on first start to choose it")
 	}
-	if err := loadSystemPrompts(ctx, store); err != nil {
+	if err := prompts.Load(ctx, store); err != nil {
 		return fmt.Errorf("system prompts: %w", err)
 	}
 	if err := startMail(ctx, mo, store, nodeName(), log); err != nil {
