@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -12,13 +13,23 @@ import (
 	"xc5/media/relay"
 	"xc5/media/service"
 	"xc5/resource"
+	"xc5/routing"
+	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 // secondNode starts another SIP node with its own media node and relay on
 // the pbx's store: a second machine of a cluster.
 func (x *pbx) secondNode(t *testing.T) *testServer {
 	t.Helper()
-	svc, err := service.New(service.Config{Addr: "127.0.0.1:0", Store: x.store, Log: testLogger()})
+	return nodeOn(t, x.store, x.view)
+}
+
+// nodeOn starts a SIP node with its own media node and relay on store,
+// deciding calls with view.
+func nodeOn(t *testing.T, store *sqlstore.Store, view *routing.View) *testServer {
+	t.Helper()
+	svc, err := service.New(service.Config{Addr: "127.0.0.1:0", Store: store, Log: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,8 +44,8 @@ func (x *pbx) secondNode(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := startServer(t, Config{AuthFailures: -1, Media: []string{svc.Addr()}, Relay: pool}, x.store)
-	if err := other.EnableCalls(x.view); err != nil {
+	other := startServer(t, Config{AuthFailures: -1, Media: []string{svc.Addr()}, Relay: pool}, store)
+	if err := other.EnableCalls(view); err != nil {
 		t.Fatal(err)
 	}
 	return other
@@ -47,12 +58,63 @@ func (x *pbx) secondNode(t *testing.T) *testServer {
 // hears the two others and never itself.
 func TestConferenceAcrossNodes(t *testing.T) {
 	x := newMediaPBX(t, Config{})
+	provisionRoom(x)
+	threeInARoom(t, x, x.srv.addr, x.secondNode(t).addr)
+}
+
+// TestConferenceTwoNodesOnPostgres: the same with the two signalling
+// nodes as a cluster runs them: each on its own connection to one
+// PostgreSQL database, following the other's writes on the change feed,
+// the room's claim in the database.
+func TestConferenceTwoNodesOnPostgres(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(storetest.EnvPostgres + " is not set; CI must run the PostgreSQL tests")
+		}
+		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL tests")
+	}
+	open := func() *sqlstore.Store {
+		s, err := sqlstore.OpenPostgres(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if _, err := s.Bootstrap(context.Background(), "admin-pw-123"); err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		t.Cleanup(stop)
+		s.Follow(ctx, url)
+		poll.Until(t, 10*time.Second, "the store following the change feed", s.Fresh)
+		return s
+	}
+	s1, s2 := open(), open()
+	x := newMediaPBXOn(t, Config{}, s1)
+	provisionRoom(x)
+	view2 := routing.NewView(routing.Defaults{CountryCode: "64"})
+	view2.Follow(s2)
+	if err := view2.Load(context.Background(), s2); err != nil {
+		t.Fatal(err)
+	}
+	threeInARoom(t, x, x.srv.addr, nodeOn(t, s2, view2).addr)
+}
+
+// provisionRoom is the document's conference room without its PIN menu:
+// a DDI whose route joins conference:6499290085.
+func provisionRoom(x *pbx) {
 	x.trunk("", "", "")
-	const co = "acmebrick.x.co.nz"
-	x.account(co, `{"username":"conference@acmebrick.x.co.nz"}`)
+	x.account("acmebrick.x.co.nz", `{"username":"conference@acmebrick.x.co.nz"}`)
 	x.put(resource.Number, "conference@acmebrick.x.co.nz", "", `{"number":"6499290085"}`, resource.Create)
 	x.put(resource.Route, "conference@acmebrick.x.co.nz", "", `{"order":-1,"destination":"conference:6499290085"}`, resource.Create)
-	other := x.secondNode(t)
+}
+
+// threeInARoom has three callers join the room, two through the node at
+// first and one through the node at second, each sending its own tone:
+// all three are mixed on the room's holder (x's media node, claimed by
+// the first), each hears the two others and never itself.
+func threeInARoom(t *testing.T, x *pbx, first, second string) {
+	t.Helper()
 	type member struct {
 		ep   *rtptest.Endpoint
 		tone float64
@@ -60,7 +122,7 @@ func TestConferenceAcrossNodes(t *testing.T) {
 		stop func()
 	}
 	var ms []*member
-	for i, via := range []string{x.srv.addr, x.srv.addr, other.addr} {
+	for i, via := range []string{first, first, second} {
 		car := newUAPhone(t, via, "UDP", "", "")
 		ep := rtptest.Listen(t)
 		car.sdp = string(ep.SDP(fmt.Sprint("m", i)))

@@ -19,6 +19,7 @@ import (
 	"xc5/media/service"
 	"xc5/media/wav"
 	"xc5/resource"
+	"xc5/sqlstore"
 )
 
 // End-to-end media: phones with real RTP endpoints call through xc5, whose
@@ -31,7 +32,12 @@ var relayPorts = struct{ next int }{next: 21000}
 // newMediaPBX is newPBX with a media node and an RTP relay on loopback.
 func newMediaPBX(t *testing.T, cfg Config) *pbx {
 	t.Helper()
-	store := newStore(t)
+	return newMediaPBXOn(t, cfg, newStore(t))
+}
+
+// newMediaPBXOn is newMediaPBX on a bootstrapped store of the test's own.
+func newMediaPBXOn(t *testing.T, cfg Config, store *sqlstore.Store) *pbx {
+	t.Helper()
 	svc, err := service.New(service.Config{Addr: "127.0.0.1:0", Store: store, Log: testLogger(),
 		Timeouts: service.Timeouts{FirstDigit: 2 * time.Second, InterDigit: time.Second, Silence: 3 * time.Second}})
 	if err != nil {

