@@ -37,3 +37,11 @@ func (s *Store) FeedLag() time.Duration {
 	}
 	return time.Duration(s.cl().lag.Load())
 }
+
+// Bindings counts the registered contacts of every phone (the sweeper
+// removes them as they expire).
+func (s *Store) Bindings(ctx context.Context) (int, error) {
+	var n int
+	err := s.reader().QueryRowContext(ctx, "SELECT COUNT(*) FROM registrations").Scan(&n)
+	return n, storeErr(err)
+}
