@@ -74,3 +74,41 @@ func TestStatsCountRequestsAndResponses(t *testing.T) {
 		t.Errorf("auth failures = %d, want 1", a.Failed)
 	}
 }
+
+// A call answered and one refused busy count as two calls started, one
+// answered, in progress until the BYE, with the INVITEs' final responses
+// counted by code (the 200 goes through the caller's dialog).
+func TestStatsCountCalls(t *testing.T) {
+	x := newPBX(t, Config{})
+	rec := x.phone(reception, password, "UDP")
+	sal := x.phone(sales, salesPassword, "UDP")
+
+	out := rec.dial("608")
+	in := sal.next(5 * time.Second)
+	go in.answer()
+	out.answered(5 * time.Second)
+	if !sal.saw("ACK", 2*time.Second) {
+		t.Fatal("sales got no ACK")
+	}
+	if n := x.srv.Calls(); n != 1 {
+		t.Errorf("calls in progress %d, want 1", n)
+	}
+	if err := out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !sal.saw("BYE", 2*time.Second) {
+		t.Fatal("the BYE did not reach sales")
+	}
+	sal.behave(func(in *inbound) { in.reject(486, "Busy Here") })
+	if res := rec.dial("608").result(3 * time.Second); res.StatusCode != 486 {
+		t.Fatalf("busy callee: %d", res.StatusCode)
+	}
+	x.idle()
+	st := x.srv.Stats()
+	if st.CallsStarted != 2 || st.CallsAnswered != 1 || x.srv.Calls() != 0 {
+		t.Errorf("calls started %d, answered %d, in progress %d; want 2, 1, 0", st.CallsStarted, st.CallsAnswered, x.srv.Calls())
+	}
+	if st.Responses["INVITE"][200] != 1 || st.Responses["INVITE"][486] != 1 || st.Requests["BYE"] < 1 {
+		t.Errorf("INVITE responses %v, BYEs %d; want one 200 and one 486, a BYE", st.Responses["INVITE"], st.Requests["BYE"])
+	}
+}
