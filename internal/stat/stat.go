@@ -15,7 +15,7 @@ import (
 type Histogram struct {
 	bounds []float64       // upper bounds, ascending
 	counts []atomic.Uint64 // per bucket, not cumulative; the last is +Inf
-	sum    atomic.Uint64 // float64 bits
+	sum    atomic.Uint64   // float64 bits
 }
 
 // NewHistogram returns a histogram with the given ascending upper bounds.
