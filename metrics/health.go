@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // pingTimeout bounds the readiness check's read of the store: a probe
@@ -22,14 +24,19 @@ type Checks struct {
 	Fresh func() bool
 }
 
-// health is the /healthz and /readyz handler.
-type health struct{ c Checks }
+// health is the /healthz and /readyz handler. Anyone may ask /readyz
+// on the API's address: concurrent probes share one check, so that a
+// flood of them costs the database one read at a time.
+type health struct {
+	c      Checks
+	flight *singleflight.Group
+}
 
 // Health answers GET /healthz with 200 while the process runs, and GET
 // /readyz with 200 when every check passes, else 503, each with a small
 // JSON body: {"status":"ready","checks":{"store":"ok",…}}, a failed
 // check saying why instead of "ok".
-func Health(c Checks) http.Handler { return health{c} }
+func Health(c Checks) http.Handler { return health{c: c, flight: new(singleflight.Group)} }
 
 // ViewLoaded turns a routing view's Ready channel into a Loaded check.
 func ViewLoaded(ready func() <-chan struct{}) func() bool {
@@ -58,7 +65,8 @@ func (h health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/healthz":
 		writeReport(w, http.StatusOK, report{Status: "ok"})
 	case "/readyz":
-		rep := h.ready(r.Context())
+		v, _, _ := h.flight.Do("", func() (any, error) { return h.ready(context.WithoutCancel(r.Context())), nil })
+		rep := v.(report)
 		code := http.StatusOK
 		if rep.Status != "ready" {
 			code = http.StatusServiceUnavailable
