@@ -52,6 +52,18 @@ type Options struct {
 	// (voicemail.go); nil takes them from the store when it has them.
 	Voicemail xc5.VoicemailStore
 	Mail      xc5.MailLister
+	// Metrics, when set, is served at /metrics to system-level callers
+	// (the Prometheus text format; see package metrics).
+	Metrics http.Handler
+	// Health, when set, answers /healthz and /readyz without credentials,
+	// for load balancers and probes.
+	Health http.Handler
+	// Observe, when set, is told of every request once answered: the
+	// resource's name ("index", "metrics", "health", or "" for a path
+	// outside the API), the method (one of httpMethods or "other"), the
+	// status and the time taken. It must be quick: it runs on every
+	// request.
+	Observe func(resource, method string, status int, d time.Duration)
 }
 
 // Server serves /api-sys/.
@@ -69,6 +81,9 @@ type Server struct {
 	upByScope  map[resource.Scope]int // turns held per partition (media.go)
 	voicemails xc5.VoicemailStore
 	mails      xc5.MailLister
+	metrics    http.Handler
+	health     http.Handler
+	observe    func(resource, method string, status int, d time.Duration)
 }
 
 // New returns a server over store.
@@ -85,6 +100,7 @@ func New(store resource.Store, opts Options) *Server {
 	s.viewReads = opts.ViewReads && opts.View != nil
 	s.fresh = opts.Fresh
 	s.voicemails, s.mails = opts.Voicemail, opts.Mail
+	s.metrics, s.health, s.observe = opts.Metrics, opts.Health, opts.Observe
 	if v, ok := store.(xc5.VoicemailStore); ok && s.voicemails == nil {
 		s.voicemails = v
 	}
@@ -144,6 +160,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	var caller Caller
+	var res string
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -156,35 +173,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"duration", time.Since(start), "account", caller.Username)
+		if s.observe != nil {
+			s.observe(res, methodLabel(r.Method), sw.status, time.Since(start))
+		}
 	}()
-	caller = s.serve(sw, r)
+	if s.outside(sw, r, &caller, &res) {
+		return
+	}
+	caller = s.serve(sw, r, &res)
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) Caller {
+// serve answers a request to the API; res is set to the name of the
+// resource its path names.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, res *string) Caller {
 	t, err := ParsePath(r.URL.Path)
 	if err != nil {
 		writeError(w, r, err)
 		return Caller{}
 	}
+	if *res = "index"; t.Res != nil {
+		*res = t.Res.Name
+	}
 	if r.Method == http.MethodOptions {
 		s.options(w, t)
 		return Caller{}
 	}
-	var caller Caller
-	var jti string
-	if r.Header.Get("Authorization") == "" && hasCookie(r) {
-		caller, jti, err = s.sessionCaller(r.Context(), r)
-	} else {
-		caller, err = s.auth.authenticate(r.Context(), r)
-	}
-	if err != nil {
-		if xc5.ErrorCode(err) == xc5.EUNAUTHORIZED {
-			w.Header().Set("WWW-Authenticate", `Basic realm="api-sys"`)
-		}
-		if v, ok := retryAfter(err); ok {
-			w.Header().Set("Retry-After", v)
-		}
-		writeError(w, r, err)
+	caller, jti, ok := s.identify(w, r)
+	if !ok {
 		return Caller{}
 	}
 	if t.Index {

@@ -97,6 +97,7 @@ func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, 
 	b.mu.Lock()
 	b.calls++
 	b.mu.Unlock()
+	b.s.count.started.Add(1)
 	b.register(c.caller)
 	if who.acct != nil {
 		c.count(who.acct)
@@ -326,6 +327,7 @@ func (c *call) claim(win *end) bool {
 	c.other = win
 	if c.answeredAt.IsZero() {
 		c.answeredAt = c.b.s.cfg.Now()
+		c.b.s.count.answered.Add(1)
 	}
 	c.answeredBy = win.name
 	if !c.callerUp {

@@ -233,6 +233,9 @@ func (c *call) bridgeMedia(e *end) bool {
 		c.answeredBy = app // the last app that answered names the call (menu, voicemail)
 	}
 	if !up {
+		if c.answeredAt.IsZero() {
+			c.b.s.count.answered.Add(1)
+		}
 		c.answeredAt = c.b.s.cfg.Now()
 		c.awaiting[c.caller] = &ackWait{cseq: c.req.CSeq().SeqNo, done: make(chan struct{})}
 	}

@@ -76,6 +76,7 @@ type Server struct {
 	regGate   regGate      // their turns at the CPU
 	shedRegs  atomic.Int64 // REGISTERs refused for overload
 	stale     atomic.Int64 // requests dropped unread after MaxQueueWait
+	count     counters     // requests, responses and calls (stats.go)
 
 	mu       sync.RWMutex
 	handlers map[sip.RequestMethod]Handler
@@ -184,6 +185,11 @@ func (s *Server) dispatch(req *sip.Request, tx sip.ServerTransaction) {
 	}()
 	if s.throttled(req) {
 		return // over its address's budget: dropped, as pike does
+	}
+	slot := methodSlot(req.Method)
+	s.count.requests[slot].Add(1)
+	if tx != nil {
+		tx = countedTx{ServerTransaction: tx, c: &s.count, slot: slot}
 	}
 	s.mu.RLock()
 	h := s.handlers[req.Method]

@@ -100,6 +100,9 @@ type cluster struct {
 	markers    map[uint64]time.Time
 	seen       map[string]struct{} // the peers as of the last renewal
 	freshUntil atomic.Int64        // since epoch; 0 = not fresh
+	// lag is how long the last marker took to come back through the
+	// feed (a time.Duration): how far behind the feed runs.
+	lag atomic.Int64
 }
 
 func newNodeID() string {

@@ -212,6 +212,9 @@ func (c *cluster) handle(ctx context.Context, n *pgconn.Notification) {
 	case len(p) == 3 && p[0] == "m" && p[1] == c.id:
 		k, _ := strconv.ParseUint(p[2], 10, 64)
 		sent, ok := c.markers[k]
+		if ok {
+			c.lag.Store(int64(time.Since(sent)))
+		}
 		for m := range c.markers {
 			if m <= k {
 				delete(c.markers, m)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"xc5/internal/stat"
 )
 
 // runningBatches is how many connections may run batches at once (the
@@ -84,11 +86,16 @@ type writer struct {
 	// commitTimeout bounds a bounded batch's COMMIT (a time.Duration);
 	// lockTimeout a write's wait for a row lock (PostgreSQL).
 	commitTimeout, lockTimeout atomic.Int64
+	// commitSeconds and batchSize describe the committed batches (from
+	// BEGIN to a durable COMMIT), for the metrics endpoint.
+	commitSeconds, batchSize *stat.Histogram
 }
 
 func startWriter(d *dialect, db *sql.DB, conns []*sql.Conn) *writer {
 	w := &writer{d: d, db: db, ops: make(chan *op, maxBatch), quit: make(chan struct{}), dead: make(chan struct{}), committing: map[uint64]bool{},
-		turns: make(chan struct{}, runningBatches)}
+		turns:         make(chan struct{}, runningBatches),
+		commitSeconds: stat.NewHistogram(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5),
+		batchSize:     stat.NewHistogram(1, 2, 4, 8, 16, 32, 64, 128, 256)}
 	w.tdone = sync.NewCond(&w.tmu)
 	if d == postgresDialect {
 		w.timeout.Store(int64(pgBatchTimeout))
@@ -215,6 +222,7 @@ func (w *writer) runBatch(c *wconn, batch []*op) *wconn {
 	}
 	defer cancel()
 	var err error
+	began := time.Now()
 	if c, err = w.begin(ctx, c, bulk); err != nil {
 		<-w.turns
 		for _, o := range batch {
@@ -232,7 +240,10 @@ func (w *writer) runBatch(c *wconn, batch []*op) *wconn {
 		if bounded {
 			cctx, ccancel = context.WithTimeout(cctx, time.Duration(w.commitTimeout.Load()))
 		}
-		w.commit(cctx, c, batch, results)
+		if w.commit(cctx, c, batch, results) {
+			w.commitSeconds.Observe(time.Since(began).Seconds())
+			w.batchSize.Observe(float64(len(batch)))
+		}
 		ccancel()
 	}
 	if w.broken(c.conn) {
@@ -335,8 +346,8 @@ func (w *writer) run(ctx context.Context, c *wconn, batch []*op) ([]error, bool)
 
 // commit commits the batch that run left open and answers its writes:
 // each with its own result once the COMMIT is durable, or all with the
-// COMMIT's error.
-func (w *writer) commit(ctx context.Context, c *wconn, batch []*op, results []error) {
+// COMMIT's error. It reports whether the COMMIT succeeded.
+func (w *writer) commit(ctx context.Context, c *wconn, batch []*op, results []error) bool {
 	q := c.q
 	// Tickets are taken before the COMMIT, while the batch still holds its
 	// row locks: a later batch writing the same rows waits for this
@@ -358,7 +369,7 @@ func (w *writer) commit(ctx context.Context, c *wconn, batch []*op, results []er
 		for _, o := range batch {
 			o.done <- err
 		}
-		return
+		return false
 	}
 	if w.full.Swap(false) {
 		slog.Warn("group commit: writes commit again")
@@ -369,6 +380,7 @@ func (w *writer) commit(ctx context.Context, c *wconn, batch []*op, results []er
 		}
 		o.done <- storeErr(results[i])
 	}
+	return true
 }
 
 // takeTickets numbers n writes about to be committed.

@@ -33,6 +33,9 @@ type mediaOptions struct {
 	smtp      *string
 	mailFrom  *string
 	mailRetry *time.Duration
+	// legs reads the in-process media node's legs, once startMedia
+	// started one (for metrics).
+	legs func() int
 }
 
 func mediaFlags(fs *flag.FlagSet) *mediaOptions {
@@ -135,6 +138,7 @@ func startMedia(ctx context.Context, o *mediaOptions, cfg *sipserver.Config, sip
 		return nil, fmt.Errorf("media: %w", err)
 	}
 	cfg.Media = []string{svc.Addr()}
+	o.legs = svc.Legs
 	log.Info("xc5 media serving in-process", "sip", svc.Addr())
 	return func() { svc.Close() }, nil
 }

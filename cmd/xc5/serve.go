@@ -22,6 +22,7 @@ import (
 
 	"xc5/api"
 	"xc5/media/prompts"
+	"xc5/metrics"
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/secret"
@@ -50,6 +51,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
 	mo := mediaFlags(fs)
+	metricsAddr := fs.String("metrics", "", "private address serving /metrics without credentials, /healthz and /readyz (for a scraper and probes)")
 	cdrDays := fs.Int("cdr-retention", 400, "days of call detail records to keep (older ones are purged hourly); 0 keeps them forever")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -166,6 +168,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	src := metrics.Sources{Store: store}
 	if *sipAddr != "" {
 		sipCfg.Addr, sipCfg.NonceKey = *sipAddr, derive(skey, "sip-nonce")
 		// concurrent_limit across the nodes on a shared database.
@@ -187,6 +190,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("sip: %w", err)
 		}
 		defer sip.Close()
+		src.SIP, src.Legs = sip, mo.legs
+		if sipCfg.Relay != nil {
+			src.Relay = sipCfg.Relay.Stats
+		}
 		// Calls: decided by the same routing view as the call trace,
 		// carried out by the SIP service as a B2BUA, recorded as CDRs.
 		if err := sip.EnableCalls(view); err != nil {
@@ -210,9 +217,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		log.Info("xc5 sip serving", "addr", sip.Addr())
 	}
+	met := metrics.New(src)
+	probes := metrics.Health(metrics.Checks{Store: store.Ping, Loaded: metrics.ViewLoaded(view.Ready), Fresh: store.Fresh})
+	apiSrv := api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL),
+		ViewReads: true, Fresh: store.Fresh, Metrics: met.Handler(), Health: probes, Observe: met.Observe})
+	met.SetAPI(apiSrv)
+	if *metricsAddr != "" {
+		stop, err := serveMetrics(*metricsAddr, metrics.Mux(met, probes), log)
+		if err != nil {
+			return fmt.Errorf("--metrics: %w", err)
+		}
+		defer stop()
+	}
 	srv := &http.Server{
-		Handler: api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL),
-			ViewReads: true, Fresh: store.Fresh}),
+		Handler:           apiSrv,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -1,0 +1,139 @@
+package metrics_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestScrape: after API requests (answered, refused, failed logins) and
+// a SIP REGISTER, /metrics as the system account has every metric, and
+// the counts moved by what was done.
+func TestScrape(t *testing.T) {
+	store := openSQLite(t)
+	addAccount(t, store, phone, phonePW)
+	n := newNode(t, store)
+
+	before := n.scrape(t)
+	batches := value(t, before, "xc5_store_commit_batch_size")
+	for range 3 {
+		if code, _ := n.do(t, "GET", "/api-sys/account/", "admin", adminPW, ""); code != http.StatusOK {
+			t.Fatalf("GET account: %d", code)
+		}
+	}
+	if code, _ := n.do(t, "GET", "/api-sys/account/", "", "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("GET account without credentials: %d", code)
+	}
+	if code, _ := n.do(t, "GET", "/api-sys/account/", "admin", "wrong-pw-1", ""); code != http.StatusUnauthorized {
+		t.Fatalf("GET account with a wrong password: %d", code)
+	}
+	if code, body := n.do(t, "PUT", "/api-sys/account/", "admin", adminPW, `{"username":"metrics.test"}`); code != http.StatusCreated {
+		t.Fatalf("PUT account: %d %s", code, body)
+	}
+	register(t, n.sip.Addr())
+
+	fams := n.scrape(t)
+	checks := []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"xc5_http_requests_total", []string{"resource", "account", "method", "GET", "status", "200"}, 3},
+		{"xc5_http_requests_total", []string{"resource", "account", "method", "GET", "status", "401"}, 2},
+		{"xc5_http_requests_total", []string{"resource", "account", "method", "PUT", "status", "201"}, 1},
+		{"xc5_http_requests_total", []string{"resource", "metrics", "method", "GET", "status", "200"}, 1},
+		{"xc5_http_request_duration_seconds", []string{"resource", "account", "method", "GET"}, 5},
+		{"xc5_auth_failures_total", []string{"service", "api"}, 1},
+		{"xc5_auth_rate_limited_total", []string{"service", "api"}, 0},
+		{"xc5_auth_failures_total", []string{"service", "sip"}, 0},
+		{"xc5_sip_requests_total", []string{"method", "REGISTER"}, 2},
+		{"xc5_sip_responses_total", []string{"method", "REGISTER", "code", "401"}, 1},
+		{"xc5_sip_responses_total", []string{"method", "REGISTER", "code", "200"}, 1},
+		{"xc5_sip_bindings", nil, 1},
+		{"xc5_sip_calls_in_progress", nil, 0},
+		{"xc5_sip_calls_started_total", nil, 0},
+		{"xc5_sip_calls_answered_total", nil, 0},
+		{"xc5_sip_throttled_total", nil, 0},
+		{"xc5_mail_outbox_queued", nil, 0},
+		{"xc5_store_feed_lag_seconds", nil, 0},
+		{"xc5_store_scrape_errors", nil, 0},
+	}
+	for _, c := range checks {
+		if got := value(t, fams, c.name, c.labels...); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	// The account and the binding were written in committed batches.
+	if got := value(t, fams, "xc5_store_commit_batch_size"); got < batches+2 {
+		t.Errorf("committed batches %v, want at least %v", got, batches+2)
+	}
+	if got := value(t, fams, "xc5_store_commit_seconds"); got != value(t, fams, "xc5_store_commit_batch_size") {
+		t.Errorf("commit latency count %v differs from batch count", got)
+	}
+	if fams["go_goroutines"] == nil || fams["process_cpu_seconds_total"] == nil {
+		t.Error("no Go runtime or process metrics")
+	}
+}
+
+// TestMetricsNeedSystemLevel: /metrics is refused without credentials
+// (401) and to an account below system level (403); its metrics cover
+// every tenant.
+func TestMetricsNeedSystemLevel(t *testing.T) {
+	n := newNode(t, openSQLite(t))
+	if code, body := n.do(t, "PUT", "/api-sys/account/", "admin", adminPW, `{"username":"acme.test","password":"`+userPW+`"}`); code != http.StatusCreated {
+		t.Fatalf("PUT account: %d %s", code, body)
+	}
+	if code, body := n.do(t, "PUT", "/api-sys/account/acme.test/accountresource/api_access", "admin", adminPW, `{"value":"user"}`); code != http.StatusOK && code != http.StatusCreated {
+		t.Fatalf("grant api_access: %d %s", code, body)
+	}
+	for _, c := range []struct {
+		user, pass string
+		want       int
+	}{
+		{"", "", http.StatusUnauthorized},
+		{"admin", "wrong-pw-1", http.StatusUnauthorized},
+		{"acme.test", userPW, http.StatusForbidden},
+		{"admin", adminPW, http.StatusOK},
+	} {
+		code, body := n.do(t, "GET", "/metrics", c.user, c.pass, "")
+		if code != c.want {
+			t.Errorf("GET /metrics as %q: %d, want %d\n%s", c.user, code, c.want, body)
+		}
+		if c.want != http.StatusOK && strings.Contains(body, "xc5_") {
+			t.Errorf("GET /metrics as %q leaked metrics", c.user)
+		}
+	}
+	if code, _ := n.do(t, "POST", "/metrics", "admin", adminPW, ""); code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /metrics: %d, want 405", code)
+	}
+	// The account below system level can still use its API.
+	if code, _ := n.do(t, "GET", "/api-sys/account/acme.test", "acme.test", userPW, ""); code != http.StatusOK {
+		t.Errorf("GET own account: %d", code)
+	}
+}
+
+// TestReadiness: /healthz is 200 always; /readyz is 503 naming the
+// failed check while the routing view loads and once the store is
+// closed, 200 in between; neither needs credentials.
+func TestReadiness(t *testing.T) {
+	store := openSQLite(t)
+	n := newNode(t, store)
+	ready := func(want int, mention string) {
+		t.Helper()
+		code, body := n.do(t, "GET", "/readyz", "", "", "")
+		if code != want || !strings.Contains(body, mention) {
+			t.Errorf("GET /readyz: %d %s, want %d mentioning %q", code, body, want, mention)
+		}
+		if code, body := n.do(t, "GET", "/healthz", "", "", ""); code != http.StatusOK {
+			t.Errorf("GET /healthz: %d %s", code, body)
+		}
+	}
+	ready(http.StatusServiceUnavailable, `"routing":"routing view not loaded yet"`)
+	if err := n.view.Load(context.Background(), store); err != nil {
+		t.Fatal(err)
+	}
+	ready(http.StatusOK, `"status":"ready"`)
+	store.Close()
+	ready(http.StatusServiceUnavailable, `"store":"unreachable"`)
+}
