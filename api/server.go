@@ -161,6 +161,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) Caller {
+	if r.URL.Path == OpenAPIPath { // documentation, public like OPTIONS (openapi.go)
+		serveOpenAPI(w, r)
+		return Caller{}
+	}
 	t, err := ParsePath(r.URL.Path)
 	if err != nil {
 		writeError(w, r, err)
