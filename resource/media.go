@@ -1,5 +1,7 @@
 package resource
 
+import "xc5"
+
 // Voicemail is an account's mailbox: the messages callers left, kept by
 // the media service (xc5.Voicemail). The API serves it by hand (package
 // api, voicemail.go) over xc5.VoicemailStore; this description gives it
@@ -40,7 +42,7 @@ var Mail = &Resource{
 		guidField,
 		{Name: "to", Type: String, ReadOnly: true, Description: "The address the mail goes to"},
 		{Name: "subject", Type: String, ReadOnly: true, Description: "Its subject"},
-		{Name: "state", Type: String, ReadOnly: true, Enum: []string{"queued", "sent", "failed"}, Description: "queued, sent or failed"},
+		{Name: "state", Type: String, ReadOnly: true, Enum: []string{xc5.MailQueued, xc5.MailSent, xc5.MailFailed}, Description: "queued, sent or failed"},
 		{Name: "attempts", Type: Integer, ReadOnly: true, Description: "Tries so far"},
 		{Name: "last_error", Type: String, ReadOnly: true, Description: "The SMTP server's last answer, or why it could not be reached"},
 		{Name: "created", Type: String, ReadOnly: true, Description: "When it was queued (RFC 3339)"},
