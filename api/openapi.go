@@ -273,7 +273,11 @@ func putOperation(op obj, r *resource.Resource, item bool, method string, rec ob
 	}
 	updated := halResponse("Updated", arrayOf(rec))
 	body := obj{"application/json": obj{"schema": schemaRef(recordSchemaName(r) + "Input")}}
+	key := r.Field(r.Key)
 	switch {
+	case !item && key != nil && key.ReadOnly: // the key is the path: PUT …/{key} creates
+		op["summary"] = "Refused (400): create a " + r.Name + " with PUT on its " + r.Key + ", …/{id}"
+		op["responses"] = withErrors(obj{}, 400, 405)
 	case !item:
 		op["summary"] = "Create a " + r.Name
 		body["application/json"] = obj{"schema": schemaRef(recordSchemaName(r) + "Create")}

@@ -100,7 +100,7 @@ func outputField(f resource.Field, desc string) obj {
 	s := obj{"type": string(f.Type), "description": desc}
 	if f.ReadOnly {
 		s["readOnly"] = true
-	} else {
+	} else if !f.Required {
 		s["default"] = f.DefaultOf()
 	}
 	if f.WriteOnly {
@@ -147,7 +147,7 @@ func inputField(f resource.Field, desc string) obj {
 		types = append(types, "null")
 	}
 	s["type"] = types
-	if f.Name != "guid" {
+	if f.Name != "guid" && !f.Required {
 		s["default"] = f.DefaultOf()
 	}
 	if f.WriteOnly {
