@@ -137,7 +137,10 @@ func pathItem(r *resource.Resource, item bool) obj {
 	}
 	if item {
 		what := "The record's GUID"
-		if r.Key != "" {
+		switch {
+		case r.Field("guid") == nil: // HydraAccount: named by its key only
+			what = "The record's " + r.Key
+		case r.Key != "":
 			what += " or " + r.Key
 		}
 		params = append(params, obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string"},
