@@ -276,9 +276,8 @@ func putOperation(op obj, r *resource.Resource, item bool, method string, rec ob
 	}
 	updated := halResponse("Updated", arrayOf(rec))
 	body := obj{"application/json": obj{"schema": schemaRef(recordSchemaName(r) + "Input")}}
-	key := r.Field(r.Key)
 	switch {
-	case !item && key != nil && key.ReadOnly: // the key is the path: PUT …/{key} creates
+	case !item && createdOnPath(r):
 		op["summary"] = "Refused (400): create a " + r.Name + " with PUT on its " + r.Key + ", …/{id}"
 		op["responses"] = withErrors(obj{}, 400, 405)
 	case !item:
@@ -303,6 +302,14 @@ func putOperation(op obj, r *resource.Resource, item bool, method string, rec ob
 	}
 	op["requestBody"] = obj{"required": false, "content": body,
 		"description": "A JSON object of the fields to set (an empty body is an empty object)"}
+}
+
+// createdOnPath reports whether r's records are created only by PUT on
+// …/{key}: the key names the record and is read-only in a body
+// (HydraAccount's number), so PUT on the collection is refused (400).
+func createdOnPath(r *resource.Resource) bool {
+	key := r.Field(r.Key)
+	return key != nil && key.ReadOnly
 }
 
 func halResponse(desc string, schema obj) obj {

@@ -56,7 +56,7 @@ func resourceSchemas(schemas obj, r *resource.Resource) {
 		}
 	}
 	schemas[name+"Input"] = input
-	if slices.Contains(methods(Target{Res: r}), http.MethodPut) {
+	if slices.Contains(methods(Target{Res: r}), http.MethodPut) && !createdOnPath(r) {
 		create := obj{"allOf": []obj{schemaRef(name + "Input")}}
 		if required != nil {
 			create["required"] = required
