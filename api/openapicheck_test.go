@@ -203,6 +203,9 @@ func (c *openAPIChecker) check(r *http.Request, body *capped, status int, header
 	if r.Method == http.MethodHead {
 		return // the document describes GET; HEAD answers no body
 	}
+	if r.URL.Path != "/api-sys" && !strings.HasPrefix(r.URL.Path, api.Base) {
+		return // outside the API the document describes (/metrics, /healthz)
+	}
 	r.URL.Path = canonicalPath(r.URL.Path)
 	r.URL.RawPath = ""
 	r.URL.RawQuery = serverQuery(r.URL.RawQuery)
