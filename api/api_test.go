@@ -79,7 +79,8 @@ func envOn(t *testing.T, store *sqlstore.Store, opts api.Options) *env {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := api.New(store, opts)
-	srv := httptest.NewServer(a)
+	check := newOpenAPIChecker(t) // every exchange against the document
+	srv := httptest.NewServer(check.wrap(a))
 	t.Cleanup(srv.Close)
 	return &env{t: t, URL: srv.URL, Store: store, API: a}
 }

@@ -186,6 +186,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve answers a request to the API; res is set to the name of the
 // resource its path names.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, res *string) Caller {
+	if r.URL.Path == OpenAPIPath { // documentation, public like OPTIONS (openapi.go)
+		*res = "openapi"
+		serveOpenAPI(w, r)
+		return Caller{}
+	}
 	t, err := ParsePath(r.URL.Path)
 	if err != nil {
 		writeError(w, r, err)

@@ -33,10 +33,14 @@ const adminPW = "walkthrough-admin"
 type client struct {
 	t   *testing.T
 	url string
+	// api checks every exchange against the OpenAPI document
+	// (openapicheck_test.go).
+	api *openAPIChecker
 }
 
 func newServer(t *testing.T) *client {
 	t.Helper()
+	check := newOpenAPIChecker(t)
 	store, err := sqlstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -51,9 +55,9 @@ func newServer(t *testing.T) *client {
 	if err := view.Load(context.Background(), store); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(store, api.Options{SessionKey: []byte("0123456789abcdef0123456789abcdef"), View: view}))
+	srv := httptest.NewServer(check.wrap(api.New(store, api.Options{SessionKey: []byte("0123456789abcdef0123456789abcdef"), View: view})))
 	t.Cleanup(srv.Close)
-	return &client{t: t, url: srv.URL}
+	return &client{t: t, url: srv.URL, api: check}
 }
 
 // do sends a request with the path and query exactly as written.

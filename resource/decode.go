@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,6 +94,9 @@ func (f *Field) decodeValue(raw json.RawMessage) (any, error) {
 		if v, err = f.Check(v); err != nil {
 			return nil, err
 		}
+	}
+	if s, ok := v.(string); ok && len(f.Enum) > 0 && !slices.Contains(f.Enum, s) {
+		return nil, invalid("%s must be %s, not %q", f.Name, strings.Join(f.Enum, " or "), s)
 	}
 	return v, nil
 }

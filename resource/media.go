@@ -1,5 +1,7 @@
 package resource
 
+import "xc5"
+
 // Voicemail is an account's mailbox: the messages callers left, kept by
 // the media service (xc5.Voicemail). The API serves it by hand (package
 // api, voicemail.go) over xc5.VoicemailStore; this description gives it
@@ -21,16 +23,9 @@ var Voicemail = &Resource{
 		{Name: "to", Type: String, ReadOnly: true, Lean: true, Description: "The number or username that was called"},
 		{Name: "received", Type: String, ReadOnly: true, Lean: true, Description: "When the message was left (RFC 3339)"},
 		{Name: "duration", Type: Integer, ReadOnly: true, Lean: true, Description: "Length of the message in seconds"},
-		{Name: "status", Type: String, Default: "new", Lean: true, Check: checkVoicemailStatus,
+		{Name: "status", Type: String, Default: "new", Lean: true, Enum: []string{"new", "saved"},
 			Description: "new until listened to or saved; saved keeps it as heard. The only field a PATCH may change"},
 	},
-}
-
-func checkVoicemailStatus(v any) (any, error) {
-	if s := v.(string); s != "new" && s != "saved" {
-		return nil, invalid("status %q: a message is new or saved", s)
-	}
-	return v, nil
 }
 
 // Mail is the durable outbox of voicemail and recording mails, for the
@@ -47,7 +42,7 @@ var Mail = &Resource{
 		guidField,
 		{Name: "to", Type: String, ReadOnly: true, Description: "The address the mail goes to"},
 		{Name: "subject", Type: String, ReadOnly: true, Description: "Its subject"},
-		{Name: "state", Type: String, ReadOnly: true, Description: "queued, sent or failed"},
+		{Name: "state", Type: String, ReadOnly: true, Enum: []string{xc5.MailQueued, xc5.MailSent, xc5.MailFailed}, Description: "queued, sent or failed"},
 		{Name: "attempts", Type: Integer, ReadOnly: true, Description: "Tries so far"},
 		{Name: "last_error", Type: String, ReadOnly: true, Description: "The SMTP server's last answer, or why it could not be reached"},
 		{Name: "created", Type: String, ReadOnly: true, Description: "When it was queued (RFC 3339)"},

@@ -44,6 +44,10 @@ type Field struct {
 	Required bool
 	// Min and Max bound integer fields (inclusive) when Max > Min.
 	Min, Max int64
+	// Enum, when set, lists every value a string field takes. Decode
+	// refuses others (after Check has normalised the value), and the
+	// OpenAPI document shows the list, so it is written once, here.
+	Enum []string
 	// Check validates and normalises a value after type conversion. It
 	// returns the value to store.
 	Check func(v any) (any, error)

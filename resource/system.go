@@ -226,7 +226,7 @@ var CDR = &Resource{
 	Routing:     RoutingNone,
 	Fields: []Field{
 		guidField,
-		{Name: "direction", Type: String, ReadOnly: true, Lean: true, Description: "out for calls the account made, in for calls delivered to it"},
+		{Name: "direction", Type: String, ReadOnly: true, Lean: true, Enum: []string{"out", "in"}, Description: "out for calls the account made, in for calls delivered to it"},
 		{Name: "from", Type: String, ReadOnly: true, Lean: true, Description: "The caller: username or number"},
 		{Name: "to", Type: String, ReadOnly: true, Lean: true, Description: "The dialed string"},
 		{Name: "started", Type: String, ReadOnly: true, Lean: true, Description: "When the call arrived (RFC 3339)"},
@@ -264,7 +264,7 @@ var Trunk = &Resource{
 			Description: "Challenge the carrier's INVITEs (407) and accept only those answering with this trunk's username and password"},
 		{Name: "proxy", Type: String, Check: checkHostPort,
 			Description: "host:port (or [v6]:port) that external calls are sent to; empty for a trunk that only sends calls in"},
-		{Name: "transport", Type: String, Default: "udp", Check: checkTransport, Description: "Transport to the proxy: udp, tcp or tls"},
+		{Name: "transport", Type: String, Default: "udp", Check: lower, Enum: []string{"udp", "tcp", "tls"}, Description: "Transport to the proxy: udp, tcp or tls"},
 		{Name: "username", Type: String, Check: text("username", 128), Description: "Digest username the carrier asks for, if any"},
 		{Name: "password", Type: String, WriteOnly: true, Check: text("password", 128), Description: "Digest password the carrier asks for, if any"},
 		{Name: "enabled", Type: Boolean, Default: true, Description: "A disabled trunk neither accepts nor carries calls"},
@@ -320,10 +320,5 @@ func checkHostPort(v any) (any, error) {
 	return s, nil
 }
 
-func checkTransport(v any) (any, error) {
-	switch s := strings.ToLower(strings.TrimSpace(v.(string))); s {
-	case "udp", "tcp", "tls":
-		return s, nil
-	}
-	return nil, invalid("transport must be udp, tcp or tls, not %q", v)
-}
+// lower normalises a case-insensitive keyword (a field's Enum checks it).
+func lower(v any) (any, error) { return strings.ToLower(strings.TrimSpace(v.(string))), nil }
