@@ -19,9 +19,11 @@ import (
 	"github.com/icholy/digest"
 
 	"xc5"
+	"xc5/internal/poll"
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 // TestMWIFanout measures issue 14's figure for message-waiting: with N
@@ -39,7 +41,11 @@ import (
 // its NOTIFY). The latency of a change runs from the start of the store
 // call (LeaveVoicemail) to the arrival of the NOTIFY saying 1/0 at its
 // subscriber's socket. At the end every subscription is ended (Expires:
-// 0) and the server must hold none.
+// 0) and the server must hold none. XC5_MWI_POSTGRES=1 (with
+// XC5_TEST_POSTGRES) runs it on PostgreSQL as a cluster does: the SIP
+// service on one store connection, the messages left through another (as
+// a media node leaves them), so each change reaches the SIP service by the
+// change feed.
 func TestMWIFanout(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("XC5_MWI_PHONES"))
 	if n <= 0 {
@@ -52,7 +58,8 @@ func TestMWIFanout(t *testing.T) {
 		return def
 	}
 	t.Logf("load average at start: %s", loadavg())
-	store, view, phones := mwiAccounts(t, n)
+	store, writer := mwiStores(t)
+	view, phones := mwiAccounts(t, store, n)
 	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, SourceRate: -1, DigestAlgorithms: []string{"MD5"}}, store)
 	if err := srv.EnableCalls(view); err != nil {
 		t.Fatal(err)
@@ -76,7 +83,7 @@ func TestMWIFanout(t *testing.T) {
 	changes := min(env("XC5_MWI_CHANGES", 1000), n)
 	rate := env("XC5_MWI_RATE", 0)
 	t.Logf("load average before the changes: %s", loadavg())
-	res := mwiChanges(t, store, phones, changes, rate)
+	res := mwiChanges(t, writer, phones, changes, rate)
 	t.Logf("%d changes (rate %d/s, 0 = one at a time) in %v: store call start to NOTIFY: %s; store call return to NOTIFY: %s; store call: %s; lost: %d",
 		changes, rate, res.took.Round(time.Millisecond), percentiles(res.fromStart), percentiles(res.fromReturn), percentiles(res.store), res.lost)
 	t.Logf("XC5_RESULT phones=%d changes=%d rate=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f lost=%d subscribe_s=%.2f",
@@ -109,9 +116,8 @@ func TestMWIFanout(t *testing.T) {
 // mwiAccounts writes the accounts: seeded in bulk (one password hash for
 // all), then each given its ums_pin through the store's Put, as the API
 // does, from 32 writers at once (the writer batches their commits).
-func mwiAccounts(t *testing.T, n int) (*sqlstore.Store, *routing.View, []*mwiPhone) {
+func mwiAccounts(t *testing.T, store *sqlstore.Store, n int) (*routing.View, []*mwiPhone) {
 	ctx := context.Background()
-	store := newStore(t)
 	start := time.Now()
 	total := (n + 8) / 9 * 10 // nine users under each company
 	if err := store.Seed(ctx, total, 0, "seed-pw"); err != nil {
@@ -153,7 +159,37 @@ func mwiAccounts(t *testing.T, n int) (*sqlstore.Store, *routing.View, []*mwiPho
 	}
 	t.Logf("accounts: %d seeded in %v, %d given ums_pin through Put in %v, view loaded: %v in all",
 		total, seeded.Round(time.Millisecond), len(phones), (time.Since(start) - seeded).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	return store, view, phones
+	return view, phones
+}
+
+// mwiStores opens the SIP service's store and the one the messages are
+// left through: one SQLite store, or two connections to one PostgreSQL
+// schema, each following the change feed.
+func mwiStores(t *testing.T) (server, writer *sqlstore.Store) {
+	if os.Getenv("XC5_MWI_POSTGRES") == "" {
+		s := newStore(t)
+		return s, s
+	}
+	url := storetest.PostgresURL(t)
+	if url == "" {
+		t.Fatal(storetest.EnvPostgres + " is not set")
+	}
+	open := func() *sqlstore.Store {
+		s, err := sqlstore.OpenPostgres(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if _, err := s.Bootstrap(context.Background(), "admin-pw-123"); err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		t.Cleanup(stop)
+		s.Follow(ctx, url)
+		poll.Until(t, 10*time.Second, "the store following the change feed", s.Fresh)
+		return s
+	}
+	return open(), open()
 }
 
 // mwiWave runs f for every phone from workers goroutines at once and
