@@ -113,6 +113,41 @@ func TestMWIFanout(t *testing.T) {
 	t.Logf("load average at the end: %s", loadavg())
 }
 
+// TestMWIDeadSubscriptionEnds: a subscriber that answers a NOTIFY 481
+// no longer has the subscription (it rebooted and forgot the dialog, say,
+// and will SUBSCRIBE afresh): RFC 6665 §4.2.2 and RFC 3265 §3.2.2 say the
+// notifier must then remove it; one that does not answer at all (the
+// NOTIFY transaction times out) should be removed too. Kept, each is held
+// and sent every mailbox change until it expires (up to MaxExpires, an
+// hour), beside the phone's new subscription.
+func TestMWIDeadSubscriptionEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer int32 // -1: no answer
+	}{{"481", sip.StatusCallTransactionDoesNotExists}, {"no answer", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newPBX(t, Config{DigestAlgorithms: []string{"MD5"}, RequestTimeout: 2 * time.Second})
+			x.patch(reception, `{"ums_pin":"1234"}`)
+			p := &mwiPhone{user: reception, guid: x.ids[reception], password: password, notifies: make(chan mwiNotify, 16)}
+			sock := mwiSockets(t, 1, []*mwiPhone{p}, x.srv.addr)[0]
+			if err := p.subscribe(); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := p.await("Voice-Message: 0/0", 3*time.Second); !ok {
+				t.Fatal("no first NOTIFY")
+			}
+			sock.answer.Store(tc.answer)
+			if err := x.store.LeaveVoicemail(context.Background(), xc5.Voicemail{Account: p.guid, From: "6421555000", To: "6491231234", Duration: time.Second}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := p.await("Voice-Message: 1/0", 3*time.Second); !ok {
+				t.Fatal("no NOTIFY for the message")
+			}
+			poll.Until(t, 5*time.Second, "the dead subscription to be removed", func() bool { return x.srv.Subscriptions() == 0 })
+		})
+	}
+}
+
 // mwiAccounts writes the accounts: seeded in bulk (one password hash for
 // all), then each given its ums_pin through the store's Put, as the API
 // does, from 32 writers at once (the writer batches their commits).
@@ -127,7 +162,7 @@ func mwiAccounts(t *testing.T, store *sqlstore.Store, n int) (*routing.View, []*
 	var phones []*mwiPhone
 	for i := 0; i < total && len(phones) < n; i++ {
 		if i%10 != 0 {
-			phones = append(phones, &mwiPhone{user: fmt.Sprintf("u%d@seed-%d.test", i%10, i/10), notifies: make(chan mwiNotify, 16)})
+			phones = append(phones, &mwiPhone{user: fmt.Sprintf("u%d@seed-%d.test", i%10, i/10), password: "seed-pw", notifies: make(chan mwiNotify, 16)})
 		}
 	}
 	var next atomic.Int64
@@ -301,6 +336,7 @@ type mwiNotify struct {
 // mwiPhone is one subscriber: an account's own dialog on a shared socket.
 type mwiPhone struct {
 	user, guid string
+	password   string
 	sock       *mwiSock
 	callID     string
 	fromTag    string
@@ -372,7 +408,7 @@ func (p *mwiPhone) subscribe() error {
 		if chal == nil {
 			return errors.New("no MD5 challenge")
 		}
-		cred, err := digest.Digest(chal, digest.Options{Method: "SUBSCRIBE", URI: req.Recipient.String(), Username: p.user, Password: "seed-pw", Count: 1})
+		cred, err := digest.Digest(chal, digest.Options{Method: "SUBSCRIBE", URI: req.Recipient.String(), Username: p.user, Password: p.password, Count: 1})
 		if err != nil {
 			return err
 		}
@@ -423,6 +459,7 @@ type mwiSock struct {
 	waiting map[string]chan *sip.Response // by Via branch
 	phones  map[string]*mwiPhone          // by Call-ID
 	stray   atomic.Int64                  // NOTIFYs of no known dialog
+	answer  atomic.Int32                  // the status NOTIFYs are answered with (0: 200, -1: none)
 }
 
 // mwiSockets opens the sockets and shares the phones out among them.
@@ -523,8 +560,17 @@ func (s *mwiSock) read() {
 // notify answers a NOTIFY and passes it to its phone once (a
 // retransmission, its CSeq already seen, is only answered).
 func (s *mwiSock) notify(req *sip.Request, from *net.UDPAddr, at time.Time) {
-	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	s.conn.WriteToUDP([]byte(res.String()), from)
+	code, reason := sip.StatusOK, "OK"
+	switch c := s.answer.Load(); {
+	case c < 0:
+		code = 0
+	case c > 0:
+		code, reason = int(c), "As Told"
+	}
+	if code != 0 {
+		res := sip.NewResponseFromRequest(req, code, reason, nil)
+		s.conn.WriteToUDP([]byte(res.String()), from)
+	}
 	if req.Method != sip.NOTIFY {
 		return
 	}
