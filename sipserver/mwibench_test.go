@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,6 +69,7 @@ func TestMWIFanout(t *testing.T) {
 
 	// The SUBSCRIBE wave: 401, SUBSCRIBE with credentials, 200, and the
 	// first NOTIFY (0/0) of every phone.
+	heap0, gr0 := heapNow()
 	start := time.Now()
 	lat, failed := mwiWave(phones, 256, (*mwiPhone).subscribe)
 	subscribed := time.Since(start)
@@ -75,6 +77,17 @@ func TestMWIFanout(t *testing.T) {
 	t.Logf("SUBSCRIBE wave: %d subscriptions in %v (%.0f/s), %d failed; each (401 + 200): %s; all first NOTIFYs by %v",
 		n-failed, subscribed.Round(time.Millisecond), float64(n)/subscribed.Seconds(), failed, percentiles(lat),
 		last.Sub(start).Round(time.Millisecond))
+	heap1, gr1 := heapNow()
+	t.Logf("held: heap %+.1f MiB after the wave (%.0f B a subscription, with the nonces of the wave), goroutines %d -> %d",
+		float64(heap1-heap0)/(1<<20), float64(heap1-heap0)/float64(n), gr0, gr1)
+	if settle := env("XC5_MWI_SETTLE_S", 0); settle > 0 {
+		// The wave's transactions linger (Timer J, 32 s on UDP) and its
+		// nonces until swept: after them, what the subscriptions hold.
+		time.Sleep(time.Duration(settle) * time.Second)
+		heap1, gr1 = heapNow()
+		t.Logf("held %d s later: heap %+.1f MiB (%.0f B a subscription), goroutines %d", settle,
+			float64(heap1-heap0)/(1<<20), float64(heap1-heap0)/float64(n), gr1)
+	}
 	if got := srv.Subscriptions(); got != n || failed > 0 {
 		t.Fatalf("the server holds %d subscriptions, want %d (%d SUBSCRIBEs failed)", got, n, failed)
 	}
@@ -610,6 +623,14 @@ func pct(ds []time.Duration, q float64) time.Duration {
 	slices.Sort(s)
 	i := int(q*float64(len(s))+0.999999) - 1
 	return s[max(0, min(i, len(s)-1))]
+}
+
+// heapNow is the live heap after a collection, and the goroutines.
+func heapNow() (int64, int) {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc), runtime.NumGoroutine()
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
