@@ -128,9 +128,9 @@ func TestMWIFanout(t *testing.T) {
 
 // TestMWIDeadSubscriptionEnds: a subscriber that answers a NOTIFY 481
 // no longer has the subscription (it rebooted and forgot the dialog, say,
-// and will SUBSCRIBE afresh): RFC 6665 §4.2.2 and RFC 3265 §3.2.2 say the
-// notifier must then remove it; one that does not answer at all (the
-// NOTIFY transaction times out) should be removed too. Kept, each is held
+// and will SUBSCRIBE afresh): RFC 6665 §4.2.2 says the notifier must
+// then remove it; one that does not answer at all (the NOTIFY
+// transaction times out) should be removed too. Kept, each is held
 // and sent every mailbox change until it expires (up to MaxExpires, an
 // hour), beside the phone's new subscription.
 func TestMWIDeadSubscriptionEnds(t *testing.T) {
