@@ -248,9 +248,20 @@ func (b *b2bua) notifySub(s *mwiSub, terminated bool) {
 		b.s.log.Debug("message summary not read", "account", s.username, "err", err)
 		return
 	}
+	if gone := b.notifyLocked(ctx, s, terminated, body); gone {
+		// The subscriber is gone (481: it forgot the dialog, a reboot;
+		// no answer at all): the subscription ends now, not at its
+		// expiry (RFC 6665 §4.2.2), and no longer costs every change.
+		b.mwi.remove(s)
+	}
+}
+
+// notifyLocked sends one NOTIFY of s, its NOTIFYs in order, and reports
+// a subscriber that is gone.
+func (b *b2bua) notifyLocked(ctx context.Context, s *mwiSub, terminated bool, body []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	state := "active;expires=" + strconv.Itoa(int(time.Until(s.expires)/time.Second))
+	state := "active;expires=" + strconv.Itoa(int(s.expires.Sub(b.s.cfg.Now())/time.Second))
 	if terminated || !b.s.cfg.Now().Before(s.expires) {
 		state = "terminated;reason=timeout"
 	}
@@ -268,7 +279,8 @@ func (b *b2bua) notifySub(s *mwiSub, terminated bool) {
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: s.cseq, MethodName: sip.NOTIFY})
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	b.sendNotify(ctx, req, s.transport, s.dest, body)
+	res, err := b.sendNotify(ctx, req, s.transport, s.dest, body)
+	return err != nil || res.StatusCode == sip.StatusCallTransactionDoesNotExists
 }
 
 // notifyContact sends an unsolicited NOTIFY (outside any subscription)
@@ -295,7 +307,7 @@ func (b *b2bua) notifyContact(ctx context.Context, username string, bnd xc5.Bind
 	b.sendNotify(ctx, req, transport, dest, body)
 }
 
-func (b *b2bua) sendNotify(ctx context.Context, req *sip.Request, transport, dest string, body []byte) {
+func (b *b2bua) sendNotify(ctx context.Context, req *sip.Request, transport, dest string, body []byte) (*sip.Response, error) {
 	req.SetTransport(strings.ToUpper(transport))
 	if strings.EqualFold(transport, "udp") {
 		if la, ok := b.s.udpAddr(); ok {
@@ -316,9 +328,11 @@ func (b *b2bua) sendNotify(ctx context.Context, req *sip.Request, transport, des
 	if strings.EqualFold(transport, "tls") {
 		client = b.tls
 	}
-	if _, err := client.Do(ctx, req); err != nil {
+	res, err := client.Do(ctx, req)
+	if err != nil {
 		b.s.log.Debug("NOTIFY failed", "to", req.Recipient.String(), "err", err)
 	}
+	return res, err
 }
 
 // sweepSubscriptions ends the subscriptions that were not refreshed in
