@@ -3,7 +3,8 @@
 # 500 media legs with sipp"). N concurrent legs from sipp, each a menu of
 # `xc5 media` playing a 60 s prompt from the store, then the same load against
 # bench/media/anchor (diago's own playback loop, AudioPlayback.Play, of the same
-# WAV); alternating the order at each N. While the N legs are up it measures,
+# WAV), and against a second anchor that also reads and drops the caller's RTP
+# as xc5 does ("diago+r"); the order reversed at each N. While the N legs are up it measures,
 # over a WINDOW of seconds: the server process's CPU (utime+stime from
 # /proc/PID/stat) as cores and ms of CPU per leg-second, and the gaps between
 # the RTP packets the server sends, captured by tcpdump on lo (timestamps at
@@ -28,6 +29,7 @@ SETTLE=${SETTLE:-3}
 HTTP_PORT=${HTTP_PORT:-18180}
 XC5_PORT=${XC5_PORT:-15080}
 ANCHOR_PORT=${ANCHOR_PORT:-15090}
+READER_PORT=${READER_PORT:-15091}
 SIPP_PORT=${SIPP_PORT:-15070}
 SIPP_CP=${SIPP_CP:-18889}
 MP=${MP:-20000}
@@ -80,16 +82,22 @@ PIDS+=("$XC5_PID")
 "$TMP/anchor" -port $ANCHOR_PORT -wav "$TMP/prompt.wav" 2>"$TMP/anchor.log" &
 ANCHOR_PID=$!
 PIDS+=("$ANCHOR_PID")
-for port in $XC5_PORT $ANCHOR_PORT; do
+"$TMP/anchor" -port $READER_PORT -read -wav "$TMP/prompt.wav" 2>"$TMP/reader.log" &
+READER_PID=$!
+PIDS+=("$READER_PID")
+for port in $XC5_PORT $ANCHOR_PORT $READER_PORT; do
 	for _ in $(seq 100); do ss -uln | grep -q "127.0.0.1:$port " && break; sleep 0.1; done
 done
 
-for p in $XC5_PID $ANCHOR_PID; do
-	kill -0 "$p" 2>/dev/null || { echo "a server did not start:"; tail -3 "$TMP/media.log" "$TMP/anchor.log"; exit 1; }
+for p in $XC5_PID $ANCHOR_PID $READER_PID; do
+	kill -0 "$p" 2>/dev/null || { echo "a server did not start:"; tail -3 "$TMP"/*.log; exit 1; }
 done
 
 TCK=$(getconf CLK_TCK)
 cpu() { awk -v t="$TCK" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' /proc/"$1"/stat; }
+# busy: the whole machine's busy CPU seconds so far (every process: the server,
+# sipp, tcpdump and whatever else shares the machine).
+busy() { awk -v t="$TCK" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / t }' /proc/stat; }
 
 # leg NAME PID PORT N: one run of N legs against the server at PORT.
 leg() {
@@ -107,11 +115,15 @@ leg() {
 	local tp=$!
 	PIDS+=("$tp")
 	sleep 0.5
-	local c0 t0 c1 t1
+	local c0 t0 c1 t1 s0 s1 b0 b1
 	c0=$(cpu "$pid")
+	s0=$(cpu "$sp")
+	b0=$(busy)
 	t0=$(date +%s.%N)
 	sleep "$WINDOW"
 	c1=$(cpu "$pid")
+	s1=$(cpu "$sp")
+	b1=$(busy)
 	t1=$(date +%s.%N)
 	kill -INT "$tp"
 	wait "$tp" 2>/dev/null || true
@@ -120,7 +132,8 @@ leg() {
 	local drops
 	drops=$(grep -o '[0-9]* packets dropped by kernel' "$out.tcpdump" | cut -d' ' -f1)
 	awk -v n="$n" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v name="$name" -v rc="$rc" -v d="${drops:-?}" \
-		'BEGIN { s = t1 - t0; printf "%-6s legs=%d window=%.1fs cpu=%.2fs cores=%.3f cpu_ms_per_leg_s=%.3f sipp_rc=%d tcpdump_drops=%s  ", name, n, s, c1 - c0, (c1 - c0) / s, 1000 * (c1 - c0) / (n * s), rc, d }'
+		-v sc="$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')" -v bc="$(awk -v a="$b0" -v b="$b1" 'BEGIN { print b - a }')" \
+		'BEGIN { s = t1 - t0; printf "%-7s legs=%d window=%.1fs cpu=%.2fs cores=%.3f cpu_ms_per_leg_s=%.3f sipp_cores=%.2f machine_busy_cores=%.2f sipp_rc=%d tcpdump_drops=%s  ", name, n, s, c1 - c0, (c1 - c0) / s, 1000 * (c1 - c0) / (n * s), sc / s, bc / s, rc, d }'
 	"$TMP/gaps" -pcap "$out.pcap"
 	rm -f "$out.pcap"
 }
@@ -133,7 +146,9 @@ for round in $(seq "$ROUNDS"); do
 		if [ $((i % 2)) = 0 ]; then
 			leg xc5 "$XC5_PID" $XC5_PORT "$n"
 			leg diago "$ANCHOR_PID" $ANCHOR_PORT "$n"
+			leg diago+r "$READER_PID" $READER_PORT "$n"
 		else
+			leg diago+r "$READER_PID" $READER_PORT "$n"
 			leg diago "$ANCHOR_PID" $ANCHOR_PORT "$n"
 			leg xc5 "$XC5_PID" $XC5_PORT "$n"
 		fi

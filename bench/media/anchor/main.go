@@ -2,13 +2,15 @@
 // a diago server that answers every INVITE and plays one WAV with diago's own
 // playback loop (AudioPlayback.Play), as media/service's BenchmarkMenuLegs
 // does in process, so that sipp's load measures it exactly as it measures
-// xc5's media node.
+// xc5's media node. With -read it also reads (and drops) the caller's RTP,
+// which xc5's media node always does (for keys) and Play alone does not.
 package main
 
 import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"log"
 	"log/slog"
 	"os"
@@ -23,6 +25,7 @@ func main() {
 	host := flag.String("host", "127.0.0.1", "SIP host (UDP)")
 	port := flag.Int("port", 15090, "SIP port (UDP)")
 	wavFile := flag.String("wav", "prompt.wav", "WAV to play on every call")
+	read := flag.Bool("read", false, "also read and drop the caller's audio")
 	flag.Parse()
 	data, err := os.ReadFile(*wavFile)
 	if err != nil {
@@ -43,6 +46,11 @@ func main() {
 		if err != nil {
 			return
 		}
+		if *read {
+			if r, err := med.AudioReader(); err == nil {
+				go drain(r)
+			}
+		}
 		pb, err := med.PlaybackCreate()
 		if err != nil {
 			return
@@ -51,5 +59,15 @@ func main() {
 	})
 	if err != nil && ctx.Err() == nil {
 		log.Fatal(err)
+	}
+}
+
+// drain reads r until it fails (the call ended).
+func drain(r io.Reader) {
+	buf := make([]byte, 1500)
+	for {
+		if _, err := r.Read(buf); err != nil {
+			return
+		}
 	}
 }
