@@ -41,14 +41,20 @@ command -v tcpdump >/dev/null || apt-get install -y -qq tcpdump >/dev/null
 ulimit -n 65536 2>/dev/null || true
 
 TMP=$(mktemp -d /tmp/xc5-mediabench.XXXXXX)
-PIDS=()
+# cleanup kills the background jobs of this shell still running (servers,
+# sipp, tcpdump): jobs -p lists only children not yet waited for, whose ids
+# cannot have been reused by another process.
 cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	local jobs
+	jobs=$(jobs -p)
+	[ -z "$jobs" ] || kill $jobs 2>/dev/null || true
+	for p in $jobs; do
+		for _ in $(seq 50); do
+			[ "$(cut -d' ' -f3 /proc/"$p"/stat 2>/dev/null || echo Z)" = Z ] && break
+			sleep 0.1
+		done
 		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
 	done
 	[ -n "${KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
 }
@@ -65,7 +71,6 @@ sed "s#@CALLER_AUDIO@#$TMP/caller.ulaw#" bench/media/uac.xml >"$TMP/uac.xml"
 mkdir "$TMP/data"
 XC5_ADMIN_PASSWORD=$PASS "$TMP/xc5" serve --data "$TMP/data" --http 127.0.0.1:$HTTP_PORT --sip "" 2>"$TMP/serve.log" &
 serve=$!
-PIDS+=("$serve")
 for _ in $(seq 100); do
 	curl -fs -u admin:$PASS http://127.0.0.1:$HTTP_PORT/api-sys/ >/dev/null && break
 	sleep 0.1
@@ -78,13 +83,10 @@ wait "$serve" 2>/dev/null || true
 
 "$TMP/xc5" media --sip 127.0.0.1:$XC5_PORT --data "$TMP/data" 2>"$TMP/media.log" &
 XC5_PID=$!
-PIDS+=("$XC5_PID")
 "$TMP/anchor" -port $ANCHOR_PORT -wav "$TMP/prompt.wav" 2>"$TMP/anchor.log" &
 ANCHOR_PID=$!
-PIDS+=("$ANCHOR_PID")
 "$TMP/anchor" -port $READER_PORT -read -wav "$TMP/prompt.wav" 2>"$TMP/reader.log" &
 READER_PID=$!
-PIDS+=("$READER_PID")
 for port in $XC5_PORT $ANCHOR_PORT $READER_PORT; do
 	for _ in $(seq 100); do ss -uln | grep -q "127.0.0.1:$port " && break; sleep 0.1; done
 done
@@ -109,11 +111,9 @@ leg() {
 		-cp $SIPP_CP -mi 127.0.0.1 -mp $MP -l "$n" -m "$n" -r "$RATE" -d "$hold" -nostdin \
 		-trace_stat -stf "$out.stat.csv" -trace_err -error_file "$out.err" >"$out.sipp" 2>&1 &
 	local sp=$!
-	PIDS+=("$sp")
 	sleep $((n / RATE + SETTLE))
 	tcpdump -i lo -n -s 64 -B 65536 -w "$out.pcap" "udp and dst portrange $MP-$((MP + 2 * n + 1))" 2>"$out.tcpdump" &
 	local tp=$!
-	PIDS+=("$tp")
 	sleep 0.5
 	local c0 t0 c1 t1 s0 s1 b0 b1
 	c0=$(cpu "$pid")
