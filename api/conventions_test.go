@@ -1289,3 +1289,13 @@ func TestLongFilterIsNotAServerError(t *testing.T) {
 		}
 	}
 }
+
+// TestNoHTMLEscaping: JSON is written as the document shows it,
+// "<CallRule-International>", not "\u003cCallRule-International\u003e".
+func TestNoHTMLEscaping(t *testing.T) {
+	e := newEnv(t)
+	r := e.must(http.StatusOK, "GET", "/api-sys/location/", "")
+	if !strings.Contains(string(r.Body), `"<CallRule-International>"`) || strings.Contains(string(r.Body), `\u003c`) {
+		t.Fatalf("locations written as %s", r.Body)
+	}
+}

@@ -83,7 +83,8 @@ func appendValue(b []byte, v any) []byte {
 }
 
 // appendString appends s as a JSON string, escaping what JSON requires
-// and the HTML-sensitive characters, as encoding/json does.
+// (and U+2028, U+2029), but not <, > and &: the document writes
+// "<CallRule-International>", and API clients are no HTML pages.
 func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -93,7 +94,7 @@ func appendString(b []byte, s string) []byte {
 			switch {
 			case c == '"' || c == '\\':
 				b = append(b, '\\', c)
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
+			case c < 0x20:
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			default:
 				b = append(b, c)
