@@ -25,6 +25,13 @@ func (p *uaPhone) subscribe(t *testing.T, expires int) *sip.Response {
 // the account named target.
 func (p *uaPhone) subscribeTo(t *testing.T, target string, expires int) *sip.Response {
 	t.Helper()
+	_, res := p.subscribeReq(t, target, expires)
+	return res
+}
+
+// subscribeReq is subscribeTo returning the SUBSCRIBE as sent too.
+func (p *uaPhone) subscribeReq(t *testing.T, target string, expires int) (*sip.Request, *sip.Response) {
+	t.Helper()
 	local, host, _ := strings.Cut(target, "@")
 	aor := sip.Uri{Scheme: "sip", User: local, Host: host}
 	h, _, _ := strings.Cut(p.xc5, ":")
@@ -49,7 +56,72 @@ func (p *uaPhone) subscribeTo(t *testing.T, target string, expires int) *sip.Res
 	if err != nil {
 		t.Fatalf("SUBSCRIBE: %v", err)
 	}
-	return res
+	return req, res
+}
+
+// refresh sends a SUBSCRIBE in the dialog the answer res opened.
+func (p *uaPhone) refresh(t *testing.T, first *sip.Request, res *sip.Response, cseq uint32, expires int) *sip.Response {
+	t.Helper()
+	req := sip.NewRequest(sip.SUBSCRIBE, first.Recipient)
+	req.AppendHeader(first.From())
+	req.AppendHeader(res.To())
+	req.AppendHeader(first.CallID())
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.SUBSCRIBE})
+	ct := p.contact
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+	req.SetDestination(p.xc5)
+	req.SetTransport(p.transport)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := p.client.Do(ctx, req)
+	if err != nil {
+		t.Fatalf("refreshing SUBSCRIBE: %v", err)
+	}
+	return out
+}
+
+// TestSubscriptionRefresh: a SUBSCRIBE in the subscription's dialog
+// renews it (200, a NOTIFY with the state, and it outlives its first
+// expiry); Expires: 0 ends it with a terminated NOTIFY; a refresh of a
+// dialog xc5 does not hold is 481.
+func TestSubscriptionRefresh(t *testing.T) {
+	x := newPBX(t, Config{SweepInterval: 50 * time.Millisecond})
+	x.patch(reception, `{"ums_pin":"1234"}`)
+	rec := x.phone(reception, password, "UDP")
+	first, res := rec.subscribeReq(t, reception, 600)
+	if res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %d", res.StatusCode)
+	}
+	rec.nextNotify(t, 3*time.Second)
+	x.srv.clock.Advance(8 * time.Minute)
+	if r := rec.refresh(t, first, res, first.CSeq().SeqNo+10, 600); r.StatusCode != 200 {
+		t.Fatalf("refresh: %d %s", r.StatusCode, r.Reason)
+	}
+	rec.nextNotify(t, 3*time.Second)
+	x.srv.clock.Advance(8 * time.Minute) // past the first expiry, within the renewed one
+	time.Sleep(300 * time.Millisecond)
+	if x.srv.Subscriptions() != 1 {
+		t.Fatalf("%d subscriptions after the refresh", x.srv.Subscriptions())
+	}
+	if r := rec.refresh(t, first, res, first.CSeq().SeqNo+11, 0); r.StatusCode != 200 {
+		t.Fatalf("unsubscribe: %d", r.StatusCode)
+	}
+	select {
+	case req := <-rec.notifies:
+		if st := req.GetHeader("Subscription-State"); st == nil || !strings.HasPrefix(st.Value(), "terminated") {
+			t.Fatalf("NOTIFY after unsubscribing: %v", st)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no NOTIFY after unsubscribing")
+	}
+	if x.srv.Subscriptions() != 0 {
+		t.Fatalf("%d subscriptions after unsubscribing", x.srv.Subscriptions())
+	}
+	if r := rec.refresh(t, first, res, first.CSeq().SeqNo+12, 600); r.StatusCode != 481 {
+		t.Fatalf("refresh of an ended subscription: %d", r.StatusCode)
+	}
 }
 
 // nextNotify waits for a NOTIFY and returns its body.
