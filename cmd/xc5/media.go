@@ -30,6 +30,7 @@ type mediaOptions struct {
 	rtpPorts  *string
 	rtpAdv    *string
 	anchor    *string
+	noMWI     *bool // --mwi-unsolicited=false
 	smtp      *string
 	mailFrom  *string
 	mailRetry *time.Duration
@@ -46,6 +47,7 @@ func mediaFlags(fs *flag.FlagSet) *mediaOptions {
 		rtpPorts:  fs.String("rtp-ports", "10000-20000", "UDP port range of the RTP relay (anchored calls)"),
 		rtpAdv:    fs.String("rtp-advertise", "", "IP address written into SDP for the RTP relay; default the --sip-advertise host, else the --sip host"),
 		anchor:    fs.String("media-anchor", "auto", "when calls between phones have their RTP relayed by xc5: auto (recorded calls, phones behind NAT), always or never"),
+		noMWI:     fs.Bool("no-unsolicited-mwi", false, "do not send message-waiting NOTIFYs to registered phones that never subscribed (many desk phones expect them)"),
 		smtp:      fs.String("smtp", "", "SMTP server for voicemail and recordings, smtp://[USER:PASS@]HOST:PORT (STARTTLS when offered) or smtps://…; without it mail waits in the outbox"),
 		mailFrom:  fs.String("mail-from", "", "sender address of voicemail and recording mail (with --smtp)"),
 		mailRetry: fs.Duration("mail-retry", 30*time.Second, "first wait after a failed delivery, doubled after each further failure up to an hour"),
@@ -110,7 +112,7 @@ func startMedia(ctx context.Context, o *mediaOptions, cfg *sipserver.Config, sip
 	if err != nil {
 		return nil, fmt.Errorf("rtp relay: %w", err)
 	}
-	cfg.Relay, cfg.MediaAnchor = pool, *o.anchor
+	cfg.Relay, cfg.MediaAnchor, cfg.NoUnsolicitedMWI = pool, *o.anchor, *o.noMWI
 	if cfg.Media, err = mediaNodes(*o.nodes); err != nil {
 		return nil, fmt.Errorf("--media: %w", err)
 	}
