@@ -173,3 +173,39 @@ func (c *call) mailRecording(wav []byte, d time.Duration, to []string, by string
 		}
 	}
 }
+
+// isBridged reports a call whose caller talks to a party now (not merely
+// answered by a menu that has ended).
+func (c *call) isBridged() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.other != nil
+}
+
+// afterMenu ends the walk of a call a menu answered: an external outcome
+// (a key that dials a mobile) is rung over the carrier; anything else,
+// or a carrier that does not answer, gets a goodbye and a BYE, there
+// being no failure status to send once answered. A caller gone already
+// gets nothing more.
+func (c *call) afterMenu(d *driver, o routing.Outcome) {
+	outcome := o.Outcome
+	if c.ctx.Err() == nil && !c.isEnded() && o.Outcome == routing.External {
+		var done bool
+		if outcome, _, _, done = c.ringExternal(d, o); done {
+			return
+		}
+	}
+	c.mu.Lock()
+	c.mediaOutcome = outcome
+	c.mu.Unlock()
+	if c.ctx.Err() == nil && !c.isEnded() {
+		c.runMedia(media.Request{App: media.AppPlay, Prompt: goodbyePrompt})
+	}
+	c.hangup(nil)
+}
+
+func (c *call) isEnded() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ended
+}
