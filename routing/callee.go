@@ -367,6 +367,16 @@ func (w *walker) forward(a *Account, d dialplan.Destination, prompt string) {
 // never want.
 func (w *walker) forwardNumber(a *Account, dest string) {
 	t, raw := w.translateDest(a, dest)
+	if w.v.isVoicemailNumber(t) {
+		if a.UmsPin != "" {
+			w.step("voicemail", a, t.Number+" is the voicemail number: mailbox of "+a.Username)
+			w.end(Outcome{Outcome: Voicemail, Mailbox: a.Username})
+		} else {
+			w.step("voicemail", a, t.Number+" is the voicemail number, and "+a.Username+" has no mailbox")
+			w.end(Outcome{Outcome: Unanswered})
+		}
+		return
+	}
 	if w.v.IsEmergency(t) {
 		w.step("forward", a, "refuses to forward to "+t.Number+": calls are never forwarded to an emergency number")
 		w.drop(a, 403, "Forbidden")

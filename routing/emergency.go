@@ -11,6 +11,20 @@ const EmergencyLocation = resource.EmergencyLocation
 // ShortCodesLocation lists the other short codes that may leave.
 const ShortCodesLocation = resource.ShortCodesLocation
 
+// isVoicemailNumber reports one of the provider's voicemail access
+// numbers (Defaults.VoicemailNumbers).
+func (v *View) isVoicemailNumber(t Translation) bool {
+	if !t.IsNumber() || t.Kind == ShortCode {
+		return false
+	}
+	for _, n := range v.defaults.VoicemailNumbers {
+		if n == t.Number {
+			return true
+		}
+	}
+	return false
+}
+
 // IsEmergency reports whether a translated number is an emergency number:
 // 111, 112, or a number the <CallRule-Emergency> location lists whole.
 // Never by prefix: an emergency call passes every block, so +1 11… (a

@@ -137,6 +137,11 @@ func (w *walker) fromAccount(a *Account, dialed string) {
 		w.feature(a, chain, dialed)
 		return
 	}
+	if w.v.isVoicemailNumber(t) && a.UmsPin != "" {
+		w.step("feature", a, t.Number+" is the voicemail number: dials in to the mailbox of "+a.Username)
+		w.end(Outcome{Outcome: Mailbox, Mailbox: a.Username})
+		return
+	}
 	// 3. callrules of the account and its ancestors, in order; a drop:
 	// rule of an ancestor first, whatever the account's own rules say.
 	if w.ancestorBlocks(a, chain, dialed, t, false) {

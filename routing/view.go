@@ -141,6 +141,11 @@ type Defaults struct {
 	Location    *time.Location
 	CountryCode string
 	AreaCode    string
+	// VoicemailNumbers are the provider's voicemail access numbers (E.164),
+	// as carriers have: a forward to one (a POTS line's cfna_dest) lands
+	// in the forwarding account's mailbox, and an account dialing one
+	// reaches its own mailbox (as *98).
+	VoicemailNumbers []string
 }
 
 // View is the indexed provisioning the engine decides on. Writers replace

@@ -522,7 +522,9 @@ func newPBX(t *testing.T, cfg Config) *pbx {
 // newPBXOn is newPBX on a bootstrapped store of the test's own.
 func newPBXOn(t *testing.T, cfg Config, store *sqlstore.Store) *pbx {
 	t.Helper()
-	view := routing.NewView(routing.Defaults{CountryCode: "64"})
+	// 6499650085 is the document's voicemail number (its POTS line's
+	// cfna_dest).
+	view := routing.NewView(routing.Defaults{CountryCode: "64", VoicemailNumbers: []string{"6499650085"}})
 	view.Follow(store)
 	x := &pbx{t: t, store: store, view: view, ids: map[string]string{}}
 	x.provision()

@@ -13,6 +13,7 @@ import (
 	"xc5"
 	"xc5/internal/poll"
 	"xc5/internal/rtptest"
+	"xc5/resource"
 )
 
 // subscribe sends a message-summary SUBSCRIBE for the phone's own
@@ -257,5 +258,60 @@ func TestMailboxByPhoneWithMWI(t *testing.T) {
 	x.store.ListVoicemail(context.Background(), x.ids[reception], func(v xc5.Voicemail) error { kept = append(kept, v); return nil })
 	if len(kept) != 1 || kept[0].Status != xc5.VoicemailSaved {
 		t.Fatalf("the mailbox after hearing: %+v", kept)
+	}
+}
+
+// TestPOTSVoicemailNumber: the document's POTS line (HydraAccount
+// 6499878037, cfna_dest the voicemail number 6499650085, ums_pin 5676):
+// an unanswered call to the line lands in the line's own mailbox, and the
+// line dialing the voicemail number reaches its mailbox (answered by the
+// mailbox app, which asks the PIN).
+func TestPOTSVoicemailNumber(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	x.put(resource.Hydra, "", "6499878037", `{"password":"5gjgosk2@#","cfna_dest":"6499650085","cfna_active":true,"ums_pin":"5676"}`, resource.Upsert)
+	car, cep := x.mediaPhone("", "")
+	car.number = "6421555000"
+	out := car.dial("6499878037")
+	res := out.answered(15 * time.Second)
+	to := sdpAddr(t, res.Body())
+	time.Sleep(6 * time.Second) // the greeting and the beep
+	cep.SendTone(to, rtptest.PCMU, 1000, 2*time.Second)
+	cep.SendDigits(to, "#", rtptest.TelephoneEvent)
+	if !car.saw("BYE", 10*time.Second) {
+		t.Fatal("the message was not taken")
+	}
+	x.idle()
+	line, err := x.store.Get(context.Background(), "", resource.Account, "", "6499878037")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []xc5.Voicemail
+	x.store.ListVoicemail(context.Background(), line.GUID, func(v xc5.Voicemail) error { kept = append(kept, v); return nil })
+	if len(kept) != 1 || kept[0].From != "6421555000" {
+		t.Fatalf("the line's mailbox: %+v", kept)
+	}
+	// The line's phone dials the voicemail number. (The test carrier's
+	// trunk, on the phones' loopback address, goes first: a call from it
+	// would be taken for the carrier's.)
+	var trunks []string
+	x.store.List(context.Background(), "", resource.Trunk, resource.Query{}, func(r resource.Record) error { trunks = append(trunks, r.GUID); return nil })
+	for _, g := range trunks {
+		if err := x.store.Delete(context.Background(), "", resource.Trunk, "", g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pots, _ := x.mediaPhone("6499878037", "5gjgosk2@#")
+	in := pots.dial("6499650085")
+	in.answered(5 * time.Second)
+	in.hangup()
+	x.idle()
+	x.ids["6499878037"] = line.GUID
+	var mailbox bool
+	for _, c := range x.cdrs("6499878037", 2) {
+		mailbox = mailbox || (c["direction"] == "out" && c["answered_by"] == "mailbox")
+	}
+	if !mailbox {
+		t.Fatalf("dialing the voicemail number did not reach the mailbox app: %v", x.cdrs("6499878037", 2))
 	}
 }

@@ -219,6 +219,22 @@ func prefixes(v string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// e164List parses comma-separated E.164 numbers (digits, 8 to 15).
+func e164List(v string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimPrefix(strings.TrimSpace(f), "+")
+		if f == "" {
+			continue
+		}
+		if len(f) < 8 || len(f) > 15 || strings.Trim(f, "0123456789") != "" || f[0] == '0' {
+			return nil, fmt.Errorf("%q is not an E.164 number (country code first, digits only)", f)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
 // nodeName names this process in the mail outbox's claims.
 func nodeName() string {
 	h, _ := os.Hostname()

@@ -50,6 +50,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	tz := fs.String("timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	cc := fs.String("country-code", "64", "default country code for number translation")
 	ac := fs.String("area-code", "", "default area code for number translation")
+	vmNumbers := fs.String("voicemail-number", "", "the provider's voicemail access numbers, E.164, comma-separated: a forward to one (a POTS line's cfna_dest) lands in the forwarding account's mailbox; an account dialing one reaches its own mailbox")
 	mo := mediaFlags(fs)
 	metricsAddr := fs.String("metrics", "", "private address serving /metrics without credentials, /healthz and /readyz (for a scraper and probes)")
 	cdrDays := fs.Int("cdr-retention", 400, "days of call detail records to keep (older ones are purged hourly); 0 keeps them forever")
@@ -135,7 +136,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--timezone: %w", err)
 	}
-	view := routing.NewView(routing.Defaults{Location: loc, CountryCode: *cc, AreaCode: *ac})
+	vms, err := e164List(*vmNumbers)
+	if err != nil {
+		return fmt.Errorf("--voicemail-number: %w", err)
+	}
+	view := routing.NewView(routing.Defaults{Location: loc, CountryCode: *cc, AreaCode: *ac, VoicemailNumbers: vms})
 	view.Follow(store)
 	// Other nodes' writes, when on PostgreSQL. The node leaves the feed
 	// (and the read fence) only once it has stopped serving, after the
