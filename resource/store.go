@@ -67,6 +67,8 @@ type Change struct {
 	// Deleted is true for a deletion of the record with GUID.
 	Deleted bool
 	GUID    string
+	// Remote is true for another node's write, heard on the change feed.
+	Remote bool
 }
 
 // Notifier tells of the store's committed writes, so that what is kept in

@@ -336,6 +336,15 @@ func (w *walker) forward(a *Account, d dialplan.Destination, prompt string) {
 		}
 		w.end(o)
 	case dialplan.KindConference:
+		// A room is the number of the account that owns it, in the
+		// company of the account whose route names it; checked when the
+		// route is written and again now: a number returned to the pool
+		// and given to another company takes its room with it.
+		if n := w.v.lookupNumber(d.Value); n == nil || !w.v.sameOrganisation(a, n.Account) {
+			w.step("conference", a, "conference room "+d.Value+" is no number of this company")
+			w.drop(a, 404, "Not Found")
+			return
+		}
 		w.step("conference", a, "joins conference "+d.Value)
 		w.end(Outcome{Outcome: Conference, Room: d.Value})
 	case dialplan.KindDrop:

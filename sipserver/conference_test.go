@@ -190,3 +190,28 @@ func TestConferencePIN(t *testing.T) {
 	x.idle()
 	poll.Until(t, 5*time.Second, "the empty room to be released", func() bool { return x.media.Rooms() == 0 })
 }
+
+// TestConferenceRoomOfAnotherCompany: a route of one company naming
+// another company's room (written at system level, or left behind when
+// the room's number moved to another company) does not join it: a room
+// is the number of an account of the route's own company, checked at
+// call time too.
+func TestConferenceRoomOfAnotherCompany(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	provisionRoom(x)
+	x.account("", `{"username":"other.test"}`)
+	x.account("other.test", `{"username":"o1@other.test"}`)
+	x.put(resource.Number, "o1@other.test", "", `{"number":"6499290099"}`, resource.Create)
+	x.put(resource.Route, "o1@other.test", "", `{"order":-1,"destination":"conference:6499290085"}`, resource.Create)
+	car := newUAPhone(t, x.srv.addr, "UDP", "", "")
+	ep := rtptest.Listen(t)
+	car.sdp = string(ep.SDP("intruder"))
+	car.number = "6421555099"
+	if res := car.dial("6499290099").result(10 * time.Second); res == nil || res.StatusCode != 404 {
+		t.Fatalf("a call through another company's route to acme's room: %v", res)
+	}
+	if n := x.media.Rooms(); n != 0 {
+		t.Fatalf("%d rooms opened", n)
+	}
+	x.idle()
+}

@@ -160,8 +160,11 @@ func (c *call) inviteMedia(req media.Request) *end {
 			}
 			cancel()
 			c.log.Warn("media node did not take the call", "node", node, "app", req.App, "err", err)
-			if req.Room != "" && i == 0 && len(nodes) > 1 {
-				// The room's holder is gone: the room moves on.
+			var refused *sipgo.ErrDialogResponse
+			if req.Room != "" && i == 0 && len(nodes) > 1 && !errors.As(err, &refused) && c.ctx.Err() == nil {
+				// The room's holder did not answer at all (a refusal is
+				// an answer, and a caller who hung up proves nothing):
+				// it is gone, and the room moves on.
 				c.takeRoom(req.Room, node, nodes[1])
 			}
 			continue

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -42,10 +43,15 @@ type mwiSub struct {
 	dest      string  // where its SUBSCRIBE came from (NAT)
 	transport string
 
-	mu      sync.Mutex // orders the NOTIFYs of one subscription
-	cseq    uint32
-	expires time.Time
+	mu   sync.Mutex // orders the NOTIFYs of one subscription
+	cseq uint32
+	// expires is when the subscription ends (Unix nanoseconds): atomic,
+	// so the sweep never waits on a NOTIFY in flight (mu).
+	expires atomic.Int64
+	created time.Time
 }
+
+func (s *mwiSub) ends() time.Time { return time.Unix(0, s.expires.Load()) }
 
 // mwi holds this node's subscriptions.
 type mwi struct {
@@ -58,14 +64,27 @@ func newMWI() *mwi {
 	return &mwi{subs: map[string]*mwiSub{}, byAcct: map[string]map[*mwiSub]struct{}{}}
 }
 
-func (m *mwi) add(s *mwiSub) {
+// add keeps s; an account already holding max subscriptions (a phone
+// that re-subscribes after each reboot, or a flood) loses its oldest,
+// which add returns. max <= 0: no bound.
+func (m *mwi) add(s *mwiSub, max int) (dropped *mwiSub) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.subs[s.key] = s
 	if m.byAcct[s.acct] == nil {
 		m.byAcct[s.acct] = map[*mwiSub]struct{}{}
 	}
+	if max > 0 && len(m.byAcct[s.acct]) >= max {
+		for o := range m.byAcct[s.acct] {
+			if dropped == nil || o.created.Before(dropped.created) {
+				dropped = o
+			}
+		}
+		delete(m.subs, dropped.key)
+		delete(m.byAcct[s.acct], dropped)
+	}
+	m.subs[s.key] = s
 	m.byAcct[s.acct][s] = struct{}{}
+	return dropped
 }
 
 func (m *mwi) remove(s *mwiSub) {
@@ -146,7 +165,8 @@ func (b *b2bua) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if ct := req.Contact(); ct != nil {
 		sub.target = ct.Address
 	}
-	sub.expires = b.s.cfg.Now().Add(expires)
+	sub.expires.Store(b.s.cfg.Now().Add(expires).UnixNano())
+	sub.created = b.s.cfg.Now()
 	res := b.s.response(req, sip.StatusOK, "OK", sip.NewHeader("Expires", seconds(expires)))
 	res.To().Params.Add("tag", sub.localTag)
 	ct := b.contact(req.Transport())
@@ -155,7 +175,9 @@ func (b *b2bua) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if expires > 0 {
-		b.mwi.add(sub)
+		if old := b.mwi.add(sub, b.s.cfg.MaxContacts); old != nil {
+			go b.notifySub(old, true) // the account's oldest, over the cap: ended
+		}
 	}
 	go b.notifySub(sub, expires == 0)
 }
@@ -178,9 +200,7 @@ func (b *b2bua) refreshSubscription(req *sip.Request, tx sip.ServerTransaction, 
 		b.s.respond(statelessTx{tx}, req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
 		return
 	}
-	sub.mu.Lock()
-	sub.expires = b.s.cfg.Now().Add(expires)
-	sub.mu.Unlock()
+	sub.expires.Store(b.s.cfg.Now().Add(expires).UnixNano())
 	b.s.respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Expires", seconds(expires)))
 	if expires == 0 {
 		b.mwi.remove(sub)
@@ -189,13 +209,15 @@ func (b *b2bua) refreshSubscription(req *sip.Request, tx sip.ServerTransaction, 
 }
 
 // mailboxChanged sends the new state of an account's mailbox to its
-// subscriptions on this node or, without any, to its registered phones.
-func (b *b2bua) mailboxChanged(acct string) {
+// subscriptions on this node and, for a change written on this node
+// (local) when it holds none, to the account's registered phones: one
+// node sends the unsolicited NOTIFY, not every node that hears the feed.
+func (b *b2bua) mailboxChanged(acct string, local bool) {
 	subs := b.mwi.of(acct)
 	for _, s := range subs {
 		b.notifySub(s, false)
 	}
-	if len(subs) > 0 || b.s.cfg.NoUnsolicitedMWI {
+	if len(subs) > 0 || !local || b.s.cfg.NoUnsolicitedMWI {
 		return
 	}
 	a := b.view.Account(acct)
@@ -261,8 +283,8 @@ func (b *b2bua) notifySub(s *mwiSub, terminated bool) {
 func (b *b2bua) notifyLocked(ctx context.Context, s *mwiSub, terminated bool, body []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	state := "active;expires=" + strconv.Itoa(int(s.expires.Sub(b.s.cfg.Now())/time.Second))
-	if terminated || !b.s.cfg.Now().Before(s.expires) {
+	state := "active;expires=" + strconv.Itoa(int(s.ends().Sub(b.s.cfg.Now())/time.Second))
+	if terminated || !b.s.cfg.Now().Before(s.ends()) {
 		state = "terminated;reason=timeout"
 	}
 	s.cseq++
@@ -342,11 +364,9 @@ func (b *b2bua) sweepSubscriptions() {
 	b.mwi.mu.Lock()
 	var gone []*mwiSub
 	for _, s := range b.mwi.subs {
-		s.mu.Lock()
-		if !now.Before(s.expires) {
+		if !now.Before(s.ends()) {
 			gone = append(gone, s)
 		}
-		s.mu.Unlock()
 	}
 	b.mwi.mu.Unlock()
 	for _, s := range gone {
@@ -360,7 +380,7 @@ func (b *b2bua) sweepSubscriptions() {
 func (b *b2bua) watchMailboxes(store resource.Notifier) {
 	store.OnChange(func(c resource.Change) {
 		if c.Resource == resource.Voicemail && c.Account != "" {
-			go b.mailboxChanged(c.Account)
+			go b.mailboxChanged(c.Account, !c.Remote)
 		}
 	})
 	b.s.wg.Add(1)

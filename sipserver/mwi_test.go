@@ -315,3 +315,22 @@ func TestPOTSVoicemailNumber(t *testing.T) {
 		t.Fatalf("dialing the voicemail number did not reach the mailbox app: %v", x.cdrs("6499878037", 2))
 	}
 }
+
+// TestSubscriptionCap: an account holds at most MaxContacts
+// subscriptions (a phone re-subscribing after every reboot, or a flood):
+// beyond it the oldest is ended.
+func TestSubscriptionCap(t *testing.T) {
+	x := newPBX(t, Config{MaxContacts: 3})
+	x.patch(reception, `{"ums_pin":"1234"}`)
+	rec := x.phone(reception, password, "UDP")
+	for i := 0; i < 5; i++ {
+		if res := rec.subscribe(t, 600); res.StatusCode != 200 {
+			t.Fatalf("SUBSCRIBE %d: %d", i, res.StatusCode)
+		}
+	}
+	poll.Until(t, 3*time.Second, "the cap to hold", func() bool { return x.srv.Subscriptions() == 3 })
+	time.Sleep(200 * time.Millisecond)
+	if n := x.srv.Subscriptions(); n != 3 {
+		t.Fatalf("%d subscriptions, want the cap of 3", n)
+	}
+}

@@ -244,7 +244,7 @@ func (c *cluster) handle(ctx context.Context, n *pgconn.Notification) {
 // read back when it names one, so that views apply it without reloading
 // the whole account.
 func (s *Store) changeFromFeed(ctx context.Context, name, acct, guid string, deleted bool) resource.Change {
-	ch := resource.Change{Account: acct, GUID: guid, Deleted: deleted}
+	ch := resource.Change{Account: acct, GUID: guid, Deleted: deleted, Remote: true}
 	if name == "*" {
 		return ch
 	}

@@ -127,7 +127,8 @@ func (l *leg) login(ctx context.Context, mb xc5.MailboxStore) bool {
 			return false
 		}
 		ok := false
-		if mb != nil {
+		locked := l.s.pins.locked(l.req.Mailbox, l.s.cfg.Now())
+		if mb != nil && !locked {
 			sctx, cancel := storeCtx(ctx)
 			ok, err = mb.CheckMailboxPIN(sctx, l.req.Mailbox, pin)
 			cancel()
@@ -139,7 +140,10 @@ func (l *leg) login(ctx context.Context, mb xc5.MailboxStore) bool {
 		if ok {
 			return true
 		}
-		l.s.log.Info("media: mailbox login refused", "mailbox", l.req.Mailbox, "try", try+1)
+		if !locked {
+			l.s.pins.failed(l.req.Mailbox, l.s.cfg.Now())
+		}
+		l.s.log.Info("media: mailbox login refused", "mailbox", l.req.Mailbox, "try", try+1, "locked", locked)
 		if _, err := l.invalid(ctx); err != nil {
 			return false
 		}

@@ -98,7 +98,8 @@ type Service struct {
 	calls  map[string]*diagoLeg // answered legs by dialog ID, for SIP INFO
 	closed bool
 
-	rooms rooms // conference rooms with members (conference.go)
+	rooms rooms    // conference rooms with members (conference.go)
+	pins  pinGuard // mailboxes locked against PIN guessing (pinguard.go)
 }
 
 // New checks cfg and prepares a Service; Start listens.
