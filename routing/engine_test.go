@@ -123,7 +123,7 @@ func TestRuleTypes(t *testing.T) {
 		Numbers: f.numbers("d@org.test", "6491110004"),
 		Routes: []resource.Record{
 			f.route("d@org.test", map[string]any{"order": int64(-9), "time_definition": "closed", "destination": "drop:480:closed today"}),
-			f.route("d@org.test", map[string]any{"order": int64(50), "destination": "conference:room1"}),
+			f.route("d@org.test", map[string]any{"order": int64(50), "destination": "conference:6491110004"}),
 		},
 	})
 	f.account("e@org.test", "org.test", map[string]any{"enabled": false}, routing.Rules{Numbers: f.numbers("e@org.test", "6491110005")})
@@ -168,9 +168,9 @@ func TestRuleTypes(t *testing.T) {
 		{"concurrent_limit makes the callee busy", "a@org.test", "6491110003", &driver{limited: map[string]bool{"c@org.test": true}},
 			"external 6441000000"},
 		{"concurrent_limit stops the caller", "c@org.test", "601", &driver{limited: map[string]bool{"c@org.test": true}}, "busy"},
-		{"route after order 0: conference", "a@org.test", "6491110004", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}}, "conference room1"},
+		{"route after order 0: conference", "a@org.test", "6491110004", &driver{Simulation: routing.Simulation{NoAnswer: routing.ParseSet("*")}}, "conference 6491110004"},
 		{"unregistered skips order 0", "a@org.test", "6491110004", &driver{Simulation: routing.Simulation{Registered: func(*routing.Account) bool { return false }}},
-			"conference room1"},
+			"conference 6491110004"},
 		{"hunt with ring_seconds, then the next member", "6421555000", "6491110009",
 			&driver{Simulation: routing.Simulation{Registered: noGroupPhones, NoAnswer: routing.ParseSet("a@org.test")}},
 			"answered c@org.test"},
