@@ -127,7 +127,11 @@ func (l *leg) login(ctx context.Context, mb xc5.MailboxStore) bool {
 			return false
 		}
 		ok := false
-		locked := l.s.pins.locked(l.req.Mailbox, l.s.cfg.Now())
+		now := l.s.cfg.Now()
+		fc, _ := l.s.cfg.Store.(failureCounter)
+		sctx, cancel := storeCtx(ctx)
+		locked := l.s.pins.locked(l.req.Mailbox, now) || lockedShared(sctx, fc, l.req.Mailbox, now)
+		cancel()
 		if mb != nil && !locked {
 			sctx, cancel := storeCtx(ctx)
 			ok, err = mb.CheckMailboxPIN(sctx, l.req.Mailbox, pin)
@@ -141,7 +145,10 @@ func (l *leg) login(ctx context.Context, mb xc5.MailboxStore) bool {
 			return true
 		}
 		if !locked {
-			l.s.pins.failed(l.req.Mailbox, l.s.cfg.Now())
+			l.s.pins.failed(l.req.Mailbox, now)
+			sctx, cancel := storeCtx(ctx)
+			failedShared(sctx, fc, l.req.Mailbox, now)
+			cancel()
 		}
 		l.s.log.Info("media: mailbox login refused", "mailbox", l.req.Mailbox, "try", try+1, "locked", locked)
 		if _, err := l.invalid(ctx); err != nil {
