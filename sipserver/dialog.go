@@ -101,6 +101,25 @@ func (e *end) ack(ctx context.Context, body []byte, ctype string) error {
 	return e.uac.WriteAck(ctx, ack)
 }
 
+// readRequest takes an in-dialog request of the end's dialog (its CSeq
+// checked by sipgo).
+func (e *end) readRequest(req *sip.Request, tx sip.ServerTransaction) error {
+	if e.uas != nil {
+		return e.uas.ReadRequest(req, tx)
+	}
+	return e.uac.ReadRequest(req, tx)
+}
+
+// peerLocked is the end x's requests are relayed to: the answering end
+// for the caller, the caller for the answering end (nil while nobody
+// answers). c.mu is held.
+func (c *call) peerLocked(x *end) *end {
+	if x == c.other {
+		return c.caller
+	}
+	return c.other
+}
+
 // bye hangs the end up.
 func (e *end) bye(ctx context.Context) error {
 	if e.uas != nil {
@@ -200,10 +219,7 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c := x.call
 	c.mu.Lock()
-	y := c.other
-	if x == c.other {
-		y = c.caller
-	}
+	y := c.peerLocked(x)
 	switch {
 	case c.ended:
 		c.mu.Unlock()
@@ -221,13 +237,7 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.reinviting = false
 		c.mu.Unlock()
 	}()
-	var err error
-	if x.uas != nil {
-		err = x.uas.ReadRequest(req, tx)
-	} else {
-		err = x.uac.ReadRequest(req, tx)
-	}
-	if err != nil {
+	if err := x.readRequest(req, tx); err != nil {
 		b.s.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
 		return
 	}
@@ -318,22 +328,13 @@ func (b *b2bua) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(statelessTx{tx}, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	var err error
-	if x.uas != nil {
-		err = x.uas.ReadRequest(req, tx)
-	} else {
-		err = x.uac.ReadRequest(req, tx)
-	}
-	if err != nil {
+	if err := x.readRequest(req, tx); err != nil {
 		b.s.respond(tx, req, sip.StatusBadRequest, "CSeq Out Of Order")
 		return
 	}
 	c := x.call
 	c.mu.Lock()
-	y, ended, up := c.other, c.ended, c.callerUp
-	if x == c.other {
-		y = c.caller
-	}
+	y, ended, up := c.peerLocked(x), c.ended, c.callerUp
 	c.mu.Unlock()
 	switch {
 	case ended:
