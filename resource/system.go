@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"regexp"
@@ -295,14 +296,50 @@ func checkAddressRange(v any) (any, error) {
 		if p == "" {
 			continue
 		}
-		if _, err := netip.ParsePrefix(p); err != nil {
-			if _, err := netip.ParseAddr(p); err != nil {
-				return nil, invalid("address %q is not an IP address or CIDR range", p)
-			}
+		if _, ok := parsePrefix(p); !ok {
+			return nil, invalid("address %q is not an IP address or CIDR range", p)
 		}
 		out = append(out, p)
 	}
 	return strings.Join(out, ","), nil
+}
+
+// ParsePrefixes reads a comma-separated list of IP addresses and CIDR
+// ranges (a trunk's address, the signalling nodes a media node serves):
+// an address is the range of itself alone, IPv4-mapped addresses are
+// IPv4. It returns the valid entries and an error naming the first that
+// is neither.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var bad error
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, ok := parsePrefix(f)
+		if !ok {
+			if bad == nil {
+				bad = fmt.Errorf("%q is not an IP address or CIDR range", f)
+			}
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, bad
+}
+
+// parsePrefix reads one address or CIDR range.
+func parsePrefix(f string) (netip.Prefix, bool) {
+	if p, err := netip.ParsePrefix(f); err == nil {
+		return p.Masked(), true
+	}
+	ip, err := netip.ParseAddr(f)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	ip = ip.Unmap()
+	return netip.PrefixFrom(ip, ip.BitLen()), true
 }
 
 func checkHostPort(v any) (any, error) {

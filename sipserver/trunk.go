@@ -13,6 +13,7 @@ import (
 	"github.com/icholy/digest"
 
 	"xc5"
+	"xc5/resource"
 )
 
 // trunkCache keeps the trunks in memory: every INVITE from an unknown
@@ -179,18 +180,7 @@ func (tc *trunkCache) load(store xc5.TrunkStore) {
 	list := make([]trunkEntry, 0, len(ts))
 	for _, t := range ts {
 		e := trunkEntry{Trunk: t}
-		for _, a := range strings.Split(t.Address, ",") {
-			a = strings.TrimSpace(a)
-			if a == "" {
-				continue
-			}
-			if p, err := netip.ParsePrefix(a); err == nil {
-				e.nets = append(e.nets, p.Masked())
-			} else if ip, err := netip.ParseAddr(a); err == nil {
-				ip = ip.Unmap()
-				e.nets = append(e.nets, netip.PrefixFrom(ip, ip.BitLen()))
-			}
-		}
+		e.nets, _ = resource.ParsePrefixes(t.Address) // checked when written; a bad entry matches nothing
 		list = append(list, e)
 	}
 	tc.list, tc.loaded, tc.valid, tc.ever = list, time.Now(), true, true

@@ -18,6 +18,7 @@ import (
 	"xc5/mail"
 	"xc5/media/relay"
 	"xc5/media/service"
+	"xc5/resource"
 	"xc5/sipserver"
 	"xc5/sqlstore"
 )
@@ -195,28 +196,14 @@ func mediaCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// prefixes parses a comma-separated list of addresses and CIDR ranges.
+// prefixes parses a comma-separated list of addresses and CIDR ranges,
+// at least one.
 func prefixes(v string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.Split(v, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(f); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(f)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an address or CIDR range", f)
-		}
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	out, err := resource.ParsePrefixes(v)
+	if err == nil && len(out) == 0 {
+		err = errors.New("no address given")
 	}
-	if len(out) == 0 {
-		return nil, errors.New("no address given")
-	}
-	return out, nil
+	return out, err
 }
 
 // e164List parses comma-separated E.164 numbers (digits, 8 to 15).
