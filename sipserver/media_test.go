@@ -82,6 +82,24 @@ func (x *pbx) mediaPhone(user, pw string) (*uaPhone, *rtptest.Endpoint) {
 	return p, ep
 }
 
+// leaveMessage has a carrier's caller (6421555000) dial number, be
+// answered within answer, wait out the greeting and the beep, speak a
+// 1 kHz tone for d and press #; xc5 must then hang up, the message taken.
+func (x *pbx) leaveMessage(number string, answer, d time.Duration) {
+	x.t.Helper()
+	car, ep := x.mediaPhone("", "")
+	car.number = "6421555000"
+	res := car.dial(number).answered(answer)
+	to := sdpAddr(x.t, res.Body())
+	time.Sleep(6 * time.Second) // the greeting (system prompt) and the beep
+	ep.SendTone(to, rtptest.PCMU, 1000, d)
+	ep.SendDigits(to, "#", rtptest.TelephoneEvent)
+	if !car.saw("BYE", 10*time.Second) {
+		x.t.Fatal("xc5 did not hang up after the message")
+	}
+	x.idle()
+}
+
 // sdpAddr is where an SDP body says to send RTP.
 func sdpAddr(t testing.TB, body []byte) netip.AddrPort {
 	t.Helper()
@@ -116,18 +134,7 @@ func TestVoicemailToEmail(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	x.patch("mail@acmebrick.x.co.nz", `{"ums_pin":"1234"}`)
-	car, ep := x.mediaPhone("", "")
-	car.number = "6421555000"
-	out := car.dial("6499290081")
-	res := out.answered(5 * time.Second)
-	to := sdpAddr(t, res.Body())
-	time.Sleep(6 * time.Second) // the greeting (system prompt) and the tone
-	ep.SendTone(to, rtptest.PCMU, 1000, 3*time.Second)
-	ep.SendDigits(to, "#", rtptest.TelephoneEvent)
-	if !car.saw("BYE", 10*time.Second) {
-		t.Fatal("xc5 did not hang up after the message")
-	}
-	x.idle()
+	x.leaveMessage("6499290081", 5*time.Second, 3*time.Second)
 	mails := x.claimMails(1)
 	m := mails[0]
 	if m.To != "reception@acmebrick.x.co.nz" || !bytes.Contains([]byte(m.Subject), []byte("6421555000")) {

@@ -222,18 +222,7 @@ func TestMailboxByPhoneWithMWI(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	x.patch(reception, `{"ums_pin":"4321"}`)
-	car, cep := x.mediaPhone("", "")
-	car.number = "6421555000"
-	out := car.dial("6491231234")
-	res := out.answered(10 * time.Second)
-	to := sdpAddr(t, res.Body())
-	time.Sleep(6 * time.Second) // the greeting and the beep
-	cep.SendTone(to, rtptest.PCMU, 1000, 2*time.Second)
-	cep.SendDigits(to, "#", rtptest.TelephoneEvent)
-	if !car.saw("BYE", 10*time.Second) {
-		t.Fatal("the message was not taken")
-	}
-	x.idle()
+	x.leaveMessage("6491231234", 10*time.Second, 2*time.Second)
 
 	rec, rep := x.mediaPhone(reception, password)
 	if res := rec.subscribe(t, 600); res.StatusCode != 200 {
@@ -243,8 +232,8 @@ func TestMailboxByPhoneWithMWI(t *testing.T) {
 		t.Fatalf("a message waits, the NOTIFY says %q", body)
 	}
 	in := rec.dial("*98")
-	res = in.answered(5 * time.Second)
-	to = sdpAddr(t, res.Body())
+	res := in.answered(5 * time.Second)
+	to := sdpAddr(t, res.Body())
 	time.Sleep(2500 * time.Millisecond) // "please enter your PIN"
 	rep.SendDigits(to, "4321#", rtptest.TelephoneEvent)
 	rep.SendDigits(to, "1", rtptest.TelephoneEvent) // typed ahead: play the messages
@@ -270,18 +259,7 @@ func TestPOTSVoicemailNumber(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	x.put(resource.Hydra, "", "6499878037", `{"password":"5gjgosk2@#","cfna_dest":"6499650085","cfna_active":true,"ums_pin":"5676"}`, resource.Upsert)
-	car, cep := x.mediaPhone("", "")
-	car.number = "6421555000"
-	out := car.dial("6499878037")
-	res := out.answered(15 * time.Second)
-	to := sdpAddr(t, res.Body())
-	time.Sleep(6 * time.Second) // the greeting and the beep
-	cep.SendTone(to, rtptest.PCMU, 1000, 2*time.Second)
-	cep.SendDigits(to, "#", rtptest.TelephoneEvent)
-	if !car.saw("BYE", 10*time.Second) {
-		t.Fatal("the message was not taken")
-	}
-	x.idle()
+	x.leaveMessage("6499878037", 15*time.Second, 2*time.Second)
 	line, err := x.store.Get(context.Background(), "", resource.Account, "", "6499878037")
 	if err != nil {
 		t.Fatal(err)
