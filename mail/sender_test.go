@@ -18,6 +18,7 @@ import (
 	"xc5"
 	"xc5/internal/audiotest"
 	"xc5/internal/poll"
+	"xc5/internal/smtptest"
 	"xc5/mail"
 	"xc5/sqlstore"
 	"xc5/storetest"
@@ -147,7 +148,7 @@ func parse(t *testing.T, data []byte) parsed {
 func TestVoicemailDelivered(t *testing.T) {
 	storetest.Each(t, "pw-test-Mail1", func(t *testing.T, s *sqlstore.Store) {
 		serverTLS, clientTLS := selfSigned(t)
-		srv := startSMTP(t, "127.0.0.1:0", serverTLS, false)
+		srv := smtptest.Start(t, "127.0.0.1:0", serverTLS, false)
 		cfg := fast(mail.Config{URL: "smtp://" + srv.Addr, Node: "n1", Outbox: s, TLS: clientTLS})
 		cfg.Poll = time.Hour
 		snd := sender(t, cfg)
@@ -183,8 +184,8 @@ func TestSMTPSWithAuth(t *testing.T) {
 	s := storetest.Backends(t)[0].Open(t)
 	t.Cleanup(func() { s.Close() })
 	serverTLS, clientTLS := selfSigned(t)
-	srv := startSMTP(t, "127.0.0.1:0", serverTLS, true)
-	srv.user, srv.pass = "relay@pbx.test", "s3cret:/@"
+	srv := smtptest.Start(t, "127.0.0.1:0", serverTLS, true)
+	srv.User, srv.Pass = "relay@pbx.test", "s3cret:/@"
 	sender(t, fast(mail.Config{URL: "smtps://relay%40pbx.test:s3cret%3A%2F%40@" + srv.Addr, Node: "n1", Outbox: s, TLS: clientTLS}))
 	if err := s.QueueMail(ctx, []xc5.Mail{{To: "a@x.test", Subject: "hello", Body: "plain"}}); err != nil {
 		t.Fatal(err)
@@ -210,7 +211,7 @@ func TestSMTPDownThenUp(t *testing.T) {
 		q := outbox(t, s, xc5.MailQueued)
 		return len(q) == 1 && q[0].Attempts >= 2 && q[0].LastError != ""
 	})
-	srv := startSMTP(t, addr, nil, false)
+	srv := smtptest.Start(t, addr, nil, false)
 	poll.Until(t, wait, "the mail marked sent", func() bool { return len(outbox(t, s, xc5.MailSent)) == 1 })
 	if n := len(srv.Messages()); n != 1 {
 		t.Fatalf("%d messages arrived, want 1", n)
@@ -225,8 +226,8 @@ func TestSMTPDownThenUp(t *testing.T) {
 func TestTemporaryFailureRetried(t *testing.T) {
 	s := storetest.Backends(t)[0].Open(t)
 	t.Cleanup(func() { s.Close() })
-	srv := startSMTP(t, "127.0.0.1:0", nil, false)
-	srv.reject = func(n int, _ string) error {
+	srv := smtptest.Start(t, "127.0.0.1:0", nil, false)
+	srv.Reject = func(n int, _ string) error {
 		if n <= 2 {
 			return errTryLater
 		}
@@ -247,8 +248,8 @@ func TestTemporaryFailureRetried(t *testing.T) {
 func TestPermanentFailure(t *testing.T) {
 	s := storetest.Backends(t)[0].Open(t)
 	t.Cleanup(func() { s.Close() })
-	srv := startSMTP(t, "127.0.0.1:0", nil, false)
-	srv.reject = func(int, string) error { return errNoSuchUser }
+	srv := smtptest.Start(t, "127.0.0.1:0", nil, false)
+	srv.Reject = func(int, string) error { return errNoSuchUser }
 	sender(t, fast(mail.Config{URL: "smtp://" + srv.Addr, Node: "n1", Outbox: s, PermanentTries: 2}))
 	if err := s.QueueMail(ctx, []xc5.Mail{{To: "nobody@x.test", Subject: "s", Body: "b"}}); err != nil {
 		t.Fatal(err)
@@ -270,7 +271,7 @@ func TestTwoNodesSendOnce(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			s1, s2 := b.Open(t), b.Open(t)
 			t.Cleanup(func() { s1.Close(); s2.Close() })
-			srv := startSMTP(t, "127.0.0.1:0", nil, false)
+			srv := smtptest.Start(t, "127.0.0.1:0", nil, false)
 			for i, s := range []*sqlstore.Store{s1, s2} {
 				cfg := fast(mail.Config{URL: "smtp://" + srv.Addr, Node: []string{"n1", "n2"}[i], Outbox: s, Batch: 3})
 				s.OnMailQueued(sender(t, cfg).Kick)
@@ -336,7 +337,7 @@ func TestRestartDelivers(t *testing.T) {
 			s.Close()
 			s = b.Open(t)
 			t.Cleanup(func() { s.Close() })
-			srv := startSMTP(t, "127.0.0.1:0", nil, false)
+			srv := smtptest.Start(t, "127.0.0.1:0", nil, false)
 			sender(t, fast(mail.Config{URL: "smtp://" + srv.Addr, Node: "n2", Outbox: s}))
 			poll.Until(t, wait, "the kept mail arrives", func() bool { return len(srv.Messages()) == 1 })
 			if p := parse(t, srv.Messages()[0].Data); p.Subject != "kept" || string(p.Attachment) != "RIFF" {

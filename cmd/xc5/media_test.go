@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"xc5/internal/rtptest"
+	"xc5/internal/smtptest"
 	"xc5/storetest"
 )
 
@@ -46,11 +47,11 @@ func leaveVoicemail(t *testing.T, s *server, ddi string, d time.Duration) {
 // reception arrives over SMTP naming the caller, with the tone attached.
 func TestVoicemailToEmailOverSMTP(t *testing.T) {
 	t.Parallel()
-	sink := startSMTP(t, "127.0.0.1:0")
+	sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
 	s := mediaServe(t, t.TempDir(), sink.Addr)
 	s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
 	leaveVoicemail(t, s, "6491231234", 3*time.Second)
-	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 2*time.Second)[0])
+	m := decodeMail(t, sink.WaitMessages(t, 1, 20*time.Second, 2*time.Second)[0])
 	checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 3*time.Second)
 	if !strings.Contains(m.Body, caller) || !strings.Contains(m.Body, "6491231234") {
 		t.Errorf("body does not name caller and called number:\n%s", m.Body)
@@ -75,9 +76,9 @@ func TestMailOutboxSurvivesKillNine(t *testing.T) {
 	waitLog(t, s, "mail: not sent; will try again")
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
-	sink := startSMTP(t, smtpAddr)
+	sink := smtptest.Start(t, smtpAddr, nil, false)
 	mediaServe(t, dir, sink.Addr)
-	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 3*time.Second)[0])
+	m := decodeMail(t, sink.WaitMessages(t, 1, 20*time.Second, 3*time.Second)[0])
 	checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
 }
 
@@ -90,8 +91,8 @@ func TestMailDeliveredWhenSMTPComesUp(t *testing.T) {
 	s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
 	leaveVoicemail(t, s, "6491231234", 2*time.Second)
 	waitLog(t, s, "mail: not sent; will try again")
-	sink := startSMTP(t, smtpAddr)
-	m := decodeMail(t, sink.waitMessages(t, 1, 30*time.Second, 3*time.Second)[0])
+	sink := smtptest.Start(t, smtpAddr, nil, false)
+	m := decodeMail(t, sink.WaitMessages(t, 1, 30*time.Second, 3*time.Second)[0])
 	checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
 }
 
@@ -146,7 +147,7 @@ func TestSeparateMediaNode(t *testing.T) {
 				}
 				flags = append(flags, "--db", storetest.PostgresURL(t))
 			}
-			sink, node := startSMTP(t, "127.0.0.1:0"), freeUDP(t)
+			sink, node := smtptest.Start(t, "127.0.0.1:0", nil, false), freeUDP(t)
 			s := mediaServe(t, dir, sink.Addr, append([]string{"--media", "sip:" + node}, flags[2:]...)...)
 			s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
 			log := startMediaNode(t, append([]string{"--sip", node}, flags...)...)
@@ -154,13 +155,13 @@ func TestSeparateMediaNode(t *testing.T) {
 			if t.Failed() {
 				t.Logf("xc5 media log:\n%s", log)
 			}
-			m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 2*time.Second)[0])
+			m := decodeMail(t, sink.WaitMessages(t, 1, 20*time.Second, 2*time.Second)[0])
 			checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
 		})
 	}
 	t.Run("a dead node is passed over", func(t *testing.T) {
 		t.Parallel()
-		sink := startSMTP(t, "127.0.0.1:0")
+		sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
 		dir, node := t.TempDir(), freeUDP(t)
 		s := mediaServe(t, dir, sink.Addr, "--media", "sip:"+freeUDP(t)+",sip:"+node)
 		s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
@@ -169,7 +170,7 @@ func TestSeparateMediaNode(t *testing.T) {
 		for range 2 {
 			leaveVoicemail(t, s, "6491231234", 1500*time.Millisecond)
 		}
-		for _, m := range sink.waitMessages(t, 2, 20*time.Second, time.Second) {
+		for _, m := range sink.WaitMessages(t, 2, 20*time.Second, time.Second) {
 			checkVoicemail(t, decodeMail(t, m), "reception@acmebrick.x.co.nz", caller, 1000, 1500*time.Millisecond)
 		}
 	})
@@ -189,7 +190,7 @@ func TestSeparateMediaNode(t *testing.T) {
 // it is the only mail.
 func TestCallerHangsUpDuringGreeting(t *testing.T) {
 	t.Parallel()
-	sink := startSMTP(t, "127.0.0.1:0")
+	sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
 	s := mediaServe(t, t.TempDir(), sink.Addr)
 	s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
 	quitter := carrier(t, s.sipAddr(t), "6421999999")
@@ -204,7 +205,7 @@ func TestCallerHangsUpDuringGreeting(t *testing.T) {
 		t.Fatalf("BYE: %v", err)
 	}
 	leaveVoicemail(t, s, "6491231234", 2*time.Second)
-	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 3*time.Second)[0])
+	m := decodeMail(t, sink.WaitMessages(t, 1, 20*time.Second, 3*time.Second)[0])
 	checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
 }
 
@@ -235,11 +236,11 @@ func TestTwoNodesMailOnce(t *testing.T) {
 		t.Skip(storetest.EnvPostgres + " not set")
 	}
 	db := storetest.PostgresURL(t)
-	sink := startSMTP(t, "127.0.0.1:0")
+	sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
 	a := mediaServe(t, t.TempDir(), sink.Addr, "--db", db)
 	mediaServe(t, t.TempDir(), sink.Addr, "--db", db)
 	a.provision(t, append([][2]string{carrierTrunk}, reception...)...)
 	leaveVoicemail(t, a, "6491231234", 2*time.Second)
-	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, 5*time.Second)[0])
+	m := decodeMail(t, sink.WaitMessages(t, 1, 20*time.Second, 5*time.Second)[0])
 	checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
 }

@@ -11,101 +11,16 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/mail"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"xc5/internal/audiotest"
+	"xc5/internal/smtptest"
 	"xc5/media/wav"
 )
-
-// smtpSink is an SMTP server on loopback that keeps every message.
-type smtpSink struct {
-	Addr string
-	srv  *smtp.Server
-	mu   sync.Mutex
-	msgs []smtpMsg
-}
-
-type smtpMsg struct {
-	To   []string
-	Data []byte
-}
-
-// startSMTP serves on addr ("127.0.0.1:0" for any port) until the test ends.
-func startSMTP(t *testing.T, addr string) *smtpSink {
-	t.Helper()
-	s := &smtpSink{}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{s: s}, nil }))
-	s.srv.Domain = "localhost"
-	s.srv.ReadTimeout, s.srv.WriteTimeout = 10*time.Second, 10*time.Second
-	var ln net.Listener
-	var err error
-	for try := 0; try < 100; try++ { // a port just freed may linger
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Addr = ln.Addr().String()
-	go s.srv.Serve(ln)
-	t.Cleanup(func() { s.srv.Close() })
-	return s
-}
-
-func (s *smtpSink) messages() []smtpMsg {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]smtpMsg(nil), s.msgs...)
-}
-
-// waitMessages waits for n messages, then a further settle period in
-// which no more may arrive (a duplicate would show there).
-func (s *smtpSink) waitMessages(t *testing.T, n int, within, settle time.Duration) []smtpMsg {
-	t.Helper()
-	for deadline := time.Now().Add(within); len(s.messages()) < n && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(settle)
-	got := s.messages()
-	if len(got) != n {
-		t.Fatalf("SMTP server received %d messages, want %d", len(got), n)
-	}
-	return got
-}
-
-type smtpSession struct {
-	s   *smtpSink
-	cur smtpMsg
-}
-
-func (x *smtpSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	x.cur.To = append(x.cur.To, to)
-	return nil
-}
-func (x *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	x.cur.Data = b
-	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, x.cur)
-	x.s.mu.Unlock()
-	return nil
-}
-func (x *smtpSession) Reset()        { x.cur = smtpMsg{} }
-func (x *smtpSession) Logout() error { return nil }
 
 // mailed is a received message, decoded.
 type mailed struct {
@@ -115,7 +30,7 @@ type mailed struct {
 
 // decodeMail parses a message: the subject, the text part and the WAV
 // attachment.
-func decodeMail(t *testing.T, m smtpMsg) mailed {
+func decodeMail(t *testing.T, m smtptest.Message) mailed {
 	t.Helper()
 	msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"xc5/internal/audiotest"
 	"xc5/internal/rtptest"
+	"xc5/internal/smtptest"
 	"xc5/media/wav"
 )
 
@@ -102,7 +103,7 @@ func afterHours(t *testing.T, s *server) {
 // greeting and voicemail, mailed to the document's address.
 func TestAfterHoursMenu(t *testing.T) {
 	t.Parallel()
-	sink := startSMTP(t, "127.0.0.1:0")
+	sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
 	s := mediaServe(t, t.TempDir(), sink.Addr)
 	afterHours(t, s)
 	sip := s.sipAddr(t)
@@ -141,7 +142,7 @@ func TestAfterHoursMenu(t *testing.T) {
 			t.Parallel()
 			menuToVoicemail(t, s, tc.from, tc.keys, tc.info)
 			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-				for _, m := range sink.messages() {
+				for _, m := range sink.Messages() {
 					if bytes.Contains(m.Data, []byte(tc.from)) {
 						checkVoicemail(t, decodeMail(t, m), "dave@dcom.co.nz", tc.from, 1000, 2*time.Second)
 						return

@@ -8,6 +8,7 @@ import (
 
 	"xc5/internal/audiotest"
 	"xc5/internal/rtptest"
+	"xc5/internal/smtptest"
 )
 
 // TestRecordedCallMailed: the document's record-only callrule on
@@ -17,7 +18,7 @@ import (
 // 600 Hz on the right; reception's CDR says that the call was recorded.
 func TestRecordedCallMailed(t *testing.T) {
 	t.Parallel()
-	sink := startSMTP(t, "127.0.0.1:0")
+	sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
 	s := mediaServe(t, t.TempDir(), sink.Addr)
 	const co, main, recep = "acmebrick.x.co.nz", "main_entry@acmebrick.x.co.nz", "reception@acmebrick.x.co.nz"
 	s.provision(t, carrierTrunk,
@@ -89,7 +90,7 @@ func TestRecordedCallMailed(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(4 * time.Second) // the mail of a recording would be queued by now
-		if n := len(sink.messages()); n != 2 {
+		if n := len(sink.Messages()); n != 2 {
 			t.Errorf("%d mails, want the 2 recordings above: reception's outgoing call was recorded", n)
 		}
 	})

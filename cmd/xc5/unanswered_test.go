@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"xc5/internal/rtptest"
+	"xc5/internal/smtptest"
 )
 
 // TestUnansweredCallReachesVoicemail: the document's stages one and
@@ -16,7 +17,7 @@ import (
 // message is mailed to reception.
 func TestUnansweredCallReachesVoicemail(t *testing.T) {
 	t.Parallel()
-	sink := startSMTP(t, "127.0.0.1:0")
+	sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
 	s := mediaServe(t, t.TempDir(), sink.Addr)
 	const co, main = "acmebrick.x.co.nz", "main_entry@acmebrick.x.co.nz"
 	s.provision(t, carrierTrunk,
@@ -74,7 +75,7 @@ func TestUnansweredCallReachesVoicemail(t *testing.T) {
 				t.Fatal("xc5 did not hang up after the message")
 			}
 			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-				for _, m := range sink.messages() {
+				for _, m := range sink.Messages() {
 					if d := decodeMail(t, m); d.Subject != "" && strings.Contains(d.Subject, tc.from) {
 						checkVoicemail(t, d, "reception@acmebrick.x.co.nz", tc.from, 1000, 2*time.Second)
 						return

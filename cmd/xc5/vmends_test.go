@@ -11,6 +11,7 @@ import (
 
 	"xc5/internal/audiotest"
 	"xc5/internal/rtptest"
+	"xc5/internal/smtptest"
 	"xc5/media/wav"
 )
 
@@ -19,7 +20,7 @@ import (
 // (the caller presses '#' at once) is dropped, no mail.
 func TestVoicemailEnds(t *testing.T) {
 	t.Parallel()
-	sink := startSMTP(t, "127.0.0.1:0")
+	sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
 	s := mediaServe(t, t.TempDir(), sink.Addr)
 	s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
 	sip := s.sipAddr(t)
@@ -72,10 +73,10 @@ func TestVoicemailEnds(t *testing.T) {
 }
 
 // mailFrom waits for the mail whose subject names from.
-func mailFrom(t *testing.T, sink *smtpSink, from string, within time.Duration) (mailed, bool) {
+func mailFrom(t *testing.T, sink *smtptest.Server, from string, within time.Duration) (mailed, bool) {
 	t.Helper()
 	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		for _, m := range sink.messages() {
+		for _, m := range sink.Messages() {
 			if d := decodeMail(t, m); strings.Contains(d.Subject, from) {
 				return d, true
 			}
@@ -129,7 +130,7 @@ func TestVoicemailMailbox(t *testing.T) {
 // anonymous and does not show the number.
 func TestWithheldCallerVoicemail(t *testing.T) {
 	t.Parallel()
-	sink := startSMTP(t, "127.0.0.1:0")
+	sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
 	s := mediaServe(t, t.TempDir(), sink.Addr)
 	s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
 	const secret = "6421000026"
@@ -142,7 +143,7 @@ func TestWithheldCallerVoicemail(t *testing.T) {
 	time.Sleep(400 * time.Millisecond)
 	car.ep.SendTone(to, rtptest.PCMU, 1000, 1500*time.Millisecond)
 	car.ep.SendDigits(to, "#", rtptest.TelephoneEvent)
-	m := decodeMail(t, sink.waitMessages(t, 1, 20*time.Second, time.Second)[0])
+	m := decodeMail(t, sink.WaitMessages(t, 1, 20*time.Second, time.Second)[0])
 	if !strings.Contains(m.Subject, "anonymous") || strings.Contains(m.Subject+m.Body, secret) {
 		t.Errorf("mail of a withheld caller: subject %q, body:\n%s", m.Subject, m.Body)
 	}
