@@ -16,6 +16,12 @@ type CDR struct {
 	// already written under its GUID is then not written twice.
 	GUID  string
 	Retry bool
+	// Event, when set, makes this no record but a webhook event of that
+	// type (call.started, call.answered) about the call in Values, for
+	// the account: written with the records, so that an account's call
+	// events keep their order (call.ended is queued with its record).
+	// GUID is then the event's ID.
+	Event string
 }
 
 // CDRStore keeps call detail records.

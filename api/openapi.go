@@ -240,6 +240,8 @@ func listParams(r *resource.Resource) []obj {
 	switch r {
 	case resource.Voicemail:
 		return nil
+	case resource.Audit:
+		return []obj{limit}
 	case resource.Mail:
 		return []obj{{"name": "state", "in": "query", "description": "Only mails in this state",
 			"schema": obj{"type": "string", "enum": r.Field("state").Enum}}, limit}

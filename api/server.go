@@ -81,6 +81,7 @@ type Server struct {
 	upByScope  map[resource.Scope]int // turns held per partition (media.go)
 	voicemails xc5.VoicemailStore
 	mails      xc5.MailLister
+	auditLog   xc5.AuditLog
 	metrics    http.Handler
 	health     http.Handler
 	observe    func(resource, method string, status int, d time.Duration)
@@ -103,6 +104,9 @@ func New(store resource.Store, opts Options) *Server {
 	s.metrics, s.health, s.observe = opts.Metrics, opts.Health, opts.Observe
 	if v, ok := store.(xc5.VoicemailStore); ok && s.voicemails == nil {
 		s.voicemails = v
+	}
+	if a, ok := store.(xc5.AuditLog); ok {
+		s.auditLog = a
 	}
 	if m, ok := store.(xc5.MailLister); ok && s.mails == nil {
 		s.mails = m
@@ -234,13 +238,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, res *string) Call
 		}
 		return caller
 	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// The store records who wrote, from where, in the audit trail.
+		r = r.WithContext(xc5.WithOrigin(r.Context(), xc5.Origin{Account: caller.Username, Source: clientIP(r), Method: r.Method, Path: r.URL.RequestURI()}))
+	}
 	switch t.Res {
 	case resource.Voicemail:
 		err = s.voicemail(w, r, caller, t)
 	case resource.Mail:
 		err = s.mail(w, r, caller, q)
+	case resource.Audit:
+		err = s.audit(w, r, caller, t, q)
 	}
-	if t.Res == resource.Voicemail || t.Res == resource.Mail {
+	if t.Res == resource.Voicemail || t.Res == resource.Mail || t.Res == resource.Audit {
 		if err != nil {
 			writeError(w, r, err)
 		}

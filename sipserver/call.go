@@ -100,6 +100,7 @@ func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, 
 	b.register(c.caller)
 	if who.acct != nil {
 		c.count(who.acct)
+		b.cdrs.event(who.acct.GUID, xc5.EventCallStarted, c.eventInfo("out", time.Time{}, ""))
 	}
 	c.log.Debug("call", "from", who.name(), "dialed", dialed)
 	return c, nil
@@ -305,6 +306,7 @@ func (c *call) claim(win *end) bool {
 	if win.acct != nil {
 		c.count(win.acct)
 	}
+	c.answeredEvents(win)
 	c.log.Debug("answered", "by", win.name)
 	return true
 }

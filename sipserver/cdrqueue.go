@@ -36,6 +36,7 @@ type cdrQueue struct {
 }
 
 type cdrRecord struct {
+	event   string // a webhook event's type (xc5.CDR.Event), "" for a record
 	account string
 	vals    map[string]any
 	guid    string // chosen once, so that a retry cannot write it twice
@@ -62,8 +63,18 @@ func newCDRQueue(store xc5.CDRStore, log *slog.Logger) *cdrQueue {
 }
 
 func (q *cdrQueue) add(account string, vals map[string]any) {
+	q.push(cdrRecord{account: account, vals: vals, guid: resource.NewGUID()})
+}
+
+// event queues a webhook event of typ about a call for account, in order
+// with the records (a call's call.started before its call.ended).
+func (q *cdrQueue) event(account, typ string, call map[string]any) {
+	q.push(cdrRecord{event: typ, account: account, vals: call, guid: resource.NewGUID()})
+}
+
+func (q *cdrQueue) push(r cdrRecord) {
 	q.mu.Lock()
-	q.queue = append(q.queue, cdrRecord{account: account, vals: vals, guid: resource.NewGUID()})
+	q.queue = append(q.queue, r)
 	full := len(q.queue) >= maxQueuedCDRs
 	closed := q.closed
 	q.mu.Unlock()
@@ -113,7 +124,7 @@ func (q *cdrQueue) write(batch []cdrRecord) bool {
 	defer cancel()
 	recs := make([]xc5.CDR, len(batch))
 	for i, r := range batch { // in order, so that records list in the order their calls ended
-		recs[i] = xc5.CDR{Account: r.account, Values: r.vals, GUID: r.guid, Retry: r.retry}
+		recs[i] = xc5.CDR{Account: r.account, Values: r.vals, GUID: r.guid, Retry: r.retry, Event: r.event}
 	}
 	err := q.store.AddCDRs(ctx, recs)
 	if unavailable(err) {

@@ -24,6 +24,9 @@ func (s *Store) AddCDR(ctx context.Context, accountGUID string, vals map[string]
 // insertCDR writes r in q's transaction, unless r is a retry of a record
 // an earlier try already wrote (its COMMIT went through unanswered).
 func insertCDR(ctx context.Context, q execer, r xc5.CDR) error {
+	if r.Event != "" {
+		return insertCallEvent(ctx, q, r)
+	}
 	guid := r.GUID
 	if guid == "" {
 		guid = resource.NewGUID()
@@ -36,7 +39,27 @@ func insertCDR(ctx context.Context, q execer, r xc5.CDR) error {
 			return nil
 		}
 	}
-	return tables[resource.CDR].insert(ctx, q, guid, r.Account, nil, merge(resource.CDR.Defaults(), r.Values))
+	vals := merge(resource.CDR.Defaults(), r.Values)
+	if err := tables[resource.CDR].insert(ctx, q, guid, r.Account, nil, vals); err != nil {
+		return err
+	}
+	call := map[string]any{"guid": guid}
+	for k, v := range vals {
+		call[k] = v
+	}
+	return queueEvent(ctx, q, r.Account, xc5.Event{Type: xc5.EventCallEnded, Call: call})
+}
+
+// insertCallEvent queues the webhook event r stands for, unless r is a
+// retry of one an earlier try already queued.
+func insertCallEvent(ctx context.Context, q execer, r xc5.CDR) error {
+	if r.Retry && r.GUID != "" {
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM webhook_outbox WHERE event = ?`, r.GUID).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+	}
+	return queueEvent(ctx, q, r.Account, xc5.Event{ID: r.GUID, Type: r.Event, Call: r.Values})
 }
 
 // AddCDRs writes several call detail records, in order, in one write (one
@@ -48,6 +71,7 @@ func insertCDR(ctx context.Context, q execer, r xc5.CDR) error {
 // no record has it yet. When the database is unavailable the error is
 // returned at once (EUNAVAILABLE), for the caller to try again later.
 func (s *Store) AddCDRs(ctx context.Context, recs []xc5.CDR) error {
+	defer s.eventQueued()
 	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
 		for _, r := range recs {
 			if err := insertCDR(ctx, q, r); err != nil {

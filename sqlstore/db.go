@@ -65,6 +65,8 @@ type Store struct {
 	listeners []func(resource.Change)
 	// mailHooks are told when mail was queued (media.go).
 	mailHooks []func()
+	// eventHooks are told when webhook events may have been queued.
+	eventHooks []func()
 	// order keeps changes to one record from being applied out of
 	// commit order (order.go).
 	order *changeOrder

@@ -39,6 +39,8 @@ type column struct {
 // computed columns are read-only values derived in SQL.
 var computed = map[string]string{
 	"assigned": "(SELECT a.username FROM accounts a WHERE a.guid = t.account)",
+	// A webhook's deliveries waiting (migration 037).
+	"queued": "(SELECT count(*) FROM webhook_outbox o WHERE o.webhook = t.guid AND o.state = 'queued')",
 }
 
 func newTable(r *resource.Resource, name, parentCol string) *table {
@@ -105,6 +107,7 @@ var (
 		resource.Registration:    newTable(resource.Registration, "registrations", "account"),
 		resource.CDR:             newTable(resource.CDR, "cdrs", "account"),
 		resource.Trunk:           newTable(resource.Trunk, "trunks", ""),
+		resource.Webhook:         newTable(resource.Webhook, "webhooks", "account"),
 		resource.Location:        newTable(resource.Location, "locations", ""),
 		resource.TimeDefinition:  newTable(resource.TimeDefinition, "timedefinitions", ""),
 	}

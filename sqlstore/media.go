@@ -98,12 +98,18 @@ func (s *Store) LeaveVoicemail(ctx context.Context, v xc5.Voicemail, mails []xc5
 					return mapError(err)
 				}
 				kept = true
+				if err := queueEvent(ctx, q, acct, xc5.Event{Type: xc5.EventVoicemailNew, Record: map[string]any{
+					"guid": strings.ToUpper(v.GUID), "from": v.From, "to": v.To, "received": v.Received.UTC().Format(time.RFC3339),
+					"duration": int64(v.Duration / time.Second), "status": v.Status}}); err != nil {
+					return err
+				}
 			}
 		}
 		return insertMails(ctx, q, mails)
 	})
 	if err == nil && kept {
 		s.emitVoicemail(v.Account, v.GUID, false, ticket)
+		s.eventQueued()
 	}
 	if err == nil && len(mails) > 0 {
 		s.mailQueued()
@@ -168,6 +174,23 @@ func (s *Store) OnMailQueued(fn func()) {
 	s.mu.Lock()
 	s.mailHooks = append(s.mailHooks, fn)
 	s.mu.Unlock()
+}
+
+// OnEventQueued registers fn to be called after a write that may have
+// queued webhook events (cmd/xc5 hands it the webhook sender's Kick).
+func (s *Store) OnEventQueued(fn func()) {
+	s.mu.Lock()
+	s.eventHooks = append(s.eventHooks, fn)
+	s.mu.Unlock()
+}
+
+func (s *Store) eventQueued() {
+	s.mu.Lock()
+	hooks := s.eventHooks
+	s.mu.Unlock()
+	for _, fn := range hooks {
+		fn()
+	}
 }
 
 func (s *Store) mailQueued() {

@@ -16,6 +16,11 @@ import (
 func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
 	var ticket uint64
 	var dropped string // an account whose mailbox the write removed
+	if mode == resource.Create && id == "" && !in.Has("guid") && r != resource.Hydra {
+		// Chosen here so that the write's trail can read the new record.
+		in["guid"] = resource.NewGUID()
+	}
+	ctx = s.withWriteTrail(ctx, &trail{scope: scope, r: r, parent: parent, id: id, in: in, fresh: id == "" && mode == resource.Create})
 	rec, created, err := s.put(withMailboxDropped(withTicket(ctx, &ticket), &dropped), scope, r, parent, id, in, mode)
 	if err == nil {
 		c := resource.Change{Resource: r, Account: changedAccount(r, rec)}
@@ -26,6 +31,9 @@ func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resou
 		s.emit(c, ticket)
 		if dropped != "" {
 			s.emitVoicemail(dropped, "", true, ticket)
+		}
+		if eventful(r) {
+			s.eventQueued()
 		}
 	}
 	return rec, created, err
@@ -267,9 +275,13 @@ func (s *Store) Delete(ctx context.Context, scope resource.Scope, r *resource.Re
 		}
 	}
 	var ticket uint64
+	ctx = s.withWriteTrail(ctx, &trail{scope: scope, r: r, parent: parent, id: id, deleted: true})
 	err := s.delete(withTicket(ctx, &ticket), scope, r, parent, id)
 	if err == nil {
 		s.emit(c, ticket)
+		if eventful(r) {
+			s.eventQueued()
+		}
 	}
 	return err
 }

@@ -135,6 +135,7 @@ func (w *writer) doBulk(ctx context.Context, fn func(ctx context.Context, tx exe
 
 func (w *writer) submit(ctx context.Context, o *op) error {
 	o.ticket, _ = ctx.Value(ticketKey{}).(*uint64)
+	o.fn = wrapTrail(ctx, o.fn)
 	select {
 	case w.ops <- o:
 	case <-w.dead:

@@ -54,6 +54,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	mo := mediaFlags(fs)
 	metricsAddr := fs.String("metrics", "", "private address serving /metrics without credentials, /healthz and /readyz (for a scraper and probes)")
 	cdrDays := fs.Int("cdr-retention", 400, "days of call detail records to keep (older ones are purged hourly); 0 keeps them forever")
+	auditDays := fs.Int("audit-retention", 90, "days of the API's audit trail (and of done webhook deliveries) to keep, purged hourly; 0 keeps them forever")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +69,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *cdrDays < 0 {
 		return errors.New("--cdr-retention is a number of days, 0 to keep records forever")
+	}
+	if *auditDays < 0 {
+		return errors.New("--audit-retention is a number of days, 0 to keep the audit trail forever")
 	}
 	sipCfg := sipserver.Config{DigestAlgorithms: strings.Split(*sipDigest, ","), SourceRate: *sipSourceRate, SourceBurst: *sipSourceBurst}
 	if *sipSourceRate == 0 {
@@ -113,6 +117,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if *cdrDays > 0 {
 		defer store.RetainCDRs(time.Duration(*cdrDays)*24*time.Hour, time.Hour, log)()
 	}
+	if *auditDays > 0 {
+		defer store.RetainAudit(time.Duration(*auditDays)*24*time.Hour, time.Hour, log)()
+	}
 	password, fromEnv := os.LookupEnv("XC5_ADMIN_PASSWORD")
 	if !fromEnv || password == "" {
 		password = secret.Generate()
@@ -129,6 +136,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("system prompts: %w", err)
 	}
 	if err := startMail(ctx, mo, store, nodeName(), log); err != nil {
+		return err
+	}
+	if err := startWebhooks(ctx, store, nodeName(), log); err != nil {
 		return err
 	}
 

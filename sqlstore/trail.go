@@ -1,0 +1,288 @@
+package sqlstore
+
+// The trail of a generic write (Put, Delete): inside the write's own
+// transaction, the record is read before and after the change, and an
+// audit entry (for API writes, those whose context has an xc5.Origin)
+// and the webhook events it causes are written with it, so that they
+// are committed exactly when the change is.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"xc5"
+	"xc5/resource"
+)
+
+// trailKey carries a *trail in a write's context; the writer wraps the
+// write's function with it (writer.submit).
+type trailKey struct{}
+
+// trail is what a generic write is about.
+type trail struct {
+	scope   resource.Scope
+	r       *resource.Resource
+	parent  string
+	id      string // as the path named it; for a creation on a collection, the GUID Put chose
+	deleted bool
+	fresh   bool // a creation on a collection: there is no record before
+	origin  xc5.Origin
+	audited bool
+	in      resource.Input // the fields sent (write-only ones are masked in the trail)
+}
+
+// withTrail returns ctx carrying t for the writer.
+func withTrail(ctx context.Context, t *trail) context.Context {
+	return context.WithValue(ctx, trailKey{}, t)
+}
+
+// wrapTrail makes fn also write its trail, when ctx has one.
+func wrapTrail(ctx context.Context, fn func(context.Context, execer) error) func(context.Context, execer) error {
+	t, ok := ctx.Value(trailKey{}).(*trail)
+	if !ok {
+		return fn
+	}
+	return func(ctx context.Context, q execer) error { return t.run(ctx, q, fn) }
+}
+
+// run runs fn between the two reads, then writes the trail. It keeps
+// nothing between runs, so a rerunnable fn stays rerunnable.
+func (t *trail) run(ctx context.Context, q execer, fn func(context.Context, execer) error) error {
+	if !t.audited && !eventful(t.r) {
+		return fn(ctx, q)
+	}
+	var before, after *resource.Record
+	if t.id != "" && !t.fresh {
+		if rec, err := t.lookup(ctx, q, t.id); err == nil {
+			before = &rec
+		}
+	}
+	if err := fn(ctx, q); err != nil {
+		return err
+	}
+	if !t.deleted {
+		id := t.id
+		if before != nil && t.r != resource.Hydra {
+			id = before.GUID // a write may rename the key the path used
+		}
+		if rec, err := t.lookup(ctx, q, id); err == nil {
+			after = &rec
+		}
+	}
+	if before == nil && after == nil {
+		return nil
+	}
+	if t.audited {
+		if err := t.audit(ctx, q, before, after); err != nil {
+			return err
+		}
+	}
+	return t.events(ctx, q, before, after)
+}
+
+// lookup reads the record id as the write sees it.
+func (t *trail) lookup(ctx context.Context, q execer, id string) (resource.Record, error) {
+	switch {
+	case t.r == resource.Hydra:
+		n, err := hydraNumber(id)
+		if err != nil {
+			return resource.Record{}, err
+		}
+		acct, num, err := hydraLine(ctx, q, n)
+		if err != nil {
+			return resource.Record{}, err
+		}
+		return hydraRecord(acct, num), nil
+	case t.r == resource.Child:
+		return account(ctx, q, "", id)
+	case t.r.Parent == nil:
+		return get(ctx, q, "", t.r, "", id)
+	}
+	return get(ctx, q, "", t.r, t.parent, id)
+}
+
+// audit writes the entry of an API write.
+func (t *trail) audit(ctx context.Context, q execer, before, after *resource.Record) error {
+	rec := after
+	if rec == nil {
+		rec = before
+	}
+	path, err := t.pathOf(ctx, q, rec)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO audit (guid, at, actor, source, method, uri, resource, record, path, old_json, new_json)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		resource.NewGUID(), time.Now().UnixMilli(), t.origin.Account, t.origin.Source, t.origin.Method, t.origin.Path,
+		t.r.Name, rec.GUID, path, t.fields(before, false), t.fields(after, true))
+	return err
+}
+
+// pathOf is the materialised path of the account rec belongs to ("" for
+// system-wide resources), by which the trail is partitioned.
+func (t *trail) pathOf(ctx context.Context, q execer, rec *resource.Record) (string, error) {
+	acct := changedAccount(t.r, *rec)
+	switch {
+	case t.r == resource.Account || t.r == resource.Child:
+		return rec.Path, nil
+	case acct == "":
+		return "", nil
+	}
+	var path string
+	if err := q.QueryRowContext(ctx, `SELECT path FROM accounts WHERE guid = ?`, acct).Scan(&path); err != nil {
+		return "", missing(err, "account %s not found", acct)
+	}
+	return path, nil
+}
+
+// fields renders a record's values as a JSON object for the trail; "" for
+// none. In the after image, the write-only fields the write set are shown
+// masked, so that the trail says a password changed without saying it.
+func (t *trail) fields(rec *resource.Record, written bool) string {
+	if rec == nil {
+		return ""
+	}
+	m := recordJSON(t.r, *rec)
+	if written {
+		for _, f := range t.r.Fields {
+			if f.WriteOnly && t.in.Has(f.Name) {
+				m[f.Name] = masked
+			}
+		}
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// masked stands for a write-only value in the trail.
+const masked = "********"
+
+// recordJSON is a record's values as the API shows them, GUID included
+// (write-only fields are never read back).
+func recordJSON(r *resource.Resource, rec resource.Record) map[string]any {
+	m := make(map[string]any, len(rec.Values)+1)
+	for k, v := range rec.Values {
+		if f := r.Field(k); f != nil && f.WriteOnly {
+			continue
+		}
+		m[k] = v
+	}
+	if rec.GUID != "" {
+		m["guid"] = rec.GUID
+	}
+	return m
+}
+
+// eventful reports whether writes of r cause webhook events.
+func eventful(r *resource.Resource) bool {
+	return r == resource.Account || r == resource.Child || r == resource.Number || r == resource.NumberAllocate
+}
+
+// events queues the webhook events of the write: account.changed for an
+// account, number.changed for a number (to its owner before and after,
+// when it moved).
+func (t *trail) events(ctx context.Context, q execer, before, after *resource.Record) error {
+	rec := after
+	if rec == nil {
+		rec = before
+	}
+	var typ string
+	switch t.r {
+	case resource.Account, resource.Child:
+		typ = xc5.EventAccountChanged
+	case resource.Number, resource.NumberAllocate:
+		typ = xc5.EventNumberChanged
+	default:
+		return nil
+	}
+	body := recordJSON(t.r, *rec)
+	owners := []string{changedAccount(t.r, *rec)}
+	if before != nil && after != nil && before.Parent != after.Parent && typ == xc5.EventNumberChanged {
+		owners = append(owners, before.Parent)
+	}
+	for _, o := range owners {
+		if err := queueEvent(ctx, q, o, xc5.Event{Type: typ, Record: body, Deleted: after == nil}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queueEvent writes ev, about the account with GUID acct, to the outbox
+// of every enabled webhook of that account and its ancestors that takes
+// ev's type; nothing when none does. It fills ev's time, account and
+// (unless set) ID.
+func queueEvent(ctx context.Context, q execer, acct string, ev xc5.Event) error {
+	if acct == "" {
+		return nil
+	}
+	var path, username string
+	err := q.QueryRowContext(ctx, `SELECT path, username FROM accounts WHERE guid = ?`, strings.ToUpper(acct)).Scan(&path, &username)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // the account went with the write: no one to tell
+		}
+		return err
+	}
+	hooks, err := matchingHooks(ctx, q, path, ev.Type)
+	if err != nil || len(hooks) == 0 {
+		return err
+	}
+	if ev.ID == "" {
+		ev.ID = resource.NewGUID()
+	}
+	ev.At, ev.Account = time.Now().UTC(), username
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UnixMilli()
+	for _, h := range hooks {
+		if _, err := q.ExecContext(ctx, `INSERT INTO webhook_outbox (event, webhook, queue, body, created, next_try) VALUES (?, ?, ?, ?, ?, ?)`,
+			ev.ID, h, strings.ToUpper(acct), string(body), now, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// matchingHooks returns the enabled webhooks of the accounts on path (an
+// account and its ancestors) that take events of typ.
+func matchingHooks(ctx context.Context, q execer, path, typ string) ([]string, error) {
+	guids := strings.Split(strings.Trim(path, "/"), "/")
+	args := make([]any, len(guids))
+	for i, g := range guids {
+		args[i] = g
+	}
+	rows, err := q.QueryContext(ctx, `SELECT guid, events FROM webhooks WHERE enabled <> 0 AND account IN (?`+
+		strings.Repeat(", ?", len(guids)-1)+`) ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var g, events string
+		if err := rows.Scan(&g, &events); err != nil {
+			return nil, err
+		}
+		if resource.WantsEvent(events, typ) {
+			out = append(out, g)
+		}
+	}
+	return out, rows.Err()
+}
+
+// withWriteTrail sets up t for a generic write: audited when the write
+// comes from the API.
+func (s *Store) withWriteTrail(ctx context.Context, t *trail) context.Context {
+	t.origin, t.audited = xc5.OriginOf(ctx)
+	if t.id == "" {
+		t.id = t.in.String("guid")
+	}
+	return withTrail(ctx, t)
+}

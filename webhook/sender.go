@@ -1,0 +1,214 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"xc5"
+)
+
+// Config configures a Sender; zero durations and counts take the
+// defaults in brackets.
+type Config struct {
+	Outbox xc5.WebhookOutbox
+	// Node names this node in its claims; two nodes must differ.
+	Node string
+	Log  *slog.Logger
+	// Poll is how often the outbox is looked at without a Kick, for other
+	// nodes' events and retries that came due [2s].
+	Poll time.Duration
+	// Timeout bounds one POST, connecting included [10s].
+	Timeout time.Duration
+	// Lease is how long a claimed delivery is this node's [4×Timeout+30s];
+	// it must outlast its POST.
+	Lease time.Duration
+	// Batch is how many deliveries one claim takes (at most one per
+	// webhook and account) [64]; Parallel how many POSTs run at once [16].
+	Batch, Parallel int
+	// Backoff is the wait after a first failure, doubled after each
+	// further one up to MaxBackoff [5s, 10m]: a receiver back after an
+	// hour hears again within MaxBackoff.
+	Backoff, MaxBackoff time.Duration
+	// GiveUp fails a delivery for good once it is this old [72h]; the
+	// account's next event then goes.
+	GiveUp time.Duration
+	// Client sends the POSTs; nil for one with Timeout.
+	Client *http.Client
+}
+
+// Sender delivers the outbox's events; Run starts it.
+type Sender struct {
+	cfg  Config
+	kick chan struct{}
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	failing bool // the outbox could not be read; logged once per episode
+}
+
+// NewSender checks cfg and returns a sender.
+func NewSender(cfg Config) (*Sender, error) {
+	if cfg.Outbox == nil {
+		return nil, errors.New("webhook: no outbox")
+	}
+	if cfg.Node == "" {
+		return nil, errors.New("webhook: no node name")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Poll, 2*time.Second)
+	def(&cfg.Timeout, 10*time.Second)
+	def(&cfg.Lease, 4*cfg.Timeout+30*time.Second)
+	def(&cfg.Backoff, 5*time.Second)
+	def(&cfg.MaxBackoff, 10*time.Minute)
+	def(&cfg.GiveUp, 72*time.Hour)
+	if cfg.Lease < 2*cfg.Timeout {
+		return nil, fmt.Errorf("webhook: the lease (%v) must be at least twice the POST timeout (%v)", cfg.Lease, cfg.Timeout)
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 64
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 16
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: cfg.Timeout,
+			// A receiver's redirect is not followed: the event goes to
+			// the URL the account configured, or fails.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	return &Sender{cfg: cfg, kick: make(chan struct{}, 1), log: cfg.Log}, nil
+}
+
+// Kick wakes the sender to look at the outbox now; it never blocks.
+func (s *Sender) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers events until ctx ends.
+func (s *Sender) Run(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Poll)
+	defer t.Stop()
+	for {
+		s.drain(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// drain claims and delivers due events until none is left. Each round
+// takes at most one event per webhook and account, so a round's POSTs
+// may run in parallel without reordering an account's events.
+func (s *Sender) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		ds, err := s.cfg.Outbox.ClaimDeliveries(ctx, s.cfg.Node, s.cfg.Lease, s.cfg.Batch)
+		s.noteOutbox(err)
+		if err != nil || len(ds) == 0 {
+			return
+		}
+		sem := make(chan struct{}, s.cfg.Parallel)
+		var wg sync.WaitGroup
+		for _, d := range ds {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				s.deliver(ctx, d)
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// noteOutbox logs the outbox becoming unreadable and readable again.
+func (s *Sender) noteOutbox(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case err != nil && !s.failing && !errors.Is(err, context.Canceled):
+		s.log.Error("webhook: cannot claim events from the outbox; trying again", "err", err)
+		s.failing = true
+	case err == nil && s.failing:
+		s.log.Info("webhook: the outbox is readable again")
+		s.failing = false
+	}
+}
+
+// deliver POSTs d and records the outcome. Any 2xx is a success; every
+// other answer, or none, is tried again after back-off.
+func (s *Sender) deliver(ctx context.Context, d xc5.Delivery) {
+	err := s.post(ctx, d)
+	if ctx.Err() != nil {
+		return // shutting down: the lease ends and the event is claimed again
+	}
+	if err == nil {
+		if err := s.cfg.Outbox.Delivered(ctx, d.ID, s.cfg.Node); err != nil {
+			// Its lease ends and it is delivered again: at least once.
+			s.log.Warn("webhook: delivered, but the outbox cannot say so", "event", d.Event, "err", err)
+		}
+		return
+	}
+	final := time.Since(d.Created) > s.cfg.GiveUp
+	next := time.Now().Add(s.backoff(d.Attempts))
+	if rerr := s.cfg.Outbox.DeliveryFailed(ctx, d.ID, s.cfg.Node, err.Error(), next, final); rerr != nil {
+		s.log.Warn("webhook: cannot record a failed try", "event", d.Event, "err", rerr)
+		return
+	}
+	if final {
+		s.log.Error("webhook: given up", "event", d.Event, "webhook", d.Webhook, "attempts", d.Attempts+1, "err", err)
+		return
+	}
+	s.log.Warn("webhook: not delivered; will try again", "event", d.Event, "webhook", d.Webhook, "attempts", d.Attempts+1, "next", next, "err", err)
+}
+
+// post sends d once.
+func (s *Sender) post(ctx context.Context, d xc5.Delivery) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "xc5-webhook/1")
+	req.Header.Set(SignatureHeader, Sign(d.Secret, time.Now(), d.Body))
+	resp, err := s.cfg.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("the receiver answered %s", resp.Status)
+	}
+	return nil
+}
+
+// backoff is the wait after the failure following attempts earlier ones.
+func (s *Sender) backoff(attempts int) time.Duration {
+	d := s.cfg.Backoff
+	for i := 0; i < attempts && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, s.cfg.MaxBackoff)
+}
