@@ -56,9 +56,15 @@ func (t *trail) run(ctx context.Context, q execer, fn func(context.Context, exec
 		return fn(ctx, q)
 	}
 	var before, after *resource.Record
+	path := ""
 	if t.id != "" && !t.fresh {
 		if rec, err := t.lookup(ctx, q, t.id); err == nil {
 			before = &rec
+			// Read now: the write may remove the account (a
+			// HydraAccount's deletion).
+			if path, err = t.pathOf(ctx, q, before); err != nil {
+				return err
+			}
 		}
 	}
 	if err := fn(ctx, q); err != nil {
@@ -71,13 +77,16 @@ func (t *trail) run(ctx context.Context, q execer, fn func(context.Context, exec
 		}
 		if rec, err := t.lookup(ctx, q, id); err == nil {
 			after = &rec
+			if path, err = t.pathOf(ctx, q, after); err != nil {
+				return err
+			}
 		}
 	}
 	if before == nil && after == nil {
 		return nil
 	}
 	if t.audited {
-		if err := t.audit(ctx, q, before, after); err != nil {
+		if err := t.audit(ctx, q, path, before, after); err != nil {
 			return err
 		}
 	}
@@ -106,16 +115,12 @@ func (t *trail) lookup(ctx context.Context, q execer, id string) (resource.Recor
 }
 
 // audit writes the entry of an API write.
-func (t *trail) audit(ctx context.Context, q execer, before, after *resource.Record) error {
+func (t *trail) audit(ctx context.Context, q execer, path string, before, after *resource.Record) error {
 	rec := after
 	if rec == nil {
 		rec = before
 	}
-	path, err := t.pathOf(ctx, q, rec)
-	if err != nil {
-		return err
-	}
-	_, err = q.ExecContext(ctx, `INSERT INTO audit (guid, at, actor, source, method, uri, resource, record, path, old_json, new_json)
+	_, err := q.ExecContext(ctx, `INSERT INTO audit (guid, at, actor, source, method, uri, resource, record, path, old_json, new_json)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		resource.NewGUID(), time.Now().UnixMilli(), t.origin.Account, t.origin.Source, t.origin.Method, t.origin.Path,
 		t.r.Name, rec.GUID, path, t.fields(before, false), t.fields(after, true))
