@@ -6,6 +6,7 @@ package sqlstore
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	"xc5"
@@ -17,7 +18,9 @@ func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resou
 	var ticket uint64
 	var dropped string // an account whose mailbox the write removed
 	if mode == resource.Create && id == "" && !in.Has("guid") && r != resource.Hydra {
-		// Chosen here so that the write's trail can read the new record.
+		// Chosen here so that the write's trail can read the new record
+		// (on a copy: a caller may send the same input twice).
+		in = maps.Clone(in)
 		in["guid"] = resource.NewGUID()
 	}
 	ctx = s.withWriteTrail(ctx, &trail{scope: scope, r: r, parent: parent, id: id, in: in, fresh: id == "" && mode == resource.Create})
