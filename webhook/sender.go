@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"xc5"
@@ -29,8 +30,9 @@ type Config struct {
 	// Lease is how long a claimed delivery is this node's [4×Timeout+30s];
 	// it must outlast its POST.
 	Lease time.Duration
-	// Batch is how many deliveries one claim takes (at most one per
-	// webhook and account) [64]; Parallel how many POSTs run at once [16].
+	// Batch is how many deliveries one claim takes at most (at most one
+	// per webhook and account) [64]; Parallel how many POSTs run at once
+	// [16].
 	Batch, Parallel int
 	// Backoff is the wait after a first failure, doubled after each
 	// further one up to MaxBackoff [5s, 10m]: a receiver back after an
@@ -48,6 +50,9 @@ type Sender struct {
 	cfg  Config
 	kick chan struct{}
 	log  *slog.Logger
+
+	inflight atomic.Int64   // POSTs under way
+	wg       sync.WaitGroup // on them: Run waits for them to end
 
 	mu      sync.Mutex
 	failing bool // the outbox could not be read; logged once per episode
@@ -101,10 +106,11 @@ func (s *Sender) Kick() {
 	}
 }
 
-// Run delivers events until ctx ends.
+// Run delivers events until ctx ends, and returns once its POSTs have.
 func (s *Sender) Run(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
+	defer s.wg.Wait()
 	for {
 		s.drain(ctx)
 		select {
@@ -116,27 +122,32 @@ func (s *Sender) Run(ctx context.Context) {
 	}
 }
 
-// drain claims and delivers due events until none is left. Each round
-// takes at most one event per webhook and account, so a round's POSTs
-// may run in parallel without reordering an account's events.
+// drain claims due events and starts their POSTs, as many as there are
+// free slots, and returns without waiting for them: a receiver that
+// hangs holds one slot until its timeout, not the others' deliveries.
+// Each claim takes at most one event per webhook and account, and the
+// next of that account only comes due once this one is recorded, so
+// parallel POSTs never reorder an account's events. A finished POST
+// kicks the sender for the next.
 func (s *Sender) drain(ctx context.Context) {
 	for ctx.Err() == nil {
-		ds, err := s.cfg.Outbox.ClaimDeliveries(ctx, s.cfg.Node, s.cfg.Lease, s.cfg.Batch)
+		free := s.cfg.Parallel - int(s.inflight.Load())
+		if free <= 0 {
+			return
+		}
+		ds, err := s.cfg.Outbox.ClaimDeliveries(ctx, s.cfg.Node, s.cfg.Lease, min(free, s.cfg.Batch))
 		s.noteOutbox(err)
 		if err != nil || len(ds) == 0 {
 			return
 		}
-		sem := make(chan struct{}, s.cfg.Parallel)
-		var wg sync.WaitGroup
 		for _, d := range ds {
-			sem <- struct{}{}
-			wg.Add(1)
+			s.inflight.Add(1)
+			s.wg.Add(1)
 			go func() {
-				defer func() { <-sem; wg.Done() }()
+				defer func() { s.inflight.Add(-1); s.wg.Done(); s.Kick() }()
 				s.deliver(ctx, d)
 			}()
 		}
-		wg.Wait()
 	}
 }
 
