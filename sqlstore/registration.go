@@ -200,9 +200,13 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 		// counted as new); a live binding's refresh is never refused.
 		err = xc5.ErrTooManyContacts
 	case i >= 0:
+		reborn := rows[i].expires <= p.now // expired, not swept yet: a change
 		_, err = q.ExecContext(ctx, `UPDATE registrations SET expires = ?, user_agent = ?, source = ?, registered_at = ?
 		WHERE account = ? AND contact = ?`, p.expires, p.ua, p.source, p.at, p.account, p.contact)
 		rows[i].set(p)
+		if err == nil && reborn {
+			err = regEvent(ctx, q, p.account, p.contact, "registered", p)
+		}
 	default:
 		// ON CONFLICT only for a PostgreSQL node racing another on an
 		// uncapped put (capped ones hold the account's lock).
@@ -214,6 +218,9 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 			r.GUID, p.account, p.contact, p.expires, p.ua, p.source, p.at)
 		r.set(p)
 		rows = append(rows, r)
+		if err == nil {
+			err = regEvent(ctx, q, p.account, p.contact, "registered", p)
+		}
 	}
 	if pg {
 		if err != nil {
@@ -308,15 +315,21 @@ func (s *Store) DeleteRegistration(ctx context.Context, accountGUID, contact str
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("registration %s not found", contact)
 		}
-		return nil
+		return regEvent(ctx, q, accountGUID, contact, "unregistered", nil)
 	})
 }
 
 // DeleteAllRegistrations removes every binding of the account.
 func (s *Store) DeleteAllRegistrations(ctx context.Context, accountGUID string) error {
 	return s.w.do(ctx, func(ctx context.Context, q execer) error {
-		_, err := q.ExecContext(ctx, `DELETE FROM registrations WHERE account = ?`, accountGUID)
-		return err
+		res, err := q.ExecContext(ctx, `DELETE FROM registrations WHERE account = ?`, accountGUID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return regEvent(ctx, q, accountGUID, "*", "unregistered", nil)
 	})
 }
 
@@ -325,14 +338,42 @@ func (s *Store) DeleteAllRegistrations(ctx context.Context, accountGUID string) 
 func (s *Store) ExpireRegistrations(ctx context.Context, now time.Time) (int, error) {
 	var n int64
 	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
-		res, err := q.ExecContext(ctx, `DELETE FROM registrations WHERE expires <= ?`, sqlTime(now))
+		rows, err := q.QueryContext(ctx, `DELETE FROM registrations WHERE expires <= ? RETURNING account, contact`, sqlTime(now))
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		var gone [][2]string
+		for rows.Next() {
+			var b [2]string
+			if err := rows.Scan(&b[0], &b[1]); err != nil {
+				rows.Close()
+				return err
+			}
+			gone = append(gone, b)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		n = int64(len(gone))
+		for _, b := range gone {
+			if err := regEvent(ctx, q, b[0], b[1], "expired", nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return int(n), err
+}
+
+// regEvent queues registration.changed for a binding of account that
+// came (state registered, with p) or went (unregistered, expired); a
+// refresh of a live binding is no change.
+func regEvent(ctx context.Context, q execer, account, contact, state string, p *regPut) error {
+	rec := map[string]any{"contact": contact, "state": state}
+	if p != nil {
+		rec["expires"], rec["user_agent"], rec["source"] = p.expires, p.ua, p.source
+	}
+	return queueEvent(ctx, q, account, xc5.Event{Type: xc5.EventRegistrationChanged, Record: rec})
 }
 
 // ContactsOf returns the account's bindings that are still valid at now,

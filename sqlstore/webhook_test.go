@@ -258,3 +258,55 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 var _ = context.Background
+
+// TestWebhookVoicemailNew: a message left in a mailbox is told as
+// voicemail.new, in the transaction that keeps it; one whose account is
+// gone is told to no one.
+func TestWebhookVoicemailNew(t *testing.T) {
+	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
+		newAccount(t, s, "vm.hooks", "")
+		box := put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@vm.hooks", "parent": "vm.hooks", "ums_pin": "1234"}, resource.Create)
+		h := hook(t, s, "vm.hooks", "voicemail.new", true)
+		v := xc5.Voicemail{Account: box.GUID, From: "6421555000", To: "6499290081", Duration: 7 * time.Second, Audio: []byte("RIFF")}
+		if err := s.LeaveVoicemail(ctx, v, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.LeaveVoicemail(ctx, xc5.Voicemail{Account: resource.NewGUID(), Audio: []byte("RIFF")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		got := claimAll(t, s)[h.GUID]
+		if len(got) != 1 || got[0].Type != xc5.EventVoicemailNew || got[0].Account != "box@vm.hooks" ||
+			got[0].Record["from"] != "6421555000" || got[0].Record["duration"] != float64(7) || got[0].Record["status"] != "new" {
+			t.Fatalf("events %+v", got)
+		}
+	})
+}
+
+// TestWebhookRegistrationChanged: a new binding, its removal and its
+// expiry are told as registration.changed; a refresh is not.
+func TestWebhookRegistrationChanged(t *testing.T) {
+	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
+		u := newAccount(t, s, "reg.hooks", "")
+		h := hook(t, s, "reg.hooks", "registration.changed", true)
+		now := time.Now()
+		for _, c := range []string{"sip:a@192.0.2.1", "sip:a@192.0.2.1", "sip:b@192.0.2.2"} { // the second: a refresh
+			if _, err := s.PutRegistration(ctx, u.GUID, c, now.Add(time.Hour), "phone/1", "192.0.2.1:5060", xc5.ContactCap{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DeleteRegistration(ctx, u.GUID, "sip:a@192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.ExpireRegistrations(ctx, now.Add(2*time.Hour)); err != nil || n != 1 {
+			t.Fatalf("expired %d, %v", n, err)
+		}
+		var seen []string
+		for _, ev := range claimAll(t, s)[h.GUID] {
+			seen = append(seen, ev.Record["state"].(string)+" "+ev.Record["contact"].(string))
+		}
+		want := "registered sip:a@192.0.2.1,registered sip:b@192.0.2.2,unregistered sip:a@192.0.2.1,expired sip:b@192.0.2.2"
+		if strings.Join(seen, ",") != want {
+			t.Errorf("events %v, want %s", seen, want)
+		}
+	})
+}
