@@ -100,3 +100,41 @@ func TestAuditTrail(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditMailboxAndAudio: marking and deleting a mailbox message and
+// uploading a prompt's audio through the API are in the trail too.
+func TestAuditMailboxAndAudio(t *testing.T) {
+	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
+		co := newAccount(t, s, "m.audit", "")
+		box := put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@m.audit", "parent": "m.audit", "ums_pin": "1234"}, resource.Create)
+		v := xc5.Voicemail{GUID: resource.NewGUID(), Account: box.GUID, From: "6421555000", Audio: []byte("RIFF")}
+		if err := s.LeaveVoicemail(ctx, v, nil); err != nil {
+			t.Fatal(err)
+		}
+		o := func(m string) xc5.Origin { return xc5.Origin{Account: "admin", Source: "192.0.2.9", Method: m, Path: "/x"} }
+		if err := s.SetVoicemailStatus(xc5.WithOrigin(ctx, o("PATCH")), box.GUID, v.GUID, xc5.VoicemailSaved); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteVoicemail(xc5.WithOrigin(ctx, o("DELETE")), box.GUID, v.GUID); err != nil {
+			t.Fatal(err)
+		}
+		pg := resource.NewGUID()
+		if _, _, err := s.PutAudio(xc5.WithOrigin(ctx, o("PUT")), "", "m.audit", pg, []byte("orig"), []byte("pcm"), 1500); err != nil {
+			t.Fatal(err)
+		}
+		got := auditOf(t, s, co.Path, false)
+		if len(got) != 3 {
+			t.Fatalf("entries %+v", got)
+		}
+		up, del, patch := got[0], got[1], got[2]
+		if patch.Resource != "voicemail" || fieldsOf(t, patch.Before)["status"] != "new" || fieldsOf(t, patch.After)["status"] != "saved" {
+			t.Errorf("PATCH entry %+v", patch)
+		}
+		if del.Origin.Method != "DELETE" || del.After != "" || fieldsOf(t, del.Before)["from"] != "6421555000" {
+			t.Errorf("DELETE entry %+v", del)
+		}
+		if up.Resource != "prompt" || up.Record != pg || fieldsOf(t, up.After)["prompt_length"] != float64(1500) {
+			t.Errorf("upload entry %+v", up)
+		}
+	})
+}

@@ -56,7 +56,16 @@ func (s *Store) PutAudio(ctx context.Context, scope resource.Scope, parent, id s
 	if err != nil {
 		return rec, created, err
 	}
+	fresh, origin := created, originOf(ctx)
 	err = s.w.do(ctx, func(ctx context.Context, q execer) error {
+		var before map[string]any
+		if !fresh {
+			cur, err := tables[resource.Prompt].getRow(ctx, q, "t.guid = ?", rec.GUID)
+			if err != nil {
+				return missing(err, "prompt %s not found", id)
+			}
+			before = recordJSON(resource.Prompt, cur)
+		}
 		res, err := q.ExecContext(ctx, `UPDATE prompts SET audio = ?, original = ?, prompt_length = ? WHERE guid = ?`, pcm, original, lengthMs, rec.GUID)
 		if err != nil {
 			return err
@@ -64,8 +73,10 @@ func (s *Store) PutAudio(ctx context.Context, scope resource.Scope, parent, id s
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("prompt %s not found", id)
 		}
-		rec, err = tables[resource.Prompt].getRow(ctx, q, "t.guid = ?", rec.GUID)
-		return err
+		if rec, err = tables[resource.Prompt].getRow(ctx, q, "t.guid = ?", rec.GUID); err != nil {
+			return err
+		}
+		return auditOther(ctx, q, origin, resource.Prompt.Name, rec.GUID, rec.Parent, before, recordJSON(resource.Prompt, rec))
 	})
 	if err == nil {
 		written := rec

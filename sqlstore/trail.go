@@ -282,6 +282,14 @@ func matchingHooks(ctx context.Context, q execer, path, typ string) ([]string, e
 	return out, rows.Err()
 }
 
+// originOf is the origin of ctx, nil when it has none.
+func originOf(ctx context.Context) *xc5.Origin {
+	if o, ok := xc5.OriginOf(ctx); ok {
+		return &o
+	}
+	return nil
+}
+
 // withWriteTrail sets up t for a generic write: audited when the write
 // comes from the API.
 func (s *Store) withWriteTrail(ctx context.Context, t *trail) context.Context {
@@ -290,4 +298,31 @@ func (s *Store) withWriteTrail(ctx context.Context, t *trail) context.Context {
 		t.id = t.in.String("guid")
 	}
 	return withTrail(ctx, t)
+}
+
+// auditOther writes the audit entry of an API write made outside Put and
+// Delete (a prompt's audio, a mailbox message's status or deletion), of
+// the record guid of resource res in account acct; nothing without an
+// origin (o nil: not an API write). before or after is nil when there
+// was none. The origin is read from the request's context by the caller:
+// a write function's own context is the writer's.
+func auditOther(ctx context.Context, q execer, o *xc5.Origin, res, guid, acct string, before, after map[string]any) error {
+	if o == nil {
+		return nil
+	}
+	var path string
+	if err := q.QueryRowContext(ctx, `SELECT path FROM accounts WHERE guid = ?`, strings.ToUpper(acct)).Scan(&path); err != nil {
+		return missing(err, "account %s not found", acct)
+	}
+	image := func(m map[string]any) string {
+		if m == nil {
+			return ""
+		}
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO audit (guid, at, actor, source, method, uri, resource, record, path, old_json, new_json)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		resource.NewGUID(), time.Now().UnixMilli(), o.Account, o.Source, o.Method, o.Path, res, strings.ToUpper(guid), path, image(before), image(after))
+	return err
 }

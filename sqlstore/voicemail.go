@@ -83,7 +83,16 @@ func (s *Store) changeVoicemail(ctx context.Context, account, guid string, delet
 	}
 	args = append(args, strings.ToUpper(guid), strings.ToUpper(account))
 	var ticket uint64
+	origin := originOf(ctx)
+	audited := origin != nil
 	err := s.w.do(withTicket(ctx, &ticket), func(ctx context.Context, q execer) error {
+		var before map[string]any
+		if audited {
+			var err error
+			if before, err = voicemailImage(ctx, q, guid); err != nil {
+				return missing(err, "voicemail %s not found", guid)
+			}
+		}
 		res, err := q.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return err
@@ -91,10 +100,32 @@ func (s *Store) changeVoicemail(ctx context.Context, account, guid string, delet
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return missing(err, "voicemail %s not found", guid)
 		}
-		return nil
+		if !audited {
+			return nil
+		}
+		var after map[string]any
+		if !deleted {
+			if after, err = voicemailImage(ctx, q, guid); err != nil {
+				return err
+			}
+		}
+		return auditOther(ctx, q, origin, resource.Voicemail.Name, guid, account, before, after)
 	})
 	if err == nil {
 		s.emitVoicemail(account, guid, deleted, ticket)
 	}
 	return err
+}
+
+// voicemailImage is a message's fields for the audit trail.
+func voicemailImage(ctx context.Context, q execer, guid string) (map[string]any, error) {
+	var from, to, status string
+	var received, ms int64
+	err := q.QueryRowContext(ctx, `SELECT caller, called, received, duration_ms, status FROM voicemails WHERE guid = ?`, strings.ToUpper(guid)).
+		Scan(&from, &to, &received, &ms, &status)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"guid": strings.ToUpper(guid), "from": from, "to": to, "received": time.UnixMilli(received).UTC().Format(time.RFC3339),
+		"duration": ms / 1000, "status": status}, nil
 }
