@@ -111,7 +111,9 @@ func TestAuditMailboxAndAudio(t *testing.T) {
 		if err := s.LeaveVoicemail(ctx, v, nil); err != nil {
 			t.Fatal(err)
 		}
-		o := func(m string) xc5.Origin { return xc5.Origin{Account: "admin", Source: "192.0.2.9", Method: m, Path: "/x"} }
+		o := func(m string) xc5.Origin {
+			return xc5.Origin{Account: "admin", Source: "192.0.2.9", Method: m, Path: "/x"}
+		}
 		if err := s.SetVoicemailStatus(xc5.WithOrigin(ctx, o("PATCH")), box.GUID, v.GUID, xc5.VoicemailSaved); err != nil {
 			t.Fatal(err)
 		}
