@@ -315,3 +315,5 @@ func until(t *testing.T, cond func() bool, what string) {
 	t.Helper()
 	poll.Until(t, 20*time.Second, what, cond)
 }
+
+func ctxWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
