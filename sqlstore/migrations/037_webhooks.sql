@@ -34,5 +34,5 @@ CREATE TABLE webhook_outbox (
     done_at       BIGINT  NOT NULL DEFAULT 0
 );
 CREATE INDEX webhook_outbox_due ON webhook_outbox(state, next_try);
-CREATE INDEX webhook_outbox_queue ON webhook_outbox(webhook, queue, state, id);
+CREATE INDEX webhook_outbox_queue ON webhook_outbox(state, webhook, queue, id);
 CREATE INDEX webhook_outbox_done ON webhook_outbox(done_at);
