@@ -18,6 +18,16 @@ func TestCDRRetentionFlag(t *testing.T) {
 	}
 }
 
+// TestAuditRetentionFlag: a negative --audit-retention is refused
+// before anything starts, as --cdr-retention is.
+func TestAuditRetentionFlag(t *testing.T) {
+	var stderr bytes.Buffer
+	err := serve(context.Background(), []string{"--data", t.TempDir(), "--audit-retention", "-1"}, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--audit-retention") {
+		t.Fatalf("serve --audit-retention -1: %v, want an error naming the flag", err)
+	}
+}
+
 // TestNumberingFlags: --country-code and --area-code are checked like the
 // account fields: digits, no trunk prefix 0 (an area code 09 would make
 // 1234567 the number 64091234567), a country code present.
