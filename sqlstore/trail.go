@@ -52,20 +52,22 @@ func wrapTrail(ctx context.Context, fn func(context.Context, execer) error) func
 // run runs fn between the two reads, then writes the trail. It keeps
 // nothing between runs, so a rerunnable fn stays rerunnable.
 func (t *trail) run(ctx context.Context, q execer, fn func(context.Context, execer) error) error {
-	if !t.audited && (!eventful(t.r) || !anyHooks(ctx, q)) {
-		return fn(ctx, q)
+	hooks := false // known to be some enabled webhook
+	if !t.audited {
+		if !eventful(t.r) || !anyHooks(ctx, q) {
+			return fn(ctx, q)
+		}
+		hooks = true
 	}
 	var before, after *resource.Record
-	path := ""
+	var own owner
 	if t.id != "" && !t.fresh {
 		if rec, err := t.lookup(ctx, q, t.id); err == nil {
 			before = &rec
 			// Read now: the write may remove the account (a
 			// HydraAccount's deletion).
-			if t.audited {
-				if path, err = t.pathOf(ctx, q, before); err != nil {
-					return err
-				}
+			if own, err = t.ownerOf(ctx, q, before); err != nil {
+				return err
 			}
 		}
 	}
@@ -79,10 +81,8 @@ func (t *trail) run(ctx context.Context, q execer, fn func(context.Context, exec
 		}
 		if rec, err := t.lookup(ctx, q, id); err == nil {
 			after = &rec
-			if t.audited {
-				if path, err = t.pathOf(ctx, q, after); err != nil {
-					return err
-				}
+			if own, err = t.ownerOf(ctx, q, after); err != nil {
+				return err
 			}
 		}
 	}
@@ -90,11 +90,36 @@ func (t *trail) run(ctx context.Context, q execer, fn func(context.Context, exec
 		return nil
 	}
 	if t.audited {
-		if err := t.audit(ctx, q, path, before, after); err != nil {
+		if err := t.audit(ctx, q, own.path, before, after); err != nil {
 			return err
 		}
 	}
-	return t.events(ctx, q, before, after)
+	if !eventful(t.r) || (!hooks && !anyHooks(ctx, q)) {
+		return nil
+	}
+	return t.events(ctx, q, own, before, after)
+}
+
+// owner is the account a record belongs to, as the trail needs it.
+type owner struct{ guid, path, username string }
+
+// ownerOf reads the account rec belongs to (none for system-wide
+// resources): its path partitions the audit trail, its username names
+// it in events.
+func (t *trail) ownerOf(ctx context.Context, q execer, rec *resource.Record) (owner, error) {
+	if t.r == resource.Account || t.r == resource.Child {
+		u, _ := rec.Values["username"].(string)
+		return owner{rec.GUID, rec.Path, u}, nil
+	}
+	o := owner{guid: changedAccount(t.r, *rec)}
+	if o.guid == "" {
+		return o, nil
+	}
+	err := q.QueryRowContext(ctx, `SELECT path, username FROM accounts WHERE guid = ?`, strings.ToUpper(o.guid)).Scan(&o.path, &o.username)
+	if err != nil {
+		return o, missing(err, "account %s not found", o.guid)
+	}
+	return o, nil
 }
 
 // lookup reads the record id as the write sees it.
@@ -112,6 +137,14 @@ func (t *trail) lookup(ctx context.Context, q execer, id string) (resource.Recor
 		return hydraRecord(acct, num), nil
 	case t.r == resource.Child:
 		return account(ctx, q, "", id)
+	case t.r.Parent != nil && t.r != resource.Account && resource.IsGUID(id):
+		// A GUID names one row of the table: no need to resolve the
+		// path's account (the write did, in the caller's partition).
+		tb, err := tableOf(t.r)
+		if err != nil {
+			return resource.Record{}, err
+		}
+		return tb.getRow(ctx, q, "t.guid = ?", strings.ToUpper(id))
 	case t.r.Parent == nil:
 		return get(ctx, q, "", t.r, "", id)
 	}
@@ -129,23 +162,6 @@ func (t *trail) audit(ctx context.Context, q execer, path string, before, after 
 		resource.NewGUID(), time.Now().UnixMilli(), t.origin.Account, t.origin.Source, t.origin.Method, t.origin.Path,
 		t.r.Name, rec.GUID, path, t.fields(before, false), t.fields(after, true))
 	return err
-}
-
-// pathOf is the materialised path of the account rec belongs to ("" for
-// system-wide resources), by which the trail is partitioned.
-func (t *trail) pathOf(ctx context.Context, q execer, rec *resource.Record) (string, error) {
-	acct := changedAccount(t.r, *rec)
-	switch {
-	case t.r == resource.Account || t.r == resource.Child:
-		return rec.Path, nil
-	case acct == "":
-		return "", nil
-	}
-	var path string
-	if err := q.QueryRowContext(ctx, `SELECT path FROM accounts WHERE guid = ?`, acct).Scan(&path); err != nil {
-		return "", missing(err, "account %s not found", acct)
-	}
-	return path, nil
 }
 
 // fields renders a record's values as a JSON object for the trail; "" for
@@ -194,29 +210,21 @@ func eventful(r *resource.Resource) bool {
 // events queues the webhook events of the write: account.changed for an
 // account, number.changed for a number (to its owner before and after,
 // when it moved).
-func (t *trail) events(ctx context.Context, q execer, before, after *resource.Record) error {
+func (t *trail) events(ctx context.Context, q execer, own owner, before, after *resource.Record) error {
 	rec := after
 	if rec == nil {
 		rec = before
 	}
-	var typ string
-	switch t.r {
-	case resource.Account, resource.Child:
-		typ = xc5.EventAccountChanged
-	case resource.Number, resource.NumberAllocate:
+	typ := xc5.EventAccountChanged
+	if t.r == resource.Number || t.r == resource.NumberAllocate {
 		typ = xc5.EventNumberChanged
-	default:
-		return nil
 	}
 	body := recordJSON(t.r, *rec)
-	owners := []string{changedAccount(t.r, *rec)}
-	if before != nil && after != nil && before.Parent != after.Parent && typ == xc5.EventNumberChanged {
-		owners = append(owners, before.Parent)
+	if err := queueEventTo(ctx, q, own, xc5.Event{Type: typ, Record: body, Deleted: after == nil}); err != nil {
+		return err
 	}
-	for _, o := range owners {
-		if err := queueEvent(ctx, q, o, xc5.Event{Type: typ, Record: body, Deleted: after == nil}); err != nil {
-			return err
-		}
+	if before != nil && after != nil && before.Parent != after.Parent && typ == xc5.EventNumberChanged {
+		return queueEvent(ctx, q, before.Parent, xc5.Event{Type: typ, Record: body})
 	}
 	return nil
 }
@@ -229,22 +237,30 @@ func queueEvent(ctx context.Context, q execer, acct string, ev xc5.Event) error 
 	if acct == "" || !anyHooks(ctx, q) {
 		return nil
 	}
-	var path, username string
-	err := q.QueryRowContext(ctx, `SELECT path, username FROM accounts WHERE guid = ?`, strings.ToUpper(acct)).Scan(&path, &username)
+	o := owner{guid: strings.ToUpper(acct)}
+	err := q.QueryRowContext(ctx, `SELECT path, username FROM accounts WHERE guid = ?`, o.guid).Scan(&o.path, &o.username)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // the account went with the write: no one to tell
 		}
 		return err
 	}
-	hooks, err := matchingHooks(ctx, q, path, ev.Type)
+	return queueEventTo(ctx, q, o, ev)
+}
+
+// queueEventTo is queueEvent for an account already read.
+func queueEventTo(ctx context.Context, q execer, o owner, ev xc5.Event) error {
+	if o.path == "" {
+		return nil
+	}
+	hooks, err := matchingHooks(ctx, q, o.path, ev.Type)
 	if err != nil || len(hooks) == 0 {
 		return err
 	}
 	if ev.ID == "" {
 		ev.ID = resource.NewGUID()
 	}
-	ev.At, ev.Account = time.Now().UTC(), username
+	ev.At, ev.Account = time.Now().UTC(), o.username
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return err
@@ -252,7 +268,7 @@ func queueEvent(ctx context.Context, q execer, acct string, ev xc5.Event) error 
 	now := time.Now().UnixMilli()
 	for _, h := range hooks {
 		if _, err := q.ExecContext(ctx, `INSERT INTO webhook_outbox (event, webhook, queue, body, created, next_try) VALUES (?, ?, ?, ?, ?, ?)`,
-			ev.ID, h, strings.ToUpper(acct), string(body), now, now); err != nil {
+			ev.ID, h, strings.ToUpper(o.guid), string(body), now, now); err != nil {
 			return err
 		}
 	}
