@@ -24,7 +24,8 @@ const (
 // foreign keys on import (accounts are further sorted parents first).
 // Sessions are left out: they are short-lived and bound to the old keys.
 var exportTables = []string{"settings", "accounts", "account_resources", "numbers", "routes", "callrules", "forks",
-	"prompts", "locations", "timedefinitions", "trunks", "registrations", "cdrs", "voicemails", "mailbox_greetings", "mail_outbox"}
+	"prompts", "locations", "timedefinitions", "trunks", "registrations", "cdrs", "voicemails", "mailbox_greetings", "mail_outbox",
+	"webhooks", "webhook_outbox", "audit"}
 
 // Export writes the whole provisioning as one versioned JSON document:
 // every row of every table, hashes and audio included, so that an

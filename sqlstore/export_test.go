@@ -39,6 +39,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if err := src.LeaveVoicemail(ctx, vm, []xc5.Mail{xc5.VoicemailMail(vm, "u@rt.test", "u@rt.test")}); err != nil {
 		t.Fatal(err)
 	}
+	hook := put(t, src, "", resource.Webhook, company.GUID, "", resource.Input{"url": "http://127.0.0.1:9/", "secret": "hook-secret"}, resource.Create)
+	if _, _, err := src.Put(xc5.WithOrigin(ctx, xc5.Origin{Account: "admin", Method: "PUT"}), "", resource.Number, user.GUID, "", resource.Input{"number": "6497770003"}, resource.Create); err != nil {
+		t.Fatal(err) // an audit entry and a queued event
+	}
 	src.InstallationKey(ctx)
 	var first bytes.Buffer
 	if err := src.Export(ctx, &first); err != nil {
@@ -68,6 +72,12 @@ func TestExportImportRoundTrip(t *testing.T) {
 			}
 			if got, err := dst.GetVoicemail(ctx, user.GUID, vm.GUID, true); err != nil || !bytes.Equal(got.Audio, audio) {
 				t.Errorf("voicemail after import: %+v, %v", got.GUID, err)
+			}
+			if ds, err := dst.ClaimDeliveries(ctx, "n", time.Minute, 10); err != nil || len(ds) != 1 || ds[0].Secret != "hook-secret" || ds[0].Webhook != hook.GUID {
+				t.Errorf("webhook outbox after import: %+v, %v", ds, err)
+			}
+			if n := 0; dst.ListAudit(ctx, company.Path, false, 0, func(xc5.AuditEntry) error { n++; return nil }) != nil || n != 1 {
+				t.Errorf("audit trail after import: %d entries", n)
 			}
 			if got := mailsIn(t, dst, xc5.MailQueued); len(got) != 1 || got[0].To != "u@rt.test" {
 				t.Errorf("outbox after import: %+v", got)
