@@ -259,29 +259,45 @@ func TestHangingReceiverDoesNotBlockWrites(t *testing.T) {
 	})
 }
 
-// TestTwoNodesDeliverOnce: two senders draining one outbox deliver each
-// event once and keep an account's order.
+// TestTwoNodesDeliverOnce: two nodes, each with a store of its own on
+// one database, draining one outbox deliver each event once and keep an
+// account's order.
 func TestTwoNodesDeliverOnce(t *testing.T) {
-	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
-		r := newReceiver(t, "")
-		account(t, s, "t.wh", "")
-		put(t, s, resource.Webhook, "t.wh", resource.Input{"url": r.srv.URL})
-		nums := numberList(20, 400)
-		for _, n := range nums {
-			put(t, s, resource.Number, "t.wh", resource.Input{"number": n})
-		}
-		start(t, s, "n1")
-		start(t, s, "n2")
-		until(t, func() bool { return len(r.got()) >= 20 }, "20 events")
-		time.Sleep(100 * time.Millisecond) // room for a duplicate to show
-		var got []string
-		for _, ev := range r.got() {
-			got = append(got, ev.Record["number"].(string))
-		}
-		if strings.Join(got, ",") != strings.Join(nums, ",") {
-			t.Errorf("received %v, want each of %v once, in order", got, nums)
-		}
-	})
+	for _, be := range storetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			s := be.Open(t)
+			defer s.Close()
+			if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
+				t.Fatal(err)
+			}
+			other := be.Open(t)
+			defer other.Close()
+			r := newReceiver(t, "")
+			account(t, s, "t.wh", "")
+			account(t, s, "t2.wh", "")
+			for _, a := range []string{"t.wh", "t2.wh"} {
+				put(t, s, resource.Webhook, a, resource.Input{"url": r.srv.URL})
+			}
+			want := map[string][]string{"t.wh": numberList(15, 400), "t2.wh": numberList(15, 500)}
+			for i := range 15 {
+				for _, a := range []string{"t.wh", "t2.wh"} {
+					put(t, s, resource.Number, a, resource.Input{"number": want[a][i]})
+				}
+			}
+			start(t, s, "n1")
+			start(t, other, "n2")
+			until(t, func() bool { return len(r.got()) >= 30 }, "30 events")
+			time.Sleep(100 * time.Millisecond) // room for a duplicate to show
+			if n := len(r.got()); n != 30 {
+				t.Errorf("%d deliveries of 30 events", n)
+			}
+			for a, nums := range want {
+				if got := numbers(r.got(), a); strings.Join(got, ",") != strings.Join(nums, ",") {
+					t.Errorf("%s: received %v, want %v", a, got, nums)
+				}
+			}
+		})
+	}
 }
 
 // TestSignature: Sign's header verifies, and a changed body, another
