@@ -37,12 +37,13 @@ var (
 	commitBatch     = desc("xc5_store_commit_batch_size", "Writes per committed group-commit batch.")
 	feedLag         = desc("xc5_store_feed_lag_seconds", "How long this node's last marker took to come back through the PostgreSQL change feed.")
 	mailQueued      = desc("xc5_mail_outbox_queued", "Mails in the outbox waiting to be sent (all nodes).")
+	eventsQueued    = desc("xc5_webhook_outbox_queued", "Webhook deliveries in the outbox waiting to be made (all nodes).")
 	storeScrapeErrs = desc("xc5_store_scrape_errors", "1 when this scrape's counting queries failed (the store is unreachable).")
 )
 
 var allDescs = []*prometheus.Desc{sipRequests, sipResponses, sipCalls, sipStarted, sipAnswered, sipThrottled,
 	authFailures, authRefused, bindings, mediaLegs, relaySessions, relayPackets, relayBytes, relayDropped,
-	commitSeconds, commitBatch, feedLag, mailQueued, storeScrapeErrs}
+	commitSeconds, commitBatch, feedLag, mailQueued, eventsQueued, storeScrapeErrs}
 
 // collector reads the sources at each scrape.
 type collector struct {
@@ -118,6 +119,11 @@ func (c *collector) collectStore(ch chan<- prometheus.Metric, gauge emit) {
 	failed := 0.0
 	if n, err := s.QueuedMail(ctx); err == nil {
 		gauge(mailQueued, float64(n))
+	} else {
+		failed = 1
+	}
+	if n, err := s.QueuedEvents(ctx); err == nil {
+		gauge(eventsQueued, float64(n))
 	} else {
 		failed = 1
 	}

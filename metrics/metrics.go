@@ -34,6 +34,7 @@ type SIP interface {
 type Store interface {
 	CommitStats() (seconds, batch stat.Snapshot)
 	QueuedMail(ctx context.Context) (int, error)
+	QueuedEvents(ctx context.Context) (int, error)
 	Bindings(ctx context.Context) (int, error)
 	FeedLag() time.Duration
 }

@@ -31,6 +31,15 @@ func TestScrape(t *testing.T) {
 	if code, body := n.do(t, "PUT", "/api-sys/account/", "admin", adminPW, `{"username":"metrics.test"}`); code != http.StatusCreated {
 		t.Fatalf("PUT account: %d %s", code, body)
 	}
+	// One webhook event waits in the outbox (no sender runs here).
+	for _, w := range [][3]string{
+		{"PUT", "/api-sys/account/metrics.test/webhook", `{"url":"http://127.0.0.1:9/","events":"account.changed"}`},
+		{"PATCH", "/api-sys/account/metrics.test", `{"cfna_duration":25}`},
+	} {
+		if code, body := n.do(t, w[0], w[1], "admin", adminPW, w[2]); code/100 != 2 {
+			t.Fatalf("%s %s: %d %s", w[0], w[1], code, body)
+		}
+	}
 	register(t, n.sip.Addr())
 
 	fams := n.scrape(t)
@@ -56,6 +65,7 @@ func TestScrape(t *testing.T) {
 		{"xc5_sip_calls_answered_total", nil, 0},
 		{"xc5_sip_throttled_total", nil, 0},
 		{"xc5_mail_outbox_queued", nil, 0},
+		{"xc5_webhook_outbox_queued", nil, 1},
 		{"xc5_store_feed_lag_seconds", nil, 0},
 		{"xc5_store_scrape_errors", nil, 0},
 	}

@@ -28,6 +28,13 @@ func (s *Store) QueuedMail(ctx context.Context) (int, error) {
 	return n, storeErr(err)
 }
 
+// QueuedEvents counts the webhook deliveries waiting in the outbox.
+func (s *Store) QueuedEvents(ctx context.Context) (int, error) {
+	var n int
+	err := s.reader().QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_outbox WHERE state = ?", xc5.DeliveryQueued).Scan(&n)
+	return n, storeErr(err)
+}
+
 // FeedLag is how long this node's last marker took to come back through
 // the change feed (PostgreSQL): the delay with which the other nodes'
 // changes reach it. Zero on SQLite and before the first marker.
