@@ -62,7 +62,7 @@ func BenchmarkDelivery(b *testing.B) {
 						recs = nil
 					}
 				}
-				snd, err := webhook.NewSender(webhook.Config{Outbox: s, Node: "bench", Poll: 10 * time.Millisecond, Parallel: 64, Batch: 64})
+				snd, err := webhook.NewSender(webhook.Config{Outbox: s, Node: "bench", Poll: 10 * time.Millisecond, Parallel: 64, Batch: 64, AllowPrivate: true})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"xc5"
@@ -41,8 +44,14 @@ type Config struct {
 	// GiveUp fails a delivery for good once it is this old [72h]; the
 	// account's next event then goes.
 	GiveUp time.Duration
-	// Client sends the POSTs; nil for one with Timeout.
+	// Client sends the POSTs; nil for one with Timeout that refuses
+	// private addresses unless AllowPrivate.
 	Client *http.Client
+	// AllowPrivate lets webhooks reach loopback, private, link-local and
+	// other non-public addresses. Off, a company cannot use a webhook to
+	// make the server POST to the provider's own network (the address is
+	// checked as connected, after DNS).
+	AllowPrivate bool
 }
 
 // Sender delivers the outbox's events; Run starts it.
@@ -90,13 +99,50 @@ func NewSender(cfg Config) (*Sender, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: cfg.Timeout,
-			// A receiver's redirect is not followed: the event goes to
-			// the URL the account configured, or fails.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		cfg.Client = newClient(cfg.Timeout, cfg.AllowPrivate)
 	}
 	return &Sender{cfg: cfg, kick: make(chan struct{}, 1), log: cfg.Log}, nil
 }
+
+// newClient is the POSTs' HTTP client: no proxy from the environment, no
+// redirects followed (the event goes to the URL the account configured,
+// or fails), and unless allowPrivate no connection to a non-public
+// address.
+func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
+	d := &net.Dialer{Timeout: timeout}
+	if !allowPrivate {
+		d.Control = func(_, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil {
+				return err
+			}
+			if a := ap.Addr().Unmap(); !public(a) {
+				return fmt.Errorf("webhook: %s is not a public address (xc5 serve --webhook-private allows it)", a)
+			}
+			return nil
+		}
+	}
+	tr := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: timeout, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
+	return &http.Client{Timeout: timeout, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// public reports whether a is a global unicast address outside the
+// private, shared (CGNAT) and documentation ranges.
+func public(a netip.Addr) bool {
+	if !a.IsGlobalUnicast() || a.IsPrivate() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+var nonPublic = []netip.Prefix{netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("64:ff9b:1::/48")}
 
 // Kick wakes the sender to look at the outbox now; it never blocks.
 func (s *Sender) Kick() {

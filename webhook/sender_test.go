@@ -109,7 +109,7 @@ func numbers(evs []xc5.Event, account string) []string {
 func start(t *testing.T, s *sqlstore.Store, node string) *webhook.Sender {
 	t.Helper()
 	snd, err := webhook.NewSender(webhook.Config{Outbox: s, Node: node, Poll: 20 * time.Millisecond,
-		Backoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Timeout: 2 * time.Second})
+		Backoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Timeout: 2 * time.Second, AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,6 +298,34 @@ func TestTwoNodesDeliverOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPrivateAddressRefused: without AllowPrivate a webhook cannot
+// reach a loopback receiver, and the webhook says why.
+func TestPrivateAddressRefused(t *testing.T) {
+	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
+		r := newReceiver(t, "")
+		account(t, s, "p.wh", "")
+		h := put(t, s, resource.Webhook, "p.wh", resource.Input{"url": r.srv.URL})
+		snd, err := webhook.NewSender(webhook.Config{Outbox: s, Node: "n1", Poll: 20 * time.Millisecond, Backoff: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { snd.Run(c); close(done) }()
+		defer func() { cancel(); <-done }()
+		put(t, s, resource.Number, "p.wh", resource.Input{"number": "6495500500"})
+		until(t, func() bool {
+			rec, err := s.Get(ctx, "", resource.Webhook, "p.wh", h.GUID)
+			return err == nil && strings.Contains(rec.Values["last_error"].(string), "not a public address")
+		}, "the refusal in last_error")
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.posts != 0 {
+			t.Errorf("the loopback receiver got %d POSTs", r.posts)
+		}
+	})
 }
 
 // TestSignature: Sign's header verifies, and a changed body, another

@@ -54,6 +54,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	mo := mediaFlags(fs)
 	metricsAddr := fs.String("metrics", "", "private address serving /metrics without credentials, /healthz and /readyz (for a scraper and probes)")
 	cdrDays := fs.Int("cdr-retention", 400, "days of call detail records to keep (older ones are purged hourly); 0 keeps them forever")
+	hookPrivate := fs.Bool("webhook-private", false, "let webhooks POST to loopback, private and link-local addresses (refused by default, so that a company's webhook cannot reach the provider's own network)")
 	auditDays := fs.Int("audit-retention", 90, "days of the API's audit trail (and of done webhook deliveries) to keep, purged hourly; 0 keeps them forever")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -138,7 +139,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := startMail(ctx, mo, store, nodeName(), log); err != nil {
 		return err
 	}
-	if err := startWebhooks(ctx, store, nodeName(), log); err != nil {
+	if err := startWebhooks(ctx, store, nodeName(), *hookPrivate, log); err != nil {
 		return err
 	}
 

@@ -13,8 +13,8 @@ import (
 // startWebhooks runs the webhook outbox's sender until ctx ends.
 // XC5_WEBHOOK_BACKOFF (a Go duration) shortens the first retry's wait,
 // for tests of a receiver that is down.
-func startWebhooks(ctx context.Context, store *sqlstore.Store, node string, log *slog.Logger) error {
-	cfg := webhook.Config{Outbox: store, Node: node, Log: log}
+func startWebhooks(ctx context.Context, store *sqlstore.Store, node string, allowPrivate bool, log *slog.Logger) error {
+	cfg := webhook.Config{Outbox: store, Node: node, Log: log, AllowPrivate: allowPrivate}
 	if v := os.Getenv("XC5_WEBHOOK_BACKOFF"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {
 			cfg.Backoff, cfg.MaxBackoff, cfg.Poll = d, 4*d, d

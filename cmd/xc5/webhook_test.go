@@ -56,7 +56,8 @@ func TestWebhookDownKilledRestarted(t *testing.T) {
 
 	dir := t.TempDir()
 	env := []string{"XC5_ADMIN_PASSWORD=" + pw, "XC5_WEBHOOK_BACKOFF=50ms"}
-	s := start(t, dir, env...)
+	args := []string{"--data", dir, "--sip", "127.0.0.1:0", "--webhook-private"} // the receiver is on loopback
+	s := startServe(t, args, env...)
 	for _, r := range [][2]string{
 		{"/api-sys/account/", `{"username":"hooked.test"}`},
 		{"/api-sys/account/hooked.test/webhook", `{"url":"` + rcv.URL + `","events":"number.changed","secret":"` + secret + `"}`},
@@ -80,7 +81,7 @@ func TestWebhookDownKilledRestarted(t *testing.T) {
 	down = false
 	mu.Unlock()
 
-	s2 := start(t, dir, env...)
+	s2 := startServe(t, args, env...)
 	waitFor(t, "every event after the restart", func() bool { mu.Lock(); defer mu.Unlock(); return len(numbers) >= 5 })
 	mu.Lock()
 	got := strings.Join(numbers, ",")
