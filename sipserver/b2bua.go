@@ -119,6 +119,7 @@ func (s *Server) EnableCalls(view *routing.View) error {
 	s.Handle(sip.CANCEL, b.onCancel)
 	s.Handle(sip.INFO, b.onInfo)
 	s.Handle(sip.SUBSCRIBE, b.onSubscribe)
+	s.Handle(sip.REFER, b.onRefer)
 	b.watchMailboxes(store)
 	return nil
 }

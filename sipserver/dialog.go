@@ -200,6 +200,9 @@ func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := x.call
+	if c.leftCall(x) {
+		return // a transferor that left: the call goes on
+	}
 	if c.isAnswered() {
 		c.hangup(x)
 	}

@@ -1,0 +1,166 @@
+package sipserver
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"xc5/internal/audiotest"
+	"xc5/internal/rtptest"
+)
+
+// refer sends a REFER in the callee's dialog (the transferor) with
+// Refer-To <sip:target@…> and returns xc5's final answer.
+func (in *inbound) refer(t testing.TB, target string) *sip.Response {
+	t.Helper()
+	req := sip.NewRequest(sip.REFER, in.dlg.InviteRequest.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Refer-To", "<sip:"+target+"@"+in.p.xc5+">"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := in.dlg.Do(ctx, req)
+	if err != nil {
+		t.Fatalf("REFER: %v", err)
+	}
+	return res
+}
+
+// notified waits for a NOTIFY whose sipfrag starts with status ("SIP/2.0 200").
+func (p *uaPhone) notified(t testing.TB, status string, within time.Duration) *sip.Request {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case r := <-p.notifies:
+			if strings.HasPrefix(string(r.Body()), status) {
+				return r
+			}
+		case <-deadline:
+			t.Fatalf("%s: no NOTIFY %q within %v", p.user, status, within)
+			return nil
+		}
+	}
+}
+
+// reinvited waits for a re-INVITE from xc5 and returns where its SDP says
+// to send RTP now.
+func (p *uaPhone) reinvited(t testing.TB, within time.Duration) netip.AddrPort {
+	t.Helper()
+	select {
+	case r := <-p.reinvites:
+		return sdpAddr(t, r.Body())
+	case <-time.After(within):
+		t.Fatalf("%s: no re-INVITE within %v", p.user, within)
+		return netip.AddrPort{}
+	}
+}
+
+// hearEachOther has a send a at freqA to toA and b send freqB to toB for
+// a second and a half, and checks each hears the other's tone.
+func hearEachOther(t testing.TB, what string, a *rtptest.Endpoint, toA netip.AddrPort, freqA float64, b *rtptest.Endpoint, toB netip.AddrPort, freqB float64) {
+	t.Helper()
+	stopA := a.StartTone(toA, rtptest.PCMU, freqA)
+	stopB := b.StartTone(toB, rtptest.PCMU, freqB)
+	time.Sleep(1500 * time.Millisecond)
+	stopA()
+	stopB()
+	if got := b.Received(); !audiotest.Has(lastSamples(got, 4000), 8000, freqA) {
+		t.Errorf("%s: %v Hz not heard (%d samples)", what, freqA, len(got))
+	}
+	if got := a.Received(); !audiotest.Has(lastSamples(got, 4000), 8000, freqB) {
+		t.Errorf("%s: %v Hz not heard back (%d samples)", what, freqB, len(got))
+	}
+}
+
+// answeredCall is a carrier's caller (6421555000) calling reception's DDI
+// and reception answering: what the transfer and hold tests start from.
+type answeredCall struct {
+	out                  *outbound
+	in                   *inbound
+	car, rec             *uaPhone
+	cep, rep             *rtptest.Endpoint
+	toCaller, toAnswerer netip.AddrPort
+}
+
+func (x *pbx) answeredCall() *answeredCall {
+	x.t.Helper()
+	rec, rep := x.mediaPhone(reception, password)
+	car, cep := x.mediaPhone("", "")
+	car.number = "6421555000"
+	out := car.dial("6491231234")
+	in := rec.next(5 * time.Second)
+	if err := in.answer(); err != nil {
+		x.t.Fatal(err)
+	}
+	res := out.answered(5 * time.Second)
+	return &answeredCall{out: out, in: in, car: car, rec: rec, cep: cep, rep: rep,
+		toCaller: sdpAddr(x.t, res.Body()), toAnswerer: sdpAddr(x.t, in.req.Body())}
+}
+
+// TestBlindTransfer: reception answers a carrier's call and transfers it
+// to 608 (sales' short code, reception's own callrule): the caller hears
+// sales' tone and sales the caller's, reception is told 100 then 200 by
+// NOTIFY and hung up, and the records say who passed the call to whom.
+func TestBlindTransfer(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	sal, sep := x.mediaPhone(sales, salesPassword)
+	a := x.answeredCall()
+	hearEachOther(t, "before the transfer", a.cep, a.toCaller, 1000, a.rep, a.toAnswerer, 400)
+	if res := a.in.refer(t, "608"); res.StatusCode != sip.StatusAccepted {
+		t.Fatalf("REFER: %d %s", res.StatusCode, res.Reason)
+	}
+	toCaller := a.car.reinvited(t, 5*time.Second) // the caller's media now goes through xc5
+	sin := sal.next(5 * time.Second)
+	if err := sin.answer(); err != nil {
+		t.Fatal(err)
+	}
+	a.rec.notified(t, "SIP/2.0 100", 5*time.Second)
+	a.rec.notified(t, "SIP/2.0 200", 5*time.Second)
+	if !a.rec.saw("BYE", 5*time.Second) {
+		t.Error("reception was not hung up after the transfer")
+	}
+	hearEachOther(t, "after the transfer", a.cep, toCaller, 1000, sep, sdpAddr(t, sin.req.Body()), 600)
+	if err := a.out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !sal.saw("BYE", 3*time.Second) {
+		t.Fatal("the caller's BYE did not reach sales")
+	}
+	x.idle()
+	r := x.cdrs(reception, 1)[0]
+	if r["outcome"] != "transferred" || !strings.Contains(r["transfers"].(string), "reception@acmebrick.x.co.nz transferred the call to 608") {
+		t.Errorf("reception's CDR: %v", r)
+	}
+	s := x.cdrs(sales, 1)[0]
+	if s["answered_by"] != sales || s["direction"] != "in" || !strings.Contains(s["transfers"].(string), "transferred the call to 608") {
+		t.Errorf("sales' CDR: %v", s)
+	}
+}
+
+// TestTransferToBlockedNumber: reception may not call international
+// numbers (the document's -14 <CallRule-International> drop rule), and
+// so may not transfer a caller to one either: the REFER is refused, no
+// INVITE reaches the carrier, and the call goes on as it was.
+func TestTransferToBlockedNumber(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	dest := x.carrier("")
+	x.trunk(dest.addr, "", "")
+	a := x.answeredCall()
+	res := a.in.refer(t, "0061298765432")
+	if res.StatusCode != sip.StatusForbidden || !strings.Contains(res.Reason, "destination blocked") {
+		t.Fatalf("REFER to a blocked number: %d %s", res.StatusCode, res.Reason)
+	}
+	dest.none(time.Second)
+	hearEachOther(t, "after the refused transfer", a.cep, a.toCaller, 1000, a.rep, a.toAnswerer, 400)
+	if err := a.out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !a.rec.saw("BYE", 3*time.Second) {
+		t.Fatal("the caller's BYE did not reach reception")
+	}
+	x.idle()
+}
