@@ -234,7 +234,6 @@ func (t *transfer) start() bool {
 	c.other = nil
 	c.moves.gone = append(c.moves.gone, t.x)
 	c.mu.Unlock()
-	c.stopMusic()
 	ct := c.b.contact(t.req.Transport())
 	c.b.s.respond(t.tx, t.req, sip.StatusAccepted, "Accepted", &ct)
 	t.notify(sip.StatusTrying, "Trying", false)
@@ -261,6 +260,7 @@ func (t *transfer) bridged() bool {
 // succeeded tells the transferor (final NOTIFY 200), writes its record of
 // the call and hangs it up if it has not yet.
 func (t *transfer) succeeded() {
+	t.c.stopMusic() // a held caller heard it while the target rang
 	t.notify(sip.StatusOK, "OK", true)
 	t.c.transferorCDR(t.x, "transferred")
 	go t.c.dropGone(t.x)
@@ -271,6 +271,7 @@ func (t *transfer) succeeded() {
 func (t *transfer) failed(code int, reason string) {
 	c := t.c
 	t.notify(code, reason, true)
+	c.stopMusic()
 	if c.rejoin(t.x) {
 		if err := c.connect(t.x, c.sdpKnown(t.x)); err == nil {
 			return

@@ -164,3 +164,61 @@ func TestTransferToBlockedNumber(t *testing.T) {
 	}
 	x.idle()
 }
+
+// holdNotes are the hold music's notes (media/prompts/make.sh).
+var holdNotes = []float64{523.25, 587.33, 659.25, 698.46, 783.99, 880}
+
+// hearsMusic reports whether the last second of samples holds the hold
+// music: one of its notes in each half second, not silence.
+func hearsMusic(s []int16) bool {
+	s = lastSamples(s, 8000)
+	if len(s) < 8000 {
+		return false
+	}
+	for _, half := range [][]int16{s[:4000], s[4000:]} {
+		found := false
+		for _, f := range holdNotes {
+			found = found || audiotest.Has(half[1000:3000], 8000, f)
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// TestHoldMusic: reception puts the caller on hold (sendonly): xc5
+// answers the hold itself and the caller, its media moved to the relay
+// by one re-INVITE, hears the hold music instead of silence; reception
+// resumes and the two hear each other again.
+func TestHoldMusic(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	a := x.answeredCall()
+	res := a.in.reinvite(t, strings.Replace(a.rec.sdp, "sendrecv", "sendonly", 1))
+	if res.StatusCode != 200 || sdpDirection(res.Body()) != "recvonly" {
+		t.Fatalf("hold answered %d %q", res.StatusCode, res.Body())
+	}
+	toCaller := a.car.reinvited(t, 5*time.Second)
+	stop := a.cep.StartTone(toCaller, rtptest.PCMU, 1000) // the caller keeps talking
+	time.Sleep(2 * time.Second)
+	stop()
+	if !hearsMusic(a.cep.Received()) {
+		t.Error("the held caller does not hear the hold music")
+	}
+	res = a.in.reinvite(t, a.rec.sdp)
+	if res.StatusCode != 200 || sdpDirection(res.Body()) != "sendrecv" {
+		t.Fatalf("resume answered %d %q", res.StatusCode, res.Body())
+	}
+	hearEachOther(t, "after resume", a.cep, toCaller, 1000, a.rep, sdpAddr(t, res.Body()), 400)
+	if hearsMusic(a.cep.Received()) {
+		t.Error("the music goes on after resume")
+	}
+	if err := a.out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !a.rec.saw("BYE", 3*time.Second) {
+		t.Fatal("the caller's BYE did not reach reception")
+	}
+	x.idle()
+}
