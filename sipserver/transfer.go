@@ -71,15 +71,15 @@ func (b *b2bua) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := x.call
+	if replaces != "" {
+		b.attended(c, x, replaces, req, tx)
+		return
+	}
 	if code, reason := c.mayMove(x); code != 0 {
 		b.s.respond(tx, req, code, reason)
 		return
 	}
 	defer c.moveDone()
-	if replaces != "" {
-		b.attended(c, x, replaces, req, tx)
-		return
-	}
 	t := &transfer{c: c, x: x, target: target, req: req, tx: tx}
 	t.run()
 }

@@ -3,6 +3,7 @@ package sipserver
 import (
 	"context"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"xc5/internal/audiotest"
+	"xc5/internal/poll"
 	"xc5/internal/rtptest"
 )
 
@@ -17,8 +19,14 @@ import (
 // Refer-To <sip:target@…> and returns xc5's final answer.
 func (in *inbound) refer(t testing.TB, target string) *sip.Response {
 	t.Helper()
+	return in.referTo(t, "<sip:"+target+"@"+in.p.xc5+">")
+}
+
+// referTo sends a REFER with the given Refer-To in the callee's dialog.
+func (in *inbound) referTo(t testing.TB, referTo string) *sip.Response {
+	t.Helper()
 	req := sip.NewRequest(sip.REFER, in.dlg.InviteRequest.Contact().Address)
-	req.AppendHeader(sip.NewHeader("Refer-To", "<sip:"+target+"@"+in.p.xc5+">"))
+	req.AppendHeader(sip.NewHeader("Refer-To", referTo))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := in.dlg.Do(ctx, req)
@@ -219,6 +227,49 @@ func TestHoldMusic(t *testing.T) {
 	}
 	if !a.rec.saw("BYE", 3*time.Second) {
 		t.Fatal("the caller's BYE did not reach reception")
+	}
+	x.idle()
+}
+
+// TestAttendedTransfer: reception holds a carrier's caller (music), calls
+// sales on 608, then joins the two calls with a REFER whose Replaces
+// names its call to sales: the caller and sales hear each other, and
+// reception's two dialogs are hung up.
+func TestAttendedTransfer(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	sal, sep := x.mediaPhone(sales, salesPassword)
+	a := x.answeredCall()
+	if res := a.in.reinvite(t, strings.Replace(a.rec.sdp, "sendrecv", "sendonly", 1)); res.StatusCode != 200 {
+		t.Fatalf("hold: %d", res.StatusCode)
+	}
+	toCaller := a.car.reinvited(t, 5*time.Second)
+	consult := a.rec.dial("608")
+	sin := sal.next(5 * time.Second)
+	if err := sin.answer(); err != nil {
+		t.Fatal(err)
+	}
+	consult.answered(5 * time.Second)
+	d := consult.dlg
+	fromTag, _ := d.InviteRequest.From().Params.Get("tag")
+	toTag, _ := d.InviteResponse.To().Params.Get("tag")
+	replaces := url.QueryEscape(d.InviteRequest.CallID().Value() + ";to-tag=" + toTag + ";from-tag=" + fromTag)
+	res := a.in.referTo(t, "<sip:608@"+x.srv.addr+"?Replaces="+replaces+">")
+	if res.StatusCode != sip.StatusAccepted {
+		t.Fatalf("REFER with Replaces: %d %s", res.StatusCode, res.Reason)
+	}
+	a.rec.notified(t, "SIP/2.0 200", 5*time.Second)
+	toSales := sal.reinvited(t, 5*time.Second)
+	poll.Until(t, 5*time.Second, "reception's two dialogs hung up", func() bool { return a.rec.count("BYE") == 2 })
+	hearEachOther(t, "after the attended transfer", a.cep, toCaller, 1000, sep, toSales, 600)
+	if hearsMusic(a.cep.Received()) {
+		t.Error("the caller still hears the hold music")
+	}
+	if err := a.out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !sal.saw("BYE", 3*time.Second) {
+		t.Fatal("the caller's BYE did not reach sales")
 	}
 	x.idle()
 }
