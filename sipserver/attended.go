@@ -7,6 +7,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"xc5/media/relay"
 	"xc5/routing"
 )
 
@@ -150,4 +151,70 @@ func (j *joining) join() error {
 		donor.finish(routing.Answered, sip.StatusOK)
 	}()
 	return err
+}
+
+// inviteReplaces takes an INVITE with Replaces (RFC 3891) from a phone of
+// acct: it takes the place of the answering end of the call the Replaces
+// header names (a transferor's consulted target completing the
+// transfer, or a colleague taking over a call), which is hung up. Only a
+// phone of the same company may, and only the answering end is replaced
+// (xc5 keeps the caller's dialog).
+func (b *b2bua) inviteReplaces(req *sip.Request, tx sip.ServerTransaction, acct *routing.Account, v string) {
+	r := b.replaced(v)
+	if r == nil {
+		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	if r.acct == nil || !b.view.SameCompany(acct, r.acct) {
+		b.s.respond(tx, req, sip.StatusForbidden, "Forbidden")
+		return
+	}
+	c := r.call
+	if code, reason := c.mayMove(r); code != 0 {
+		b.s.respond(tx, req, code, reason)
+		return
+	}
+	defer c.moveDone()
+	if _, err := relay.SDPAddr(req.Body()); err != nil {
+		b.s.respond(tx, req, sip.StatusNotAcceptableHere, "No SDP Offer")
+		return
+	}
+	if err := c.anchorNow(c.caller); err != nil {
+		c.log.Warn("INVITE with Replaces: cannot anchor the caller's media", "err", err)
+		b.s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	dlg, err := b.dialogUA(req.Transport()).ReadInvite(req, tx)
+	if err != nil {
+		b.s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	tag, _ := dlg.InviteRequest.To().Params.Get("tag")
+	n := &end{call: c, uas: dlg, key: dialogKey(req.CallID().Value(), tag), name: acct.Username, acct: acct}
+	c.mu.Lock()
+	if c.ended || c.other != r {
+		c.mu.Unlock()
+		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	c.other, c.answeredBy = n, n.name
+	c.moves.gone = append(c.moves.gone, r)
+	c.mu.Unlock()
+	b.register(n)
+	c.count(acct)
+	mine, _ := c.sideOf(n)
+	mine.SetRemote(mustAddr(req.Body()))
+	mine.AllowSources(ipOf(req.Source())...)
+	c.stopMusic()
+	c.event(n.name + " replaced " + r.name)
+	res := sip.NewResponseFromRequest(dlg.InviteRequest, sip.StatusOK, "OK", c.offer())
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Server", b.s.cfg.Name))
+	if err := dlg.WriteResponse(res); err != nil {
+		c.log.Debug("the replacing phone did not take the call", "err", err)
+		c.hangup(nil)
+		return
+	}
+	c.transferorCDR(r, "replaced")
+	go c.dropGone(r)
 }

@@ -273,3 +273,31 @@ func TestAttendedTransfer(t *testing.T) {
 	}
 	x.idle()
 }
+
+// TestInviteWithReplaces: sales' phone sends an INVITE whose Replaces
+// names reception's dialog of an answered call (how a consulted target
+// completes an attended transfer): sales takes reception's place, the
+// caller and sales hear each other, and reception is hung up.
+func TestInviteWithReplaces(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	sal, sep := x.mediaPhone(sales, salesPassword)
+	a := x.answeredCall()
+	xc5Tag, _ := a.in.req.From().Params.Get("tag")
+	recTag, _ := a.in.dlg.InviteResponse.To().Params.Get("tag")
+	replaces := a.in.req.CallID().Value() + ";to-tag=" + recTag + ";from-tag=" + xc5Tag
+	takeover := sal.dial("6491231234", sip.NewHeader("Replaces", replaces))
+	res := takeover.answered(5 * time.Second)
+	toCaller := a.car.reinvited(t, 5*time.Second)
+	if !a.rec.saw("BYE", 5*time.Second) {
+		t.Error("reception was not hung up")
+	}
+	hearEachOther(t, "after the replacement", a.cep, toCaller, 1000, sep, sdpAddr(t, res.Body()), 600)
+	if err := a.out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !sal.saw("BYE", 3*time.Second) {
+		t.Fatal("the caller's BYE did not reach sales")
+	}
+	x.idle()
+}
