@@ -62,6 +62,9 @@ type Request struct {
 	// Loop plays the prompt again and again until the B2BUA hangs the leg
 	// up (hold music, a parked call).
 	Loop bool
+	// Say are digits a play app says after its prompt, one by one (the
+	// slot a call was parked in).
+	Say string
 }
 
 // Encode is the value of the HeaderArgs header.
@@ -83,6 +86,7 @@ func (r Request) Encode() string {
 	if r.Loop {
 		v.Set("loop", "1")
 	}
+	set("say", r.Say)
 	if r.MaxRecord > 0 {
 		v.Set("max", strconv.Itoa(int(r.MaxRecord/time.Second)))
 	}
@@ -101,7 +105,8 @@ func Decode(app, args string) (Request, error) {
 		return Request{}, fmt.Errorf("bad %s header: %v", HeaderArgs, err)
 	}
 	r := Request{App: app, Prompt: v.Get("prompt"), Mailbox: v.Get("mailbox"), Email: v.Get("email"),
-		Account: v.Get("account"), From: v.Get("from"), To: v.Get("to"), Room: v.Get("room"), Loop: v.Get("loop") == "1"}
+		Account: v.Get("account"), From: v.Get("from"), To: v.Get("to"), Room: v.Get("room"), Loop: v.Get("loop") == "1",
+		Say: v.Get("say")}
 	if k := v.Get("keys"); k != "" {
 		r.Keys = strings.Split(k, ",")
 	}

@@ -200,19 +200,8 @@ func (b *b2bua) inviteReplaces(req *sip.Request, tx sip.ServerTransaction, acct 
 	c.other, c.answeredBy = n, n.name
 	c.moves.gone = append(c.moves.gone, r)
 	c.mu.Unlock()
-	b.register(n)
-	c.count(acct)
-	mine, _ := c.sideOf(n)
-	mine.SetRemote(mustAddr(req.Body()))
-	mine.AllowSources(ipOf(req.Source())...)
-	c.stopMusic()
 	c.event(n.name + " replaced " + r.name)
-	res := sip.NewResponseFromRequest(dlg.InviteRequest, sip.StatusOK, "OK", c.offer())
-	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	res.AppendHeader(sip.NewHeader("Server", b.s.cfg.Name))
-	if err := dlg.WriteResponse(res); err != nil {
-		c.log.Debug("the replacing phone did not take the call", "err", err)
-		c.hangup(nil)
+	if !c.welcome(n, req, dlg.WriteResponse) {
 		return
 	}
 	c.transferorCDR(r, "replaced")

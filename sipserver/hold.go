@@ -148,11 +148,23 @@ func (c *call) playMusic(side *relay.Side, ref []byte) (*end, error) {
 }
 
 // mediaOn sends a media leg for req whose audio goes into side of the
-// relay (rather than side 1, as runMedia does): the nodes are tried in
-// turn; the first that answers is returned, acknowledged and registered.
+// relay (rather than side 1, as runMedia does): side now sends to the
+// node that answered.
 func (c *call) mediaOn(side *relay.Side, ref []byte, req media.Request, name string) (*end, error) {
+	e, err := c.inviteNode(req, withDirection(relay.RewriteSDP(ref, side.Local()), "sendrecv"), name)
+	if err != nil {
+		return nil, err
+	}
+	side.SetRemote(mustAddr(e.uac.InviteResponse.Body()))
+	side.AllowSources(ipOf(e.uac.InviteResponse.Source())...)
+	return e, nil
+}
+
+// inviteNode sends a media leg for req with SDP offer to the nodes in
+// turn; the first that answers is returned, acknowledged and registered
+// (its BYE then only reports the app's result).
+func (c *call) inviteNode(req media.Request, offer []byte, name string) (*end, error) {
 	b := c.b
-	offer := withDirection(relay.RewriteSDP(ref, side.Local()), "sendrecv")
 	var last error
 	for _, node := range c.mediaNodes(req) {
 		r, tag, err := c.mediaRequest(req, node)
@@ -188,8 +200,6 @@ func (c *call) mediaOn(side *relay.Side, ref []byte, req media.Request, name str
 			last = err
 			continue
 		}
-		side.SetRemote(mustAddr(dlg.InviteResponse.Body()))
-		side.AllowSources(ipOf(dlg.InviteResponse.Source())...)
 		return e, nil
 	}
 	if last == nil {

@@ -33,6 +33,7 @@ type moveState struct {
 	gone       []*end // transferors that left the call and may still BYE
 	held       *end   // the party that put the other on hold
 	music      *end   // the media leg playing hold music to the other
+	park       parkState
 	events     []string
 }
 
@@ -52,6 +53,7 @@ type transfer struct {
 	tx      sip.ServerTransaction
 	started bool // the REFER was accepted and x left the call
 	ok      bool // the caller's media is anchored: the target can be bridged
+	quiet   bool // a park, which notes its own event
 }
 
 // onRefer takes a REFER in a call's dialog.
@@ -81,6 +83,10 @@ func (b *b2bua) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	defer c.moveDone()
 	t := &transfer{c: c, x: x, target: target, req: req, tx: tx}
+	if b.view.EarlyRewrite(x.acct, target) == ParkCode {
+		t.park() // park.go
+		return
+	}
 	t.run()
 }
 
@@ -243,7 +249,9 @@ func (t *transfer) start() bool {
 		t.notify(sip.StatusServiceUnavailable, "Service Unavailable", true)
 		return false
 	}
-	c.event(t.x.name + " transferred the call to " + t.target)
+	if !t.quiet {
+		c.event(t.x.name + " transferred the call to " + t.target)
+	}
 	c.log.Debug("transfer", "by", t.x.name, "to", t.target)
 	t.ok = true
 	return true
@@ -374,6 +382,7 @@ func (c *call) endMoves() {
 	gone := append([]*end(nil), c.moves.gone...)
 	c.mu.Unlock()
 	c.stopMusic()
+	c.unpark()
 	for _, x := range gone {
 		go c.dropGone(x)
 	}

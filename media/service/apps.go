@@ -51,6 +51,9 @@ func (l *leg) runApp(ctx context.Context) media.Result {
 // the B2BUA does not take a quiet node for a dead one.
 func (l *leg) play(ctx context.Context) {
 	audio := l.prompt(ctx, l.req.Prompt, "")
+	if l.req.Say != "" {
+		audio = append(append([]int16(nil), audio...), say(digitWords(l.req.Say)...)...)
+	}
 	if !l.req.Loop {
 		_, _ = l.c.play(ctx, audio, false)
 		return
