@@ -116,7 +116,9 @@ func (c *call) run() {
 		External: c.who.acct == nil}, d)
 	c.mu.Lock()
 	c.trace = tr
-	answered := c.other != nil
+	// A transfer or park may have taken the answering end away meanwhile:
+	// the call is then its to carry on (transfer.go).
+	answered := c.other != nil || c.moves.moved
 	up := c.callerUp
 	c.mu.Unlock()
 	close(c.decided)

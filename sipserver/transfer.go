@@ -30,6 +30,7 @@ import (
 type moveState struct {
 	sdpVersion int    // added to the o= version of xc5's own re-INVITEs
 	busy       bool   // a transfer or park is being carried out
+	moved      bool   // one was: the call's run no longer decides its end
 	gone       []*end // transferors that left the call and may still BYE
 	held       *end   // the party that put the other on hold
 	music      *end   // the media leg playing hold music to the other
@@ -135,7 +136,7 @@ func (c *call) mayMove(x *end) (int, string) {
 	case c.moves.busy:
 		return sip.StatusRequestPending, "Request Pending"
 	}
-	c.moves.busy = true
+	c.moves.busy, c.moves.moved = true, true
 	return 0, ""
 }
 
