@@ -12,6 +12,7 @@ import (
 	"xc5/media"
 	"xc5/media/prompts"
 	"xc5/media/relay"
+	"xc5/routing"
 )
 
 // Hold with music: a re-INVITE by which one party (x) puts the other (y)
@@ -73,7 +74,11 @@ func (c *call) hold(x, y *end, req *sip.Request, tx sip.ServerTransaction) bool 
 		return false
 	}
 	xs, _ := c.sideOf(x)
-	music, err := c.playMusic(xs, c.negotiated(y))
+	owner := x.acct // the holding party's company chooses the music
+	if owner == nil {
+		owner = y.acct
+	}
+	music, err := c.playMusic(xs, c.negotiated(y), owner)
 	if err != nil {
 		c.log.Warn("hold: no hold music", "err", err)
 		xs.SetRemote(mustAddr(req.Body())) // x is still there, its media through the relay now
@@ -143,8 +148,16 @@ func (c *call) negotiated(y *end) []byte {
 
 // playMusic has a media node loop the hold music into side: its leg is
 // offered ref's codecs at side's address, and side now sends to the node.
-func (c *call) playMusic(side *relay.Side, ref []byte) (*end, error) {
-	return c.mediaOn(side, ref, media.Request{App: media.AppPlay, Prompt: prompts.HoldMusicGUID, Loop: true}, "media:hold")
+// The music is owner's (its account's or an ancestor's hold_prompt),
+// else the system's.
+func (c *call) playMusic(side *relay.Side, ref []byte, owner *routing.Account) (*end, error) {
+	prompt := prompts.HoldMusicGUID
+	if owner != nil {
+		if p := c.b.view.HoldMusic(owner); p != "" {
+			prompt = p
+		}
+	}
+	return c.mediaOn(side, ref, media.Request{App: media.AppPlay, Prompt: prompt, Loop: true}, "media:hold")
 }
 
 // mediaOn sends a media leg for req whose audio goes into side of the

@@ -105,7 +105,7 @@ func (t *transfer) park() {
 	c.mu.Unlock()
 	if music == nil {
 		_, side1 := c.sideOf(c.caller)
-		m, err := c.playMusic(side1, c.negotiated(c.caller))
+		m, err := c.playMusic(side1, c.negotiated(c.caller), x.acct)
 		if err != nil {
 			c.log.Warn("park: no hold music", "err", err)
 			b.parks.take(company.GUID, code, c)

@@ -13,6 +13,8 @@ import (
 	"xc5/internal/audiotest"
 	"xc5/internal/poll"
 	"xc5/internal/rtptest"
+	"xc5/media/wav"
+	"xc5/resource"
 )
 
 // refer sends a REFER in the callee's dialog (the transferor) with
@@ -369,6 +371,51 @@ func TestParkRingsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	hearEachOther(t, "after the ring back", a.cep, toCaller, 1000, a.rep, sdpAddr(t, in.req.Body()), 400)
+	if err := a.out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	x.idle()
+}
+
+// TestCompanyHoldMusic: a company that sets hold_prompt to a prompt of
+// its own (here a 300 Hz tone) has its held callers hear that instead of
+// the system's hold music; a prompt of another company is ignored.
+func TestCompanyHoldMusic(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	co := x.ids["acmebrick.x.co.nz"]
+	guid := resource.NewGUID()
+	tone := wav.Encode(audiotest.Tone(300, 8000, 16000, 0.3), 8000)
+	if _, _, err := x.store.PutAudio(context.Background(), "", co, guid, tone, tone, 2000); err != nil {
+		t.Fatal(err)
+	}
+	x.account("", `{"username":"other.test"}`)
+	foreign := resource.NewGUID()
+	if _, _, err := x.store.PutAudio(context.Background(), "", x.ids["other.test"], foreign, tone, tone, 2000); err != nil {
+		t.Fatal(err)
+	}
+	x.patch(reception, `{"hold_prompt":"`+foreign+`"}`)
+	poll.Until(t, 5*time.Second, "the view to see hold_prompt", func() bool {
+		return x.view.Account(reception).HoldPrompt == foreign
+	})
+	if got := x.view.HoldMusic(x.view.Account(reception)); got != "" {
+		t.Fatalf("another company's prompt is used as hold music: %q", got)
+	}
+	x.patch(reception, `{"hold_prompt":""}`)
+	x.patch("acmebrick.x.co.nz", `{"hold_prompt":"`+guid+`"}`)
+	poll.Until(t, 5*time.Second, "the company's hold music in the view", func() bool {
+		return x.view.HoldMusic(x.view.Account(reception)) == guid
+	})
+	a := x.answeredCall()
+	if res := a.in.reinvite(t, strings.Replace(a.rec.sdp, "sendrecv", "sendonly", 1)); res.StatusCode != 200 {
+		t.Fatalf("hold: %d", res.StatusCode)
+	}
+	a.car.reinvited(t, 5*time.Second)
+	time.Sleep(2 * time.Second)
+	got := lastSamples(a.cep.Received(), 8000)
+	if !audiotest.Has(got, 8000, 300) || hearsMusic(got) {
+		t.Errorf("the held caller does not hear the company's own hold music (%d samples)", len(got))
+	}
 	if err := a.out.hangup(); err != nil {
 		t.Fatal(err)
 	}
