@@ -129,10 +129,8 @@ func (c *call) mayMove(x *end) (int, string) {
 		return sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist"
 	case x.media != nil || x.acct == nil:
 		return sip.StatusForbidden, "Transfer Not Allowed"
-	case x != c.other:
-		// The caller's dialog is the one xc5 keeps (call.caller): the
-		// party a transfer passes on.
-		return sip.StatusForbidden, "Only The Answering Party Can Transfer"
+	case x != c.other && (x != c.caller || c.other == nil || c.other.media != nil):
+		return sip.StatusForbidden, "Transfer Not Allowed Now"
 	case c.moves.busy:
 		return sip.StatusRequestPending, "Request Pending"
 	}
@@ -233,10 +231,20 @@ func (t *transfer) start() bool {
 	t.started = true
 	c := t.c
 	c.mu.Lock()
-	if c.ended || c.other != t.x {
+	byCaller := t.x == c.caller && c.other != nil
+	if c.ended || (c.other != t.x && !byCaller) {
 		c.mu.Unlock()
 		c.b.s.respond(t.tx, t.req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return false
+	}
+	var y *end
+	var ref []byte
+	if byCaller {
+		y = c.other
+		c.mu.Unlock()
+		ref = c.sdpKnown(y) // what y knows of the caller, before y becomes it
+		c.mu.Lock()
+		c.swapCaller(y)
 	}
 	c.other = nil
 	c.moves.gone = append(c.moves.gone, t.x)
@@ -244,7 +252,16 @@ func (t *transfer) start() bool {
 	ct := c.b.contact(t.req.Transport())
 	c.b.s.respond(t.tx, t.req, sip.StatusAccepted, "Accepted", &ct)
 	t.notify(sip.StatusTrying, "Trying", false)
-	if err := c.anchorNow(c.caller); err != nil {
+	var err error
+	if byCaller {
+		// y now faces side 0 of the relay, where the caller was.
+		if _, err = c.ensureAnchor(); err == nil {
+			err = c.connect(y, ref)
+		}
+	} else {
+		err = c.anchorNow(c.caller)
+	}
+	if err != nil {
 		c.log.Warn("transfer: cannot anchor the caller's media", "err", err)
 		c.rejoin(t.x)
 		t.notify(sip.StatusServiceUnavailable, "Service Unavailable", true)
@@ -256,6 +273,20 @@ func (t *transfer) start() bool {
 	c.log.Debug("transfer", "by", t.x.name, "to", t.target)
 	t.ok = true
 	return true
+}
+
+// swapCaller makes y, the answering end of a call whose caller transfers
+// it, the call's caller: the party xc5 keeps and passes on. The call
+// keeps its original INVITE and identity (records, presentation); its
+// context is now y's dialog's, which ends the rings if y hangs up.
+// c.mu is held.
+func (c *call) swapCaller(y *end) {
+	c.caller = y
+	if y.uac != nil {
+		c.ctx = y.uac.Context()
+	} else {
+		c.ctx = y.uas.Context()
+	}
 }
 
 // bridged reports that the caller now talks to a new party.
@@ -399,8 +430,12 @@ func (c *call) transferorCDR(x *end, outcome string) {
 	c.mu.Lock()
 	answeredAt, events := c.answeredAt, strings.Join(c.moves.events, "; ")
 	c.mu.Unlock()
+	direction := "in"
+	if x.uas == c.dlg {
+		direction = "out" // the call's own caller passed it on
+	}
 	vals := map[string]any{
-		"direction": "in", "from": c.who.name(), "to": c.dialed, "started": rfc3339(c.started), "ended": rfc3339(now),
+		"direction": direction, "from": c.who.name(), "to": c.dialed, "started": rfc3339(c.started), "ended": rfc3339(now),
 		"outcome": outcome, "code": int64(sip.StatusOK), "call_id": c.id, "answered": rfc3339(answeredAt),
 		"answered_by": x.name, "duration": int64(0), "withheld": c.who.trunk != nil && c.who.private,
 		"transfers": events,

@@ -421,3 +421,56 @@ func TestCompanyHoldMusic(t *testing.T) {
 	}
 	x.idle()
 }
+
+// TestBlindTransferByCaller: reception calls a customer's mobile over the
+// carrier and, once answered, transfers the customer to 608: the customer
+// (re-INVITEd to the relay) and sales hear each other, reception leaves
+// with a record of its own (out, transferred).
+func TestBlindTransferByCaller(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	cus, cep := x.mediaPhone("", "")
+	x.trunk(cus.addr, "", "")
+	rec, rep := x.mediaPhone(reception, password)
+	sal, sep := x.mediaPhone(sales, salesPassword)
+	out := rec.dial("0211234567")
+	in := cus.next(5 * time.Second)
+	if err := in.answer(); err != nil {
+		t.Fatal(err)
+	}
+	res := out.answered(5 * time.Second)
+	hearEachOther(t, "before the transfer", rep, sdpAddr(t, res.Body()), 400, cep, sdpAddr(t, in.req.Body()), 1000)
+	refer := sip.NewRequest(sip.REFER, out.dlg.InviteResponse.Contact().Address)
+	refer.AppendHeader(sip.NewHeader("Refer-To", "<sip:608@"+x.srv.addr+">"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rr, err := out.dlg.Do(ctx, refer)
+	if err != nil || rr.StatusCode != sip.StatusAccepted {
+		t.Fatalf("REFER from the caller: %v %v", rr, err)
+	}
+	toCustomer := cus.reinvited(t, 5*time.Second)
+	sin := sal.next(5 * time.Second)
+	if err := sin.answer(); err != nil {
+		t.Fatal(err)
+	}
+	rec.notified(t, "SIP/2.0 200", 5*time.Second)
+	if !rec.saw("BYE", 5*time.Second) {
+		t.Error("reception was not hung up after the transfer")
+	}
+	hearEachOther(t, "after the transfer", cep, toCustomer, 1000, sep, sdpAddr(t, sin.req.Body()), 600)
+	if err := in.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !sal.saw("BYE", 3*time.Second) {
+		t.Fatal("the customer's BYE did not reach sales")
+	}
+	x.idle()
+	var mine map[string]any
+	for _, c := range x.cdrs(reception, 2) {
+		if c["outcome"] == "transferred" {
+			mine = c
+		}
+	}
+	if mine == nil || mine["direction"] != "out" {
+		t.Errorf("reception's records: %v", x.cdrs(reception, 2))
+	}
+}
