@@ -29,6 +29,7 @@ type joining struct {
 	donor *call
 	tDon  *end // T's end in donor
 	mover *end // donor's other party, which moves into keep
+	swap  bool // T is keep's caller: keep's answering end becomes its caller
 }
 
 // attended carries out a REFER with Replaces from x, an end of c.
@@ -40,7 +41,7 @@ func (b *b2bua) attended(c *call, x *end, replaces string, req *sip.Request, tx 
 	}
 	j, ok := newJoining(c, x, r.call, r)
 	if !ok {
-		b.s.respond(tx, req, sip.StatusForbidden, "Only A Call The Transferor Answered Can Be Kept")
+		b.s.respond(tx, req, sip.StatusForbidden, "Transfer Not Allowed Now")
 		return
 	}
 	if code, reason := j.keep.mayMove(j.tKeep); code != 0 {
@@ -82,6 +83,35 @@ func (b *b2bua) replaced(v string) *end {
 	return nil
 }
 
+// swapKeep makes the kept call's other party its caller when T placed
+// it (T then stands as its answering end, which the join replaces), and
+// anchors the kept call's media.
+func (j *joining) swapKeep() error {
+	keep := j.keep
+	if !j.swap {
+		return keep.anchorNow(keep.caller)
+	}
+	keep.mu.Lock()
+	y := keep.other
+	keep.mu.Unlock()
+	if y == nil || y.media != nil {
+		return errCallOver
+	}
+	ref := keep.sdpKnown(y)
+	keep.mu.Lock()
+	if keep.ended || keep.other != y || keep.caller != j.tKeep {
+		keep.mu.Unlock()
+		return errCallOver
+	}
+	keep.swapCaller(y)
+	keep.other = j.tKeep
+	keep.mu.Unlock()
+	if _, err := keep.ensureAnchor(); err != nil {
+		return err
+	}
+	return keep.connect(y, ref)
+}
+
 // newJoining decides which of the two calls is kept: the one T answered.
 func newJoining(c *call, x *end, o *call, r *end) (*joining, bool) {
 	c.mu.Lock()
@@ -97,7 +127,9 @@ func newJoining(c *call, x *end, o *call, r *end) (*joining, bool) {
 	case rOther:
 		j = &joining{keep: o, tKeep: r, donor: c, tDon: x}
 	default:
-		return nil, false
+		// T placed both calls: x's call is kept, its answering end
+		// becoming its kept party (swapCaller).
+		j = &joining{keep: c, tKeep: x, donor: o, tDon: r, swap: true}
 	}
 	j.donor.mu.Lock()
 	j.mover = j.donor.peerLocked(j.tDon)
@@ -109,7 +141,7 @@ func newJoining(c *call, x *end, o *call, r *end) (*joining, bool) {
 // place and ends the donor call and T's dialogs.
 func (j *joining) join() error {
 	keep, donor := j.keep, j.donor
-	if err := keep.anchorNow(keep.caller); err != nil {
+	if err := j.swapKeep(); err != nil {
 		return err
 	}
 	ref := donor.sdpKnown(j.mover)

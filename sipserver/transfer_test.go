@@ -474,3 +474,48 @@ func TestBlindTransferByCaller(t *testing.T) {
 		t.Errorf("reception's records: %v", x.cdrs(reception, 2))
 	}
 }
+
+// TestAttendedTransferByCaller: reception placed both calls (to a
+// customer's mobile, then to sales on 608) and joins them: the customer
+// and sales hear each other.
+func TestAttendedTransferByCaller(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	cus, cep := x.mediaPhone("", "")
+	x.trunk(cus.addr, "", "")
+	rec, _ := x.mediaPhone(reception, password)
+	sal, sep := x.mediaPhone(sales, salesPassword)
+	first := rec.dial("0211234567")
+	in := cus.next(5 * time.Second)
+	if err := in.answer(); err != nil {
+		t.Fatal(err)
+	}
+	first.answered(5 * time.Second)
+	consult := rec.dial("608")
+	sin := sal.next(5 * time.Second)
+	if err := sin.answer(); err != nil {
+		t.Fatal(err)
+	}
+	consult.answered(5 * time.Second)
+	d := consult.dlg
+	fromTag, _ := d.InviteRequest.From().Params.Get("tag")
+	toTag, _ := d.InviteResponse.To().Params.Get("tag")
+	replaces := url.QueryEscape(d.InviteRequest.CallID().Value() + ";to-tag=" + toTag + ";from-tag=" + fromTag)
+	refer := sip.NewRequest(sip.REFER, first.dlg.InviteResponse.Contact().Address)
+	refer.AppendHeader(sip.NewHeader("Refer-To", "<sip:608@"+x.srv.addr+"?Replaces="+replaces+">"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if rr, err := first.dlg.Do(ctx, refer); err != nil || rr.StatusCode != sip.StatusAccepted {
+		t.Fatalf("REFER with Replaces: %v %v", rr, err)
+	}
+	toCustomer := cus.reinvited(t, 5*time.Second)
+	toSales := sal.reinvited(t, 5*time.Second)
+	poll.Until(t, 5*time.Second, "reception's two dialogs hung up", func() bool { return rec.count("BYE") == 2 })
+	hearEachOther(t, "after the join", cep, toCustomer, 1000, sep, toSales, 600)
+	if err := sin.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !cus.saw("BYE", 3*time.Second) {
+		t.Fatal("sales' BYE did not reach the customer")
+	}
+	x.idle()
+}
