@@ -267,12 +267,44 @@ func (t *transfer) start() bool {
 		t.notify(sip.StatusServiceUnavailable, "Service Unavailable", true)
 		return false
 	}
+	c.musicWhileRinging(t.x.acct)
 	if !t.quiet {
 		c.event(t.x.name + " transferred the call to " + t.target)
 	}
 	c.log.Debug("transfer", "by", t.x.name, "to", t.target)
 	t.ok = true
 	return true
+}
+
+// musicWhileRinging gives the caller hold music while a transfer's target
+// rings (or a park is set up), when a media node is there and none plays
+// yet: the answer (or a menu) takes the relay's side 1 over, and the music
+// stops once the transfer is decided.
+func (c *call) musicWhileRinging(owner *routing.Account) {
+	if len(c.b.s.cfg.Media) == 0 {
+		return
+	}
+	c.mu.Lock()
+	playing := c.moves.music != nil
+	c.mu.Unlock()
+	if playing {
+		return
+	}
+	_, side1 := c.sideOf(c.caller)
+	m, err := c.playMusic(side1, c.negotiated(c.caller), owner)
+	if err != nil {
+		c.log.Debug("no music while the transfer rings", "err", err)
+		return
+	}
+	c.mu.Lock()
+	if c.moves.music == nil && !c.ended {
+		c.moves.music, m = m, nil
+	}
+	c.mu.Unlock()
+	if m != nil {
+		c.b.forget(m)
+		go m.bye(context.Background())
+	}
 }
 
 // swapCaller makes y, the answering end of a call whose caller transfers

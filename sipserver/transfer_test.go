@@ -125,6 +125,10 @@ func TestBlindTransfer(t *testing.T) {
 	}
 	toCaller := a.car.reinvited(t, 5*time.Second) // the caller's media now goes through xc5
 	sin := sal.next(5 * time.Second)
+	time.Sleep(1500 * time.Millisecond) // sales rings
+	if !hearsMusic(a.cep.Received()) {
+		t.Error("the caller does not hear music while the target rings")
+	}
 	if err := sin.answer(); err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +138,9 @@ func TestBlindTransfer(t *testing.T) {
 		t.Error("reception was not hung up after the transfer")
 	}
 	hearEachOther(t, "after the transfer", a.cep, toCaller, 1000, sep, sdpAddr(t, sin.req.Body()), 600)
+	if hearsMusic(a.cep.Received()) {
+		t.Error("the music goes on after the target answered")
+	}
 	if err := a.out.hangup(); err != nil {
 		t.Fatal(err)
 	}
