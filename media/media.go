@@ -24,7 +24,7 @@ const (
 	AppMenu         = "menu"          // play a prompt and read a key of a digit map
 	AppVoicemail    = "voicemail"     // play a greeting, record a message, keep and mail it
 	AppRecordPrompt = "record-prompt" // record a prompt by phone, play it back, keep it on 1
-	AppPlay         = "play"          // play a prompt and hang up (announcements, goodbye)
+	AppPlay         = "play"          // play a prompt and hang up (announcements, goodbye); Loop: until hung up (hold music)
 	AppConference   = "conference"    // join a conference room and talk with its other members
 	AppMailbox      = "mailbox"       // ask a mailbox's PIN, then play, save and delete its messages
 )
@@ -59,6 +59,12 @@ type Request struct {
 	// Room is the conference room (the number of the account that owns
 	// it, system-wide unique).
 	Room string
+	// Loop plays the prompt again and again until the B2BUA hangs the leg
+	// up (hold music, a parked call).
+	Loop bool
+	// Say are digits a play app says after its prompt, one by one (the
+	// slot a call was parked in).
+	Say string
 }
 
 // Encode is the value of the HeaderArgs header.
@@ -77,6 +83,10 @@ func (r Request) Encode() string {
 	set("from", r.From)
 	set("to", r.To)
 	set("room", r.Room)
+	if r.Loop {
+		v.Set("loop", "1")
+	}
+	set("say", r.Say)
 	if r.MaxRecord > 0 {
 		v.Set("max", strconv.Itoa(int(r.MaxRecord/time.Second)))
 	}
@@ -95,7 +105,8 @@ func Decode(app, args string) (Request, error) {
 		return Request{}, fmt.Errorf("bad %s header: %v", HeaderArgs, err)
 	}
 	r := Request{App: app, Prompt: v.Get("prompt"), Mailbox: v.Get("mailbox"), Email: v.Get("email"),
-		Account: v.Get("account"), From: v.Get("from"), To: v.Get("to"), Room: v.Get("room")}
+		Account: v.Get("account"), From: v.Get("from"), To: v.Get("to"), Room: v.Get("room"), Loop: v.Get("loop") == "1",
+		Say: v.Get("say")}
 	if k := v.Get("keys"); k != "" {
 		r.Keys = strings.Split(k, ",")
 	}

@@ -50,6 +50,8 @@ var Account = &Resource{
 			Description: "Country calling code used to translate dialed national numbers to e.164; inherited when empty. Set by the provider: read-only below system-level access"},
 		{Name: "area_code", Type: String, Check: code("area_code", 1, 5),
 			Description: "Area code used to translate dialed local numbers to e.164; inherited when empty"},
+		{Name: "hold_prompt", Type: String, Check: checkGUIDOrEmpty,
+			Description: "GUID of a prompt of this account or an ancestor that held and parked callers hear instead of the system hold music (looped); inherited from the parent when empty"},
 	},
 }
 

@@ -240,6 +240,7 @@ var CDR = &Resource{
 		{Name: "call_id", Type: String, ReadOnly: true, Description: "SIP Call-ID of the caller's leg"},
 		{Name: "withheld", Type: Boolean, ReadOnly: true, Description: "The external caller withheld its number (Privacy: id): from keeps the real number for system-level access and reads anonymous below it"},
 		{Name: "recorded", Type: Boolean, ReadOnly: true, Description: "The call was recorded for the account that answered it (its record_email callrules); the recording went by mail"},
+		{Name: "transfers", Type: String, ReadOnly: true, Description: "Who passed the call on, to whom and when: transfers, parks and retrievals, oldest first, separated by \"; \" (\"2026-05-01T09:00:00Z reception@acme transferred the call to 608\")"},
 	},
 }
 

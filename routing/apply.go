@@ -143,8 +143,10 @@ func (v *View) replaceLocked(old *Account, r *resource.Resource, guid string, re
 				delete(v.prompts, code)
 			}
 		}
+		delete(v.promptAcc, guid)
 		if rec != nil {
 			p := &Prompt{GUID: rec.GUID, Account: a.GUID, GroupAccess: str(rec.Values, "group_access")}
+			v.promptAcc[p.GUID] = a.GUID
 			v.prompts[p.GroupAccess] = p
 			v.promptsOf[a.GUID] = append(v.promptsOf[a.GUID], p.GroupAccess)
 		}

@@ -101,6 +101,7 @@ func (v *View) Reload(ctx context.Context, store resource.Store) error {
 		fresh.mu.RLock()
 		v.mu.Lock()
 		v.accounts, v.byName, v.numbers, v.prompts, v.promptsOf = fresh.accounts, fresh.byName, fresh.numbers, fresh.prompts, fresh.promptsOf
+		v.promptAcc = fresh.promptAcc
 		v.locations, v.timeSets = fresh.locations, fresh.timeSets
 		v.mu.Unlock()
 		fresh.mu.RUnlock()
@@ -234,6 +235,7 @@ var tables = func() []*resource.Resource {
 func (v *View) loadAccounts(ctx context.Context, store resource.Store) error {
 	accounts, byName := map[string]*Account{}, map[string]*Account{}
 	numbers, prompts, promptsOf := map[string]*Number{}, map[string]*Prompt{}, map[string][]string{}
+	promptAcc := map[string]string{}
 	if err := store.ListAll(ctx, resource.Account, func(r resource.Record) error {
 		if r.Values["username"] == resource.SystemPool {
 			return nil // free numbers route nowhere
@@ -266,6 +268,7 @@ func (v *View) loadAccounts(ctx context.Context, store resource.Store) error {
 			p := &Prompt{GUID: r.GUID, Account: a.GUID, GroupAccess: str(r.Values, "group_access")}
 			prompts[p.GroupAccess] = p
 			promptsOf[a.GUID] = append(promptsOf[a.GUID], p.GroupAccess)
+			promptAcc[p.GUID] = a.GUID
 		}},
 		{resource.AccountResource, func(a *Account, r resource.Record) { a.Partition = a.Partition || isPartition(r) }},
 	} {
@@ -284,6 +287,7 @@ func (v *View) loadAccounts(ctx context.Context, store resource.Store) error {
 	}
 	v.mu.Lock()
 	v.accounts, v.byName, v.numbers, v.prompts, v.promptsOf = accounts, byName, numbers, prompts, promptsOf
+	v.promptAcc = promptAcc
 	v.mu.Unlock()
 	return nil
 }

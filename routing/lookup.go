@@ -143,6 +143,31 @@ func (v *View) PickupGroup(a *Account) string {
 	return ""
 }
 
+// HoldMusic is the prompt an account's held and parked callers hear: the
+// hold_prompt of the nearest account of its chain that sets one, if that
+// prompt belongs to that account or one of its ancestors (a company
+// cannot play another's audio); "" for the system hold music.
+func (v *View) HoldMusic(a *Account) string {
+	chain := v.ancestors(a)
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for i, x := range chain {
+		if x.HoldPrompt == "" {
+			continue
+		}
+		owner := v.promptAcc[strings.ToUpper(x.HoldPrompt)]
+		if owner == "" {
+			owner = v.promptAcc[x.HoldPrompt]
+		}
+		for _, y := range chain[i:] {
+			if owner != "" && y.GUID == owner {
+				return x.HoldPrompt
+			}
+		}
+	}
+	return ""
+}
+
 // Company returns the root of an account's company: the nearest account
 // of its chain (itself included) that holds api_access=user (a
 // partition), else its top-level account. Everything meant by "the same
@@ -268,6 +293,6 @@ func (v *View) AccountRecord(id string) (resource.Record, bool) {
 		"cfna_duration": int64(a.CfnaDuration), "cfna_dest": a.CfnaDest, "cfna_active": a.CfnaActive,
 		"pickup_group": a.PickupGroup, "ums_pin": a.UmsPin, "concurrent_limit": int64(a.ConcurrentLimit),
 		"private": a.Private, "callerid": a.CallerID, "timezone": a.Timezone,
-		"country_code": a.CountryCode, "area_code": a.AreaCode,
+		"country_code": a.CountryCode, "area_code": a.AreaCode, "hold_prompt": a.HoldPrompt,
 	}}, true
 }

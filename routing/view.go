@@ -31,6 +31,7 @@ type Account struct {
 	Private, CallerID      bool
 	Timezone               string
 	CountryCode, AreaCode  string
+	HoldPrompt             string // hold music (HoldMusic)
 	// Partition is true for an account holding api_access=user: a company
 	// root (see Company).
 	Partition bool
@@ -159,6 +160,7 @@ type View struct {
 	numbers   map[string]*Number  // by E.164
 	prompts   map[string]*Prompt  // by group_access code
 	promptsOf map[string][]string // account GUID -> its prompt codes
+	promptAcc map[string]string   // prompt GUID -> its account's GUID
 	locations map[string]*Location
 	timeSets  map[string]dialplan.TimeSet
 	zones     map[string]*time.Location
@@ -200,7 +202,7 @@ func NewView(d Defaults) *View {
 		d.Location = time.UTC
 	}
 	return &View{defaults: d, accounts: map[string]*Account{}, byName: map[string]*Account{},
-		numbers: map[string]*Number{}, prompts: map[string]*Prompt{}, promptsOf: map[string][]string{},
+		numbers: map[string]*Number{}, prompts: map[string]*Prompt{}, promptsOf: map[string][]string{}, promptAcc: map[string]string{},
 		locations: map[string]*Location{}, timeSets: map[string]dialplan.TimeSet{}, zones: map[string]*time.Location{}, ready: closedChan}
 }
 
@@ -209,7 +211,7 @@ func AccountFromRecord(rec resource.Record) *Account {
 	v := rec.Values
 	return &Account{GUID: rec.GUID, Username: str(v, "username"), Parent: rec.Parent, Enabled: boolean(v, "enabled"),
 		CfnaDuration: integer(v, "cfna_duration"), CfnaDest: str(v, "cfna_dest"), CfnaActive: boolean(v, "cfna_active"),
-		PickupGroup: str(v, "pickup_group"), UmsPin: str(v, "ums_pin"), ConcurrentLimit: integer(v, "concurrent_limit"),
+		PickupGroup: str(v, "pickup_group"), UmsPin: str(v, "ums_pin"), HoldPrompt: str(v, "hold_prompt"), ConcurrentLimit: integer(v, "concurrent_limit"),
 		Private: boolean(v, "private"), CallerID: boolean(v, "callerid"), Timezone: str(v, "timezone"),
 		CountryCode: str(v, "country_code"), AreaCode: str(v, "area_code")}
 }
@@ -319,6 +321,7 @@ func (v *View) SetAccount(acct resource.Record, rules Rules) {
 		}
 	}
 	for _, p := range prompts {
+		v.promptAcc[p.GUID] = a.GUID
 		v.prompts[p.GroupAccess] = p
 		v.promptsOf[a.GUID] = append(v.promptsOf[a.GUID], p.GroupAccess)
 	}
@@ -351,6 +354,11 @@ func (v *View) removeLocked(guid string) {
 		}
 	}
 	delete(v.promptsOf, guid)
+	for p, acc := range v.promptAcc {
+		if acc == guid {
+			delete(v.promptAcc, p)
+		}
+	}
 }
 
 // SetLocations replaces all locations.

@@ -44,6 +44,7 @@ type b2bua struct {
 	active  map[string]int        // account GUID -> calls set up on this node
 	dialogs map[string]*end       // dialog key -> one end of a call
 	ringing map[*ringing]struct{} // rings in progress, for pickup
+	parks   parkLot               // parked calls (park.go)
 	calls   int                   // calls in progress
 
 	setups    atomic.Int64 // calls being set up (see Config.MaxCallSetups)
@@ -119,6 +120,7 @@ func (s *Server) EnableCalls(view *routing.View) error {
 	s.Handle(sip.CANCEL, b.onCancel)
 	s.Handle(sip.INFO, b.onInfo)
 	s.Handle(sip.SUBSCRIBE, b.onSubscribe)
+	s.Handle(sip.REFER, b.onRefer)
 	b.watchMailboxes(store)
 	return nil
 }

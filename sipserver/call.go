@@ -3,6 +3,7 @@ package sipserver
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,6 +73,8 @@ type call struct {
 	answeredBy   string
 	mediaOutcome string
 	g711         bool // offer only G.711 (the relay records it)
+	// moves are the call's transfers, holds and parks (transfer.go).
+	moves moveState
 }
 
 // ackWait is a 2xx that xc5 relayed to end `from` and that from's ACK
@@ -114,7 +117,9 @@ func (c *call) run() {
 		External: c.who.acct == nil}, d)
 	c.mu.Lock()
 	c.trace = tr
-	answered := c.other != nil
+	// A transfer or park may have taken the answering end away meanwhile:
+	// the call is then its to carry on (transfer.go).
+	answered := c.other != nil || c.moves.moved
 	up := c.callerUp
 	c.mu.Unlock()
 	close(c.decided)
@@ -415,6 +420,7 @@ func (c *call) finish(outcome string, code int) {
 	shared := b.shared
 	b.mu.Unlock()
 	c.releaseLegs()
+	c.endMoves()
 	c.releaseMedia()
 	if shared != nil && len(counted) > 0 {
 		ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
@@ -446,12 +452,13 @@ func (c *call) writeCDRs(outcome string, code int, answeredAt, ended time.Time, 
 	}
 	c.mu.Lock()
 	tr, recorded, by := c.trace, c.recordTo, c.answeredBy
+	moves := strings.Join(c.moves.events, "; ")
 	c.mu.Unlock()
 	vals := map[string]any{
 		"from": c.who.name(), "to": c.dialed, "started": rfc3339(c.started), "ended": rfc3339(ended),
 		"outcome": outcome, "code": int64(code), "call_id": c.id, "duration": int64(0), "answered": "", "answered_by": "",
 		"withheld": c.who.trunk != nil && c.who.private, // shown as anonymous below system level (api/partition.go)
-		"recorded": len(recorded) > 0,
+		"recorded": len(recorded) > 0, "transfers": moves,
 	}
 	if !answeredAt.IsZero() {
 		vals["answered"] = rfc3339(answeredAt)

@@ -46,6 +46,9 @@ type Config struct {
 	// MaxMediaLeg bounds one media leg (a menu, a voicemail message).
 	// Default 30 minutes.
 	MaxMediaLeg time.Duration
+	// ParkTimeout is how long a parked call waits to be retrieved before
+	// it rings the parker back (park.go). Default 60 s.
+	ParkTimeout time.Duration
 	// Relay anchors calls' RTP in xc5 (calls answered by a media node,
 	// recorded calls, phones behind NAT). Needed by Media.
 	Relay *relay.Pool
@@ -222,6 +225,7 @@ func (c *Config) defaults() error {
 	def(&c.MaxCallDuration, 12*time.Hour)
 	def(&c.MediaTimeout, 3*time.Second)
 	def(&c.MaxMediaLeg, 30*time.Minute)
+	def(&c.ParkTimeout, time.Minute)
 	switch c.MediaAnchor {
 	case "":
 		c.MediaAnchor = AnchorAuto

@@ -200,6 +200,9 @@ func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := x.call
+	if c.leftCall(x) {
+		return // a transferor that left: the call goes on
+	}
 	if c.isAnswered() {
 		c.hangup(x)
 	}
@@ -225,6 +228,10 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.mu.Unlock()
 		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
+	case x != c.caller && x != c.other && c.other != nil:
+		c.mu.Unlock() // a transferor that left
+		b.s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
 	case c.other == nil || c.reinviting:
 		c.mu.Unlock()
 		b.s.respond(tx, req, sip.StatusRequestPending, "Request Pending")
@@ -240,6 +247,9 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err := x.readRequest(req, tx); err != nil {
 		b.s.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
 		return
+	}
+	if c.holdOrResume(x, y, req, tx) {
+		return // hold music (hold.go)
 	}
 	res := b.passOn(req, tx, y, c.rewriteFrom(x, req.Body()))
 	if res == nil {

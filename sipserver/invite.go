@@ -51,10 +51,21 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, sip.StatusNotFound, "Not Found")
 		return
 	}
+	if h := req.GetHeader("Replaces"); h != nil && who.acct != nil {
+		release()
+		b.inviteReplaces(req, tx, who.acct, h.Value()) // attended.go
+		return
+	}
 	if who.acct != nil {
-		if code := b.view.EarlyRewrite(who.acct, dialed); code == "*8" || (strings.HasPrefix(code, "**") && len(code) > 2) {
+		code := b.view.EarlyRewrite(who.acct, dialed)
+		if code == "*8" || (strings.HasPrefix(code, "**") && len(code) > 2) {
 			release() // a pickup answers at once or not at all: nothing to queue
 			b.pickup(req, tx, who.acct, code)
+			return
+		}
+		if isParkSlot(code) {
+			release()
+			b.retrieve(req, tx, who.acct, code) // park.go
 			return
 		}
 	}

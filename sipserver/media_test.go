@@ -76,6 +76,7 @@ func (x *pbx) mediaPhone(user, pw string) (*uaPhone, *rtptest.Endpoint) {
 		p = newUAPhone(x.t, x.srv.addr, "UDP", user, pw)
 	}
 	p.sdp = string(ep.SDP(user))
+	p.holdSDP = p.sdp // a re-INVITE from xc5 is answered with the real endpoint
 	if user != "" {
 		p.register()
 	}

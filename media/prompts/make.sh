@@ -22,3 +22,14 @@ speak keep-or-rerecord "Press 1 to keep this recording, 2 to record it again."
 speak recording-saved "Your recording has been saved."
 speak first-participant "You are the first participant."
 sox -n -r 8000 -b 16 -c 1 beep.wav synth 0.3 sine 1000 vol 0.5
+# Hold music: eight plucked-sounding notes (a fundamental and its octave,
+# 0.5 s each, faded) of C major and F major chords, 4 s looped by the
+# play app while a call is held or parked.
+holdtmp=$(mktemp -d)
+i=0
+for f in 523.25 659.25 783.99 659.25 587.33 698.46 880 698.46; do
+	i=$((i + 1))
+	sox -n -r 8000 -b 16 -c 1 "$holdtmp/n$i.wav" synth 0.5 sine "$f" sine "$(echo "$f*2" | bc)" remix 1,2 vol 0.4 fade q 0.03 0.5 0.08
+done
+sox "$holdtmp"/n*.wav -r 8000 -b 16 -c 1 hold-music.wav
+rm -r "$holdtmp"

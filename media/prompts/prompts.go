@@ -31,7 +31,12 @@ const (
 	RecordingSaved     = "recording-saved"
 	Beep               = "beep"
 	FirstParticipant   = "first-participant"
+	HoldMusic          = "hold-music"
 )
+
+// HoldMusicGUID is the hold music's prompt in _prompt.shared: what a held
+// or parked caller hears, looped (the provider may replace its audio).
+const HoldMusicGUID = "6C6F7FB0-FB1A-432C-8A72-8E9BF1F30AB2"
 
 // Prompt is one system prompt.
 type Prompt struct {
@@ -56,6 +61,7 @@ var table = []Prompt{
 	{GUID: "6D7BC2F3-64B3-4CE9-8D6E-C9A132E1A15C", Name: RecordingSaved, Description: "Your recording has been saved."},
 	{GUID: "41CF7014-3CB6-4CEE-8D8D-489A442ED1CA", Name: Beep, Description: "A 1 kHz tone of 0.3 s (the beep before recording)."},
 	{GUID: "B64248C9-3B15-4F81-BB53-322F8F419380", Name: FirstParticipant, Description: "You are the first participant."},
+	{GUID: HoldMusicGUID, Name: HoldMusic, Description: "Hold music: 4 s of C and F major arpeggios, looped while a call is held or parked."},
 }
 
 // loaded is table with audio, decoded once at start: a broken embedded

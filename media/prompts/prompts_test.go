@@ -9,8 +9,8 @@ import (
 
 func TestPrompts(t *testing.T) {
 	all := All()
-	if len(all) != 9 {
-		t.Fatalf("%d prompts, want 9", len(all))
+	if len(all) != 10 {
+		t.Fatalf("%d prompts, want 10", len(all))
 	}
 	total := 0
 	guids := map[string]bool{}
@@ -37,6 +37,10 @@ func TestPrompts(t *testing.T) {
 	beep, _ := wav.Parse(ByName(Beep).WAV)
 	if !audiotest.Has(beep.Samples, 8000, 1000) {
 		t.Error("the beep is not 1 kHz")
+	}
+	music, _ := wav.Parse(ByName(HoldMusic).WAV)
+	if ByName(HoldMusic).GUID != HoldMusicGUID || len(music.Samples) < 8000 || !audiotest.Has(music.Samples[:4000], 8000, 523.25) {
+		t.Error("the hold music does not start on C5 (523 Hz)")
 	}
 	if ByName("nope").WAV != nil {
 		t.Error("unknown name found")

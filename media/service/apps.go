@@ -41,9 +41,31 @@ func (l *leg) runApp(ctx context.Context) media.Result {
 	case media.AppConference:
 		l.conference(ctx)
 	case media.AppPlay:
-		_, _ = l.c.play(ctx, l.prompt(ctx, l.req.Prompt, ""), false)
+		l.play(ctx)
 	}
 	return media.Result{}
+}
+
+// play plays the prompt once, or with Loop until the leg is hung up
+// (hold music): a loop with nothing to play sends silence instead, so that
+// the B2BUA does not take a quiet node for a dead one.
+func (l *leg) play(ctx context.Context) {
+	audio := l.prompt(ctx, l.req.Prompt, "")
+	if l.req.Say != "" {
+		audio = append(append([]int16(nil), audio...), say(digitWords(l.req.Say)...)...)
+	}
+	if !l.req.Loop {
+		_, _ = l.c.play(ctx, audio, false)
+		return
+	}
+	if len(audio) == 0 {
+		audio = make([]int16, 8000)
+	}
+	for ctx.Err() == nil {
+		if _, err := l.c.play(ctx, audio, false); err != nil {
+			return
+		}
+	}
 }
 
 // system is a system prompt's audio.

@@ -275,7 +275,11 @@ func (s *Service) serve(d *diago.DialogServerSession) {
 		return
 	}
 	log := s.log.With("app", req.App, "call", d.InviteRequest.CallID().Value())
-	c := newDiagoLeg(d, med, cancel, s.cfg.Timeouts.RTPIdle, log)
+	idle := s.cfg.Timeouts.RTPIdle
+	if req.Loop {
+		idle = 0 // hold music: a held phone may send nothing; the B2BUA ends the leg
+	}
+	c := newDiagoLeg(d, med, cancel, idle, log)
 	s.mu.Lock()
 	s.calls[d.ID] = c
 	s.mu.Unlock()
