@@ -154,7 +154,13 @@ func (s *Server) users(q *req, rest []string) {
 	name, _ := acct.Values["username"].(string)
 	switch rest[1] {
 	case "rename":
-		_, err = q.put(resource.Account, "", acct.GUID, map[string]any{"username": q.r.PostFormValue("username")}, resource.Patch)
+		// A new username needs a new password (the SIP digest secret is
+		// made of both), shown once like a reset.
+		pw, to := secret.Generate(), strings.ToLower(strings.TrimSpace(q.r.PostFormValue("username")))
+		if err = s.renameUser(q, acct.GUID, name, to, pw); err == nil {
+			s.showUsers(q, "Renamed "+name+" to "+to, pw, to)
+			return
+		}
 	case "password":
 		pw := secret.Generate()
 		if _, err = q.put(resource.Account, "", acct.GUID, map[string]any{"password": pw}, resource.Patch); err == nil {
@@ -165,7 +171,7 @@ func (s *Server) users(q *req, rest []string) {
 		if acct.GUID == q.u.GUID || acct.GUID == q.co.GUID {
 			err = xc5.Errorf(xc5.EFORBIDDEN, "you cannot delete your own account or the company's")
 		} else {
-			err = s.store.Delete(q.r.Context(), q.scope(), resource.Account, "", acct.GUID)
+			err = s.deleteUser(q, acct.GUID, name)
 		}
 	case "extension":
 		err = s.setExtension(q, name, strings.TrimSpace(q.r.PostFormValue("ext")))
@@ -247,6 +253,48 @@ func (s *Server) setExtension(q *req, username, ext string) error {
 		_, err = q.put(resource.CallRule, q.co.GUID, rule.GUID, map[string]any{"prefix_raw": ext, "destination": ":" + ext}, resource.Patch)
 	default:
 		_, err = q.put(resource.CallRule, q.co.GUID, "", map[string]any{"order": -2, "prefix_raw": ext, "username": username, "destination": ":" + ext}, resource.Create)
+	}
+	return err
+}
+
+// deleteUser deletes an account and its extension: the company's rule
+// naming it goes first (the store refuses to delete an account a rule
+// names), and comes back if the account cannot be deleted.
+func (s *Server) deleteUser(q *req, guid, name string) error {
+	ext := s.extensions(q)[strings.ToLower(name)]
+	if err := s.setExtension(q, name, ""); err != nil {
+		return err
+	}
+	err := s.store.Delete(q.r.Context(), q.scope(), resource.Account, "", guid)
+	if err != nil && ext != "" {
+		if err2 := s.setExtension(q, name, ext); err2 != nil {
+			s.log.Error("portal: extension not restored after a refused delete", "account", name, "ext", ext, "err", err2)
+		}
+	}
+	return err
+}
+
+// renameUser renames an account with a new password, and moves its
+// extension to the new name: the rule naming the old one goes first
+// (the store refuses to rename an account a rule names) and is written
+// again for the new name, or for the old one if the rename is refused.
+func (s *Server) renameUser(q *req, guid, from, to, pw string) error {
+	ext := s.extensions(q)[strings.ToLower(from)]
+	if err := s.setExtension(q, from, ""); err != nil {
+		return err
+	}
+	_, err := q.put(resource.Account, "", guid, map[string]any{"username": to, "password": pw}, resource.Patch)
+	name := to
+	if err != nil {
+		name = from
+	}
+	if ext != "" {
+		if err2 := s.setExtension(q, name, ext); err2 != nil {
+			s.log.Error("portal: extension not written again after a rename", "account", name, "ext", ext, "err", err2)
+			if err == nil {
+				err = err2
+			}
+		}
 	}
 	return err
 }

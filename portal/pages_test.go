@@ -1,0 +1,146 @@
+package portal_test
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestPortalUsers creates a user with an extension (the company's order
+// -2 callrule, as the document writes it), shows its password once and
+// logs in with it, changes the extension (the rule, not a second one),
+// renames it and deletes it; the API reads every change at once.
+func TestPortalUsers(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	b := e.browser("", "/portal/"+acme+"/")
+	tok := b.login(acme, acmePW)
+	code, page, _ := b.do("POST", "users", url.Values{"csrf": {tok}, "username": {"dave"}, "ext": {"610"}})
+	if code != 200 {
+		t.Fatalf("create: %d %s", code, page)
+	}
+	m := regexp.MustCompile(`id="new-password">([^<]+)<`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no password shown:\n%s", page)
+	}
+	dave := "dave@" + acme
+	rules := e.api("GET", "/api-sys/account/"+acme+"/callrule", "")
+	if !strings.Contains(rules, `"prefix_raw":"610"`) || !strings.Contains(rules, `"destination":":610"`) {
+		t.Fatalf("no extension rule: %s", rules)
+	}
+	d := e.browser(acme, "/")
+	d.login(dave, m[1])
+	if _, again, _ := b.do("GET", "users", nil); strings.Contains(again, m[1]) {
+		t.Error("the password is shown again")
+	}
+	g := e.record("/api-sys/account/" + dave)["guid"].(string)
+	if code, _, _ := b.do("POST", "users/"+g+"/extension", url.Values{"csrf": {tok}, "ext": {"611"}}); code != http.StatusSeeOther {
+		t.Fatalf("extension: %d", code)
+	}
+	rules = e.api("GET", "/api-sys/account/"+acme+"/callrule", "")
+	if strings.Contains(rules, `"610"`) || strings.Count(rules, dave) != 1 || !strings.Contains(rules, `":611"`) {
+		t.Errorf("extension not moved to 611: %s", rules)
+	}
+	// An extension the description refuses is the API's 400.
+	if code, body, _ := b.do("POST", "users/"+g+"/extension", url.Values{"csrf": {tok}, "ext": {"6 1"}}); code != http.StatusBadRequest {
+		t.Errorf("bad extension: %d %s", code, body)
+	}
+	// A name outside the company's domain is the API's 403.
+	if code, body, _ := b.do("POST", "users/"+g+"/rename", url.Values{"csrf": {tok}, "username": {"dave@" + other}}); code != http.StatusForbidden {
+		t.Errorf("rename outside: %d %s", code, body)
+	}
+	code, page, _ = b.do("POST", "users/"+g+"/rename", url.Values{"csrf": {tok}, "username": {"david@" + acme}})
+	m = regexp.MustCompile(`id="new-password">([^<]+)<`).FindStringSubmatch(page)
+	if code != 200 || m == nil {
+		t.Fatalf("rename: %d, no new password shown: %s", code, page)
+	}
+	e.browser(acme, "/").login("david@"+acme, m[1])
+	if e.record("/api-sys/account/"+g)["username"] != "david@"+acme {
+		t.Error("not renamed")
+	}
+	if code, body, _ := b.do("POST", "users/"+g+"/delete", url.Values{"csrf": {tok}}); code != http.StatusSeeOther {
+		t.Errorf("delete: %d %s", code, body)
+	}
+	if rules := e.api("GET", "/api-sys/account/"+acme+"/callrule", ""); strings.Contains(rules, "david") {
+		t.Errorf("the deleted user's extension stays: %s", rules)
+	}
+	if code, _, _ := b.do("POST", "users/"+e.guids[acme]+"/delete", url.Values{"csrf": {tok}}); code != http.StatusForbidden {
+		t.Errorf("delete the company: %d, want 403", code)
+	}
+}
+
+// TestPortalTrace asks what a call to the main number does at 21:00 on
+// a Saturday (the after-hours menu) and at 10:00 on a Tuesday (the hunt
+// group), and with 5 pressed at the menu (the blast group).
+func TestPortalTrace(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	b := e.browser(acme, "/")
+	b.login(acme, acmePW)
+	for _, c := range []struct{ at, dtmf, want, not string }{
+		{"2026-12-05T21:00", "", "menu", "hunt"},
+		{"2026-12-01T10:00", "", "hunt", "menu"},
+		{"2026-12-05T21:00", "5", "blast@" + acme, ""},
+	} {
+		code, page, _ := b.do("GET", "trace?number=6499290087&at="+c.at+"&dtmf="+c.dtmf, nil)
+		path := regexp.MustCompile(`(?s)<ol class="path".*</ol>`).FindString(page)
+		if code != 200 || !strings.Contains(path, c.want) || c.not != "" && strings.Contains(path, c.not) {
+			t.Errorf("trace at %s %s: %d, want %q without %q in:\n%s", c.at, c.dtmf, code, c.want, c.not, path)
+		}
+	}
+	if code, _, _ := b.do("GET", "trace?number=6499290087&at=saturday", nil); code != http.StatusBadRequest {
+		t.Errorf("bad time: %d", code)
+	}
+	// Another company's number is nothing to trace.
+	e.api("PUT", "/api-sys/account/"+boss+"/number", `{"number":"6493334444"}`)
+	if code, body, _ := b.do("GET", "trace?number=6493334444", nil); code != http.StatusNotFound || strings.Contains(body, boss) {
+		t.Errorf("another company's number: %d", code)
+	}
+}
+
+// TestPortalCallsCSV pages through an account's calls and downloads them
+// as CSV: every matching row, quoted where needed, another company's
+// username hidden, and a formula-like value made inert.
+func TestPortalCallsCSV(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	for i := 0; i < 60; i++ {
+		e.addCDR(reception, map[string]any{"direction": "in", "from": "6421555000", "to": reception, "started": "2026-12-01T01:00:00Z", "outcome": "answered", "duration": int64(i)})
+	}
+	e.addCDR(reception, map[string]any{"direction": "in", "from": boss, "to": reception, "started": "2026-12-01T02:00:00Z", "outcome": "answered"})
+	e.addCDR(reception, map[string]any{"direction": "out", "from": reception, "to": "=1+2,\"x\"", "started": "2026-12-02T02:00:00Z", "outcome": "failed"})
+	b := e.browser(acme, "/")
+	b.login(reception, recPW)
+	_, page, _ := b.do("GET", "calls", nil)
+	if n := strings.Count(page, "<td>answered</td>"); n != 50 {
+		t.Errorf("first page has %d rows, want 50", n)
+	}
+	next := regexp.MustCompile(`href="/calls\?([^"]+)">Next page`).FindStringSubmatch(page)
+	if next == nil {
+		t.Fatal("no next page link")
+	}
+	_, page2, _ := b.do("GET", "calls?"+strings.ReplaceAll(next[1], "&amp;", "&"), nil)
+	if n := strings.Count(page2, "<tr><td>"); n != 12 || strings.Contains(page2, boss) || !strings.Contains(page2, "another company") {
+		t.Errorf("second page: %d rows:\n%s", n, page2)
+	}
+	code, body, h := b.do("GET", "calls.csv?since=2026-12-01&until=2026-12-02", nil)
+	if code != 200 || h.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(h.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("csv: %d %v", code, h)
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 63 || rows[0][0] != "started" {
+		t.Fatalf("csv has %d rows (want a header and 62): %v", len(rows), rows[0])
+	}
+	last := rows[62]
+	if last[3] != `'=1+2,"x"` || strings.Contains(body, boss) {
+		t.Errorf("last row %q; boss hidden: %v", last, !strings.Contains(body, boss))
+	}
+	// The filter on what was dialed matches what the company reads.
+	_, body, _ = b.do("GET", "calls.csv?to=another", nil)
+	if rows, _ := csv.NewReader(strings.NewReader(body)).ReadAll(); len(rows) != 1 {
+		t.Errorf("filter on a hidden name matched %d rows", len(rows)-1)
+	}
+}
