@@ -57,7 +57,7 @@ func TestPortalUsers(t *testing.T) {
 		t.Fatalf("rename: %d, no new password shown: %s", code, page)
 	}
 	e.browser(acme, "/").login("david@"+acme, m[1])
-	if e.record("/api-sys/account/"+g)["username"] != "david@"+acme {
+	if e.record("/api-sys/account/" + g)["username"] != "david@"+acme {
 		t.Error("not renamed")
 	}
 	if code, body, _ := b.do("POST", "users/"+g+"/delete", url.Values{"csrf": {tok}}); code != http.StatusSeeOther {
