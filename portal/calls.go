@@ -56,6 +56,9 @@ func (s *Server) calls(q *req) {
 		limit = 0
 	} else {
 		query.After, _ = strconv.ParseInt(v.Get("after"), 10, 64)
+		if d.To == "" {
+			query.Limit = limit + 1 // the store reads no more than the page (and one to know there is a next)
+		}
 	}
 	// Redacted first, filtered after, as the API filters a user-level
 	// CDR list: the filter matches what the company reads.

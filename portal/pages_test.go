@@ -1,12 +1,16 @@
 package portal_test
 
 import (
+	"context"
 	"encoding/csv"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"xc5"
 )
 
 // TestPortalUsers creates a user with an extension (the company's order
@@ -142,5 +146,30 @@ func TestPortalCallsCSV(t *testing.T) {
 	_, body, _ = b.do("GET", "calls.csv?to=another", nil)
 	if rows, _ := csv.NewReader(strings.NewReader(body)).ReadAll(); len(rows) != 1 {
 		t.Errorf("filter on a hidden name matched %d rows", len(rows)-1)
+	}
+}
+
+// TestPortalOverviewLive: the Overview says which phones are registered
+// now and counts each user's calls since midnight in the company's zone.
+func TestPortalOverviewLive(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	ctx := context.Background()
+	if _, err := e.store.PutRegistration(ctx, e.guids[reception], "sip:r@127.0.0.1:5070", time.Now().Add(time.Hour), "", "", xc5.ContactCap{}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	e.addCDR(sales, map[string]any{"direction": "in", "from": "6421555000", "to": sales, "started": now.Format(time.RFC3339), "outcome": "answered"})
+	e.addCDR(sales, map[string]any{"direction": "in", "from": "6421555000", "to": sales, "started": now.AddDate(0, 0, -2).Format(time.RFC3339), "outcome": "answered"})
+	b := e.browser(acme, "/")
+	b.login(acme, acmePW)
+	_, home, _ := b.do("GET", "", nil)
+	row := func(user string) string {
+		return regexp.MustCompile(`<tr><td>` + regexp.QuoteMeta(user) + `</td>.*?</tr>`).FindString(strings.ReplaceAll(home, "\n", " "))
+	}
+	if r := row(reception); !strings.Contains(r, `class="yes">registered`) || !strings.Contains(r, ">0</a>") {
+		t.Errorf("reception: %s", r)
+	}
+	if r := row(sales); !strings.Contains(r, `class="no">not registered`) || !strings.Contains(r, ">1</a>") {
+		t.Errorf("sales: %s", r)
 	}
 }

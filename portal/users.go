@@ -2,7 +2,6 @@ package portal
 
 import (
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -25,10 +24,11 @@ type userRow struct {
 
 // usersData is the Overview's and the Users page's data.
 type usersData struct {
-	Rows           []userRow
+	Rows []userRow
+	// CompanyNumbers are the numbers of the company's own account (its
+	// main numbers); each user's are in its row.
 	CompanyNumbers []string
-	Total          int
-	Prev, Next     int // page offsets; -1 for none
+	Next           int64 // the cursor of the next page; 0 for none
 	Secret         string
 	SecretFor      string
 }
@@ -39,84 +39,81 @@ type usersData struct {
 // callrule {order:-2, prefix_raw:600, username:reception@…, destination::600}").
 func (s *Server) extensions(q *req) map[string]string {
 	ext := map[string]string{}
-	for _, c := range q.co.CallRules {
-		if c.Order == -2 && c.Username != "" && c.PrefixRaw != "" && !c.EarlyRule {
-			ext[strings.ToLower(c.Username)] = c.PrefixRaw
+	if co := s.view.Account(q.co.GUID); co != nil {
+		for _, c := range co.CallRules {
+			if c.Order == -2 && c.Username != "" && c.PrefixRaw != "" && !c.EarlyRule {
+				ext[strings.ToLower(c.Username)] = c.PrefixRaw
+			}
 		}
 	}
 	return ext
 }
 
-// listUsers reads the company's accounts (those the user may see) and
-// fills the rows of the page at offset off.
-func (s *Server) listUsers(q *req, off int) (usersData, error) {
+// listUsers reads a page of the company's accounts (those the user may
+// see), after the cursor after, with each one's extension, numbers,
+// registration and calls today.
+func (s *Server) listUsers(q *req, after int64) (usersData, error) {
 	ctx := q.r.Context()
-	var all []resource.Record
+	var page []resource.Record
+	var d usersData
 	if q.u.Admin {
-		err := s.store.List(ctx, q.scope(), resource.Account, resource.Query{}, func(rec resource.Record) error {
-			all = append(all, rec)
+		err := s.store.List(ctx, q.scope(), resource.Account, resource.Query{After: after, Limit: pageSize + 1}, func(rec resource.Record) error {
+			page = append(page, rec)
 			return nil
 		})
 		if err != nil {
 			return usersData{}, err
+		}
+		if len(page) > pageSize {
+			page = page[:pageSize]
+			d.Next = page[pageSize-1].Seq
 		}
 	} else {
 		rec, err := q.account("")
 		if err != nil {
 			return usersData{}, err
 		}
-		all = []resource.Record{rec}
+		page = []resource.Record{rec}
 	}
-	d := usersData{Total: len(all), Prev: -1, Next: -1}
-	for _, rec := range all {
-		if a := s.view.Account(rec.GUID); a != nil {
-			for _, n := range a.Numbers {
-				d.CompanyNumbers = append(d.CompanyNumbers, n.Number)
-			}
+	if a := s.view.Account(q.co.GUID); a != nil {
+		for _, n := range a.Numbers {
+			d.CompanyNumbers = append(d.CompanyNumbers, n.Number)
 		}
-	}
-	sort.Strings(d.CompanyNumbers)
-	off = min(max(off, 0), len(all))
-	end := min(off+pageSize, len(all))
-	if off > 0 {
-		d.Prev = max(off-pageSize, 0)
-	}
-	if end < len(all) {
-		d.Next = end
 	}
 	ext := s.extensions(q)
 	loc := s.view.Zone(q.co)
 	now := time.Now().In(loc)
-	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc).UTC().Format(time.RFC3339)
-	for _, rec := range all[off:end] {
+	guids := make([]string, len(page))
+	for i, rec := range page {
+		guids[i] = rec.GUID
+	}
+	reg, calls, err := s.summaries(q, guids, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc))
+	if err != nil {
+		return d, err
+	}
+	for _, rec := range page {
 		name, _ := rec.Values["username"].(string)
-		row := userRow{GUID: rec.GUID, Username: name, Ext: ext[strings.ToLower(name)]}
+		row := userRow{GUID: rec.GUID, Username: name, Ext: ext[strings.ToLower(name)],
+			Registered: reg[rec.GUID], CallsToday: calls[rec.GUID]}
 		if a := s.view.Account(rec.GUID); a != nil {
 			for _, n := range a.Numbers {
 				row.Numbers = append(row.Numbers, n.Number)
 			}
-		}
-		row.Registered = resource.RegisteredNow(ctx, s.store, rec.GUID)
-		err := s.store.List(ctx, q.scope(), resource.CDR, resource.Query{Parent: rec.GUID, Since: midnight}, func(resource.Record) error {
-			row.CallsToday++
-			return nil
-		})
-		if err != nil {
-			return d, err
 		}
 		d.Rows = append(d.Rows, row)
 	}
 	return d, nil
 }
 
-func offset(q *req) int {
-	n, _ := strconv.Atoi(q.r.URL.Query().Get("offset"))
+// cursor is the page cursor of ?after=.
+func cursor(q *req) int64 {
+	n, _ := strconv.ParseInt(q.r.URL.Query().Get("after"), 10, 64)
 	return n
 }
 
 // overview is the home page.
 func (s *Server) overview(q *req) {
-	d, err := s.listUsers(q, offset(q))
+	d, err := s.listUsers(q, cursor(q))
 	if err != nil {
 		q.fail(err)
 		return
@@ -140,15 +137,19 @@ func (s *Server) users(q *req, rest []string) {
 		}
 		return
 	}
+	acct, err := q.account(rest[0])
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	if len(rest) == 1 && q.r.Method == http.MethodGet {
+		q.render("user", "User", userRow{GUID: acct.GUID, Username: acct.Values["username"].(string)}, "")
+		return
+	}
 	if len(rest) != 2 || !q.post() {
 		if len(rest) != 2 {
 			http.NotFound(q.w, q.r)
 		}
-		return
-	}
-	acct, err := q.account(rest[0])
-	if err != nil {
-		q.fail(err)
 		return
 	}
 	name, _ := acct.Values["username"].(string)
@@ -183,11 +184,11 @@ func (s *Server) users(q *req, rest []string) {
 		q.fail(err)
 		return
 	}
-	q.back("users?offset=" + strconv.Itoa(offset(q)))
+	q.back("users")
 }
 
 func (s *Server) showUsers(q *req, flash, secret, secretFor string) {
-	d, err := s.listUsers(q, offset(q))
+	d, err := s.listUsers(q, cursor(q))
 	if err != nil {
 		q.fail(err)
 		return
@@ -297,4 +298,32 @@ func (s *Server) renameUser(q *req, guid, from, to, pw string) error {
 		}
 	}
 	return err
+}
+
+// summaries answers which of the accounts are registered now and how
+// many calls each has had since since: in one query each when the store
+// can (xc5.AccountSummaries), else account by account.
+func (s *Server) summaries(q *req, guids []string, since time.Time) (map[string]bool, map[string]int, error) {
+	ctx := q.r.Context()
+	if sum, ok := s.store.(xc5.AccountSummaries); ok {
+		reg, err := sum.LiveRegistrations(ctx, guids, time.Now())
+		if err != nil {
+			return nil, nil, err
+		}
+		calls, err := sum.CDRCounts(ctx, guids, since)
+		return reg, calls, err
+	}
+	reg, calls := map[string]bool{}, map[string]int{}
+	from := since.UTC().Format(time.RFC3339)
+	for _, g := range guids {
+		reg[g] = resource.RegisteredNow(ctx, s.store, g)
+		err := s.store.List(ctx, q.scope(), resource.CDR, resource.Query{Parent: g, Since: from}, func(resource.Record) error {
+			calls[g]++
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return reg, calls, nil
 }
