@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
-CONNS=${CONNS:-4}
+CONNS=${CONNS:-1}
 THREADS=${THREADS:-1}
 PORT=${XC5_PORT:-18090}
 BARE=${BARE_PORT:-18091}
