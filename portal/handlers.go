@@ -77,6 +77,8 @@ func (s *Server) route(q *req) {
 		s.calls(q)
 	case parts[0] == "voicemail":
 		s.voicemail(q, parts[1:])
+	case parts[0] == "numbers":
+		s.numbers(q, parts[1:])
 	case parts[0] == "huntgroups":
 		s.huntGroups(q, parts[1:])
 	case q.rel == "me":

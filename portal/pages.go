@@ -6,7 +6,7 @@ import "html/template"
 // page's "content".
 type pages map[string]*template.Template
 
-var pageNames = []string{"login", "error", "overview", "users", "user", "trace", "calls", "voicemail", "huntgroups", "me"}
+var pageNames = []string{"login", "error", "overview", "users", "user", "trace", "calls", "voicemail", "huntgroups", "me", "numbers"}
 
 func parsePages() pages {
 	p := pages{}

@@ -173,3 +173,52 @@ func TestPortalOverviewLive(t *testing.T) {
 		t.Errorf("sales: %s", r)
 	}
 }
+
+// TestPortalNumbers takes a number from the pool for a user, under the
+// API's rules (no number_limit on the way: 403, as the API says), sets
+// its cfa and alert-info, and returns it to the pool.
+func TestPortalNumbers(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	e.api("PUT", "/api-sys/account/_unassigned.pool/number", `{"number":"6499990001"}`)
+	b := e.browser(acme, "/")
+	tok := b.login(acme, acmePW)
+	salesG := e.guids[sales]
+	_, page, _ := b.do("GET", "numbers?account="+sales+"&filter=%250001", nil)
+	m := regexp.MustCompile(`action="/numbers/` + salesG + `/([0-9A-F-]+)/take"`).FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, "6499990001") {
+		t.Fatalf("the pool number is not offered:\n%s", page)
+	}
+	take := "numbers/" + salesG + "/" + m[1] + "/take"
+	if code, body, _ := b.do("POST", take, url.Values{"csrf": {tok}}); code != http.StatusForbidden || !strings.Contains(body, "number_limit") {
+		t.Errorf("take without a number_limit: %d, want the API's 403 naming number_limit", code)
+	}
+	e.api("PUT", "/api-sys/account/"+acme+"/accountresource", `{"name":"number_limit","value":"10"}`)
+	if code, body, _ := b.do("POST", take, url.Values{"csrf": {tok}}); code != http.StatusSeeOther {
+		t.Fatalf("take: %d %s", code, body)
+	}
+	if nums := e.api("GET", "/api-sys/account/"+sales+"/number", ""); !strings.Contains(nums, "6499990001") {
+		t.Fatalf("sales does not hold it: %s", nums)
+	}
+	set := "numbers/" + salesG + "/" + m[1] + "/set"
+	if code, _, _ := b.do("POST", set, url.Values{"csrf": {tok}, "cfa": {"6421555777"}, "alert-info": {"dr4"}}); code != http.StatusSeeOther {
+		t.Errorf("set: %d", code)
+	}
+	if n := e.record("/api-sys/account/" + sales + "/number/" + m[1]); n["cfa"] != "6421555777" || n["alert-info"] != "dr4" {
+		t.Errorf("number: %v", n)
+	}
+	if code, body, _ := b.do("POST", set, url.Values{"csrf": {tok}, "cfa": {"111"}}); code != http.StatusBadRequest {
+		t.Errorf("cfa 111: %d %s", code, body)
+	}
+	if code, _, _ := b.do("POST", "numbers/"+salesG+"/"+m[1]+"/return", url.Values{"csrf": {tok}}); code != http.StatusSeeOther {
+		t.Errorf("return: %d", code)
+	}
+	if pool := e.api("GET", "/api-sys/account/_unassigned.pool/number", ""); !strings.Contains(pool, "6499990001") {
+		t.Errorf("not back in the pool: %s", pool)
+	}
+	// A plain user has no Numbers page.
+	r := e.browser(acme, "/")
+	r.login(reception, recPW)
+	if code, _, _ := r.do("GET", "numbers", nil); code != http.StatusNotFound {
+		t.Errorf("reception's numbers page: %d", code)
+	}
+}

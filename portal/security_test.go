@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +23,9 @@ func TestPortalOtherCompanyGetsNothing(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			e := newEnv(t, s)
 			vm := e.leaveVoicemail(boss, "6421555000")
+			var nums []map[string]any
+			json.Unmarshal([]byte(e.api("PUT", "/api-sys/account/"+boss+"/number", `{"number":"6493334444"}`)), &nums)
+			bossNumber := nums[0]["guid"].(string)
 			e.addCDR(boss, map[string]any{"direction": "in", "from": "6421555000", "to": boss, "started": "2026-12-01T01:00:00Z", "outcome": "answered"})
 
 			// boss's password at acmebrick: refused like a wrong one.
@@ -62,14 +66,15 @@ func TestPortalOtherCompanyGetsNothing(t *testing.T) {
 			tok := b.login(acme, acmePW)
 			bossG, otherG := e.guids[boss], e.guids[other]
 			gets := []string{"calls?account=" + bossG, "calls.csv?account=" + bossG, "calls?account=" + boss,
-				"voicemail?account=" + bossG, "voicemail/" + bossG + "/" + vm + "/audio"}
+				"voicemail?account=" + bossG, "voicemail/" + bossG + "/" + vm + "/audio", "numbers?account=" + bossG, "users/" + bossG}
 			for _, g := range gets {
 				if code, body, _ := b.do("GET", g, nil); code != http.StatusNotFound || strings.Contains(body, "6421555000") {
 					t.Errorf("GET %s: %d, want 404", g, code)
 				}
 			}
 			posts := []string{"users/" + bossG + "/delete", "users/" + bossG + "/password", "users/" + bossG + "/rename",
-				"users/" + otherG + "/extension", "voicemail/" + bossG + "/" + vm + "/delete", "huntgroups/" + bossG + "/add"}
+				"users/" + otherG + "/extension", "voicemail/" + bossG + "/" + vm + "/delete", "huntgroups/" + bossG + "/add",
+				"numbers/" + bossG + "/" + vm + "/return", "numbers/" + e.guids[reception] + "/" + bossNumber + "/set"}
 			for _, p := range posts {
 				if code, _, _ := b.do("POST", p, url.Values{"csrf": {tok}, "username": {"x@" + acme}, "ext": {"700"}}); code != http.StatusNotFound {
 					t.Errorf("POST %s: %d, want 404", p, code)
