@@ -55,6 +55,9 @@ func (s *Server) route(q *req) {
 		return
 	}
 	q.u = u
+	if q.r.Method == http.MethodPost && !q.parseForm() {
+		return
+	}
 	if q.r.Method == http.MethodPost && !q.csrfOK() {
 		http.Error(q.w, "missing or invalid CSRF token: reload the page", http.StatusForbidden)
 		return
@@ -77,6 +80,8 @@ func (s *Server) route(q *req) {
 		s.calls(q)
 	case parts[0] == "voicemail":
 		s.voicemail(q, parts[1:])
+	case parts[0] == "prompts":
+		s.prompts(q, parts[1:])
 	case parts[0] == "numbers":
 		s.numbers(q, parts[1:])
 	case parts[0] == "huntgroups":
@@ -86,6 +91,34 @@ func (s *Server) route(q *req) {
 	default:
 		http.NotFound(q.w, q.r)
 	}
+}
+
+// parseForm reads a POST's form within its bound: a prompt upload's
+// (multipart, the API's largest audio and a little) or any other form's
+// (64 KiB). Files over 1 MiB wait on disk, not in memory.
+func (q *req) parseForm() bool {
+	limit := int64(64 << 10)
+	multipart := strings.HasPrefix(q.r.Header.Get("Content-Type"), "multipart/form-data")
+	if multipart {
+		limit = maxAudio + 64<<10
+	}
+	q.r.Body = http.MaxBytesReader(q.w, q.r.Body, limit)
+	var err error
+	if multipart {
+		err = q.r.ParseMultipartForm(1 << 20)
+	} else {
+		err = q.r.ParseForm()
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(q.w, "the form is too large", http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(q.w, "the form cannot be read: "+err.Error(), http.StatusBadRequest)
+		}
+		return false
+	}
+	return true
 }
 
 // csrfOK checks a form's token (or htmx's X-CSRF-Token header) and the

@@ -6,7 +6,7 @@ import "html/template"
 // page's "content".
 type pages map[string]*template.Template
 
-var pageNames = []string{"login", "error", "overview", "users", "user", "trace", "calls", "voicemail", "huntgroups", "me", "numbers"}
+var pageNames = []string{"login", "error", "overview", "users", "user", "trace", "calls", "voicemail", "huntgroups", "me", "numbers", "prompts"}
 
 func parsePages() pages {
 	p := pages{}

@@ -1,8 +1,11 @@
 package portal_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -220,5 +223,61 @@ func TestPortalNumbers(t *testing.T) {
 	r.login(reception, recPW)
 	if code, _, _ := r.do("GET", "numbers", nil); code != http.StatusNotFound {
 		t.Errorf("reception's numbers page: %d", code)
+	}
+}
+
+// TestPortalPrompts uploads a WAV as a new prompt of the hunt group, plays
+// it back, creates an empty prompt and reads its *22 code, and refuses a
+// file that is not WAV with the store's reason.
+func TestPortalPrompts(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	b := e.browser(acme, "/")
+	tok := b.login(acme, acmePW)
+	mainG := e.guids["main_entry@"+acme]
+	upload := func(file []byte) (int, string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("csrf", tok)
+		fw, _ := mw.CreateFormFile("file", "hello.wav")
+		fw.Write(file)
+		mw.Close()
+		req, _ := http.NewRequest("POST", e.url+"/prompts/"+mainG+"/upload", &buf)
+		req.Host = acme
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	if code, body := upload(tone(24000)); code != http.StatusSeeOther {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	if code, body := upload([]byte("not a wav file at all")); code != http.StatusBadRequest || !strings.Contains(body, "WAV") {
+		t.Errorf("not a WAV: %d", code)
+	}
+	if code, _, _ := b.do("POST", "prompts/"+mainG+"/new", url.Values{"csrf": {tok}, "description": {"Night greeting"}}); code != http.StatusSeeOther {
+		t.Fatalf("new prompt: %d", code)
+	}
+	_, page, _ := b.do("GET", "prompts?account=main_entry@"+acme, nil)
+	src := regexp.MustCompile(`src="(/prompts/[^"]+/audio)"`).FindAllStringSubmatch(page, -1)
+	code := regexp.MustCompile(`<td>Night greeting</td><td class="code">(\*22\d+)</td>`).FindStringSubmatch(page)
+	if len(src) != 2 || code == nil { // the document's two prompts of main_entry, with audio, and ours; the new one has none
+		t.Fatalf("prompts page: %d audio, code %v:\n%s", len(src), code, page)
+	}
+	var found bool
+	for _, s := range src {
+		st, audio, h := b.do("GET", strings.TrimPrefix(s[1], "/"), nil)
+		if st == 200 && h.Get("Content-Type") == "audio/wav" && len(audio) > 44 {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no prompt audio served")
+	}
+	if c, _, _ := b.do("GET", "prompts?account="+e.guids[boss], nil); c != http.StatusNotFound {
+		t.Errorf("another company's prompts: %d", c)
 	}
 }

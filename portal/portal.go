@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"xc5"
@@ -63,7 +64,8 @@ type Server struct {
 	secure     bool
 	log        *slog.Logger
 	pages      pages
-	staticETag string
+	upMu       sync.Mutex
+	uploading  map[string]bool // companies with an upload being read (prompts.go)
 }
 
 // New returns a portal server.
@@ -78,7 +80,7 @@ func New(o Options) *Server {
 		o.Voicemail, _ = o.Store.(xc5.VoicemailStore)
 	}
 	return &Server{store: o.Store, view: o.View, vm: o.Voicemail, key: o.SessionKey, ttl: o.SessionTTL,
-		limiter: ratelimit.New(o.Limits), secure: !o.Insecure, log: o.Logger, pages: parsePages()}
+		limiter: ratelimit.New(o.Limits), secure: !o.Insecure, log: o.Logger, pages: parsePages(), uploading: map[string]bool{}}
 }
 
 // Match reports whether r is for a company's portal: a path under
