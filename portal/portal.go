@@ -55,17 +55,17 @@ type Options struct {
 
 // Server serves the portals of every company.
 type Server struct {
-	store      resource.Store
-	view       *routing.View
-	vm         xc5.VoicemailStore
-	key        []byte
-	ttl        time.Duration
-	limiter    *ratelimit.Limiter
-	secure     bool
-	log        *slog.Logger
-	pages      pages
-	upMu       sync.Mutex
-	uploading  map[string]bool // companies with an upload being read (prompts.go)
+	store     resource.Store
+	view      *routing.View
+	vm        xc5.VoicemailStore
+	key       []byte
+	ttl       time.Duration
+	limiter   *ratelimit.Limiter
+	secure    bool
+	log       *slog.Logger
+	pages     pages
+	upMu      sync.Mutex
+	uploading map[string]bool // companies with an upload being read (prompts.go)
 }
 
 // New returns a portal server.
