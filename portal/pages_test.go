@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -279,5 +280,44 @@ func TestPortalPrompts(t *testing.T) {
 	}
 	if c, _, _ := b.do("GET", "prompts?account="+e.guids[boss], nil); c != http.StatusNotFound {
 		t.Errorf("another company's prompts: %d", c)
+	}
+}
+
+// TestPortalCallFlows shows the document's blast group and after-hours
+// menu, adds a destination to the blast group and removes it, and
+// refuses 111 as a fork with the API's reason.
+func TestPortalCallFlows(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	b := e.browser(acme, "/")
+	tok := b.login(acme, acmePW)
+	_, page, _ := b.do("GET", "huntgroups", nil)
+	for _, want := range []string{"<h3>blast@" + acme + "</h3>", "6499290088", "<h3>main_entry@" + acme + "</h3>", "1=#3,5=#2,T=#3"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("call flows lack %q", want)
+		}
+	}
+	blast := e.record("/api-sys/account/blast@" + acme)["guid"].(string)
+	if code, body, _ := b.do("POST", "huntgroups/"+blast+"/fork", url.Values{"csrf": {tok}, "destination": {"111"}}); code != http.StatusBadRequest {
+		t.Errorf("fork to 111: %d %s", code, body)
+	}
+	if code, _, _ := b.do("POST", "huntgroups/"+blast+"/fork", url.Values{"csrf": {tok}, "destination": {"6421555111"}}); code != http.StatusSeeOther {
+		t.Fatalf("add fork: %d", code)
+	}
+	var forks []map[string]any
+	json.Unmarshal([]byte(e.api("GET", "/api-sys/account/blast@"+acme+"/fork", "")), &forks)
+	var g string
+	for _, f := range forks {
+		if f["destination"] == "6421555111" {
+			g = f["guid"].(string)
+		}
+	}
+	if g == "" {
+		t.Fatalf("the API has no new fork: %v", forks)
+	}
+	if code, _, _ := b.do("POST", "huntgroups/"+blast+"/unfork/"+g, url.Values{"csrf": {tok}}); code != http.StatusSeeOther {
+		t.Errorf("remove fork: %d", code)
+	}
+	if f := e.api("GET", "/api-sys/account/blast@"+acme+"/fork", ""); strings.Contains(f, "6421555111") {
+		t.Errorf("fork not removed: %s", f)
 	}
 }
