@@ -268,7 +268,6 @@ func (q *req) account(id string) (resource.Record, error) {
 	return rec, nil
 }
 
-var errNoView = errors.New("the routing view is not loaded yet")
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{

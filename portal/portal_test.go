@@ -67,3 +67,31 @@ func TestPortalLogin(t *testing.T) {
 		t.Errorf("ended session's cookie: %d, want a redirect to the login", resp.StatusCode)
 	}
 }
+
+// TestPortalLoginRateLimited: failed logins count as the API's do (the
+// same limiter and defaults): a run of wrong passwords ends in 429, and
+// then even the right one is refused for a while.
+func TestPortalLoginRateLimited(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	b := e.browser(acme, "/")
+	_, page, _ := b.do("GET", "login", nil)
+	tok := csrf(t, page)
+	limited := 0
+	for i := 0; i < 40 && limited == 0; i++ {
+		code, _, _ := b.do("POST", "login", url.Values{"csrf": {tok}, "username": {acme}, "password": {"wrong"}})
+		switch code {
+		case http.StatusUnauthorized:
+		case http.StatusTooManyRequests:
+			limited = i + 1
+		default:
+			t.Fatalf("attempt %d: %d", i+1, code)
+		}
+	}
+	if limited == 0 {
+		t.Fatal("40 wrong passwords were never refused")
+	}
+	if code, body, _ := b.do("POST", "login", url.Values{"csrf": {tok}, "username": {acme}, "password": {acmePW}}); code != http.StatusTooManyRequests || !strings.Contains(body, "try again in") {
+		t.Errorf("the right password while refused: %d", code)
+	}
+	t.Logf("refused from attempt %d", limited)
+}
