@@ -268,7 +268,6 @@ func (q *req) account(id string) (resource.Record, error) {
 	return rec, nil
 }
 
-
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
 	"join": strings.Join,
