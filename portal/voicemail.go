@@ -47,7 +47,7 @@ func (s *Server) voicemail(q *req, rest []string) {
 		}
 		return v
 	}
-	if len(rest) == 0 || (len(rest) == 1 && rest[0] == "") || len(rest) == 1 {
+	if len(rest) <= 1 {
 		d := vmData{Account: acct.Values["username"].(string), AccountGUID: acct.GUID}
 		err := s.vm.ListVoicemail(ctx, acct.GUID, func(v xc5.Voicemail) error {
 			d.Rows = append(d.Rows, vmRow{GUID: v.GUID, From: shown(v.From), To: shown(v.To),
