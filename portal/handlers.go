@@ -86,7 +86,7 @@ func (s *Server) route(q *req) {
 		s.numbers(q, parts[1:])
 	case parts[0] == "huntgroups":
 		s.huntGroups(q, parts[1:])
-	case q.rel == "me":
+	case q.rel == "me" || q.rel == "me/password":
 		s.me(q)
 	default:
 		http.NotFound(q.w, q.r)

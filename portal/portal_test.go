@@ -95,3 +95,25 @@ func TestPortalLoginRateLimited(t *testing.T) {
 	}
 	t.Logf("refused from attempt %d", limited)
 }
+
+// TestPortalOwnPassword: a user changes its own password: the current
+// one is required, the change ends its sessions (the store's rule), and
+// the new one logs in.
+func TestPortalOwnPassword(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	b := e.browser(acme, "/")
+	tok := b.login(reception, recPW)
+	if code, _, _ := b.do("POST", "me/password", url.Values{"csrf": {tok}, "current": {"wrong"}, "new": {"a-new-password"}}); code != http.StatusForbidden {
+		t.Errorf("wrong current password: %d, want 403", code)
+	}
+	if code, _, _ := b.do("POST", "me/password", url.Values{"csrf": {tok}, "current": {recPW}, "new": {"short"}}); code != http.StatusBadRequest {
+		t.Errorf("short password: %d, want 400", code)
+	}
+	if code, _, h := b.do("POST", "me/password", url.Values{"csrf": {tok}, "current": {recPW}, "new": {"a-new-password"}}); code != http.StatusSeeOther || h.Get("Location") != "/login" {
+		t.Fatalf("change: %d %s", code, h.Get("Location"))
+	}
+	if code, _, h := b.do("GET", "me", nil); code != http.StatusSeeOther || h.Get("Location") != "/login" {
+		t.Errorf("the old session still works: %d", code)
+	}
+	e.browser(acme, "/").login(reception, "a-new-password")
+}
