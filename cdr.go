@@ -1,6 +1,9 @@
 package xc5
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Call detail records live in the domain because the SIP service writes
 // them and the SQL store keeps them: neither adapter should import the
@@ -30,4 +33,17 @@ type CDRStore interface {
 	// is an EUNAVAILABLE error, for the caller to try again later with
 	// the records marked Retry.
 	AddCDRs(ctx context.Context, recs []CDR) error
+}
+
+// AccountSummaries answers, for a page of accounts at once, what a page
+// listing them shows beside each (the company portal's Overview): one
+// query per question instead of one per account. The SQL store
+// implements it; a reader without it asks account by account.
+type AccountSummaries interface {
+	// LiveRegistrations reports which of the accounts (GUIDs) have a SIP
+	// registration that has not expired at now.
+	LiveRegistrations(ctx context.Context, accounts []string, now time.Time) (map[string]bool, error)
+	// CDRCounts counts each account's call detail records started at or
+	// after since.
+	CDRCounts(ctx context.Context, accounts []string, since time.Time) (map[string]int, error)
 }

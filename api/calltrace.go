@@ -49,9 +49,9 @@ func (s *Server) calltrace(w http.ResponseWriter, r *http.Request, c Caller, q m
 		// company's phones.
 		o := s.outsiders(r.Context(), c)
 		sim.Registered = func(a *routing.Account) bool {
-			return extra.Has(a) || o.inside(a.Username) && s.registered(r.Context(), a.GUID)
+			return extra.Has(a) || o.Inside(a.Username) && s.registered(r.Context(), a.GUID)
 		}
-		if !o.inside(from) {
+		if !o.Inside(from) {
 			call.External = true
 			if !s.arrivesIn(r.Context(), c, call, sim) {
 				return xc5.Errorf(xc5.ENOTFOUND, "nothing to trace in your partition: %s is not yours and the call does not arrive in it", from)
@@ -78,89 +78,16 @@ func (s *Server) arrivesIn(ctx context.Context, c Caller, call routing.Call, sim
 	return false
 }
 
-// outsideText is the text of the step that stands, in a user-level
-// caller's trace, for a run of steps taken by accounts outside its
-// partition.
-const outsideText = "handled by another company (not shown)"
-
 // redact hides from a user-level caller what happens outside its
-// partition: each run of steps of outside accounts becomes one "outside"
-// step without usernames or GUIDs, outside usernames named in its own
-// steps become "another company", and an outcome reached outside keeps
-// only its kind (and SIP code).
+// partition (routing.Redact).
 func (s *Server) redact(ctx context.Context, c Caller, t routing.Trace) routing.Trace {
 	o := s.outsiders(ctx, c)
-	inside, outsider := o.inside, o.outside
-	out := routing.Trace{Outcome: t.Outcome}
-	hidden := false
-	for _, st := range t.Steps {
-		if st.Account != "" && !inside(st.Account) {
-			if !hidden {
-				out.Steps = append(out.Steps, routing.Step{Kind: "outside", Text: outsideText})
-			}
-			hidden = true
-			continue
-		}
-		hidden = false
-		if st.Kind == "caller" && st.Account == "" {
-			out.Steps = append(out.Steps, st) // an external caller: the request's own from, echoed as for any name
-			continue
-		}
-		words := strings.Fields(st.Text)
-		for i, w := range words {
-			if name := strings.TrimRight(w, ":,;"); outsider(name) {
-				words[i] = anotherCompany + w[len(name):]
-			}
-		}
-		st.Text = strings.Join(words, " ")
-		out.Steps = append(out.Steps, st)
-	}
-	oc := &out.Outcome
-	if hidden {
-		*oc = routing.Outcome{Outcome: oc.Outcome, Code: oc.Code}
-	}
-	oc.Record = recordedInside(t, inside)
-	if hidden {
-		return out
-	}
-	for _, f := range []*string{&oc.By, &oc.Mailbox} {
-		if *f != "" && outsider(*f) {
-			*f = anotherCompany
-		}
-	}
-	return out
-}
-
-// recordedInside keeps, of the addresses a call is recorded to, those
-// that accounts inside the partition added: each address comes with a
-// "record" step of the account whose callrule added it, the address last.
-func recordedInside(t routing.Trace, inside func(string) bool) []string {
-	ours := map[string]bool{}
-	for _, st := range t.Steps {
-		if w := strings.Fields(st.Text); st.Kind == "record" && len(w) > 0 && st.Account != "" && inside(st.Account) {
-			ours[w[len(w)-1]] = true
-		}
-	}
-	var out []string
-	for _, r := range t.Outcome.Record {
-		if ours[r] {
-			out = append(out, r)
-		}
-	}
-	return out
+	return routing.Redact(t, o.Inside, o.Outside)
 }
 
 // registered reports whether an account has a live SIP registration.
 func (s *Server) registered(ctx context.Context, guid string) bool {
-	now := time.Now().UTC().Format(time.RFC3339)
-	found := false
-	s.store.List(ctx, "", resource.Registration, resource.Query{Parent: guid}, func(rec resource.Record) error {
-		if exp, _ := rec.Values["expires"].(string); exp > now {
-			found = true
-		}
-		return nil
-	})
-	return found
+	return resource.RegisteredNow(ctx, s.store, guid)
 }
 
 // AppendTrace writes a trace as the calltrace JSON array: one object per

@@ -1,34 +1,12 @@
 package api
 
-import (
-	"xc5"
-	"xc5/resource"
-)
+import "xc5/resource"
 
-// refuseTrunkZero refuses a write naming as a destination the system's
-// country code followed by 0 (640…): no such number exists, and written
-// as a destination it would leave as a national call past the provider's
-// International block, which a carrier may dial as 00… abroad. The
-// routing engine refuses such calls too (docs/routing.md, "Numbers that
-// are never dialed"); the API says so at once.
+// refuseTrunkZero refuses a destination of the system's country code
+// followed by 0 (routing.View.RefuseTrunkZero).
 func (s *Server) refuseTrunkZero(res *resource.Resource, in resource.Input) error {
 	if s.view == nil {
 		return nil
 	}
-	for _, f := range res.Fields {
-		v, ok := in[f.Name].(string)
-		if !ok {
-			continue
-		}
-		ref := f.Ref
-		if f.Name == "cfa" {
-			ref = resource.RefDestination
-		}
-		for _, n := range resource.NamedNumbers(ref, v) {
-			if s.view.IsTrunkZero(n) {
-				return xc5.Errorf(xc5.EINVALID, "%s: %s is not a valid number: no number of the system's country code continues with 0 (the trunk prefix)", f.Name, n)
-			}
-		}
-	}
-	return nil
+	return s.view.RefuseTrunkZero(res, in)
 }

@@ -36,7 +36,7 @@ func (s *Server) voicemail(w http.ResponseWriter, r *http.Request, c Caller, t T
 		o := s.outsiders(r.Context(), c)
 		redact = func(v xc5.Voicemail) xc5.Voicemail {
 			for _, f := range []*string{&v.From, &v.To} {
-				if !o.shown(*f) {
+				if !o.Shown(*f) {
 					*f = anotherCompany
 				}
 			}

@@ -78,6 +78,11 @@ func (v *View) ancestors(a *Account) []*Account {
 	return chain
 }
 
+// Zone returns the time zone an account's calls are decided in: its own
+// or the nearest ancestor's timezone, else the system's (the company
+// portal reads "at 21:00" in it).
+func (v *View) Zone(a *Account) *time.Location { return v.zone(v.ancestors(a)) }
+
 // Chain returns the account and its ancestors, nearest first.
 func (v *View) Chain(a *Account) []*Account { return v.ancestors(a) }
 

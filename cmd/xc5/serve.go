@@ -23,6 +23,8 @@ import (
 	"xc5/api"
 	"xc5/media/prompts"
 	"xc5/metrics"
+	"xc5/portal"
+	"xc5/ratelimit"
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/secret"
@@ -245,8 +247,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer stop()
 	}
+	// The company portal: a company's own host, or /portal/{company}/ on
+	// any host; everything else (and /api-sys/ everywhere) is the API's.
+	portalSrv := portal.New(portal.Options{Store: store, View: view, SessionKey: derive(skey, "portal-session"),
+		Limits: portalLimits(store, *dbURL), Insecure: *cert == "", Logger: log})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if portalSrv.Match(r) {
+			portalSrv.ServeHTTP(w, r)
+			return
+		}
+		apiSrv.ServeHTTP(w, r)
+	})
 	srv := &http.Server{
-		Handler:           apiSrv,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -337,4 +350,13 @@ func authOptions(store *sqlstore.Store, dbURL string) api.AuthOptions {
 		return api.AuthOptions{}
 	}
 	return api.AuthOptions{Shared: store, Fresh: store.Fresh}
+}
+
+// portalLimits are the portal's failed-login limits: the API's defaults,
+// counted across nodes like the API's when they share PostgreSQL.
+func portalLimits(store *sqlstore.Store, dbURL string) ratelimit.Config {
+	if dbURL == "" {
+		return ratelimit.Config{}
+	}
+	return ratelimit.Config{Shared: store}
 }
