@@ -5,12 +5,14 @@ package sqlstore
 // multi-row INSERTs inside one transaction.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"xc5"
@@ -28,6 +30,15 @@ type ImportOptions struct {
 // ImportReport counts what an import read (and, unless a dry run, wrote).
 type ImportReport struct {
 	Rows map[string]int
+}
+
+// Total is the count of rows of every table.
+func (r ImportReport) Total() int {
+	n := 0
+	for _, c := range r.Rows {
+		n += c
+	}
+	return n
 }
 
 // ImportProblems is every problem an import found, each with its place in
@@ -48,6 +59,11 @@ const maxProblems = 1000
 // importBatchParams bounds the parameters of one INSERT: under SQLite's
 // 32766 and PostgreSQL's 65535.
 const importBatchParams = 30000
+
+// importBatchValues bounds the values of one batch (a COPY on
+// PostgreSQL, INSERTs of at most importBatchParams on SQLite); with the
+// two batches queued between reader and writer, it bounds the memory.
+const importBatchValues = 60000
 
 // Import loads a dump into an empty database, in one transaction: it all
 // arrives or nothing does.
@@ -76,12 +92,10 @@ func (s *Store) ImportDump(ctx context.Context, in io.Reader, opt ImportOptions)
 	im.dec = json.NewDecoder(im.cr)
 	im.dec.UseNumber()
 	if opt.DryRun {
-		err := im.document(ctx, nil)
+		err := im.document(ctx)
 		return im.rep, im.result(err)
 	}
-	err := s.w.doBulk(ctx, func(ctx context.Context, q execer) error {
-		return im.result(im.document(ctx, q))
-	})
+	err := s.w.doBulk(ctx, im.pipeline)
 	if err == nil {
 		s.emit(resource.Change{}, 0) // everything changed
 	}
@@ -99,6 +113,53 @@ type importer struct {
 	dropped  int
 	seen     *importKeys
 	lastProg int64
+	lastCols []string
+	// jobs carries the writes from the reader to the writer; nil on a
+	// dry run.
+	jobs chan importJob
+}
+
+// importJob is one write of the import: a batch, or a sequence's reset.
+type importJob func(ctx context.Context, q execer) error
+
+// pipeline reads and checks the dump in one goroutine while the
+// transaction's connection writes what it has read in this one, so that
+// parsing JSON and the database's work overlap.
+func (im *importer) pipeline(ctx context.Context, q execer) error {
+	im.jobs = make(chan importJob, 2)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readErr error
+	go func() {
+		defer close(im.jobs)
+		readErr = im.document(rctx)
+	}()
+	var writeErr error
+	for job := range im.jobs {
+		if writeErr == nil {
+			if writeErr = job(ctx, q); writeErr != nil {
+				cancel()
+			}
+		}
+	}
+	if writeErr != nil {
+		return writeErr
+	}
+	return im.result(readErr)
+}
+
+// write queues a job for the writer, unless this is a dry run or a
+// problem was found (after which the rest is only checked).
+func (im *importer) write(ctx context.Context, job importJob) error {
+	if im.jobs == nil || len(im.problems) > 0 {
+		return nil
+	}
+	select {
+	case im.jobs <- job:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (im *importer) problem(place, format string, args ...any) {
@@ -123,17 +184,13 @@ func (im *importer) result(err error) error {
 	return err
 }
 
-// writing says whether rows are written: with a transaction, and no
-// problem found yet (after one, the rest is only checked).
-func (im *importer) writing(q execer) bool { return q != nil && len(im.problems) == 0 }
-
 func (im *importer) at(path string) string {
 	return fmt.Sprintf("%s (byte %d)", path, im.dec.InputOffset())
 }
 
 // document reads the top-level object: format and version first (as
 // Export writes them), then the tables.
-func (im *importer) document(ctx context.Context, q execer) error {
+func (im *importer) document(ctx context.Context) error {
 	if err := im.delim('{', "the document"); err != nil {
 		return err
 	}
@@ -159,7 +216,7 @@ func (im *importer) document(ctx context.Context, q execer) error {
 			if format != ExportFormat || version != ExportVersion {
 				return invalid("not an xc5 export of version %d (format %q, version %d, before \"tables\")", ExportVersion, format, version)
 			}
-			if err := im.tables(ctx, q); err != nil {
+			if err := im.tables(ctx); err != nil {
 				return err
 			}
 		default:
@@ -175,7 +232,7 @@ func (im *importer) document(ctx context.Context, q execer) error {
 	return nil
 }
 
-func (im *importer) tables(ctx context.Context, q execer) error {
+func (im *importer) tables(ctx context.Context) error {
 	if err := im.delim('{', "tables"); err != nil {
 		return err
 	}
@@ -187,7 +244,7 @@ func (im *importer) tables(ctx context.Context, q execer) error {
 		if !slices.Contains(exportTables, name) {
 			return invalid("%s: unknown table %q", im.at("tables"), name)
 		}
-		if err := im.table(ctx, q, name); err != nil {
+		if err := im.table(ctx, name); err != nil {
 			return err
 		}
 	}
@@ -196,32 +253,37 @@ func (im *importer) tables(ctx context.Context, q execer) error {
 }
 
 // table streams one table's rows into batches of one column set each.
-func (im *importer) table(ctx context.Context, q execer, name string) error {
+func (im *importer) table(ctx context.Context, name string) error {
 	if err := im.delim('[', "tables."+name); err != nil {
 		return err
 	}
 	b := &importBatch{table: name}
 	check := newRowCheck(name)
+	raw := map[string]json.RawMessage{}
 	for i := 0; im.dec.More(); i++ {
-		place := im.at(fmt.Sprintf("tables.%s[%d]", name, i))
-		var raw map[string]json.RawMessage
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		offset := im.dec.InputOffset()
+		place := func() string { return fmt.Sprintf("tables.%s[%d] (byte %d)", name, i, offset) }
+		clear(raw)
 		if err := im.dec.Decode(&raw); err != nil {
 			return im.syntax(fmt.Sprintf("tables.%s[%d]", name, i), err)
 		}
 		im.rep.Rows[name]++
 		row, ok := im.row(place, name, raw, check)
-		if !ok || !im.writing(q) {
+		if !ok || im.jobs == nil {
 			continue
 		}
 		if !b.fits(row) {
-			if err := b.flush(ctx, q); err != nil {
-				return fmt.Errorf("%s: %w", place, err)
+			if err := im.write(ctx, b.take(place())); err != nil {
+				return err
 			}
 		}
 		b.add(row)
 		if b.full() {
-			if err := b.flush(ctx, q); err != nil {
-				return fmt.Errorf("%s: %w", place, err)
+			if err := im.write(ctx, b.take(place())); err != nil {
+				return err
 			}
 		}
 		im.progress()
@@ -229,42 +291,27 @@ func (im *importer) table(ctx context.Context, q execer, name string) error {
 	if _, err := im.dec.Token(); err != nil {
 		return im.syntax("tables."+name, err)
 	}
-	if !im.writing(q) {
-		return nil
-	}
-	if err := b.flush(ctx, q); err != nil {
-		return fmt.Errorf("tables.%s: %w", name, err)
+	if err := im.write(ctx, b.take("tables."+name)); err != nil {
+		return err
 	}
 	if im.s.d == postgresDialect && name != "settings" {
-		if _, err := q.ExecContext(ctx, "SELECT setval(pg_get_serial_sequence('"+name+"', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM "+name+"), 1))"); err != nil {
+		return im.write(ctx, func(ctx context.Context, q execer) error {
+			_, err := q.ExecContext(ctx, "SELECT setval(pg_get_serial_sequence('"+name+"', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM "+name+"), 1))")
 			return err
-		}
+		})
 	}
-	im.progress()
 	return nil
 }
 
 // row checks one dumped row and turns it into column values; false when
-// it has a problem (recorded).
-func (im *importer) row(place, table string, raw map[string]json.RawMessage, check *rowCheck) (importRow, bool) {
+// it has a problem (recorded at place()).
+func (im *importer) row(place func() string, table string, raw map[string]json.RawMessage, check *rowCheck) (importRow, bool) {
 	ok := true
-	row := importRow{cols: make([]string, 0, len(raw)), vals: make([]any, 0, len(raw))}
-	for c := range raw {
-		row.cols = append(row.cols, c)
-	}
-	slices.Sort(row.cols)
+	row := importRow{cols: im.columns(raw), vals: make([]any, 0, len(raw))}
 	for _, c := range row.cols {
-		var v any
-		dec := json.NewDecoder(strings.NewReader(string(raw[c])))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
-			im.problem(place, "%s: %v", c, err)
-			ok = false
-			continue
-		}
-		v, err := importValue(v)
+		v, err := rawValue(raw[c])
 		if err != nil {
-			im.problem(place, "%s: %v", c, err)
+			im.problem(place(), "%s: %v", c, err)
 			ok = false
 			continue
 		}
@@ -274,14 +321,70 @@ func (im *importer) row(place, table string, raw map[string]json.RawMessage, che
 		return row, false
 	}
 	for _, p := range check.fields(raw) {
-		im.problem(place, "%s", p)
+		im.problem(place(), "%s", p)
 		ok = false
 	}
 	for _, p := range im.seen.check(table, raw) {
-		im.problem(place, "%s", p)
+		im.problem(place(), "%s", p)
 		ok = false
 	}
 	return row, ok
+}
+
+// columns returns the row's column names, sorted: those of the row before
+// when they are the same (they nearly always are), without sorting again.
+func (im *importer) columns(raw map[string]json.RawMessage) []string {
+	same := len(im.lastCols) == len(raw)
+	for _, c := range im.lastCols {
+		if _, ok := raw[c]; !ok {
+			same = false
+			break
+		}
+	}
+	if same {
+		return im.lastCols
+	}
+	cols := make([]string, 0, len(raw))
+	for c := range raw {
+		cols = append(cols, c)
+	}
+	slices.Sort(cols)
+	im.lastCols = cols
+	return cols
+}
+
+// rawValue turns a dumped JSON value back into a column value: what
+// importValue does, without a decoder per value (a dump has millions).
+func rawValue(raw json.RawMessage) (any, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("no value")
+	}
+	switch raw[0] {
+	case '"':
+		if len(raw) >= 2 && !bytes.ContainsAny(raw[1:len(raw)-1], "\\\"") {
+			return string(raw[1 : len(raw)-1]), nil
+		}
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	case 'n':
+		return nil, nil
+	case 't', 'f':
+		var b bool
+		err := json.Unmarshal(raw, &b)
+		return b, err
+	case '{':
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, err
+		}
+		return importValue(m)
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("not an integer: %s", raw)
+	}
+	return n, nil
 }
 
 func (im *importer) progress() {

@@ -7,7 +7,7 @@
 //	xc5 media   [--sip ADDR] [--data DIR | --db URL]
 //	xc5 migrate [--db URL | --data DIR]
 //	xc5 export  [--db URL | --data DIR] [-o FILE]
-//	xc5 import  [--db URL | --data DIR] FILE
+//	xc5 import  [--db URL | --data DIR] [--dry-run] FILE
 //	xc5 seed    [--data DIR] [--accounts N] [--numbers N]
 //
 // The usage text below lists the same eight; main only wires the adapters
@@ -76,7 +76,7 @@ commands:
   media   run a media node alone (voicemail, menus, prompts) for xc5 serve --media sip:HOST:PORT
   migrate apply the database schema: xc5 migrate --db postgres://… (or --data DIR)
   export  write the whole provisioning as versioned JSON: xc5 export [--db URL | --data DIR] [-o FILE]
-  import  load an export into an empty database: xc5 import [--db URL | --data DIR] FILE
+  import  load an export into an empty database: xc5 import [--db URL | --data DIR] [--dry-run] FILE
   seed    fill a data directory with synthetic accounts and numbers (load tests)
 
 Run "xc5 <command> -h" for the flags of a command.`
