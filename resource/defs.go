@@ -139,7 +139,7 @@ var GUID = &Resource{
 
 // All lists every resource, in the order the API index shows them.
 var All = []*Resource{Account, Child, AccountResource, Number, NumberAllocate, Route, CallRule, Fork, Prompt, Registration,
-	CDR, Voicemail, Location, TimeDefinition, Hydra, Trunk, Session, CallTrace, Mail, GUID}
+	CDR, Voicemail, Location, TimeDefinition, Hydra, Trunk, Session, CallTrace, Mail, GUID, Bulk}
 
 // ByName finds a resource by its name (the first of that name: child and
 // account share records, so either does).
