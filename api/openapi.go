@@ -274,6 +274,10 @@ func putOperation(op obj, r *resource.Resource, item bool, method string, rec ob
 		op["responses"] = withErrors(obj{"201": created}, 400, 401, 429, 503)
 		return
 	}
+	if r == resource.Bulk {
+		bulkOperation(op) // bulk.go: CSV in
+		return
+	}
 	updated := halResponse("Updated", arrayOf(rec))
 	body := obj{"application/json": obj{"schema": schemaRef(recordSchemaName(r) + "Input")}}
 	switch {

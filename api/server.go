@@ -239,8 +239,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, res *string) Call
 		err = s.voicemail(w, r, caller, t)
 	case resource.Mail:
 		err = s.mail(w, r, caller, q)
+	case resource.Bulk:
+		err = s.bulk(w, r, caller, t, q)
 	}
-	if t.Res == resource.Voicemail || t.Res == resource.Mail {
+	if t.Res == resource.Voicemail || t.Res == resource.Mail || t.Res == resource.Bulk {
 		if err != nil {
 			writeError(w, r, err)
 		}
