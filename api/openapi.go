@@ -228,6 +228,10 @@ func getOperation(r *resource.Resource, item bool) (string, []obj, obj) {
 		list = arrayOf(schemaRef(recordSchemaName(r) + "Summary"))
 	}
 	ok := halResponse("The records", list)
+	if r == resource.CDR { // cdrcsv.go
+		ok["description"] = "The records, or with Accept: text/csv a header row of the field names and a row a record"
+		ok["content"].(obj)["text/csv"] = obj{"schema": obj{"type": "string"}}
+	}
 	ok["headers"] = obj{"Link": obj{"description": "With ?limit, when there is more: `</api-sys/…?limit=N&after=CURSOR>; rel=\"next\"`",
 		"schema": obj{"type": "string"}}}
 	return "List " + r.Name, listParams(r), withErrors(obj{"200": ok}, errs...)

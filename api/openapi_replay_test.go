@@ -164,6 +164,7 @@ func exerciseSpecial(t *testing.T, c *client, afterHours string) {
 		{"PUT", "/api-sys/account/acmebrick.x.co.nz/bulk", csvType, true, newbieCSV, `"username":"newbie@acmebrick.x.co.nz"`, 201},
 		{"PUT", "/api-sys/account/acmebrick.x.co.nz/bulk", csvType, true, newbieCSV, "line 2: account newbie@acmebrick.x.co.nz already exists", 400},
 		{"PUT", "/api-sys/account/acmebrick.x.co.nz/bulk", json, true, "{}", "text/csv", 415},
+		{"GET", "/api-sys/account/acmebrick.x.co.nz/cdr?limit=5", map[string]string{"Accept": "text/csv"}, true, "", "guid,direction,from", 200},
 	} {
 		resp, b := c.raw(x.method, x.target, []byte(x.body), x.hdr, x.basic)
 		if resp.StatusCode != x.status || !strings.Contains(string(b), x.want) {

@@ -350,6 +350,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target
 	filter := s.readFilter(r.Context(), c, t)
 	pattern := query.Filter
 	match := redactedMatch(c, t, &query)
+	if t.Res == resource.CDR && wantsCSV(r) {
+		return s.listCSV(w, r, c, t, q, query, pattern, filter, match) // cdrcsv.go
+	}
 	if v, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {
