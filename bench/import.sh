@@ -51,10 +51,11 @@ run() { # label binary [flags]
 	SCHEMAS+=("$schema")
 	case "$PGURL" in *\?*) url="$PGURL&search_path=$schema" ;; *) url="$PGURL?search_path=$schema" ;; esac
 	"$bin" migrate --db "$url" >/dev/null
-	/usr/bin/time -f "%e %M" -o "$WORK/time" "$bin" import --db "$url" "$@" "$WORK/dump.json" >/dev/null
-	read -r secs kb <"$WORK/time"
+	/usr/bin/time -f "%e %M %U %S" -o "$WORK/time" "$bin" import --db "$url" "$@" "$WORK/dump.json" >/dev/null
+	read -r secs kb user sys <"$WORK/time"
 	counts=$(psql -XAtq "$PGURL" -c "SET search_path = $schema" -c "SELECT (SELECT count(*) FROM accounts) || ' accounts, ' || (SELECT count(*) FROM numbers) || ' numbers'")
-	printf '%-28s %7.2f s  peak RSS %5d MB  (%s)\n' "$label" "$secs" $((kb / 1024)) "$counts"
+	printf '%-28s %7.2f s  xc5 CPU %6.2f s  peak RSS %5d MB  (%s)  load %s\n' "$label" "$secs" \
+		"$(awk "BEGIN{print $user + $sys}")" $((kb / 1024)) "$counts" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
 [ -z "$OLD" ] || run "old ($OLD)" "$OLD"
