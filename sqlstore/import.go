@@ -271,6 +271,7 @@ func (im *importer) table(ctx context.Context, name string) error {
 			return im.syntax(fmt.Sprintf("tables.%s[%d]", name, i), err)
 		}
 		im.rep.Rows[name]++
+		im.progress()
 		row, ok := im.row(place, name, raw, check)
 		if !ok || im.jobs == nil {
 			continue
@@ -286,7 +287,6 @@ func (im *importer) table(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		im.progress()
 	}
 	if _, err := im.dec.Token(); err != nil {
 		return im.syntax("tables."+name, err)

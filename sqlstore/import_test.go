@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,6 +144,15 @@ func TestImportBatches(t *testing.T) {
 	var first bytes.Buffer
 	if err := src.Export(ctx, &first); err != nil {
 		t.Fatal(err)
+	}
+	// The progress callback sees the bytes read grow, on a dry run too.
+	var seen []int64
+	if _, err := src.ImportDump(ctx, bytes.NewReader(first.Bytes()), sqlstore.ImportOptions{DryRun: true,
+		Progress: func(n int64) { seen = append(seen, n) }}); err == nil || !strings.Contains(err.Error(), "needs an empty database") {
+		t.Fatalf("dry run into the source: %v", err)
+	}
+	if len(seen) < 2 || seen[len(seen)-1] > int64(first.Len()) || !slices.IsSorted(seen) {
+		t.Errorf("progress %v for %d bytes", seen, first.Len())
 	}
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
