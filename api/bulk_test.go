@@ -45,6 +45,10 @@ func TestBulkPartition(t *testing.T) {
 			t.Errorf("onboarded %v", got)
 		}
 		e.mustAs("new1@acme.test", got["password"].(string), http.StatusForbidden, "GET", "/api-sys/account/new1@acme.test", "")
+		// The routing view has the new rule: a colleague dials 700.
+		if trace := e.must(http.StatusOK, "GET", "/api-sys/calltrace?from=a1@acme.test&dial=700", ""); !strings.Contains(string(trace.Body), "new1@acme.test") {
+			t.Errorf("dialling 700 does not reach new1: %s", trace.Body)
+		}
 		rules := e.must(http.StatusOK, "GET", "/api-sys/account/acme.test/callrule", "")
 		if !strings.Contains(string(rules.Body), `"prefix_raw":"700"`) {
 			t.Errorf("no extension 700 in %s", rules.Body)
