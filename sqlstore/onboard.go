@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"xc5"
 	"xc5/resource"
@@ -32,11 +34,8 @@ func (s *Store) Onboard(ctx context.Context, scope resource.Scope, company strin
 	// Password hashes are slow on purpose: made before the write joins the
 	// writer's queue, as putAccount does. A dry run needs none.
 	passwords, hashes := make([]string, len(users)), make([]string, len(users))
-	for i := range users {
-		if !dryRun {
-			passwords[i] = secret.Generate()
-			hashes[i] = secret.Hash(passwords[i])
-		}
+	if !dryRun {
+		hashAll(passwords, hashes)
 	}
 	var ticket uint64
 	var results []resource.BulkResult
@@ -84,6 +83,27 @@ func (s *Store) Onboard(ctx context.Context, scope resource.Scope, company strin
 		s.emit(c, ticket)
 	}
 	return results, nil
+}
+
+// hashAll generates a password for each user and hashes it, on every
+// core: an argon2 hash costs tens of milliseconds, a file may hold
+// thousands of users (secret.Hash bounds the hashes at once itself).
+func hashAll(passwords, hashes []string) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			for i := range next {
+				passwords[i] = secret.Generate()
+				hashes[i] = secret.Hash(passwords[i])
+			}
+		})
+	}
+	for i := range passwords {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // onboardUser provisions one user as the walkthrough does: the account
