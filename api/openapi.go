@@ -228,6 +228,10 @@ func getOperation(r *resource.Resource, item bool) (string, []obj, obj) {
 		list = arrayOf(schemaRef(recordSchemaName(r) + "Summary"))
 	}
 	ok := halResponse("The records", list)
+	if r == resource.CDR { // cdrcsv.go
+		ok["description"] = "The records, or with Accept: text/csv a header row of the field names and a row a record"
+		ok["content"].(obj)["text/csv"] = obj{"schema": obj{"type": "string"}}
+	}
 	ok["headers"] = obj{"Link": obj{"description": "With ?limit, when there is more: `</api-sys/…?limit=N&after=CURSOR>; rel=\"next\"`",
 		"schema": obj{"type": "string"}}}
 	return "List " + r.Name, listParams(r), withErrors(obj{"200": ok}, errs...)
@@ -274,6 +278,10 @@ func putOperation(op obj, r *resource.Resource, item bool, method string, rec ob
 		created["headers"].(obj)["Set-Cookie"] = obj{"description": SessionCookie + ", HttpOnly, Secure, SameSite=Strict",
 			"schema": obj{"type": "string"}}
 		op["responses"] = withErrors(obj{"201": created}, 400, 401, 429, 503)
+		return
+	}
+	if r == resource.Bulk {
+		bulkOperation(op) // bulk.go: CSV in
 		return
 	}
 	updated := halResponse("Updated", arrayOf(rec))

@@ -161,6 +161,11 @@ func exerciseSpecial(t *testing.T, c *client, afterHours string) {
 		{"PUT", "/api-sys/account/acmebrick.x.co.nz", json, true, `{"cfna_duration":"15","private":"1","callerid":0,"timezone":null}`, `"cfna_duration":15`, 200},
 		{"OPTIONS", "/api-sys/", nil, false, "", "", 200},
 		{"GET", api.OpenAPIPath, nil, false, "", `"openapi"`, 200},
+		{"PUT", "/api-sys/account/acmebrick.x.co.nz/bulk?dry_run=true", csvType, true, newbieCSV, `"password":""`, 200},
+		{"PUT", "/api-sys/account/acmebrick.x.co.nz/bulk", csvType, true, newbieCSV, `"username":"newbie@acmebrick.x.co.nz"`, 201},
+		{"PUT", "/api-sys/account/acmebrick.x.co.nz/bulk", csvType, true, newbieCSV, "line 2: account newbie@acmebrick.x.co.nz already exists", 400},
+		{"PUT", "/api-sys/account/acmebrick.x.co.nz/bulk", json, true, "{}", "text/csv", 415},
+		{"GET", "/api-sys/account/acmebrick.x.co.nz/cdr?limit=5", map[string]string{"Accept": "text/csv"}, true, "", "guid,direction,from", 200},
 	} {
 		resp, b := c.raw(x.method, x.target, []byte(x.body), x.hdr, x.basic)
 		if resp.StatusCode != x.status || !strings.Contains(string(b), x.want) {

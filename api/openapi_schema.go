@@ -40,8 +40,8 @@ func resourceSchemas(schemas obj, r *resource.Resource) {
 		}
 		schemas[name+"Written"] = w
 	}
-	if r == resource.Session || !(slices.Contains(r.Methods, http.MethodPut) || r.Allows(http.MethodPatch, true)) {
-		return // no body: session's PUT takes Basic credentials only
+	if r == resource.Session || r == resource.Bulk || !(slices.Contains(r.Methods, http.MethodPut) || r.Allows(http.MethodPatch, true)) {
+		return // no JSON body: session's PUT takes Basic credentials only, bulk's CSV
 	}
 	input := obj{"type": "object", "additionalProperties": false, "properties": obj{
 		"_links": obj{"description": "Ignored: clients may send back what they got"}}}

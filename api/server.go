@@ -249,8 +249,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, res *string) Call
 		err = s.mail(w, r, caller, q)
 	case resource.Audit:
 		err = s.audit(w, r, caller, t, q)
+	case resource.Bulk:
+		err = s.bulk(w, r, caller, t, q)
 	}
-	if t.Res == resource.Voicemail || t.Res == resource.Mail || t.Res == resource.Audit {
+	if t.Res == resource.Voicemail || t.Res == resource.Mail || t.Res == resource.Audit || t.Res == resource.Bulk {
 		if err != nil {
 			writeError(w, r, err)
 		}
@@ -358,6 +360,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target
 	filter := s.readFilter(r.Context(), c, t)
 	pattern := query.Filter
 	match := redactedMatch(c, t, &query)
+	if t.Res == resource.CDR && wantsCSV(r) {
+		return s.listCSV(w, r, c, t, q, query, pattern, filter, match) // cdrcsv.go
+	}
 	if v, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {

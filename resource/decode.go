@@ -144,3 +144,8 @@ func jsonErrorText(err error) string {
 	}
 	return err.Error()
 }
+
+// DecodeValue checks one JSON value against the field as a PUT would
+// (type, range, the field's check, its enum) and returns the typed value.
+// Importers use it so that nothing can be stored that the API refuses.
+func (f *Field) DecodeValue(raw json.RawMessage) (any, error) { return f.decodeValue(raw) }

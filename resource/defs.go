@@ -141,7 +141,7 @@ var GUID = &Resource{
 
 // All lists every resource, in the order the API index shows them.
 var All = []*Resource{Account, Child, AccountResource, Number, NumberAllocate, Route, CallRule, Fork, Prompt, Registration,
-	CDR, Voicemail, Webhook, Audit, Location, TimeDefinition, Hydra, Trunk, Session, CallTrace, Mail, GUID}
+	CDR, Voicemail, Webhook, Audit, Location, TimeDefinition, Hydra, Trunk, Session, CallTrace, Mail, GUID, Bulk}
 
 // ByName finds a resource by its name (the first of that name: child and
 // account share records, so either does).

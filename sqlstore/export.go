@@ -7,11 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
-	"strings"
 	"time"
-
-	"xc5/resource"
 )
 
 // ExportFormat and ExportVersion identify xc5 dumps; Import refuses others.
@@ -90,66 +86,6 @@ func (s *Store) Export(ctx context.Context, out io.Writer) error {
 	}
 	w.WriteString("}}\n")
 	return w.Flush()
-}
-
-// Import loads a dump made by Export into an empty database (migrated,
-// never started), in one transaction: it all arrives or nothing does.
-func (s *Store) Import(ctx context.Context, in io.Reader) error {
-	var doc struct {
-		Format  string                      `json:"format"`
-		Version int                         `json:"version"`
-		Raw     map[string][]map[string]any `json:"tables"`
-	}
-	dec := json.NewDecoder(in)
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		return invalid("not an xc5 export: %v", err)
-	}
-	if doc.Format != ExportFormat || doc.Version != ExportVersion {
-		return invalid("not an xc5 export of version %d (format %q, version %d)", ExportVersion, doc.Format, doc.Version)
-	}
-	var n int
-	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM accounts").Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return invalid("import needs an empty database; this one has %d accounts", n)
-	}
-	err := s.w.doBulk(ctx, func(ctx context.Context, q execer) error {
-		for _, table := range exportTables {
-			for _, row := range doc.Raw[table] {
-				cols := make([]string, 0, len(row))
-				for c := range row {
-					cols = append(cols, c)
-				}
-				sort.Strings(cols)
-				args := make([]any, len(cols))
-				quoted := make([]string, len(cols))
-				for i, c := range cols {
-					quoted[i] = `"` + strings.ReplaceAll(c, `"`, `""`) + `"`
-					v, err := importValue(row[c])
-					if err != nil {
-						return invalid("%s.%s: %v", table, c, err)
-					}
-					args[i] = v
-				}
-				if _, err := q.ExecContext(ctx, "INSERT INTO "+table+" ("+strings.Join(quoted, ", ")+") VALUES (?"+
-					strings.Repeat(", ?", len(cols)-1)+")", args...); err != nil {
-					return fmt.Errorf("import %s: %w", table, mapError(err))
-				}
-			}
-			if s.d == postgresDialect && table != "settings" {
-				if _, err := q.ExecContext(ctx, "SELECT setval(pg_get_serial_sequence('"+table+"', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM "+table+"), 1))"); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		s.emit(resource.Change{}, 0) // everything changed
-	}
-	return err
 }
 
 // importValue turns a dumped JSON value back into a column value.

@@ -7,10 +7,11 @@
 //	xc5 media   [--sip ADDR] [--data DIR | --db URL]
 //	xc5 migrate [--db URL | --data DIR]
 //	xc5 export  [--db URL | --data DIR] [-o FILE]
-//	xc5 import  [--db URL | --data DIR] FILE
+//	xc5 import  [--db URL | --data DIR] [--dry-run] FILE
+//	xc5 import-csv [--db URL | --data DIR] --company COMPANY [--dry-run] FILE
 //	xc5 seed    [--data DIR] [--accounts N] [--numbers N]
 //
-// The usage text below lists the same eight; main only wires the adapters
+// The usage text below lists the same nine; main only wires the adapters
 // (the SQL store, the API, the SIP service, the media service, the mail
 // sender) together.
 package main
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return exportCommand(ctx, args[1:], stdout, stderr)
 	case "import":
 		return importCommand(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "import-csv":
+		return importCSVCommand(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -76,7 +79,8 @@ commands:
   media   run a media node alone (voicemail, menus, prompts) for xc5 serve --media sip:HOST:PORT
   migrate apply the database schema: xc5 migrate --db postgres://… (or --data DIR)
   export  write the whole provisioning as versioned JSON: xc5 export [--db URL | --data DIR] [-o FILE]
-  import  load an export into an empty database: xc5 import [--db URL | --data DIR] FILE
+  import  load an export into an empty database: xc5 import [--db URL | --data DIR] [--dry-run] FILE
+  import-csv onboard a company's users from CSV: xc5 import-csv --company COMPANY [--dry-run] FILE
   seed    fill a data directory with synthetic accounts and numbers (load tests)
 
 Run "xc5 <command> -h" for the flags of a command.`

@@ -1,0 +1,449 @@
+package sqlstore
+
+// Import of a dump made by Export: streamed token by token, each row
+// checked by the resource descriptions the API uses, written in
+// multi-row INSERTs inside one transaction.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"xc5"
+	"xc5/resource"
+)
+
+// ImportOptions tune Import.
+type ImportOptions struct {
+	// DryRun checks the whole dump and writes nothing.
+	DryRun bool
+	// Progress, when set, is called now and then with the bytes read so far.
+	Progress func(read int64)
+}
+
+// ImportReport counts what an import read (and, unless a dry run, wrote).
+type ImportReport struct {
+	Rows map[string]int
+}
+
+// Total is the count of rows of every table.
+func (r ImportReport) Total() int {
+	n := 0
+	for _, c := range r.Rows {
+		n += c
+	}
+	return n
+}
+
+// ImportProblems is every problem an import found, each with its place in
+// the dump. Its code is EINVALID.
+type ImportProblems []string
+
+func (p ImportProblems) Error() string {
+	return fmt.Sprintf("%d problem(s) in the dump:\n%s", len(p), strings.Join(p, "\n"))
+}
+
+// Unwrap gives the domain code (EINVALID) to xc5.ErrorCode.
+func (p ImportProblems) Unwrap() error { return xc5.Errorf(xc5.EINVALID, "%s", p.Error()) }
+
+// maxProblems bounds the problems kept: a dump that is wrong throughout
+// (the wrong file) should not hold memory for each of its rows.
+const maxProblems = 1000
+
+// importBatchParams bounds the parameters of one INSERT: under SQLite's
+// 32766 and PostgreSQL's 65535.
+const importBatchParams = 30000
+
+// importBatchValues bounds the values of one batch (a COPY on
+// PostgreSQL, INSERTs of at most importBatchParams on SQLite); with the
+// two batches queued between reader and writer, it bounds the memory.
+const importBatchValues = 60000
+
+// Import loads a dump into an empty database, in one transaction: it all
+// arrives or nothing does.
+func (s *Store) Import(ctx context.Context, in io.Reader) error {
+	_, err := s.ImportDump(ctx, in, ImportOptions{})
+	return err
+}
+
+// ImportDump is Import with options. The dump is read as a stream, so
+// memory stays bounded by a batch of rows (and the sets of keys that the
+// cross-row checks keep). Every row is checked: each field that the API
+// accepts through the resource descriptions (type, range, check, enum),
+// unique GUIDs, usernames and numbers, and references to accounts earlier
+// in the dump. Any problem fails the import (ImportProblems, all of them
+// listed with their place, "tables.accounts[12] (byte 3456)"); nothing is
+// written then, nor ever on a dry run.
+func (s *Store) ImportDump(ctx context.Context, in io.Reader, opt ImportOptions) (ImportReport, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM accounts").Scan(&n); err != nil {
+		return ImportReport{}, err
+	}
+	im := &importer{s: s, cr: &countingReader{r: in}, opt: opt, rep: ImportReport{Rows: map[string]int{}}, seen: newImportKeys()}
+	if n > 0 {
+		im.problem("database", "import needs an empty database; this one has %d accounts", n)
+	}
+	im.dec = json.NewDecoder(im.cr)
+	im.dec.UseNumber()
+	if opt.DryRun {
+		err := im.document(ctx)
+		return im.rep, im.result(err)
+	}
+	err := s.w.doBulk(ctx, im.pipeline)
+	if err == nil {
+		s.emit(resource.Change{}, 0) // everything changed
+	}
+	return im.rep, err
+}
+
+// importer holds one import's state.
+type importer struct {
+	s        *Store
+	cr       *countingReader
+	dec      *json.Decoder
+	opt      ImportOptions
+	rep      ImportReport
+	problems ImportProblems
+	dropped  int
+	seen     *importKeys
+	lastProg int64
+	lastCols []string
+	// jobs carries the writes from the reader to the writer; nil on a
+	// dry run.
+	jobs chan importJob
+}
+
+// importJob is one write of the import: a batch, or a sequence's reset.
+type importJob func(ctx context.Context, q execer) error
+
+// pipeline reads and checks the dump in one goroutine while the
+// transaction's connection writes what it has read in this one, so that
+// parsing JSON and the database's work overlap.
+func (im *importer) pipeline(ctx context.Context, q execer) error {
+	if im.s.d == sqliteDialect {
+		// The indexes of 300,000 rows outgrow SQLite's 2 MB page cache, and
+		// each page read again is a system call: give the import's
+		// connection a larger cache while it runs (memory only as used).
+		var was int64
+		if err := q.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&was); err == nil {
+			q.ExecContext(ctx, "PRAGMA cache_size = -65536") // 64 MiB
+			defer q.ExecContext(context.Background(), "PRAGMA cache_size = "+strconv.FormatInt(was, 10))
+		}
+	}
+	im.jobs = make(chan importJob, 2)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readErr error
+	go func() {
+		defer close(im.jobs)
+		readErr = im.document(rctx)
+	}()
+	var writeErr error
+	for job := range im.jobs {
+		if writeErr == nil {
+			if writeErr = job(ctx, q); writeErr != nil {
+				cancel()
+			}
+		}
+	}
+	if writeErr != nil {
+		return writeErr
+	}
+	return im.result(readErr)
+}
+
+// write queues a job for the writer, unless this is a dry run or a
+// problem was found (after which the rest is only checked).
+func (im *importer) write(ctx context.Context, job importJob) error {
+	if im.jobs == nil || len(im.problems) > 0 {
+		return nil
+	}
+	select {
+	case im.jobs <- job:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (im *importer) problem(place, format string, args ...any) {
+	if len(im.problems) >= maxProblems {
+		im.dropped++
+		return
+	}
+	im.problems = append(im.problems, place+": "+fmt.Sprintf(format, args...))
+}
+
+// result is the import's outcome: the fatal error, else the problems.
+func (im *importer) result(err error) error {
+	if err == nil && len(im.problems) > 0 {
+		if im.dropped > 0 {
+			im.problems = append(im.problems, fmt.Sprintf("… and %d more problems", im.dropped))
+		}
+		return im.problems
+	}
+	if err != nil && len(im.problems) > 0 {
+		return fmt.Errorf("%w (after %s)", err, im.problems.Error())
+	}
+	return err
+}
+
+func (im *importer) at(path string) string {
+	return fmt.Sprintf("%s (byte %d)", path, im.dec.InputOffset())
+}
+
+// document reads the top-level object: format and version first (as
+// Export writes them), then the tables.
+func (im *importer) document(ctx context.Context) error {
+	if err := im.delim('{', "the document"); err != nil {
+		return err
+	}
+	var format string
+	var version int64
+	for im.dec.More() {
+		key, err := im.key()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "format":
+			if err := im.dec.Decode(&format); err != nil {
+				return im.syntax("format", err)
+			}
+		case "version":
+			var v json.Number
+			if err := im.dec.Decode(&v); err != nil {
+				return im.syntax("version", err)
+			}
+			version, _ = v.Int64()
+		case "tables":
+			if format != ExportFormat || version != ExportVersion {
+				return invalid("not an xc5 export of version %d (format %q, version %d, before \"tables\")", ExportVersion, format, version)
+			}
+			if err := im.tables(ctx); err != nil {
+				return err
+			}
+		default:
+			var skip json.RawMessage
+			if err := im.dec.Decode(&skip); err != nil {
+				return im.syntax(key, err)
+			}
+		}
+	}
+	if format != ExportFormat || version != ExportVersion {
+		return invalid("not an xc5 export of version %d (format %q, version %d)", ExportVersion, format, version)
+	}
+	return nil
+}
+
+func (im *importer) tables(ctx context.Context) error {
+	if err := im.delim('{', "tables"); err != nil {
+		return err
+	}
+	for im.dec.More() {
+		name, err := im.key()
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(exportTables, name) {
+			return invalid("%s: unknown table %q", im.at("tables"), name)
+		}
+		if err := im.table(ctx, name); err != nil {
+			return err
+		}
+	}
+	_, err := im.dec.Token()
+	return err
+}
+
+// table streams one table's rows into batches of one column set each.
+func (im *importer) table(ctx context.Context, name string) error {
+	if err := im.delim('[', "tables."+name); err != nil {
+		return err
+	}
+	b := &importBatch{table: name, oneByOne: im.s.d == sqliteDialect}
+	check := newRowCheck(name)
+	raw := map[string]json.RawMessage{}
+	for i := 0; im.dec.More(); i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		offset := im.dec.InputOffset()
+		place := func() string { return fmt.Sprintf("tables.%s[%d] (byte %d)", name, i, offset) }
+		clear(raw)
+		if err := im.dec.Decode(&raw); err != nil {
+			return im.syntax(fmt.Sprintf("tables.%s[%d]", name, i), err)
+		}
+		im.rep.Rows[name]++
+		im.progress()
+		row, ok := im.row(place, name, raw, check)
+		if !ok || im.jobs == nil {
+			continue
+		}
+		if !b.fits(row) {
+			if err := im.write(ctx, b.take(place())); err != nil {
+				return err
+			}
+		}
+		b.add(row)
+		if b.full() {
+			if err := im.write(ctx, b.take(place())); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := im.dec.Token(); err != nil {
+		return im.syntax("tables."+name, err)
+	}
+	if err := im.write(ctx, b.take("tables."+name)); err != nil {
+		return err
+	}
+	if im.s.d == postgresDialect && name != "settings" {
+		return im.write(ctx, func(ctx context.Context, q execer) error {
+			_, err := q.ExecContext(ctx, "SELECT setval(pg_get_serial_sequence('"+name+"', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM "+name+"), 1))")
+			return err
+		})
+	}
+	return nil
+}
+
+// row checks one dumped row and turns it into column values; false when
+// it has a problem (recorded at place()).
+func (im *importer) row(place func() string, table string, raw map[string]json.RawMessage, check *rowCheck) (importRow, bool) {
+	ok := true
+	row := importRow{cols: im.columns(raw), vals: make([]any, 0, len(raw))}
+	for _, c := range row.cols {
+		v, err := rawValue(raw[c])
+		if err != nil {
+			im.problem(place(), "%s: %v", c, err)
+			ok = false
+			continue
+		}
+		row.vals = append(row.vals, v)
+	}
+	if !ok {
+		return row, false
+	}
+	for _, p := range check.fields(raw) {
+		im.problem(place(), "%s", p)
+		ok = false
+	}
+	for _, p := range im.seen.check(table, raw) {
+		im.problem(place(), "%s", p)
+		ok = false
+	}
+	return row, ok
+}
+
+// columns returns the row's column names, sorted: those of the row before
+// when they are the same (they nearly always are), without sorting again.
+func (im *importer) columns(raw map[string]json.RawMessage) []string {
+	same := len(im.lastCols) == len(raw)
+	for _, c := range im.lastCols {
+		if _, ok := raw[c]; !ok {
+			same = false
+			break
+		}
+	}
+	if same {
+		return im.lastCols
+	}
+	cols := make([]string, 0, len(raw))
+	for c := range raw {
+		cols = append(cols, c)
+	}
+	slices.Sort(cols)
+	im.lastCols = cols
+	return cols
+}
+
+// rawValue turns a dumped JSON value back into a column value: what
+// importValue does, without a decoder per value (a dump has millions).
+func rawValue(raw json.RawMessage) (any, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("no value")
+	}
+	switch raw[0] {
+	case '"':
+		if len(raw) >= 2 && !bytes.ContainsAny(raw[1:len(raw)-1], "\\\"") {
+			return string(raw[1 : len(raw)-1]), nil
+		}
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	case 'n':
+		return nil, nil
+	case 't', 'f':
+		var b bool
+		err := json.Unmarshal(raw, &b)
+		return b, err
+	case '{':
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, err
+		}
+		return importValue(m)
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("not an integer: %s", raw)
+	}
+	return n, nil
+}
+
+func (im *importer) progress() {
+	if im.opt.Progress == nil || im.cr.n-im.lastProg < 1<<20 {
+		return
+	}
+	im.lastProg = im.cr.n
+	im.opt.Progress(im.cr.n)
+}
+
+func (im *importer) key() (string, error) {
+	t, err := im.dec.Token()
+	if err != nil {
+		return "", im.syntax("key", err)
+	}
+	k, ok := t.(string)
+	if !ok {
+		return "", invalid("%s: expected a key, found %v", im.at("document"), t)
+	}
+	return k, nil
+}
+
+func (im *importer) delim(want json.Delim, what string) error {
+	t, err := im.dec.Token()
+	if err != nil {
+		return im.syntax(what, err)
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return invalid("not an xc5 export: %s: expected %q, found %v", im.at(what), want, t)
+	}
+	return nil
+}
+
+// syntax reports a document that cannot be read further.
+func (im *importer) syntax(where string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return invalid("not an xc5 export: %s: the document ends early", im.at(where))
+	}
+	return invalid("not an xc5 export: %s: %v", im.at(where), err)
+}
+
+// countingReader counts the bytes read, for the progress report.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,141 @@
+package sqlstore_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"xc5"
+	"xc5/resource"
+	"xc5/sqlstore"
+	"xc5/storetest"
+)
+
+// onboardFixture is a company with free pool numbers and another
+// company's number.
+func onboardFixture(t *testing.T, s *sqlstore.Store) resource.Record {
+	t.Helper()
+	comp := newAccount(t, s, "acmebrick.x.co.nz", "")
+	for _, n := range []string{"6491231234", "6499290089", "6499290090"} {
+		put(t, s, "", resource.Number, resource.SystemPool, "", resource.Input{"number": n}, resource.Create)
+	}
+	other := newAccount(t, s, "other.test", "")
+	newNumber(t, s, other.GUID, "6499290091")
+	return comp
+}
+
+func parseCSV(t *testing.T, text string) []resource.BulkUser {
+	t.Helper()
+	users, err := resource.ParseBulkCSV(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("ParseBulkCSV: %v", err)
+	}
+	return users
+}
+
+// snapshot is what onboarding may change: accounts, numbers, callrules
+// and routes, as listed.
+func snapshot(t *testing.T, s *sqlstore.Store) string {
+	t.Helper()
+	var b strings.Builder
+	for _, r := range []*resource.Resource{resource.Account, resource.Number, resource.CallRule, resource.Route} {
+		if err := s.ListAll(ctx, r, func(rec resource.Record) error {
+			b.WriteString(r.Name + " " + rec.GUID + " " + rec.Parent + "\n")
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
+}
+
+// TestOnboard onboards the walkthrough's two users from CSV and checks
+// that each gets what the walkthrough provisions; then that a file with a
+// problem on every line but one reports every problem and writes nothing,
+// and that a dry run writes nothing.
+func TestOnboard(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) { testOnboard(t, b) })
+	}
+}
+
+func testOnboard(t *testing.T, b storetest.Backend) {
+	s, _ := openStore(t, b)
+	comp := onboardFixture(t, s)
+	const good = "username,extension,ddi,voicemail\n" +
+		"reception,600,6491231234,reception@acmebrick.x.co.nz\n" +
+		"\"sales@acmebrick.x.co.nz\", 608 ,6499290089,\n"
+
+	before := snapshot(t, s)
+	dry, err := s.Onboard(ctx, "", "acmebrick.x.co.nz", parseCSV(t, good), true)
+	if err != nil || len(dry) != 2 || dry[0].Username != "reception@acmebrick.x.co.nz" || dry[0].Password != "" {
+		t.Fatalf("dry run: %+v, %v", dry, err)
+	}
+	if after := snapshot(t, s); after != before {
+		t.Fatalf("the dry run wrote:\n%s\n---\n%s", before, after)
+	}
+
+	got, err := s.Onboard(ctx, "", comp.GUID, parseCSV(t, good), false)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Onboard: %+v, %v", got, err)
+	}
+	if got[1].Username != "sales@acmebrick.x.co.nz" || got[1].Line != 3 || got[0].Password == "" || got[0].GUID == "" {
+		t.Errorf("results: %+v", got)
+	}
+	c, err := s.Credentials(ctx, "reception@acmebrick.x.co.nz")
+	if err != nil || !c.Enabled {
+		t.Fatalf("reception's credentials: %+v, %v", c, err)
+	}
+	nums := list(t, s, "", resource.Number, resource.Query{Parent: "reception@acmebrick.x.co.nz"})
+	if len(nums) != 1 || nums[0].Values["number"] != "6491231234" {
+		t.Errorf("reception's numbers: %v", nums)
+	}
+	rules := list(t, s, "", resource.CallRule, resource.Query{Parent: "acmebrick.x.co.nz"})
+	if len(rules) != 2 || rules[0].Values["order"] != int64(-2) || rules[0].Values["prefix_raw"] != "600" ||
+		rules[0].Values["username"] != "reception@acmebrick.x.co.nz" || rules[0].Values["destination"] != ":600" ||
+		rules[1].Values["prefix_raw"] != "608" || rules[1].Values["destination"] != ":608" {
+		t.Errorf("company callrules: %v", rules)
+	}
+	routes := list(t, s, "", resource.Route, resource.Query{Parent: "reception@acmebrick.x.co.nz"})
+	if len(routes) != 1 || routes[0].Values["order"] != int64(200) || routes[0].Values["destination"] != "email:reception@acmebrick.x.co.nz" {
+		t.Errorf("reception's routes: %v", routes)
+	}
+	if routes := list(t, s, "", resource.Route, resource.Query{Parent: "sales@acmebrick.x.co.nz"}); len(routes) != 0 {
+		t.Errorf("sales has routes without a voicemail address: %v", routes)
+	}
+
+	// Every line but the last is wrong in its own way.
+	const bad = "username,extension,ddi,voicemail\n" +
+		"reception,610,,\n" + // line 2: the username exists
+		"anna,600,,\n" + // line 3: the extension is reception's
+		"bob,611,6490000000,\n" + // line 4: no such DDI in the pool
+		"carl,612,6499290091,\n" + // line 5: another company's number
+		"dora,613,,not-an-address\n" + // line 6: voicemail address
+		"erin,614,6499290090,erin@acmebrick.x.co.nz\n" + // line 7: fine
+		"erin,615,,\n" // line 8: erin twice
+	before = snapshot(t, s)
+	for _, dry := range []bool{true, false} {
+		_, err = s.Onboard(ctx, "", "acmebrick.x.co.nz", parseCSV(t, bad), dry)
+		var p resource.BulkProblems
+		if !errors.As(err, &p) || xc5.ErrorCode(err) != xc5.EINVALID {
+			t.Fatalf("dry %v: %v (code %s), want BulkProblems", dry, err, xc5.ErrorCode(err))
+		}
+		text := strings.Join(p, "\n")
+		for _, want := range []string{"line 2: account reception@acmebrick.x.co.nz already exists", "line 3: extension 600",
+			"line 4: DDI 6490000000 is not in", "line 5: DDI 6499290091 is already assigned to other.test",
+			"line 6: voicemail", "line 8: account erin@acmebrick.x.co.nz already exists"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("dry %v: problems lack %q:\n%s", dry, want, text)
+			}
+		}
+		if len(p) != 6 || strings.Contains(text, "line 7") {
+			t.Errorf("dry %v: %d problems, want 6:\n%s", dry, len(p), text)
+		}
+		if after := snapshot(t, s); after != before {
+			t.Fatalf("dry %v: a failed onboarding wrote:\n%s\n---\n%s", dry, before, after)
+		}
+	}
+	if _, err := s.Onboard(ctx, "", "nosuch.test", parseCSV(t, good), false); xc5.ErrorCode(err) != xc5.ENOTFOUND {
+		t.Errorf("unknown company: %v", err)
+	}
+}
