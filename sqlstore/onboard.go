@@ -37,6 +37,7 @@ func (s *Store) Onboard(ctx context.Context, scope resource.Scope, company strin
 	if !dryRun {
 		hashAll(passwords, hashes)
 	}
+	origin := originOf(ctx) // the writer's context has none
 	var ticket uint64
 	var results []resource.BulkResult
 	var changes []resource.Change
@@ -48,6 +49,9 @@ func (s *Store) Onboard(ctx context.Context, scope resource.Scope, company strin
 				return err
 			}
 			res, ch, err := s.onboardUser(ctx, q, scope, comp, u, hashes[i], passwords[i])
+			if err == nil {
+				err = trailOnboarded(ctx, q, origin, ch)
+			}
 			if err != nil {
 				q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT onboard")
 				switch xc5.ErrorCode(err) {
@@ -221,4 +225,32 @@ func decodeInput(r *resource.Resource, fields map[string]any) (resource.Input, e
 		return nil, err
 	}
 	return resource.Decode(r, body)
+}
+
+// trailOnboarded writes the audit entries and webhook events of one
+// onboarded user's records, in the onboarding's transaction, as Put's
+// trail does for each record written one at a time: an onboarding is
+// API writes too, and a provider's CRM hears of the accounts and numbers
+// it made.
+func trailOnboarded(ctx context.Context, q execer, origin *xc5.Origin, changes []resource.Change) error {
+	for _, c := range changes {
+		rec := recordJSON(c.Resource, *c.Record)
+		if err := auditOther(ctx, q, origin, c.Resource.Name, c.Record.GUID, c.Account, nil, rec); err != nil {
+			return err
+		}
+		typ := ""
+		switch c.Resource {
+		case resource.Child:
+			typ = xc5.EventAccountChanged
+		case resource.Number:
+			typ = xc5.EventNumberChanged
+		}
+		if typ == "" {
+			continue
+		}
+		if err := queueEvent(ctx, q, c.Account, xc5.Event{Type: typ, Record: rec}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -139,3 +139,45 @@ func testOnboard(t *testing.T, b storetest.Backend) {
 		t.Errorf("unknown company: %v", err)
 	}
 }
+
+// TestOnboardTrail: an onboarding through the API is API writes like any
+// other: each record it makes is in the company's audit trail, and the
+// company's webhooks hear of the new account and its number, in the
+// onboarding's transaction; a dry run leaves neither.
+func TestOnboardTrail(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s, _ := openStore(t, b)
+			comp := onboardFixture(t, s)
+			wh := hook(t, s, comp.GUID, "*", true)
+			o := xc5.Origin{Account: "admin", Source: "192.0.2.9", Method: "PUT", Path: "/api-sys/account/acmebrick.x.co.nz/bulk"}
+			const file = "username,extension,ddi,voicemail\nreception,600,6491231234,reception@acmebrick.x.co.nz\n"
+			if _, err := s.Onboard(xc5.WithOrigin(ctx, o), "", comp.GUID, parseCSV(t, file), true); err != nil {
+				t.Fatal(err)
+			}
+			if got := auditOf(t, s, comp.Path, false); len(got) != 0 {
+				t.Fatalf("a dry run left audit entries: %+v", got)
+			}
+			if _, err := s.Onboard(xc5.WithOrigin(ctx, o), "", comp.GUID, parseCSV(t, file), false); err != nil {
+				t.Fatal(err)
+			}
+			kinds := map[string]int{}
+			for _, e := range auditOf(t, s, comp.Path, false) {
+				if e.Origin.Source != "192.0.2.9" || e.Origin.Account != "admin" {
+					t.Errorf("entry %+v: wrong origin", e)
+				}
+				kinds[e.Resource]++
+			}
+			if kinds["child"] != 1 || kinds["number"] != 1 || kinds["callrule"] != 1 || kinds["route"] != 1 {
+				t.Errorf("audit entries by resource: %v", kinds)
+			}
+			types := map[string]int{}
+			for _, ev := range claimAll(t, s)[wh.GUID] {
+				types[ev.Type]++
+			}
+			if types[xc5.EventAccountChanged] != 1 || types[xc5.EventNumberChanged] != 1 {
+				t.Errorf("events: %v", types)
+			}
+		})
+	}
+}
