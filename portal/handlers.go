@@ -62,6 +62,11 @@ func (s *Server) route(q *req) {
 		http.Error(q.w, "missing or invalid CSRF token: reload the page", http.StatusForbidden)
 		return
 	}
+	if q.r.Method == http.MethodPost {
+		// The store records the portal's writes in the audit trail as it
+		// does the API's: who, from where, which page.
+		q.r = q.r.WithContext(xc5.WithOrigin(q.r.Context(), xc5.Origin{Account: u.Username, Source: clientIP(q.r), Method: q.r.Method, Path: q.r.URL.RequestURI()}))
+	}
 	parts := strings.Split(q.rel, "/")
 	switch {
 	case q.rel == "logout" && q.r.Method == http.MethodPost:

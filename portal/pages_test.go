@@ -77,6 +77,14 @@ func TestPortalUsers(t *testing.T) {
 	if code, _, _ := b.do("POST", "users/"+e.guids[acme]+"/delete", url.Values{"csrf": {tok}}); code != http.StatusForbidden {
 		t.Errorf("delete the company: %d, want 403", code)
 	}
+	// The portal's writes are in the company's audit trail as the API's
+	// are: who, from where, on which page.
+	trail := e.api("GET", "/api-sys/account/"+acme+"/audit", "")
+	for _, want := range []string{`"/portal/` + acme + `/users"`, `"/portal/` + acme + `/users/` + g + `/delete"`, `"source":"127.0.0.1"`} {
+		if !strings.Contains(trail, want) {
+			t.Errorf("audit trail lacks %s: %s", want, trail)
+		}
+	}
 }
 
 // TestPortalTrace asks what a call to the main number does at 21:00 on
