@@ -101,6 +101,7 @@ func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, 
 	if who.acct != nil {
 		c.count(who.acct)
 	}
+	c.lampCalling()
 	c.log.Debug("call", "from", who.name(), "dialed", dialed)
 	return c, nil
 }
@@ -305,6 +306,7 @@ func (c *call) claim(win *end) bool {
 	if win.acct != nil {
 		c.count(win.acct)
 	}
+	c.lampAnswered(win)
 	c.log.Debug("answered", "by", win.name)
 	return true
 }
@@ -430,6 +432,7 @@ func (c *call) finish(outcome string, code int) {
 	if other != nil && other.cancel != nil {
 		other.cancel()
 	}
+	b.lampEnded(c.id)
 	c.log.Debug("call ended", "outcome", outcome, "code", code)
 	go c.writeCDRs(outcome, code, answeredAt, ended, other)
 }

@@ -130,10 +130,12 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 	b.mu.Lock()
 	b.ringing[rg] = struct{}{}
 	b.mu.Unlock()
+	c.lampRinging(rg)
 	defer func() {
 		b.mu.Lock()
 		delete(b.ringing, rg)
 		b.mu.Unlock()
+		c.lampRingOver(rg)
 		close(rg.done)
 	}()
 	// The call's set-up slot is given back at the first response of any

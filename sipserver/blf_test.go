@@ -1,0 +1,198 @@
+package sipserver
+
+import (
+	"context"
+	"encoding/xml"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// dialogInfoDoc is what a test reads of an RFC 4235 NOTIFY body.
+type dialogInfoDoc struct {
+	XMLName xml.Name `xml:"urn:ietf:params:xml:ns:dialog-info dialog-info"`
+	Version int      `xml:"version,attr"`
+	State   string   `xml:"state,attr"`
+	Entity  string   `xml:"entity,attr"`
+	Dialogs []struct {
+		ID        string `xml:"id,attr"`
+		CallID    string `xml:"call-id,attr"`
+		LocalTag  string `xml:"local-tag,attr"`
+		RemoteTag string `xml:"remote-tag,attr"`
+		Direction string `xml:"direction,attr"`
+		State     string `xml:"state"`
+		Local     struct {
+			Target struct {
+				URI string `xml:"uri,attr"`
+			} `xml:"target"`
+		} `xml:"local"`
+		Remote struct {
+			Identity string `xml:"identity"`
+		} `xml:"remote"`
+	} `xml:"dialog"`
+}
+
+// lampSubscribe subscribes the phone, with its credentials, to the
+// dialog package of line (an extension or a username) and returns the
+// final answer.
+func (p *uaPhone) lampSubscribe(t *testing.T, line string, expires int) *sip.Response {
+	t.Helper()
+	local, host, ok := strings.Cut(line, "@")
+	h, _, _ := strings.Cut(p.xc5, ":")
+	if !ok {
+		host = h
+	}
+	aor := sip.Uri{Scheme: "sip", User: local, Host: host}
+	me, myHost, _ := strings.Cut(p.user, "@")
+	req := sip.NewRequest(sip.SUBSCRIBE, sip.Uri{Scheme: "sip", User: local, Host: h})
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: me, Host: myHost}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(10))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: aor})
+	ct := p.contact
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Event", "dialog"))
+	req.AppendHeader(sip.NewHeader("Accept", "application/dialog-info+xml"))
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+	req.SetDestination(p.xc5)
+	req.SetTransport(p.transport)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := p.client.Do(ctx, req)
+	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) {
+		res, err = p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.user, Password: p.password})
+	}
+	if err != nil {
+		t.Fatalf("SUBSCRIBE: %v", err)
+	}
+	return res
+}
+
+// nextLamp waits for a dialog NOTIFY and returns its document.
+func (p *uaPhone) nextLamp(t *testing.T, within time.Duration) dialogInfoDoc {
+	t.Helper()
+	var doc dialogInfoDoc
+	select {
+	case req := <-p.notifies:
+		if ev := req.GetHeader("Event"); ev == nil || ev.Value() != "dialog" {
+			t.Fatalf("NOTIFY without Event: dialog: %v", req)
+		}
+		if ct := req.ContentType(); ct == nil || ct.Value() != "application/dialog-info+xml" {
+			t.Fatalf("NOTIFY body type %v", ct)
+		}
+		if err := xml.Unmarshal(req.Body(), &doc); err != nil {
+			t.Fatalf("dialog-info: %v\n%s", err, req.Body())
+		}
+	case <-time.After(within):
+		t.Fatal("no dialog NOTIFY")
+	}
+	return doc
+}
+
+// lampState is the state of the one dialog of a document ("" for none).
+func lampState(t *testing.T, doc dialogInfoDoc) string {
+	t.Helper()
+	switch len(doc.Dialogs) {
+	case 0:
+		return ""
+	case 1:
+		return doc.Dialogs[0].State
+	}
+	t.Fatalf("%d dialogs in %+v", len(doc.Dialogs), doc)
+	return ""
+}
+
+// TestBusyLamp: a phone watching a colleague's line (by extension) gets
+// the line's state at once (idle), then early with what a directed
+// pickup needs (the call's Call-ID and tags, the **EXT target) while a
+// call rings it, confirmed once answered and terminated at the hang-up,
+// versions rising. A line of another company is refused (403), an
+// unknown one 404.
+func TestBusyLamp(t *testing.T) {
+	x := newPBX(t, Config{SweepInterval: 50 * time.Millisecond})
+	x.account("", `{"username":"other.x.co.nz"}`)
+	x.account("other.x.co.nz", `{"username":"bob@other.x.co.nz","password":"`+password+`"}`)
+	watcher := newUAPhone(t, x.srv.addr, "UDP", reception, password)
+	caller := x.phone(reception, password, "UDP")
+	callee := x.phone(sales, salesPassword, "UDP")
+
+	if res := watcher.lampSubscribe(t, "bob@other.x.co.nz", 600); res.StatusCode != 403 {
+		t.Fatalf("SUBSCRIBE to another company's line: %d %s", res.StatusCode, res.Reason)
+	}
+	if res := watcher.lampSubscribe(t, "nobody", 600); res.StatusCode != 404 {
+		t.Fatalf("SUBSCRIBE to no line: %d %s", res.StatusCode, res.Reason)
+	}
+	if res := watcher.lampSubscribe(t, "608", 600); res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %d %s", res.StatusCode, res.Reason)
+	}
+	first := watcher.nextLamp(t, 3*time.Second)
+	if st := lampState(t, first); st != "" || first.State != "full" || !strings.Contains(first.Entity, "608") {
+		t.Fatalf("first NOTIFY: %+v", first)
+	}
+	if x.srv.Lamps() != 1 {
+		t.Fatalf("%d lamp subscriptions", x.srv.Lamps())
+	}
+
+	out := caller.dial("608")
+	in := callee.next(5 * time.Second)
+	in.ring()
+	early := watcher.nextLamp(t, 3*time.Second)
+	if st := lampState(t, early); st != "early" {
+		t.Fatalf("while ringing: %q %+v", st, early)
+	}
+	d := early.Dialogs[0]
+	callID := out.dlg.InviteRequest.CallID().Value()
+	callerTag, _ := out.dlg.InviteRequest.From().Params.Get("tag")
+	if d.CallID != callID || d.RemoteTag != callerTag || d.LocalTag == "" || d.Direction != "recipient" ||
+		!strings.HasPrefix(d.Local.Target.URI, "sip:**608@") || !strings.Contains(d.Remote.Identity, "6491231234") {
+		t.Fatalf("early dialog %+v: want call-id %s, remote-tag %s, target **608, the caller's number", d, callID, callerTag)
+	}
+	if err := in.answer(); err != nil {
+		t.Fatal(err)
+	}
+	out.answered(5 * time.Second)
+	confirmed := watcher.nextLamp(t, 3*time.Second)
+	if st := lampState(t, confirmed); st != "confirmed" || confirmed.Version <= early.Version {
+		t.Fatalf("answered: %q %+v", st, confirmed)
+	}
+	if err := out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	ended := watcher.nextLamp(t, 3*time.Second)
+	if st := lampState(t, ended); st != "terminated" || ended.Version <= confirmed.Version {
+		t.Fatalf("hung up: %q %+v", st, ended)
+	}
+	x.idle()
+}
+
+// TestBusyLampUnanswered: a ring nobody answers lights the line early,
+// then terminated when the call moves on; the caller's own line is
+// watched too (initiator).
+func TestBusyLampUnanswered(t *testing.T) {
+	x := newPBX(t, Config{SweepInterval: 50 * time.Millisecond})
+	watcher := newUAPhone(t, x.srv.addr, "UDP", sales, salesPassword)
+	caller := x.phone(reception, password, "UDP")
+	callee := x.phone(sales, salesPassword, "UDP")
+	if res := watcher.lampSubscribe(t, "608", 600); res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %d", res.StatusCode)
+	}
+	watcher.nextLamp(t, 3*time.Second)
+	out := caller.dial("608")
+	in := callee.next(5 * time.Second)
+	in.ring()
+	if st := lampState(t, watcher.nextLamp(t, 3*time.Second)); st != "early" {
+		t.Fatalf("ringing: %q", st)
+	}
+	in.reject(486, "Busy Here")
+	if st := lampState(t, watcher.nextLamp(t, 3*time.Second)); st != "terminated" {
+		t.Fatalf("after the refusal: %q", st)
+	}
+	if res := out.result(5 * time.Second); res.StatusCode < 400 {
+		t.Fatalf("call: %d", res.StatusCode)
+	}
+	x.idle()
+}
