@@ -151,6 +151,10 @@ func (c *call) run() {
 			// its INVITE (docs/media.md). Not "try another route".
 			code, reason = sip.StatusNotAcceptableHere, "No SDP Offer For Media"
 		}
+	case o.Outcome == routing.Setting: // a feature code (featurecodes.go)
+		if code, reason = c.carryOutSetting(o); code == 0 {
+			return
+		}
 	case o.Outcome == routing.Dropped:
 		code, reason = o.Code, o.Reason
 	case o.Outcome == routing.External:
