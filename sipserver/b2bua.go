@@ -123,6 +123,8 @@ func (s *Server) EnableCalls(view *routing.View) error {
 	s.Handle(sip.CANCEL, b.onCancel)
 	s.Handle(sip.INFO, b.onInfo)
 	s.Handle(sip.SUBSCRIBE, b.onSubscribe)
+	s.Handle(sip.UPDATE, b.onUpdate) // indialog.go
+	s.Handle(sip.PRACK, b.onPrack)
 	b.watchMailboxes(store)
 	return nil
 }

@@ -72,6 +72,9 @@ type call struct {
 	answeredBy   string
 	mediaOutcome string
 	g711         bool // offer only G.711 (the relay records it)
+
+	rel     *reliable     // the caller's reliable 18x (indialog.go)
+	session *sessionTimer // the caller's session timer (sessiontimer.go)
 }
 
 // ackWait is a 2xx that xc5 relayed to end `from` and that from's ACK
@@ -278,7 +281,7 @@ func (c *call) relayProvisional(res *sip.Response) {
 		body = res.Body()
 	}
 	body = c.answered(body) // anchored: early media through xc5 too
-	if err := c.dlg.Respond(res.StatusCode, res.Reason, body, hdrs...); err != nil {
+	if err := c.sendProvisional(res.StatusCode, res.Reason, body, hdrs); err != nil {
 		c.log.Debug("relaying provisional failed", "err", err)
 	}
 }
@@ -320,10 +323,12 @@ func (c *call) claim(win *end) bool {
 // ends). It returns once the caller has acknowledged, and false when the
 // caller is gone, in which case the call has been hung up.
 func (c *call) answer(body []byte, ctype string) bool {
+	c.awaitPrack() // indialog.go
 	c.mu.Lock()
 	c.callerUp, c.answerSDP = true, body
 	c.mu.Unlock()
 	res := sip.NewResponseFromRequest(c.dlg.InviteRequest, sip.StatusOK, "OK", body)
+	c.sessionHeaders(res) // sessiontimer.go
 	if ctype != "" && len(body) > 0 {
 		res.AppendHeader(sip.NewHeader("Content-Type", ctype))
 	}
@@ -343,6 +348,7 @@ func (c *call) answer(body []byte, ctype string) bool {
 		})
 	}
 	c.mu.Unlock()
+	c.startSession()
 	return true
 }
 
@@ -398,6 +404,9 @@ func (c *call) finish(outcome string, code int) {
 	close(c.over)
 	if c.limit != nil {
 		c.limit.Stop()
+	}
+	if c.session != nil {
+		defer c.stopSession()
 	}
 	counted := c.counted
 	ends := []*end{c.caller, c.other}

@@ -241,6 +241,7 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
 		return
 	}
+	c.sessionRefreshed() // sessiontimer.go
 	res := b.passOn(req, tx, y, c.rewriteFrom(x, req.Body()))
 	if res == nil {
 		return
