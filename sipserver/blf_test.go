@@ -41,6 +41,13 @@ type dialogInfoDoc struct {
 // final answer.
 func (p *uaPhone) lampSubscribe(t *testing.T, line string, expires int) *sip.Response {
 	t.Helper()
+	_, res := p.lampSubscribeReq(t, line, expires)
+	return res
+}
+
+// lampSubscribeReq is lampSubscribe returning the SUBSCRIBE as sent too.
+func (p *uaPhone) lampSubscribeReq(t *testing.T, line string, expires int) (*sip.Request, *sip.Response) {
+	t.Helper()
 	local, host, ok := strings.Cut(line, "@")
 	h, _, _ := strings.Cut(p.xc5, ":")
 	if !ok {
@@ -69,7 +76,7 @@ func (p *uaPhone) lampSubscribe(t *testing.T, line string, expires int) *sip.Res
 	if err != nil {
 		t.Fatalf("SUBSCRIBE: %v", err)
 	}
-	return res
+	return req, res
 }
 
 // nextLamp waits for a dialog NOTIFY and returns its document.
@@ -194,5 +201,91 @@ func TestBusyLampUnanswered(t *testing.T) {
 	if res := out.result(5 * time.Second); res.StatusCode < 400 {
 		t.Fatalf("call: %d", res.StatusCode)
 	}
+	x.idle()
+}
+
+// TestBusyLampUnsubscribe: a SUBSCRIBE in the subscription's dialog with
+// Expires: 0 ends it with a terminated NOTIFY; the server holds none, and
+// a later call on the line sends nothing.
+func TestBusyLampUnsubscribe(t *testing.T) {
+	x := newPBX(t, Config{})
+	watcher := newUAPhone(t, x.srv.addr, "UDP", sales, salesPassword)
+	first, res := watcher.lampSubscribeReq(t, "600", 600)
+	if res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %d", res.StatusCode)
+	}
+	watcher.nextLamp(t, 3*time.Second)
+	req := sip.NewRequest(sip.SUBSCRIBE, first.Recipient)
+	req.AppendHeader(first.From())
+	req.AppendHeader(res.To())
+	req.AppendHeader(first.CallID())
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: first.CSeq().SeqNo + 1, MethodName: sip.SUBSCRIBE})
+	ct := watcher.contact
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Event", "dialog"))
+	req.AppendHeader(sip.NewHeader("Expires", "0"))
+	req.SetDestination(watcher.xc5)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if r, err := watcher.client.Do(ctx, req); err != nil || r.StatusCode != 200 {
+		t.Fatalf("unsubscribe: %v %v", r, err)
+	}
+	select {
+	case n := <-watcher.notifies:
+		if st := n.GetHeader("Subscription-State"); st == nil || !strings.HasPrefix(st.Value(), "terminated") {
+			t.Fatalf("NOTIFY after unsubscribing: %v", st)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no terminated NOTIFY")
+	}
+	if x.srv.Lamps() != 0 {
+		t.Fatalf("%d lamp subscriptions after unsubscribing", x.srv.Lamps())
+	}
+	rec := x.phone(reception, password, "UDP")
+	rec.behave(func(in *inbound) { in.reject(486, "Busy Here") })
+	caller := x.phone(sales, salesPassword, "UDP")
+	caller.dial("600").result(5 * time.Second)
+	select {
+	case n := <-watcher.notifies:
+		t.Fatalf("NOTIFY after the subscription ended: %s", n.Body())
+	case <-time.After(300 * time.Millisecond):
+	}
+	x.idle()
+}
+
+// TestBusyLampPickup: the press of a blinking BLF key dials the target
+// the early NOTIFY names (**608, the directed pickup code): the watcher
+// gets the ringing call, and the watched line's lamp goes out.
+func TestBusyLampPickup(t *testing.T) {
+	x := newPBX(t, Config{})
+	x.account("acmebrick.x.co.nz", `{"username":"desk@acmebrick.x.co.nz","password":"`+password+`"}`)
+	desk := x.phone("desk@acmebrick.x.co.nz", password, "UDP")
+	caller := x.phone(reception, password, "UDP")
+	callee := x.phone(sales, salesPassword, "UDP")
+	if res := desk.lampSubscribe(t, "608", 600); res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %d", res.StatusCode)
+	}
+	desk.nextLamp(t, 3*time.Second)
+	out := caller.dial("608")
+	in := callee.next(5 * time.Second)
+	in.ring()
+	early := desk.nextLamp(t, 3*time.Second)
+	if lampState(t, early) != "early" {
+		t.Fatalf("%+v", early)
+	}
+	var target sip.Uri
+	if err := sip.ParseUri(early.Dialogs[0].Local.Target.URI, &target); err != nil {
+		t.Fatalf("pickup target %q: %v", early.Dialogs[0].Local.Target.URI, err)
+	}
+	picked := desk.dial(target.User)
+	picked.answered(5 * time.Second)
+	out.answered(5 * time.Second)
+	if !in.cancelled(3 * time.Second) {
+		t.Error("the callee's ring was not cancelled by the pickup")
+	}
+	if st := lampState(t, desk.nextLamp(t, 3*time.Second)); st != "terminated" {
+		t.Errorf("the watched line after the pickup: %q", st)
+	}
+	out.hangup()
 	x.idle()
 }

@@ -349,6 +349,7 @@ func (c *call) answer(body []byte, ctype string) bool {
 	}
 	c.mu.Unlock()
 	c.startSession()
+	c.lampAnswered(nil) // answered by a media node: the caller's line is busy
 	return true
 }
 
