@@ -40,6 +40,7 @@ type uaPhone struct {
 	reinvites chan *sip.Request // re-INVITEs received (answered 200 with holdSDP)
 	notifies  chan *sip.Request // NOTIFYs received (answered 200)
 	updates   chan *sip.Request // UPDATEs received (answered 200, with holdSDP to an offer)
+	infos     chan *sip.Request // INFOs received (answered 200)
 	holdSDP   string
 	onInvite  func(in *inbound) // automatic behaviour instead of calls
 
@@ -126,6 +127,7 @@ func newUAPhone(t testing.TB, xc5addr, transport, user, password string) *uaPhon
 		reinvites: make(chan *sip.Request, 16),
 		notifies:  make(chan *sip.Request, 16),
 		updates:   make(chan *sip.Request, 16),
+		infos:     make(chan *sip.Request, 16),
 		holdSDP:   strings.Replace(sdpFor(local, rp), "sendrecv", "recvonly", 1),
 	}
 	srv.OnInvite(p.handleInvite)
@@ -133,6 +135,13 @@ func newUAPhone(t testing.TB, xc5addr, transport, user, password string) *uaPhon
 		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 		select {
 		case p.notifies <- req:
+		default:
+		}
+	})
+	srv.OnInfo(func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		select {
+		case p.infos <- req:
 		default:
 		}
 	})

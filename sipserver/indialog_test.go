@@ -138,3 +138,28 @@ func TestSessionRefreshKeepsCall(t *testing.T) {
 	out.hangup()
 	x.idle()
 }
+
+// TestInfoRelayed: DTMF sent as SIP INFO (application/dtmf-relay) by the
+// caller of an answered call reaches the callee's phone as it was sent.
+func TestInfoRelayed(t *testing.T) {
+	x := newPBX(t, Config{})
+	rec := x.phone(reception, password, "UDP")
+	sal := x.phone(sales, salesPassword, "UDP")
+	sal.behave(func(in *inbound) { in.answer() })
+	out := rec.dial("608")
+	out.answered(5 * time.Second)
+	const body = "Signal=5\r\nDuration=160\r\n"
+	if res := out.info("application/dtmf-relay", body); res.StatusCode != 200 {
+		t.Fatalf("INFO: %d %s", res.StatusCode, res.Reason)
+	}
+	select {
+	case req := <-sal.infos:
+		if ct := req.ContentType(); ct == nil || ct.Value() != "application/dtmf-relay" || string(req.Body()) != body {
+			t.Fatalf("the callee's INFO: %v %q", ct, req.Body())
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the INFO did not reach the callee")
+	}
+	out.hangup()
+	x.idle()
+}
