@@ -75,6 +75,8 @@ type call struct {
 
 	rel     *reliable     // the caller's reliable 18x (indialog.go)
 	session *sessionTimer // the caller's session timer (sessiontimer.go)
+	// calleeSession is the answering end's session timer.
+	calleeSession *sessionTimer
 }
 
 // ackWait is a 2xx that xc5 relayed to end `from` and that from's ACK
@@ -406,7 +408,7 @@ func (c *call) finish(outcome string, code int) {
 	if c.limit != nil {
 		c.limit.Stop()
 	}
-	if c.session != nil {
+	if c.session != nil || c.calleeSession != nil {
 		defer c.stopSession()
 	}
 	counted := c.counted

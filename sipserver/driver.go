@@ -309,6 +309,7 @@ func (c *call) bridgeLeg(l *leg) routing.RingResult {
 		c.facing("")
 	}
 	c.startRecording(l.acct)
+	c.calleeSessionFrom(e, res) // sessiontimer.go
 	if up {
 		// xc5 acknowledges the phone's 2xx itself: the caller's media
 		// was negotiated with xc5 already and only the relay moves.

@@ -163,3 +163,34 @@ func TestInfoRelayed(t *testing.T) {
 	out.hangup()
 	x.idle()
 }
+
+// TestSessionTimerCalleeVanished: xc5's INVITE offers the callee a
+// session it refreshes itself (refresher=uas); a callee that accepts it
+// in its 2xx and then never refreshes (it vanished) has the call hung
+// up, counted free and recorded.
+func TestSessionTimerCalleeVanished(t *testing.T) {
+	x := newPBX(t, Config{MinSE: time.Second, SessionExpires: 2 * time.Second})
+	rec := x.phone(reception, password, "UDP")
+	sal := x.phone(sales, salesPassword, "UDP")
+	offered := make(chan string, 1)
+	sal.behave(func(in *inbound) {
+		offered <- in.header("Supported") + " | " + in.header("Session-Expires")
+		defer in.release()
+		res := sip.NewSDPResponseFromRequest(in.dlg.InviteRequest, []byte(sal.sdp))
+		res.AppendHeader(sip.NewHeader("Session-Expires", "2;refresher=uas"))
+		res.AppendHeader(sip.NewHeader("Require", "timer"))
+		in.dlg.WriteResponse(res)
+	})
+	out := rec.dial("608")
+	out.answered(5 * time.Second)
+	if got := <-offered; got != "timer | 2;refresher=uas" {
+		t.Fatalf("the leg's session offer: %q", got)
+	}
+	if !rec.saw("BYE", 5*time.Second) || !sal.saw("BYE", 5*time.Second) {
+		t.Fatal("xc5 did not hang up the call whose callee stopped refreshing")
+	}
+	x.idle()
+	if c := x.cdrs(sales, 1)[0]; c["outcome"] != "answered" {
+		t.Errorf("CDR %v", c)
+	}
+}

@@ -20,11 +20,18 @@ import (
 // refresh (refresher=uas): xc5 then sends it an UPDATE at half the
 // interval, and a refresh that fails (no answer, 481, 408) ends the call.
 // Any re-INVITE or UPDATE in the call refreshes the session.
+//
+// The callee's side likewise: xc5's INVITE to a phone or carrier offers
+// a session (Supported: timer, Session-Expires with refresher=uas: the
+// callee refreshes, with the method it knows), and when the answering
+// end's 2xx accepts it the call ends if that end stops refreshing (or,
+// had it made xc5 the refresher, stops answering xc5's UPDATEs).
 
 // sessionTimer is the session timer of one answered call.
 type sessionTimer struct {
 	interval time.Duration
-	byXC5    bool // xc5 refreshes (refresher=uas)
+	byXC5    bool // xc5 refreshes
+	end      *end // the end the session is with
 
 	mu    sync.Mutex
 	last  time.Time // the last refresh
@@ -49,7 +56,7 @@ func (c *call) sessionExpires() *sessionTimer {
 	if h == nil && !supported {
 		return nil
 	}
-	st := &sessionTimer{interval: cfg.SessionExpires}
+	st := &sessionTimer{interval: cfg.SessionExpires, end: c.caller}
 	if h != nil {
 		v, params, _ := strings.Cut(h.Value(), ";")
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
@@ -88,6 +95,10 @@ func (c *call) startSession() {
 	c.mu.Lock()
 	st := c.session
 	c.mu.Unlock()
+	c.runSession(st)
+}
+
+func (c *call) runSession(st *sessionTimer) {
 	if st == nil {
 		return
 	}
@@ -116,13 +127,13 @@ func (c *call) sessionCheck(st *sessionTimer) {
 		return
 	}
 	if st.byXC5 {
-		if !c.refreshCaller() {
-			c.log.Info("session refresh failed: the caller is gone; hanging up")
+		if !c.refreshEnd(st) {
+			c.log.Info("session refresh failed: the other end is gone; hanging up", "end", st.end.name)
 			c.hangup(nil)
 			return
 		}
 	} else if st.next() <= 0 {
-		c.log.Info("session expired: no refresh from the caller; hanging up", "interval", st.interval)
+		c.log.Info("session expired: no refresh; hanging up", "end", st.end.name, "interval", st.interval)
 		c.hangup(nil)
 		return
 	}
@@ -131,46 +142,77 @@ func (c *call) sessionCheck(st *sessionTimer) {
 	st.mu.Unlock()
 }
 
-// sessionRefreshed notes a refresh of the call's session: a re-INVITE or
-// an UPDATE in the call.
+// sessionRefreshed notes a refresh of the call's sessions: a re-INVITE or
+// an UPDATE in the call (relayed end to end, it refreshes both).
 func (c *call) sessionRefreshed() {
 	c.mu.Lock()
-	st := c.session
+	sts := []*sessionTimer{c.session, c.calleeSession}
 	c.mu.Unlock()
-	if st == nil {
-		return
+	for _, st := range sts {
+		if st != nil {
+			st.mu.Lock()
+			st.last = time.Now()
+			st.mu.Unlock()
+		}
 	}
-	st.mu.Lock()
-	st.last = time.Now()
-	st.mu.Unlock()
 }
 
-// stopSession stops the session timer of an ended call.
+// stopSession stops the session timers of an ended call.
 func (c *call) stopSession() {
 	c.mu.Lock()
-	st := c.session
+	sts := []*sessionTimer{c.session, c.calleeSession}
 	c.mu.Unlock()
-	if st == nil {
-		return
+	for _, st := range sts {
+		if st == nil {
+			continue
+		}
+		st.mu.Lock()
+		if st.timer != nil {
+			st.timer.Stop()
+		}
+		st.mu.Unlock()
 	}
-	st.mu.Lock()
-	if st.timer != nil {
-		st.timer.Stop()
-	}
-	st.mu.Unlock()
 }
 
-// refreshCaller sends the caller an UPDATE without a body, as a session
-// refresh, and reports whether it answered 2xx.
-func (c *call) refreshCaller() bool {
-	req := sip.NewRequest(sip.UPDATE, c.caller.target())
+// offerSession offers a session to a leg's callee (RFC 4028 §7.1):
+// it refreshes (refresher=uas), as it knows best how.
+func (c *call) offerSession(req *sip.Request) {
+	req.AppendHeader(sip.NewHeader("Supported", "timer"))
+	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(max(c.b.s.cfg.SessionExpires, c.b.s.cfg.MinSE))+";refresher=uas"))
+}
+
+// calleeSessionFrom starts the session the answering end e accepted in
+// its 2xx (a Session-Expires); nothing when it did not.
+func (c *call) calleeSessionFrom(e *end, res *sip.Response) {
+	h := res.GetHeader("Session-Expires")
+	if h == nil {
+		return
+	}
+	v, params, _ := strings.Cut(h.Value(), ";")
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return
+	}
+	st := &sessionTimer{interval: max(time.Duration(n)*time.Second, c.b.s.cfg.MinSE), end: e, last: time.Now(),
+		byXC5: strings.Contains(strings.ToLower(strings.ReplaceAll(params, " ", "")), "refresher=uac")}
 	c.mu.Lock()
-	st := c.session
+	c.calleeSession = st
 	c.mu.Unlock()
-	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.interval)+";refresher=uas"))
+	c.runSession(st)
+}
+
+// refreshEnd sends the session's end an UPDATE without a body, as a
+// session refresh, and reports whether it answered 2xx.
+func (c *call) refreshEnd(st *sessionTimer) bool {
+	req := sip.NewRequest(sip.UPDATE, st.end.target())
+	refresher := "uas" // xc5 is the caller's UAS
+	if st.end != c.caller {
+		refresher = "uac"
+	}
+	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.interval)+";refresher="+refresher))
 	ctx, cancel := context.WithTimeout(c.b.s.ctx, sip.Timer_B)
 	defer cancel()
-	ctr, err := c.caller.request(ctx, req)
+	ctr, err := st.end.request(ctx, req)
 	if err != nil {
 		return false
 	}
