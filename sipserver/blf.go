@@ -122,6 +122,27 @@ func (lb *lampBoard) set(acct string, d lampDialog, now time.Time) bool {
 			delete(line.dialogs, id)
 		}
 	}
+	if len(lb.lines) >= 1024 { // forget lines idle that long, a few a change
+		n := 0
+		for acct, l := range lb.lines {
+			if n++; n > 8 {
+				break
+			}
+			if l != line && lb.idle(l, now) {
+				delete(lb.lines, acct)
+			}
+		}
+	}
+	return true
+}
+
+// idle reports a line whose dialogs all ended lampEndedKept ago.
+func (lb *lampBoard) idle(l *lampLine, now time.Time) bool {
+	for _, d := range l.dialogs {
+		if d.ended == 0 || now.Sub(d.endedAt) <= lampEndedKept {
+			return false
+		}
+	}
 	return true
 }
 

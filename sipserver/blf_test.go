@@ -289,3 +289,42 @@ func TestBusyLampPickup(t *testing.T) {
 	out.hangup()
 	x.idle()
 }
+
+// TestLampBoard: a line's snapshot holds its live dialogs and the ends a
+// watcher has not been told yet; lines idle for long are forgotten, a
+// few at each change, once there are many.
+func TestLampBoard(t *testing.T) {
+	lb := newLampBoard()
+	now := time.Now()
+	lb.set("a", lampDialog{id: "c1", state: lampEarly}, now)
+	seq1, ds := lb.snapshot("a", 0)
+	if len(ds) != 1 || ds[0].state != lampEarly {
+		t.Fatalf("ringing: %+v", ds)
+	}
+	if lb.set("a", lampDialog{id: "c1", state: lampEarly}, now) {
+		t.Fatal("the same state again is a change")
+	}
+	lb.set("a", lampDialog{id: "c1", state: lampTerminated}, now)
+	seq2, ds := lb.snapshot("a", seq1)
+	if len(ds) != 1 || ds[0].state != lampTerminated || seq2 <= seq1 {
+		t.Fatalf("ended, not yet told: %+v", ds)
+	}
+	if _, ds := lb.snapshot("a", seq2); len(ds) != 0 {
+		t.Fatalf("ended and told: %+v", ds)
+	}
+	if lb.set("a", lampDialog{id: "c1", state: lampTerminated}, now) || len(lb.showing("c1")) != 0 {
+		t.Fatal("an ended call ends again")
+	}
+	for i := range 1100 {
+		id := "x" + strconv.Itoa(i)
+		lb.set(id, lampDialog{id: id, state: lampEarly}, now)
+		lb.set(id, lampDialog{id: id, state: lampTerminated}, now)
+	}
+	later := now.Add(time.Minute)
+	for i := range 200 {
+		lb.set("b"+strconv.Itoa(i), lampDialog{id: "y" + strconv.Itoa(i), state: lampEarly}, later)
+	}
+	if n := len(lb.lines); n >= 1100 {
+		t.Fatalf("%d lines held after the idle ones' time", n)
+	}
+}
