@@ -10,6 +10,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"xc5/internal/poll"
 )
 
 // dialogInfoDoc is what a test reads of an RFC 4235 NOTIFY body.
@@ -327,4 +329,26 @@ func TestLampBoard(t *testing.T) {
 	if n := len(lb.lines); n >= 1100 {
 		t.Fatalf("%d lines held after the idle ones' time", n)
 	}
+}
+
+// TestLampDeadSubscriptionEnds: a watcher that answers a NOTIFY 481 (it
+// rebooted and forgot the dialog) loses the subscription, as for
+// message-waiting.
+func TestLampDeadSubscriptionEnds(t *testing.T) {
+	x := newPBX(t, Config{DigestAlgorithms: []string{"MD5"}, RequestTimeout: 2 * time.Second})
+	p := &mwiPhone{user: reception, password: password, event: "dialog", target: "608@acmebrick.x.co.nz", notifies: make(chan mwiNotify, 16)}
+	sock := mwiSockets(t, 1, []*mwiPhone{p}, x.srv.addr)[0]
+	if err := p.subscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.await("dialog-info", 3*time.Second); !ok {
+		t.Fatal("no first NOTIFY")
+	}
+	sock.answer.Store(sip.StatusCallTransactionDoesNotExists)
+	caller := x.phone(reception, password, "UDP")
+	callee := x.phone(sales, salesPassword, "UDP")
+	callee.behave(func(in *inbound) { in.ring(); time.Sleep(200 * time.Millisecond); in.reject(486, "Busy Here") })
+	caller.dial("608").result(5 * time.Second)
+	poll.Until(t, 5*time.Second, "the dead lamp subscription to be removed", func() bool { return x.srv.Lamps() == 0 })
+	x.idle()
 }
