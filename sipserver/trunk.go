@@ -33,7 +33,7 @@ type trunkCache struct {
 	loaded  time.Time
 	valid   bool
 	gen     uint64 // invalidations so far: a load read before one is stale
-	ever    bool // a load has succeeded: list is a real list
+	ever    bool   // a load has succeeded: list is a real list
 	list    []trunkEntry
 	loading chan struct{} // closed when the load under way ends; nil when none
 	retryAt time.Time     // after a failed load, none before this
