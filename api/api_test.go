@@ -632,11 +632,11 @@ func TestAccountListIsLean(t *testing.T) {
 	// write-only password.
 	one := e.must(http.StatusOK, "GET", "/api-sys/account/lean.test", "").one(t)
 	want := []string{"_links", "area_code", "callerid", "cfna_active", "cfna_dest", "cfna_duration", "concurrent_limit",
-		"country_code", "enabled", "guid", "hold_prompt", "parent", "pickup_group", "private", "timezone", "ums_pin", "username"}
+		"country_code", "dnd", "enabled", "guid", "hold_prompt", "parent", "pickup_group", "private", "timezone", "ums_pin", "username"}
 	if got := keys(one); !reflect.DeepEqual(got, want) {
 		t.Errorf("verbose account keys %v, want %v", got, want)
 	}
-	defaults := map[string]any{"enabled": true, "cfna_duration": 20.0, "cfna_dest": "", "cfna_active": false,
+	defaults := map[string]any{"enabled": true, "cfna_duration": 20.0, "cfna_dest": "", "cfna_active": false, "dnd": false,
 		"pickup_group": "", "ums_pin": "", "concurrent_limit": 0.0, "private": false, "callerid": true,
 		"timezone": "", "country_code": "", "area_code": "", "parent": "", "hold_prompt": ""}
 	for k, v := range defaults {

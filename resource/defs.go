@@ -34,6 +34,8 @@ var Account = &Resource{
 			Description: "Call-forward no-answer (and busy) destination: an e.164 number or an account username"},
 		{Name: "cfna_active", Type: Boolean,
 			Description: "Enables the call-forward no-answer to cfna_dest"},
+		{Name: "dnd", Type: Boolean, Default: false,
+			Description: "Do-not-disturb: the account's phones do not ring (nor as a hunt or blast member); its calls go on as when busy: cfna_dest when cfna_active, the later routes, voicemail, else busy. Set by phone with *78 (on) and *79 (off)"},
 		{Name: "pickup_group", Type: String, Check: text("pickup_group", 64),
 			Description: "Members of the same pickup group can pick up each other's ringing calls; inherited from the parent when empty"},
 		{Name: "ums_pin", Type: String, Check: digits("ums_pin", 4, 12),

@@ -185,6 +185,10 @@ func (w *walker) ringOwn(a *Account, alert string) bool {
 		w.step("busy", a, "concurrent_limit "+strconv.Itoa(a.ConcurrentLimit)+" reached")
 		return true
 	}
+	if a.DND { // as busy: cfna_dest, the later routes, voicemail, else 486
+		w.step("dnd", a, "do-not-disturb: "+a.Username+"'s phones do not ring")
+		return true
+	}
 	targets := make([]Target, 0, 1+len(a.Forks))
 	targets = append(targets, Target{Account: a})
 	for _, f := range a.Forks {
@@ -250,6 +254,10 @@ func (w *walker) hunt(a *Account, r *Route) bool {
 		secs = m.CfnaDuration
 	}
 	what := "hunts " + m.Username + " for " + strconv.Itoa(secs) + "s"
+	if m.DND {
+		w.ruleStep("hunt", a, what+": do-not-disturb", r.GUID, r.Order)
+		return false
+	}
 	if w.d.AtLimit(m) {
 		w.ruleStep("hunt", a, what+": busy", r.GUID, r.Order)
 		return false

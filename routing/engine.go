@@ -224,6 +224,10 @@ const MailboxCode = "*98"
 // feature handles star codes: *22… records a prompt of the caller's
 // organisation, *98 dials in to the caller's own mailbox.
 func (w *walker) feature(a *Account, chain []*Account, code string) {
+	if o, ok := w.settingCode(a, chain, code); ok { // featurecodes.go
+		w.end(o)
+		return
+	}
 	if code == MailboxCode && a.UmsPin != "" {
 		w.step("feature", a, code+" dials in to the mailbox of "+a.Username)
 		w.end(Outcome{Outcome: Mailbox, Mailbox: a.Username})

@@ -295,7 +295,7 @@ func (v *View) AccountRecord(id string) (resource.Record, bool) {
 	}
 	return resource.Record{GUID: a.GUID, Parent: a.Parent, Path: path.String(), Values: map[string]any{
 		"guid": a.GUID, "username": a.Username, "parent": a.Parent, "enabled": a.Enabled,
-		"cfna_duration": int64(a.CfnaDuration), "cfna_dest": a.CfnaDest, "cfna_active": a.CfnaActive,
+		"cfna_duration": int64(a.CfnaDuration), "cfna_dest": a.CfnaDest, "cfna_active": a.CfnaActive, "dnd": a.DND,
 		"pickup_group": a.PickupGroup, "ums_pin": a.UmsPin, "concurrent_limit": int64(a.ConcurrentLimit),
 		"private": a.Private, "callerid": a.CallerID, "timezone": a.Timezone,
 		"country_code": a.CountryCode, "area_code": a.AreaCode, "hold_prompt": a.HoldPrompt,

@@ -223,6 +223,10 @@ func (w *walker) forkTarget(a *Account, dest string) (Target, bool) {
 		return Target{}, false
 	}
 	if o := w.onNet(dest, t); o != nil {
+		if o.DND {
+			w.step("fork", a, "skips "+o.Username+": do-not-disturb")
+			return Target{}, false
+		}
 		return Target{Account: o}, true
 	}
 	if !t.IsNumber() {

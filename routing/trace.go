@@ -67,6 +67,7 @@ type Outcome struct {
 	// that the carrier leg can say so (Priority: emergency).
 	Emergency bool
 	Mailbox   string // voicemail, mailbox: the mailbox's account
+	Setting   string // setting: which setting a feature code changes (featurecodes.go)
 	Record    []string
 }
 

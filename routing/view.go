@@ -25,6 +25,7 @@ type Account struct {
 	CfnaDuration           int
 	CfnaDest               string
 	CfnaActive             bool
+	DND                    bool // do-not-disturb: its phones do not ring
 	PickupGroup            string
 	UmsPin                 string
 	ConcurrentLimit        int
@@ -211,7 +212,7 @@ func AccountFromRecord(rec resource.Record) *Account {
 	v := rec.Values
 	return &Account{GUID: rec.GUID, Username: str(v, "username"), Parent: rec.Parent, Enabled: boolean(v, "enabled"),
 		CfnaDuration: integer(v, "cfna_duration"), CfnaDest: str(v, "cfna_dest"), CfnaActive: boolean(v, "cfna_active"),
-		PickupGroup: str(v, "pickup_group"), UmsPin: str(v, "ums_pin"), HoldPrompt: str(v, "hold_prompt"), ConcurrentLimit: integer(v, "concurrent_limit"),
+		DND: boolean(v, "dnd"), PickupGroup: str(v, "pickup_group"), UmsPin: str(v, "ums_pin"), HoldPrompt: str(v, "hold_prompt"), ConcurrentLimit: integer(v, "concurrent_limit"),
 		Private: boolean(v, "private"), CallerID: boolean(v, "callerid"), Timezone: str(v, "timezone"),
 		CountryCode: str(v, "country_code"), AreaCode: str(v, "area_code")}
 }

@@ -52,6 +52,8 @@ type b2bua struct {
 	shed      atomic.Int64 // INVITEs refused for overload
 	mediaNext atomic.Int64 // rotation over Config.Media
 	mwi       *mwi         // message-summary subscriptions (mwi.go)
+	lamps     *mwi         // busy-lamp (dialog) subscriptions (blf.go)
+	board     *lampBoard   // the lines' calls, for the busy lamps (blf.go)
 }
 
 // EnableCalls makes the server carry calls: INVITEs from phones
@@ -96,6 +98,8 @@ func (s *Server) EnableCalls(view *routing.View) error {
 		dialogs: map[string]*end{},
 		ringing: map[*ringing]struct{}{},
 		mwi:     newMWI(),
+		lamps:   newMWI(),
+		board:   newLampBoard(),
 	}
 	if s.cfg.ShareCallCounts {
 		b.shared = store
@@ -121,6 +125,8 @@ func (s *Server) EnableCalls(view *routing.View) error {
 	s.Handle(sip.INFO, b.onInfo)
 	s.Handle(sip.SUBSCRIBE, b.onSubscribe)
 	s.Handle(sip.REFER, b.onRefer)
+	s.Handle(sip.UPDATE, b.onUpdate) // indialog.go
+	s.Handle(sip.PRACK, b.onPrack)
 	b.watchMailboxes(store)
 	return nil
 }

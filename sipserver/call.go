@@ -75,6 +75,11 @@ type call struct {
 	g711         bool // offer only G.711 (the relay records it)
 	// moves are the call's transfers, holds and parks (transfer.go).
 	moves moveState
+
+	rel     *reliable     // the caller's reliable 18x (indialog.go)
+	session *sessionTimer // the caller's session timer (sessiontimer.go)
+	// calleeSession is the answering end's session timer.
+	calleeSession *sessionTimer
 }
 
 // ackWait is a 2xx that xc5 relayed to end `from` and that from's ACK
@@ -105,6 +110,7 @@ func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, 
 		c.count(who.acct)
 		b.cdrs.event(who.acct.GUID, xc5.EventCallStarted, c.eventInfo("out", time.Time{}, ""))
 	}
+	c.lampCalling()
 	c.log.Debug("call", "from", who.name(), "dialed", dialed)
 	return c, nil
 }
@@ -155,6 +161,10 @@ func (c *call) run() {
 			// A delayed offer: the media nodes need the caller's SDP in
 			// its INVITE (docs/media.md). Not "try another route".
 			code, reason = sip.StatusNotAcceptableHere, "No SDP Offer For Media"
+		}
+	case o.Outcome == routing.Setting: // a feature code (featurecodes.go)
+		if code, reason = c.carryOutSetting(o); code == 0 {
+			return
 		}
 	case o.Outcome == routing.Dropped:
 		code, reason = o.Code, o.Reason
@@ -279,7 +289,7 @@ func (c *call) relayProvisional(res *sip.Response) {
 		body = res.Body()
 	}
 	body = c.answered(body) // anchored: early media through xc5 too
-	if err := c.dlg.Respond(res.StatusCode, res.Reason, body, hdrs...); err != nil {
+	if err := c.sendProvisional(res.StatusCode, res.Reason, body, hdrs); err != nil {
 		c.log.Debug("relaying provisional failed", "err", err)
 	}
 }
@@ -312,6 +322,7 @@ func (c *call) claim(win *end) bool {
 		c.count(win.acct)
 	}
 	c.answeredEvents(win)
+	c.lampAnswered(win)
 	c.log.Debug("answered", "by", win.name)
 	return true
 }
@@ -321,10 +332,12 @@ func (c *call) claim(win *end) bool {
 // ends). It returns once the caller has acknowledged, and false when the
 // caller is gone, in which case the call has been hung up.
 func (c *call) answer(body []byte, ctype string) bool {
+	c.awaitPrack() // indialog.go
 	c.mu.Lock()
 	c.callerUp, c.answerSDP = true, body
 	c.mu.Unlock()
 	res := sip.NewResponseFromRequest(c.dlg.InviteRequest, sip.StatusOK, "OK", body)
+	c.sessionHeaders(res) // sessiontimer.go
 	if ctype != "" && len(body) > 0 {
 		res.AppendHeader(sip.NewHeader("Content-Type", ctype))
 	}
@@ -344,6 +357,8 @@ func (c *call) answer(body []byte, ctype string) bool {
 		})
 	}
 	c.mu.Unlock()
+	c.startSession()
+	c.lampAnswered(nil) // answered by a media node: the caller's line is busy
 	return true
 }
 
@@ -400,6 +415,9 @@ func (c *call) finish(outcome string, code int) {
 	if c.limit != nil {
 		c.limit.Stop()
 	}
+	if c.session != nil || c.calleeSession != nil {
+		defer c.stopSession()
+	}
 	counted := c.counted
 	ends := []*end{c.caller, c.other}
 	answeredAt, other := c.answeredAt, c.other
@@ -438,6 +456,7 @@ func (c *call) finish(outcome string, code int) {
 	if other != nil && other.cancel != nil {
 		other.cancel()
 	}
+	b.lampEnded(c.id)
 	c.log.Debug("call ended", "outcome", outcome, "code", code)
 	go c.writeCDRs(outcome, code, answeredAt, ended, other)
 }

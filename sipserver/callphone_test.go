@@ -39,6 +39,8 @@ type uaPhone struct {
 	calls     chan *inbound     // INVITEs the test handles itself
 	reinvites chan *sip.Request // re-INVITEs received (answered 200 with holdSDP)
 	notifies  chan *sip.Request // NOTIFYs received (answered 200)
+	updates   chan *sip.Request // UPDATEs received (answered 200, with holdSDP to an offer)
+	infos     chan *sip.Request // INFOs received (answered 200)
 	holdSDP   string
 	onInvite  func(in *inbound) // automatic behaviour instead of calls
 
@@ -124,6 +126,8 @@ func newUAPhone(t testing.TB, xc5addr, transport, user, password string) *uaPhon
 		calls:     make(chan *inbound, 16),
 		reinvites: make(chan *sip.Request, 16),
 		notifies:  make(chan *sip.Request, 16),
+		updates:   make(chan *sip.Request, 16),
+		infos:     make(chan *sip.Request, 16),
 		holdSDP:   strings.Replace(sdpFor(local, rp), "sendrecv", "recvonly", 1),
 	}
 	srv.OnInvite(p.handleInvite)
@@ -131,6 +135,25 @@ func newUAPhone(t testing.TB, xc5addr, transport, user, password string) *uaPhon
 		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 		select {
 		case p.notifies <- req:
+		default:
+		}
+	})
+	srv.OnInfo(func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		select {
+		case p.infos <- req:
+		default:
+		}
+	})
+	srv.OnUpdate(func(req *sip.Request, tx sip.ServerTransaction) {
+		p.event("UPDATE")
+		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+		if len(req.Body()) > 0 {
+			res = sip.NewSDPResponseFromRequest(req, []byte(p.holdSDP))
+		}
+		tx.Respond(res)
+		select {
+		case p.updates <- req:
 		default:
 		}
 	})

@@ -69,6 +69,12 @@ type Config struct {
 	// call whose phone vanished without a BYE does not hold its accounts'
 	// concurrent_limit for ever. Default 12 hours.
 	MaxCallDuration time.Duration
+	// SessionExpires is the session interval (RFC 4028) given to a caller
+	// that supports session timers without asking for one; MinSE the
+	// least xc5 grants (a shorter one asked is raised to it). A session
+	// not refreshed in time ends the call (sessiontimer.go). Defaults
+	// 1800 s and 90 s.
+	SessionExpires, MinSE time.Duration
 	// ShareCallCounts makes concurrent_limit count the calls of every node
 	// sharing the store's database (the store's active-call count), not
 	// only this node's: for nodes of a PostgreSQL cluster. Default off.
@@ -223,6 +229,8 @@ func (c *Config) defaults() error {
 		c.ExternalRingSeconds = 120
 	}
 	def(&c.MaxCallDuration, 12*time.Hour)
+	def(&c.SessionExpires, 30*time.Minute)
+	def(&c.MinSE, 90*time.Second)
 	def(&c.MediaTimeout, 3*time.Second)
 	def(&c.MaxMediaLeg, 30*time.Minute)
 	def(&c.ParkTimeout, time.Minute)

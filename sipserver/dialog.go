@@ -248,6 +248,7 @@ func (b *b2bua) reinvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
 		return
 	}
+	c.sessionRefreshed() // sessiontimer.go
 	if c.holdOrResume(x, y, req, tx) {
 		return // hold music (hold.go)
 	}

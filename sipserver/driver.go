@@ -130,10 +130,12 @@ func (c *call) ring(r routing.Ring) routing.RingResult {
 	b.mu.Lock()
 	b.ringing[rg] = struct{}{}
 	b.mu.Unlock()
+	c.lampRinging(rg)
 	defer func() {
 		b.mu.Lock()
 		delete(b.ringing, rg)
 		b.mu.Unlock()
+		c.lampRingOver(rg)
 		close(rg.done)
 	}()
 	// The call's set-up slot is given back at the first response of any
@@ -307,6 +309,7 @@ func (c *call) bridgeLeg(l *leg) routing.RingResult {
 		c.facing("")
 	}
 	c.startRecording(l.acct)
+	c.calleeSessionFrom(e, res) // sessiontimer.go
 	if up {
 		// xc5 acknowledges the phone's 2xx itself: the caller's media
 		// was negotiated with xc5 already and only the relay moves.

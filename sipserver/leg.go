@@ -165,7 +165,8 @@ func (c *call) legRequest(l *leg, r routing.Ring) (*sip.Request, error) {
 	if r.Emergency && l.trunk != nil {
 		req.AppendHeader(sip.NewHeader("Priority", "emergency")) // RFC 3261 20.26
 	}
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER"))
+	c.offerSession(req) // sessiontimer.go
 	req.AppendHeader(sip.NewHeader("User-Agent", b.s.cfg.Name))
 	if body := c.req.Body(); len(body) > 0 {
 		req.SetBody(body)

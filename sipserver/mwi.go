@@ -27,12 +27,17 @@ import (
 // the same NOTIFY unsolicited at their registered contacts
 // (Config.NoUnsolicitedMWI turns that off).
 
-const mwiEvent = "message-summary"
+const (
+	mwiEvent = "message-summary"
+	mwiType  = "application/simple-message-summary"
+)
 
 // mwiSub is one subscription: a dialog xc5 holds as notifier.
 type mwiSub struct {
 	key       string // dialog key: Call-ID and xc5's tag
-	acct      string // the account's GUID
+	acct      string // the account's GUID: whose state is sent
+	owner     string // the subscriber's account GUID (its cap); acct for MWI
+	event     string // dialogEvent for busy lamps (blf.go); "" for message-summary
 	username  string
 	callID    string
 	localTag  string
@@ -49,52 +54,82 @@ type mwiSub struct {
 	// so the sweep never waits on a NOTIFY in flight (mu).
 	expires atomic.Int64
 	created time.Time
+	version int    // dialog-info version (blf.go), under mu
+	sent    uint64 // the line's last state sent (blf.go), under mu
 }
 
 func (s *mwiSub) ends() time.Time { return time.Unix(0, s.expires.Load()) }
 
 // mwi holds this node's subscriptions.
 type mwi struct {
-	mu     sync.Mutex
-	subs   map[string]*mwiSub
-	byAcct map[string]map[*mwiSub]struct{}
+	mu      sync.Mutex
+	subs    map[string]*mwiSub
+	byAcct  map[string]map[*mwiSub]struct{} // by whose state is sent
+	byOwner map[string]map[*mwiSub]struct{} // by subscriber, for the cap
 }
 
 func newMWI() *mwi {
-	return &mwi{subs: map[string]*mwiSub{}, byAcct: map[string]map[*mwiSub]struct{}{}}
+	return &mwi{subs: map[string]*mwiSub{}, byAcct: map[string]map[*mwiSub]struct{}{}, byOwner: map[string]map[*mwiSub]struct{}{}}
 }
 
-// add keeps s; an account already holding max subscriptions (a phone
+// add keeps s; a subscriber already holding max subscriptions (a phone
 // that re-subscribes after each reboot, or a flood) loses its oldest,
 // which add returns. max <= 0: no bound.
 func (m *mwi) add(s *mwiSub, max int) (dropped *mwiSub) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.byAcct[s.acct] == nil {
-		m.byAcct[s.acct] = map[*mwiSub]struct{}{}
+	if s.owner == "" {
+		s.owner = s.acct
 	}
-	if max > 0 && len(m.byAcct[s.acct]) >= max {
-		for o := range m.byAcct[s.acct] {
+	if m.byOwner[s.owner] == nil {
+		m.byOwner[s.owner] = map[*mwiSub]struct{}{}
+	}
+	if max > 0 && len(m.byOwner[s.owner]) >= max {
+		for o := range m.byOwner[s.owner] {
 			if dropped == nil || o.created.Before(dropped.created) {
 				dropped = o
 			}
 		}
-		delete(m.subs, dropped.key)
-		delete(m.byAcct[s.acct], dropped)
+		m.removeLocked(dropped)
+	}
+	if m.byAcct[s.acct] == nil {
+		m.byAcct[s.acct] = map[*mwiSub]struct{}{}
 	}
 	m.subs[s.key] = s
 	m.byAcct[s.acct][s] = struct{}{}
+	m.byOwner[s.owner][s] = struct{}{}
 	return dropped
 }
 
 func (m *mwi) remove(s *mwiSub) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.removeLocked(s)
+}
+
+func (m *mwi) removeLocked(s *mwiSub) {
 	delete(m.subs, s.key)
 	delete(m.byAcct[s.acct], s)
 	if len(m.byAcct[s.acct]) == 0 {
 		delete(m.byAcct, s.acct)
 	}
+	delete(m.byOwner[s.owner], s)
+	if len(m.byOwner[s.owner]) == 0 {
+		delete(m.byOwner, s.owner)
+	}
+}
+
+// get is the subscription of a dialog key, nil if none.
+func (m *mwi) get(key string) *mwiSub {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.subs[key]
+}
+
+func (m *mwi) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.subs)
 }
 
 func (m *mwi) of(acct string) []*mwiSub {
@@ -124,8 +159,12 @@ func (s *Server) Subscriptions() int {
 // an account to its own mailbox (authenticated like a REGISTER), or the
 // refresh (or end, Expires: 0) of one.
 func (b *b2bua) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
-	if ev := req.GetHeader("Event"); ev == nil || !strings.EqualFold(strings.TrimSpace(strings.Split(ev.Value(), ";")[0]), mwiEvent) {
-		b.s.respond(tx, req, 489, "Bad Event", sip.NewHeader("Allow-Events", mwiEvent))
+	event := ""
+	if ev := req.GetHeader("Event"); ev != nil {
+		event = strings.ToLower(strings.TrimSpace(strings.Split(ev.Value(), ";")[0]))
+	}
+	if event != mwiEvent && event != dialogEvent {
+		b.s.respond(tx, req, 489, "Bad Event", sip.NewHeader("Allow-Events", mwiEvent+", "+dialogEvent))
 		return
 	}
 	expires := b.s.cfg.MaxExpires
@@ -151,12 +190,30 @@ func (b *b2bua) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
+	if event == dialogEvent {
+		b.subscribeLamp(req, tx, creds.GUID, expires)
+		return
+	}
 	a := b.view.Account(creds.GUID)
 	if a == nil || !subscribesOwn(req.To().Address, a) {
 		b.s.respond(tx, req, sip.StatusForbidden, "Only Your Own Mailbox")
 		return
 	}
-	sub := &mwiSub{key: dialogKey(req.CallID().Value(), sip.GenerateTagN(16)), acct: a.GUID, username: a.Username,
+	sub := b.newSub(req, a.GUID, a.Username, expires)
+	if !b.acceptSub(req, tx, sub, expires) {
+		return
+	}
+	if expires > 0 {
+		if old := b.mwi.add(sub, b.s.cfg.MaxContacts); old != nil {
+			go b.notifySub(old, true) // the account's oldest, over the cap: ended
+		}
+	}
+	go b.notifySub(sub, expires == 0)
+}
+
+// newSub is the subscription a new SUBSCRIBE opens, xc5's tag drawn.
+func (b *b2bua) newSub(req *sip.Request, acct, username string, expires time.Duration) *mwiSub {
+	sub := &mwiSub{key: dialogKey(req.CallID().Value(), sip.GenerateTagN(16)), acct: acct, username: username,
 		callID: req.CallID().Value(), remote: req.From().Address, local: req.To().Address,
 		dest: req.Source(), transport: req.Transport()}
 	sub.localTag = strings.TrimPrefix(sub.key, sub.callID+"\x00")
@@ -167,19 +224,17 @@ func (b *b2bua) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	sub.expires.Store(b.s.cfg.Now().Add(expires).UnixNano())
 	sub.created = b.s.cfg.Now()
+	return sub
+}
+
+// acceptSub answers a new SUBSCRIBE 200 in sub's dialog; false when the
+// answer could not be sent.
+func (b *b2bua) acceptSub(req *sip.Request, tx sip.ServerTransaction, sub *mwiSub, expires time.Duration) bool {
 	res := b.s.response(req, sip.StatusOK, "OK", sip.NewHeader("Expires", seconds(expires)))
 	res.To().Params.Add("tag", sub.localTag)
 	ct := b.contact(req.Transport())
 	res.AppendHeader(&ct)
-	if err := tx.Respond(res); err != nil {
-		return
-	}
-	if expires > 0 {
-		if old := b.mwi.add(sub, b.s.cfg.MaxContacts); old != nil {
-			go b.notifySub(old, true) // the account's oldest, over the cap: ended
-		}
-	}
-	go b.notifySub(sub, expires == 0)
+	return tx.Respond(res) == nil
 }
 
 // subscribesOwn reports a SUBSCRIBE whose To names the subscriber's own
@@ -193,9 +248,12 @@ func subscribesOwn(to sip.Uri, a *routing.Account) bool {
 
 // refreshSubscription renews (or ends) a subscription in its dialog.
 func (b *b2bua) refreshSubscription(req *sip.Request, tx sip.ServerTransaction, expires time.Duration) {
-	b.mwi.mu.Lock()
-	sub := b.mwi.subs[requestKey(req)]
-	b.mwi.mu.Unlock()
+	m := b.mwi
+	sub := m.get(requestKey(req))
+	if sub == nil {
+		m = b.lamps
+		sub = m.get(requestKey(req))
+	}
 	if sub == nil {
 		b.s.respond(statelessTx{tx}, req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
 		return
@@ -203,7 +261,7 @@ func (b *b2bua) refreshSubscription(req *sip.Request, tx sip.ServerTransaction, 
 	sub.expires.Store(b.s.cfg.Now().Add(expires).UnixNano())
 	b.s.respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Expires", seconds(expires)))
 	if expires == 0 {
-		b.mwi.remove(sub)
+		m.remove(sub)
 	}
 	go b.notifySub(sub, expires == 0)
 }
@@ -263,6 +321,10 @@ func (b *b2bua) summary(ctx context.Context, acct, username string) ([]byte, err
 
 // notifySub sends a subscription its NOTIFY: the state now, or its end.
 func (b *b2bua) notifySub(s *mwiSub, terminated bool) {
+	if s.event == dialogEvent {
+		b.notifyLamp(s, terminated)
+		return
+	}
 	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
 	defer cancel()
 	body, err := b.summary(ctx, s.acct, s.username)
@@ -283,6 +345,11 @@ func (b *b2bua) notifySub(s *mwiSub, terminated bool) {
 func (b *b2bua) notifyLocked(ctx context.Context, s *mwiSub, terminated bool, body []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return b.notifyHeld(ctx, s, terminated, body)
+}
+
+// notifyHeld sends one NOTIFY of s, s.mu held.
+func (b *b2bua) notifyHeld(ctx context.Context, s *mwiSub, terminated bool, body []byte) bool {
 	state := "active;expires=" + strconv.Itoa(int(s.ends().Sub(b.s.cfg.Now())/time.Second))
 	if terminated || !b.s.cfg.Now().Before(s.ends()) {
 		state = "terminated;reason=timeout"
@@ -301,7 +368,11 @@ func (b *b2bua) notifyLocked(ctx context.Context, s *mwiSub, terminated bool, bo
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: s.cseq, MethodName: sip.NOTIFY})
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	res, err := b.sendNotify(ctx, req, s.transport, s.dest, body)
+	event, ctype := mwiEvent, mwiType
+	if s.event == dialogEvent {
+		event, ctype = dialogEvent, dialogType
+	}
+	res, err := b.sendEventNotify(ctx, req, s.transport, s.dest, event, ctype, body)
 	return err != nil || res.StatusCode == sip.StatusCallTransactionDoesNotExists
 }
 
@@ -330,6 +401,11 @@ func (b *b2bua) notifyContact(ctx context.Context, username string, bnd xc5.Bind
 }
 
 func (b *b2bua) sendNotify(ctx context.Context, req *sip.Request, transport, dest string, body []byte) (*sip.Response, error) {
+	return b.sendEventNotify(ctx, req, transport, dest, mwiEvent, mwiType, body)
+}
+
+// sendEventNotify sends a NOTIFY of an event package with its body.
+func (b *b2bua) sendEventNotify(ctx context.Context, req *sip.Request, transport, dest, event, ctype string, body []byte) (*sip.Response, error) {
 	req.SetTransport(strings.ToUpper(transport))
 	if strings.EqualFold(transport, "udp") {
 		if la, ok := b.s.udpAddr(); ok {
@@ -339,12 +415,12 @@ func (b *b2bua) sendNotify(ctx context.Context, req *sip.Request, transport, des
 	if _, _, err := net.SplitHostPort(dest); err == nil {
 		req.SetDestination(dest)
 	}
-	req.AppendHeader(sip.NewHeader("Event", mwiEvent))
+	req.AppendHeader(sip.NewHeader("Event", event))
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	ct := b.contact(transport)
 	req.AppendHeader(&ct)
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/simple-message-summary"))
+	req.AppendHeader(sip.NewHeader("Content-Type", ctype))
 	req.SetBody(body)
 	client := b.client
 	if strings.EqualFold(transport, "tls") {
@@ -360,18 +436,20 @@ func (b *b2bua) sendNotify(ctx context.Context, req *sip.Request, transport, des
 // sweepSubscriptions ends the subscriptions that were not refreshed in
 // time, with a last NOTIFY (reason=timeout).
 func (b *b2bua) sweepSubscriptions() {
-	now := b.s.cfg.Now()
-	b.mwi.mu.Lock()
-	var gone []*mwiSub
-	for _, s := range b.mwi.subs {
-		if !now.Before(s.ends()) {
-			gone = append(gone, s)
+	for _, m := range []*mwi{b.mwi, b.lamps} {
+		now := b.s.cfg.Now()
+		m.mu.Lock()
+		var gone []*mwiSub
+		for _, s := range m.subs {
+			if !now.Before(s.ends()) {
+				gone = append(gone, s)
+			}
 		}
-	}
-	b.mwi.mu.Unlock()
-	for _, s := range gone {
-		b.mwi.remove(s)
-		go b.notifySub(s, true)
+		m.mu.Unlock()
+		for _, s := range gone {
+			m.remove(s)
+			go b.notifySub(s, true)
+		}
 	}
 }
 

@@ -357,6 +357,9 @@ type mwiPhone struct {
 	cseq       uint32
 	notifies   chan mwiNotify
 	lastNotify uint32 // the CSeq of the last NOTIFY taken (the socket's reader only)
+	// event and target, when set, subscribe to another package and
+	// entity: the busy lamps' dialog package for a line (blfbench_test.go).
+	event, target string
 }
 
 // await waits for a NOTIFY whose body holds want.
@@ -377,7 +380,12 @@ func (p *mwiPhone) await(want string, within time.Duration) (mwiNotify, bool) {
 func (p *mwiPhone) request(expires int) *sip.Request {
 	local, host, _ := strings.Cut(p.user, "@")
 	aor := sip.Uri{Scheme: "sip", User: local, Host: host}
-	req := sip.NewRequest(sip.SUBSCRIBE, aor)
+	entity, event, accept := aor, "message-summary", "application/simple-message-summary"
+	if p.target != "" {
+		l, h, _ := strings.Cut(p.target, "@")
+		entity, event, accept = sip.Uri{Scheme: "sip", User: l, Host: h}, p.event, "application/dialog-info+xml"
+	}
+	req := sip.NewRequest(sip.SUBSCRIBE, entity)
 	p.cseq++
 	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: "127.0.0.1", Port: p.sock.port, Params: sip.NewParams()}
 	via.Params.Add("branch", sip.GenerateBranch())
@@ -385,7 +393,7 @@ func (p *mwiPhone) request(expires int) *sip.Request {
 	from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
 	from.Params.Add("tag", p.fromTag)
 	req.AppendHeader(from)
-	to := &sip.ToHeader{Address: aor, Params: sip.NewParams()}
+	to := &sip.ToHeader{Address: entity, Params: sip.NewParams()}
 	if p.toTag != "" {
 		to.Params.Add("tag", p.toTag)
 	}
@@ -396,8 +404,8 @@ func (p *mwiPhone) request(expires int) *sip.Request {
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: local, Host: "127.0.0.1", Port: p.sock.port}})
-	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
-	req.AppendHeader(sip.NewHeader("Accept", "application/simple-message-summary"))
+	req.AppendHeader(sip.NewHeader("Event", event))
+	req.AppendHeader(sip.NewHeader("Accept", accept))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 	req.SetBody(nil)
 	return req

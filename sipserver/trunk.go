@@ -32,7 +32,8 @@ type trunkCache struct {
 	mu      sync.Mutex
 	loaded  time.Time
 	valid   bool
-	ever    bool // a load has succeeded: list is a real list
+	gen     uint64 // invalidations so far: a load read before one is stale
+	ever    bool   // a load has succeeded: list is a real list
 	list    []trunkEntry
 	loading chan struct{} // closed when the load under way ends; nil when none
 	retryAt time.Time     // after a failed load, none before this
@@ -70,6 +71,7 @@ func newTrunkCache(store xc5.TrunkStore, ttl, timeout time.Duration, log *slog.L
 func (tc *trunkCache) invalidate() {
 	tc.mu.Lock()
 	tc.valid = false
+	tc.gen++
 	tc.mu.Unlock()
 	select {
 	case tc.kick <- struct{}{}:
@@ -136,32 +138,37 @@ func (tc *trunkCache) unloaded() error {
 // once; after a failed load it serves the old list until the back-off is
 // over.
 func (tc *trunkCache) get(ctx context.Context) []trunkEntry {
-	tc.mu.Lock()
-	if (tc.valid && time.Since(tc.loaded) < tc.ttl) || time.Now().Before(tc.retryAt) {
-		defer tc.mu.Unlock()
-		return tc.list
+	for {
+		tc.mu.Lock()
+		if (tc.valid && time.Since(tc.loaded) < tc.ttl) || time.Now().Before(tc.retryAt) {
+			defer tc.mu.Unlock()
+			return tc.list
+		}
+		if tc.loading == nil {
+			tc.loading = make(chan struct{})
+			go tc.load(tc.store)
+		}
+		wait, list, stale := tc.loading, tc.list, tc.valid
+		tc.mu.Unlock()
+		if stale {
+			return list
+		}
+		select {
+		case <-wait: // current now, or read before a write: then again
+		case <-ctx.Done():
+			tc.mu.Lock()
+			defer tc.mu.Unlock()
+			return tc.list
+		}
 	}
-	if tc.loading == nil {
-		tc.loading = make(chan struct{})
-		go tc.load(tc.store)
-	}
-	wait, list, stale := tc.loading, tc.list, tc.valid
-	tc.mu.Unlock()
-	if stale {
-		return list
-	}
-	select {
-	case <-wait:
-	case <-ctx.Done():
-	}
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	return tc.list
 }
 
 // load reads the trunks once and publishes the list, or keeps the old one
 // and backs off when the read fails.
 func (tc *trunkCache) load(store xc5.TrunkStore) {
+	tc.mu.Lock()
+	gen := tc.gen
+	tc.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
 	ts, err := store.Trunks(ctx)
 	cancel()
@@ -183,7 +190,9 @@ func (tc *trunkCache) load(store xc5.TrunkStore) {
 		e.nets, _ = resource.ParsePrefixes(t.Address) // checked when written; a bad entry matches nothing
 		list = append(list, e)
 	}
-	tc.list, tc.loaded, tc.valid, tc.ever = list, time.Now(), true, true
+	// A trunk written while the read ran may be missing from it: the
+	// list is served, but not taken as current (keep and get load again).
+	tc.list, tc.loaded, tc.valid, tc.ever = list, time.Now(), tc.gen == gen, true
 	tc.backoff, tc.retryAt, tc.lastErr = 0, time.Time{}, nil
 }
 

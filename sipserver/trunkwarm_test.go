@@ -1,9 +1,13 @@
 package sipserver
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"xc5"
+	"xc5/resource"
+	"xc5/sqlstore"
 	"xc5/storetest"
 )
 
@@ -39,4 +43,48 @@ func TestTrunksLoadAtStart(t *testing.T) {
 		t.Errorf("the carrier received %s, want 111", in.req.Recipient.String())
 	}
 	out.hangup()
+}
+
+// slowTrunks is the real store whose trunk reads, once read, wait for
+// release: a trunk written meanwhile is missing from what they return.
+type slowTrunks struct {
+	*sqlstore.Store
+	read    chan struct{}
+	release chan struct{}
+}
+
+func (s slowTrunks) Trunks(ctx context.Context) ([]xc5.Trunk, error) {
+	ts, err := s.Store.Trunks(ctx)
+	select {
+	case s.read <- struct{}{}:
+		<-s.release
+	default:
+	}
+	return ts, err
+}
+
+// TestTrunkWrittenDuringLoad: a trunk written while the cache's load is
+// reading is seen by the next INVITE: the load that read before the write
+// does not mark its list current (it did, and calls from a carrier added
+// just after start were challenged 407 as strangers).
+func TestTrunkWrittenDuringLoad(t *testing.T) {
+	store := newStore(t)
+	slow := slowTrunks{Store: store, read: make(chan struct{}), release: make(chan struct{})}
+	tc := newTrunkCache(slow, time.Hour, 5*time.Second, testLogger())
+	defer tc.stop()
+	<-slow.read // the start-up load has read: no trunk yet
+	in, err := resource.Decode(resource.Trunk, []byte(`{"name":"carrier","address":"127.0.0.1","port":0,"priority":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := store.Put(context.Background(), "", resource.Trunk, "", "", in, resource.Create); err != nil {
+		t.Fatal(err)
+	}
+	tc.invalidate()
+	close(slow.release)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if tr, _ := tc.inbound(ctx, "127.0.0.1:5070", "UDP"); tr == nil {
+		t.Fatal("the trunk written during the load is not recognised")
+	}
 }

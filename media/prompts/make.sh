@@ -33,3 +33,23 @@ for f in 523.25 659.25 783.99 659.25 587.33 698.46 880 698.46; do
 done
 sox "$holdtmp"/n*.wav -r 8000 -b 16 -c 1 hold-music.wav
 rm -r "$holdtmp"
+# Feature-code answers (docs/sip.md, "Feature codes: settings"): a tone,
+# then the words. Confirmation: three short 1400 Hz beeps; refusal: two
+# longer 480 Hz ones, so that the ear (and a test's Goertzel) tells them
+# apart without the words.
+feature() { # name freq on off count text
+	espeak-ng -v en-us -s 165 -w "/tmp/xc5-prompt-$1.wav" "$6"
+	sox "/tmp/xc5-prompt-$1.wav" -r 8000 -b 16 -c 1 "/tmp/xc5-words-$1.wav" \
+		silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse pad 0.25 0.2
+	sox -n -r 8000 -b 16 -c 1 "/tmp/xc5-tone-$1.wav" synth "$3" sine "$2" vol 0.5 pad 0 "$4" repeat "$(($5 - 1))"
+	# mu-law on disk, as words/: half the size in the binary.
+	sox "/tmp/xc5-tone-$1.wav" "/tmp/xc5-words-$1.wav" -e u-law -b 8 "$1.wav"
+	rm -f "/tmp/xc5-prompt-$1.wav" "/tmp/xc5-words-$1.wav" "/tmp/xc5-tone-$1.wav"
+}
+feature feature-dnd-on 1400 0.15 0.05 3 "Do not disturb is on."
+feature feature-dnd-off 1400 0.15 0.05 3 "Do not disturb is off."
+feature feature-cfa-on 1400 0.15 0.05 3 "Your calls are forwarded."
+feature feature-cfa-off 1400 0.15 0.05 3 "Call forwarding is off."
+feature feature-cfna-on 1400 0.15 0.05 3 "Forward on no answer is on."
+feature feature-cfna-off 1400 0.15 0.05 3 "Forward on no answer is off."
+feature feature-refused 480 0.3 0.1 2 "That did not work."

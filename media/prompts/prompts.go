@@ -32,6 +32,15 @@ const (
 	Beep               = "beep"
 	FirstParticipant   = "first-participant"
 	HoldMusic          = "hold-music"
+	// The feature codes' answers (docs/sip.md, "Feature codes: settings"):
+	// three 1400 Hz beeps and the words, or two 480 Hz beeps for a refusal.
+	FeatureDNDOn   = "feature-dnd-on"
+	FeatureDNDOff  = "feature-dnd-off"
+	FeatureCFAOn   = "feature-cfa-on"
+	FeatureCFAOff  = "feature-cfa-off"
+	FeatureCFNAOn  = "feature-cfna-on"
+	FeatureCFNAOff = "feature-cfna-off"
+	FeatureRefused = "feature-refused"
 )
 
 // HoldMusicGUID is the hold music's prompt in _prompt.shared: what a held
@@ -62,6 +71,13 @@ var table = []Prompt{
 	{GUID: "41CF7014-3CB6-4CEE-8D8D-489A442ED1CA", Name: Beep, Description: "A 1 kHz tone of 0.3 s (the beep before recording)."},
 	{GUID: "B64248C9-3B15-4F81-BB53-322F8F419380", Name: FirstParticipant, Description: "You are the first participant."},
 	{GUID: HoldMusicGUID, Name: HoldMusic, Description: "Hold music: 4 s of C and F major arpeggios, looped while a call is held or parked."},
+	{GUID: "C3BB3A9B-FE73-4420-BCBA-E8619FC750E8", Name: FeatureDNDOn, Description: "Three short beeps, then: Do not disturb is on."},
+	{GUID: "13E0B9AD-286B-4A55-8D9E-74CDCF2C87C3", Name: FeatureDNDOff, Description: "Three short beeps, then: Do not disturb is off."},
+	{GUID: "D761D801-7A14-480A-9EF7-51A834978B01", Name: FeatureCFAOn, Description: "Three short beeps, then: Your calls are forwarded."},
+	{GUID: "83C74AD6-9667-4BF2-B1C4-E7B4B7F52E78", Name: FeatureCFAOff, Description: "Three short beeps, then: Call forwarding is off."},
+	{GUID: "42D81F97-2708-4C67-94B6-224DD40A91C3", Name: FeatureCFNAOn, Description: "Three short beeps, then: Forward on no answer is on."},
+	{GUID: "A53BE6E7-3776-4F91-B551-4DC03528ECE9", Name: FeatureCFNAOff, Description: "Three short beeps, then: Forward on no answer is off."},
+	{GUID: "CED665E2-C01C-4821-8EFF-708E3CFD5CDB", Name: FeatureRefused, Description: "Two low beeps, then: That did not work."},
 }
 
 // loaded is table with audio, decoded once at start: a broken embedded
