@@ -42,7 +42,7 @@ func TestCDRAsCSV(t *testing.T) {
 				t.Fatalf("%v", r)
 			}
 			rows, err := csv.NewReader(strings.NewReader(string(r.Body))).ReadAll()
-			if err != nil || len(rows) == 0 || strings.Join(rows[0], ",") != "guid,direction,from,to,started,answered,ended,duration,outcome,answered_by,code,call_id,withheld,recorded" {
+			if err != nil || len(rows) == 0 || strings.Join(rows[0], ",") != "guid,direction,from,to,started,answered,ended,duration,outcome,answered_by,code,call_id,withheld,recorded,transfers" {
 				t.Fatalf("CSV %q: %v", r.Body, err)
 			}
 			return r, rows[1:]
