@@ -117,9 +117,12 @@ func (s *Server) hostCompany(host string) *routing.Account {
 }
 
 // company is the account named name when it is a company root (it holds
-// api_access=user, or is top-level: routing.View.Company), else nil.
+// api_access=user, or is top-level: routing.View.Company), else nil. The
+// accounts Bootstrap creates (admin, and those named _…) are no company;
+// nor is a top-level account with api_access=system, which route refuses
+// (the view does not hold api_access=system).
 func (s *Server) company(name string) *routing.Account {
-	if name == "" || strings.HasPrefix(name, "_") { // _unassigned.pool and other system accounts
+	if name == "" || strings.HasPrefix(name, "_") || name == resource.AdminUsername {
 		return nil
 	}
 	a := s.view.Account(name)
@@ -142,15 +145,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Debug("portal request", "method", r.Method, "path", r.URL.Path, "took", time.Since(start))
 	}()
-	setSecurityHeaders(w)
-	var co *routing.Account
+	setSecurityHeaders(w, r)
+	// A company's host serves that company's portal only: /portal/{other}/
+	// there would put two companies' pages on one origin.
+	co := s.hostCompany(r.Host)
 	base, rel := "/", r.URL.Path
 	if strings.HasPrefix(r.URL.Path, Prefix) {
 		name, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, Prefix), "/")
-		co = s.company(strings.ToLower(name))
+		if co == nil {
+			co = s.company(strings.ToLower(name))
+		} else {
+			co = nil
+		}
 		base, rel = Prefix+name+"/", "/"+rest
-	} else {
-		co = s.hostCompany(r.Host)
 	}
 	if co == nil {
 		http.Error(w, "no such company portal", http.StatusNotFound)
@@ -164,11 +171,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.route(rq)
 }
 
+// hstsMaxAge is how long a browser that saw the portal over HTTPS keeps
+// to HTTPS for its host: a year, the usual value. Without
+// includeSubDomains: the names under a company's domain are not all ours.
+const hstsMaxAge = "max-age=31536000"
+
 // setSecurityHeaders sets what every answer carries: a strict CSP (no
 // inline script or style, nothing from elsewhere), no framing, no
-// sniffing, no referrer to other sites (paths hold GUIDs, never secrets).
-func setSecurityHeaders(w http.ResponseWriter) {
+// sniffing, no referrer to other sites (paths hold GUIDs, never secrets),
+// and over HTTPS, HSTS: a later visit typed as http:// is not downgraded.
+func setSecurityHeaders(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", hstsMaxAge)
+	}
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
 		"media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
