@@ -22,6 +22,7 @@ import (
 	"xc5/api"
 	"xc5/media/wav"
 	"xc5/portal"
+	"xc5/ratelimit"
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/sqlstore"
@@ -71,8 +72,11 @@ func newEnv(t *testing.T, store *sqlstore.Store) *env {
 	if err := view.Load(ctx, store); err != nil {
 		t.Fatal(err)
 	}
-	apiSrv := api.New(store, api.Options{View: view, Logger: quiet, SessionKey: []byte("0123456789abcdef0123456789abcdef")})
-	p := portal.New(portal.Options{Store: store, View: view, SessionKey: []byte("portal-key-0123456789abcdef01234"), Insecure: true, Logger: quiet})
+	// One failed-login limiter for both, as xc5 serve wires them.
+	logins := ratelimit.New(ratelimit.Config{})
+	apiSrv := api.New(store, api.Options{View: view, Logger: quiet, SessionKey: []byte("0123456789abcdef0123456789abcdef"),
+		Auth: api.AuthOptions{Limiter: logins}})
+	p := portal.New(portal.Options{Store: store, View: view, SessionKey: []byte("portal-key-0123456789abcdef01234"), Limiter: logins, Insecure: true, Logger: quiet})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p.Match(r) {
 			p.ServeHTTP(w, r)

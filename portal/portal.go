@@ -44,9 +44,11 @@ type Options struct {
 	SessionKey []byte
 	// SessionTTL is how long a session lasts; default one hour, as the API's.
 	SessionTTL time.Duration
-	// Limits are the failed-login limits; give the API's (zero values take
-	// the same defaults as the API's).
-	Limits ratelimit.Config
+	// Limiter counts failed logins; give the API's (api.AuthOptions.Limiter),
+	// so that the portal and the API count them together. Nil builds one
+	// from Limits (zero values take the same defaults as the API's).
+	Limiter *ratelimit.Limiter
+	Limits  ratelimit.Config
 	// Insecure leaves the Secure attribute off cookies, for plain-HTTP
 	// tests and development only.
 	Insecure bool
@@ -79,8 +81,12 @@ func New(o Options) *Server {
 	if o.Voicemail == nil {
 		o.Voicemail, _ = o.Store.(xc5.VoicemailStore)
 	}
+	lim := o.Limiter
+	if lim == nil {
+		lim = ratelimit.New(o.Limits)
+	}
 	return &Server{store: o.Store, view: o.View, vm: o.Voicemail, key: o.SessionKey, ttl: o.SessionTTL,
-		limiter: ratelimit.New(o.Limits), secure: !o.Insecure, log: o.Logger, pages: parsePages(), uploading: map[string]bool{}}
+		limiter: lim, secure: !o.Insecure, log: o.Logger, pages: parsePages(), uploading: map[string]bool{}}
 }
 
 // Match reports whether r is for a company's portal: a path under
