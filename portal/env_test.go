@@ -51,9 +51,11 @@ type env struct {
 	t     *testing.T
 	store *sqlstore.Store
 	view  *routing.View
-	url   string // http://127.0.0.1:port
-	port  string
-	guids map[string]string // username → GUID
+	// logins is the failed-login limiter the API and the portal share.
+	logins *ratelimit.Limiter
+	url    string // http://127.0.0.1:port
+	port   string
+	guids  map[string]string // username → GUID
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -86,7 +88,7 @@ func newEnv(t *testing.T, store *sqlstore.Store) *env {
 	}))
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
-	e := &env{t: t, store: store, view: view, url: srv.URL, port: u.Port(), guids: map[string]string{}}
+	e := &env{t: t, store: store, view: view, logins: logins, url: srv.URL, port: u.Port(), guids: map[string]string{}}
 	e.document()
 	e.api("PUT", "/api-sys/account/"+acme+"/accountresource", `{"name":"api_access","value":"user"}`)
 	e.api("PATCH", "/api-sys/account/"+acme, `{"password":"`+acmePW+`"}`)
