@@ -1,11 +1,11 @@
 // Package portal is the company portal: each company account's own web
 // pages, at its own domain (the document's "wildcard domain
-// acmebrick.x.co.nz") or at /portal/{company}/ on any host. Pages are
-// rendered on the server with html/template; the one script is htmx,
-// vendored and served from embed (static/NOTICE). Every change goes
-// through the store's Put and Delete with the resource descriptions, in
-// the company's partition, like the API's user-level writes: the portal
-// can do nothing the API would refuse (docs/portal.md).
+// acmebrick.x.co.nz") or at /portal/{company}/ on a host that is no
+// company's. Pages are rendered on the server with html/template; the one
+// script is htmx, vendored and served from embed (static/NOTICE). Every
+// change goes through the store's Put and Delete with the resource
+// descriptions, in the company's partition, like the API's user-level
+// writes: the portal can do nothing the API would refuse (docs/portal.md).
 package portal
 
 import (
@@ -26,8 +26,8 @@ import (
 //go:embed static templates
 var files embed.FS
 
-// Prefix is the path under which any host serves a company's portal:
-// /portal/{company}/.
+// Prefix is the path under which a host that is no company's serves a
+// company's portal: /portal/{company}/.
 const Prefix = "/portal/"
 
 // Options configure a Server.
@@ -89,10 +89,10 @@ func New(o Options) *Server {
 		limiter: lim, secure: !o.Insecure, log: o.Logger, pages: parsePages(), uploading: map[string]bool{}}
 }
 
-// Match reports whether r is for a company's portal: a path under
-// /portal/{company}/ on any host, or any path outside the API (/api-sys/)
-// on a host that is a company account's name or a name directly under it
-// (*.acmebrick.x.co.nz). It answers from the routing view, in memory, so
+// Match reports whether r is for the portal: a path under /portal/ on
+// any host (a company's host answers it 404), or any path outside the API
+// (/api-sys/) on a host that is a company account's name or a name
+// directly under it (*.acmebrick.x.co.nz). It answers from the routing view, in memory, so
 // that asking costs the API's requests nothing.
 func (s *Server) Match(r *http.Request) bool {
 	if strings.HasPrefix(r.URL.Path, Prefix) {
