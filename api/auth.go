@@ -46,6 +46,11 @@ type AuthOptions struct {
 	// Shared, when set, counts failures across the nodes sharing a
 	// database; without it each node counts its own.
 	Shared ratelimit.Counter
+	// Limiter, when set, is the failed-login limiter to use instead of one
+	// built from the fields above: give the same one to every login
+	// service of the node (the company portal), so that they count
+	// failures together and no one gets a budget at each.
+	Limiter *ratelimit.Limiter
 	// Fresh, when set, reports whether this node hears of every write
 	// before it is acknowledged (the store's change feed and fence); while
 	// it does not, cached credentials are not trusted, since a password
@@ -83,8 +88,11 @@ func newAuthenticator(store resource.Store, opts AuthOptions) *authenticator {
 	if opts.CacheTTL == 0 {
 		opts.CacheTTL = 30 * time.Second
 	}
-	lim := ratelimit.New(ratelimit.Config{PerAddress: opts.FailuresPerIP, PerUser: opts.FailuresPerAccount,
-		Tries: opts.CleanTries, Shared: opts.Shared})
+	lim := opts.Limiter
+	if lim == nil {
+		lim = ratelimit.New(ratelimit.Config{PerAddress: opts.FailuresPerIP, PerUser: opts.FailuresPerAccount,
+			Tries: opts.CleanTries, Shared: opts.Shared})
+	}
 	return &authenticator{store: store, opts: opts, limiter: lim, cache: map[string]cached{}, now: time.Now}
 }
 

@@ -67,6 +67,7 @@ func (s *Server) calls(q *req) {
 	if csv {
 		q.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		q.w.Header().Set("Content-Disposition", `attachment; filename="calls.csv"`)
+		q.w.Header().Set("Cache-Control", "private, no-store") // as the audio: kept by no cache after logout
 		cw = newCSVWriter(q.w)
 		cw.row(cdrColumns)
 	}

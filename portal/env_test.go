@@ -22,6 +22,7 @@ import (
 	"xc5/api"
 	"xc5/media/wav"
 	"xc5/portal"
+	"xc5/ratelimit"
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/sqlstore"
@@ -50,9 +51,11 @@ type env struct {
 	t     *testing.T
 	store *sqlstore.Store
 	view  *routing.View
-	url   string // http://127.0.0.1:port
-	port  string
-	guids map[string]string // username → GUID
+	// logins is the failed-login limiter the API and the portal share.
+	logins *ratelimit.Limiter
+	url    string // http://127.0.0.1:port
+	port   string
+	guids  map[string]string // username → GUID
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -71,8 +74,11 @@ func newEnv(t *testing.T, store *sqlstore.Store) *env {
 	if err := view.Load(ctx, store); err != nil {
 		t.Fatal(err)
 	}
-	apiSrv := api.New(store, api.Options{View: view, Logger: quiet, SessionKey: []byte("0123456789abcdef0123456789abcdef")})
-	p := portal.New(portal.Options{Store: store, View: view, SessionKey: []byte("portal-key-0123456789abcdef01234"), Insecure: true, Logger: quiet})
+	// One failed-login limiter for both, as xc5 serve wires them.
+	logins := ratelimit.New(ratelimit.Config{})
+	apiSrv := api.New(store, api.Options{View: view, Logger: quiet, SessionKey: []byte("0123456789abcdef0123456789abcdef"),
+		Auth: api.AuthOptions{Limiter: logins}})
+	p := portal.New(portal.Options{Store: store, View: view, SessionKey: []byte("portal-key-0123456789abcdef01234"), Limiter: logins, Insecure: true, Logger: quiet})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p.Match(r) {
 			p.ServeHTTP(w, r)
@@ -82,7 +88,7 @@ func newEnv(t *testing.T, store *sqlstore.Store) *env {
 	}))
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
-	e := &env{t: t, store: store, view: view, url: srv.URL, port: u.Port(), guids: map[string]string{}}
+	e := &env{t: t, store: store, view: view, logins: logins, url: srv.URL, port: u.Port(), guids: map[string]string{}}
 	e.document()
 	e.api("PUT", "/api-sys/account/"+acme+"/accountresource", `{"name":"api_access","value":"user"}`)
 	e.api("PATCH", "/api-sys/account/"+acme, `{"password":"`+acmePW+`"}`)

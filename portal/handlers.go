@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -36,6 +37,19 @@ func (s *Server) route(q *req) {
 	if q.corec, err = s.companyRecord(ctx, q.co); err != nil {
 		q.fail(err)
 		return
+	}
+	if !q.co.Partition {
+		// A top-level account without api_access=user is a company unless
+		// it is system-level: the system's own accounts have no portal.
+		creds, err := s.store.Credentials(ctx, q.co.Username)
+		if err != nil && xc5.ErrorCode(err) != xc5.ENOTFOUND {
+			q.fail(err)
+			return
+		}
+		if err != nil || creds.Access == resource.AccessSystem {
+			http.Error(q.w, "no such company portal", http.StatusNotFound)
+			return
+		}
 	}
 	if q.rel == "login" {
 		s.loginPage(q)
@@ -98,28 +112,63 @@ func (s *Server) route(q *req) {
 	}
 }
 
-// parseForm reads a POST's form within its bound: a prompt upload's
-// (multipart, the API's largest audio and a little) or any other form's
-// (64 KiB). Files over 1 MiB wait on disk, not in memory.
+// Bounds of a POST's body: any form of the portal's is a few hundred
+// bytes (formLimit leaves room for a long one); a prompt upload carries a
+// WAV of the API's largest audio; the login form, read before there is
+// any session, is small.
+const (
+	formLimit   = 64 << 10
+	uploadLimit = maxAudio + 64<<10
+	loginLimit  = 4 << 10
+)
+
+// uploadRoute reports whether a request is a prompt upload by a company
+// administrator: the one route whose body may be large (multipart).
+func (q *req) uploadRoute() bool {
+	parts := strings.Split(q.rel, "/")
+	return q.u.Admin && len(parts) == 3 && parts[0] == "prompts" && parts[2] == "upload"
+}
+
+// parseForm reads a POST's form within the bound of its route, decided
+// by the route and the user, never by the client's Content-Type: a
+// company administrator's prompt upload (multipart, files over 1 MiB
+// wait on disk, not in memory), or any other form's 64 KiB.
 func (q *req) parseForm() bool {
-	limit := int64(64 << 10)
-	multipart := strings.HasPrefix(q.r.Header.Get("Content-Type"), "multipart/form-data")
-	if multipart {
-		limit = maxAudio + 64<<10
+	if q.uploadRoute() {
+		return readForm(q.w, q.r, uploadLimit, true)
 	}
-	q.r.Body = http.MaxBytesReader(q.w, q.r.Body, limit)
+	return readForm(q.w, q.r, formLimit, false)
+}
+
+// readForm reads r's form within limit bytes: a body announced longer is
+// refused before it is read (413), a longer one stops being read at the
+// limit (413). A multipart body is accepted only when multipart is set,
+// else only a urlencoded one (415), or none (no Content-Type: Go reads no
+// form from it, and the CSRF check refuses the request).
+func readForm(w http.ResponseWriter, r *http.Request, limit int64, multipart bool) bool {
+	if r.ContentLength > limit {
+		http.Error(w, "the form is too large", http.StatusRequestEntityTooLarge)
+		return false
+	}
+	ctype, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	isMultipart := ctype == "multipart/form-data"
+	if ctype != "" && ctype != "application/x-www-form-urlencoded" && !(multipart && isMultipart) {
+		http.Error(w, "send the form as application/x-www-form-urlencoded", http.StatusUnsupportedMediaType)
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	var err error
-	if multipart {
-		err = q.r.ParseMultipartForm(1 << 20)
+	if isMultipart {
+		err = r.ParseMultipartForm(1 << 20)
 	} else {
-		err = q.r.ParseForm()
+		err = r.ParseForm()
 	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			http.Error(q.w, "the form is too large", http.StatusRequestEntityTooLarge)
+			http.Error(w, "the form is too large", http.StatusRequestEntityTooLarge)
 		} else {
-			http.Error(q.w, "the form cannot be read: "+err.Error(), http.StatusBadRequest)
+			http.Error(w, "the form cannot be read: "+err.Error(), http.StatusBadRequest)
 		}
 		return false
 	}
@@ -259,9 +308,14 @@ func (q *req) put(res *resource.Resource, parent, id string, vals map[string]any
 
 // account returns an account of the company that the user may act on:
 // any for an administrator, only its own for another user; 404 otherwise.
+// Without id it is the user's own, or the company account for an
+// administrator whose own account is outside the company (above it).
 func (q *req) account(id string) (resource.Record, error) {
 	if id == "" {
 		id = q.u.GUID
+		if q.u.Outside {
+			id = q.co.GUID
+		}
 	}
 	rec, err := q.s.store.Get(q.r.Context(), q.scope(), resource.Account, "", id)
 	if err != nil {

@@ -6,6 +6,10 @@ import "net/http"
 func (s *Server) loginPage(q *req) {
 	p := page{Base: q.base, Title: "Log in", Company: q.co.Username}
 	if q.r.Method == http.MethodPost {
+		// Read before any session: a small urlencoded form only.
+		if !readForm(q.w, q.r, loginLimit, false) {
+			return
+		}
 		if !q.s.loginTokenOK(q.r, q.r.PostFormValue("csrf")) || !sameOrigin(q.r) {
 			http.Error(q.w, "missing or invalid CSRF token: reload the login page", http.StatusForbidden)
 			return

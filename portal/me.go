@@ -22,7 +22,7 @@ type meData struct {
 // me shows and changes the user's own forwards: cfna_active, cfna_dest,
 // cfna_duration (what any user of the company may change of its own).
 func (s *Server) me(q *req) {
-	acct, err := q.account("")
+	acct, err := q.account(q.u.GUID) // its own, never the company's by default
 	if err != nil {
 		q.fail(err)
 		return

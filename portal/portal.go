@@ -1,11 +1,11 @@
 // Package portal is the company portal: each company account's own web
 // pages, at its own domain (the document's "wildcard domain
-// acmebrick.x.co.nz") or at /portal/{company}/ on any host. Pages are
-// rendered on the server with html/template; the one script is htmx,
-// vendored and served from embed (static/NOTICE). Every change goes
-// through the store's Put and Delete with the resource descriptions, in
-// the company's partition, like the API's user-level writes: the portal
-// can do nothing the API would refuse (docs/portal.md).
+// acmebrick.x.co.nz") or at /portal/{company}/ on a host that is no
+// company's. Pages are rendered on the server with html/template; the one
+// script is htmx, vendored and served from embed (static/NOTICE). Every
+// change goes through the store's Put and Delete with the resource
+// descriptions, in the company's partition, like the API's user-level
+// writes: the portal can do nothing the API would refuse (docs/portal.md).
 package portal
 
 import (
@@ -26,8 +26,8 @@ import (
 //go:embed static templates
 var files embed.FS
 
-// Prefix is the path under which any host serves a company's portal:
-// /portal/{company}/.
+// Prefix is the path under which a host that is no company's serves a
+// company's portal: /portal/{company}/.
 const Prefix = "/portal/"
 
 // Options configure a Server.
@@ -44,9 +44,11 @@ type Options struct {
 	SessionKey []byte
 	// SessionTTL is how long a session lasts; default one hour, as the API's.
 	SessionTTL time.Duration
-	// Limits are the failed-login limits; give the API's (zero values take
-	// the same defaults as the API's).
-	Limits ratelimit.Config
+	// Limiter counts failed logins; give the API's (api.AuthOptions.Limiter),
+	// so that the portal and the API count them together. Nil builds one
+	// from Limits (zero values take the same defaults as the API's).
+	Limiter *ratelimit.Limiter
+	Limits  ratelimit.Config
 	// Insecure leaves the Secure attribute off cookies, for plain-HTTP
 	// tests and development only.
 	Insecure bool
@@ -79,14 +81,18 @@ func New(o Options) *Server {
 	if o.Voicemail == nil {
 		o.Voicemail, _ = o.Store.(xc5.VoicemailStore)
 	}
+	lim := o.Limiter
+	if lim == nil {
+		lim = ratelimit.New(o.Limits)
+	}
 	return &Server{store: o.Store, view: o.View, vm: o.Voicemail, key: o.SessionKey, ttl: o.SessionTTL,
-		limiter: ratelimit.New(o.Limits), secure: !o.Insecure, log: o.Logger, pages: parsePages(), uploading: map[string]bool{}}
+		limiter: lim, secure: !o.Insecure, log: o.Logger, pages: parsePages(), uploading: map[string]bool{}}
 }
 
-// Match reports whether r is for a company's portal: a path under
-// /portal/{company}/ on any host, or any path outside the API (/api-sys/)
-// on a host that is a company account's name or a name directly under it
-// (*.acmebrick.x.co.nz). It answers from the routing view, in memory, so
+// Match reports whether r is for the portal: a path under /portal/ on
+// any host (a company's host answers it 404), or any path outside the API
+// (/api-sys/) on a host that is a company account's name or a name
+// directly under it (*.acmebrick.x.co.nz). It answers from the routing view, in memory, so
 // that asking costs the API's requests nothing.
 func (s *Server) Match(r *http.Request) bool {
 	if strings.HasPrefix(r.URL.Path, Prefix) {
@@ -117,9 +123,12 @@ func (s *Server) hostCompany(host string) *routing.Account {
 }
 
 // company is the account named name when it is a company root (it holds
-// api_access=user, or is top-level: routing.View.Company), else nil.
+// api_access=user, or is top-level: routing.View.Company), else nil. The
+// accounts Bootstrap creates (admin, and those named _…) are no company;
+// nor is a top-level account with api_access=system, which route refuses
+// (the view does not hold api_access=system).
 func (s *Server) company(name string) *routing.Account {
-	if name == "" || strings.HasPrefix(name, "_") { // _unassigned.pool and other system accounts
+	if name == "" || strings.HasPrefix(name, "_") || name == resource.AdminUsername {
 		return nil
 	}
 	a := s.view.Account(name)
@@ -142,15 +151,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Debug("portal request", "method", r.Method, "path", r.URL.Path, "took", time.Since(start))
 	}()
-	setSecurityHeaders(w)
-	var co *routing.Account
+	setSecurityHeaders(w, r)
+	// A company's host serves that company's portal only: /portal/{other}/
+	// there would put two companies' pages on one origin.
+	co := s.hostCompany(r.Host)
 	base, rel := "/", r.URL.Path
 	if strings.HasPrefix(r.URL.Path, Prefix) {
 		name, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, Prefix), "/")
-		co = s.company(strings.ToLower(name))
+		if co == nil {
+			co = s.company(strings.ToLower(name))
+		} else {
+			co = nil
+		}
 		base, rel = Prefix+name+"/", "/"+rest
-	} else {
-		co = s.hostCompany(r.Host)
 	}
 	if co == nil {
 		http.Error(w, "no such company portal", http.StatusNotFound)
@@ -164,11 +177,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.route(rq)
 }
 
+// hstsMaxAge is how long a browser that saw the portal over HTTPS keeps
+// to HTTPS for its host: a year, the usual value. Without
+// includeSubDomains: the names under a company's domain are not all ours.
+const hstsMaxAge = "max-age=31536000"
+
 // setSecurityHeaders sets what every answer carries: a strict CSP (no
 // inline script or style, nothing from elsewhere), no framing, no
-// sniffing, no referrer to other sites (paths hold GUIDs, never secrets).
-func setSecurityHeaders(w http.ResponseWriter) {
+// sniffing, no referrer to other sites (paths hold GUIDs, never secrets),
+// and over HTTPS, HSTS: a later visit typed as http:// is not downgraded.
+func setSecurityHeaders(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", hstsMaxAge)
+	}
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
 		"media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")

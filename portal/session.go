@@ -52,7 +52,11 @@ type user struct {
 	// or an account above it (or system access). Others act on their own
 	// account only.
 	Admin bool
-	jti   string
+	// Outside is an administrator whose own account is not of the company
+	// (a reseller or system account above it): pages that show one account
+	// show the company account by default, and it has no "My account".
+	Outside bool
+	jti     string
 }
 
 var errLogin = errors.New("invalid username or password")
@@ -185,7 +189,8 @@ func (s *Server) session(ctx context.Context, r *http.Request, co *routing.Accou
 	if !ok {
 		return user{}, false, nil
 	}
-	return user{GUID: creds.GUID, Username: creds.Username, Admin: admin, jti: c.ID}, true, nil
+	outside := !strings.HasPrefix(creds.Path, corec.Path)
+	return user{GUID: creds.GUID, Username: creds.Username, Admin: admin, Outside: outside, jti: c.ID}, true, nil
 }
 
 // logout ends the session and clears the cookie.

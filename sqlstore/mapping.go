@@ -181,7 +181,11 @@ func dbValue(v any) any {
 }
 
 // getRow reads one record of t by a WHERE clause.
+// A name no record can hold (NUL, invalid UTF-8) is not found, unasked.
 func (t *table) getRow(ctx context.Context, q execer, where string, args ...any) (resource.Record, error) {
+	if !storableArgs(args) {
+		return resource.Record{}, notFound("%s not found", strings.TrimSuffix(t.name, "s"))
+	}
 	rec, err := t.scan(q.QueryRowContext(ctx, t.selectSQL+" WHERE "+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, notFound("%s not found", strings.TrimSuffix(t.name, "s"))

@@ -88,6 +88,9 @@ func pgError(err error) error {
 	if !errors.As(err, &pe) {
 		return err
 	}
+	if badText(err) {
+		return errBadText
+	}
 	switch pe.Code {
 	case "23505": // unique_violation
 		return xc5.Errorf(xc5.ECONFLICT, "a record with the same unique value already exists")

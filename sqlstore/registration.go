@@ -39,6 +39,9 @@ func (s *Store) SIPCredentials(ctx context.Context, username string) (xc5.SIPCre
 	var c xc5.SIPCredentials
 	var enabled int64
 	var path string
+	if !storable(username) {
+		return c, notFound("account %s not found", username)
+	}
 	err := s.reader().QueryRowContext(ctx, `SELECT guid, username, ha1_md5, ha1_sha256, ha1_local_md5, ha1_local_sha256, enabled, path
 		FROM accounts WHERE username = ?`, strings.ToLower(username)).
 		Scan(&c.GUID, &c.Username, &c.HA1MD5, &c.HA1SHA256, &c.LocalHA1MD5, &c.LocalHA1SHA256, &enabled, &path)

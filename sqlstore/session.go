@@ -21,6 +21,9 @@ func (s *Store) CreateSession(ctx context.Context, jti, account string, expires 
 // SessionActive reports whether a session exists and has not expired.
 func (s *Store) SessionActive(ctx context.Context, jti string) (bool, error) {
 	var expires int64
+	if !storable(jti) {
+		return false, nil
+	}
 	err := s.reader().QueryRowContext(ctx, `SELECT expires FROM sessions WHERE jti = ?`, jti).Scan(&expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil

@@ -38,6 +38,9 @@ func ownerAccount(ctx context.Context, q execer, scope resource.Scope, id string
 	var rec resource.Record
 	var username string
 	var err error
+	if !storable(id) {
+		return rec, notFound("account %s not found", id)
+	}
 	if resource.IsGUID(id) {
 		err = q.QueryRowContext(ctx, `SELECT guid, path, username FROM accounts WHERE guid = ?`, strings.ToUpper(id)).Scan(&rec.GUID, &rec.Path, &username)
 	} else {
@@ -130,6 +133,9 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 	t, err := tableOf(r)
 	if err != nil {
 		return err
+	}
+	if !storable(q.Filter) || !storable(q.Since) || !storable(q.Until) {
+		return errBadText
 	}
 	rd := s.reader()
 	var where []string
@@ -292,6 +298,9 @@ func changedAccount(r *resource.Resource, rec resource.Record) string {
 func (s *Store) Credentials(ctx context.Context, username string) (resource.Credentials, error) {
 	var c resource.Credentials
 	var enabled int64
+	if !storable(username) {
+		return c, notFound("account %s not found", username)
+	}
 	err := s.reader().QueryRowContext(ctx, `SELECT a.guid, a.username, a.path, a.enabled, a.password_hash,
 		COALESCE((SELECT r.value FROM account_resources r WHERE r.account = a.guid AND r.name = 'api_access'), '')
 		FROM accounts a WHERE a.username = ?`, strings.ToLower(username)).

@@ -56,6 +56,8 @@ func storeErr(err error) error {
 	switch {
 	case err == nil || xc5.ErrorCode(err) != xc5.EINTERNAL:
 		return err
+	case badText(err): // a value no record can hold reached PostgreSQL
+		return errBadText
 	case storageFull(err):
 		return fmt.Errorf("%w: %w", errStorageFull, err)
 	case storageFailing(err):

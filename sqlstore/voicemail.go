@@ -17,6 +17,9 @@ const voicemailCols = `guid, account, caller, called, received, duration_ms, sta
 
 // ListVoicemail implements xc5.VoicemailStore.
 func (s *Store) ListVoicemail(ctx context.Context, account string, fn func(xc5.Voicemail) error) error {
+	if !storable(account) {
+		return nil // no mailbox has such a name
+	}
 	rows, err := s.reader().QueryContext(ctx, `SELECT `+voicemailCols+` FROM voicemails WHERE account = ? ORDER BY received, id`, strings.ToUpper(account))
 	if err != nil {
 		return err
@@ -39,7 +42,7 @@ func (s *Store) ListVoicemail(ctx context.Context, account string, fn func(xc5.V
 // GetVoicemail implements xc5.VoicemailStore.
 func (s *Store) GetVoicemail(ctx context.Context, account, guid string, audio bool) (xc5.Voicemail, error) {
 	var v xc5.Voicemail
-	if !resource.IsGUID(guid) {
+	if !resource.IsGUID(guid) || !storable(account) {
 		return v, notFound("voicemail %s not found", guid)
 	}
 	cols := voicemailCols
@@ -78,7 +81,7 @@ func (s *Store) DeleteVoicemail(ctx context.Context, account, guid string) error
 // change is announced (emitVoicemail) for the API and the message-waiting
 // lights of every node.
 func (s *Store) changeVoicemail(ctx context.Context, account, guid string, deleted bool, stmt string, args ...any) error {
-	if !resource.IsGUID(guid) {
+	if !resource.IsGUID(guid) || !storable(account) {
 		return notFound("voicemail %s not found", guid)
 	}
 	args = append(args, strings.ToUpper(guid), strings.ToUpper(account))

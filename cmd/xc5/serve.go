@@ -237,7 +237,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	met := metrics.New(src)
 	probes := metrics.Health(metrics.Checks{Store: store.Ping, Loaded: metrics.ViewLoaded(view.Ready), Fresh: store.Fresh})
-	apiSrv := api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL),
+	// One failed-login limiter for the API and the portal: a password
+	// guessed at one counts at the other (docs/portal.md).
+	logins := loginLimiter(store, *dbURL)
+	apiSrv := api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL, logins),
 		ViewReads: true, Fresh: store.Fresh, Metrics: met.Handler(), Health: probes, Observe: met.Observe})
 	met.SetAPI(apiSrv)
 	if *metricsAddr != "" {
@@ -250,7 +253,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	// The company portal: a company's own host, or /portal/{company}/ on
 	// any host; everything else (and /api-sys/ everywhere) is the API's.
 	portalSrv := portal.New(portal.Options{Store: store, View: view, SessionKey: derive(skey, "portal-session"),
-		Limits: portalLimits(store, *dbURL), Insecure: *cert == "", Logger: log})
+		Limiter: logins, Insecure: *cert == "", Logger: log})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if portalSrv.Match(r) {
 			portalSrv.ServeHTTP(w, r)
@@ -343,20 +346,21 @@ func openStore(ctx context.Context, dir, dbURL string) (*sqlstore.Store, error) 
 	return sqlstore.Open(dir)
 }
 
-// authOptions shares the failed-login counts through the database when
-// several nodes may share it (PostgreSQL); one SQLite node counts in memory.
-func authOptions(store *sqlstore.Store, dbURL string) api.AuthOptions {
+// loginLimiter is the failed-login limiter the API and the portal share:
+// counted through the database when several nodes may share it
+// (PostgreSQL); one SQLite node counts in memory.
+func loginLimiter(store *sqlstore.Store, dbURL string) *ratelimit.Limiter {
 	if dbURL == "" {
-		return api.AuthOptions{}
+		return ratelimit.New(ratelimit.Config{})
 	}
-	return api.AuthOptions{Shared: store, Fresh: store.Fresh}
+	return ratelimit.New(ratelimit.Config{Shared: store})
 }
 
-// portalLimits are the portal's failed-login limits: the API's defaults,
-// counted across nodes like the API's when they share PostgreSQL.
-func portalLimits(store *sqlstore.Store, dbURL string) ratelimit.Config {
+// authOptions gives the API the shared limiter and, on PostgreSQL, trusts
+// cached credentials only while the node hears of every write.
+func authOptions(store *sqlstore.Store, dbURL string, logins *ratelimit.Limiter) api.AuthOptions {
 	if dbURL == "" {
-		return ratelimit.Config{}
+		return api.AuthOptions{Limiter: logins}
 	}
-	return ratelimit.Config{Shared: store}
+	return api.AuthOptions{Limiter: logins, Fresh: store.Fresh}
 }
