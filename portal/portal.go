@@ -46,9 +46,8 @@ type Options struct {
 	SessionTTL time.Duration
 	// Limiter counts failed logins; give the API's (api.AuthOptions.Limiter),
 	// so that the portal and the API count them together. Nil builds one
-	// from Limits (zero values take the same defaults as the API's).
+	// of the API's defaults (a portal alone, in tests).
 	Limiter *ratelimit.Limiter
-	Limits  ratelimit.Config
 	// Insecure leaves the Secure attribute off cookies, for plain-HTTP
 	// tests and development only.
 	Insecure bool
@@ -83,7 +82,7 @@ func New(o Options) *Server {
 	}
 	lim := o.Limiter
 	if lim == nil {
-		lim = ratelimit.New(o.Limits)
+		lim = ratelimit.New(ratelimit.Config{})
 	}
 	return &Server{store: o.Store, view: o.View, vm: o.Voicemail, key: o.SessionKey, ttl: o.SessionTTL,
 		limiter: lim, secure: !o.Insecure, log: o.Logger, pages: parsePages(), uploading: map[string]bool{}}
