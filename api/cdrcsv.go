@@ -105,14 +105,15 @@ func fieldNames(r *resource.Resource) []string {
 	return names
 }
 
-// csvRow is a record's values in field order: strings as they are,
+// csvRow is a record's values in field order: strings as they are
+// (made inert when a spreadsheet would read them as formulas: xc5.CSVCell),
 // integers and booleans in their JSON spelling, missing values empty.
 func csvRow(r *resource.Resource, rec resource.Record) []string {
 	row := make([]string, len(r.Fields))
 	for i, f := range r.Fields {
 		switch v := rec.Values[f.Name].(type) {
 		case string:
-			row[i] = v
+			row[i] = xc5.CSVCell(v)
 		case int64:
 			row[i] = strconv.FormatInt(v, 10)
 		case bool:

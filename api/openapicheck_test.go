@@ -29,6 +29,10 @@ import (
 func init() {
 	// Audio is opaque to the document: a WAV, raw or as a form's file.
 	openapi3filter.RegisterBodyDecoder("audio/wav", openapi3filter.FileBodyDecoder)
+	// A CSV body is a string to the document ("type": "string"); the
+	// library's own CSV decoder would refuse what the server reads (a
+	// spreadsheet's byte order mark before a quoted header).
+	openapi3filter.RegisterBodyDecoder("text/csv", openapi3filter.PlainBodyDecoder)
 }
 
 // openAPI loads and validates the server's document once.

@@ -5,13 +5,15 @@ import (
 	"io"
 	"net/url"
 	"strings"
+
+	"xc5"
 )
 
 // csvWriter writes RFC 4180 CSV: fields with a comma, quote or line
 // break are quoted, quotes doubled; lines end in CRLF. A field that a
-// spreadsheet would read as a formula (= + - @ first) is written with a
-// leading ' so that opening the download runs nothing (CSV injection);
-// a number such as -5 never occurs in a CDR.
+// spreadsheet would read as a formula is written with a leading ' so that
+// opening the download runs nothing (CSV injection; the rule is
+// xc5.CSVCell's, shared with the API's CSV).
 type csvWriter struct {
 	w   *bufio.Writer
 	err error
@@ -27,9 +29,7 @@ func (c *csvWriter) row(fields []string) {
 		if i > 0 {
 			c.w.WriteByte(',')
 		}
-		if f != "" && strings.ContainsRune("=+-@\t\r", rune(f[0])) {
-			f = "'" + f
-		}
+		f = xc5.CSVCell(f)
 		if strings.ContainsAny(f, ",\"\r\n") {
 			c.w.WriteByte('"')
 			c.w.WriteString(strings.ReplaceAll(f, `"`, `""`))

@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -78,7 +79,13 @@ type Onboarder interface {
 // missing or unknown column, a line with the wrong count of fields, an
 // empty username) are returned as BulkProblems, every one of them.
 func ParseBulkCSV(in io.Reader) ([]BulkUser, error) {
-	r := csv.NewReader(in)
+	// Excel's "CSV UTF-8" starts with a byte order mark, which would make
+	// a quoted first header a bare quote to encoding/csv.
+	br := bufio.NewReader(in)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3)
+	}
+	r := csv.NewReader(br)
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
 	header, err := r.Read()
@@ -150,6 +157,11 @@ func ParseBulkCSV(in io.Reader) ([]BulkUser, error) {
 func csvError(err error) string {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
+		// An unclosed quote runs on to the end of the file: name where the
+		// record starts, not only where reading stopped.
+		if pe.StartLine != 0 && pe.StartLine != pe.Line {
+			return fmt.Sprintf("line %d (to line %d): column %d: %v", pe.StartLine, pe.Line, pe.Column, pe.Err)
+		}
 		return fmt.Sprintf("line %d: column %d: %v", pe.Line, pe.Column, pe.Err)
 	}
 	return err.Error()

@@ -31,24 +31,39 @@ func (s *Store) Onboard(ctx context.Context, scope resource.Scope, company strin
 	if err != nil {
 		return nil, err
 	}
-	// Password hashes are slow on purpose: made before the write joins the
-	// writer's queue, as putAccount does. A dry run needs none.
-	passwords, hashes := make([]string, len(users)), make([]string, len(users))
-	if !dryRun {
-		hashAll(passwords, hashes)
+	// Password hashes are slow on purpose (argon2): the whole file is
+	// checked first, as a dry run, so that a refused file costs none;
+	// only then are they made, before the write joins the writer's
+	// queue, as putAccount does. The write checks everything again.
+	results, err := s.onboard(ctx, scope, comp, users, nil, nil)
+	if dryRun || err != nil {
+		return results, err
 	}
+	passwords, hashes := make([]string, len(users)), make([]string, len(users))
+	hashAll(passwords, hashes)
+	return s.onboard(ctx, scope, comp, users, passwords, hashes)
+}
+
+// onboard is one pass of Onboard in one transaction: a dry run without
+// hashes (nil), else the write.
+func (s *Store) onboard(ctx context.Context, scope resource.Scope, comp resource.Record, users []resource.BulkUser, passwords, hashes []string) ([]resource.BulkResult, error) {
+	dryRun := hashes == nil
 	origin := originOf(ctx) // the writer's context has none
 	var ticket uint64
 	var results []resource.BulkResult
 	var changes []resource.Change
-	err = s.w.doBulk(withTicket(ctx, &ticket), func(ctx context.Context, q execer) error {
+	err := s.w.doBulk(withTicket(ctx, &ticket), func(ctx context.Context, q execer) error {
 		results, changes = nil, nil
 		var problems resource.BulkProblems
 		for i, u := range users {
 			if _, err := q.ExecContext(ctx, "SAVEPOINT onboard"); err != nil {
 				return err
 			}
-			res, ch, err := s.onboardUser(ctx, q, scope, comp, u, hashes[i], passwords[i])
+			hash, password := "", ""
+			if !dryRun {
+				hash, password = hashes[i], passwords[i]
+			}
+			res, ch, err := s.onboardUser(ctx, q, scope, comp, u, hash, password)
 			if err == nil {
 				err = trailOnboarded(ctx, q, origin, ch)
 			}
@@ -183,6 +198,13 @@ func allocateDDI(ctx context.Context, q execer, scope resource.Scope, user resou
 	pool, err := poolGUID(ctx, q)
 	if err != nil {
 		return resource.Record{}, err
+	}
+	if cur.Parent != pool && scope != "" {
+		// Below a partition, a number outside the pool is answered as one
+		// that does not exist (PUT …/number/{guid} is 404 for it): naming
+		// its holder, or answering differently, would tell one company
+		// another's numbers.
+		return resource.Record{}, notFound("DDI %s is not in %s; add it there first", number, resource.SystemPool)
 	}
 	if cur.Parent != pool {
 		return resource.Record{}, conflict("DDI %s is already assigned to %v", number, cur.Values["assigned"])
