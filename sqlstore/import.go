@@ -85,7 +85,11 @@ func (s *Store) ImportDump(ctx context.Context, in io.Reader, opt ImportOptions)
 	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM accounts").Scan(&n); err != nil {
 		return ImportReport{}, err
 	}
-	im := &importer{s: s, cr: &countingReader{r: in}, opt: opt, rep: ImportReport{Rows: map[string]int{}}, seen: newImportKeys()}
+	schema, err := s.importSchema(ctx)
+	if err != nil {
+		return ImportReport{}, err
+	}
+	im := &importer{s: s, cr: &countingReader{r: in}, opt: opt, rep: ImportReport{Rows: map[string]int{}}, seen: newImportKeys(), schema: schema}
 	if n > 0 {
 		im.problem("database", "import needs an empty database; this one has %d accounts", n)
 	}
@@ -95,7 +99,7 @@ func (s *Store) ImportDump(ctx context.Context, in io.Reader, opt ImportOptions)
 		err := im.document(ctx)
 		return im.rep, im.result(err)
 	}
-	err := s.w.doBulk(ctx, im.pipeline)
+	err = s.w.doBulk(ctx, im.pipeline)
 	if err == nil {
 		s.emit(resource.Change{}, 0) // everything changed
 	}
@@ -114,6 +118,7 @@ type importer struct {
 	seen     *importKeys
 	lastProg int64
 	lastCols []string
+	schema   map[string]*importTable
 	// jobs carries the writes from the reader to the writer; nil on a
 	// dry run.
 	jobs chan importJob
@@ -186,6 +191,9 @@ func (im *importer) result(err error) error {
 		if im.dropped > 0 {
 			im.problems = append(im.problems, fmt.Sprintf("… and %d more problems", im.dropped))
 		}
+		return im.problems
+	}
+	if errors.Is(err, errStopped) {
 		return im.problems
 	}
 	if err != nil && len(im.problems) > 0 {
@@ -277,6 +285,7 @@ func (im *importer) table(ctx context.Context, name string) error {
 		offset := im.dec.InputOffset()
 		place := func() string { return fmt.Sprintf("tables.%s[%d] (byte %d)", name, i, offset) }
 		clear(raw)
+		im.bound(maxRowOf(name))
 		if err := im.dec.Decode(&raw); err != nil {
 			return im.syntax(fmt.Sprintf("tables.%s[%d]", name, i), err)
 		}
@@ -298,6 +307,7 @@ func (im *importer) table(ctx context.Context, name string) error {
 			}
 		}
 	}
+	im.bound(maxImportRow)
 	if _, err := im.dec.Token(); err != nil {
 		return im.syntax("tables."+name, err)
 	}
@@ -314,29 +324,60 @@ func (im *importer) table(ctx context.Context, name string) error {
 }
 
 // row checks one dumped row and turns it into column values; false when
-// it has a problem (recorded at place()).
+// it has a problem (recorded at place()). The checks: the table's columns
+// (known, of their kind, the required ones given), the resource
+// description's fields and cross-field rules, GUIDs, and the keys and
+// references across rows (importKeys).
 func (im *importer) row(place func() string, table string, raw map[string]json.RawMessage, check *rowCheck) (importRow, bool) {
+	if len(raw) == 0 {
+		im.problem(place(), "a row with no columns")
+		return importRow{}, false
+	}
+	schema := im.schema[table]
 	ok := true
+	bad := func(format string, args ...any) {
+		im.problem(place(), format, args...)
+		ok = false
+	}
 	row := importRow{cols: im.columns(raw), vals: make([]any, 0, len(raw))}
+	vals := make(map[string]any, len(raw))
 	for _, c := range row.cols {
-		v, err := rawValue(raw[c])
-		if err != nil {
-			im.problem(place(), "%s: %v", c, err)
-			ok = false
+		col, known := schema.cols[c]
+		if !known {
+			bad("unknown column %q of %s", c, table)
 			continue
 		}
+		v, err := rawValue(raw[c])
+		if err != nil {
+			bad("%s: %v", c, err)
+			continue
+		}
+		if msg := col.check(v); msg != "" {
+			bad("column %s %s", c, msg)
+			continue
+		}
+		if str, isStr := v.(string); isStr && isGUIDColumn(table, c) {
+			v = strings.ToUpper(str) // GUIDs are stored in upper case
+		}
+		vals[c] = v
 		row.vals = append(row.vals, v)
+	}
+	for _, c := range schema.required {
+		if _, has := raw[c]; !has {
+			bad("column %s is missing (it has no default)", c)
+		}
 	}
 	if !ok {
 		return row, false
 	}
-	for _, p := range check.fields(raw) {
-		im.problem(place(), "%s", p)
-		ok = false
+	if g, has := vals["guid"].(string); has && !resource.IsGUID(g) {
+		bad("guid %q is not a GUID", g)
 	}
-	for _, p := range im.seen.check(table, raw) {
-		im.problem(place(), "%s", p)
-		ok = false
+	for _, p := range check.fields(raw, vals) {
+		bad("%s", p)
+	}
+	for _, p := range im.seen.check(table, vals) {
+		bad("%s", p)
 	}
 	return row, ok
 }
@@ -406,6 +447,7 @@ func (im *importer) progress() {
 }
 
 func (im *importer) key() (string, error) {
+	im.bound(maxImportRow)
 	t, err := im.dec.Token()
 	if err != nil {
 		return "", im.syntax("key", err)
@@ -418,6 +460,7 @@ func (im *importer) key() (string, error) {
 }
 
 func (im *importer) delim(want json.Delim, what string) error {
+	im.bound(maxImportRow)
 	t, err := im.dec.Token()
 	if err != nil {
 		return im.syntax(what, err)
@@ -430,19 +473,51 @@ func (im *importer) delim(want json.Delim, what string) error {
 
 // syntax reports a document that cannot be read further.
 func (im *importer) syntax(where string, err error) error {
+	if errors.Is(err, errTooLarge) {
+		im.problem(im.at(where), "larger than a dump's row can be (%d MiB in this table; see docs/cluster.md); the import stopped reading at byte %d",
+			(im.cr.limit-im.dec.InputOffset()-2*importReadChunk)>>20, im.cr.n)
+		return errStopped
+	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return invalid("not an xc5 export: %s: the document ends early", im.at(where))
 	}
 	return invalid("not an xc5 export: %s: %v", im.at(where), err)
 }
 
-// countingReader counts the bytes read, for the progress report.
+// bound lets the decoder read at most size bytes past where it stands
+// (and what it may have read ahead), so that one huge value in a spoiled
+// or hostile dump is refused instead of held.
+func (im *importer) bound(size int64) {
+	im.cr.limit = im.dec.InputOffset() + size + 2*importReadChunk
+}
+
+// errTooLarge stops the decoder at a row larger than bound allows;
+// errStopped ends an import whose problem (already recorded) leaves
+// nothing more to read.
+var (
+	errTooLarge = errors.New("too large")
+	errStopped  = errors.New("stopped")
+)
+
+// importReadChunk bounds one read from the dump, and so how far the
+// decoder reads ahead of what it decodes.
+const importReadChunk = 64 << 10
+
+// countingReader counts the bytes read, for the progress report, and
+// refuses to read past limit (when set).
 type countingReader struct {
-	r io.Reader
-	n int64
+	r     io.Reader
+	n     int64
+	limit int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.limit > 0 && c.n >= c.limit {
+		return 0, errTooLarge
+	}
+	if len(p) > importReadChunk {
+		p = p[:importReadChunk]
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"xc5"
 	"xc5/resource"
 )
 
@@ -77,6 +78,9 @@ func (b *importBatch) take(place string) importJob {
 // prepared statement, where it parses each large INSERT anew (100,000
 // accounts and 200,000 numbers: 15 s, against 27 s in large INSERTs).
 func insertRows(ctx context.Context, q execer, table string, cols []string, args []any, rows int, oneByOne bool) error {
+	if len(cols) == 0 {
+		return fmt.Errorf("a row with no columns") // refused by the checks before
+	}
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		quoted[i] = `"` + strings.ReplaceAll(c, `"`, `""`) + `"`
@@ -144,50 +148,97 @@ var importResources = map[string]*resource.Resource{
 	"locations": resource.Location, "timedefinitions": resource.TimeDefinition, "trunks": resource.Trunk,
 }
 
-// rowCheck checks a table's rows field by field, as a PUT would.
+// rowCheck checks a table's rows field by field, as a PUT would, and
+// then the record's cross-field rules (resource.CheckRecord).
 type rowCheck struct {
+	res       *resource.Resource
 	fieldList []*resource.Field
 	cols      []string
 }
 
 func newRowCheck(table string) *rowCheck {
-	c := &rowCheck{}
-	r := importResources[table]
-	if r == nil {
+	c := &rowCheck{res: importResources[table]}
+	if c.res == nil {
 		return c
 	}
-	for i := range r.Fields {
-		f := &r.Fields[i]
+	for i := range c.res.Fields {
+		f := &c.res.Fields[i]
 		if f.ReadOnly || f.WriteOnly || f.Name == "guid" || f.Name == "parent" {
 			continue // produced by the server, or not stored as sent
 		}
 		c.fieldList = append(c.fieldList, f)
-		c.cols = append(c.cols, strings.ReplaceAll(f.Name, "-", "_"))
+		c.cols = append(c.cols, fieldColumn(f.Name))
 	}
 	return c
 }
 
-// fields returns the row's problems.
-func (c *rowCheck) fields(raw map[string]json.RawMessage) []string {
+func fieldColumn(field string) string { return strings.ReplaceAll(field, "-", "_") }
+
+// crossFieldRules are the resources whose records resource.CheckRecord
+// checks beyond their fields.
+var crossFieldRules = map[*resource.Resource]bool{resource.AccountResource: true, resource.Route: true,
+	resource.CallRule: true, resource.Trunk: true}
+
+// fields returns the row's problems: raw holds the dumped values, vals
+// the column values they became.
+func (c *rowCheck) fields(raw map[string]json.RawMessage, vals map[string]any) []string {
 	var out []string
 	for i, f := range c.fieldList {
-		v, ok := raw[c.cols[i]]
-		if !ok || string(v) == "null" {
+		v := vals[c.cols[i]]
+		if v == nil {
 			continue
 		}
-		if f.Check == nil && len(f.Enum) == 0 && f.Max <= f.Min {
-			// Nothing but the type to check: the value's conversion for
-			// its column has checked numbers; strings are quoted.
-			if f.Type == resource.String && v[0] != '"' {
+		switch x := v.(type) {
+		case int64:
+			if f.Type == resource.Boolean && x != 0 && x != 1 {
+				out = append(out, fmt.Sprintf("field %q must be a boolean (0 or 1), not %d", f.Name, x))
+				continue
+			}
+			if f.Type == resource.String {
 				out = append(out, fmt.Sprintf("field %q must be a string", f.Name))
+				continue
+			}
+		case bool:
+			if f.Type != resource.Boolean {
+				out = append(out, fmt.Sprintf("field %q must not be a boolean", f.Name))
 			}
 			continue
+		case string:
+			if f.Type != resource.String {
+				out = append(out, fmt.Sprintf("field %q must be a %s, not a string", f.Name, f.Type))
+				continue
+			}
 		}
-		if _, err := f.DecodeValue(v); err != nil {
+		if f.Type == resource.Boolean || (f.Check == nil && len(f.Enum) == 0 && f.Max <= f.Min) {
+			continue // the type, checked above, is all there is to check
+		}
+		if _, err := f.DecodeValue(raw[c.cols[i]]); err != nil {
 			out = append(out, err.Error())
 		}
 	}
+	if len(out) == 0 && crossFieldRules[c.res] {
+		if err := resource.CheckRecord(c.res, c.record(vals), false); err != nil {
+			out = append(out, xc5.ErrorMessage(err))
+		}
+	}
 	return out
+}
+
+// record is the row as the resource's record: its defaults, overlaid
+// with the row's values (booleans from their stored 0 and 1).
+func (c *rowCheck) record(vals map[string]any) map[string]any {
+	m := c.res.Defaults()
+	for _, f := range c.res.Fields {
+		v, ok := vals[fieldColumn(f.Name)]
+		if !ok || v == nil {
+			continue
+		}
+		if n, isInt := v.(int64); isInt && f.Type == resource.Boolean {
+			v = n != 0
+		}
+		m[f.Name] = v
+	}
+	return m
 }
 
 // accountKeyed are the tables whose account column is a foreign key
@@ -195,9 +246,25 @@ func (c *rowCheck) fields(raw map[string]json.RawMessage) []string {
 var accountKeyed = map[string]bool{"account_resources": true, "numbers": true, "routes": true, "callrules": true,
 	"forks": true, "prompts": true, "registrations": true, "voicemails": true, "mailbox_greetings": true}
 
+// isGUIDColumn reports whether a table's column holds GUIDs (which are
+// stored in upper case, whatever case a dump spells them in).
+func isGUIDColumn(table, col string) bool {
+	return col == "guid" || (col == "parent" && table == "accounts") || (col == "account" && accountKeyed[table])
+}
+
+// accountRefs are the columns naming an account by username that
+// checkRefs requires to exist (a route's or callrule's username; the
+// store refuses to delete an account they name, so a dump the API wrote
+// never has one dangling). Destinations are not checked: at system level
+// the API routes anywhere, and an account's cfna_dest may name an
+// account listed after it.
+var accountRefs = map[string]string{"routes": "username", "callrules": "username"}
+
 // importKeys are the cross-row checks: unique GUIDs per table, unique
 // usernames and numbers, accounts referred to only once they exist (the
-// dump lists parents first). The keys are the raw JSON texts, as dumped.
+// dump lists parents first). The keys are the decoded values, GUIDs in
+// upper case and usernames in lower case, so that two spellings of one
+// key are one key.
 type importKeys struct {
 	guids     map[string]map[string]struct{}
 	accounts  map[string]struct{}
@@ -210,40 +277,48 @@ func newImportKeys() *importKeys {
 		usernames: map[string]struct{}{}, numbers: map[string]struct{}{}}
 }
 
-func (k *importKeys) check(table string, raw map[string]json.RawMessage) []string {
+func (k *importKeys) check(table string, vals map[string]any) []string {
 	var out []string
-	if g, ok := raw["guid"]; ok {
+	str := func(col string) string { s, _ := vals[col].(string); return s }
+	if g := str("guid"); g != "" {
 		set := k.guids[table]
 		if set == nil {
 			set = map[string]struct{}{}
 			k.guids[table] = set
 		}
-		if !once(set, string(g)) {
+		if !once(set, g) {
 			out = append(out, fmt.Sprintf("guid %s appears twice in %s", g, table))
 		}
 	}
 	switch table {
 	case "accounts":
-		if u := raw["username"]; !once(k.usernames, strings.ToLower(string(u))) {
-			out = append(out, fmt.Sprintf("username %s appears twice", u))
+		if u := str("username"); !once(k.usernames, strings.ToLower(u)) {
+			out = append(out, fmt.Sprintf("username %q appears twice", u))
 		}
-		if p, ok := raw["parent"]; ok && string(p) != "null" && string(p) != `""` && !k.has(p) {
+		if p := str("parent"); p != "" && !k.has(p) {
 			out = append(out, fmt.Sprintf("parent %s is not an account listed before it", p))
 		}
-		k.accounts[string(raw["guid"])] = struct{}{}
+		k.accounts[str("guid")] = struct{}{}
 	case "numbers":
-		if n := raw["number"]; !once(k.numbers, string(n)) {
+		if n := str("number"); !once(k.numbers, n) {
 			out = append(out, fmt.Sprintf("number %s appears twice", n))
 		}
 	}
-	if a, ok := raw["account"]; ok && accountKeyed[table] && string(a) != "null" && string(a) != `""` && !k.has(a) {
+	if a := str("account"); accountKeyed[table] && a != "" && !k.has(a) {
 		out = append(out, fmt.Sprintf("account %s is not an account of the dump", a))
+	}
+	if col, ok := accountRefs[table]; ok {
+		if u := str(col); u != "" && !k.has(strings.ToUpper(u)) {
+			if _, known := k.usernames[strings.ToLower(u)]; !known {
+				out = append(out, fmt.Sprintf("%s: account %s does not exist", col, u))
+			}
+		}
 	}
 	return out
 }
 
-func (k *importKeys) has(guid json.RawMessage) bool {
-	_, ok := k.accounts[string(guid)]
+func (k *importKeys) has(guid string) bool {
+	_, ok := k.accounts[guid]
 	return ok
 }
 
