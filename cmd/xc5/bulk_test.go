@@ -120,7 +120,10 @@ func TestImportCSVAndImportDryRun(t *testing.T) {
 	fresh := t.TempDir()
 	for _, args := range [][]string{{"--dry-run"}, nil} {
 		code, stdout, stderr := runXC5(t, append(append([]string{"import", "--data", fresh}, args...), badDump)...)
-		if code == 0 || !strings.Contains(stderr, "2 problem(s)") || !strings.Contains(stderr, "cfna_duration") ||
+		// Renaming sales also leaves its callrule naming an account the
+		// dump no longer has: a third problem.
+		if code == 0 || !strings.Contains(stderr, "3 problem(s)") || !strings.Contains(stderr, "cfna_duration") ||
+			!strings.Contains(stderr, "account sales@acmebrick.x.co.nz does not exist") ||
 			!strings.Contains(stderr, `username "reception@acmebrick.x.co.nz" appears twice`) || !strings.Contains(stderr, "tables.accounts[") {
 			t.Errorf("import %v of a spoiled dump: exit %d\n%s%s", args, code, stdout, stderr)
 		}
