@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -179,5 +181,33 @@ func TestOnboardTrail(t *testing.T) {
 				t.Errorf("events: %v", types)
 			}
 		})
+	}
+}
+
+// TestOnboardRefusedFileCostsNoHashes: a file refused for its last line
+// hashes no password (argon2, 19 MiB each): the file is checked whole
+// before any hash is made. Measured by the memory the refusal allocated,
+// which twenty hashes would put near 400 MiB.
+func TestOnboardRefusedFileCostsNoHashes(t *testing.T) {
+	s, _ := openStore(t, storetest.Backends(t)[0])
+	onboardFixture(t, s)
+	var csv strings.Builder
+	csv.WriteString("username\n")
+	for i := range 20 {
+		fmt.Fprintf(&csv, "h%d\n", i)
+	}
+	csv.WriteString("h0\n") // the same user twice: refused
+	users := parseCSV(t, csv.String())
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := s.Onboard(ctx, "", "acmebrick.x.co.nz", users, false)
+	runtime.ReadMemStats(&after)
+	var p resource.BulkProblems
+	if !errors.As(err, &p) || !strings.Contains(err.Error(), "line 22") {
+		t.Fatalf("%v; want BulkProblems naming line 22", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 19<<20 {
+		t.Errorf("a refused file allocated %d MiB: passwords were hashed before the file was checked", grew>>20)
 	}
 }
