@@ -108,3 +108,116 @@ func TestPortalHuntEdit(t *testing.T) {
 		})
 	}
 }
+
+// menuRoute is the route of account at menu level lvl, or nil.
+func (e *env) menuRoute(account string, lvl float64) map[string]any {
+	for _, r := range e.routes(account) {
+		if r["menu_level"] == lvl {
+			return r
+		}
+	}
+	return nil
+}
+
+// TestPortalMenuEdit shows the document's after-hours menu in forms
+// (its time written out, its prompt chosen), adds a step with a defined
+// time set, a key map, an account and a prompt, changes it to an e-mail
+// destination at any time, removes it, and starts a menu on another
+// account: each time the API reads the route the portal wrote. What the
+// store refuses (an undefined time set, a bad key map, another
+// company's prompt, 111) is a 400 naming it.
+func TestPortalMenuEdit(t *testing.T) {
+	for _, be := range storetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			s := be.Open(t)
+			t.Cleanup(func() { s.Close() })
+			e := newEnv(t, s)
+			b := e.browser(acme, "/")
+			tok := b.login(acme, acmePW)
+			mainEntry := "main_entry@" + acme
+			group := e.guids[mainEntry]
+			first := e.menuRoute(mainEntry, 1)
+			prompt := first["promptguid"].(string)
+			_, page, _ := b.do("GET", "huntgroups", nil)
+			for _, want := range []string{`value="nz_holidays,!Mon-Thur 08:30-17:00"`, `value="1=#3,5=#2,T=#3"`,
+				`<option value="` + prompt + `" selected>After Hours Menu</option>`, `<option>weekend</option>`,
+				`action="/huntgroups/` + group + `/menu/` + first["guid"].(string) + `"`, `value="email:dave@dcom.co.nz"`} {
+				if !strings.Contains(page, want) {
+					t.Errorf("call flows lack %s", want)
+				}
+			}
+			post := func(rel string, form url.Values) (int, string) {
+				form.Set("csrf", tok)
+				code, body, _ := b.do("POST", "huntgroups/"+rel, form)
+				return code, body
+			}
+			step := url.Values{"menu_level": {"4"}, "time_definition": {"weekend"}, "digit_map": {"1=#2,T=#3"},
+				"goes_to": {sales}, "promptguid": {prompt}}
+			if code, body := post(group+"/menu", step); code != http.StatusSeeOther {
+				t.Fatalf("add a step: %d %s", code, body)
+			}
+			r := e.menuRoute(mainEntry, 4)
+			if r == nil || r["order"] != float64(-8) || r["time_definition"] != "weekend" || r["digit_map"] != "1=#2,T=#3" ||
+				r["username"] != sales || r["promptguid"] != prompt {
+				t.Fatalf("the API has %v", r)
+			}
+			id := r["guid"].(string)
+			edit := url.Values{"menu_level": {"4"}, "time_definition": {""}, "digit_map": {""}, "goes_to": {"email:dave@dcom.co.nz"}, "promptguid": {""}}
+			if code, body := post(group+"/menu/"+id, edit); code != http.StatusSeeOther {
+				t.Fatalf("edit the step: %d %s", code, body)
+			}
+			r = e.menuRoute(mainEntry, 4)
+			if r["destination"] != "email:dave@dcom.co.nz" || r["username"] != "" || r["time_definition"] != "" || r["promptguid"] != "" || r["digit_map"] != "" {
+				t.Errorf("after the edit the API has %v", r)
+			}
+			var others []map[string]any
+			json.Unmarshal([]byte(e.api("PUT", "/api-sys/account/"+boss+"/prompt/", `{"description":"boss's"}`)), &others)
+			other := others[0]
+			for _, bad := range []struct {
+				field, value, msg string
+			}{
+				{"time_written", "nosuch_set", "nosuch_set does not exist"},
+				{"digit_map", "1=", "digit"},
+				{"promptguid", other["guid"].(string), "does not exist"},
+				{"goes_to", "111", "111"},
+				{"menu_level", "0", "menu_level"},
+			} {
+				f := url.Values{}
+				for k, v := range edit {
+					f[k] = v
+				}
+				f.Set(bad.field, bad.value)
+				if code, body := post(group+"/menu/"+id, f); code != http.StatusBadRequest || !strings.Contains(body, bad.msg) || !strings.Contains(body, `role="alert"`) {
+					t.Errorf("%s=%s: %d, want 400 with %q: %s", bad.field, bad.value, code, bad.msg, body)
+				}
+			}
+			if got := e.menuRoute(mainEntry, 4); got["destination"] != "email:dave@dcom.co.nz" {
+				t.Errorf("a refused edit changed the step: %v", got)
+			}
+			// Removing: a hunt member's route is no menu step.
+			if code, _ := post(group+"/unmenu/"+e.member(reception)["guid"].(string), url.Values{}); code != http.StatusNotFound {
+				t.Errorf("unmenu of a hunt member: %d", code)
+			}
+			if code, body := post(group+"/unmenu/"+id, url.Values{}); code != http.StatusSeeOther {
+				t.Fatalf("remove the step: %d %s", code, body)
+			}
+			if e.menuRoute(mainEntry, 4) != nil {
+				t.Error("the API still has the removed step")
+			}
+			// A first menu on another account; none on another company's.
+			if code, body := post("menu/new", url.Values{"account": {sales}, "menu_level": {"1"}, "digit_map": {"1=" + reception}}); code != http.StatusSeeOther {
+				t.Fatalf("a new menu: %d %s", code, body)
+			}
+			if r := e.menuRoute(sales, 1); r == nil || r["digit_map"] != "1="+reception || r["order"] != float64(-8) {
+				t.Errorf("the API has no new menu on sales: %v", r)
+			}
+			if code, _ := post("menu/new", url.Values{"account": {boss}, "menu_level": {"1"}}); code != http.StatusNotFound {
+				t.Errorf("a menu on another company's account: %d", code)
+			}
+			_, page, _ = b.do("GET", "huntgroups", nil)
+			if !strings.Contains(page, "<h3>"+sales+"</h3>") {
+				t.Error("the new menu is not shown")
+			}
+		})
+	}
+}

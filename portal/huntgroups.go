@@ -172,7 +172,6 @@ func (s *Server) flows(q *req) (flows, error) {
 	return d, err
 }
 
-
 // moveMember moves a hunt member one place up (rings earlier) or down:
 // it takes its neighbour's order and the neighbour takes its own, two
 // PATCHes of the routes' order as the API would write them. Members
