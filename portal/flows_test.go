@@ -221,3 +221,112 @@ func TestPortalMenuEdit(t *testing.T) {
 		})
 	}
 }
+
+// callrules reads an account's callrules through the API.
+func (e *env) callrules(account string) []map[string]any {
+	var out []map[string]any
+	if err := json.Unmarshal([]byte(e.api("GET", "/api-sys/account/"+account+"/callrule", "")), &out); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// TestPortalVoicemailAndRecording shows the document's voicemail route
+// (reception's order 200 email: route) and recording rule (order -12
+// record_email) on the user page, sets both for sales (the API reads
+// the document's shapes), changes and removes them; a bad address is
+// the store's 400 on the page. Both backends.
+func TestPortalVoicemailAndRecording(t *testing.T) {
+	for _, be := range storetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			s := be.Open(t)
+			t.Cleanup(func() { s.Close() })
+			e := newEnv(t, s)
+			b := e.browser(acme, "/")
+			tok := b.login(acme, acmePW)
+			_, page, _ := b.do("GET", "users/"+e.guids[reception], nil)
+			for _, want := range []string{`id="vm-email" name="email" type="email" value="` + reception + `"`,
+				`id="rec-on" name="record" type="checkbox" checked`, `<label for="rec-email">`, `<label for="vm-email">`} {
+				if !strings.Contains(page, want) {
+					t.Errorf("reception's page lacks %s", want)
+				}
+			}
+			id := e.guids[sales]
+			post := func(rel string, form url.Values) (int, string) {
+				form.Set("csrf", tok)
+				code, body, _ := b.do("POST", "users/"+id+"/"+rel, form)
+				return code, body
+			}
+			vm := func() []map[string]any {
+				var out []map[string]any
+				for _, r := range e.routes(sales) {
+					if d, _ := r["destination"].(string); strings.HasPrefix(d, "email:") {
+						out = append(out, r)
+					}
+				}
+				return out
+			}
+			rec := func() []map[string]any {
+				var out []map[string]any
+				for _, r := range e.callrules(sales) {
+					if r["record_email"] != "" && r["record_email"] != nil {
+						out = append(out, r)
+					}
+				}
+				return out
+			}
+			if code, body := post("voicemail", url.Values{"email": {"sales@acmebrick.x.co.nz"}}); code != http.StatusSeeOther {
+				t.Fatalf("voicemail: %d %s", code, body)
+			}
+			if r := vm(); len(r) != 1 || r[0]["order"] != float64(200) || r[0]["destination"] != "email:sales@acmebrick.x.co.nz" {
+				t.Errorf("the API has voicemail routes %v", r)
+			}
+			if code, body := post("voicemail", url.Values{"email": {"email:office@acmebrick.x.co.nz"}}); code != http.StatusSeeOther {
+				t.Fatalf("voicemail changed: %d %s", code, body)
+			}
+			if r := vm(); len(r) != 1 || r[0]["destination"] != "email:office@acmebrick.x.co.nz" {
+				t.Errorf("after the change the API has %v", r)
+			}
+			if code, body := post("voicemail", url.Values{"email": {"not an address"}}); code != http.StatusBadRequest || !strings.Contains(body, "not an address") || !strings.Contains(body, `role="alert"`) {
+				t.Errorf("a bad address: %d %s", code, body)
+			}
+			if code, body := post("recording", url.Values{"record": {"on"}}); code != http.StatusSeeOther {
+				t.Fatalf("recording on: %d %s", code, body)
+			}
+			if r := rec(); len(r) != 1 || r[0]["order"] != float64(-12) || r[0]["record_email"] != sales {
+				t.Errorf("the API has recording rules %v", r)
+			}
+			if code, body := post("recording", url.Values{"record": {"on"}, "record_email": {"boss@acmebrick.x.co.nz"}}); code != http.StatusSeeOther {
+				t.Fatalf("recording address: %d %s", code, body)
+			}
+			if r := rec(); len(r) != 1 || r[0]["record_email"] != "boss@acmebrick.x.co.nz" {
+				t.Errorf("after the change the API has %v", r)
+			}
+			if code, body := post("recording", url.Values{"record": {"on"}, "record_email": {"no,good"}}); code != http.StatusBadRequest || !strings.Contains(body, "e-mail address") {
+				t.Errorf("a bad recording address: %d %s", code, body)
+			}
+			_, page, _ = b.do("GET", "users/"+id, nil)
+			if !strings.Contains(page, `value="office@acmebrick.x.co.nz"`) || !strings.Contains(page, `checked`) {
+				t.Errorf("sales's page does not show its voicemail and recording")
+			}
+			if code, _ := post("recording", url.Values{}); code != http.StatusSeeOther {
+				t.Fatalf("recording off: %d", code)
+			}
+			if code, _ := post("voicemail", url.Values{"email": {""}}); code != http.StatusSeeOther {
+				t.Fatalf("voicemail off: %d", code)
+			}
+			if len(rec()) != 0 || len(vm()) != 0 {
+				t.Errorf("the API still has %v %v", rec(), vm())
+			}
+			// Reception's own, set by the document, are untouched; another
+			// company's user has no page here.
+			if len(e.callrules(reception)) == 0 {
+				t.Error("reception's recording rule went")
+			}
+			code, _, _ := b.do("POST", "users/"+e.guids[boss]+"/recording", url.Values{"csrf": {tok}, "record": {"on"}})
+			if code != http.StatusNotFound {
+				t.Errorf("recording another company's user: %d", code)
+			}
+		})
+	}
+}

@@ -143,7 +143,12 @@ func (s *Server) users(q *req, rest []string) {
 		return
 	}
 	if len(rest) == 1 && q.r.Method == http.MethodGet {
-		q.render("user", "User", userRow{GUID: acct.GUID, Username: acct.Values["username"].(string)}, "")
+		f, err := s.readUserFlows(q, acct.GUID)
+		if err != nil {
+			q.fail(err)
+			return
+		}
+		q.render("user", "User", userPage{userRow{GUID: acct.GUID, Username: acct.Values["username"].(string)}, f}, "")
 		return
 	}
 	if len(rest) != 2 || !q.post() {
@@ -176,6 +181,16 @@ func (s *Server) users(q *req, rest []string) {
 		}
 	case "extension":
 		err = s.setExtension(q, name, strings.TrimSpace(q.r.PostFormValue("ext")))
+	case "voicemail":
+		if err = s.setVoicemail(q, acct.GUID, q.r.PostFormValue("email")); err == nil {
+			q.back("users/" + acct.GUID)
+			return
+		}
+	case "recording":
+		if err = s.setRecording(q, acct.GUID, name, q.r.PostFormValue("record") == "on", q.r.PostFormValue("record_email")); err == nil {
+			q.back("users/" + acct.GUID)
+			return
+		}
 	default:
 		http.NotFound(q.w, q.r)
 		return
