@@ -234,7 +234,8 @@ func (e *env) callrules(account string) []map[string]any {
 // TestPortalVoicemailAndRecording shows the document's voicemail route
 // (reception's order 200 email: route) and recording rule (order -12
 // record_email) on the user page, sets both for sales (the API reads
-// the document's shapes), changes and removes them; a bad address is
+// the document's shapes), changes and removes them, and sets up and
+// removes its mailbox (ums_pin, never shown); a bad address or PIN is
 // the store's 400 on the page. Both backends.
 func TestPortalVoicemailAndRecording(t *testing.T) {
 	for _, be := range storetest.Backends(t) {
@@ -317,6 +318,30 @@ func TestPortalVoicemailAndRecording(t *testing.T) {
 			}
 			if len(rec()) != 0 || len(vm()) != 0 {
 				t.Errorf("the API still has %v %v", rec(), vm())
+			}
+			// The mailbox (the document's ums_pin): set up, refused, removed.
+			if !strings.Contains(page, sales+" has no mailbox") {
+				t.Error("sales's page does not say it has no mailbox")
+			}
+			if code, body := post("mailbox", url.Values{"ums_pin": {"5676"}}); code != http.StatusSeeOther {
+				t.Fatalf("mailbox: %d %s", code, body)
+			}
+			if pin := e.record("/api-sys/account/" + sales)["ums_pin"]; pin != "5676" {
+				t.Errorf("the API has ums_pin %v", pin)
+			}
+			for _, bad := range []string{"12", "abcd", ""} {
+				if code, body := post("mailbox", url.Values{"ums_pin": {bad}}); code != http.StatusBadRequest || !strings.Contains(body, "ums_pin") {
+					t.Errorf("PIN %q: %d %s", bad, code, body)
+				}
+			}
+			if _, page, _ = b.do("GET", "users/"+id, nil); !strings.Contains(page, sales+" has a mailbox") || strings.Contains(page, "5676") {
+				t.Error("sales's page does not show its mailbox, or shows its PIN")
+			}
+			if code, _ := post("nomailbox", url.Values{}); code != http.StatusSeeOther {
+				t.Fatalf("no mailbox: %d", code)
+			}
+			if pin := e.record("/api-sys/account/" + sales)["ums_pin"]; pin != "" && pin != nil {
+				t.Errorf("the API still has ums_pin %v", pin)
 			}
 			// Reception's own, set by the document, are untouched; another
 			// company's user has no page here.

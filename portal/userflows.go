@@ -25,6 +25,9 @@ type userFlows struct {
 	// callrule with record_email and no condition or action: every call
 	// the account answers is recorded, docs/media.md), "" when off.
 	RecordEmail, recordRule string
+	// Mailbox says whether the account has a mailbox (a ums_pin); the
+	// PIN itself is never shown.
+	Mailbox bool
 }
 
 // userPage is the user page's data.

@@ -148,6 +148,8 @@ func (s *Server) users(q *req, rest []string) {
 			q.fail(err)
 			return
 		}
+		pin, _ := acct.Values["ums_pin"].(string)
+		f.Mailbox = pin != ""
 		q.render("user", "User", userPage{userRow{GUID: acct.GUID, Username: acct.Values["username"].(string)}, f}, "")
 		return
 	}
@@ -183,6 +185,20 @@ func (s *Server) users(q *req, rest []string) {
 		err = s.setExtension(q, name, strings.TrimSpace(q.r.PostFormValue("ext")))
 	case "voicemail":
 		if err = s.setVoicemail(q, acct.GUID, q.r.PostFormValue("email")); err == nil {
+			q.back("users/" + acct.GUID)
+			return
+		}
+	case "mailbox", "nomailbox":
+		// The document's ums_pin: setting it makes the mailbox, emptying
+		// it takes the mailbox and its messages.
+		pin := strings.TrimSpace(q.r.PostFormValue("ums_pin"))
+		if rest[1] == "nomailbox" {
+			pin = ""
+		} else if pin == "" {
+			err = xc5.Errorf(xc5.EINVALID, "ums_pin: give the mailbox's PIN (4 to 12 digits)")
+			break
+		}
+		if _, err = q.put(resource.Account, "", acct.GUID, map[string]any{"ums_pin": pin}, resource.Patch); err == nil {
 			q.back("users/" + acct.GUID)
 			return
 		}
