@@ -92,6 +92,14 @@ func TestPortalHuntEdit(t *testing.T) {
 			if got := e.member(reception)["ring_seconds"]; got != float64(25) {
 				t.Errorf("a refused value changed ring_seconds to %v", got)
 			}
+			// Members sharing an order: the one moved up goes one before.
+			e.api("PATCH", "/api-sys/account/main_entry@"+acme+"/route/"+sal["guid"].(string), `{"order":100}`)
+			if code, body := post("up/"+sal["guid"].(string), url.Values{}); code != http.StatusSeeOther {
+				t.Fatalf("move up from a shared order: %d %s", code, body)
+			}
+			if r, s := e.member(reception)["order"], e.member(sales)["order"]; r != float64(100) || s != float64(99) {
+				t.Errorf("from a shared order the API has reception %v, sales %v", r, s)
+			}
 			// A route that is no member (the menu's) and another group's.
 			var menu string
 			for _, r := range e.routes("main_entry@" + acme) {

@@ -121,6 +121,7 @@ func (s *Server) group(guid string) (huntGroup, bool) {
 			g.Members = append(g.Members, huntMember{Route: r.GUID, Username: r.Username, Order: r.Order, Seconds: r.RingSeconds})
 		}
 	}
+	// The view keeps members of one order in creation order, as calls ring them.
 	sort.SliceStable(g.Members, func(i, j int) bool { return g.Members[i].Order < g.Members[j].Order })
 	return g, len(g.Members) > 0
 }
@@ -131,7 +132,11 @@ func (s *Server) group(guid string) (huntGroup, bool) {
 func (s *Server) flows(q *req) (flows, error) {
 	var d flows
 	ctx := q.r.Context()
-	err := s.store.List(ctx, q.scope(), resource.Account, resource.Query{}, func(rec resource.Record) error {
+	var err error
+	if d.Prompts, err = s.promptChoices(q, q.co.GUID, resource.SharedPrompts); err != nil {
+		return d, err
+	}
+	err = s.store.List(ctx, q.scope(), resource.Account, resource.Query{}, func(rec resource.Record) error {
 		if g, ok := s.group(rec.GUID); ok {
 			d.Hunt = append(d.Hunt, g)
 		}
@@ -151,7 +156,7 @@ func (s *Server) flows(q *req) (flows, error) {
 		}
 		for _, r := range a.Routes {
 			if r.MenuLevel > 0 {
-				m, err := s.menu(q, a.GUID, a.Username)
+				m, err := s.menu(q, a.GUID, a.Username, d.Prompts)
 				if err != nil {
 					return err
 				}
@@ -162,9 +167,6 @@ func (s *Server) flows(q *req) (flows, error) {
 		return nil
 	})
 	if err != nil {
-		return d, err
-	}
-	if d.Prompts, err = s.promptChoices(q, q.co.GUID); err != nil {
 		return d, err
 	}
 	d.TimeSets, err = s.timeSets(q)

@@ -45,8 +45,10 @@ type menuFlow struct {
 // standardize our menus at order -8".
 const menuOrder = -8
 
-// menu reads an account's menu routes and the prompts they may play.
-func (s *Server) menu(q *req, guid, name string) (menuFlow, error) {
+// menu reads an account's menu routes and the prompts they may play:
+// its own and common (the company's and the shared ones, read once for
+// the page).
+func (s *Server) menu(q *req, guid, name string, common []promptChoice) (menuFlow, error) {
 	m := menuFlow{GUID: guid, Username: name}
 	err := s.store.List(q.r.Context(), q.scope(), resource.Route, resource.Query{Parent: guid}, func(r resource.Record) error {
 		if st, ok := stepOf(r); ok {
@@ -61,7 +63,10 @@ func (s *Server) menu(q *req, guid, name string) (menuFlow, error) {
 		a, b := m.Steps[i], m.Steps[j]
 		return a.Order < b.Order || a.Order == b.Order && a.Level < b.Level
 	})
-	m.Prompts, err = s.promptChoices(q, guid)
+	if guid != q.co.GUID {
+		m.Prompts, err = s.promptChoices(q, guid)
+	}
+	m.Prompts = append(m.Prompts, common...)
 	for i, st := range m.Steps {
 		m.Steps[i].PromptOther = st.Prompt
 		for _, p := range m.Prompts {
@@ -104,12 +109,13 @@ func stepOf(r resource.Record) (menuStep, bool) {
 	return st, true
 }
 
-// promptChoices lists the prompts a route of the account may name (the
-// store's rule): the account's own, the company's, and the shared ones.
-func (s *Server) promptChoices(q *req, guid string) ([]promptChoice, error) {
+// promptChoices lists the prompts of the owners (account GUIDs or
+// usernames), shared ones marked. A route may name its account's own
+// prompts, its company's and the shared ones (the store's rule).
+func (s *Server) promptChoices(q *req, owners ...string) ([]promptChoice, error) {
 	var out []promptChoice
 	seen := map[string]bool{}
-	for _, owner := range []string{guid, q.co.GUID, resource.SharedPrompts} {
+	for _, owner := range owners {
 		err := s.store.List(q.r.Context(), q.scope(), resource.Prompt, resource.Query{Parent: owner}, func(r resource.Record) error {
 			if seen[r.GUID] {
 				return nil
