@@ -167,6 +167,21 @@ func TestBrowserScenario(t *testing.T) {
 		t.Errorf("the API does not show erin in the hunt group: %s", routes)
 	}
 
+	// Give erin 17 ring seconds with the keyboard: select the field's
+	// value, type, Enter submits its form; the API reads 17.
+	erin := e.member("erin@" + acme)
+	rs := id("rs-" + erin["guid"].(string))
+	step(t, ctx, "ring seconds by keyboard",
+		chromedp.Focus(rs),
+		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		chromedp.KeyEvent("17\r"),
+		chromedp.WaitVisible(chromedp.CSS(`#rs-`+erin["guid"].(string)+`[value="17"]`)))
+	if got := e.member("erin@" + acme)["ring_seconds"]; got != float64(17) {
+		t.Errorf("the API has erin's ring_seconds %v, want 17", got)
+	}
+	step(t, ctx, "a user's voicemail and recording", chromedp.Navigate(site+"users/"+e.guids[reception]), chromedp.WaitVisible(id("vm-email")))
+	checkLabels(t, ctx, "user")
+
 	// The trace at 21:00 on Saturday 5 December 2026 (htmx swaps the answer in).
 	step(t, ctx, "trace",
 		chromedp.Navigate(site+"trace"),

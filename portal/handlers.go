@@ -329,5 +329,6 @@ func (q *req) account(id string) (resource.Record, error) {
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
-	"join": strings.Join,
+	"join":     strings.Join,
+	"menuForm": menuForm,
 }

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -26,23 +27,16 @@ type blastGroup struct {
 	Forks          []resource.Record
 }
 
-// menuStep is one menu route (menu_level > 0), shown as the API holds it.
-type menuStep struct {
-	Level                               int64
-	Time, DigitMap, Prompt, Destination string
-	Username                            string
-}
-
-type menuFlow struct {
-	Username string
-	Steps    []menuStep
-}
-
 // flows is the Call flows page's data.
 type flows struct {
 	Hunt  []huntGroup
 	Blast []blastGroup
 	Menus []menuFlow
+	// Prompts are the ones a new menu may play: the company's and the
+	// shared ones.
+	Prompts []promptChoice
+	// TimeSets are the defined time sets a menu step may be limited to.
+	TimeSets []string
 }
 
 // huntGroups lists the company's hunt groups (accounts with hunt_user
@@ -67,6 +61,10 @@ func (s *Server) huntGroups(q *req, rest []string) {
 		}
 		return
 	}
+	if rest[0] == "menu" && len(rest) == 2 && rest[1] == "new" {
+		// A first menu step for an account named in the form.
+		rest = []string{strings.TrimSpace(q.r.PostFormValue("account")), "menu"}
+	}
 	acct, err := q.account(rest[0])
 	if err != nil {
 		q.fail(err)
@@ -85,6 +83,16 @@ func (s *Server) huntGroups(q *req, rest []string) {
 		}
 		_, err = q.put(resource.Route, acct.GUID, "", map[string]any{"order": order,
 			"username": strings.TrimSpace(q.r.PostFormValue("username")), "hunt_user": true, "ring_seconds": secs}, resource.Create)
+	case (rest[1] == "up" || rest[1] == "down") && len(rest) == 3:
+		err = s.moveMember(q, acct.GUID, rest[2], rest[1] == "up")
+	case rest[1] == "seconds" && len(rest) == 3:
+		err = s.memberSeconds(q, acct.GUID, rest[2])
+	case rest[1] == "menu" && len(rest) <= 3:
+		err = s.saveMenuStep(q, acct.GUID, rest[2:])
+	case rest[1] == "unmenu" && len(rest) == 3:
+		if _, err = s.menuStep(q, acct.GUID, rest[2]); err == nil {
+			err = s.store.Delete(q.r.Context(), q.scope(), resource.Route, acct.GUID, rest[2])
+		}
 	case rest[1] == "remove" && len(rest) == 3:
 		err = s.store.Delete(q.r.Context(), q.scope(), resource.Route, acct.GUID, rest[2])
 	case rest[1] == "fork" && len(rest) == 2:
@@ -113,6 +121,8 @@ func (s *Server) group(guid string) (huntGroup, bool) {
 			g.Members = append(g.Members, huntMember{Route: r.GUID, Username: r.Username, Order: r.Order, Seconds: r.RingSeconds})
 		}
 	}
+	// The view keeps members of one order in creation order, as calls ring them.
+	sort.SliceStable(g.Members, func(i, j int) bool { return g.Members[i].Order < g.Members[j].Order })
 	return g, len(g.Members) > 0
 }
 
@@ -122,7 +132,11 @@ func (s *Server) group(guid string) (huntGroup, bool) {
 func (s *Server) flows(q *req) (flows, error) {
 	var d flows
 	ctx := q.r.Context()
-	err := s.store.List(ctx, q.scope(), resource.Account, resource.Query{}, func(rec resource.Record) error {
+	var err error
+	if d.Prompts, err = s.promptChoices(q, q.co.GUID, resource.SharedPrompts); err != nil {
+		return d, err
+	}
+	err = s.store.List(ctx, q.scope(), resource.Account, resource.Query{}, func(rec resource.Record) error {
 		if g, ok := s.group(rec.GUID); ok {
 			d.Hunt = append(d.Hunt, g)
 		}
@@ -142,7 +156,7 @@ func (s *Server) flows(q *req) (flows, error) {
 		}
 		for _, r := range a.Routes {
 			if r.MenuLevel > 0 {
-				m, err := s.menu(q, a.GUID, a.Username)
+				m, err := s.menu(q, a.GUID, a.Username, d.Prompts)
 				if err != nil {
 					return err
 				}
@@ -152,25 +166,70 @@ func (s *Server) flows(q *req) (flows, error) {
 		}
 		return nil
 	})
+	if err != nil {
+		return d, err
+	}
+	d.TimeSets, err = s.timeSets(q)
+	markWritten(d.Menus, d.TimeSets)
 	return d, err
 }
 
-// menu reads an account's menu routes.
-func (s *Server) menu(q *req, guid, name string) (menuFlow, error) {
-	m := menuFlow{Username: name}
-	err := s.store.List(q.r.Context(), q.scope(), resource.Route, resource.Query{Parent: guid}, func(r resource.Record) error {
-		lvl, _ := r.Values["menu_level"].(int64)
-		if lvl == 0 {
-			return nil
+// moveMember moves a hunt member one place up (rings earlier) or down:
+// it takes its neighbour's order and the neighbour takes its own, two
+// PATCHes of the routes' order as the API would write them. Members
+// that share an order are separated by one.
+func (s *Server) moveMember(q *req, group, route string, up bool) error {
+	g, _ := s.group(group)
+	i := -1
+	for k, m := range g.Members {
+		if strings.EqualFold(m.Route, route) {
+			i = k
 		}
-		st := menuStep{Level: lvl}
-		st.Time, _ = r.Values["time_definition"].(string)
-		st.DigitMap, _ = r.Values["digit_map"].(string)
-		st.Prompt, _ = r.Values["promptguid"].(string)
-		st.Destination, _ = r.Values["destination"].(string)
-		st.Username, _ = r.Values["username"].(string)
-		m.Steps = append(m.Steps, st)
+	}
+	if i < 0 {
+		return xc5.Errorf(xc5.ENOTFOUND, "route %s is not a member of %s", route, g.Username)
+	}
+	j, end := i+1, "last"
+	if up {
+		j, end = i-1, "first"
+	}
+	if j < 0 || j >= len(g.Members) {
+		return xc5.Errorf(xc5.EINVALID, "%s is already the %s member of %s", g.Members[i].Username, end, g.Username)
+	}
+	me, other := g.Members[i], g.Members[j]
+	mine, theirs := other.Order, me.Order
+	if mine == theirs {
+		if up {
+			mine--
+		} else {
+			mine++
+		}
+	}
+	if _, err := q.put(resource.Route, group, me.Route, map[string]any{"order": mine}, resource.Patch); err != nil {
+		return err
+	}
+	if theirs == other.Order {
 		return nil
-	})
-	return m, err
+	}
+	_, err := q.put(resource.Route, group, other.Route, map[string]any{"order": theirs}, resource.Patch)
+	return err
+}
+
+// memberSeconds sets a hunt member's ring_seconds (the route's
+// description checks the value: 0 to 600).
+func (s *Server) memberSeconds(q *req, group, route string) error {
+	rec, err := s.store.Get(q.r.Context(), q.scope(), resource.Route, group, route)
+	if err != nil {
+		return err
+	}
+	if hunt, _ := rec.Values["hunt_user"].(bool); !hunt {
+		return xc5.Errorf(xc5.ENOTFOUND, "route %s is not a hunt group member", route)
+	}
+	v := strings.TrimSpace(q.r.PostFormValue("ring_seconds"))
+	secs, err := strconv.Atoi(v)
+	if err != nil {
+		return xc5.Errorf(xc5.EINVALID, "ring_seconds %q is not a whole number of seconds", v)
+	}
+	_, err = q.put(resource.Route, group, rec.GUID, map[string]any{"ring_seconds": secs}, resource.Patch)
+	return err
 }

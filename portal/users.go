@@ -143,7 +143,14 @@ func (s *Server) users(q *req, rest []string) {
 		return
 	}
 	if len(rest) == 1 && q.r.Method == http.MethodGet {
-		q.render("user", "User", userRow{GUID: acct.GUID, Username: acct.Values["username"].(string)}, "")
+		f, err := s.readUserFlows(q, acct.GUID)
+		if err != nil {
+			q.fail(err)
+			return
+		}
+		pin, _ := acct.Values["ums_pin"].(string)
+		f.Mailbox = pin != ""
+		q.render("user", "User", userPage{userRow{GUID: acct.GUID, Username: acct.Values["username"].(string)}, f}, "")
 		return
 	}
 	if len(rest) != 2 || !q.post() {
@@ -176,6 +183,30 @@ func (s *Server) users(q *req, rest []string) {
 		}
 	case "extension":
 		err = s.setExtension(q, name, strings.TrimSpace(q.r.PostFormValue("ext")))
+	case "voicemail":
+		if err = s.setVoicemail(q, acct.GUID, q.r.PostFormValue("email")); err == nil {
+			q.back("users/" + acct.GUID)
+			return
+		}
+	case "mailbox", "nomailbox":
+		// The document's ums_pin: setting it makes the mailbox, emptying
+		// it takes the mailbox and its messages.
+		pin := strings.TrimSpace(q.r.PostFormValue("ums_pin"))
+		if rest[1] == "nomailbox" {
+			pin = ""
+		} else if pin == "" {
+			err = xc5.Errorf(xc5.EINVALID, "ums_pin: give the mailbox's PIN (4 to 12 digits)")
+			break
+		}
+		if _, err = q.put(resource.Account, "", acct.GUID, map[string]any{"ums_pin": pin}, resource.Patch); err == nil {
+			q.back("users/" + acct.GUID)
+			return
+		}
+	case "recording":
+		if err = s.setRecording(q, acct.GUID, name, q.r.PostFormValue("record") == "on", q.r.PostFormValue("record_email")); err == nil {
+			q.back("users/" + acct.GUID)
+			return
+		}
 	default:
 		http.NotFound(q.w, q.r)
 		return
