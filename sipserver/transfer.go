@@ -64,10 +64,10 @@ type transfer struct {
 	target  string // what it asked for, as dialed
 	req     *sip.Request
 	tx      sip.ServerTransaction
-	started bool // the REFER was accepted and x left the call
-	at      time.Time // when it was accepted
-	ok      bool // the caller's media is anchored: the target can be bridged
-	quiet   bool // a park, which notes its own event
+	started bool          // the REFER was accepted and x left the call
+	at      time.Time     // when it was accepted
+	ok      bool          // the caller's media is anchored: the target can be bridged
+	quiet   bool          // a park, which notes its own event
 	tried   chan struct{} // closed once the 100 Trying NOTIFY is done
 }
 

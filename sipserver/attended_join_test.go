@@ -10,11 +10,11 @@ import (
 	"xc5/internal/poll"
 )
 
-// TestSoundJoinTwoAnsweredCalls: reception answered two calls (a
+// TestJoinTwoAnsweredCalls: reception answered two calls (a
 // carrier's caller, and sales calling 600) and joins them with a REFER
 // with Replaces naming its dialog of sales' call: the caller and sales
 // talk, nobody but reception is hung up, everything is freed at the end.
-func TestSoundJoinTwoAnsweredCalls(t *testing.T) {
+func TestJoinTwoAnsweredCalls(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	sal, sep := x.mediaPhone(sales, salesPassword)

@@ -9,9 +9,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// TestSoundTwoRefersAndReferOutsideDialog: two REFERs at once get one
+// TestTwoRefersAndReferOutsideDialog: two REFERs at once get one
 // 202 and one 4xx; a REFER outside any dialog gets 481.
-func TestSoundTwoRefersAndReferOutsideDialog(t *testing.T) {
+func TestTwoRefersAndReferOutsideDialog(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	sal, _ := x.mediaPhone(sales, salesPassword)

@@ -23,10 +23,10 @@ func (x *pbx) released(what string) {
 	}
 }
 
-// TestSoundHangupsDuringMoves: the caller hangs up while a transfer's
+// TestHangupsDuringMoves: the caller hangs up while a transfer's
 // target rings, while parked, and the holder hangs up during hold: each
 // time the target stops ringing, the slot empties, and everything is freed.
-func TestSoundHangupsDuringMoves(t *testing.T) {
+func TestHangupsDuringMoves(t *testing.T) {
 	t.Run("caller hangs up while the target rings", func(t *testing.T) {
 		x := newMediaPBX(t, Config{})
 		x.trunk("", "", "")

@@ -21,10 +21,10 @@ func (x *pbx) otherCompanyPhone() *uaPhone {
 	return p
 }
 
-// TestSoundCrossCompanyParkAndReplaces: a phone of another company can
+// TestCrossCompanyParkAndReplaces: a phone of another company can
 // neither retrieve acmebrick's parked call (*701) nor take over one of
 // its calls with an INVITE with Replaces; the caller stays parked.
-func TestSoundCrossCompanyParkAndReplaces(t *testing.T) {
+func TestCrossCompanyParkAndReplaces(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	bob := x.otherCompanyPhone()

@@ -8,11 +8,11 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// TestReviewForgedReferFromOtherSource: a REFER naming reception's dialog
+// TestForgedReferFromOtherSource: a REFER naming reception's dialog
 // (Call-ID and tags, as seen by anyone on the path) but sent from another
 // address than reception's phone, without any credentials, must not move
 // the call on reception's account and callrules.
-func TestReviewForgedReferFromOtherSource(t *testing.T) {
+func TestForgedReferFromOtherSource(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	sal, _ := x.mediaPhone(sales, salesPassword)

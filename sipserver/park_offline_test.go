@@ -35,10 +35,10 @@ func (p *uaPhone) unregister() {
 	}
 }
 
-// TestSoundParkTimeoutParkerOffline: the parker goes offline; at
+// TestParkTimeoutParkerOffline: the parker goes offline; at
 // ParkTimeout the ring back finds no phone, the caller hears goodbye and
 // is hung up, and everything is freed.
-func TestSoundParkTimeoutParkerOffline(t *testing.T) {
+func TestParkTimeoutParkerOffline(t *testing.T) {
 	x := newMediaPBX(t, Config{ParkTimeout: 2 * time.Second})
 	x.trunk("", "", "")
 	a := x.answeredCall()

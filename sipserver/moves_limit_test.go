@@ -31,10 +31,10 @@ func (x *pbx) salesBusyAtLimit(sal *uaPhone) *outbound {
 	return out2
 }
 
-// TestReviewRetrieveRespectsConcurrentLimit: sales, at its
+// TestRetrieveRespectsConcurrentLimit: sales, at its
 // concurrent_limit of 1, dials *701: a retrieval is a call of sales like
 // any other and must be refused, not take sales to 2 active calls.
-func TestReviewRetrieveRespectsConcurrentLimit(t *testing.T) {
+func TestRetrieveRespectsConcurrentLimit(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	sal, _ := x.mediaPhone(sales, salesPassword)
@@ -55,9 +55,9 @@ func TestReviewRetrieveRespectsConcurrentLimit(t *testing.T) {
 	x.idle()
 }
 
-// TestReviewReplacesRespectsConcurrentLimit: likewise for an INVITE with
+// TestReplacesRespectsConcurrentLimit: likewise for an INVITE with
 // Replaces taking over reception's call.
-func TestReviewReplacesRespectsConcurrentLimit(t *testing.T) {
+func TestReplacesRespectsConcurrentLimit(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	sal, _ := x.mediaPhone(sales, salesPassword)

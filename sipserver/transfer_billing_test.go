@@ -12,10 +12,10 @@ import (
 	"xc5/resource"
 )
 
-// TestReviewTransferReleasesTransferorCount: after a blind transfer the
+// TestTransferReleasesTransferorCount: after a blind transfer the
 // transferor (reception) has left the call; it must no longer count as
 // active against its concurrent_limit while the caller talks to sales.
-func TestReviewTransferReleasesTransferorCount(t *testing.T) {
+func TestTransferReleasesTransferorCount(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	sal, _ := x.mediaPhone(sales, salesPassword)
@@ -48,9 +48,9 @@ func TestReviewTransferReleasesTransferorCount(t *testing.T) {
 	x.idle()
 }
 
-// TestReviewParkReleasesParkerCount: a parked call is not the parker's
+// TestParkReleasesParkerCount: a parked call is not the parker's
 // call any more; while it waits in its slot the parker must not count it.
-func TestReviewParkReleasesParkerCount(t *testing.T) {
+func TestParkReleasesParkerCount(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	a := x.answeredCall()
@@ -73,12 +73,12 @@ func TestReviewParkReleasesParkerCount(t *testing.T) {
 	poll.Until(t, 5*time.Second, "relay sessions freed", func() bool { return x.srv.cfg.Relay.Stats().Sessions == 0 })
 }
 
-// TestReviewTransferToExternalBilledToTransferor: reception blind
+// TestTransferToExternalBilledToTransferor: reception blind
 // transfers a carrier's caller to an external number (allowed by its
 // rules). The issue: the call continues "as if it had dialed it from the
 // transferor's account", so reception must be charged: an "out" CDR to
 // the external number on reception's account.
-func TestReviewTransferToExternalBilledToTransferor(t *testing.T) {
+func TestTransferToExternalBilledToTransferor(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	dest, _ := x.mediaPhone("", "")
 	x.trunk(dest.addr, "", "")
@@ -123,11 +123,11 @@ func (x *pbx) cdrsQuiet(username string) []map[string]any {
 	return out
 }
 
-// TestReviewTransferOfColleagueToExternalBilledToTransferor: sales calls
+// TestTransferOfColleagueToExternalBilledToTransferor: sales calls
 // reception on 600 and reception blind transfers sales to an external
 // number. The external call is reception's doing, on reception's rules:
 // it must be charged to reception, not to sales (the transferee).
-func TestReviewTransferOfColleagueToExternalBilledToTransferor(t *testing.T) {
+func TestTransferOfColleagueToExternalBilledToTransferor(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	dest, _ := x.mediaPhone("", "")
 	x.trunk(dest.addr, "", "")
@@ -168,10 +168,10 @@ func TestReviewTransferOfColleagueToExternalBilledToTransferor(t *testing.T) {
 	}
 }
 
-// TestReviewReceptionFreeAfterTransfer: reception has concurrent_limit 1.
+// TestReceptionFreeAfterTransfer: reception has concurrent_limit 1.
 // Once it has transferred its caller to sales and left, a new call to
 // reception's DDI must ring reception again.
-func TestReviewReceptionFreeAfterTransfer(t *testing.T) {
+func TestReceptionFreeAfterTransfer(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	x.patch(reception, `{"concurrent_limit":1}`)

@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// TestReviewHeldPartyReinvite: while reception holds the caller, the
+// TestHeldPartyReinvite: while reception holds the caller, the
 // caller's side sends a re-INVITE of its own (a carrier's session
 // refresh, or the caller putting reception on hold too: "double hold").
 // It must be answered 2xx, not refused 491 for as long as the hold lasts
 // (a carrier that sees its refreshes fail ends the call).
-func TestReviewHeldPartyReinvite(t *testing.T) {
+func TestHeldPartyReinvite(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	a := x.answeredCall()
