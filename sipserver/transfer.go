@@ -66,6 +66,7 @@ type transfer struct {
 	tx      sip.ServerTransaction
 	started bool          // the REFER was accepted and x left the call
 	at      time.Time     // when it was accepted
+	before  string        // who the caller had reached then
 	ok      bool          // the caller's media is anchored: the target can be bridged
 	quiet   bool          // a park, which notes its own event
 	tried   chan struct{} // closed once the 100 Trying NOTIFY is done
@@ -252,7 +253,7 @@ func (t *transfer) run() {
 		_, code, reason, done = c.ringExternal(&d.driver, o, t.x.acct)
 		if done && t.bridged() {
 			c.mu.Lock()
-			c.moves.paid = &payment{acct: t.x.acct, name: t.x.name, to: t.target, before: t.x.name,
+			c.moves.paid = &payment{acct: t.x.acct, name: t.x.name, to: t.target, before: t.before,
 				started: t.at, answered: c.b.s.cfg.Now()}
 			c.mu.Unlock()
 			t.succeeded()
@@ -279,6 +280,7 @@ func (t *transfer) start() bool {
 	c := t.c
 	t.at = c.b.s.cfg.Now()
 	c.mu.Lock()
+	t.before = c.answeredBy
 	byCaller := t.x == c.caller && c.other != nil
 	if c.ended || (c.other != t.x && !byCaller) {
 		c.mu.Unlock()
