@@ -270,14 +270,17 @@ func (b *b2bua) semiAttended(c *call, x *end, r *end, req *sip.Request, tx sip.S
 		return true
 	}
 	defer c.moveDone()
-	// T's INVITE of the consultation ends (487): its rings stop and the
-	// target rings again for the transferred call.
-	go func() {
-		if err := o.dlg.Respond(sip.StatusRequestTerminated, "Request Terminated", nil); err != nil {
-			o.log.Debug("semi-attended transfer: ending the consultation", "err", err)
-		}
-	}()
 	t := &transfer{c: c, x: x, target: o.dialed, req: req, tx: tx}
+	// Once the REFER is accepted (a refused one changes nothing), T's
+	// INVITE of the consultation ends (487): its rings stop and the
+	// target rings again for the transferred call.
+	t.onStart = func() {
+		go func() {
+			if err := o.dlg.Respond(sip.StatusRequestTerminated, "Request Terminated", nil); err != nil {
+				o.log.Debug("semi-attended transfer: ending the consultation", "err", err)
+			}
+		}()
+	}
 	t.run()
 	return true
 }

@@ -138,7 +138,10 @@ func (c *call) answerX(x *end, req *sip.Request, tx sip.ServerTransaction, dir s
 	c.mu.Lock()
 	c.awaiting[x] = w
 	c.mu.Unlock()
-	c.resendUntilAck(tx, res, x, w)
+	// Not waited for: the call takes the next re-INVITE (the other
+	// party's, say) as soon as this one is answered, rather than 491
+	// until x's ACK has come.
+	go c.resendUntilAck(tx, res, x, w)
 }
 
 // negotiated is the SDP that holds the codec end y speaks: the answer of

@@ -67,6 +67,7 @@ type transfer struct {
 	started bool          // the REFER was accepted and x left the call
 	at      time.Time     // when it was accepted
 	before  string        // who the caller had reached then
+	onStart func()        // run once the REFER is accepted
 	ok      bool          // the caller's media is anchored: the target can be bridged
 	quiet   bool          // a park, which notes its own event
 	tried   chan struct{} // closed once the 100 Trying NOTIFY is done
@@ -304,6 +305,9 @@ func (t *transfer) start() bool {
 	ct := c.b.contact(t.req.Transport())
 	c.b.s.respond(t.tx, t.req, sip.StatusAccepted, "Accepted", &ct)
 	t.notifyTrying()
+	if t.onStart != nil {
+		t.onStart()
+	}
 	var err error
 	if byCaller {
 		// y now faces side 0 of the relay, where the caller was.
