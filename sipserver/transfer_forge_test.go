@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -42,6 +43,64 @@ func TestForgedReferFromOtherSource(t *testing.T) {
 			t.Errorf("…and the caller is being passed to sales")
 			in.reject(486, "Busy Here")
 		}
+	}
+	a.out.hangup()
+	x.idle()
+}
+
+// referInDialogOf builds a REFER in reception's dialog of call a to
+// target, as reception's side of it, CSeq seq.
+func referInDialogOf(x *pbx, a *answeredCall, target string, seq uint32) *sip.Request {
+	d := a.in.dlg
+	req := sip.NewRequest(sip.REFER, d.InviteRequest.Contact().Address)
+	from := d.InviteResponse.To().AsFrom()
+	to := d.InviteRequest.From().AsTo()
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	cid := *d.InviteRequest.CallID()
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: sip.REFER})
+	req.AppendHeader(sip.NewHeader("Refer-To", "<sip:"+target+"@"+x.srv.addr+">"))
+	req.SetDestination(x.srv.addr)
+	req.SetTransport("UDP")
+	return req
+}
+
+// TestReferFromOtherSourceWithCredentials: a REFER from another address
+// than the transferor's phone is challenged (407); answered with the
+// credentials of another account (sales) it is refused 403 and the call
+// goes on; answered with the transferor's own it is carried out.
+func TestReferFromOtherSourceWithCredentials(t *testing.T) {
+	x := newMediaPBX(t, Config{})
+	x.trunk("", "", "")
+	sal, _ := x.mediaPhone(sales, salesPassword)
+	a := x.answeredCall()
+	other, _ := x.mediaPhone("", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, c := range []struct {
+		user, password string
+		want           int
+	}{{sales, salesPassword, sip.StatusForbidden}, {reception, password, sip.StatusAccepted}} {
+		req := referInDialogOf(x, a, "608", 9000)
+		if c.want == sip.StatusAccepted {
+			req = referInDialogOf(x, a, "608", 9100)
+		}
+		res, err := other.client.Do(ctx, req)
+		if err != nil || res.StatusCode != sip.StatusProxyAuthRequired {
+			t.Fatalf("REFER from another address: %v %v, want 407", res, err)
+		}
+		res, err = other.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: c.user, Password: c.password})
+		if err != nil || res.StatusCode != c.want {
+			t.Fatalf("REFER from another address with %s's credentials: %v %v, want %d", c.user, res, err, c.want)
+		}
+	}
+	in := sal.next(5 * time.Second)
+	if err := in.answer(); err != nil {
+		t.Fatal(err)
+	}
+	if !a.rec.saw("BYE", 5*time.Second) {
+		t.Error("reception was not hung up after the transfer it authorised")
 	}
 	a.out.hangup()
 	x.idle()
