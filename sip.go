@@ -104,6 +104,9 @@ type ActiveCallCounter interface {
 	// RemoveActiveCall stops counting a call, for every account it
 	// counted for.
 	RemoveActiveCall(ctx context.Context, callID string) error
+	// RemoveActiveCallFor stops counting a call for one account (a
+	// party that left a call that goes on).
+	RemoveActiveCallFor(ctx context.Context, callID, accountGUID string) error
 	// ActiveCalls counts an account's calls in progress on every node.
 	ActiveCalls(ctx context.Context, accountGUID string, now time.Time) (int, error)
 }

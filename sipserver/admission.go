@@ -71,10 +71,8 @@ func (s *Server) ActiveCalls(accountGUID string) int {
 // ancestors that holds a concurrent_limit, which bounds the calls of its
 // whole subtree; once per call and account, as the shared count does.
 func (c *call) count(a *routing.Account) {
-	for _, x := range c.b.view.Chain(a) {
-		if x == a || x.ConcurrentLimit > 0 {
-			c.countFor(x.GUID)
-		}
+	for _, g := range c.countedFor(a) {
+		c.countFor(g)
 	}
 }
 
@@ -99,6 +97,83 @@ func (c *call) countFor(guid string) {
 			c.log.Warn("shared call count", "err", err)
 		}
 	}
+}
+
+// countedFor is what count counts for an account: itself, and each
+// ancestor that holds a concurrent_limit.
+func (c *call) countedFor(a *routing.Account) []string {
+	var gs []string
+	for _, x := range c.b.view.Chain(a) {
+		if x == a || x.ConcurrentLimit > 0 {
+			gs = append(gs, x.GUID)
+		}
+	}
+	return gs
+}
+
+// release stops counting the call for x's account (and its limited
+// ancestors) when x leaves the call (a transferor, a parker, a replaced
+// phone), but for accounts an end still in the call counts too: a call
+// counts against the limits of those in it, not of those who passed it on.
+func (c *call) release(x *end) {
+	if x.acct == nil {
+		return
+	}
+	c.mu.Lock()
+	ends := []*end{c.caller, c.other}
+	c.mu.Unlock()
+	keep := map[string]bool{}
+	for _, e := range ends {
+		if e != nil && e != x && e.acct != nil {
+			for _, g := range c.countedFor(e.acct) {
+				keep[g] = true
+			}
+		}
+	}
+	var gone []string
+	c.mu.Lock()
+	for _, g := range c.countedFor(x.acct) {
+		if keep[g] {
+			continue
+		}
+		if i := indexOfString(c.counted, g); i >= 0 {
+			c.counted = append(c.counted[:i], c.counted[i+1:]...)
+			gone = append(gone, g)
+		}
+	}
+	c.mu.Unlock()
+	if len(gone) == 0 {
+		return
+	}
+	b := c.b
+	b.mu.Lock()
+	for _, g := range gone {
+		if b.active[g]--; b.active[g] <= 0 {
+			delete(b.active, g)
+		}
+	}
+	shared := b.shared
+	b.mu.Unlock()
+	if shared == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+	defer cancel()
+	for _, g := range gone {
+		if err := waitStore(ctx, func() error { return shared.RemoveActiveCallFor(ctx, c.id, g) }); err != nil {
+			// The call's rows all go when it ends (finish).
+			c.log.Warn("shared call count: releasing an account that left the call", "err", err)
+		}
+	}
+}
+
+func indexOfString(ss []string, s string) int {
+	for i, x := range ss {
+		if x == s {
+			return i
+		}
+	}
+	return -1
 }
 
 // own is how many times this call is counted for an account (0 or 1), so

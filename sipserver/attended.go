@@ -39,6 +39,9 @@ func (b *b2bua) attended(c *call, x *end, replaces string, req *sip.Request, tx 
 		b.s.respond(tx, req, sip.StatusForbidden, "Replaced Dialog Not Found")
 		return
 	}
+	if b.semiAttended(c, x, r, req, tx) {
+		return
+	}
 	j, ok := newJoining(c, x, r.call, r)
 	if !ok {
 		b.s.respond(tx, req, sip.StatusForbidden, "Transfer Not Allowed Now")
@@ -52,7 +55,7 @@ func (b *b2bua) attended(c *call, x *end, replaces string, req *sip.Request, tx 
 	t := &transfer{c: c, x: x, target: j.mover.name, req: req, tx: tx}
 	ct := b.contact(req.Transport())
 	b.s.respond(tx, req, sip.StatusAccepted, "Accepted", &ct)
-	t.notify(sip.StatusTrying, "Trying", false)
+	t.notifyTrying()
 	if err := j.join(); err != nil {
 		c.log.Warn("attended transfer failed", "err", err)
 		t.notify(sip.StatusServiceUnavailable, "Service Unavailable", true)
@@ -166,12 +169,14 @@ func (j *joining) join() error {
 	}
 	keep.other = m
 	keep.answeredBy = m.name
+	keep.moves.moved = true
 	keep.moves.gone = append(keep.moves.gone, j.tKeep)
 	keep.mu.Unlock()
 	keep.b.register(m)
 	if m.acct != nil {
 		keep.count(m.acct)
 	}
+	keep.release(j.tKeep)
 	keep.event(j.tKeep.name + " transferred the call to " + m.name + " (attended)")
 	err := keep.connect(m, ref)
 	keep.stopMusic()
@@ -202,6 +207,11 @@ func (b *b2bua) inviteReplaces(req *sip.Request, tx sip.ServerTransaction, acct 
 		return
 	}
 	c := r.call
+	if b.atLimit(acct, c) {
+		// Taking a call over is a call of acct like any other.
+		b.s.respond(tx, req, sip.StatusBusyHere, "Busy Here")
+		return
+	}
 	if code, reason := c.mayMove(r); code != 0 {
 		b.s.respond(tx, req, code, reason)
 		return
@@ -231,11 +241,46 @@ func (b *b2bua) inviteReplaces(req *sip.Request, tx sip.ServerTransaction, acct 
 	}
 	c.other, c.answeredBy = n, n.name
 	c.moves.gone = append(c.moves.gone, r)
+	c.moves.moved = true
 	c.mu.Unlock()
 	c.event(n.name + " replaced " + r.name)
 	if !c.welcome(n, req, dlg.WriteResponse) {
 		return
 	}
+	c.release(r)
 	c.transferorCDR(r, "replaced")
 	go c.dropGone(r)
+}
+
+// semiAttended carries out a REFER with Replaces naming a consultation
+// that still rings (T placed it and completes the transfer before the
+// target answers; RFC 5589 §7.3): the consultation is cancelled and the
+// call is blind transferred to what T dialed in it. False when r's call
+// is not such a consultation.
+func (b *b2bua) semiAttended(c *call, x *end, r *end, req *sip.Request, tx sip.ServerTransaction) bool {
+	o := r.call
+	o.mu.Lock()
+	ringing := o.caller == r && o.other == nil && !o.callerUp && !o.ended
+	o.mu.Unlock()
+	if !ringing {
+		return false
+	}
+	if code, reason := c.mayMove(x); code != 0 {
+		b.s.respond(tx, req, code, reason)
+		return true
+	}
+	defer c.moveDone()
+	t := &transfer{c: c, x: x, target: o.dialed, req: req, tx: tx}
+	// Once the REFER is accepted (a refused one changes nothing), T's
+	// INVITE of the consultation ends (487): its rings stop and the
+	// target rings again for the transferred call.
+	t.onStart = func() {
+		go func() {
+			if err := o.dlg.Respond(sip.StatusRequestTerminated, "Request Terminated", nil); err != nil {
+				o.log.Debug("semi-attended transfer: ending the consultation", "err", err)
+			}
+		}()
+	}
+	t.run()
+	return true
 }

@@ -170,7 +170,7 @@ func (c *call) run() {
 		code, reason = o.Code, o.Reason
 	case o.Outcome == routing.External:
 		var done bool
-		if outcome, code, reason, done = c.ringExternal(d, o); done {
+		if outcome, code, reason, done = c.ringExternal(d, o, nil); done {
 			return
 		}
 	case o.Outcome == routing.Answered:
@@ -211,12 +211,14 @@ func (c *call) run() {
 // ringExternal carries out an external outcome: the engine sends the call
 // over a carrier without ringing (a plain external dial or a forward to
 // an external number). done reports a call that needs no answer from run:
-// answered (bridged), or cancelled (finished).
-func (c *call) ringExternal(d *driver, o routing.Outcome) (outcome string, code int, reason string, done bool) {
+// answered (bridged), or cancelled (finished). payer, when set, is the
+// account the carrier leg is placed for (a transferor): it counts against
+// its concurrent_limit as a call of its own.
+func (c *call) ringExternal(d *driver, o routing.Outcome, payer *routing.Account) (outcome string, code int, reason string, done bool) {
 	c.mu.Lock()
 	c.lastFail = nil
 	c.mu.Unlock()
-	res := d.Ring(routing.Ring{Targets: []routing.Target{{External: o.Number}}, Seconds: c.b.s.cfg.ExternalRingSeconds, Emergency: o.Emergency})
+	res := d.Ring(routing.Ring{Account: payer, Targets: []routing.Target{{External: o.Number}}, Seconds: c.b.s.cfg.ExternalRingSeconds, Emergency: o.Emergency})
 	if c.isBridged() {
 		return "", 0, "", true
 	}
@@ -472,6 +474,7 @@ func (c *call) writeCDRs(outcome string, code int, answeredAt, ended time.Time, 
 	c.mu.Lock()
 	tr, recorded, by := c.trace, c.recordTo, c.answeredBy
 	moves := strings.Join(c.moves.events, "; ")
+	paid := c.moves.paid
 	c.mu.Unlock()
 	vals := map[string]any{
 		"from": c.who.name(), "to": c.dialed, "started": rfc3339(c.started), "ended": rfc3339(ended),
@@ -494,13 +497,24 @@ func (c *call) writeCDRs(outcome string, code int, answeredAt, ended time.Time, 
 		v["direction"] = direction
 		c.b.cdrs.add(guid, v)
 	}
+	if paid != nil && !answeredAt.IsZero() {
+		// The caller reached the transferor; the carrier leg is the
+		// transferor's call (paidCDR), not the caller's.
+		vals["answered_by"] = paid.before
+	}
 	if c.who.acct != nil {
 		write(c.who.acct.GUID, "out")
+	}
+	if paid != nil {
+		c.paidCDR(paid, outcome, code, ended, by, moves)
 	}
 	var in *routing.Account
 	switch {
 	case other != nil && other.acct != nil:
 		in = other.acct
+	case paid != nil && other != nil && other.trunk:
+		// Transferred out to a carrier: the transferor has its in
+		// record (transferorCDR) and its out record (paidCDR).
 	default:
 		for _, st := range tr.Steps {
 			if st.Kind == "deliver" && st.Account != "" {

@@ -48,9 +48,15 @@ func (c *call) holdOrResume(x, y *end, req *sip.Request, tx sip.ServerTransactio
 		c.resume(x, req, tx)
 		return true
 	case held != nil:
-		// y while held: its SDP would move x's side, which the music
-		// has now.
-		c.b.s.respond(tx, req, sip.StatusRequestPending, "Request Pending")
+		// The held party's own re-INVITE (a carrier's session refresh,
+		// or a hold of its own: "double hold"): answered by xc5, not
+		// passed to the holder, whose side the music has now. x's side
+		// of the relay follows x's SDP; the music plays on.
+		xs, _ := c.sideOf(x)
+		if addr, err := relay.SDPAddr(req.Body()); err == nil {
+			xs.SetRemote(addr)
+		}
+		c.answerX(x, req, tx, holdAnswer(dir))
 		return true
 	}
 	return false
@@ -132,7 +138,10 @@ func (c *call) answerX(x *end, req *sip.Request, tx sip.ServerTransaction, dir s
 	c.mu.Lock()
 	c.awaiting[x] = w
 	c.mu.Unlock()
-	c.resendUntilAck(tx, res, x, w)
+	// Not waited for: the call takes the next re-INVITE (the other
+	// party's, say) as soon as this one is answered, rather than 491
+	// until x's ACK has come.
+	go c.resendUntilAck(tx, res, x, w)
 }
 
 // negotiated is the SDP that holds the codec end y speaks: the answer of

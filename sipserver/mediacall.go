@@ -191,7 +191,7 @@ func (c *call) afterMenu(d *driver, o routing.Outcome) {
 	outcome := o.Outcome
 	if c.ctx.Err() == nil && !c.isEnded() && o.Outcome == routing.External {
 		var done bool
-		if outcome, _, _, done = c.ringExternal(d, o); done {
+		if outcome, _, _, done = c.ringExternal(d, o, nil); done {
 			return
 		}
 	}

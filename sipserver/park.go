@@ -58,6 +58,13 @@ func (p *parkLot) put(company string, c *call) (string, bool) {
 	return "", false
 }
 
+// peek is the call parked in a slot, left there.
+func (p *parkLot) peek(company, code string) *call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[company+"\x00"+code]
+}
+
 // take empties a slot and returns its call; only if it holds c, when c
 // is given.
 func (p *parkLot) take(company, code string, c *call) *call {
@@ -113,13 +120,29 @@ func (t *transfer) park() {
 			return
 		}
 		c.mu.Lock()
-		c.moves.music = m
+		if c.moves.music == nil {
+			c.moves.music, m = m, nil
+		}
 		c.mu.Unlock()
+		if m != nil { // music of its own started meanwhile
+			c.b.forget(m)
+			go m.bye(context.Background())
+		}
 	}
 	c.mu.Lock()
 	c.moves.park = parkState{code: code, company: company.GUID, parker: x.acct,
 		timer: time.AfterFunc(b.s.cfg.ParkTimeout, c.parkExpired)}
+	ended := c.ended
 	c.mu.Unlock()
+	if ended {
+		// The caller hung up while the music was set up: the call's end
+		// (endMoves) may have missed the slot and the music.
+		c.unpark()
+		c.stopMusic()
+		t.notify(sip.StatusRequestTerminated, "Request Terminated", true)
+		go c.dropGone(x)
+		return
+	}
 	c.event(x.name + " parked the call in " + code)
 	c.log.Debug("parked", "by", x.name, "slot", code)
 	t.announce(code)
@@ -205,6 +228,12 @@ func (b *b2bua) retrieve(req *sip.Request, tx sip.ServerTransaction, acct *routi
 	dlg, err := b.dialogUA(req.Transport()).ReadInvite(req, tx)
 	if err != nil {
 		b.s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	if c := b.parks.peek(company.GUID, code); c != nil && b.atLimit(acct, c) {
+		// A retrieval is a call of acct like any other: at its
+		// concurrent_limit it is refused, and the call stays parked.
+		b.s.respond(tx, req, sip.StatusBusyHere, "Busy Here")
 		return
 	}
 	c := b.parks.take(company.GUID, code, nil)

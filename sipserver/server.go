@@ -105,6 +105,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	}
 	log = log.With("component", "sip")
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.Name),
+		sipgo.WithUserAgentParser(sip.NewParser(sip.WithHeadersParsers(lenientHeaders()))),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)))
 	if err != nil {
@@ -304,3 +305,19 @@ func sourceIP(req *sip.Request) string {
 
 // seconds formats a duration as whole SIP seconds.
 func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
+
+// lenientHeaders are sipgo's header parsers but those of Refer-To and
+// Referred-By: sipgo drops a whole message whose parsed header does not
+// parse, so a REFER with a malformed Refer-To would get no answer at all.
+// Kept as plain headers, they are read by referTarget, which answers 400.
+func lenientHeaders() map[string]sip.HeaderParser {
+	m := map[string]sip.HeaderParser{}
+	for k, p := range sip.DefaultHeadersParser() {
+		switch k {
+		case "refer-to", "r", "referred-by", "b":
+			continue
+		}
+		m[k] = p
+	}
+	return m
+}

@@ -87,6 +87,13 @@ func (m *memCallStore) RemoveActiveCall(ctx context.Context, callID string) erro
 	return nil
 }
 
+func (m *memCallStore) RemoveActiveCallFor(ctx context.Context, callID, accountGUID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.active[callID], accountGUID)
+	return nil
+}
+
 func (m *memCallStore) ActiveCalls(ctx context.Context, accountGUID string, now time.Time) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -36,6 +36,18 @@ type moveState struct {
 	music      *end   // the media leg playing hold music to the other
 	park       parkState
 	events     []string
+	paid       *payment // a transfer out to a carrier, on the transferor's account
+}
+
+// payment is a blind transfer's carrier leg, which the transferor pays for
+// as if it had dialed the number itself: an out record on its account.
+type payment struct {
+	acct     *routing.Account
+	name     string    // the transferor
+	to       string    // the number as it was asked for
+	before   string    // who the caller reached before the transfer
+	started  time.Time // when the transfer began
+	answered time.Time
 }
 
 // event notes a transfer, park or retrieval for the call's records.
@@ -52,9 +64,13 @@ type transfer struct {
 	target  string // what it asked for, as dialed
 	req     *sip.Request
 	tx      sip.ServerTransaction
-	started bool // the REFER was accepted and x left the call
-	ok      bool // the caller's media is anchored: the target can be bridged
-	quiet   bool // a park, which notes its own event
+	started bool          // the REFER was accepted and x left the call
+	at      time.Time     // when it was accepted
+	before  string        // who the caller had reached then
+	onStart func()        // run once the REFER is accepted
+	ok      bool          // the caller's media is anchored: the target can be bridged
+	quiet   bool          // a park, which notes its own event
+	tried   chan struct{} // closed once the 100 Trying NOTIFY is done
 }
 
 // onRefer takes a REFER in a call's dialog.
@@ -62,6 +78,9 @@ func (b *b2bua) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	x := b.lookup(req)
 	if x == nil {
 		b.s.respond(statelessTx{tx}, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	if !b.fromTransferor(x, req, tx) {
 		return
 	}
 	if err := x.readRequest(req, tx); err != nil {
@@ -89,6 +108,32 @@ func (b *b2bua) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	t.run()
+}
+
+// fromTransferor checks that a REFER in x's dialog comes from x: from
+// the address x's phone used for the call, or with digest credentials of
+// x's account. A dialog's Call-ID and tags are seen by anything on the
+// path; they alone must not move a call on x's account and callrules.
+// False when req has been answered (407 challenge, 403).
+func (b *b2bua) fromTransferor(x *end, req *sip.Request, tx sip.ServerTransaction) bool {
+	if src := x.source(); src != "" && req.Source() == src {
+		return true
+	}
+	if x.acct == nil {
+		b.s.respond(tx, req, sip.StatusForbidden, "Forbidden")
+		return false
+	}
+	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+	defer cancel()
+	creds, ok := b.s.authenticate(ctx, req, tx, true)
+	if !ok {
+		return false
+	}
+	if creds.GUID != x.acct.GUID && creds.Username != x.acct.Username {
+		b.s.respond(tx, req, sip.StatusForbidden, "Forbidden")
+		return false
+	}
+	return true
 }
 
 // referTarget reads a REFER's Refer-To: what to dial (the user part of a
@@ -134,7 +179,7 @@ func (c *call) mayMove(x *end) (int, string) {
 	case c.moves.busy:
 		return sip.StatusRequestPending, "Request Pending"
 	}
-	c.moves.busy, c.moves.moved = true, true
+	c.moves.busy = true // moved is set once the move is carried out
 	return 0, ""
 }
 
@@ -206,8 +251,12 @@ func (t *transfer) run() {
 	code, reason := outcomeStatus(o.Outcome)
 	if o.Outcome == routing.External {
 		var done bool
-		_, code, reason, done = c.ringExternal(&d.driver, o)
+		_, code, reason, done = c.ringExternal(&d.driver, o, t.x.acct)
 		if done && t.bridged() {
+			c.mu.Lock()
+			c.moves.paid = &payment{acct: t.x.acct, name: t.x.name, to: t.target, before: t.before,
+				started: t.at, answered: c.b.s.cfg.Now()}
+			c.mu.Unlock()
 			t.succeeded()
 			return
 		}
@@ -230,7 +279,9 @@ func (t *transfer) start() bool {
 	}
 	t.started = true
 	c := t.c
+	t.at = c.b.s.cfg.Now()
 	c.mu.Lock()
+	t.before = c.answeredBy
 	byCaller := t.x == c.caller && c.other != nil
 	if c.ended || (c.other != t.x && !byCaller) {
 		c.mu.Unlock()
@@ -247,11 +298,16 @@ func (t *transfer) start() bool {
 		c.swapCaller(y)
 	}
 	c.other = nil
+	c.moves.moved = true // the call's run no longer decides its end
 	c.moves.gone = append(c.moves.gone, t.x)
 	c.mu.Unlock()
+	c.release(t.x) // the call no longer counts against t.x's concurrent_limit
 	ct := c.b.contact(t.req.Transport())
 	c.b.s.respond(t.tx, t.req, sip.StatusAccepted, "Accepted", &ct)
-	t.notify(sip.StatusTrying, "Trying", false)
+	t.notifyTrying()
+	if t.onStart != nil {
+		t.onStart()
+	}
 	var err error
 	if byCaller {
 		// y now faces side 0 of the relay, where the caller was.
@@ -360,13 +416,17 @@ func (t *transfer) failed(code int, reason string) {
 // if it is still there and nobody else took its place.
 func (c *call) rejoin(x *end) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	i := indexOf(c.moves.gone, x)
 	if i < 0 || c.other != nil || c.ended {
+		c.mu.Unlock()
 		return false
 	}
 	c.moves.gone = append(c.moves.gone[:i], c.moves.gone[i+1:]...)
 	c.other = x
+	c.mu.Unlock()
+	if x.acct != nil {
+		c.count(x.acct) // it counts again, as it did before it left
+	}
 	return true
 }
 
@@ -379,12 +439,26 @@ func indexOf(es []*end, x *end) int {
 	return -1
 }
 
+// notifyTrying sends the first NOTIFY (100 Trying) without waiting for
+// it: a transferor that vanished must not hold the transfer up. The final
+// NOTIFY waits for it, so that the two arrive in order.
+func (t *transfer) notifyTrying() {
+	t.tried = make(chan struct{})
+	go func() {
+		defer close(t.tried)
+		t.notify(sip.StatusTrying, "Trying", false)
+	}()
+}
+
 // notify sends the transferor a NOTIFY of the refer event package with
 // the transfer's progress as a SIP status line (RFC 3515 §2.4.5).
 func (t *transfer) notify(code int, reason string, final bool) {
 	state := "active;expires=60"
 	if final {
 		state = "terminated;reason=noresource"
+		if t.tried != nil {
+			<-t.tried
+		}
 	}
 	req := sip.NewRequest(sip.NOTIFY, t.x.target())
 	req.AppendHeader(sip.NewHeader("Event", fmt.Sprintf("refer;id=%d", t.req.CSeq().SeqNo)))
@@ -476,4 +550,19 @@ func (c *call) transferorCDR(x *end, outcome string) {
 		vals["duration"] = int64((d + time.Second - 1) / time.Second)
 	}
 	c.b.cdrs.add(x.acct.GUID, vals)
+}
+
+// paidCDR writes the out record of a transfer's carrier leg on the
+// transferor's account: from the transferor to the number it asked for,
+// from the transfer to the end of the call.
+func (c *call) paidCDR(p *payment, outcome string, code int, ended time.Time, by, events string) {
+	vals := map[string]any{
+		"direction": "out", "from": p.name, "to": p.to, "started": rfc3339(p.started), "ended": rfc3339(ended),
+		"outcome": outcome, "code": int64(code), "call_id": c.id, "answered": rfc3339(p.answered),
+		"answered_by": by, "duration": int64(0), "withheld": false, "recorded": false, "transfers": events,
+	}
+	if d := ended.Sub(p.answered); d > 0 {
+		vals["duration"] = int64((d + time.Second - 1) / time.Second)
+	}
+	c.b.cdrs.add(p.acct.GUID, vals)
 }

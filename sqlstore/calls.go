@@ -23,6 +23,14 @@ func (s *Store) RemoveActiveCall(ctx context.Context, callID string) error {
 	})
 }
 
+// RemoveActiveCallFor stops counting a call for one account.
+func (s *Store) RemoveActiveCallFor(ctx context.Context, callID, accountGUID string) error {
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		_, err := q.ExecContext(ctx, `DELETE FROM active_calls WHERE call_id = ? AND account = ?`, callID, accountGUID)
+		return err
+	})
+}
+
 // ActiveCalls counts an account's calls in progress on every node.
 func (s *Store) ActiveCalls(ctx context.Context, accountGUID string, now time.Time) (int, error) {
 	var n int

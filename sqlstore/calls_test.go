@@ -20,6 +20,21 @@ func testActiveCalls(t *testing.T, b storetest.Backend) {
 	if n, _ := s.ActiveCalls(ctx, "A", now); n != 2 {
 		t.Errorf("A: %d calls, want 2", n)
 	}
+	if err := s.RemoveActiveCallFor(ctx, "c2", "B"); err != nil { // c2 never counted B
+		t.Fatal(err)
+	}
+	if err := s.AddActiveCall(ctx, "c3", "B", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveActiveCallFor(ctx, "c3", "B"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.ActiveCalls(ctx, "B", now); n != 1 {
+		t.Errorf("B after c3 let it go: %d, want 1 (c1's)", n)
+	}
+	if n, _ := s.ActiveCalls(ctx, "A", now); n != 2 {
+		t.Errorf("A after c3 let B go: %d, want 2", n)
+	}
 	if err := s.RemoveActiveCall(ctx, "c1"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,64 @@
+package sipserver
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// unregister removes the phone's binding (REGISTER Expires: 0).
+func (p *uaPhone) unregister() {
+	p.t.Helper()
+	local, host, _ := strings.Cut(p.user, "@")
+	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: host})
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: local, Host: host}}
+	from.Params.Add("tag", sip.GenerateTagN(10))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: from.Address})
+	ct := p.contact
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Expires", "0"))
+	req.SetDestination(p.xc5)
+	req.SetTransport(p.transport)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := p.client.Do(ctx, req)
+	if err == nil && res.StatusCode == 401 {
+		res, err = p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.user, Password: p.password})
+	}
+	if err != nil || res.StatusCode != 200 {
+		p.t.Fatalf("unregister %s: %v %v", p.user, res, err)
+	}
+}
+
+// TestParkTimeoutParkerOffline: the parker goes offline; at
+// ParkTimeout the ring back finds no phone, the caller hears goodbye and
+// is hung up, and everything is freed.
+func TestParkTimeoutParkerOffline(t *testing.T) {
+	x := newMediaPBX(t, Config{ParkTimeout: 2 * time.Second})
+	x.trunk("", "", "")
+	a := x.answeredCall()
+	if res := a.in.refer(t, "*70"); res.StatusCode != sip.StatusAccepted {
+		t.Fatalf("REFER *70: %d %s", res.StatusCode, res.Reason)
+	}
+	a.car.reinvited(t, 5*time.Second)
+	a.rec.notified(t, "SIP/2.0 200 Parked *701", 10*time.Second)
+	a.rec.unregister()
+	if !a.car.saw("BYE", 15*time.Second) {
+		t.Fatal("the parked caller was not hung up after the ring back found nobody")
+	}
+	x.released("park timeout")
+	var s map[string]any
+	for _, c := range x.cdrs(reception, 2) {
+		if c["outcome"] != "parked" {
+			s = c
+		}
+	}
+	if tr, _ := s["transfers"].(string); !strings.Contains(tr, "nobody retrieved the call from *701") {
+		t.Errorf("the call's record: %v", s)
+	}
+}
