@@ -166,17 +166,16 @@ func (t *trail) audit(ctx context.Context, q execer, path string, before, after 
 
 // fields renders a record's values as a JSON object for the trail; "" for
 // none. In the after image, the write-only fields the write set are shown
-// masked, so that the trail says a password changed without saying it.
+// masked, so that the trail says a password changed without saying it;
+// a secret field (resource.Field.Secret) is masked in both images.
 func (t *trail) fields(rec *resource.Record, written bool) string {
 	if rec == nil {
 		return ""
 	}
 	m := recordJSON(t.r, *rec)
-	if written {
-		for _, f := range t.r.Fields {
-			if f.WriteOnly && t.in.Has(f.Name) {
-				m[f.Name] = masked
-			}
+	for _, f := range t.r.Fields {
+		if (f.WriteOnly && written && t.in.Has(f.Name)) || (f.Secret && m[f.Name] != nil && m[f.Name] != "") {
+			m[f.Name] = masked
 		}
 	}
 	b, _ := json.Marshal(m)
@@ -202,15 +201,30 @@ func recordJSON(r *resource.Resource, rec resource.Record) map[string]any {
 	return m
 }
 
+// eventRecord is a record as an event shows it: as the API does, without
+// its secret fields (a receiver is no place for a PIN).
+func eventRecord(r *resource.Resource, rec resource.Record) map[string]any {
+	m := recordJSON(r, rec)
+	for _, f := range r.Fields {
+		if f.Secret {
+			delete(m, f.Name)
+		}
+	}
+	return m
+}
+
 // eventful reports whether writes of r cause webhook events.
 func eventful(r *resource.Resource) bool {
-	return r == resource.Account || r == resource.Child || r == resource.Number || r == resource.NumberAllocate
+	return r == resource.Account || r == resource.Child || r == resource.Number || r == resource.NumberAllocate || r == resource.Hydra
 }
 
 // events queues the webhook events of the write: account.changed for an
 // account, number.changed for a number (to its owner before and after,
 // when it moved).
 func (t *trail) events(ctx context.Context, q execer, own owner, before, after *resource.Record) error {
+	if t.r == resource.Hydra {
+		return hydraEvents(ctx, q, own, before, after)
+	}
 	rec := after
 	if rec == nil {
 		rec = before
@@ -219,7 +233,7 @@ func (t *trail) events(ctx context.Context, q execer, own owner, before, after *
 	if t.r == resource.Number || t.r == resource.NumberAllocate {
 		typ = xc5.EventNumberChanged
 	}
-	body := recordJSON(t.r, *rec)
+	body := eventRecord(t.r, *rec)
 	if err := queueEventTo(ctx, q, own, xc5.Event{Type: typ, Record: body, Deleted: after == nil}); err != nil {
 		return err
 	}
@@ -227,6 +241,28 @@ func (t *trail) events(ctx context.Context, q execer, own owner, before, after *
 		return queueEvent(ctx, q, before.Parent, xc5.Event{Type: typ, Record: body})
 	}
 	return nil
+}
+
+// hydraEvents queues what a HydraAccount write changed: the line's
+// account and its number, as /account and /number show them (a deleted
+// line by its GUID, username and number only: both are gone).
+func hydraEvents(ctx context.Context, q execer, own owner, before, after *resource.Record) error {
+	if after == nil {
+		number := before.Values["number"]
+		if err := queueEventTo(ctx, q, own, xc5.Event{Type: xc5.EventAccountChanged, Deleted: true,
+			Record: map[string]any{"guid": own.guid, "username": number}}); err != nil {
+			return err
+		}
+		return queueEventTo(ctx, q, own, xc5.Event{Type: xc5.EventNumberChanged, Deleted: true, Record: map[string]any{"number": number}})
+	}
+	acct, num, err := hydraLine(ctx, q, after.GUID)
+	if err != nil {
+		return err
+	}
+	if err := queueEventTo(ctx, q, own, xc5.Event{Type: xc5.EventAccountChanged, Record: eventRecord(resource.Account, acct)}); err != nil {
+		return err
+	}
+	return queueEventTo(ctx, q, own, xc5.Event{Type: xc5.EventNumberChanged, Record: eventRecord(resource.Number, num)})
 }
 
 // queueEvent writes ev, about the account with GUID acct, to the outbox

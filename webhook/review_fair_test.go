@@ -1,0 +1,63 @@
+package webhook_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"xc5/internal/poll"
+	"xc5/resource"
+	"xc5/sqlstore"
+	"xc5/storetest"
+	"xc5/webhook"
+)
+
+// TestReviewHangingReceiverStarvesOtherCompanies: one company's receiver
+// that accepts connections and never answers (a hung CRM) must not hold
+// up another company's deliveries (docs/api.md: "a receiver that hangs
+// holds only its own slot for its timeout"). A claim takes one delivery
+// per webhook *and account*, so a company webhook with events of 16
+// accounts takes all 16 parallel slots (Config.Parallel's default), and
+// every other company's events wait for the hung POSTs' timeout (10 s by
+// default, then again at each retry of the 16). Here the timeout is a
+// minute; the other company's event must arrive while the hung POSTs
+// are still held.
+func TestReviewHangingReceiverStarvesOtherCompanies(t *testing.T) {
+	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
+		release := make(chan struct{})
+		var hung atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hung.Add(1)
+			<-release
+		}))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() { close(release) })
+
+		account(t, s, "hung.review", "")
+		put(t, s, resource.Webhook, "hung.review", resource.Input{"url": srv.URL})
+		for i := range 16 {
+			account(t, s, fmt.Sprintf("u%d@hung.review", i), "hung.review") // 16 accounts: 16 queues of one webhook
+		}
+		snd, err := webhook.NewSender(webhook.Config{Outbox: s, Node: "n1", Poll: 20 * time.Millisecond,
+			Backoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Timeout: time.Minute, AllowPrivate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.OnEventQueued(snd.Kick)
+		c, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { snd.Run(c); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		poll.Until(t, 20*time.Second, "the hung receiver's 16 POSTs", func() bool { return hung.Load() >= 16 })
+
+		ok := newReceiver(t, "")
+		account(t, s, "ok.review", "")
+		put(t, s, resource.Webhook, "ok.review", resource.Input{"url": ok.srv.URL})
+		put(t, s, resource.Number, "ok.review", resource.Input{"number": "6495507700"})
+		poll.Until(t, 10*time.Second, "another company's event while one company's receiver hangs", func() bool { return len(ok.got()) > 0 })
+	})
+}
