@@ -238,7 +238,8 @@ func (t *trail) events(ctx context.Context, q execer, own owner, before, after *
 		return err
 	}
 	if before != nil && after != nil && before.Parent != after.Parent && typ == xc5.EventNumberChanged {
-		return queueEvent(ctx, q, before.Parent, xc5.Event{Type: typ, Record: body})
+		// The old holder hears the number is gone from it, as it was.
+		return queueEvent(ctx, q, before.Parent, xc5.Event{Type: typ, Record: eventRecord(t.r, *before), Deleted: true})
 	}
 	return nil
 }
@@ -297,18 +298,60 @@ func queueEventTo(ctx context.Context, q execer, o owner, ev xc5.Event) error {
 		ev.ID = resource.NewGUID()
 	}
 	ev.At, ev.Account = time.Now().UTC(), o.username
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
 	now := time.Now().UnixMilli()
 	for _, h := range hooks {
+		body, err := json.Marshal(h.shown(ctx, q, ev))
+		if err != nil {
+			return err
+		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO webhook_outbox (event, webhook, queue, body, created, next_try) VALUES (?, ?, ?, ?, ?, ?)`,
-			ev.ID, h, strings.ToUpper(o.guid), string(body), now, now); err != nil {
+			ev.ID, h.guid, strings.ToUpper(o.guid), string(body), now, now); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// hookTarget is a webhook an event goes to, with what it may be shown:
+// scope is "" for a webhook of an account with system API access, else
+// the account's path, the partition its API reads are confined to.
+type hookTarget struct {
+	guid  string
+	scope resource.Scope
+}
+
+// shown is ev as the webhook's account reads the same data through the
+// API: below system level, call and voicemail events name other
+// companies' accounts "another company" and a withheld caller
+// "anonymous" (resource.Outsiders, as api/partition.go and
+// api/voicemail.go do).
+func (h hookTarget) shown(ctx context.Context, q execer, ev xc5.Event) xc5.Event {
+	if h.scope == "" {
+		return ev
+	}
+	o := resource.NewOutsiders(ctx, txAccounts{q}, h.scope)
+	if ev.Call != nil {
+		ev.Call = o.RedactCDR(resource.Record{Values: ev.Call}).Values
+	}
+	if ev.Type == xc5.EventVoicemailNew && ev.Record != nil {
+		rec := make(map[string]any, len(ev.Record))
+		for k, v := range ev.Record {
+			if s, ok := v.(string); ok && (k == "from" || k == "to") && !o.Shown(s) {
+				v = resource.AnotherCompany
+			}
+			rec[k] = v
+		}
+		ev.Record = rec
+	}
+	return ev
+}
+
+// txAccounts reads accounts in the write's transaction for Outsiders
+// (resource.AccountGetter).
+type txAccounts struct{ q execer }
+
+func (t txAccounts) Get(ctx context.Context, scope resource.Scope, _ *resource.Resource, _, id string) (resource.Record, error) {
+	return account(ctx, t.q, scope, id)
 }
 
 // anyHooks reports whether the database has an enabled webhook at all:
@@ -323,26 +366,34 @@ func anyHooks(ctx context.Context, q execer) bool {
 
 // matchingHooks returns the enabled webhooks of the accounts on path (an
 // account and its ancestors) that take events of typ.
-func matchingHooks(ctx context.Context, q execer, path, typ string) ([]string, error) {
+func matchingHooks(ctx context.Context, q execer, path, typ string) ([]hookTarget, error) {
 	guids := strings.Split(strings.Trim(path, "/"), "/")
-	args := make([]any, len(guids))
-	for i, g := range guids {
-		args[i] = g
+	args := make([]any, 0, len(guids)+1)
+	args = append(args, resource.AccessSystem)
+	for _, g := range guids {
+		args = append(args, g)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT guid, events FROM webhooks WHERE enabled <> 0 AND account IN (?`+
-		strings.Repeat(", ?", len(guids)-1)+`) ORDER BY id`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT w.guid, w.events, a.path,
+			EXISTS (SELECT 1 FROM account_resources r WHERE r.account = a.guid AND r.name = 'api_access' AND r.value = ?)
+		FROM webhooks w JOIN accounts a ON a.guid = w.account
+		WHERE w.enabled <> 0 AND w.account IN (?`+strings.Repeat(", ?", len(guids)-1)+`) ORDER BY w.id`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []hookTarget
 	for rows.Next() {
-		var g, events string
-		if err := rows.Scan(&g, &events); err != nil {
+		var h hookTarget
+		var events, apath string
+		var system bool
+		if err := rows.Scan(&h.guid, &events, &apath, &system); err != nil {
 			return nil, err
 		}
+		if !system {
+			h.scope = resource.Scope(apath)
+		}
 		if resource.WantsEvent(events, typ) {
-			out = append(out, g)
+			out = append(out, h)
 		}
 	}
 	return out, rows.Err()
