@@ -299,17 +299,42 @@ func queueEventTo(ctx context.Context, q execer, o owner, ev xc5.Event) error {
 	}
 	ev.At, ev.Account = time.Now().UTC(), o.username
 	now := time.Now().UnixMilli()
+	queue := strings.ToUpper(o.guid)
 	for _, h := range hooks {
 		body, err := json.Marshal(h.shown(ctx, q, ev))
 		if err != nil {
 			return err
 		}
+		next, err := queuedNext(ctx, q, h.guid, queue, now)
+		if err != nil {
+			return err
+		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO webhook_outbox (event, webhook, queue, body, created, next_try) VALUES (?, ?, ?, ?, ?, ?)`,
-			ev.ID, h.guid, strings.ToUpper(o.guid), string(body), now, now); err != nil {
+			ev.ID, h.guid, queue, string(body), now, next); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// queuedNext is the next_try of a delivery queued now in the queue of
+// webhook hook: waiting behind the queue's head (webhook.go), or due now
+// when the queue is empty. The head is locked by a no-op update until the
+// write commits, so that its delivery, which makes the next one due
+// (promoteNext), waits for this one to be there to be seen. A head that
+// left the queue meanwhile is not locked: the new delivery is due now,
+// and the claim's head check keeps it behind any other still queued.
+func queuedNext(ctx context.Context, q execer, hook, queue string, now int64) (int64, error) {
+	res, err := q.ExecContext(ctx, `UPDATE webhook_outbox SET claimed_by = claimed_by WHERE state = ?
+		AND id = (SELECT min(id) FROM webhook_outbox WHERE state = ? AND webhook = ? AND queue = ?)`,
+		xc5.DeliveryQueued, xc5.DeliveryQueued, hook, queue)
+	if err != nil {
+		return 0, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return now, err
+	}
+	return waiting, nil
 }
 
 // hookTarget is a webhook an event goes to, with what it may be shown:

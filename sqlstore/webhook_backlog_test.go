@@ -12,19 +12,19 @@ import (
 	"xc5/storetest"
 )
 
-// TestReviewBacklogClaimCost (XC5_REVIEW_LOAD=N): a dead receiver's
+// TestWebhookBacklogClaimCost (XC5_WEBHOOK_BACKLOG=N): a dead receiver's
 // backlog of N queued events; how long a claim takes that finds nothing
 // due (the head waits for its retry). The claim runs in the writer, on
 // every kick (every write that queues an event) and every poll.
-func TestReviewBacklogClaimCost(t *testing.T) {
+func TestWebhookBacklogClaimCost(t *testing.T) {
 	n := 0
-	fmt.Sscan(os.Getenv("XC5_REVIEW_LOAD"), &n)
+	fmt.Sscan(os.Getenv("XC5_WEBHOOK_BACKLOG"), &n)
 	if n == 0 {
-		t.Skip("XC5_REVIEW_LOAD=N measures a claim over N queued events")
+		t.Skip("XC5_WEBHOOK_BACKLOG=N measures a claim over N queued events")
 	}
 	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
-		u := newAccount(t, s, "backlog.review", "")
-		hook(t, s, "backlog.review", "*", true)
+		u := newAccount(t, s, "backlog.hooks", "")
+		hook(t, s, "backlog.hooks", "*", true)
 		for done := 0; done < n; done += 1000 {
 			var recs []xc5.CDR
 			for i := 0; i < 1000; i++ {
@@ -65,7 +65,7 @@ func TestReviewBacklogClaimCost(t *testing.T) {
 		const writes = 30
 		for i := range writes {
 			start := time.Now()
-			newNumber(t, s, "backlog.review", fmt.Sprintf("64977990%02d", i))
+			newNumber(t, s, "backlog.hooks", fmt.Sprintf("64977990%02d", i))
 			d := time.Since(start)
 			total += d
 			worst = max(worst, d)
