@@ -238,7 +238,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	met := metrics.New(src)
 	probes := metrics.Health(metrics.Checks{Store: store.Ping, Loaded: metrics.ViewLoaded(view.Ready), Fresh: store.Fresh})
 	apiSrv := api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL),
-		ViewReads: true, Fresh: store.Fresh, Metrics: met.Handler(), Health: probes, Observe: met.Observe})
+		ViewReads: true, Fresh: store.Fresh, Metrics: met.Handler(), Health: probes, Observe: met.Observe, WebhookPrivate: *hookPrivate})
 	met.SetAPI(apiSrv)
 	if *metricsAddr != "" {
 		stop, err := serveMetrics(*metricsAddr, metrics.Mux(met, probes), log)

@@ -9,7 +9,7 @@ import (
 	"xc5"
 )
 
-// TestReviewPortalWritesAudited: the portal writes the same records as
+// TestAuditPortalWrites: the portal writes the same records as
 // the API (passwords, users, numbers, hunt groups) through the same
 // store, but without an xc5.Origin on the context, so none of its writes
 // is in the audit trail: a company admin who deletes a user or a user
@@ -17,7 +17,7 @@ import (
 // write through the API is recorded (issue 16: "Every API write is
 // recorded: who, source address, …"; the portal is the company's UI to
 // the same writes).
-func TestReviewPortalWritesAudited(t *testing.T) {
+func TestAuditPortalWrites(t *testing.T) {
 	e := newEnv(t, openSQLite(t))
 	ctx := context.Background()
 	c, err := e.store.Credentials(ctx, acme)

@@ -1,4 +1,4 @@
-package webhook
+package xc5
 
 import (
 	"net/netip"
@@ -13,7 +13,7 @@ import (
 // 169.254.169.254 and http://[64:ff9b::a00:1]/ is 10.0.0.1; 6to4
 // (2002::/16) embeds one too. The comment of public also promises the
 // documentation ranges are refused; they are not.
-func TestPrivatePublicRefusesTranslatedPrivate(t *testing.T) {
+func TestPrivateAddrRefusesTranslatedPrivate(t *testing.T) {
 	for _, a := range []string{
 		"64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
 		"64:ff9b::a00:1",     // NAT64 of 10.0.0.1
@@ -25,14 +25,34 @@ func TestPrivatePublicRefusesTranslatedPrivate(t *testing.T) {
 		"2001:db8::1",        // IPv6 documentation
 		"240.0.0.1",          // reserved (class E)
 	} {
-		if public(netip.MustParseAddr(a)) {
-			t.Errorf("public(%s) = true: a webhook URL http://[%s]/ is dialled", a, a)
+		if PublicAddr(netip.MustParseAddr(a)) {
+			t.Errorf("PublicAddr(%s) = true: a webhook URL http://[%s]/ is dialled", a, a)
 		}
 	}
 	// What must stay public.
 	for _, a := range []string{"8.8.8.8", "2606:4700:4700::1111", "64:ff9b::808:808"} {
-		if !public(netip.MustParseAddr(a)) {
-			t.Errorf("public(%s) = false", a)
+		if !PublicAddr(netip.MustParseAddr(a)) {
+			t.Errorf("PublicAddr(%s) = false", a)
+		}
+	}
+}
+
+// TestPrivateLocalURL: the URLs the API refuses at write time without
+// --webhook-private, and the ones it leaves to the dial-time check.
+func TestPrivateLocalURL(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"http://127.0.0.1:8080/x":        true,
+		"http://[::1]/":                  true,
+		"https://localhost/":             true,
+		"http://api.localhost./":         true,
+		"http://10.1.2.3/":               true,
+		"http://169.254.169.254/latest/": true,
+		"http://[64:ff9b::a00:1]/":       true,
+		"https://hooks.example/x":        false,
+		"https://8.8.8.8/":               false,
+	} {
+		if got := LocalURL(raw); got != want {
+			t.Errorf("LocalURL(%s) = %v, want %v", raw, got, want)
 		}
 	}
 }
