@@ -82,6 +82,10 @@ type WebhookOutbox interface {
 	// DeliveryFailed records a failed try with why: tried again at next,
 	// or given up when final. It is the webhook's last error.
 	DeliveryFailed(ctx context.Context, id int64, node, why string, next time.Time, final bool) error
+	// ReleaseDeliveries gives back node's claims of ids untried (a node
+	// shutting down mid-POST), to be claimed again at once instead of when
+	// their lease ends.
+	ReleaseDeliveries(ctx context.Context, ids []int64, node string) error
 }
 
 // Origin is who makes an API write, and how: the API sets it on the

@@ -170,6 +170,23 @@ func (s *Store) DeliveryFailed(ctx context.Context, id int64, node, why string, 
 	})
 }
 
+// ReleaseDeliveries implements xc5.WebhookOutbox. A delivery another
+// node holds, or one already recorded, is left alone.
+func (s *Store) ReleaseDeliveries(ctx context.Context, ids []int64, node string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		for _, id := range ids {
+			if _, err := q.ExecContext(ctx, `UPDATE webhook_outbox SET claimed_by = '', claimed_until = 0 WHERE id = ? AND claimed_by = ? AND state = ?`,
+				id, node, xc5.DeliveryQueued); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // conflictOr is err, or a conflict when there is none.
 func conflictOr(err error, format string, args ...any) error {
 	if err != nil {

@@ -65,3 +65,37 @@ func TestHangingReceiverHoldsOnlyItsOwnSlots(t *testing.T) {
 		}
 	})
 }
+
+// TestHangingReceiverReleasedOnShutdown: a node that stops while a POST
+// hangs gives the delivery back, so that another node claims it at once
+// instead of after the lease (here an hour).
+func TestHangingReceiverReleasedOnShutdown(t *testing.T) {
+	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
+		release := make(chan struct{})
+		var hung atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hung.Add(1)
+			<-release
+		}))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() { close(release) })
+		account(t, s, "stop.hooks", "")
+		put(t, s, resource.Webhook, "stop.hooks", resource.Input{"url": srv.URL})
+		snd, err := webhook.NewSender(webhook.Config{Outbox: s, Node: "n1", Poll: 20 * time.Millisecond, Timeout: time.Minute, Lease: time.Hour, AllowPrivate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.OnEventQueued(snd.Kick)
+		c, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { snd.Run(c); close(done) }()
+		put(t, s, resource.Number, "stop.hooks", resource.Input{"number": "6495507701"})
+		poll.Until(t, 10*time.Second, "the hanging POST", func() bool { return hung.Load() >= 1 })
+		cancel()
+		<-done
+		ds, err := s.ClaimDeliveries(ctx, "n2", time.Minute, 10)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("another node's claim after the shutdown: %d deliveries, %v; want the one cut short", len(ds), err)
+		}
+	})
+}
