@@ -318,21 +318,24 @@ func queueEventTo(ctx context.Context, q execer, o owner, ev xc5.Event) error {
 }
 
 // queuedNext is the next_try of a delivery queued now in the queue of
-// webhook hook: waiting behind the queue's head (webhook.go), or due now
-// when the queue is empty. The head is locked by a no-op update until the
-// write commits, so that its delivery, which makes the next one due
-// (promoteNext), waits for this one to be there to be seen. A head that
-// left the queue meanwhile is not locked: the new delivery is due now,
-// and the claim's head check keeps it behind any other still queued.
+// webhook hook: waiting behind the queue's oldest queued delivery
+// (webhook.go), or due now when there is none. On PostgreSQL that one is
+// locked until the write commits, so that its delivery, which makes the
+// next one due (promoteNext), waits for this one to be there to be seen;
+// one that leaves the queue meanwhile is passed over for the next.
 func queuedNext(ctx context.Context, q execer, hook, queue string, now int64) (int64, error) {
-	res, err := q.ExecContext(ctx, `UPDATE webhook_outbox SET claimed_by = claimed_by WHERE state = ?
-		AND id = (SELECT min(id) FROM webhook_outbox WHERE state = ? AND webhook = ? AND queue = ?)`,
-		xc5.DeliveryQueued, xc5.DeliveryQueued, hook, queue)
-	if err != nil {
-		return 0, err
+	lock := ""
+	if _, pg := q.(boundExecer); pg {
+		lock = " FOR UPDATE"
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return now, err
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM webhook_outbox WHERE state = ? AND webhook = ? AND queue = ? ORDER BY id LIMIT 1`+lock,
+		xc5.DeliveryQueued, hook, queue).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return now, nil
+	case err != nil:
+		return 0, err
 	}
 	return waiting, nil
 }

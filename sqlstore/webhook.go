@@ -27,7 +27,9 @@ const waiting = int64(1) << 62
 // of an enabled webhook, the oldest queued of their queue (checked again
 // for each: a row queued while its queue's head was being delivered on
 // another node may be due early), and no more per webhook than
-// xc5.WebhookInFlight with those already held. Arguments: dueArgs.
+// xc5.WebhookInFlight with those already held (held: read from the due
+// index once, not per candidate from the webhook's whole queue). Arguments:
+// dueArgs.
 const dueHeads = `SELECT c.id FROM (
 		SELECT o.id, o.webhook, row_number() OVER (PARTITION BY o.webhook ORDER BY o.id) AS rn
 		FROM webhook_outbox o
@@ -35,8 +37,9 @@ const dueHeads = `SELECT c.id FROM (
 		AND EXISTS (SELECT 1 FROM webhooks w WHERE w.guid = o.webhook AND w.enabled <> 0)
 		AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.state = ? AND p.webhook = o.webhook AND p.queue = o.queue AND p.id < o.id)
 	) c
-	WHERE c.rn + (SELECT count(*) FROM webhook_outbox b
-		WHERE b.state = ? AND b.next_try <= ? AND b.claimed_until >= ? AND b.webhook = c.webhook) <= ?`
+	LEFT JOIN (SELECT b.webhook, count(*) AS n FROM webhook_outbox b
+		WHERE b.state = ? AND b.next_try <= ? AND b.claimed_until >= ? GROUP BY b.webhook) held ON held.webhook = c.webhook
+	WHERE c.rn + COALESCE(held.n, 0) <= ?`
 
 func dueArgs(now int64) []any {
 	q := xc5.DeliveryQueued
