@@ -62,6 +62,11 @@ type Delivery struct {
 	Created  time.Time
 }
 
+// WebhookInFlight is how many deliveries of one webhook may be claimed
+// (POSTs in flight) at once: a receiver that hangs holds only these, and
+// the other webhooks' deliveries go on.
+const WebhookInFlight = 4
+
 // WebhookOutbox is the durable outbox of webhook deliveries that the
 // store keeps and the webhook sender drains; several nodes may drain one
 // outbox (claims are leases, as for mail).
@@ -69,13 +74,18 @@ type WebhookOutbox interface {
 	// ClaimDeliveries takes up to max due deliveries for node, for lease:
 	// per webhook and account only the oldest queued one, and only when
 	// no other node holds it, so that one account's events reach a
-	// receiver in order.
+	// receiver in order; and at most WebhookInFlight per webhook held at
+	// once.
 	ClaimDeliveries(ctx context.Context, node string, lease time.Duration, max int) ([]Delivery, error)
 	// Delivered marks a delivery done and its webhook's last success.
 	Delivered(ctx context.Context, id int64, node string) error
 	// DeliveryFailed records a failed try with why: tried again at next,
 	// or given up when final. It is the webhook's last error.
 	DeliveryFailed(ctx context.Context, id int64, node, why string, next time.Time, final bool) error
+	// ReleaseDeliveries gives back node's claims of ids untried (a node
+	// shutting down mid-POST), to be claimed again at once instead of when
+	// their lease ends.
+	ReleaseDeliveries(ctx context.Context, ids []int64, node string) error
 }
 
 // Origin is who makes an API write, and how: the API sets it on the

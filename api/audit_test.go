@@ -71,7 +71,9 @@ func TestAuditOverHTTP(t *testing.T) {
 }
 
 // TestWebhookOverHTTP: a webhook is created, read with its secret never
-// shown, and refused with a 400 for a bad url or event; a partitioned
+// shown (a generated one only in the creation's answer), and refused with
+// a 400 for a bad url or event, a loopback or private address, or an
+// empty secret; a partitioned
 // user manages its own and cannot reach another company's.
 func TestWebhookOverHTTP(t *testing.T) {
 	eachTenancy(t, func(t *testing.T, e *tenancy) {
@@ -84,11 +86,22 @@ func TestWebhookOverHTTP(t *testing.T) {
 		if strings.Contains(string(r.Body), "wh-secret-1") {
 			t.Errorf("the secret is shown: %s", r.Body)
 		}
-		for _, body := range []string{`{"url":"ftp://x.example/"}`, `{"url":"x.example"}`, `{"url":"http://x.example/","events":"call.ringing"}`, `{"events":"*"}`} {
+		for _, body := range []string{`{"url":"ftp://x.example/"}`, `{"url":"x.example"}`, `{"url":"http://x.example/","events":"call.ringing"}`, `{"events":"*"}`,
+			`{"url":"http://127.0.0.1:9000/"}`, `{"url":"http://[::1]/"}`, `{"url":"http://169.254.169.254/latest/"}`, `{"url":"https://localhost/"}`,
+			`{"url":"https://hooks.example/","secret":""}`} {
 			e.as("PUT", "/api-sys/account/acme.test/webhook", body).wantError(t, http.StatusBadRequest)
 		}
 		e.as("PUT", "/api-sys/account/beta.test/webhook", `{"url":"https://x.example/"}`).wantError(t, http.StatusNotFound)
+		// Without a secret, one is generated and shown once, as a
+		// generated password is.
 		b := e.must(http.StatusCreated, "PUT", "/api-sys/account/beta.test/webhook", `{"url":"https://hooks.example/beta"}`).one(t)
+		gen, _ := b["secret"].(string)
+		if len(gen) < 16 {
+			t.Fatalf("a webhook created without a secret answered secret %#v, want a generated one", b["secret"])
+		}
+		if r := e.must(http.StatusOK, "GET", "/api-sys/account/beta.test/webhook", ""); strings.Contains(string(r.Body), gen) {
+			t.Errorf("the generated secret is shown again: %s", r.Body)
+		}
 		e.as("GET", "/api-sys/account/beta.test/webhook/"+b["guid"].(string), "").wantError(t, http.StatusNotFound)
 		e.as("DELETE", "/api-sys/account/acme.test/webhook/"+b["guid"].(string), "").wantError(t, http.StatusNotFound)
 		e.mustAs(acmeUser, acmePass, http.StatusOK, "PATCH", "/api-sys/account/acme.test/webhook/"+h["guid"].(string), `{"enabled":false}`)

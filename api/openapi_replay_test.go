@@ -25,7 +25,7 @@ var createBodies = map[string]string{
 	"timedefinition":  `{"name":"openapi_lunch","definition":"Mon-Fri 12:00-13:00"}`,
 	"trunk":           `{"name":"openapi-carrier","address":"198.51.100.7","proxy":"198.51.100.7:5060","transport":"tcp"}`,
 	"HydraAccount":    `{"cfna_active":1,"callerid":"true","ums_pin":"1234"}`,
-	"webhook":         `{"url":"http://127.0.0.1:9/hook","events":"call.ended,number.changed","secret":"s3cret"}`,
+	"webhook":         `{"url":"https://hooks.example/hook","events":"call.ended,number.changed","secret":"s3cret"}`,
 }
 
 // TestOpenAPIOperationsExercised replays the document's walkthrough, then

@@ -64,6 +64,10 @@ type Options struct {
 	// status and the time taken. It must be quick: it runs on every
 	// request.
 	Observe func(resource, method string, status int, d time.Duration)
+	// WebhookPrivate accepts webhook URLs that name a loopback, private or
+	// other non-public address (xc5 serve --webhook-private); refused with
+	// a 400 otherwise.
+	WebhookPrivate bool
 }
 
 // Server serves /api-sys/.
@@ -76,6 +80,7 @@ type Server struct {
 	view       *routing.View
 	viewReads  bool
 	fresh      func() bool
+	hookLocal  bool          // Options.WebhookPrivate
 	uploads    chan struct{} // the turns of MaxUploads (media.go)
 	upMu       sync.Mutex
 	upByScope  map[resource.Scope]int // turns held per partition (media.go)
@@ -100,6 +105,7 @@ func New(store resource.Store, opts Options) *Server {
 		uploads: make(chan struct{}, MaxUploads), upByScope: map[resource.Scope]int{}}
 	s.viewReads = opts.ViewReads && opts.View != nil
 	s.fresh = opts.Fresh
+	s.hookLocal = opts.WebhookPrivate
 	s.voicemails, s.mails = opts.Voicemail, opts.Mail
 	s.metrics, s.health, s.observe = opts.Metrics, opts.Health, opts.Observe
 	if v, ok := store.(xc5.VoicemailStore); ok && s.voicemails == nil {
@@ -467,6 +473,9 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 	}
 	if err := s.refuseTrunkZero(t.Res, in); err != nil {
 		return err
+	}
+	if u, _ := in["url"].(string); t.Res == resource.Webhook && !s.hookLocal && xc5.LocalURL(u) {
+		return xc5.Errorf(xc5.EINVALID, "url %q names a loopback or private address: webhooks reach public addresses only (xc5 serve --webhook-private allows others)", u)
 	}
 	mode := resource.Create
 	switch {

@@ -33,7 +33,7 @@ func TestScrape(t *testing.T) {
 	}
 	// One webhook event waits in the outbox (no sender runs here).
 	for _, w := range [][3]string{
-		{"PUT", "/api-sys/account/metrics.test/webhook", `{"url":"http://127.0.0.1:9/","events":"account.changed"}`},
+		{"PUT", "/api-sys/account/metrics.test/webhook", `{"url":"https://hooks.example/metrics","events":"account.changed"}`},
 		{"PATCH", "/api-sys/account/metrics.test", `{"cfna_duration":25}`},
 	} {
 		if code, body := n.do(t, w[0], w[1], "admin", adminPW, w[2]); code/100 != 2 {

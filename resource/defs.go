@@ -38,7 +38,7 @@ var Account = &Resource{
 			Description: "Do-not-disturb: the account's phones do not ring (nor as a hunt or blast member); its calls go on as when busy: cfna_dest when cfna_active, the later routes, voicemail, else busy. Set by phone with *78 (on) and *79 (off)"},
 		{Name: "pickup_group", Type: String, Check: text("pickup_group", 64),
 			Description: "Members of the same pickup group can pick up each other's ringing calls; inherited from the parent when empty"},
-		{Name: "ums_pin", Type: String, Check: digits("ums_pin", 4, 12),
+		{Name: "ums_pin", Type: String, Secret: true, Check: digits("ums_pin", 4, 12),
 			Description: "Voicemail (UMS) mailbox PIN; setting it creates the mailbox, empty means no mailbox"},
 		{Name: "concurrent_limit", Type: Integer, Min: 0, Max: 10000,
 			Description: "Maximum simultaneous calls, 0 for no limit. 2 allows call hold, 1 disables it. Set by the provider: read-only below system-level access"},

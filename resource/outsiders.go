@@ -19,15 +19,21 @@ const AnotherCompany = "another company"
 // name is an account outside its partition; answers are remembered for
 // the request, which may ask about the same names many times.
 type Outsiders struct {
-	store  Store
+	store  AccountGetter
 	ctx    context.Context
 	scope  Scope
 	known  map[string]bool
 	domain *string // the partition's domain, once looked up
 }
 
+// AccountGetter is the part of Store that Outsiders reads: the store's
+// webhook events read through the writer's transaction.
+type AccountGetter interface {
+	Get(ctx context.Context, scope Scope, r *Resource, parent, id string) (Record, error)
+}
+
 // NewOutsiders answers for the partition scope (not "").
-func NewOutsiders(ctx context.Context, store Store, scope Scope) *Outsiders {
+func NewOutsiders(ctx context.Context, store AccountGetter, scope Scope) *Outsiders {
 	return &Outsiders{store: store, ctx: ctx, scope: scope, known: map[string]bool{}}
 }
 

@@ -37,6 +37,10 @@ type Field struct {
 	ReadOnly bool
 	// WriteOnly fields are accepted but never returned by a GET (passwords).
 	WriteOnly bool
+	// Secret fields (a voicemail PIN) are read back through the API, but
+	// masked in the audit trail and left out of webhook events, which
+	// reach more eyes than the record does.
+	Secret bool
 	// Lean fields are the ones shown in collection listings of resources
 	// that have a verbose single-record view (accounts).
 	Lean bool

@@ -172,7 +172,7 @@ var Hydra = &Resource{
 		{Name: "cfna_dest", Type: String, Check: checkCfnaDest,
 			Description: "Call-forward no-answer (including busy) destination, such as the voicemail number"},
 		{Name: "cfna_active", Type: Boolean, Description: "Enables the call-forward no-answer"},
-		{Name: "ums_pin", Type: String, Check: digits("ums_pin", 4, 12),
+		{Name: "ums_pin", Type: String, Secret: true, Check: digits("ums_pin", 4, 12),
 			Description: "Creates the mailbox or resets its PIN; null removes the mailbox"},
 		{Name: "concurrent_limit", Type: Integer, Min: 0, Max: 10000,
 			Description: "Simultaneous calls: 2 allows call hold, 1 disables it"},

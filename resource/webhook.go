@@ -21,11 +21,12 @@ var Webhook = &Resource{
 	Fields: []Field{
 		guidField,
 		{Name: "url", Type: String, Required: true, Check: checkHookURL,
-			Description: "Where events are POSTed: an http or https URL"},
+			Description: "Where events are POSTed: an http or https URL at a public address (loopback and private ones are refused unless the server allows them)"},
 		{Name: "events", Type: String, Default: "*", Check: checkEvents,
 			Description: "Comma-separated event types to send, or * for all: " + strings.Join(xc5.EventTypes, ", ")},
 		{Name: "secret", Type: String, WriteOnly: true, Check: text("secret", 256),
-			Description: "Key of the X-XC5-Signature header: t=UNIX_SECONDS,v1=HEX, HEX the HMAC-SHA256 of UNIX_SECONDS, a dot and the body"},
+			Description: "Key of the X-XC5-Signature header: t=UNIX_SECONDS,v1=HEX, HEX the HMAC-SHA256 of UNIX_SECONDS, a dot and the body; " +
+				"generated when the webhook is created without one, and shown only then"},
 		{Name: "enabled", Type: Boolean, Default: true,
 			Description: "false holds the webhook: no new events are queued for it, and queued ones wait"},
 		{Name: "description", Type: String, Check: text("description", 256), Description: "What the webhook is for"},

@@ -256,7 +256,7 @@ func decodeInput(r *resource.Resource, fields map[string]any) (resource.Input, e
 // it made.
 func trailOnboarded(ctx context.Context, q execer, origin *xc5.Origin, changes []resource.Change) error {
 	for _, c := range changes {
-		rec := recordJSON(c.Resource, *c.Record)
+		rec := eventRecord(c.Resource, *c.Record)
 		if err := auditOther(ctx, q, origin, c.Resource.Name, c.Record.GUID, c.Account, nil, rec); err != nil {
 			return err
 		}

@@ -166,17 +166,16 @@ func (t *trail) audit(ctx context.Context, q execer, path string, before, after 
 
 // fields renders a record's values as a JSON object for the trail; "" for
 // none. In the after image, the write-only fields the write set are shown
-// masked, so that the trail says a password changed without saying it.
+// masked, so that the trail says a password changed without saying it;
+// a secret field (resource.Field.Secret) is masked in both images.
 func (t *trail) fields(rec *resource.Record, written bool) string {
 	if rec == nil {
 		return ""
 	}
 	m := recordJSON(t.r, *rec)
-	if written {
-		for _, f := range t.r.Fields {
-			if f.WriteOnly && t.in.Has(f.Name) {
-				m[f.Name] = masked
-			}
+	for _, f := range t.r.Fields {
+		if (f.WriteOnly && written && t.in.Has(f.Name)) || (f.Secret && m[f.Name] != nil && m[f.Name] != "") {
+			m[f.Name] = masked
 		}
 	}
 	b, _ := json.Marshal(m)
@@ -202,15 +201,30 @@ func recordJSON(r *resource.Resource, rec resource.Record) map[string]any {
 	return m
 }
 
+// eventRecord is a record as an event shows it: as the API does, without
+// its secret fields (a receiver is no place for a PIN).
+func eventRecord(r *resource.Resource, rec resource.Record) map[string]any {
+	m := recordJSON(r, rec)
+	for _, f := range r.Fields {
+		if f.Secret {
+			delete(m, f.Name)
+		}
+	}
+	return m
+}
+
 // eventful reports whether writes of r cause webhook events.
 func eventful(r *resource.Resource) bool {
-	return r == resource.Account || r == resource.Child || r == resource.Number || r == resource.NumberAllocate
+	return r == resource.Account || r == resource.Child || r == resource.Number || r == resource.NumberAllocate || r == resource.Hydra
 }
 
 // events queues the webhook events of the write: account.changed for an
 // account, number.changed for a number (to its owner before and after,
 // when it moved).
 func (t *trail) events(ctx context.Context, q execer, own owner, before, after *resource.Record) error {
+	if t.r == resource.Hydra {
+		return hydraEvents(ctx, q, own, before, after)
+	}
 	rec := after
 	if rec == nil {
 		rec = before
@@ -219,14 +233,37 @@ func (t *trail) events(ctx context.Context, q execer, own owner, before, after *
 	if t.r == resource.Number || t.r == resource.NumberAllocate {
 		typ = xc5.EventNumberChanged
 	}
-	body := recordJSON(t.r, *rec)
+	body := eventRecord(t.r, *rec)
 	if err := queueEventTo(ctx, q, own, xc5.Event{Type: typ, Record: body, Deleted: after == nil}); err != nil {
 		return err
 	}
 	if before != nil && after != nil && before.Parent != after.Parent && typ == xc5.EventNumberChanged {
-		return queueEvent(ctx, q, before.Parent, xc5.Event{Type: typ, Record: body})
+		// The old holder hears the number is gone from it, as it was.
+		return queueEvent(ctx, q, before.Parent, xc5.Event{Type: typ, Record: eventRecord(t.r, *before), Deleted: true})
 	}
 	return nil
+}
+
+// hydraEvents queues what a HydraAccount write changed: the line's
+// account and its number, as /account and /number show them (a deleted
+// line by its GUID, username and number only: both are gone).
+func hydraEvents(ctx context.Context, q execer, own owner, before, after *resource.Record) error {
+	if after == nil {
+		number := before.Values["number"]
+		if err := queueEventTo(ctx, q, own, xc5.Event{Type: xc5.EventAccountChanged, Deleted: true,
+			Record: map[string]any{"guid": own.guid, "username": number}}); err != nil {
+			return err
+		}
+		return queueEventTo(ctx, q, own, xc5.Event{Type: xc5.EventNumberChanged, Deleted: true, Record: map[string]any{"number": number}})
+	}
+	acct, num, err := hydraLine(ctx, q, after.GUID)
+	if err != nil {
+		return err
+	}
+	if err := queueEventTo(ctx, q, own, xc5.Event{Type: xc5.EventAccountChanged, Record: eventRecord(resource.Account, acct)}); err != nil {
+		return err
+	}
+	return queueEventTo(ctx, q, own, xc5.Event{Type: xc5.EventNumberChanged, Record: eventRecord(resource.Number, num)})
 }
 
 // queueEvent writes ev, about the account with GUID acct, to the outbox
@@ -261,18 +298,88 @@ func queueEventTo(ctx context.Context, q execer, o owner, ev xc5.Event) error {
 		ev.ID = resource.NewGUID()
 	}
 	ev.At, ev.Account = time.Now().UTC(), o.username
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
 	now := time.Now().UnixMilli()
+	queue := strings.ToUpper(o.guid)
 	for _, h := range hooks {
+		body, err := json.Marshal(h.shown(ctx, q, ev))
+		if err != nil {
+			return err
+		}
+		next, err := queuedNext(ctx, q, h.guid, queue, now)
+		if err != nil {
+			return err
+		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO webhook_outbox (event, webhook, queue, body, created, next_try) VALUES (?, ?, ?, ?, ?, ?)`,
-			ev.ID, h, strings.ToUpper(o.guid), string(body), now, now); err != nil {
+			ev.ID, h.guid, queue, string(body), now, next); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// queuedNext is the next_try of a delivery queued now in the queue of
+// webhook hook: waiting behind the queue's oldest queued delivery
+// (webhook.go), or due now when there is none. On PostgreSQL that one is
+// locked until the write commits, so that its delivery, which makes the
+// next one due (promoteNext), waits for this one to be there to be seen;
+// one that leaves the queue meanwhile is passed over for the next.
+func queuedNext(ctx context.Context, q execer, hook, queue string, now int64) (int64, error) {
+	lock := ""
+	if _, pg := q.(boundExecer); pg {
+		lock = " FOR UPDATE"
+	}
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM webhook_outbox WHERE state = ? AND webhook = ? AND queue = ? ORDER BY id LIMIT 1`+lock,
+		xc5.DeliveryQueued, hook, queue).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return now, nil
+	case err != nil:
+		return 0, err
+	}
+	return waiting, nil
+}
+
+// hookTarget is a webhook an event goes to, with what it may be shown:
+// scope is "" for a webhook of an account with system API access, else
+// the account's path, the partition its API reads are confined to.
+type hookTarget struct {
+	guid  string
+	scope resource.Scope
+}
+
+// shown is ev as the webhook's account reads the same data through the
+// API: below system level, call and voicemail events name other
+// companies' accounts "another company" and a withheld caller
+// "anonymous" (resource.Outsiders, as api/partition.go and
+// api/voicemail.go do).
+func (h hookTarget) shown(ctx context.Context, q execer, ev xc5.Event) xc5.Event {
+	if h.scope == "" {
+		return ev
+	}
+	o := resource.NewOutsiders(ctx, txAccounts{q}, h.scope)
+	if ev.Call != nil {
+		ev.Call = o.RedactCDR(resource.Record{Values: ev.Call}).Values
+	}
+	if ev.Type == xc5.EventVoicemailNew && ev.Record != nil {
+		rec := make(map[string]any, len(ev.Record))
+		for k, v := range ev.Record {
+			if s, ok := v.(string); ok && (k == "from" || k == "to") && !o.Shown(s) {
+				v = resource.AnotherCompany
+			}
+			rec[k] = v
+		}
+		ev.Record = rec
+	}
+	return ev
+}
+
+// txAccounts reads accounts in the write's transaction for Outsiders
+// (resource.AccountGetter).
+type txAccounts struct{ q execer }
+
+func (t txAccounts) Get(ctx context.Context, scope resource.Scope, _ *resource.Resource, _, id string) (resource.Record, error) {
+	return account(ctx, t.q, scope, id)
 }
 
 // anyHooks reports whether the database has an enabled webhook at all:
@@ -287,26 +394,34 @@ func anyHooks(ctx context.Context, q execer) bool {
 
 // matchingHooks returns the enabled webhooks of the accounts on path (an
 // account and its ancestors) that take events of typ.
-func matchingHooks(ctx context.Context, q execer, path, typ string) ([]string, error) {
+func matchingHooks(ctx context.Context, q execer, path, typ string) ([]hookTarget, error) {
 	guids := strings.Split(strings.Trim(path, "/"), "/")
-	args := make([]any, len(guids))
-	for i, g := range guids {
-		args[i] = g
+	args := make([]any, 0, len(guids)+1)
+	args = append(args, resource.AccessSystem)
+	for _, g := range guids {
+		args = append(args, g)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT guid, events FROM webhooks WHERE enabled <> 0 AND account IN (?`+
-		strings.Repeat(", ?", len(guids)-1)+`) ORDER BY id`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT w.guid, w.events, a.path,
+			EXISTS (SELECT 1 FROM account_resources r WHERE r.account = a.guid AND r.name = 'api_access' AND r.value = ?)
+		FROM webhooks w JOIN accounts a ON a.guid = w.account
+		WHERE w.enabled <> 0 AND w.account IN (?`+strings.Repeat(", ?", len(guids)-1)+`) ORDER BY w.id`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []hookTarget
 	for rows.Next() {
-		var g, events string
-		if err := rows.Scan(&g, &events); err != nil {
+		var h hookTarget
+		var events, apath string
+		var system bool
+		if err := rows.Scan(&h.guid, &events, &apath, &system); err != nil {
 			return nil, err
 		}
+		if !system {
+			h.scope = resource.Scope(apath)
+		}
 		if resource.WantsEvent(events, typ) {
-			out = append(out, g)
+			out = append(out, h)
 		}
 	}
 	return out, rows.Err()

@@ -16,27 +16,61 @@ import (
 	"xc5"
 )
 
-// ClaimDeliveries implements xc5.WebhookOutbox.
+// Only the head of a queue is due: an event queued behind another of its
+// queue gets next_try = waiting (queueEventTo), and comes due when the
+// one before it is delivered or given up (promoteNext). So a claim reads
+// the due rows from the (state, next_try) index, and a dead receiver's
+// backlog, all waiting, costs it nothing.
+const waiting = int64(1) << 62
+
+// dueHeads selects the deliveries a claim may take now: due, not held,
+// of an enabled webhook, the oldest queued of their queue (checked again
+// for each: a row queued while its queue's head was being delivered on
+// another node may be due early), and no more per webhook than
+// xc5.WebhookInFlight with those already held (held: read from the due
+// index once, not per candidate from the webhook's whole queue). Arguments:
+// dueArgs.
+const dueHeads = `SELECT c.id FROM (
+		SELECT o.id, o.webhook, row_number() OVER (PARTITION BY o.webhook ORDER BY o.id) AS rn
+		FROM webhook_outbox o
+		WHERE o.state = ? AND o.next_try <= ? AND o.claimed_until < ?
+		AND EXISTS (SELECT 1 FROM webhooks w WHERE w.guid = o.webhook AND w.enabled <> 0)
+		AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.state = ? AND p.webhook = o.webhook AND p.queue = o.queue AND p.id < o.id)
+	) c
+	LEFT JOIN (SELECT b.webhook, count(*) AS n FROM webhook_outbox b
+		WHERE b.state = ? AND b.next_try <= ? AND b.claimed_until >= ? GROUP BY b.webhook) held ON held.webhook = c.webhook
+	WHERE c.rn + COALESCE(held.n, 0) <= ?`
+
+func dueArgs(now int64) []any {
+	q := xc5.DeliveryQueued
+	return []any{q, now, now, q, q, now, now, xc5.WebhookInFlight}
+}
+
+// ClaimDeliveries implements xc5.WebhookOutbox. It looks first, on a
+// reader, whether anything is due, and takes the writer only then: the
+// sender claims on every event queued and every poll.
 func (s *Store) ClaimDeliveries(ctx context.Context, node string, lease time.Duration, max int) ([]xc5.Delivery, error) {
 	if max <= 0 {
 		max = 1
+	}
+	var n int
+	if err := s.reader().QueryRowContext(ctx, `SELECT count(*) FROM (`+dueHeads+` LIMIT 1) x`, dueArgs(time.Now().UnixMilli())...).Scan(&n); err != nil {
+		return nil, storeErr(err)
+	}
+	if n == 0 {
+		return nil, nil
 	}
 	var out []xc5.Delivery
 	err := s.w.doRerunnable(ctx, func(ctx context.Context, q execer) error {
 		out = nil
 		now := time.Now().UnixMilli()
-		// heads: the oldest queued delivery of each webhook and account,
-		// found in one pass over the queued rows (a NOT EXISTS probe per
-		// queued row made a claim cost milliseconds per thousand queued).
-		rows, err := q.QueryContext(ctx, `WITH heads AS MATERIALIZED (SELECT min(id) AS id FROM webhook_outbox WHERE state = ? GROUP BY webhook, queue),
-			due AS MATERIALIZED (SELECT o.id FROM webhook_outbox o
-				WHERE o.id IN (SELECT id FROM heads) AND o.state = ? AND o.next_try <= ? AND o.claimed_until < ?
-				AND EXISTS (SELECT 1 FROM webhooks w WHERE w.guid = o.webhook AND w.enabled <> 0)
-				ORDER BY o.id LIMIT ?`+s.d.skipLocked+`)
+		// The CTE is run once (see ClaimMail).
+		args := append(dueArgs(now), max, node, now+lease.Milliseconds(), xc5.DeliveryQueued, now)
+		rows, err := q.QueryContext(ctx, `WITH due AS MATERIALIZED (SELECT id FROM webhook_outbox WHERE id IN (`+dueHeads+`)
+				ORDER BY id LIMIT ?`+s.d.skipLocked+`)
 			UPDATE webhook_outbox SET claimed_by = ?, claimed_until = ?
 			WHERE id IN (SELECT id FROM due) AND state = ? AND claimed_until < ?
-			RETURNING id, event, webhook, body, attempts, created`,
-			xc5.DeliveryQueued, xc5.DeliveryQueued, now, now, max, node, now+lease.Milliseconds(), xc5.DeliveryQueued, now)
+			RETURNING id, event, webhook, body, attempts, created`, args...)
 		if err != nil {
 			return err
 		}
@@ -59,6 +93,15 @@ func (s *Store) ClaimDeliveries(ctx context.Context, node string, lease time.Dur
 		return hookTargets(ctx, q, out)
 	})
 	return out, err
+}
+
+// promoteNext makes the next delivery of the queue of delivery id due,
+// once id has left the queued state.
+func promoteNext(ctx context.Context, q execer, id int64) error {
+	_, err := q.ExecContext(ctx, `UPDATE webhook_outbox SET next_try = ? WHERE next_try = ? AND id = (SELECT min(p.id) FROM webhook_outbox p
+		JOIN webhook_outbox d ON p.webhook = d.webhook AND p.queue = d.queue WHERE d.id = ? AND p.state = ?)`,
+		time.Now().UnixMilli(), waiting, id, xc5.DeliveryQueued)
+	return err
 }
 
 // hookTargets fills in each delivery's URL and secret, read as they are
@@ -91,6 +134,9 @@ func (s *Store) Delivered(ctx context.Context, id int64, node string) error {
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // already marked: Delivered is idempotent
 		}
+		if err := promoteNext(ctx, q, id); err != nil {
+			return err
+		}
 		_, err = q.ExecContext(ctx, `UPDATE webhooks SET last_success = ?, last_error = '' WHERE guid = (SELECT webhook FROM webhook_outbox WHERE id = ?)`,
 			now.UTC().Format(time.RFC3339), id)
 		return err
@@ -117,8 +163,30 @@ func (s *Store) DeliveryFailed(ctx context.Context, id int64, node, why string, 
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return conflictOr(err, "delivery %d is not held by %s", id, node)
 		}
+		if final {
+			if err := promoteNext(ctx, q, id); err != nil {
+				return err
+			}
+		}
 		_, err = q.ExecContext(ctx, `UPDATE webhooks SET last_error = ? WHERE guid = (SELECT webhook FROM webhook_outbox WHERE id = ?)`, why, id)
 		return err
+	})
+}
+
+// ReleaseDeliveries implements xc5.WebhookOutbox. A delivery another
+// node holds, or one already recorded, is left alone.
+func (s *Store) ReleaseDeliveries(ctx context.Context, ids []int64, node string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		for _, id := range ids {
+			if _, err := q.ExecContext(ctx, `UPDATE webhook_outbox SET claimed_by = '', claimed_until = 0 WHERE id = ? AND claimed_by = ? AND state = ?`,
+				id, node, xc5.DeliveryQueued); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

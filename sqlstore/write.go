@@ -11,6 +11,7 @@ import (
 
 	"xc5"
 	"xc5/resource"
+	"xc5/secret"
 )
 
 // Put implements resource.Store.
@@ -61,8 +62,33 @@ func (s *Store) put(ctx context.Context, scope resource.Scope, r *resource.Resou
 		return resource.Record{}, false, invalid("%s is read-only", r.Name)
 	case resource.Prompt:
 		return s.putSimple(ctx, scope, r, parent, id, in, mode, groupAccessFor(parent))
+	case resource.Webhook:
+		return s.putWebhook(ctx, scope, parent, id, in, mode)
 	}
 	return s.putSimple(ctx, scope, r, parent, id, in, mode, nil)
+}
+
+// putWebhook is putSimple for a webhook: one created without a secret
+// gets a generated one, shown once in the creation's answer (as an
+// account's generated password is), so that no webhook signs with the
+// empty key.
+func (s *Store) putWebhook(ctx context.Context, scope resource.Scope, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
+	if in.Has("secret") && in.String("secret") == "" {
+		return resource.Record{}, false, invalid("secret must not be empty: leave it out to have one generated")
+	}
+	generated := ""
+	extra := func(context.Context, execer) (map[string]any, error) {
+		if in.Has("secret") {
+			return nil, nil
+		}
+		generated = secret.Generate()
+		return map[string]any{"secret": generated}, nil
+	}
+	rec, created, err := s.putSimple(ctx, scope, resource.Webhook, parent, id, in, mode, extra)
+	if err == nil && created && generated != "" {
+		rec.Values["secret"] = generated
+	}
+	return rec, created, err
 }
 
 // putSimple is the generic PUT/PATCH: find the record, then update it or

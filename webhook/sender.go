@@ -63,8 +63,9 @@ type Sender struct {
 	inflight atomic.Int64   // POSTs under way
 	wg       sync.WaitGroup // on them: Run waits for them to end
 
-	mu      sync.Mutex
-	failing bool // the outbox could not be read; logged once per episode
+	mu        sync.Mutex
+	failing   bool    // the outbox could not be read; logged once per episode
+	abandoned []int64 // deliveries whose POST a shutdown cut short
 }
 
 // NewSender checks cfg and returns a sender.
@@ -116,7 +117,7 @@ func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
 			if err != nil {
 				return err
 			}
-			if a := ap.Addr().Unmap(); !public(a) {
+			if a := ap.Addr().Unmap(); !xc5.PublicAddr(a) {
 				return fmt.Errorf("webhook: %s is not a public address (xc5 serve --webhook-private allows it)", a)
 			}
 			return nil
@@ -127,23 +128,6 @@ func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// public reports whether a is a global unicast address outside the
-// private, shared (CGNAT) and documentation ranges.
-func public(a netip.Addr) bool {
-	if !a.IsGlobalUnicast() || a.IsPrivate() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(a) {
-			return false
-		}
-	}
-	return true
-}
-
-var nonPublic = []netip.Prefix{netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("64:ff9b:1::/48")}
-
 // Kick wakes the sender to look at the outbox now; it never blocks.
 func (s *Sender) Kick() {
 	select {
@@ -153,9 +137,13 @@ func (s *Sender) Kick() {
 }
 
 // Run delivers events until ctx ends, and returns once its POSTs have.
+// The deliveries it was sending are given back to the outbox, so that
+// another node (or this one restarted) sends them at once rather than
+// when their lease ends.
 func (s *Sender) Run(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
+	defer s.release()
 	defer s.wg.Wait()
 	for {
 		s.drain(ctx)
@@ -165,6 +153,22 @@ func (s *Sender) Run(ctx context.Context) {
 		case <-s.kick:
 		case <-t.C:
 		}
+	}
+}
+
+// release gives back the deliveries a shutdown cut short.
+func (s *Sender) release() {
+	s.mu.Lock()
+	ids := s.abandoned
+	s.abandoned = nil
+	s.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.cfg.Outbox.ReleaseDeliveries(ctx, ids, s.cfg.Node); err != nil {
+		s.log.Warn("webhook: cannot give back the deliveries cut short; they go when their lease ends", "n", len(ids), "err", err)
 	}
 }
 
@@ -216,7 +220,10 @@ func (s *Sender) noteOutbox(err error) {
 func (s *Sender) deliver(ctx context.Context, d xc5.Delivery) {
 	err := s.post(ctx, d)
 	if ctx.Err() != nil {
-		return // shutting down: the lease ends and the event is claimed again
+		s.mu.Lock() // shutting down: given back by Run (release)
+		s.abandoned = append(s.abandoned, d.ID)
+		s.mu.Unlock()
+		return
 	}
 	if err == nil {
 		if err := s.cfg.Outbox.Delivered(ctx, d.ID, s.cfg.Node); err != nil {

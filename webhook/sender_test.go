@@ -251,9 +251,9 @@ func TestHangingReceiverDoesNotBlockWrites(t *testing.T) {
 		for i := range 5 {
 			put(t, s, resource.Number, "h.wh", resource.Input{"number": fmt.Sprintf("649550031%d", i)})
 		}
-		ok := newReceiver(t, "")
+		ok := newReceiver(t, "k-ok")
 		account(t, s, "g.wh", "")
-		put(t, s, resource.Webhook, "g.wh", resource.Input{"url": ok.srv.URL})
+		put(t, s, resource.Webhook, "g.wh", resource.Input{"url": ok.srv.URL, "secret": "k-ok"})
 		put(t, s, resource.Number, "g.wh", resource.Input{"number": "6495500400"})
 		until(t, func() bool { return len(ok.got()) == 1 }, "the other receiver's event")
 	})
@@ -272,11 +272,11 @@ func TestTwoNodesDeliverOnce(t *testing.T) {
 			}
 			other := be.Open(t)
 			defer other.Close()
-			r := newReceiver(t, "")
+			r := newReceiver(t, "k-r")
 			account(t, s, "t.wh", "")
 			account(t, s, "t2.wh", "")
 			for _, a := range []string{"t.wh", "t2.wh"} {
-				put(t, s, resource.Webhook, a, resource.Input{"url": r.srv.URL})
+				put(t, s, resource.Webhook, a, resource.Input{"url": r.srv.URL, "secret": "k-r"})
 			}
 			want := map[string][]string{"t.wh": numberList(15, 400), "t2.wh": numberList(15, 500)}
 			for i := range 15 {
@@ -304,9 +304,9 @@ func TestTwoNodesDeliverOnce(t *testing.T) {
 // reach a loopback receiver, and the webhook says why.
 func TestPrivateAddressRefused(t *testing.T) {
 	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
-		r := newReceiver(t, "")
+		r := newReceiver(t, "k-r")
 		account(t, s, "p.wh", "")
-		h := put(t, s, resource.Webhook, "p.wh", resource.Input{"url": r.srv.URL})
+		h := put(t, s, resource.Webhook, "p.wh", resource.Input{"url": r.srv.URL, "secret": "k-r"})
 		snd, err := webhook.NewSender(webhook.Config{Outbox: s, Node: "n1", Poll: 20 * time.Millisecond, Backoff: time.Hour})
 		if err != nil {
 			t.Fatal(err)

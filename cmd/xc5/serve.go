@@ -57,6 +57,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	metricsAddr := fs.String("metrics", "", "private address serving /metrics without credentials, /healthz and /readyz (for a scraper and probes)")
 	cdrDays := fs.Int("cdr-retention", 400, "days of call detail records to keep (older ones are purged hourly); 0 keeps them forever")
 	hookPrivate := fs.Bool("webhook-private", false, "let webhooks POST to loopback, private and link-local addresses (refused by default, so that a company's webhook cannot reach the provider's own network)")
+	hookBackoff := fs.Duration("webhook-backoff", 0, "for tests and drills only: the wait after a webhook POST's first failure, at most four times it after later ones, and the outbox's poll (0: 5s doubling to 10m, poll 2s)")
 	auditDays := fs.Int("audit-retention", 90, "days of the API's audit trail (and of done webhook deliveries) to keep, purged hourly; 0 keeps them forever")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -141,7 +142,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := startMail(ctx, mo, store, nodeName(), log); err != nil {
 		return err
 	}
-	if err := startWebhooks(ctx, store, nodeName(), *hookPrivate, log); err != nil {
+	if err := startWebhooks(ctx, store, nodeName(), *hookPrivate, *hookBackoff, log); err != nil {
 		return err
 	}
 
@@ -241,7 +242,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	// guessed at one counts at the other (docs/portal.md).
 	logins := loginLimiter(store, *dbURL)
 	apiSrv := api.New(store, api.Options{Logger: log, SessionKey: derive(skey, "session"), View: view, Auth: authOptions(store, *dbURL, logins),
-		ViewReads: true, Fresh: store.Fresh, Metrics: met.Handler(), Health: probes, Observe: met.Observe})
+		ViewReads: true, Fresh: store.Fresh, Metrics: met.Handler(), Health: probes, Observe: met.Observe, WebhookPrivate: *hookPrivate})
 	met.SetAPI(apiSrv)
 	if *metricsAddr != "" {
 		stop, err := serveMetrics(*metricsAddr, metrics.Mux(met, probes), log)

@@ -3,22 +3,20 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 	"time"
 
 	"xc5/sqlstore"
 	"xc5/webhook"
 )
 
-// startWebhooks runs the webhook outbox's sender until ctx ends.
-// XC5_WEBHOOK_BACKOFF (a Go duration) shortens the first retry's wait,
-// for tests of a receiver that is down.
-func startWebhooks(ctx context.Context, store *sqlstore.Store, node string, allowPrivate bool, log *slog.Logger) error {
+// startWebhooks runs the webhook outbox's sender until ctx ends. A
+// non-zero backoff (--webhook-backoff, for tests and drills of a receiver
+// that is down) replaces the first retry's wait, caps the back-off at four
+// times it and polls that often.
+func startWebhooks(ctx context.Context, store *sqlstore.Store, node string, allowPrivate bool, backoff time.Duration, log *slog.Logger) error {
 	cfg := webhook.Config{Outbox: store, Node: node, Log: log, AllowPrivate: allowPrivate}
-	if v := os.Getenv("XC5_WEBHOOK_BACKOFF"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			cfg.Backoff, cfg.MaxBackoff, cfg.Poll = d, 4*d, d
-		}
+	if backoff > 0 {
+		cfg.Backoff, cfg.MaxBackoff, cfg.Poll = backoff, 4*backoff, backoff
 	}
 	s, err := webhook.NewSender(cfg)
 	if err != nil {

@@ -55,8 +55,8 @@ func TestWebhookDownKilledRestarted(t *testing.T) {
 	defer rcv.Close()
 
 	dir := t.TempDir()
-	env := []string{"XC5_ADMIN_PASSWORD=" + pw, "XC5_WEBHOOK_BACKOFF=50ms"}
-	args := []string{"--data", dir, "--sip", "127.0.0.1:0", "--webhook-private"} // the receiver is on loopback
+	env := []string{"XC5_ADMIN_PASSWORD=" + pw}
+	args := []string{"--data", dir, "--sip", "127.0.0.1:0", "--webhook-private", "--webhook-backoff", "50ms"} // the receiver is on loopback
 	s := startServe(t, args, env...)
 	for _, r := range [][2]string{
 		{"/api-sys/account/", `{"username":"hooked.test"}`},
