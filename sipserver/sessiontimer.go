@@ -17,8 +17,11 @@ import (
 // not refreshed in time: a phone or carrier that vanished without a BYE
 // no longer holds its accounts' concurrent_limit until MaxCallDuration.
 // The refresher is the caller (refresher=uac) unless it asked xc5 to
-// refresh (refresher=uas): xc5 then sends it an UPDATE at half the
-// interval, and a refresh that fails (no answer, 481, 408) ends the call.
+// refresh (refresher=uas) or does not support timers itself (its
+// Session-Expires put in by a proxy on its path, no Supported: timer:
+// RFC 4028 §9, the 2xx then names xc5 the refresher and has no
+// Require: timer): xc5 then sends it an UPDATE at half the interval,
+// and a refresh that fails (no answer, 481, 408) ends the call.
 // Any re-INVITE or UPDATE in the call refreshes the session.
 //
 // The callee's side likewise: xc5's INVITE to a phone or carrier offers
@@ -29,9 +32,10 @@ import (
 
 // sessionTimer is the session timer of one answered call.
 type sessionTimer struct {
-	interval time.Duration
-	byXC5    bool // xc5 refreshes
-	end      *end // the end the session is with
+	interval  time.Duration
+	byXC5     bool // xc5 refreshes
+	supported bool // the caller supports timers (Require: timer in the 2xx)
+	end       *end // the end the session is with
 
 	mu    sync.Mutex
 	last  time.Time // the last refresh
@@ -56,21 +60,21 @@ func (c *call) sessionExpires() *sessionTimer {
 	if h == nil && !supported {
 		return nil
 	}
-	st := &sessionTimer{interval: cfg.SessionExpires, end: c.caller}
+	st := &sessionTimer{interval: cfg.SessionExpires, end: c.caller, supported: supported, byXC5: !supported}
 	if h != nil {
 		v, params, _ := strings.Cut(h.Value(), ";")
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
 			st.interval = time.Duration(n) * time.Second
 		}
-		st.byXC5 = strings.Contains(strings.ToLower(strings.ReplaceAll(params, " ", "")), "refresher=uas")
+		st.byXC5 = st.byXC5 || strings.Contains(strings.ToLower(strings.ReplaceAll(params, " ", "")), "refresher=uas")
 	}
 	st.interval = max(st.interval, cfg.MinSE)
 	return st
 }
 
 // sessionHeaders adds the session's Session-Expires (and Require: timer
-// when the caller supports timers) to the caller's 2xx and starts the
-// session: the timer is kept on the call.
+// when the caller supports timers) to the caller's 2xx and keeps the
+// session's timer on the call (startSession runs it).
 func (c *call) sessionHeaders(res *sip.Response) {
 	st := c.sessionExpires()
 	if st == nil {
@@ -81,7 +85,9 @@ func (c *call) sessionHeaders(res *sip.Response) {
 		refresher = "uas"
 	}
 	res.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.interval)+";refresher="+refresher))
-	res.AppendHeader(sip.NewHeader("Require", "timer"))
+	if st.supported {
+		res.AppendHeader(sip.NewHeader("Require", "timer"))
+	}
 	st.last = time.Now()
 	c.mu.Lock()
 	if c.session == nil {
