@@ -34,3 +34,27 @@ func TestSessionTimerUnsupportedCaller(t *testing.T) {
 	out.hangup()
 	x.idle()
 }
+
+// TestSessionIntervalTooSmall: RFC 4028 §9: a caller that supports
+// timers and asks for less than Min-SE gets 422 with Min-SE (it retries
+// with at least that); one whose Session-Expires a proxy put in (no
+// Supported: timer) gets its call with the interval raised, as a proxy
+// would raise it (§8.1).
+func TestSessionIntervalTooSmall(t *testing.T) {
+	x := newPBX(t, Config{}) // MinSE: 90 s
+	rec := x.phone(reception, password, "UDP")
+	sal := x.phone(sales, salesPassword, "UDP")
+	sal.behave(func(in *inbound) { in.answer() })
+	res := rec.dial("608", sip.NewHeader("Supported", "timer"), sip.NewHeader("Session-Expires", "30")).result(5 * time.Second)
+	if h := res.GetHeader("Min-SE"); res.StatusCode != 422 || h == nil || h.Value() != "90" {
+		t.Errorf("Session-Expires 30 with Supported: timer: %d %s, Min-SE %v; want 422 with Min-SE 90", res.StatusCode, res.Reason, h)
+	}
+	x.idle()
+	out := rec.dial("608", sip.NewHeader("Session-Expires", "30"))
+	res = out.answered(5 * time.Second)
+	if h := res.GetHeader("Session-Expires"); h == nil || h.Value() != "90;refresher=uas" {
+		t.Errorf("Session-Expires 30 without Supported: timer: %v, want 90;refresher=uas", h)
+	}
+	out.hangup()
+	x.idle()
+}
