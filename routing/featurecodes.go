@@ -56,6 +56,7 @@ var settingCodes = []struct {
 func (w *walker) settingCode(a *Account, chain []*Account, code string) (Outcome, bool) {
 	for _, s := range settingCodes {
 		rest, ok := strings.CutPrefix(code, s.code)
+		rest = strings.TrimSpace(rest) // "*52 ": bare *52, not a blank destination
 		if !ok || (rest != "" && !s.dest) {
 			continue
 		}

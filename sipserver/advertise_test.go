@@ -1,6 +1,7 @@
 package sipserver
 
 import (
+	"context"
 	"net"
 	"strconv"
 	"sync"
@@ -78,7 +79,12 @@ func TestAdvertisedAddress(t *testing.T) {
 	port, _ := strconv.Atoi(p)
 	x := newPBX(t, Config{Host: host, Port: port})
 	forwardTo(x.srv.addr)
-	rec := x.phone(reception, password, "UDP")
+	// The caller reaches xc5 through the forward for everything, as
+	// through a real NAT: the forward's own socket is then the one
+	// source of all its requests, which xc5 checks in-dialog requests
+	// against (dialog.go fromEnd).
+	rec := newUAPhone(t, public, "UDP", reception, password)
+	rec.register()
 	sal := x.phone(sales, salesPassword, "UDP")
 
 	out := rec.dial("608")
@@ -102,8 +108,18 @@ func TestAdvertisedAddress(t *testing.T) {
 	if !sal.saw("ACK", 2*time.Second) {
 		t.Fatal("the caller's ACK, sent to the advertised address, did not reach sales")
 	}
-	if err := out.hangup(); err != nil {
-		t.Fatalf("caller BYE to the advertised address: %v", err)
+	// The BYE is built by hand so that it leaves from the phone's one
+	// socket (sipgo's dialog BYE opens a socket of its own toward an
+	// address it has not sent to before; a real phone does not).
+	bye := sip.NewRequest(sip.BYE, res.Contact().Address)
+	bye.AppendHeader(out.dlg.InviteRequest.From())
+	bye.AppendHeader(res.To())
+	bye.AppendHeader(out.dlg.InviteRequest.CallID())
+	bye.AppendHeader(&sip.CSeqHeader{SeqNo: out.dlg.InviteRequest.CSeq().SeqNo + 1, MethodName: sip.BYE})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if r, err := rec.client.Do(ctx, bye); err != nil || r.StatusCode != 200 {
+		t.Fatalf("caller BYE to the advertised address: %v %v", r, err)
 	}
 	if !sal.saw("BYE", 2*time.Second) {
 		t.Fatal("the caller's BYE did not reach sales")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,11 @@ const (
 	lampEndedKept = 30 * time.Second
 	// lampFanout bounds the NOTIFYs one state change has in flight.
 	lampFanout = 256
+	// maxLampDialogs bounds the dialogs one document shows (ringing ones
+	// first, then the most recent): a main line with hundreds of calls
+	// would otherwise make a NOTIFY too large for UDP (64 KiB), and a
+	// lamp has only a few states to show anyway.
+	maxLampDialogs = 32
 )
 
 // Dialog states and directions of RFC 4235.
@@ -50,14 +56,12 @@ const (
 // lampDialog is one call of a line as its watchers see it.
 type lampDialog struct {
 	id        string // the call's Call-ID: one dialog element a call
-	callID    string // the caller's dialog with xc5 (what a Replaces names)
-	localTag  string
-	remoteTag string
 	direction string
 	state     string
 	local     string // the line, as a SIP URI
 	remote    string // the other party, as a SIP URI
 	pickup    string // while ringing: the URI that picks the call up (**EXT)
+	seq       uint64 // the change that set it (the most recent shown first)
 	ended     uint64 // the change that terminated it; 0 while it lasts
 	endedAt   time.Time
 }
@@ -111,6 +115,7 @@ func (lb *lampBoard) set(acct string, d lampDialog, now time.Time) bool {
 			delete(lb.calls, d.id)
 		}
 	} else {
+		d.seq = lb.seq
 		line.dialogs[d.id] = &d
 		if lb.calls[d.id] == nil {
 			lb.calls[d.id] = map[string]struct{}{}
@@ -185,6 +190,10 @@ func (b *b2bua) subscribeLamp(req *sip.Request, tx sip.ServerTransaction, subscr
 		b.s.respond(tx, req, sip.StatusForbidden, "Forbidden")
 		return
 	}
+	if !accepts(req, dialogType) {
+		b.s.respond(tx, req, sip.StatusNotAcceptable, "Not Acceptable", sip.NewHeader("Accept", dialogType))
+		return
+	}
 	line := b.lampTarget(by, req.To().Address)
 	switch {
 	case line == nil:
@@ -205,6 +214,24 @@ func (b *b2bua) subscribeLamp(req *sip.Request, tx sip.ServerTransaction, subscr
 		}
 	}
 	go b.notifySub(sub, expires == 0)
+}
+
+// accepts reports whether a request's Accept headers (none: the event
+// package's default, RFC 6665 §4.2.1.1) allow body type ctype.
+func accepts(req *sip.Request, ctype string) bool {
+	major, _, _ := strings.Cut(ctype, "/")
+	found := false
+	for _, h := range req.GetHeaders("Accept") {
+		found = true
+		for _, t := range strings.Split(h.Value(), ",") {
+			t, _, _ = strings.Cut(t, ";")
+			switch t = strings.ToLower(strings.TrimSpace(t)); t {
+			case ctype, "*/*", major + "/*":
+				return true
+			}
+		}
+	}
+	return !found
 }
 
 // lampTarget resolves the line a SUBSCRIBE names: an extension of the
@@ -231,6 +258,33 @@ func (b *b2bua) lampTarget(by *routing.Account, to sip.Uri) *routing.Account {
 	return b.view.Account(user + "@" + domain)
 }
 
+// lampAllowed reports whether a subscription's subscriber may still
+// watch its line: both accounts exist, in the same company. An account
+// deleted or moved to another company (an employee who left) stops
+// learning the line's calls at once, not when its subscription expires.
+func (b *b2bua) lampAllowed(s *mwiSub) bool {
+	by, line := b.view.Account(s.owner), b.view.Account(s.acct)
+	return by != nil && line != nil && b.view.SameCompany(by, line)
+}
+
+// lampAccountsChanged ends, after a change of accounts (the view already
+// applied it: it hears the store's changes first), the busy-lamp
+// subscriptions whose subscriber may no longer watch their line.
+func (b *b2bua) lampAccountsChanged() {
+	b.lamps.mu.Lock()
+	var gone []*mwiSub
+	for _, s := range b.lamps.subs {
+		if !b.lampAllowed(s) {
+			gone = append(gone, s)
+		}
+	}
+	b.lamps.mu.Unlock()
+	for _, s := range gone {
+		b.lamps.remove(s)
+		b.notifyLamp(s, true, true)
+	}
+}
+
 // Lamps reports this node's busy-lamp (dialog) subscriptions.
 func (s *Server) Lamps() int {
 	s.mu.RLock()
@@ -246,17 +300,26 @@ func (s *Server) Lamps() int {
 // dialog-info document as the line is now. A NOTIFY whose state a later
 // one already carried is not sent, so that watchers see the changes of
 // a line in order even when changes come faster than NOTIFYs.
-func (b *b2bua) notifyLamp(s *mwiSub, terminated bool) {
+//
+// force sends it even so: the first NOTIFY, and the one RFC 6665
+// §4.2.1.2 requires on every refresh. A subscription whose subscriber
+// may no longer watch the line (see lampAllowed) is ended instead, with
+// no dialogs in its last document.
+func (b *b2bua) notifyLamp(s *mwiSub, terminated, force bool) {
 	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
 	defer cancel()
 	s.mu.Lock()
 	seq, dialogs := b.board.snapshot(s.acct, s.sent)
-	if !terminated && s.version > 0 && seq <= s.sent {
+	if !b.lampAllowed(s) {
+		b.lamps.remove(s)
+		terminated, dialogs = true, nil
+	}
+	if !terminated && !force && s.version > 0 && seq <= s.sent {
 		s.mu.Unlock()
 		return
 	}
 	entity := sip.Uri{Scheme: "sip", User: s.local.User, Host: s.local.Host}
-	body := dialogInfo(s.version, entity.String(), dialogs)
+	body := dialogInfo(s.version, entity.String(), dialogs, b.lampBudget(s))
 	s.version++
 	s.sent = max(s.sent, seq)
 	gone := b.notifyHeld(ctx, s, terminated, body)
@@ -278,7 +341,7 @@ func (b *b2bua) lampChanged(acct string) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			b.notifyLamp(s, false)
+			b.notifyLamp(s, false, false)
 		}()
 	}
 }
@@ -288,32 +351,50 @@ func (b *b2bua) setLamp(a *routing.Account, d lampDialog) {
 	if a == nil {
 		return
 	}
-	d.local = "sip:" + a.Username
+	d.local = partyURI(a.Username, b.host)
 	if b.board.set(a.GUID, d, b.s.cfg.Now()) {
 		go b.lampChanged(a.GUID)
 	}
 }
 
-// lampDialogOf is the dialog element of call c on a line.
-func (c *call) lampDialogOf(direction, state string) lampDialog {
-	xc5Tag := strings.TrimPrefix(c.caller.key, c.id+"\x00")
-	callerTag, _ := c.req.From().Params.Get("tag")
-	host := c.b.host
-	d := lampDialog{id: c.id, callID: c.id, direction: direction, state: state}
+// lampDialogOf is the dialog element of call c on a line: for the
+// caller's line the party it dialed, for a called line the caller as
+// presented, or anonymous when the caller is an account of another
+// company (whose usernames the line's company does not see: as
+// resource.Outsiders hides them from the API). The dialog's Call-ID and
+// tags are not shown: a pickup dials the target (**EXT), and the IDs
+// would only help a watcher act in a call that is not its own.
+func (c *call) lampDialogOf(line *routing.Account, direction, state string) lampDialog {
+	d := lampDialog{id: c.id, direction: direction, state: state}
 	if direction == lampInitiator {
-		d.localTag, d.remoteTag = callerTag, xc5Tag
-		d.remote = "sip:" + c.dialed + "@" + host
-	} else {
-		d.localTag, d.remoteTag = xc5Tag, callerTag
-		d.remote = "sip:" + c.presented() + "@" + host
+		d.remote = partyURI(c.dialed, c.b.host)
+		return d
 	}
+	who := c.presented()
+	if c.who.acct != nil && line != nil && !c.b.view.SameCompany(c.who.acct, line) {
+		who = "anonymous"
+	}
+	d.remote = partyURI(who, c.b.host)
 	return d
+}
+
+// partyURI is a party as a SIP URI: a username (user@domain) as it is,
+// a number or extension at xc5's host; anonymous as RFC 3323 writes it.
+func partyURI(who, host string) string {
+	switch {
+	case who == "" || who == "anonymous":
+		return "sip:anonymous@anonymous.invalid"
+	case strings.Contains(who, "@"):
+		user, domain, _ := strings.Cut(who, "@")
+		return (&sip.Uri{Scheme: "sip", User: user, Host: domain}).String()
+	}
+	return (&sip.Uri{Scheme: "sip", User: who, Host: host}).String()
 }
 
 // lampCalling shows a new call on its caller's line.
 func (c *call) lampCalling() {
 	if c.who.acct != nil {
-		c.b.setLamp(c.who.acct, c.lampDialogOf(lampInitiator, lampTrying))
+		c.b.setLamp(c.who.acct, c.lampDialogOf(c.who.acct, lampInitiator, lampTrying))
 	}
 }
 
@@ -321,14 +402,14 @@ func (c *call) lampCalling() {
 // directed pickup code (**EXT) as the target a BLF key's press dials.
 func (c *call) lampRinging(rg *ringing) {
 	for _, a := range rg.accounts {
-		d := c.lampDialogOf(lampRecipient, lampEarly)
+		d := c.lampDialogOf(a, lampRecipient, lampEarly)
 		if ext := c.b.view.ExtensionOf(a); ext != "" {
 			d.pickup = "sip:**" + ext + "@" + c.b.host
 		}
 		c.b.setLamp(a, d)
 	}
 	if c.who.acct != nil {
-		c.b.setLamp(c.who.acct, c.lampDialogOf(lampInitiator, lampEarly))
+		c.b.setLamp(c.who.acct, c.lampDialogOf(c.who.acct, lampInitiator, lampEarly))
 	}
 }
 
@@ -348,10 +429,10 @@ func (c *call) lampRingOver(rg *ringing) {
 // lampAnswered shows the answer on the answering line and the caller's.
 func (c *call) lampAnswered(win *end) {
 	if win != nil && win.acct != nil {
-		c.b.setLamp(win.acct, c.lampDialogOf(lampRecipient, lampConfirmed))
+		c.b.setLamp(win.acct, c.lampDialogOf(win.acct, lampRecipient, lampConfirmed))
 	}
 	if c.who.acct != nil {
-		c.b.setLamp(c.who.acct, c.lampDialogOf(lampInitiator, lampConfirmed))
+		c.b.setLamp(c.who.acct, c.lampDialogOf(c.who.acct, lampInitiator, lampConfirmed))
 	}
 }
 
@@ -365,27 +446,65 @@ func (b *b2bua) lampEnded(id string) {
 }
 
 // dialogInfo is the RFC 4235 document of a line: state full, its
-// dialogs with the Call-ID and tags phones use to pick a ringing call up,
-// the other party, and while ringing the URI that picks it up.
-func dialogInfo(version int, entity string, dialogs []lampDialog) []byte {
+// dialogs with the other party and, while ringing, the URI that picks
+// the call up. The dialog elements carry no call-id or tags (optional
+// in RFC 4235): see lampDialogOf. It shows at most maxLampDialogs, and
+// with budget > 0 only what fits in budget bytes: ringing ones first,
+// then the most recent (lampShown).
+func dialogInfo(version int, entity string, dialogs []lampDialog, budget int) []byte {
+	const end = "</dialog-info>\n"
 	var w bytes.Buffer
 	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	w.WriteString(`<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="` + strconv.Itoa(version) +
 		`" state="full" entity="` + esc(entity) + `">` + "\n")
-	for _, d := range dialogs {
-		w.WriteString(`<dialog id="` + esc(d.id) + `" call-id="` + esc(d.callID) + `" local-tag="` + esc(d.localTag) +
-			`" remote-tag="` + esc(d.remoteTag) + `" direction="` + d.direction + `">`)
-		w.WriteString(`<state>` + d.state + `</state>`)
-		w.WriteString(`<local><identity>` + esc(d.local) + `</identity>`)
+	var el bytes.Buffer // one dialog element, onto w if it fits
+	for _, d := range lampShown(dialogs) {
+		el.Reset()
+		el.WriteString(`<dialog id="` + esc(d.id) + `" direction="` + d.direction + `">`)
+		el.WriteString(`<state>` + d.state + `</state>`)
+		el.WriteString(`<local><identity>` + esc(d.local) + `</identity>`)
 		if d.pickup != "" && d.ended == 0 {
-			w.WriteString(`<target uri="` + esc(d.pickup) + `"/>`)
+			el.WriteString(`<target uri="` + esc(d.pickup) + `"/>`)
 		}
-		w.WriteString(`</local>`)
-		w.WriteString(`<remote><identity>` + esc(d.remote) + `</identity><target uri="` + esc(d.remote) + `"/></remote>`)
-		w.WriteString("</dialog>\n")
+		el.WriteString(`</local>`)
+		el.WriteString(`<remote><identity>` + esc(d.remote) + `</identity><target uri="` + esc(d.remote) + `"/></remote>`)
+		el.WriteString("</dialog>\n")
+		if budget > 0 && w.Len()+el.Len()+len(end) > budget {
+			break
+		}
+		w.Write(el.Bytes())
 	}
-	w.WriteString("</dialog-info>\n")
+	w.WriteString(end)
 	return w.Bytes()
+}
+
+// lampShown is the dialogs a document may show, in the order it adds
+// them: the ringing ones first (what a BLF key picks up), then the most
+// recent change first; at most maxLampDialogs.
+func lampShown(dialogs []lampDialog) []lampDialog {
+	sort.SliceStable(dialogs, func(i, j int) bool {
+		ei, ej := dialogs[i].state == lampEarly && dialogs[i].ended == 0, dialogs[j].state == lampEarly && dialogs[j].ended == 0
+		if ei != ej {
+			return ei
+		}
+		return dialogs[i].seq > dialogs[j].seq
+	})
+	return dialogs[:min(len(dialogs), maxLampDialogs)]
+}
+
+// lampBudget is the size a subscription's dialog-info document may
+// have: over UDP what leaves its NOTIFY in one datagram (sipgo refuses
+// UDP messages above sip.UDPMTUSize-200, the 1300 bytes of RFC 3261
+// §18.1.1), its headers estimated from their variable parts; no bound
+// (0) over TCP and TLS.
+func (b *b2bua) lampBudget(s *mwiSub) int {
+	if !strings.EqualFold(s.transport, "udp") {
+		return 0
+	}
+	const fixed = 520 // header names, Via, CSeq, Event, Contact, lengths...
+	vary := len(s.local.String()) + len(s.remote.String()) + len(s.target.String()) + len(s.callID) +
+		len(s.localTag) + len(s.remoteTag) + len(b.host)
+	return max(sip.UDPMTUSize-200-fixed-vary, 300)
 }
 
 // esc escapes text for XML attribute values and content.

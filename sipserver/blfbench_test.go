@@ -90,7 +90,7 @@ func TestLampFanout(t *testing.T) {
 		a := view.Account(users[line])
 		id := fmt.Sprintf("bench-%d", c)
 		t0 := time.Now()
-		b.setLamp(a, lampDialog{id: id, callID: id, direction: lampRecipient, state: lampEarly, remote: "sip:6421555000@x"})
+		b.setLamp(a, lampDialog{id: id, direction: lampRecipient, state: lampEarly, remote: "sip:6421555000@x"})
 		var worst time.Duration
 		for k := line; k < n; k += lines {
 			nt, ok := phones[k].await(`id="`+id+`"`, 5*time.Second)

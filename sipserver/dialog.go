@@ -3,6 +3,8 @@ package sipserver
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -51,14 +53,79 @@ func (b *b2bua) register(e *end) {
 	b.mu.Unlock()
 }
 
+// lookup finds the end whose dialog an in-dialog request (ACK, BYE,
+// re-INVITE, UPDATE, INFO, REFER, PRACK) belongs to: nil when none, or
+// when the request does not come from that end (see fromEnd). A
+// dialog's Call-ID and tags are no secret (a busy lamp's watcher, a
+// proxy's log), so they alone must not let anyone hang a call up or
+// move its media.
 func (b *b2bua) lookup(req *sip.Request) *end {
 	k := requestKey(req)
 	if k == "" {
 		return nil
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.dialogs[k]
+	e := b.dialogs[k]
+	b.mu.Unlock()
+	if e == nil || !b.fromEnd(e, req) {
+		return nil
+	}
+	return e
+}
+
+// fromEnd reports whether req comes from end e: from the address (and
+// transport) e's INVITE came from (xc5 its UAS) or e's answers came
+// from (xc5 its UAC); for an account's phone, also from any of the
+// account's registered bindings (a TCP or TLS phone that reconnected
+// and registered again); for a carrier or media node (no account), from
+// the same host, any port (their proxies answer and send from several).
+func (b *b2bua) fromEnd(e *end, req *sip.Request) bool {
+	src, tp := req.Source(), strings.ToLower(req.Transport())
+	known := e.sources()
+	for _, k := range known {
+		if k == src {
+			return true
+		}
+	}
+	if e.acct == nil {
+		host, _, _ := net.SplitHostPort(src)
+		for _, k := range known {
+			if h, _, _ := net.SplitHostPort(k); h != "" && h == host {
+				return true
+			}
+		}
+		return len(known) == 0
+	}
+	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+	defer cancel()
+	bs, err := b.s.reg.ContactsOf(ctx, e.acct.GUID, b.s.cfg.Now())
+	if err != nil {
+		return false
+	}
+	for _, bnd := range bs {
+		if strings.EqualFold(bnd.Source, tp+":"+src) {
+			return true
+		}
+	}
+	return false
+}
+
+// sources is where e's requests may come from: the source of its INVITE
+// (xc5 its UAS), or of its answers and the INVITE's destination (UAC).
+func (e *end) sources() []string {
+	var out []string
+	if e.uas != nil && e.uas.InviteRequest != nil {
+		out = append(out, e.uas.InviteRequest.Source())
+	}
+	if e.uac != nil {
+		if res := e.uac.InviteResponse; res != nil && res.Source() != "" {
+			out = append(out, res.Source())
+		}
+		if req := e.uac.InviteRequest; req != nil && req.Destination() != "" {
+			out = append(out, req.Destination())
+		}
+	}
+	return out
 }
 
 // target is where requests in the end's dialog go: its Contact.

@@ -21,12 +21,25 @@ import (
 // through the store exactly as the API writes it (the JSON decoded and
 // checked against the resource description, then Put as a PATCH), so the
 // API shows what the phone set and a bad number is refused as the API
-// would refuse it. The caller then hears the confirmation (or the
+// would refuse it. The write is made at the caller's company scope, as
+// the caller's own PATCH through the API would be (so a forward to
+// another company's account is refused: its username does not exist
+// there), and carries an origin (the phone's username, its source
+// address, "PATCH", "sip feature " and the code dialed) so that the
+// audit trail records it. The caller then hears the confirmation (or the
 // refusal) from a media node; without one the answer's status says it.
 
 // settingsStore is the store as the API writes resources: *sqlstore.Store.
 type settingsStore interface {
+	Get(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) (resource.Record, error)
 	Put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error)
+}
+
+// settingWrite is where a feature code's writes go: the store, at the
+// caller's company scope, with the origin its audit entries show.
+type settingWrite struct {
+	st    settingsStore
+	scope resource.Scope
 }
 
 // settingPrompts is the system prompt that confirms each setting.
@@ -47,7 +60,8 @@ var errNoNumber = xc5.Errorf(xc5.EINVALID, "the account has no number of its own
 // Without a media node it returns the final answer run sends: 480 with
 // the confirmation as the reason phrase, or the refusal's 4xx.
 func (c *call) carryOutSetting(o routing.Outcome) (code int, reason string) {
-	err := c.b.applySetting(c.who.acct, o)
+	src := strings.ToLower(c.req.Transport()) + ":" + c.req.Source()
+	err := c.b.applySetting(c.who.acct, o, src, c.dialed)
 	prompt := settingPrompts[o.Setting]
 	if err != nil {
 		c.log.Info("feature code refused", "setting", o.Setting, "number", o.Number, "err", err)
@@ -70,8 +84,9 @@ func (c *call) carryOutSetting(o routing.Outcome) (code int, reason string) {
 	return sip.StatusForbidden, "Refused: " + reasonText(err.Error())
 }
 
-// applySetting writes a setting of account a.
-func (b *b2bua) applySetting(a *routing.Account, o routing.Outcome) error {
+// applySetting writes a setting of account a, dialed (the feature code
+// as dialed) from source (transport:address).
+func (b *b2bua) applySetting(a *routing.Account, o routing.Outcome, source, dialed string) error {
 	if a == nil {
 		return xc5.Errorf(xc5.EFORBIDDEN, "feature codes are for accounts")
 	}
@@ -79,11 +94,20 @@ func (b *b2bua) applySetting(a *routing.Account, o routing.Outcome) error {
 	if !ok {
 		return xc5.Errorf(xc5.EUNAVAILABLE, "the store takes no settings")
 	}
+	if x := b.view.Account(o.Number); x != nil && !b.view.SameCompany(a, x) {
+		return xc5.Errorf(xc5.EFORBIDDEN, "%s is not an account of your company", o.Number)
+	}
 	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
 	defer cancel()
+	ctx = xc5.WithOrigin(ctx, xc5.Origin{Account: a.Username, Source: source, Method: "PATCH", Path: "sip feature " + dialed})
+	co, err := st.Get(ctx, "", resource.Account, "", b.view.Company(a).GUID)
+	if err != nil {
+		return err
+	}
+	w := settingWrite{st: st, scope: resource.Scope(co.Path)}
 	switch o.Setting {
 	case routing.SettingDNDOn, routing.SettingDNDOff:
-		return patch(ctx, st, resource.Account, "", a.GUID, map[string]any{"dnd": o.Setting == routing.SettingDNDOn})
+		return w.patch(ctx, resource.Account, "", a.GUID, map[string]any{"dnd": o.Setting == routing.SettingDNDOn})
 	case routing.SettingCFNAOn:
 		in := map[string]any{"cfna_active": true}
 		switch {
@@ -92,22 +116,25 @@ func (b *b2bua) applySetting(a *routing.Account, o routing.Outcome) error {
 		case a.CfnaDest == "":
 			return xc5.Errorf(xc5.EINVALID, "no cfna_dest to forward to: dial *52 and the number")
 		}
-		return patch(ctx, st, resource.Account, "", a.GUID, in)
+		return w.patch(ctx, resource.Account, "", a.GUID, in)
 	case routing.SettingCFNAOff:
-		return patch(ctx, st, resource.Account, "", a.GUID, map[string]any{"cfna_active": false})
+		return w.patch(ctx, resource.Account, "", a.GUID, map[string]any{"cfna_active": false})
 	case routing.SettingCFAOn, routing.SettingCFAOff:
 		if o.Setting == routing.SettingCFAOn && o.Number == "" {
 			return xc5.Errorf(xc5.EINVALID, "no number to forward to: dial *72 and the number")
 		}
-		return b.setCFA(ctx, st, a, o.Number)
+		return w.setCFA(ctx, a, o.Number)
 	}
 	return xc5.Errorf(xc5.EINVALID, "unknown setting %q", o.Setting)
 }
 
 // setCFA sets (or, dest "", clears) the cfa of each of the account's own
 // numbers: the ones calls to it arrive on. "a:" numbers, which it may only
-// present, are not its to forward. The first refusal stops it.
-func (b *b2bua) setCFA(ctx context.Context, st settingsStore, a *routing.Account, dest string) error {
+// present, are not its to forward. All or nothing: the store writes one
+// record a transaction, so a refusal puts the numbers already written
+// back as they were (a write that fails in between, the store gone,
+// may leave them changed; the audit trail shows which).
+func (w settingWrite) setCFA(ctx context.Context, a *routing.Account, dest string) error {
 	var own []*routing.Number
 	for _, n := range a.Numbers {
 		if !strings.HasPrefix(n.Number, "a:") {
@@ -117,8 +144,11 @@ func (b *b2bua) setCFA(ctx context.Context, st settingsStore, a *routing.Account
 	if len(own) == 0 {
 		return errNoNumber
 	}
-	for _, n := range own {
-		if err := patch(ctx, st, resource.Number, a.GUID, n.GUID, map[string]any{"cfa": dest}); err != nil {
+	for i, n := range own {
+		if err := w.patch(ctx, resource.Number, a.GUID, n.GUID, map[string]any{"cfa": dest}); err != nil {
+			for _, back := range own[:i] {
+				w.patch(ctx, resource.Number, a.GUID, back.GUID, map[string]any{"cfa": back.CFA})
+			}
 			return err
 		}
 	}
@@ -127,7 +157,7 @@ func (b *b2bua) setCFA(ctx context.Context, st settingsStore, a *routing.Account
 
 // patch writes fields of a record as the API's PATCH does: the body
 // decoded and checked against the resource's description, then Put.
-func patch(ctx context.Context, st settingsStore, r *resource.Resource, parent, id string, fields map[string]any) error {
+func (w settingWrite) patch(ctx context.Context, r *resource.Resource, parent, id string, fields map[string]any) error {
 	body, err := json.Marshal(fields)
 	if err != nil {
 		return err
@@ -136,7 +166,7 @@ func patch(ctx context.Context, st settingsStore, r *resource.Resource, parent, 
 	if err != nil {
 		return err
 	}
-	_, _, err = st.Put(ctx, "", r, parent, id, in, resource.Patch)
+	_, _, err = w.st.Put(ctx, w.scope, r, parent, id, in, resource.Patch)
 	return err
 }
 

@@ -43,7 +43,11 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer release()
-	who, ok := b.identify(req, pre, b.view.DialsEmergency(dialed))
+	emergency := b.view.DialsEmergency(dialed)
+	if !emergency && b.sessionTooBrief(req, pre) { // sessiontimer.go
+		return
+	}
+	who, ok := b.identify(req, pre, emergency)
 	if !ok {
 		return
 	}

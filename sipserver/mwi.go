@@ -2,6 +2,7 @@ package sipserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -169,12 +170,18 @@ func (b *b2bua) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	expires := b.s.cfg.MaxExpires
 	if h := req.GetHeader("Expires"); h != nil {
-		n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
-		if err != nil || n < 0 {
+		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			b.s.respond(tx, req, sip.StatusBadRequest, "Bad Expires")
 			return
 		}
-		expires = min(time.Duration(n)*time.Second, b.s.cfg.MaxExpires)
+		// Capped before it is made a Duration, which a huge Expires
+		// (RFC 3261 allows up to 2^32-1, parsers more) would overflow.
+		if err != nil || n > uint64(b.s.cfg.MaxExpires/time.Second) {
+			expires = b.s.cfg.MaxExpires
+		} else {
+			expires = time.Duration(n) * time.Second
+		}
 	}
 	if expires > 0 && expires < b.s.cfg.MinExpires {
 		b.s.respond(tx, req, sip.StatusIntervalToBrief, "Interval Too Brief", sip.NewHeader("Min-Expires", seconds(b.s.cfg.MinExpires)))
@@ -322,7 +329,7 @@ func (b *b2bua) summary(ctx context.Context, acct, username string) ([]byte, err
 // notifySub sends a subscription its NOTIFY: the state now, or its end.
 func (b *b2bua) notifySub(s *mwiSub, terminated bool) {
 	if s.event == dialogEvent {
-		b.notifyLamp(s, terminated)
+		b.notifyLamp(s, terminated, true)
 		return
 	}
 	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
@@ -373,7 +380,19 @@ func (b *b2bua) notifyHeld(ctx context.Context, s *mwiSub, terminated bool, body
 		event, ctype = dialogEvent, dialogType
 	}
 	res, err := b.sendEventNotify(ctx, req, s.transport, s.dest, event, ctype, body)
-	return err != nil || res.StatusCode == sip.StatusCallTransactionDoesNotExists
+	return subscriberGone(res, err)
+}
+
+// subscriberGone reports a NOTIFY's outcome that ends its subscription
+// (RFC 6665 §4.2.2): a 481 (the subscriber forgot the dialog) or no
+// answer at all in time. A NOTIFY that could not be sent here (too large
+// for UDP, a connection to open) says nothing of the subscriber: the
+// subscription stays, the next change may go through.
+func subscriberGone(res *sip.Response, err error) bool {
+	if err != nil {
+		return errors.Is(err, sip.ErrTransactionTimeout) || errors.Is(err, context.DeadlineExceeded)
+	}
+	return res.StatusCode == sip.StatusCallTransactionDoesNotExists
 }
 
 // notifyContact sends an unsolicited NOTIFY (outside any subscription)
@@ -459,6 +478,9 @@ func (b *b2bua) watchMailboxes(store resource.Notifier) {
 	store.OnChange(func(c resource.Change) {
 		if c.Resource == resource.Voicemail && c.Account != "" {
 			go b.mailboxChanged(c.Account, !c.Remote)
+		}
+		if c.Resource == nil || c.Resource == resource.Account {
+			go b.lampAccountsChanged() // blf.go
 		}
 	})
 	b.s.wg.Add(1)

@@ -17,8 +17,11 @@ import (
 // not refreshed in time: a phone or carrier that vanished without a BYE
 // no longer holds its accounts' concurrent_limit until MaxCallDuration.
 // The refresher is the caller (refresher=uac) unless it asked xc5 to
-// refresh (refresher=uas): xc5 then sends it an UPDATE at half the
-// interval, and a refresh that fails (no answer, 481, 408) ends the call.
+// refresh (refresher=uas) or does not support timers itself (its
+// Session-Expires put in by a proxy on its path, no Supported: timer:
+// RFC 4028 §9, the 2xx then names xc5 the refresher and has no
+// Require: timer): xc5 then sends it an UPDATE at half the interval,
+// and a refresh that fails (no answer, 481, 408) ends the call.
 // Any re-INVITE or UPDATE in the call refreshes the session.
 //
 // The callee's side likewise: xc5's INVITE to a phone or carrier offers
@@ -29,13 +32,58 @@ import (
 
 // sessionTimer is the session timer of one answered call.
 type sessionTimer struct {
-	interval time.Duration
-	byXC5    bool // xc5 refreshes
-	end      *end // the end the session is with
+	interval  time.Duration
+	byXC5     bool // xc5 refreshes
+	supported bool // the caller supports timers (Require: timer in the 2xx)
+	end       *end // the end the session is with
 
 	mu    sync.Mutex
 	last  time.Time // the last refresh
 	timer *time.Timer
+}
+
+// callerSession reads an INVITE's session timer headers: the
+// Session-Expires interval in seconds (0 without a usable one), its
+// parameters, and whether the caller lists timer in Supported.
+func callerSession(req *sip.Request) (n int64, params string, supported bool, ok bool) {
+	h := req.GetHeader("Session-Expires")
+	if h == nil {
+		h = req.GetHeader("x") // compact form
+	}
+	for _, s := range req.GetHeaders("Supported") {
+		for _, o := range strings.Split(s.Value(), ",") {
+			supported = supported || strings.EqualFold(strings.TrimSpace(o), "timer")
+		}
+	}
+	if h == nil {
+		return 0, "", supported, supported
+	}
+	v, params, _ := strings.Cut(h.Value(), ";")
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n <= 0 {
+		n = 0 // malformed: as if it named no interval
+	}
+	return min(n, maxSessionExpires), params, supported, true
+}
+
+// maxSessionExpires bounds a caller's Session-Expires (seconds, one
+// day): a UAS may shorten it (RFC 4028 §9), and a Duration of a larger
+// one could overflow.
+const maxSessionExpires = 86400
+
+// sessionTooBrief answers 422 with Min-SE (RFC 4028 §9) to an INVITE
+// whose caller supports session timers and asks for an interval below
+// Config.MinSE; it retries with at least Min-SE. A caller without timer
+// support (its Session-Expires put in by a proxy) gets the interval
+// raised instead, as a proxy would (§8.1).
+func (b *b2bua) sessionTooBrief(req *sip.Request, tx sip.ServerTransaction) bool {
+	n, _, supported, _ := callerSession(req)
+	minSE := b.s.cfg.MinSE
+	if !supported || n == 0 || time.Duration(n)*time.Second >= minSE {
+		return false
+	}
+	b.s.respond(tx, req, 422, "Session Interval Too Small", sip.NewHeader("Min-SE", seconds(minSE)))
+	return true
 }
 
 // sessionExpires reads the caller's Session-Expires (RFC 4028 §4) and
@@ -43,34 +91,22 @@ type sessionTimer struct {
 // or Config.SessionExpires when it only supports timers; nil without.
 func (c *call) sessionExpires() *sessionTimer {
 	cfg := c.b.s.cfg
-	h := c.req.GetHeader("Session-Expires")
-	if h == nil {
-		h = c.req.GetHeader("x") // compact form
-	}
-	supported := false
-	for _, s := range c.req.GetHeaders("Supported") {
-		for _, o := range strings.Split(s.Value(), ",") {
-			supported = supported || strings.EqualFold(strings.TrimSpace(o), "timer")
-		}
-	}
-	if h == nil && !supported {
+	n, params, supported, ok := callerSession(c.req)
+	if !ok {
 		return nil
 	}
-	st := &sessionTimer{interval: cfg.SessionExpires, end: c.caller}
-	if h != nil {
-		v, params, _ := strings.Cut(h.Value(), ";")
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
-			st.interval = time.Duration(n) * time.Second
-		}
-		st.byXC5 = strings.Contains(strings.ToLower(strings.ReplaceAll(params, " ", "")), "refresher=uas")
+	st := &sessionTimer{interval: cfg.SessionExpires, end: c.caller, supported: supported, byXC5: !supported}
+	if n > 0 {
+		st.interval = time.Duration(n) * time.Second
 	}
+	st.byXC5 = st.byXC5 || strings.Contains(strings.ToLower(strings.ReplaceAll(params, " ", "")), "refresher=uas")
 	st.interval = max(st.interval, cfg.MinSE)
 	return st
 }
 
 // sessionHeaders adds the session's Session-Expires (and Require: timer
-// when the caller supports timers) to the caller's 2xx and starts the
-// session: the timer is kept on the call.
+// when the caller supports timers) to the caller's 2xx and keeps the
+// session's timer on the call (startSession runs it).
 func (c *call) sessionHeaders(res *sip.Response) {
 	st := c.sessionExpires()
 	if st == nil {
@@ -81,7 +117,9 @@ func (c *call) sessionHeaders(res *sip.Response) {
 		refresher = "uas"
 	}
 	res.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.interval)+";refresher="+refresher))
-	res.AppendHeader(sip.NewHeader("Require", "timer"))
+	if st.supported {
+		res.AppendHeader(sip.NewHeader("Require", "timer"))
+	}
 	st.last = time.Now()
 	c.mu.Lock()
 	if c.session == nil {
