@@ -30,12 +30,24 @@ func tool(t *testing.T, name, pkg string) string {
 // freeUDP returns a loopback UDP address that was free a moment ago.
 func freeUDP(t *testing.T) string {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// SIP listens on both UDP and TCP at the port: take one the kernel
+	// hands out for TCP, and keep it only if UDP is free there too (a
+	// UDP-only pick once collided with a TCP connection's port).
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		c, err := net.ListenPacket("udp", addr)
+		ln.Close()
+		if err == nil {
+			c.Close()
+			return addr
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().String()
+	t.Fatal("no port free on both UDP and TCP")
+	return ""
 }
 
 // phoneServer runs xc5 serve with its default SIP flags and provisions
