@@ -66,18 +66,26 @@ func referInDialogOf(x *pbx, a *answeredCall, target string, seq uint32) *sip.Re
 	return req
 }
 
-// TestReferFromOtherSourceWithCredentials: a REFER from another address
-// than the transferor's phone is challenged (407); answered with the
-// credentials of another account (sales) it is refused 403 and the call
-// goes on; answered with the transferor's own it is carried out.
+// TestReferFromOtherSourceWithCredentials: a REFER from an address that
+// is neither the call's nor one of the transferor's registered phones is
+// answered as a dialog that does not exist (481, the in-dialog source
+// check of b.lookup), credentials or not; one from another registered
+// phone of the transferor's account (a reconnected or second phone) is
+// challenged (407): answered with the credentials of another account
+// (sales) it is refused 403 and the call goes on; answered with the
+// transferor's own it is carried out.
 func TestReferFromOtherSourceWithCredentials(t *testing.T) {
 	x := newMediaPBX(t, Config{})
 	x.trunk("", "", "")
 	sal, _ := x.mediaPhone(sales, salesPassword)
 	a := x.answeredCall()
-	other, _ := x.mediaPhone("", "")
+	stranger, _ := x.mediaPhone("", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if res, err := stranger.client.Do(ctx, referInDialogOf(x, a, "608", 8900)); err != nil || res.StatusCode != sip.StatusCallTransactionDoesNotExists {
+		t.Fatalf("REFER from an unknown address: %v %v, want 481", res, err)
+	}
+	other, _ := x.mediaPhone(reception, password) // reception's second registered phone
 	for _, c := range []struct {
 		user, password string
 		want           int
