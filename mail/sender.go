@@ -14,6 +14,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"xc5"
+	"xc5/internal/outbox"
 )
 
 // Config configures a Sender; zero durations and counts take the
@@ -302,7 +303,7 @@ func (s *Sender) retry(ctx context.Context, m xc5.Mail, answer string, final boo
 	if !m.Created.IsZero() && time.Since(m.Created) > s.cfg.GiveUp {
 		final = true
 	}
-	next := time.Now().Add(s.backoff(m.Attempts))
+	next := time.Now().Add(outbox.Backoff(s.cfg.Backoff, s.cfg.MaxBackoff, m.Attempts))
 	if err := s.cfg.Outbox.MailRetry(ctx, m.GUID, s.cfg.Node, answer, next, final); err != nil {
 		// Its lease ends anyway, and the mail is tried again then.
 		s.log.Warn("mail: cannot record a failed try", "mail", m.GUID, "err", err)
@@ -313,13 +314,4 @@ func (s *Sender) retry(ctx context.Context, m xc5.Mail, answer string, final boo
 		return
 	}
 	s.log.Warn("mail: not sent; will try again", "mail", m.GUID, "to", m.To, "attempts", m.Attempts+1, "next", next, "answer", answer)
-}
-
-// backoff is the wait after the failure following attempts earlier ones.
-func (s *Sender) backoff(attempts int) time.Duration {
-	d := s.cfg.Backoff
-	for i := 0; i < attempts && d < s.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, s.cfg.MaxBackoff)
 }

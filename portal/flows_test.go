@@ -30,6 +30,16 @@ func (e *env) member(username string) map[string]any {
 	return nil
 }
 
+// poster posts forms to the pages below prefix with the CSRF token tok,
+// as the portal's own forms do, and returns the status and body.
+func (b *browser) poster(tok, prefix string) func(rel string, form url.Values) (int, string) {
+	return func(rel string, form url.Values) (int, string) {
+		form.Set("csrf", tok)
+		code, body, _ := b.do("POST", prefix+rel, form)
+		return code, body
+	}
+}
+
 // TestPortalHuntEdit moves the document's hunt members (reception at
 // 100, sales at 101) and edits their ring seconds in place; the API
 // reads the new orders and seconds, and what the API refuses (700 s,
@@ -54,11 +64,7 @@ func TestPortalHuntEdit(t *testing.T) {
 			if strings.Contains(page, `aria-label="Move reception@acmebrick.x.co.nz up`) {
 				t.Error("the first member offers to move up")
 			}
-			post := func(rel string, form url.Values) (int, string) {
-				form.Set("csrf", tok)
-				code, body, _ := b.do("POST", "huntgroups/"+group+"/"+rel, form)
-				return code, body
-			}
+			post := b.poster(tok, "huntgroups/"+group+"/")
 			if code, body := post("up/"+sal["guid"].(string), url.Values{}); code != http.StatusSeeOther {
 				t.Fatalf("move up: %d %s", code, body)
 			}
@@ -154,11 +160,7 @@ func TestPortalMenuEdit(t *testing.T) {
 					t.Errorf("call flows lack %s", want)
 				}
 			}
-			post := func(rel string, form url.Values) (int, string) {
-				form.Set("csrf", tok)
-				code, body, _ := b.do("POST", "huntgroups/"+rel, form)
-				return code, body
-			}
+			post := b.poster(tok, "huntgroups/")
 			step := url.Values{"menu_level": {"4"}, "time_definition": {"weekend"}, "digit_map": {"1=#2,T=#3"},
 				"goes_to": {sales}, "promptguid": {prompt}}
 			if code, body := post(group+"/menu", step); code != http.StatusSeeOther {
@@ -261,11 +263,7 @@ func TestPortalVoicemailAndRecording(t *testing.T) {
 				}
 			}
 			id := e.guids[sales]
-			post := func(rel string, form url.Values) (int, string) {
-				form.Set("csrf", tok)
-				code, body, _ := b.do("POST", "users/"+id+"/"+rel, form)
-				return code, body
-			}
+			post := b.poster(tok, "users/"+id+"/")
 			vm := func() []map[string]any {
 				var out []map[string]any
 				for _, r := range e.routes(sales) {

@@ -327,6 +327,29 @@ func (q *req) account(id string) (resource.Record, error) {
 	return rec, nil
 }
 
+// adminAccount is the account an administrator's per-account page is
+// about: the path's first part, else ?account=, else the company itself.
+// False when q is not an administrator's or the account cannot be read;
+// the answer is then written.
+func (q *req) adminAccount(rest []string) (resource.Record, bool) {
+	if !q.admin() {
+		return resource.Record{}, false
+	}
+	id := q.r.URL.Query().Get("account")
+	if len(rest) > 0 && rest[0] != "" {
+		id = rest[0]
+	}
+	if id == "" {
+		id = q.co.GUID
+	}
+	acct, err := q.account(strings.TrimSpace(id))
+	if err != nil {
+		q.fail(err)
+		return resource.Record{}, false
+	}
+	return acct, true
+}
+
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
 	"join":     strings.Join,

@@ -27,21 +27,11 @@ const maxPool = 20
 // (PUT …/number/{pool guid}, within number_limit), return one (DELETE),
 // set cfa and alert-info (PATCH).
 func (s *Server) numbers(q *req, rest []string) {
-	if !q.admin() {
+	acct, ok := q.adminAccount(rest)
+	if !ok {
 		return
 	}
-	id := q.r.URL.Query().Get("account")
-	if len(rest) > 0 && rest[0] != "" {
-		id = rest[0]
-	}
-	if id == "" {
-		id = q.co.GUID
-	}
-	acct, err := q.account(strings.TrimSpace(id))
-	if err != nil {
-		q.fail(err)
-		return
-	}
+	var err error
 	if q.r.Method == http.MethodPost {
 		if len(rest) != 3 {
 			http.NotFound(q.w, q.r)

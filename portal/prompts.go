@@ -33,21 +33,11 @@ type promptsData struct {
 // company is read at a time (the API's PartitionUploads), so that a
 // company cannot take the node's memory and CPU with parallel uploads.
 func (s *Server) prompts(q *req, rest []string) {
-	if !q.admin() {
+	acct, ok := q.adminAccount(rest)
+	if !ok {
 		return
 	}
-	id := q.r.URL.Query().Get("account")
-	if len(rest) > 0 && rest[0] != "" {
-		id = rest[0]
-	}
-	if id == "" {
-		id = q.co.GUID
-	}
-	acct, err := q.account(strings.TrimSpace(id))
-	if err != nil {
-		q.fail(err)
-		return
-	}
+	var err error
 	ctx := q.r.Context()
 	switch {
 	case len(rest) == 3 && rest[2] == "audio" && q.r.Method == http.MethodGet:

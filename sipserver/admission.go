@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"xc5"
 	"xc5/routing"
 )
 
@@ -146,14 +147,7 @@ func (c *call) release(x *end) {
 		return
 	}
 	b := c.b
-	b.mu.Lock()
-	for _, g := range gone {
-		if b.active[g]--; b.active[g] <= 0 {
-			delete(b.active, g)
-		}
-	}
-	shared := b.shared
-	b.mu.Unlock()
+	shared := b.uncount(gone)
 	if shared == nil {
 		return
 	}
@@ -163,6 +157,24 @@ func (c *call) release(x *end) {
 		if err := waitStore(ctx, func() error { return shared.RemoveActiveCallFor(ctx, c.id, g) }); err != nil {
 			// The call's rows all go when it ends (finish).
 			c.log.Warn("shared call count: releasing an account that left the call", "err", err)
+		}
+	}
+}
+
+// uncount stops counting one call for each of the accounts guids and
+// returns the shared count, if any, which the caller updates outside b.mu.
+func (b *b2bua) uncount(guids []string) xc5.ActiveCallCounter {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.uncountLocked(guids)
+	return b.shared
+}
+
+// uncountLocked is uncount for a caller that holds b.mu.
+func (b *b2bua) uncountLocked(guids []string) {
+	for _, g := range guids {
+		if b.active[g]--; b.active[g] <= 0 {
+			delete(b.active, g)
 		}
 	}
 }

@@ -231,8 +231,7 @@ func (b *b2bua) inviteReplaces(req *sip.Request, tx sip.ServerTransaction, acct 
 		b.s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
-	tag, _ := dlg.InviteRequest.To().Params.Get("tag")
-	n := &end{call: c, uas: dlg, key: dialogKey(req.CallID().Value(), tag), name: acct.Username, acct: acct}
+	n := answeringEnd(c, dlg, req, acct)
 	c.mu.Lock()
 	if c.ended || c.other != r {
 		c.mu.Unlock()

@@ -1,14 +1,12 @@
 package sipserver
 
 import (
-	"context"
 	"encoding/xml"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"xc5/internal/poll"
@@ -62,23 +60,7 @@ func (p *uaPhone) lampSubscribeReq(t *testing.T, line string, expires int) (*sip
 	from.Params.Add("tag", sip.GenerateTagN(10))
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: aor})
-	ct := p.contact
-	req.AppendHeader(&ct)
-	req.AppendHeader(sip.NewHeader("Event", "dialog"))
-	req.AppendHeader(sip.NewHeader("Accept", "application/dialog-info+xml"))
-	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
-	req.SetDestination(p.xc5)
-	req.SetTransport(p.transport)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	res, err := p.client.Do(ctx, req)
-	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) {
-		res, err = p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.user, Password: p.password})
-	}
-	if err != nil {
-		t.Fatalf("SUBSCRIBE: %v", err)
-	}
-	return req, res
+	return req, p.sendSubscribe(t, req, "dialog", "application/dialog-info+xml", expires)
 }
 
 // nextLamp waits for a dialog NOTIFY and returns its document.
@@ -217,20 +199,8 @@ func TestBusyLampUnsubscribe(t *testing.T) {
 		t.Fatalf("SUBSCRIBE: %d", res.StatusCode)
 	}
 	watcher.nextLamp(t, 3*time.Second)
-	req := sip.NewRequest(sip.SUBSCRIBE, first.Recipient)
-	req.AppendHeader(first.From())
-	req.AppendHeader(res.To())
-	req.AppendHeader(first.CallID())
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: first.CSeq().SeqNo + 1, MethodName: sip.SUBSCRIBE})
-	ct := watcher.contact
-	req.AppendHeader(&ct)
-	req.AppendHeader(sip.NewHeader("Event", "dialog"))
-	req.AppendHeader(sip.NewHeader("Expires", "0"))
-	req.SetDestination(watcher.xc5)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if r, err := watcher.client.Do(ctx, req); err != nil || r.StatusCode != 200 {
-		t.Fatalf("unsubscribe: %v %v", r, err)
+	if r := watcher.refresh(t, first, res, first.CSeq().SeqNo+1, 0); r.StatusCode != 200 {
+		t.Fatalf("unsubscribe: %d", r.StatusCode)
 	}
 	select {
 	case n := <-watcher.notifies:

@@ -427,11 +427,7 @@ func (c *call) finish(outcome string, code int) {
 	ended := c.b.s.cfg.Now()
 	b := c.b
 	b.mu.Lock()
-	for _, g := range counted {
-		if b.active[g]--; b.active[g] <= 0 {
-			delete(b.active, g)
-		}
-	}
+	b.uncountLocked(counted)
 	for _, e := range ends {
 		if e != nil && b.dialogs[e.key] == e {
 			delete(b.dialogs, e.key)

@@ -38,6 +38,14 @@ type end struct {
 // other side's in-dialog requests carry in their To header.
 func dialogKey(callID, tag string) string { return callID + "\x00" + tag }
 
+// answeringEnd is the end of acct's phone whose INVITE req xc5 answers in
+// dlg to join c in the place of another end (pickup, park retrieval,
+// INVITE with Replaces).
+func answeringEnd(c *call, dlg *sipgo.DialogServerSession, req *sip.Request, acct *routing.Account) *end {
+	tag, _ := dlg.InviteRequest.To().Params.Get("tag")
+	return &end{call: c, uas: dlg, key: dialogKey(req.CallID().Value(), tag), name: acct.Username, acct: acct}
+}
+
 func requestKey(req *sip.Request) string {
 	cid, to := req.CallID(), req.To()
 	if cid == nil || to == nil {

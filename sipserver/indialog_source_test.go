@@ -26,12 +26,28 @@ func leakedIDs(t *testing.T, doc dialogInfoDoc, out *outbound) dialogIDs {
 	return dialogIDs{CallID: out.dlg.InviteRequest.CallID().Value(), LocalTag: xc5Tag, RemoteTag: callerTag}
 }
 
-// TestInDialogByeFromAnotherSourceRefused: the dialog-info of a watched
-// line names none of the caller's dialog IDs; and should they leak
-// anyway, a BYE in that dialog from another address (a watcher's) is not
-// taken as the caller's hang-up: xc5 takes in-dialog requests only from
-// the end that owns the dialog (dialog.go fromEnd).
-func TestInDialogByeFromAnotherSourceRefused(t *testing.T) {
+// forged is a request in the caller's dialog d as another party would
+// send it with the leaked IDs: the caller's From and tag, xc5's To tag,
+// and the highest CSeq allowed (above any INVITE's).
+func (d dialogIDs) forged(method sip.RequestMethod) *sip.Request {
+	req := sip.NewRequest(method, sip.Uri{Scheme: "sip", User: "608", Host: "127.0.0.1"})
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "reception", Host: "acmebrick.x.co.nz"}, Params: sip.NewParams()}
+	from.Params.Add("tag", d.RemoteTag)
+	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "608", Host: "acmebrick.x.co.nz"}, Params: sip.NewParams()}
+	to.Params.Add("tag", d.LocalTag)
+	cid := sip.CallIDHeader(d.CallID)
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 2147483647, MethodName: method})
+	return req
+}
+
+// watchedCall is reception's answered call to sales (608) while desk
+// watches 608's lamp: the PBX, the watcher (its confirmed NOTIFY not yet
+// read), the callee, the caller's call and the caller's dialog IDs.
+func watchedCall(t *testing.T) (*pbx, *uaPhone, *uaPhone, *outbound, dialogIDs) {
+	t.Helper()
 	x := newPBX(t, Config{})
 	x.account("acmebrick.x.co.nz", `{"username":"desk@acmebrick.x.co.nz","password":"`+password+`"}`)
 	watcher := newUAPhone(t, x.srv.addr, "UDP", "desk@acmebrick.x.co.nz", password)
@@ -49,19 +65,19 @@ func TestInDialogByeFromAnotherSourceRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.answered(5 * time.Second)
-	watcher.nextLamp(t, 3*time.Second) // confirmed
-	d := leakedIDs(t, early, out)
+	return x, watcher, callee, out, leakedIDs(t, early, out)
+}
 
-	bye := sip.NewRequest(sip.BYE, sip.Uri{Scheme: "sip", User: "608", Host: "127.0.0.1"})
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "reception", Host: "acmebrick.x.co.nz"}, Params: sip.NewParams()}
-	from.Params.Add("tag", d.RemoteTag) // CSeq: the highest allowed, above any INVITE's
-	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "608", Host: "acmebrick.x.co.nz"}, Params: sip.NewParams()}
-	to.Params.Add("tag", d.LocalTag)
-	cid := sip.CallIDHeader(d.CallID)
-	bye.AppendHeader(from)
-	bye.AppendHeader(to)
-	bye.AppendHeader(&cid)
-	bye.AppendHeader(&sip.CSeqHeader{SeqNo: 2147483647, MethodName: sip.BYE})
+// TestInDialogByeFromAnotherSourceRefused: the dialog-info of a watched
+// line names none of the caller's dialog IDs; and should they leak
+// anyway, a BYE in that dialog from another address (a watcher's) is not
+// taken as the caller's hang-up: xc5 takes in-dialog requests only from
+// the end that owns the dialog (dialog.go fromEnd).
+func TestInDialogByeFromAnotherSourceRefused(t *testing.T) {
+	x, watcher, callee, out, d := watchedCall(t)
+	watcher.nextLamp(t, 3*time.Second) // confirmed
+
+	bye := d.forged(sip.BYE)
 	bye.SetDestination(watcher.xc5)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -83,34 +99,8 @@ func TestInDialogByeFromAnotherSourceRefused(t *testing.T) {
 // its own SDP from another address never reaches the callee (which
 // would send its media where the sender says).
 func TestInDialogUpdateFromAnotherSourceRefused(t *testing.T) {
-	x := newPBX(t, Config{})
-	x.account("acmebrick.x.co.nz", `{"username":"desk@acmebrick.x.co.nz","password":"`+password+`"}`)
-	watcher := newUAPhone(t, x.srv.addr, "UDP", "desk@acmebrick.x.co.nz", password)
-	caller := x.phone(reception, password, "UDP")
-	callee := x.phone(sales, salesPassword, "UDP")
-	if res := watcher.lampSubscribe(t, "608", 600); res.StatusCode != 200 {
-		t.Fatalf("SUBSCRIBE: %d", res.StatusCode)
-	}
-	watcher.nextLamp(t, 3*time.Second)
-	out := caller.dial("608")
-	in := callee.next(5 * time.Second)
-	in.ring()
-	early := watcher.nextLamp(t, 3*time.Second)
-	if err := in.answer(); err != nil {
-		t.Fatal(err)
-	}
-	out.answered(5 * time.Second)
-	d := leakedIDs(t, early, out)
-	up := sip.NewRequest(sip.UPDATE, sip.Uri{Scheme: "sip", User: "608", Host: "127.0.0.1"})
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "reception", Host: "acmebrick.x.co.nz"}, Params: sip.NewParams()}
-	from.Params.Add("tag", d.RemoteTag)
-	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "608", Host: "acmebrick.x.co.nz"}, Params: sip.NewParams()}
-	to.Params.Add("tag", d.LocalTag)
-	cid := sip.CallIDHeader(d.CallID)
-	up.AppendHeader(from)
-	up.AppendHeader(to)
-	up.AppendHeader(&cid)
-	up.AppendHeader(&sip.CSeqHeader{SeqNo: 2147483647, MethodName: sip.UPDATE})
+	x, watcher, callee, out, d := watchedCall(t)
+	up := d.forged(sip.UPDATE)
 	ct := watcher.contact
 	up.AppendHeader(&ct)
 	up.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

@@ -57,14 +57,7 @@ func (c *call) countLeg(a *routing.Account) (release func(), ok bool) {
 // uncountLeg stops counting the leg id for the accounts limited.
 func (c *call) uncountLeg(id string, limited []string) {
 	b := c.b
-	b.mu.Lock()
-	for _, g := range limited {
-		if b.active[g]--; b.active[g] <= 0 {
-			delete(b.active, g)
-		}
-	}
-	shared := b.shared
-	b.mu.Unlock()
+	shared := b.uncount(limited)
 	if shared == nil {
 		return
 	}

@@ -41,10 +41,17 @@ func (p *uaPhone) subscribeReq(t *testing.T, target string, expires int) (*sip.R
 	from.Params.Add("tag", sip.GenerateTagN(10))
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: aor})
+	return req, p.sendSubscribe(t, req, "message-summary", "application/simple-message-summary", expires)
+}
+
+// sendSubscribe sends req, a new SUBSCRIBE of p for event, to xc5 and
+// answers a challenge with p's credentials.
+func (p *uaPhone) sendSubscribe(t *testing.T, req *sip.Request, event, accept string, expires int) *sip.Response {
+	t.Helper()
 	ct := p.contact
 	req.AppendHeader(&ct)
-	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
-	req.AppendHeader(sip.NewHeader("Accept", "application/simple-message-summary"))
+	req.AppendHeader(sip.NewHeader("Event", event))
+	req.AppendHeader(sip.NewHeader("Accept", accept))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 	req.SetDestination(p.xc5)
 	req.SetTransport(p.transport)
@@ -57,10 +64,11 @@ func (p *uaPhone) subscribeReq(t *testing.T, target string, expires int) (*sip.R
 	if err != nil {
 		t.Fatalf("SUBSCRIBE: %v", err)
 	}
-	return req, res
+	return res
 }
 
-// refresh sends a SUBSCRIBE in the dialog the answer res opened.
+// refresh sends a SUBSCRIBE in the dialog the answer res opened, for the
+// event of the first SUBSCRIBE.
 func (p *uaPhone) refresh(t *testing.T, first *sip.Request, res *sip.Response, cseq uint32, expires int) *sip.Response {
 	t.Helper()
 	req := sip.NewRequest(sip.SUBSCRIBE, first.Recipient)
@@ -70,7 +78,7 @@ func (p *uaPhone) refresh(t *testing.T, first *sip.Request, res *sip.Response, c
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.SUBSCRIBE})
 	ct := p.contact
 	req.AppendHeader(&ct)
-	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
+	req.AppendHeader(sip.NewHeader("Event", first.GetHeader("Event").Value()))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 	req.SetDestination(p.xc5)
 	req.SetTransport(p.transport)

@@ -241,8 +241,7 @@ func (b *b2bua) retrieve(req *sip.Request, tx sip.ServerTransaction, acct *routi
 		b.s.respond(tx, req, sip.StatusNotFound, "Nothing Parked There")
 		return
 	}
-	tag, _ := dlg.InviteRequest.To().Params.Get("tag")
-	n := &end{call: c, uas: dlg, key: dialogKey(req.CallID().Value(), tag), name: acct.Username, acct: acct}
+	n := answeringEnd(c, dlg, req, acct)
 	c.mu.Lock()
 	if c.ended || c.other != nil {
 		c.mu.Unlock()

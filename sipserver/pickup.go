@@ -44,10 +44,9 @@ func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, acct *routing
 		b.s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
-	tag, _ := dlg.InviteRequest.To().Params.Get("tag")
 	c := rg.call
 	p := &picker{
-		end:    &end{call: c, uas: dlg, key: dialogKey(req.CallID().Value(), tag), name: acct.Username, acct: acct},
+		end:    answeringEnd(c, dlg, req, acct),
 		body:   req.Body(),
 		accept: make(chan bool, 1),
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"xc5"
+	"xc5/internal/outbox"
 )
 
 // Config configures a Sender; zero durations and counts take the
@@ -233,7 +234,7 @@ func (s *Sender) deliver(ctx context.Context, d xc5.Delivery) {
 		return
 	}
 	final := time.Since(d.Created) > s.cfg.GiveUp
-	next := time.Now().Add(s.backoff(d.Attempts))
+	next := time.Now().Add(outbox.Backoff(s.cfg.Backoff, s.cfg.MaxBackoff, d.Attempts))
 	if rerr := s.cfg.Outbox.DeliveryFailed(ctx, d.ID, s.cfg.Node, err.Error(), next, final); rerr != nil {
 		s.log.Warn("webhook: cannot record a failed try", "event", d.Event, "err", rerr)
 		return
@@ -266,13 +267,4 @@ func (s *Sender) post(ctx context.Context, d xc5.Delivery) error {
 		return fmt.Errorf("the receiver answered %s", resp.Status)
 	}
 	return nil
-}
-
-// backoff is the wait after the failure following attempts earlier ones.
-func (s *Sender) backoff(attempts int) time.Duration {
-	d := s.cfg.Backoff
-	for i := 0; i < attempts && d < s.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, s.cfg.MaxBackoff)
 }
