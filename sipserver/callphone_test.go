@@ -236,6 +236,19 @@ func (p *uaPhone) count(e string) int {
 // register binds the phone's contact to its account (digest, SHA-256).
 func (p *uaPhone) register() {
 	p.t.Helper()
+	p.registerFor("600")
+}
+
+// unregister removes the phone's binding (REGISTER Expires: 0).
+func (p *uaPhone) unregister() {
+	p.t.Helper()
+	p.registerFor("0")
+}
+
+// registerFor sends the phone's REGISTER with the given Expires,
+// answering the digest challenge.
+func (p *uaPhone) registerFor(expires string) {
+	p.t.Helper()
 	local, host, _ := strings.Cut(p.user, "@")
 	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: host})
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: local, Host: host}}
@@ -244,7 +257,7 @@ func (p *uaPhone) register() {
 	req.AppendHeader(&sip.ToHeader{Address: from.Address})
 	ct := p.contact
 	req.AppendHeader(&ct)
-	req.AppendHeader(sip.NewHeader("Expires", "600"))
+	req.AppendHeader(sip.NewHeader("Expires", expires))
 	req.SetDestination(p.xc5)
 	req.SetTransport(p.transport)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -254,7 +267,7 @@ func (p *uaPhone) register() {
 		res, err = p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.user, Password: p.password})
 	}
 	if err != nil || res.StatusCode != 200 {
-		p.t.Fatalf("register %s: %v %v", p.user, res, err)
+		p.t.Fatalf("REGISTER %s (Expires %s): %v %v", p.user, expires, res, err)
 	}
 }
 

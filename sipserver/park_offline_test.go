@@ -1,39 +1,12 @@
 package sipserver
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
-
-// unregister removes the phone's binding (REGISTER Expires: 0).
-func (p *uaPhone) unregister() {
-	p.t.Helper()
-	local, host, _ := strings.Cut(p.user, "@")
-	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: host})
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: local, Host: host}}
-	from.Params.Add("tag", sip.GenerateTagN(10))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: from.Address})
-	ct := p.contact
-	req.AppendHeader(&ct)
-	req.AppendHeader(sip.NewHeader("Expires", "0"))
-	req.SetDestination(p.xc5)
-	req.SetTransport(p.transport)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	res, err := p.client.Do(ctx, req)
-	if err == nil && res.StatusCode == 401 {
-		res, err = p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.user, Password: p.password})
-	}
-	if err != nil || res.StatusCode != 200 {
-		p.t.Fatalf("unregister %s: %v %v", p.user, res, err)
-	}
-}
 
 // TestParkTimeoutParkerOffline: the parker goes offline; at
 // ParkTimeout the ring back finds no phone, the caller hears goodbye and
