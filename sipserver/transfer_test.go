@@ -110,6 +110,18 @@ func (x *pbx) answeredCall() *answeredCall {
 		toCaller: sdpAddr(x.t, res.Body()), toAnswerer: sdpAddr(x.t, in.req.Body())}
 }
 
+// callerHangsUp ends the call from the caller's side and checks that
+// its BYE reaches p, the phone the caller was passed to.
+func (a *answeredCall) callerHangsUp(t *testing.T, p *uaPhone) {
+	t.Helper()
+	if err := a.out.hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if !p.saw("BYE", 3*time.Second) {
+		t.Fatalf("the caller's BYE did not reach %s", p.user)
+	}
+}
+
 // TestBlindTransfer: reception answers a carrier's call and transfers it
 // to 608 (sales' short code, reception's own callrule): the caller hears
 // sales' tone and sales the caller's, reception is told 100 then 200 by
@@ -141,12 +153,7 @@ func TestBlindTransfer(t *testing.T) {
 	if hearsMusic(a.cep.Received()) {
 		t.Error("the music goes on after the target answered")
 	}
-	if err := a.out.hangup(); err != nil {
-		t.Fatal(err)
-	}
-	if !sal.saw("BYE", 3*time.Second) {
-		t.Fatal("the caller's BYE did not reach sales")
-	}
+	a.callerHangsUp(t, sal)
 	x.idle()
 	r := x.cdrs(reception, 1)[0]
 	if r["outcome"] != "transferred" || !strings.Contains(r["transfers"].(string), "reception@acmebrick.x.co.nz transferred the call to 608") {
@@ -274,12 +281,7 @@ func TestAttendedTransfer(t *testing.T) {
 	if hearsMusic(a.cep.Received()) {
 		t.Error("the caller still hears the hold music")
 	}
-	if err := a.out.hangup(); err != nil {
-		t.Fatal(err)
-	}
-	if !sal.saw("BYE", 3*time.Second) {
-		t.Fatal("the caller's BYE did not reach sales")
-	}
+	a.callerHangsUp(t, sal)
 	x.idle()
 }
 
@@ -302,12 +304,7 @@ func TestInviteWithReplaces(t *testing.T) {
 		t.Error("reception was not hung up")
 	}
 	hearEachOther(t, "after the replacement", a.cep, toCaller, 1000, sep, sdpAddr(t, res.Body()), 600)
-	if err := a.out.hangup(); err != nil {
-		t.Fatal(err)
-	}
-	if !sal.saw("BYE", 3*time.Second) {
-		t.Fatal("the caller's BYE did not reach sales")
-	}
+	a.callerHangsUp(t, sal)
 	x.idle()
 }
 
@@ -342,12 +339,7 @@ func TestParkAndRetrieve(t *testing.T) {
 	if res := sal.dial("*701").result(5 * time.Second); res.StatusCode != sip.StatusNotFound {
 		t.Errorf("an empty slot answered %d %s", res.StatusCode, res.Reason)
 	}
-	if err := a.out.hangup(); err != nil {
-		t.Fatal(err)
-	}
-	if !sal.saw("BYE", 3*time.Second) {
-		t.Fatal("the caller's BYE did not reach sales")
-	}
+	a.callerHangsUp(t, sal)
 	x.idle()
 	if r := x.cdrs(reception, 1)[0]; r["outcome"] != "parked" {
 		t.Errorf("reception's CDR: %v", r)
