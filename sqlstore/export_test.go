@@ -79,7 +79,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 			if n := 0; dst.ListAudit(ctx, company.Path, false, 0, func(xc5.AuditEntry) error { n++; return nil }) != nil || n != 1 {
 				t.Errorf("audit trail after import: %d entries", n)
 			}
-			if got := mailsIn(t, dst, xc5.MailQueued); len(got) != 1 || got[0].To != "u@rt.test" {
+			if got := storetest.MailsIn(t, dst, xc5.MailQueued); len(got) != 1 || got[0].To != "u@rt.test" {
 				t.Errorf("outbox after import: %+v", got)
 			}
 			if err := dst.Delete(ctx, "", resource.Number, "u@rt.test", pool.GUID); err != nil {

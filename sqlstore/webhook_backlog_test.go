@@ -24,7 +24,7 @@ func TestWebhookBacklogClaimCost(t *testing.T) {
 	}
 	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
 		u := newAccount(t, s, "backlog.hooks", "")
-		hook(t, s, "backlog.hooks", "*", true)
+		storetest.Hook(t, s, "backlog.hooks", "*", true)
 		for done := 0; done < n; done += 1000 {
 			var recs []xc5.CDR
 			for i := 0; i < 1000; i++ {

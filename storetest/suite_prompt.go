@@ -1,20 +1,17 @@
-package sqlstore_test
+package storetest
 
 import (
 	"testing"
 
 	"xc5/resource"
-	"xc5/storetest"
 )
 
-// TestPromptCreate: an empty prompt gets the next recording code. The
+// testPromptCreate: an empty prompt gets the next recording code. The
 // INSERT once named group_access twice (the code and the field's
 // default), which PostgreSQL refuses.
-func TestPromptCreate(t *testing.T) { forEachBackend(t, testPromptCreate) }
-
-func testPromptCreate(t *testing.T, b storetest.Backend) {
+func testPromptCreate(t *testing.T, b backend) {
 	t.Parallel()
-	s, _ := openStore(t, b)
+	s := b.open(t)
 	newAccount(t, s, "prompt.test", "")
 	for _, want := range []string{"*2200101", "*2200102"} {
 		rec := put(t, s, "", resource.Prompt, "prompt.test", "", resource.Input{"description": "greeting"}, resource.Create)

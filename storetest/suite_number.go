@@ -1,4 +1,4 @@
-package sqlstore_test
+package storetest
 
 import (
 	"fmt"
@@ -8,18 +8,15 @@ import (
 
 	"xc5"
 	"xc5/resource"
-	"xc5/storetest"
 )
 
-// TestNumberCreateAnswers: a number create (one statement when all is
+// testNumberCreateAnswers: a number create (one statement when all is
 // well) answers exactly as the separate checks did: the record as Get
 // reads it, and the same 404, 400 and 409 with the same messages, in the
 // same order of precedence (a missing account before a bad body).
-func TestNumberCreateAnswers(t *testing.T) { forEachBackend(t, testNumberCreateAnswers) }
-
-func testNumberCreateAnswers(t *testing.T, b storetest.Backend) {
+func testNumberCreateAnswers(t *testing.T, b backend) {
 	t.Parallel()
-	s, _ := openStore(t, b)
+	s := b.open(t)
 	acct := newAccount(t, s, "nc.test", "")
 	newAccount(t, s, "kid@nc.test", "nc.test")
 	other := newAccount(t, s, "other-nc.test", "")
@@ -81,16 +78,14 @@ func testNumberCreateAnswers(t *testing.T, b storetest.Backend) {
 	}
 }
 
-// TestConcurrentPutOfNewGUID: concurrent PUTs of one record under one
+// testConcurrentPutOfNewGUID: concurrent PUTs of one record under one
 // new GUID (or an account's new username) create it once (201) and
 // update it every other time (200), on every backend. PostgreSQL used to
 // answer some of them 409: their transactions had all looked for the
 // record before the first committed.
-func TestConcurrentPutOfNewGUID(t *testing.T) { forEachBackend(t, testConcurrentPutOfNewGUID) }
-
-func testConcurrentPutOfNewGUID(t *testing.T, b storetest.Backend) {
+func testConcurrentPutOfNewGUID(t *testing.T, b backend) {
 	t.Parallel()
-	s, _ := openStore(t, b)
+	s := b.open(t)
 	newAccount(t, s, "sameguid.test", "")
 	cases := []struct {
 		r      *resource.Resource

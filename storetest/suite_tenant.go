@@ -1,4 +1,4 @@
-package sqlstore_test
+package storetest
 
 // Store-level checks of partitions that must be atomic with the write:
 // number_limit and pool allocation under concurrent writes from two
@@ -11,23 +11,19 @@ import (
 
 	"xc5"
 	"xc5/resource"
-	"xc5/sqlstore"
-	"xc5/storetest"
 )
 
 // twoNodes opens a bootstrapped store and a second store on the same
 // database, as two nodes would.
-func twoNodes(t *testing.T, b storetest.Backend) [2]*sqlstore.Store {
+func twoNodes(t *testing.T, b backend) [2]Store {
 	t.Helper()
-	s, _ := openStore(t, b)
-	s2 := b.Open(t)
-	t.Cleanup(func() { s2.Close() })
-	return [2]*sqlstore.Store{s, s2}
+	s := b.open(t)
+	return [2]Store{s, b.again(t, s)}
 }
 
 // allocateAll allocates, at once, pool number guids[i] to accounts[i]
 // within scopes[i], through alternating nodes, and returns the errors.
-func allocateAll(nodes [2]*sqlstore.Store, scopes []resource.Scope, accounts, guids []string) []error {
+func allocateAll(nodes [2]Store, scopes []resource.Scope, accounts, guids []string) []error {
 	start := make(chan struct{})
 	errs := make([]error, len(guids))
 	var wg sync.WaitGroup
@@ -44,11 +40,9 @@ func allocateAll(nodes [2]*sqlstore.Store, scopes []resource.Scope, accounts, gu
 	return errs
 }
 
-// TestNumberLimitConcurrent: allocations racing on two nodes never take a
+// testNumberLimitConcurrent: allocations racing on two nodes never take a
 // company past the number_limit its provider set.
-func TestNumberLimitConcurrent(t *testing.T) { forEachBackend(t, testNumberLimitConcurrent) }
-
-func testNumberLimitConcurrent(t *testing.T, b storetest.Backend) {
+func testNumberLimitConcurrent(t *testing.T, b backend) {
 	t.Parallel()
 	nodes := twoNodes(t, b)
 	s := nodes[0]
@@ -85,11 +79,9 @@ func testNumberLimitConcurrent(t *testing.T, b storetest.Backend) {
 	}
 }
 
-// TestPoolNumberRace: two companies taking the same pool number at once
+// testPoolNumberRace: two companies taking the same pool number at once
 // on two nodes: one gets it, the other is told it is not found.
-func TestPoolNumberRace(t *testing.T) { forEachBackend(t, testPoolNumberRace) }
-
-func testPoolNumberRace(t *testing.T, b storetest.Backend) {
+func testPoolNumberRace(t *testing.T, b backend) {
 	t.Parallel()
 	nodes := twoNodes(t, b)
 	s := nodes[0]
@@ -122,12 +114,10 @@ func testPoolNumberRace(t *testing.T, b storetest.Backend) {
 	}
 }
 
-// TestAliasReturnRace: a partition writing an a: alias of its number on
+// testAliasReturnRace: a partition writing an a: alias of its number on
 // one node while it returns the number to the pool on another: however
 // they interleave, no alias of a number in the pool is left.
-func TestAliasReturnRace(t *testing.T) { forEachBackend(t, testAliasReturnRace) }
-
-func testAliasReturnRace(t *testing.T, b storetest.Backend) {
+func testAliasReturnRace(t *testing.T, b backend) {
 	t.Parallel()
 	nodes := twoNodes(t, b)
 	s := nodes[0]
@@ -165,13 +155,11 @@ func testAliasReturnRace(t *testing.T, b storetest.Backend) {
 	}
 }
 
-// TestMoveReturnRace: a partition moving its number to another of its
+// testMoveReturnRace: a partition moving its number to another of its
 // accounts on one node while it returns the number to the pool on
 // another: one of the two happens, never both (the move once took the
 // number back out of the pool, past number_limit).
-func TestMoveReturnRace(t *testing.T) { forEachBackend(t, testMoveReturnRace) }
-
-func testMoveReturnRace(t *testing.T, b storetest.Backend) {
+func testMoveReturnRace(t *testing.T, b backend) {
 	t.Parallel()
 	nodes := twoNodes(t, b)
 	s := nodes[0]
