@@ -4,7 +4,10 @@ import (
 	"database/sql"
 	"net/url"
 	"testing"
+	"time"
+	"xc5"
 
+	"xc5/resource"
 	"xc5/sqlstore"
 	"xc5/storetest"
 )
@@ -34,4 +37,29 @@ func TestCredentialsSchemaDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.WantUnavailable(t, s)
+}
+
+// TestSessionNULOnPostgres: PostgreSQL's text refuses a NUL byte, so a
+// session id with one is refused, as the client's error (EINVALID) and
+// not an internal one. (The suite's BadTextLookups allows a store to
+// accept it, as SQLite does.)
+func TestSessionNULOnPostgres(t *testing.T) {
+	u := storetest.PostgresURL(t)
+	if u == "" {
+		t.Skip(storetest.EnvPostgres + " not set")
+	}
+	s, err := sqlstore.OpenPostgres(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := s.Credentials(ctx, resource.AdminUsername)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.CreateSession(ctx, "jti\x00", admin.GUID, time.Now().Add(time.Hour))
+	wantCode(t, err, xc5.EINVALID, "CreateSession with a NUL on PostgreSQL")
 }

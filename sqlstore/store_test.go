@@ -1,12 +1,17 @@
 package sqlstore_test
 
-// Tests of the SQLite store through the resource.Store contract: bootstrap,
-// CRUD of accounts and numbers, uniqueness (also under concurrency), group
-// commit, durability across reopen, scopes, paging and password storage.
+// Tests of what only the SQL store has: bootstrap, group commit, the
+// load-test seeder, and its database files. The contract's tests are the
+// suite (storetest.Run, TestConformance); these helpers serve the tests
+// that stay here.
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sync"
 	"testing"
@@ -269,5 +274,57 @@ func testSeed(t *testing.T, b storetest.Backend) {
 	}
 	if total != 60 {
 		t.Errorf("%d seeded numbers, want 60", total)
+	}
+}
+
+// TestPasswordsNotInDatabaseFiles: no password, given or generated, is
+// in the SQLite database's files in clear, nor in any column of the
+// accounts table. (How the hashes are made is the suite's
+// PasswordsStoredHashed, on every backend.)
+func TestPasswordsNotInDatabaseFiles(t *testing.T) {
+	b := storetest.Backends(t)[0]
+	s, dir := openStore(t, b)
+	const pw = "Plaintext-Canary-7731"
+	put(t, s, "", resource.Account, "", "", resource.Input{"username": "h1.test", "password": pw}, resource.Create)
+	put(t, s, "", resource.Account, "", "", resource.Input{"username": "h2.test", "password": pw}, resource.Create)
+	generated := put(t, s, "", resource.Account, "", "", resource.Input{"username": "h3.test"}, resource.Create).Values["password"].(string)
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, secretText := range []string{pw, generated} {
+			if bytes.Contains(b, []byte(secretText)) {
+				t.Errorf("%s contains a password in clear", filepath.Base(f))
+			}
+		}
+	}
+	// And through SQL, in any column of the accounts table.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlstore.DBFile)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT * FROM accounts`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			if fmt.Sprint(v) == pw || fmt.Sprint(v) == generated {
+				t.Errorf("column %s holds a password in clear", cols[i])
+			}
+		}
 	}
 }

@@ -53,8 +53,9 @@ func testBadTextLookups(t *testing.T, b backend) {
 			}
 		}
 	}
-	// A session id is never checked for its text (it is ours): on
-	// PostgreSQL the database refuses it, and that is the client's error.
+	// A session id is never checked for its text (it is ours): a store
+	// may keep it or refuse it, but a refusal is the client's error.
+	// (PostgreSQL's refusal is sqlstore's TestSessionNULOnPostgres.)
 	err = s.CreateSession(ctx, "jti\x00", admin.GUID, time.Now().Add(time.Hour))
 	if err != nil && xc5.ErrorCode(err) != xc5.EINVALID {
 		t.Errorf("CreateSession with a NUL: %v, want success or EINVALID", err)
