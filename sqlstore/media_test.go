@@ -15,9 +15,9 @@ func TestMailUnavailable(t *testing.T) {
 	o := storetest.PostgresOutage(t)
 	s := o.Open(t, adminPassword)
 	o.Cut()
-	wantCode(t, s.QueueMail(ctx, []xc5.Mail{{To: "a@x.test"}}), xc5.EUNAVAILABLE, "queue with the database cut")
+	storetest.WantCode(t, s.QueueMail(ctx, []xc5.Mail{{To: "a@x.test"}}), xc5.EUNAVAILABLE, "queue with the database cut")
 	_, err := s.ClaimMail(ctx, "n1", time.Minute, 5)
-	wantCode(t, err, xc5.EUNAVAILABLE, "claim with the database cut")
+	storetest.WantCode(t, err, xc5.EUNAVAILABLE, "claim with the database cut")
 	o.Restore(t)
 	poll.Until(t, 30*time.Second, "queueing works again", func() bool { return s.QueueMail(ctx, []xc5.Mail{{To: "a@x.test"}}) == nil })
 }

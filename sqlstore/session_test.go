@@ -61,5 +61,5 @@ func TestSessionNULOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.CreateSession(ctx, "jti\x00", admin.GUID, time.Now().Add(time.Hour))
-	wantCode(t, err, xc5.EINVALID, "CreateSession with a NUL on PostgreSQL")
+	storetest.WantCode(t, err, xc5.EINVALID, "CreateSession with a NUL on PostgreSQL")
 }

@@ -30,8 +30,8 @@ var (
 	guidRE = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
 )
 
-// forEachBackend runs a store test on SQLite and, when configured, on
-// PostgreSQL: one conformance suite for every store.
+// forEachBackend runs a test of the SQL store on SQLite and, when
+// configured, on PostgreSQL.
 func forEachBackend(t *testing.T, fn func(t *testing.T, b storetest.Backend)) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) { fn(t, b) })
@@ -55,59 +55,6 @@ func openStore(t *testing.T, b storetest.Backend) (*sqlstore.Store, string) {
 		t.Fatalf("Bootstrap = %v, %v; want true, nil", created, err)
 	}
 	return s, dir
-}
-
-// wantCode checks the domain error code of err.
-func wantCode(t *testing.T, err error, code string, what string) {
-	t.Helper()
-	if got := xc5.ErrorCode(err); got != code {
-		t.Fatalf("%s: error %v (code %q), want code %q", what, err, got, code)
-	}
-}
-
-// put is Put that must succeed.
-func put(t *testing.T, s resource.Store, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) resource.Record {
-	t.Helper()
-	rec, _, err := s.Put(ctx, scope, r, parent, id, in, mode)
-	if err != nil {
-		t.Fatalf("Put %s %s/%s %v: %v", r.Name, parent, id, in, err)
-	}
-	return rec
-}
-
-func newAccount(t *testing.T, s resource.Store, username, parent string) resource.Record {
-	t.Helper()
-	in := resource.Input{"username": username, "password": "Pw-" + username}
-	if parent != "" {
-		in["parent"] = parent
-	}
-	return put(t, s, "", resource.Account, "", "", in, resource.Create)
-}
-
-func newNumber(t *testing.T, s resource.Store, account, number string) resource.Record {
-	t.Helper()
-	return put(t, s, "", resource.Number, account, "", resource.Input{"number": number}, resource.Create)
-}
-
-// list collects a listing.
-func list(t *testing.T, s resource.Store, scope resource.Scope, r *resource.Resource, q resource.Query) []resource.Record {
-	t.Helper()
-	var out []resource.Record
-	if err := s.List(ctx, scope, r, q, func(rec resource.Record) error {
-		out = append(out, rec)
-		return nil
-	}); err != nil {
-		t.Fatalf("List %s %+v: %v", r.Name, q, err)
-	}
-	return out
-}
-
-func numbers(recs []resource.Record) []string {
-	var out []string
-	for _, r := range recs {
-		out = append(out, r.Values["number"].(string))
-	}
-	return out
 }
 
 // TestBootstrap: the first start creates _unassigned.pool, _prompt.shared
@@ -189,8 +136,8 @@ func testGroupCommit(t *testing.T, b storetest.Backend) {
 	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	newAccount(t, s, "gc.test", "")
-	newNumber(t, s, "gc.test", "6491260000")
+	storetest.NewAccount(t, s, "gc.test", "")
+	storetest.NewNumber(t, s, "gc.test", "6491260000")
 	const n = 300
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -216,11 +163,11 @@ func testGroupCommit(t *testing.T, b storetest.Backend) {
 	for i, err := range errs {
 		switch {
 		case i == 0:
-			wantCode(t, err, xc5.ECONFLICT, "the conflicting write")
+			storetest.WantCode(t, err, xc5.ECONFLICT, "the conflicting write")
 		case i%10 == 5:
-			wantCode(t, err, xc5.ECONFLICT, fmt.Sprintf("write %d of a duplicate", i))
+			storetest.WantCode(t, err, xc5.ECONFLICT, fmt.Sprintf("write %d of a duplicate", i))
 		case i%10 == 7:
-			wantCode(t, err, xc5.ENOTFOUND, fmt.Sprintf("write %d to a missing account", i))
+			storetest.WantCode(t, err, xc5.ENOTFOUND, fmt.Sprintf("write %d to a missing account", i))
 		case err != nil:
 			t.Errorf("write %d: %v", i, err)
 		default:
@@ -234,7 +181,7 @@ func testGroupCommit(t *testing.T, b storetest.Backend) {
 	}
 	defer s.Close()
 	got := map[string]bool{}
-	for _, num := range numbers(list(t, s, "", resource.Number, resource.Query{Parent: "gc.test"})) {
+	for _, num := range storetest.Numbers(storetest.List(t, s, "", resource.Number, resource.Query{Parent: "gc.test"})) {
 		got[num] = true
 	}
 	for num := range acked {
@@ -254,14 +201,14 @@ func TestSeed(t *testing.T) { forEachBackend(t, testSeed) }
 func testSeed(t *testing.T, b storetest.Backend) {
 	t.Parallel()
 	s, _ := openStore(t, b)
-	base := len(list(t, s, "", resource.Account, resource.Query{}))
+	base := len(storetest.List(t, s, "", resource.Account, resource.Query{}))
 	if err := s.Seed(ctx, 25, 60, "seed-pw"); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(list(t, s, "", resource.Account, resource.Query{})); got != base+25 {
+	if got := len(storetest.List(t, s, "", resource.Account, resource.Query{})); got != base+25 {
 		t.Errorf("%d accounts after seeding 25, want %d", got, base+25)
 	}
-	if got := len(list(t, s, "", resource.Child, resource.Query{Parent: "seed-1.test"})); got != 9 {
+	if got := len(storetest.List(t, s, "", resource.Child, resource.Query{Parent: "seed-1.test"})); got != 9 {
 		t.Errorf("seed-1.test has %d users, want 9", got)
 	}
 	c, err := s.Credentials(ctx, "u3@seed-2.test")
@@ -269,8 +216,8 @@ func testSeed(t *testing.T, b storetest.Backend) {
 		t.Errorf("seeded user credentials %+v %v", c, err)
 	}
 	total := 0
-	for _, a := range list(t, s, "", resource.Account, resource.Query{Filter: "%seed-%"}) {
-		total += len(list(t, s, "", resource.Number, resource.Query{Parent: a.GUID}))
+	for _, a := range storetest.List(t, s, "", resource.Account, resource.Query{Filter: "%seed-%"}) {
+		total += len(storetest.List(t, s, "", resource.Number, resource.Query{Parent: a.GUID}))
 	}
 	if total != 60 {
 		t.Errorf("%d seeded numbers, want 60", total)
@@ -285,9 +232,9 @@ func TestPasswordsNotInDatabaseFiles(t *testing.T) {
 	b := storetest.Backends(t)[0]
 	s, dir := openStore(t, b)
 	const pw = "Plaintext-Canary-7731"
-	put(t, s, "", resource.Account, "", "", resource.Input{"username": "h1.test", "password": pw}, resource.Create)
-	put(t, s, "", resource.Account, "", "", resource.Input{"username": "h2.test", "password": pw}, resource.Create)
-	generated := put(t, s, "", resource.Account, "", "", resource.Input{"username": "h3.test"}, resource.Create).Values["password"].(string)
+	storetest.Put(t, s, "", resource.Account, "", "", resource.Input{"username": "h1.test", "password": pw}, resource.Create)
+	storetest.Put(t, s, "", resource.Account, "", "", resource.Input{"username": "h2.test", "password": pw}, resource.Create)
+	generated := storetest.Put(t, s, "", resource.Account, "", "", resource.Input{"username": "h3.test"}, resource.Create).Values["password"].(string)
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
 	for _, f := range files {
 		b, err := os.ReadFile(f)

@@ -38,8 +38,8 @@ func fieldsOf(t *testing.T, js string) map[string]any {
 // recorded; old entries are purged.
 func testAuditTrail(t *testing.T, b backend) {
 	s := b.open(t)
-	co := newAccount(t, s, "a.audit", "")
-	other := newAccount(t, s, "b.audit", "")
+	co := NewAccount(t, s, "a.audit", "")
+	other := NewAccount(t, s, "b.audit", "")
 	api := func(method string) xc5.Origin {
 		return xc5.Origin{Account: "admin", Source: "192.0.2.7", Method: method, Path: "/api-sys/account/x"}
 	}
@@ -58,7 +58,7 @@ func testAuditTrail(t *testing.T, b backend) {
 	if _, _, err := s.Put(xc5.WithOrigin(ctx, api("PUT")), "", resource.Location, "", "", resource.Input{"name": "AuditLoc", "prefixes": "99"}, resource.Create); err != nil {
 		t.Fatal(err)
 	}
-	newNumber(t, s, "a.audit", "6494440001") // no origin: not an API write
+	NewNumber(t, s, "a.audit", "6494440001") // no origin: not an API write
 
 	got := auditOf(t, s, co.Path, false)
 	if len(got) != 3 {
@@ -102,8 +102,8 @@ func testAuditTrail(t *testing.T, b backend) {
 // uploading a prompt's audio through the API are in the trail too.
 func testAuditMailboxAndAudio(t *testing.T, b backend) {
 	s := b.open(t)
-	co := newAccount(t, s, "m.audit", "")
-	box := put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@m.audit", "parent": "m.audit", "ums_pin": "1234"}, resource.Create)
+	co := NewAccount(t, s, "m.audit", "")
+	box := Put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@m.audit", "parent": "m.audit", "ums_pin": "1234"}, resource.Create)
 	v := xc5.Voicemail{GUID: resource.NewGUID(), Account: box.GUID, From: "6421555000", Audio: []byte("RIFF")}
 	if err := s.LeaveVoicemail(ctx, v, nil); err != nil {
 		t.Fatal(err)

@@ -8,21 +8,22 @@ import (
 	"xc5/resource"
 )
 
-// The suite's helpers: each calls t.Helper and fails the test when the
-// store does not do what the helper needs.
+// The suite's helpers, exported for the tests of what only one store has
+// (sqlstore's own): each fails the test when the store does not do what
+// the helper needs.
 
 var guidRE = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
 
-// wantCode checks the domain error code of err.
-func wantCode(t testing.TB, err error, code string, what string) {
+// WantCode checks the domain error code of err.
+func WantCode(t testing.TB, err error, code string, what string) {
 	t.Helper()
 	if got := xc5.ErrorCode(err); got != code {
 		t.Fatalf("%s: error %v (code %q), want code %q", what, err, got, code)
 	}
 }
 
-// put is Put that must succeed.
-func put(t testing.TB, s resource.Store, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) resource.Record {
+// Put is the store's Put, which must succeed.
+func Put(t testing.TB, s resource.Store, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) resource.Record {
 	t.Helper()
 	rec, _, err := s.Put(ctx, scope, r, parent, id, in, mode)
 	if err != nil {
@@ -31,25 +32,25 @@ func put(t testing.TB, s resource.Store, scope resource.Scope, r *resource.Resou
 	return rec
 }
 
-// newAccount creates an account (under parent, if not "") with the
+// NewAccount creates an account (under parent, if not "") with the
 // password "Pw-" + username.
-func newAccount(t testing.TB, s resource.Store, username, parent string) resource.Record {
+func NewAccount(t testing.TB, s resource.Store, username, parent string) resource.Record {
 	t.Helper()
 	in := resource.Input{"username": username, "password": "Pw-" + username}
 	if parent != "" {
 		in["parent"] = parent
 	}
-	return put(t, s, "", resource.Account, "", "", in, resource.Create)
+	return Put(t, s, "", resource.Account, "", "", in, resource.Create)
 }
 
-// newNumber creates a number of account.
-func newNumber(t testing.TB, s resource.Store, account, number string) resource.Record {
+// NewNumber creates a number of account.
+func NewNumber(t testing.TB, s resource.Store, account, number string) resource.Record {
 	t.Helper()
-	return put(t, s, "", resource.Number, account, "", resource.Input{"number": number}, resource.Create)
+	return Put(t, s, "", resource.Number, account, "", resource.Input{"number": number}, resource.Create)
 }
 
-// list collects a listing.
-func list(t testing.TB, s resource.Store, scope resource.Scope, r *resource.Resource, q resource.Query) []resource.Record {
+// List collects a listing, which must succeed.
+func List(t testing.TB, s resource.Store, scope resource.Scope, r *resource.Resource, q resource.Query) []resource.Record {
 	t.Helper()
 	var out []resource.Record
 	if err := s.List(ctx, scope, r, q, func(rec resource.Record) error {
@@ -61,8 +62,8 @@ func list(t testing.TB, s resource.Store, scope resource.Scope, r *resource.Reso
 	return out
 }
 
-// numbers are the number fields of recs.
-func numbers(recs []resource.Record) []string {
+// Numbers are the number fields of recs.
+func Numbers(recs []resource.Record) []string {
 	var out []string
 	for _, r := range recs {
 		out = append(out, r.Values["number"].(string))

@@ -16,10 +16,10 @@ import (
 func testMailboxPIN(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	newAccount(t, s, "pin.test", "")
-	owner := put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@pin.test", "parent": "pin.test", "ums_pin": "4321"}, resource.Create)
-	nobox := newAccount(t, s, "nobox@pin.test", "pin.test")
-	off := put(t, s, "", resource.Account, "", "", resource.Input{"username": "off@pin.test", "parent": "pin.test", "ums_pin": "4321", "enabled": false}, resource.Create)
+	NewAccount(t, s, "pin.test", "")
+	owner := Put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@pin.test", "parent": "pin.test", "ums_pin": "4321"}, resource.Create)
+	nobox := NewAccount(t, s, "nobox@pin.test", "pin.test")
+	off := Put(t, s, "", resource.Account, "", "", resource.Input{"username": "off@pin.test", "parent": "pin.test", "ums_pin": "4321", "enabled": false}, resource.Create)
 	for _, tc := range []struct {
 		name, account, pin string
 		want               bool
@@ -49,11 +49,11 @@ func lower(s string) string { return string(bytes.ToLower([]byte(s))) }
 func testMailboxGreeting(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	newAccount(t, s, "greet.test", "")
-	owner := put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@greet.test", "parent": "greet.test", "ums_pin": "1234"}, resource.Create)
-	nobox := newAccount(t, s, "nobox@greet.test", "greet.test")
+	NewAccount(t, s, "greet.test", "")
+	owner := Put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@greet.test", "parent": "greet.test", "ums_pin": "1234"}, resource.Create)
+	nobox := NewAccount(t, s, "nobox@greet.test", "greet.test")
 	_, err := s.MailboxGreeting(ctx, owner.GUID)
-	wantCode(t, err, xc5.ENOTFOUND, "no greeting yet")
+	WantCode(t, err, xc5.ENOTFOUND, "no greeting yet")
 	for _, w := range [][]byte{[]byte("RIFF first"), []byte("RIFF second")} {
 		if err := s.SetMailboxGreeting(ctx, owner.GUID, w, 2*time.Second); err != nil {
 			t.Fatal(err)
@@ -66,12 +66,12 @@ func testMailboxGreeting(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	_, err = s.MailboxGreeting(ctx, owner.GUID)
-	wantCode(t, err, xc5.ENOTFOUND, "greeting removed")
-	wantCode(t, s.SetMailboxGreeting(ctx, nobox.GUID, []byte("RIFF"), time.Second), xc5.ENOTFOUND, "no mailbox")
-	wantCode(t, s.SetMailboxGreeting(ctx, resource.NewGUID(), []byte("RIFF"), time.Second), xc5.ENOTFOUND, "unknown account")
-	wantCode(t, s.SetMailboxGreeting(ctx, "x", []byte("RIFF"), time.Second), xc5.ENOTFOUND, "not a GUID")
+	WantCode(t, err, xc5.ENOTFOUND, "greeting removed")
+	WantCode(t, s.SetMailboxGreeting(ctx, nobox.GUID, []byte("RIFF"), time.Second), xc5.ENOTFOUND, "no mailbox")
+	WantCode(t, s.SetMailboxGreeting(ctx, resource.NewGUID(), []byte("RIFF"), time.Second), xc5.ENOTFOUND, "unknown account")
+	WantCode(t, s.SetMailboxGreeting(ctx, "x", []byte("RIFF"), time.Second), xc5.ENOTFOUND, "not a GUID")
 	_, err = s.MailboxGreeting(ctx, nobox.GUID)
-	wantCode(t, err, xc5.ENOTFOUND, "no mailbox, no greeting")
+	WantCode(t, err, xc5.ENOTFOUND, "no mailbox, no greeting")
 }
 
 // testVoicemailChanges: every write of a mailbox (a message left, marked,
@@ -81,8 +81,8 @@ func testMailboxGreeting(t *testing.T, b backend) {
 func testVoicemailChanges(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	newAccount(t, s, "chg.test", "")
-	owner := put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@chg.test", "parent": "chg.test", "ums_pin": "1234"}, resource.Create)
+	NewAccount(t, s, "chg.test", "")
+	owner := Put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@chg.test", "parent": "chg.test", "ums_pin": "1234"}, resource.Create)
 	var mu sync.Mutex
 	var seen []resource.Change
 	s.OnChange(func(c resource.Change) {
@@ -135,16 +135,16 @@ func testVoicemailChanges(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	take()
-	put(t, s, "", resource.Account, "", owner.GUID, resource.Input{"ums_pin": "5678"}, resource.Patch) // a new PIN keeps them
+	Put(t, s, "", resource.Account, "", owner.GUID, resource.Input{"ums_pin": "5678"}, resource.Patch) // a new PIN keeps them
 	if _, err := s.GetVoicemail(ctx, owner.GUID, v.GUID, false); err != nil {
 		t.Fatalf("a PIN change lost the message: %v", err)
 	}
 	if got := take(); len(got) != 0 {
 		t.Errorf("a PIN change announced %+v", got)
 	}
-	put(t, s, "", resource.Account, "", owner.GUID, resource.Input{"ums_pin": ""}, resource.Patch)
+	Put(t, s, "", resource.Account, "", owner.GUID, resource.Input{"ums_pin": ""}, resource.Patch)
 	_, err := s.GetVoicemail(ctx, owner.GUID, v.GUID, false)
-	wantCode(t, err, xc5.ENOTFOUND, "message of a removed mailbox")
+	WantCode(t, err, xc5.ENOTFOUND, "message of a removed mailbox")
 	if err := s.SetMailboxGreeting(ctx, owner.GUID, nil, 0); xc5.ErrorCode(err) != xc5.ENOTFOUND {
 		t.Errorf("greeting of a removed mailbox: %v", err)
 	}
@@ -152,9 +152,9 @@ func testVoicemailChanges(t *testing.T, b backend) {
 		t.Errorf("removing the mailbox announced %+v", got)
 	}
 	// Given a PIN again, the mailbox is empty: the greeting went too.
-	put(t, s, "", resource.Account, "", owner.GUID, resource.Input{"ums_pin": "1234"}, resource.Patch)
+	Put(t, s, "", resource.Account, "", owner.GUID, resource.Input{"ums_pin": "1234"}, resource.Patch)
 	_, err = s.MailboxGreeting(ctx, owner.GUID)
-	wantCode(t, err, xc5.ENOTFOUND, "greeting of a removed mailbox")
+	WantCode(t, err, xc5.ENOTFOUND, "greeting of a removed mailbox")
 }
 
 // testMailboxTimezone: the account's own time zone, else the nearest
@@ -162,11 +162,11 @@ func testVoicemailChanges(t *testing.T, b backend) {
 func testMailboxTimezone(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	top := put(t, s, "", resource.Account, "", "", resource.Input{"username": "tz.test", "password": "Pw-tz-1234", "timezone": "Pacific/Auckland"}, resource.Create)
-	mid := newAccount(t, s, "mid.tz.test", "tz.test")
-	low := newAccount(t, s, "low@mid.tz.test", "mid.tz.test")
-	own := put(t, s, "", resource.Account, "", "", resource.Input{"username": "own@mid.tz.test", "parent": "mid.tz.test", "timezone": "Europe/Berlin"}, resource.Create)
-	none := newAccount(t, s, "none.test", "")
+	top := Put(t, s, "", resource.Account, "", "", resource.Input{"username": "tz.test", "password": "Pw-tz-1234", "timezone": "Pacific/Auckland"}, resource.Create)
+	mid := NewAccount(t, s, "mid.tz.test", "tz.test")
+	low := NewAccount(t, s, "low@mid.tz.test", "mid.tz.test")
+	own := Put(t, s, "", resource.Account, "", "", resource.Input{"username": "own@mid.tz.test", "parent": "mid.tz.test", "timezone": "Europe/Berlin"}, resource.Create)
+	none := NewAccount(t, s, "none.test", "")
 	for _, tc := range []struct{ guid, want string }{
 		{top.GUID, "Pacific/Auckland"}, {mid.GUID, "Pacific/Auckland"}, {low.GUID, "Pacific/Auckland"},
 		{own.GUID, "Europe/Berlin"}, {none.GUID, ""},
@@ -176,5 +176,5 @@ func testMailboxTimezone(t *testing.T, b backend) {
 		}
 	}
 	_, err := s.MailboxTimezone(ctx, resource.NewGUID())
-	wantCode(t, err, xc5.ENOTFOUND, "unknown account")
+	WantCode(t, err, xc5.ENOTFOUND, "unknown account")
 }

@@ -28,7 +28,7 @@ func MailsIn(t testing.TB, s interface{ xc5.MailLister }, state string) []xc5.Ma
 func testVoicemailStore(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	acct := newAccount(t, s, "vm.test", "")
+	acct := NewAccount(t, s, "vm.test", "")
 	// A store that wakes a mail sender (sqlstore's OnMailQueued, beyond
 	// the contract) does so once for the write that queued the mail.
 	kicks := 0
@@ -58,8 +58,8 @@ func testVoicemailStore(t *testing.T, b backend) {
 		t.Fatalf("GetVoicemail = %+v, %v", got, err)
 	}
 	_, err = s.GetVoicemail(ctx, resource.NewGUID(), v.GUID, false)
-	wantCode(t, err, xc5.ENOTFOUND, "another account's message")
-	wantCode(t, s.SetVoicemailStatus(ctx, acct.GUID, v.GUID, "read"), xc5.EINVALID, "bad status")
+	WantCode(t, err, xc5.ENOTFOUND, "another account's message")
+	WantCode(t, s.SetVoicemailStatus(ctx, acct.GUID, v.GUID, "read"), xc5.EINVALID, "bad status")
 	if err := s.SetVoicemailStatus(ctx, acct.GUID, v.GUID, xc5.VoicemailSaved); err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +73,8 @@ func testVoicemailStore(t *testing.T, b backend) {
 	if err := s.DeleteVoicemail(ctx, acct.GUID, v.GUID); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.DeleteVoicemail(ctx, acct.GUID, v.GUID), xc5.ENOTFOUND, "deleted twice")
-	wantCode(t, s.DeleteVoicemail(ctx, acct.GUID, "not-a-guid"), xc5.ENOTFOUND, "bad guid")
+	WantCode(t, s.DeleteVoicemail(ctx, acct.GUID, v.GUID), xc5.ENOTFOUND, "deleted twice")
+	WantCode(t, s.DeleteVoicemail(ctx, acct.GUID, "not-a-guid"), xc5.ENOTFOUND, "bad guid")
 
 	// The account's deletion takes its messages.
 	v2 := v
@@ -86,7 +86,7 @@ func testVoicemailStore(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	_, err = s.GetVoicemail(ctx, acct.GUID, v2.GUID, false)
-	wantCode(t, err, xc5.ENOTFOUND, "message of a deleted account")
+	WantCode(t, err, xc5.ENOTFOUND, "message of a deleted account")
 
 	// A message for the account now gone: no message, the mail queued.
 	v3 := v
@@ -95,11 +95,11 @@ func testVoicemailStore(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	_, err = s.GetVoicemail(ctx, acct.GUID, v3.GUID, false)
-	wantCode(t, err, xc5.ENOTFOUND, "message for a deleted account")
+	WantCode(t, err, xc5.ENOTFOUND, "message for a deleted account")
 	if n := len(MailsIn(t, s, "")); n != 2 {
 		t.Errorf("%d mails queued, want 2", n)
 	}
-	wantCode(t, s.QueueMail(ctx, []xc5.Mail{{Subject: "nowhere"}}), xc5.EINVALID, "mail without an address")
+	WantCode(t, s.QueueMail(ctx, []xc5.Mail{{Subject: "nowhere"}}), xc5.EINVALID, "mail without an address")
 }
 
 // testPromptAudioStore: the media service reads any prompt's audio by
@@ -108,12 +108,12 @@ func testVoicemailStore(t *testing.T, b backend) {
 func testPromptAudioStore(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	newAccount(t, s, "pa.test", "")
-	p := put(t, s, "", resource.Prompt, "pa.test", "", resource.Input{"description": "greeting"}, resource.Create)
+	NewAccount(t, s, "pa.test", "")
+	p := Put(t, s, "", resource.Prompt, "pa.test", "", resource.Input{"description": "greeting"}, resource.Create)
 	_, err := s.PromptAudio(ctx, p.GUID)
-	wantCode(t, err, xc5.ENOTFOUND, "prompt without audio")
+	WantCode(t, err, xc5.ENOTFOUND, "prompt without audio")
 	_, err = s.PromptAudio(ctx, "nope")
-	wantCode(t, err, xc5.ENOTFOUND, "bad guid")
+	WantCode(t, err, xc5.ENOTFOUND, "bad guid")
 	var mu sync.Mutex
 	var seen []resource.Change
 	s.OnChange(func(c resource.Change) { mu.Lock(); seen = append(seen, c); mu.Unlock() })
@@ -133,7 +133,7 @@ func testPromptAudioStore(t *testing.T, b backend) {
 	if len(seen) != 1 || seen[0].Resource != resource.Prompt || seen[0].Record == nil || seen[0].Record.Values["prompt_length"] != int64(2500) {
 		t.Errorf("changes %+v", seen)
 	}
-	wantCode(t, s.SavePromptAudio(ctx, resource.NewGUID(), wav, time.Second), xc5.ENOTFOUND, "prompt gone")
+	WantCode(t, s.SavePromptAudio(ctx, resource.NewGUID(), wav, time.Second), xc5.ENOTFOUND, "prompt gone")
 }
 
 // testMailClaim: claims lease due mails, a leased mail is not claimed
@@ -182,7 +182,7 @@ func testMailClaim(t *testing.T, b backend) {
 	if back[0].GUID != lapsed[0].GUID {
 		t.Fatalf("reclaimed %s, want %s", back[0].GUID, lapsed[0].GUID)
 	}
-	wantCode(t, s.MailRetry(ctx, back[0].GUID, "n2", "late", time.Now(), false), xc5.ECONFLICT, "retry by a node no longer holding it")
+	WantCode(t, s.MailRetry(ctx, back[0].GUID, "n2", "late", time.Now(), false), xc5.ECONFLICT, "retry by a node no longer holding it")
 	if err := s.MailSent(ctx, first[0].GUID, "n1"); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func testMailClaim(t *testing.T, b backend) {
 	if len(failed) != 1 || failed[0].LastError != "550 no such user" {
 		t.Errorf("failed %+v", failed)
 	}
-	wantCode(t, s.MailSent(ctx, resource.NewGUID(), "n1"), xc5.ENOTFOUND, "no such mail")
+	WantCode(t, s.MailSent(ctx, resource.NewGUID(), "n1"), xc5.ENOTFOUND, "no such mail")
 }
 
 // testMailClaimTwoNodes: two stores on one database (two nodes) claiming

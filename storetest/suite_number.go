@@ -17,9 +17,9 @@ import (
 func testNumberCreateAnswers(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	acct := newAccount(t, s, "nc.test", "")
-	newAccount(t, s, "kid@nc.test", "nc.test")
-	other := newAccount(t, s, "other-nc.test", "")
+	acct := NewAccount(t, s, "nc.test", "")
+	NewAccount(t, s, "kid@nc.test", "nc.test")
+	other := NewAccount(t, s, "other-nc.test", "")
 
 	for i, parent := range []string{"nc.test", "NC.test", acct.GUID} {
 		number := fmt.Sprintf("64913%05d", i)
@@ -35,8 +35,8 @@ func testNumberCreateAnswers(t *testing.T, b backend) {
 			t.Errorf("create under %s answered\n%+v\nGet reads\n%+v", parent, rec, got)
 		}
 	}
-	pooled := newNumber(t, s, resource.SystemPool, "6491310100")
-	newNumber(t, s, "other-nc.test", "6491310101")
+	pooled := NewNumber(t, s, resource.SystemPool, "6491310100")
+	NewNumber(t, s, "other-nc.test", "6491310101")
 
 	kid := resource.Scope(acct.Path)
 	cases := []struct {
@@ -69,11 +69,11 @@ func testNumberCreateAnswers(t *testing.T, b backend) {
 	}
 	// Within the scope (where numbers come from the pool, and a: only
 	// for numbers the scope holds), and a:-numbers may repeat.
-	put(t, s, kid, resource.Number, "kid@nc.test", "", resource.Input{"number": "a:6491300000"}, resource.Create)
+	Put(t, s, kid, resource.Number, "kid@nc.test", "", resource.Input{"number": "a:6491300000"}, resource.Create)
 	for i := 0; i < 2; i++ {
-		newNumber(t, s, "nc.test", "a:6491310101")
+		NewNumber(t, s, "nc.test", "a:6491310101")
 	}
-	if got := len(list(t, s, "", resource.Number, resource.Query{Parent: "nc.test"})); got != 5 {
+	if got := len(List(t, s, "", resource.Number, resource.Query{Parent: "nc.test"})); got != 5 {
 		t.Errorf("nc.test has %d numbers, want 5", got)
 	}
 }
@@ -86,7 +86,7 @@ func testNumberCreateAnswers(t *testing.T, b backend) {
 func testConcurrentPutOfNewGUID(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	newAccount(t, s, "sameguid.test", "")
+	NewAccount(t, s, "sameguid.test", "")
 	cases := []struct {
 		r      *resource.Resource
 		parent string

@@ -15,12 +15,12 @@ import (
 // company's number.
 func onboardFixture(t *testing.T, s Store) resource.Record {
 	t.Helper()
-	comp := newAccount(t, s, "acmebrick.x.co.nz", "")
+	comp := NewAccount(t, s, "acmebrick.x.co.nz", "")
 	for _, n := range []string{"6491231234", "6499290089", "6499290090"} {
-		put(t, s, "", resource.Number, resource.SystemPool, "", resource.Input{"number": n}, resource.Create)
+		Put(t, s, "", resource.Number, resource.SystemPool, "", resource.Input{"number": n}, resource.Create)
 	}
-	other := newAccount(t, s, "other.test", "")
-	newNumber(t, s, other.GUID, "6499290091")
+	other := NewAccount(t, s, "other.test", "")
+	NewNumber(t, s, other.GUID, "6499290091")
 	return comp
 }
 
@@ -80,21 +80,21 @@ func testOnboard(t *testing.T, b backend) {
 	if err != nil || !c.Enabled {
 		t.Fatalf("reception's credentials: %+v, %v", c, err)
 	}
-	nums := list(t, s, "", resource.Number, resource.Query{Parent: "reception@acmebrick.x.co.nz"})
+	nums := List(t, s, "", resource.Number, resource.Query{Parent: "reception@acmebrick.x.co.nz"})
 	if len(nums) != 1 || nums[0].Values["number"] != "6491231234" {
 		t.Errorf("reception's numbers: %v", nums)
 	}
-	rules := list(t, s, "", resource.CallRule, resource.Query{Parent: "acmebrick.x.co.nz"})
+	rules := List(t, s, "", resource.CallRule, resource.Query{Parent: "acmebrick.x.co.nz"})
 	if len(rules) != 2 || rules[0].Values["order"] != int64(-2) || rules[0].Values["prefix_raw"] != "600" ||
 		rules[0].Values["username"] != "reception@acmebrick.x.co.nz" || rules[0].Values["destination"] != ":600" ||
 		rules[1].Values["prefix_raw"] != "608" || rules[1].Values["destination"] != ":608" {
 		t.Errorf("company callrules: %v", rules)
 	}
-	routes := list(t, s, "", resource.Route, resource.Query{Parent: "reception@acmebrick.x.co.nz"})
+	routes := List(t, s, "", resource.Route, resource.Query{Parent: "reception@acmebrick.x.co.nz"})
 	if len(routes) != 1 || routes[0].Values["order"] != int64(200) || routes[0].Values["destination"] != "email:reception@acmebrick.x.co.nz" {
 		t.Errorf("reception's routes: %v", routes)
 	}
-	if routes := list(t, s, "", resource.Route, resource.Query{Parent: "sales@acmebrick.x.co.nz"}); len(routes) != 0 {
+	if routes := List(t, s, "", resource.Route, resource.Query{Parent: "sales@acmebrick.x.co.nz"}); len(routes) != 0 {
 		t.Errorf("sales has routes without a voicemail address: %v", routes)
 	}
 

@@ -12,9 +12,9 @@ import (
 func testPromptCreate(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	newAccount(t, s, "prompt.test", "")
+	NewAccount(t, s, "prompt.test", "")
 	for _, want := range []string{"*2200101", "*2200102"} {
-		rec := put(t, s, "", resource.Prompt, "prompt.test", "", resource.Input{"description": "greeting"}, resource.Create)
+		rec := Put(t, s, "", resource.Prompt, "prompt.test", "", resource.Input{"description": "greeting"}, resource.Create)
 		if got := rec.Values["group_access"]; got != want {
 			t.Errorf("group_access = %v, want %s", got, want)
 		}

@@ -33,12 +33,12 @@ func testSessionsEndWithCredentials(t *testing.T, b backend) {
 		{"disabled", resource.Input{"enabled": false}, true},
 	}
 	for i, tt := range tests {
-		rec := newAccount(t, s, fmt.Sprintf("s%d.test", i), "")
+		rec := NewAccount(t, s, fmt.Sprintf("s%d.test", i), "")
 		jti := fmt.Sprint("jti-", i)
 		if err := s.CreateSession(ctx, jti, rec.GUID, expires); err != nil {
 			t.Fatal(err)
 		}
-		put(t, s, "", resource.Account, "", rec.GUID, tt.in, resource.Patch)
+		Put(t, s, "", resource.Account, "", rec.GUID, tt.in, resource.Patch)
 		if active, err := s.SessionActive(ctx, jti); err != nil || active == tt.ends {
 			t.Errorf("%s: session active %v, %v after the write; want %v", tt.name, active, err, !tt.ends)
 		}
@@ -54,9 +54,9 @@ func testSessionsEndWithCredentials(t *testing.T, b backend) {
 func testCredentialsUnavailable(t *testing.T, b backend) {
 	s := b.open(t)
 	_, err := s.Credentials(ctx, "nobody.test")
-	wantCode(t, err, xc5.ENOTFOUND, "Credentials of a missing account")
+	WantCode(t, err, xc5.ENOTFOUND, "Credentials of a missing account")
 	_, err = s.SIPCredentials(ctx, "nobody.test")
-	wantCode(t, err, xc5.ENOTFOUND, "SIPCredentials of a missing account")
+	WantCode(t, err, xc5.ENOTFOUND, "SIPCredentials of a missing account")
 	s.Close()
 	WantUnavailable(t, s)
 }
@@ -65,9 +65,9 @@ func testCredentialsUnavailable(t *testing.T, b backend) {
 func WantUnavailable(t testing.TB, s Store) {
 	t.Helper()
 	_, err := s.Credentials(ctx, resource.AdminUsername)
-	wantCode(t, err, xc5.EUNAVAILABLE, "Credentials")
+	WantCode(t, err, xc5.EUNAVAILABLE, "Credentials")
 	_, err = s.SIPCredentials(ctx, resource.AdminUsername)
-	wantCode(t, err, xc5.EUNAVAILABLE, "SIPCredentials")
+	WantCode(t, err, xc5.EUNAVAILABLE, "SIPCredentials")
 	_, err = s.SessionActive(ctx, "jti")
-	wantCode(t, err, xc5.EUNAVAILABLE, "SessionActive")
+	WantCode(t, err, xc5.EUNAVAILABLE, "SessionActive")
 }

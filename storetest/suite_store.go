@@ -21,12 +21,12 @@ import (
 func testReopenKeepsWrites(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	acc := newAccount(t, s, "keep.test", "")
+	acc := NewAccount(t, s, "keep.test", "")
 	var want []string
 	for i := 0; i < 20; i++ {
-		want = append(want, newNumber(t, s, "keep.test", fmt.Sprint(6480000100+i)).GUID)
+		want = append(want, NewNumber(t, s, "keep.test", fmt.Sprint(6480000100+i)).GUID)
 	}
-	put(t, s, "", resource.Account, "", "keep.test", resource.Input{"pickup_group": "Alpha"}, resource.Patch)
+	Put(t, s, "", resource.Account, "", "keep.test", resource.Input{"pickup_group": "Alpha"}, resource.Patch)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func testReopenKeepsWrites(t *testing.T, b backend) {
 	if err != nil || got.Values["pickup_group"] != "Alpha" {
 		t.Fatalf("after reopen: %v %v", got.Values, err)
 	}
-	recs := list(t, s, "", resource.Number, resource.Query{Parent: "keep.test"})
+	recs := List(t, s, "", resource.Number, resource.Query{Parent: "keep.test"})
 	if len(recs) != len(want) {
 		t.Fatalf("after reopen %d numbers, want %d", len(recs), len(want))
 	}
@@ -47,11 +47,11 @@ func testReopenKeepsWrites(t *testing.T, b backend) {
 }
 
 // testNumberCRUD: create, upsert by GUID, patch, get by any-case GUID,
-// list in creation order, filter, page, delete; error codes.
+// List in creation order, filter, page, delete; error codes.
 func testNumberCRUD(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	acc := newAccount(t, s, "crud.test", "")
+	acc := NewAccount(t, s, "crud.test", "")
 
 	rec, created, err := s.Put(ctx, "", resource.Number, "crud.test", "", resource.Input{"number": "6491230001"}, resource.Create)
 	if err != nil || !created || !guidRE.MatchString(rec.GUID) || rec.Parent != acc.GUID {
@@ -62,7 +62,7 @@ func testNumberCRUD(t *testing.T, b backend) {
 	}
 	const g = "11111111-2222-4333-8444-555555555555"
 	_, _, err = s.Put(ctx, "", resource.Number, "crud.test", g, resource.Input{"alert-info": "x"}, resource.Patch)
-	wantCode(t, err, xc5.ENOTFOUND, "Patch of a missing number")
+	WantCode(t, err, xc5.ENOTFOUND, "Patch of a missing number")
 	up, created, err := s.Put(ctx, "", resource.Number, acc.GUID, strings.ToLower(g), resource.Input{"number": "6491230002"}, resource.Upsert)
 	if err != nil || !created || up.GUID != g {
 		t.Fatalf("upsert create: %+v %v %v", up, created, err)
@@ -71,7 +71,7 @@ func testNumberCRUD(t *testing.T, b backend) {
 	if err != nil || created || up.Values["alert-info"] != "dr4" || up.Values["number"] != "6491230002" {
 		t.Fatalf("upsert update: %+v %v %v", up, created, err)
 	}
-	up = put(t, s, "", resource.Number, "crud.test", g, resource.Input{"alert-info": ""}, resource.Patch)
+	up = Put(t, s, "", resource.Number, "crud.test", g, resource.Input{"alert-info": ""}, resource.Patch)
 	if up.Values["alert-info"] != "" || up.Values["number"] != "6491230002" {
 		t.Errorf("patch: %v", up.Values)
 	}
@@ -80,39 +80,39 @@ func testNumberCRUD(t *testing.T, b backend) {
 		t.Errorf("Get with lower-case GUIDs: %+v %v", got, err)
 	}
 	_, err = s.Get(ctx, "", resource.Number, resource.AdminUsername, g)
-	wantCode(t, err, xc5.ENOTFOUND, "Get under the wrong account")
+	WantCode(t, err, xc5.ENOTFOUND, "Get under the wrong account")
 	_, err = s.Get(ctx, "", resource.Number, "nosuch.test", g)
-	wantCode(t, err, xc5.ENOTFOUND, "Get under a missing account")
+	WantCode(t, err, xc5.ENOTFOUND, "Get under a missing account")
 
 	for i := 3; i <= 9; i++ {
-		newNumber(t, s, "crud.test", fmt.Sprintf("649123000%d", i))
+		NewNumber(t, s, "crud.test", fmt.Sprintf("649123000%d", i))
 	}
-	all := list(t, s, "", resource.Number, resource.Query{Parent: "crud.test"})
-	if got := numbers(all); strings.Join(got, ",") != "6491230001,6491230002,6491230003,6491230004,6491230005,6491230006,6491230007,6491230008,6491230009" {
+	all := List(t, s, "", resource.Number, resource.Query{Parent: "crud.test"})
+	if got := Numbers(all); strings.Join(got, ",") != "6491230001,6491230002,6491230003,6491230004,6491230005,6491230006,6491230007,6491230008,6491230009" {
 		t.Errorf("list order %v", got)
 	}
-	if got := numbers(list(t, s, "", resource.Number, resource.Query{Parent: "crud.test", Filter: "%5"})); strings.Join(got, ",") != "6491230005" {
+	if got := Numbers(List(t, s, "", resource.Number, resource.Query{Parent: "crud.test", Filter: "%5"})); strings.Join(got, ",") != "6491230005" {
 		t.Errorf("filter %%5: %v", got)
 	}
-	if got := numbers(list(t, s, "", resource.Number, resource.Query{Parent: "crud.test", Filter: "649123000_"})); len(got) != 9 {
+	if got := Numbers(List(t, s, "", resource.Number, resource.Query{Parent: "crud.test", Filter: "649123000_"})); len(got) != 9 {
 		t.Errorf("filter _: %v", got)
 	}
 	// Paging by cursor.
 	var paged []string
 	after := int64(0)
 	for {
-		page := list(t, s, "", resource.Number, resource.Query{Parent: "crud.test", After: after, Limit: 4})
+		page := List(t, s, "", resource.Number, resource.Query{Parent: "crud.test", After: after, Limit: 4})
 		if len(page) > 4 {
 			t.Fatalf("page of %d with limit 4", len(page))
 		}
-		paged = append(paged, numbers(page)...)
+		paged = append(paged, Numbers(page)...)
 		if len(page) < 4 {
 			break
 		}
 		after = page[len(page)-1].Seq
 	}
-	if strings.Join(paged, ",") != strings.Join(numbers(all), ",") {
-		t.Errorf("paged %v, want %v", paged, numbers(all))
+	if strings.Join(paged, ",") != strings.Join(Numbers(all), ",") {
+		t.Errorf("paged %v, want %v", paged, Numbers(all))
 	}
 	// A callback error stops the listing and is returned.
 	stop := errors.New("stop")
@@ -126,12 +126,12 @@ func testNumberCRUD(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	_, err = s.Get(ctx, "", resource.Number, "crud.test", g)
-	wantCode(t, err, xc5.ENOTFOUND, "Get after Delete")
-	wantCode(t, s.Delete(ctx, "", resource.Number, "crud.test", g), xc5.ENOTFOUND, "second Delete")
+	WantCode(t, err, xc5.ENOTFOUND, "Get after Delete")
+	WantCode(t, s.Delete(ctx, "", resource.Number, "crud.test", g), xc5.ENOTFOUND, "second Delete")
 	_, _, err = s.Put(ctx, "", resource.Number, "crud.test", "not-a-guid", resource.Input{"number": "6491230010"}, resource.Upsert)
-	wantCode(t, err, xc5.ENOTFOUND, "Upsert of a number named by a non-GUID")
+	WantCode(t, err, xc5.ENOTFOUND, "Upsert of a number named by a non-GUID")
 	_, _, err = s.Put(ctx, "", resource.Number, "crud.test", "", resource.Input{"alert-info": "x"}, resource.Create)
-	wantCode(t, err, xc5.EINVALID, "Create without the required number")
+	WantCode(t, err, xc5.EINVALID, "Create without the required number")
 }
 
 // testNumberUniqueness: numbers are unique system-wide (ECONFLICT), except
@@ -139,33 +139,33 @@ func testNumberCRUD(t *testing.T, b backend) {
 func testNumberUniqueness(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	newAccount(t, s, "u1.test", "")
-	newAccount(t, s, "u2.test", "")
-	newNumber(t, s, "u1.test", "6491240001")
+	NewAccount(t, s, "u1.test", "")
+	NewAccount(t, s, "u2.test", "")
+	NewNumber(t, s, "u1.test", "6491240001")
 	_, _, err := s.Put(ctx, "", resource.Number, "u2.test", "", resource.Input{"number": "6491240001"}, resource.Create)
-	wantCode(t, err, xc5.ECONFLICT, "duplicate number")
-	pooled := newNumber(t, s, resource.SystemPool, "6491240002")
+	WantCode(t, err, xc5.ECONFLICT, "duplicate number")
+	pooled := NewNumber(t, s, resource.SystemPool, "6491240002")
 	_, _, err = s.Put(ctx, "", resource.Number, "u2.test", "", resource.Input{"number": "6491240002"}, resource.Create)
-	wantCode(t, err, xc5.ECONFLICT, "number already in the pool")
-	other := newNumber(t, s, "u2.test", "6491240003")
+	WantCode(t, err, xc5.ECONFLICT, "number already in the pool")
+	other := NewNumber(t, s, "u2.test", "6491240003")
 	_, _, err = s.Put(ctx, "", resource.Number, "u2.test", other.GUID, resource.Input{"number": "6491240001"}, resource.Patch)
-	wantCode(t, err, xc5.ECONFLICT, "renumbering onto an existing number")
+	WantCode(t, err, xc5.ECONFLICT, "renumbering onto an existing number")
 	for i := 0; i < 3; i++ {
-		newNumber(t, s, "u1.test", "a:6491240001")
-		newNumber(t, s, "u2.test", "a:6491240001")
+		NewNumber(t, s, "u1.test", "a:6491240001")
+		NewNumber(t, s, "u2.test", "a:6491240001")
 	}
 	// Allocating a pool number moves it, keeping its GUID.
-	moved := put(t, s, "", resource.Number, "u2.test", pooled.GUID, resource.Input{}, resource.Upsert)
+	moved := Put(t, s, "", resource.Number, "u2.test", pooled.GUID, resource.Input{}, resource.Upsert)
 	if moved.GUID != pooled.GUID || moved.Values["assigned"] != "u2.test" {
 		t.Errorf("allocation: %+v", moved)
 	}
-	if len(list(t, s, "", resource.NumberAllocate, resource.Query{Parent: "u1.test"})) != 0 {
+	if len(List(t, s, "", resource.NumberAllocate, resource.Query{Parent: "u1.test"})) != 0 {
 		t.Errorf("the pool still lists the allocated number")
 	}
 	// Another account's number cannot be taken.
-	mine := newNumber(t, s, "u1.test", "6491240004")
+	mine := NewNumber(t, s, "u1.test", "6491240004")
 	_, _, err = s.Put(ctx, "", resource.Number, "u2.test", mine.GUID, resource.Input{}, resource.Upsert)
-	wantCode(t, err, xc5.ECONFLICT, "taking another account's number")
+	WantCode(t, err, xc5.ECONFLICT, "taking another account's number")
 }
 
 // testConcurrentSameNumber: many concurrent creations of one number give
@@ -173,7 +173,7 @@ func testNumberUniqueness(t *testing.T, b backend) {
 func testConcurrentSameNumber(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	newAccount(t, s, "race.test", "")
+	NewAccount(t, s, "race.test", "")
 	for round := 0; round < 5; round++ {
 		number := fmt.Sprintf("649125000%d", round)
 		const n = 16
@@ -204,8 +204,8 @@ func testConcurrentSameNumber(t *testing.T, b backend) {
 			t.Errorf("round %d: %d successes, want 1", round, ok)
 		}
 	}
-	if got := list(t, s, "", resource.Number, resource.Query{Parent: "race.test"}); len(got) != 5 {
-		t.Errorf("%d numbers, want 5: %v", len(got), numbers(got))
+	if got := List(t, s, "", resource.Number, resource.Query{Parent: "race.test"}); len(got) != 5 {
+		t.Errorf("%d numbers, want 5: %v", len(got), Numbers(got))
 	}
 }
 
@@ -228,25 +228,25 @@ func testAccounts(t *testing.T, b backend) {
 	if got, _ := s.Get(ctx, "", resource.Account, "", top.GUID); got.Values["password"] != nil {
 		t.Errorf("Get shows a password: %v", got.Values)
 	}
-	kid := put(t, s, "", resource.Child, "tree.test", "", resource.Input{"username": "kid@tree.test"}, resource.Create)
+	kid := Put(t, s, "", resource.Child, "tree.test", "", resource.Input{"username": "kid@tree.test"}, resource.Create)
 	if kid.Parent != top.GUID || kid.Path != top.Path+kid.GUID+"/" {
 		t.Errorf("child parent %s path %s; top path %s", kid.Parent, kid.Path, top.Path)
 	}
-	gk := newAccount(t, s, "gk@kid.tree.test", "kid@tree.test")
+	gk := NewAccount(t, s, "gk@kid.tree.test", "kid@tree.test")
 	_, _, err = s.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "Kid@Tree.test"}, resource.Create)
-	wantCode(t, err, xc5.ECONFLICT, "duplicate username")
+	WantCode(t, err, xc5.ECONFLICT, "duplicate username")
 	_, _, err = s.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "x@tree.test", "parent": "nosuch.test"}, resource.Create)
 	if code := xc5.ErrorCode(err); code != xc5.ENOTFOUND && code != xc5.EINVALID {
 		t.Errorf("missing parent: %v", err)
 	}
-	children := list(t, s, "", resource.Child, resource.Query{Parent: "tree.test"})
+	children := List(t, s, "", resource.Child, resource.Query{Parent: "tree.test"})
 	if len(children) != 1 || children[0].GUID != kid.GUID {
 		t.Errorf("children of tree.test: %v", children)
 	}
 
 	// A move rewrites the paths of the whole subtree.
-	other := newAccount(t, s, "other.test", "")
-	put(t, s, "", resource.Account, "", "kid@tree.test", resource.Input{"parent": "other.test"}, resource.Patch)
+	other := NewAccount(t, s, "other.test", "")
+	Put(t, s, "", resource.Account, "", "kid@tree.test", resource.Input{"parent": "other.test"}, resource.Patch)
 	moved, _ := s.Get(ctx, "", resource.Account, "", "gk@kid.tree.test")
 	if want := other.Path + kid.GUID + "/" + gk.GUID + "/"; moved.Path != want {
 		t.Errorf("grandchild path after move %q, want %q", moved.Path, want)
@@ -255,15 +255,15 @@ func testAccounts(t *testing.T, b backend) {
 		t.Errorf("Credentials path after move %q", c.Path)
 	}
 	_, _, err = s.Put(ctx, "", resource.Account, "", "other.test", resource.Input{"parent": "gk@kid.tree.test"}, resource.Patch)
-	wantCode(t, err, xc5.ECONFLICT, "move under a descendant")
+	WantCode(t, err, xc5.ECONFLICT, "move under a descendant")
 
 	// Deletes: not with children, not system accounts; numbers go to the pool.
-	wantCode(t, s.Delete(ctx, "", resource.Account, "", "other.test"), xc5.ECONFLICT, "delete with children")
+	WantCode(t, s.Delete(ctx, "", resource.Account, "", "other.test"), xc5.ECONFLICT, "delete with children")
 	for _, u := range []string{resource.SystemPool, resource.SharedPrompts, resource.AdminUsername} {
-		wantCode(t, s.Delete(ctx, "", resource.Account, "", u), xc5.ECONFLICT, "delete of "+u)
+		WantCode(t, s.Delete(ctx, "", resource.Account, "", u), xc5.ECONFLICT, "delete of "+u)
 	}
-	num := newNumber(t, s, "gk@kid.tree.test", "6491270001")
-	put(t, s, "", resource.Number, "gk@kid.tree.test", num.GUID, resource.Input{"alert-info": "dr1", "cfa": "6491270002"}, resource.Patch)
+	num := NewNumber(t, s, "gk@kid.tree.test", "6491270001")
+	Put(t, s, "", resource.Number, "gk@kid.tree.test", num.GUID, resource.Input{"alert-info": "dr1", "cfa": "6491270002"}, resource.Patch)
 	if err := s.Delete(ctx, "", resource.Account, "", "gk@kid.tree.test"); err != nil {
 		t.Fatal(err)
 	}
@@ -281,36 +281,36 @@ func testAccounts(t *testing.T, b backend) {
 func testScope(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	part := newAccount(t, s, "part.test", "")
-	newAccount(t, s, "kid@part.test", "part.test")
-	newAccount(t, s, "out.test", "")
+	part := NewAccount(t, s, "part.test", "")
+	NewAccount(t, s, "kid@part.test", "part.test")
+	NewAccount(t, s, "out.test", "")
 	// A sibling whose GUID path could share a string prefix is still out.
-	num := newNumber(t, s, "out.test", "6491280001")
+	num := NewNumber(t, s, "out.test", "6491280001")
 	scope := resource.Scope(part.Path)
 
 	var names []string
-	for _, r := range list(t, s, scope, resource.Account, resource.Query{}) {
+	for _, r := range List(t, s, scope, resource.Account, resource.Query{}) {
 		names = append(names, r.Values["username"].(string))
 	}
 	if strings.Join(names, ",") != "part.test,kid@part.test" {
 		t.Errorf("scoped account list %v", names)
 	}
 	_, err := s.Get(ctx, scope, resource.Account, "", "out.test")
-	wantCode(t, err, xc5.ENOTFOUND, "Get outside scope")
+	WantCode(t, err, xc5.ENOTFOUND, "Get outside scope")
 	_, err = s.Get(ctx, scope, resource.Number, "out.test", num.GUID)
-	wantCode(t, err, xc5.ENOTFOUND, "Get number outside scope")
+	WantCode(t, err, xc5.ENOTFOUND, "Get number outside scope")
 	err = s.List(ctx, scope, resource.Number, resource.Query{Parent: "out.test"}, func(resource.Record) error { return nil })
-	wantCode(t, err, xc5.ENOTFOUND, "List outside scope")
+	WantCode(t, err, xc5.ENOTFOUND, "List outside scope")
 	_, _, err = s.Put(ctx, scope, resource.Number, "out.test", "", resource.Input{"number": "6491280002"}, resource.Create)
-	wantCode(t, err, xc5.ENOTFOUND, "Put outside scope")
-	wantCode(t, s.Delete(ctx, scope, resource.Account, "", "out.test"), xc5.ENOTFOUND, "Delete outside scope")
+	WantCode(t, err, xc5.ENOTFOUND, "Put outside scope")
+	WantCode(t, s.Delete(ctx, scope, resource.Account, "", "out.test"), xc5.ENOTFOUND, "Delete outside scope")
 	_, _, err = s.Put(ctx, scope, resource.Account, "", "", resource.Input{"username": "top.test", "password": "x"}, resource.Create)
 	if code := xc5.ErrorCode(err); code != xc5.EFORBIDDEN && code != xc5.ENOTFOUND {
 		t.Errorf("scoped top-level create: %v", err)
 	}
 	_, _, err = s.Put(ctx, scope, resource.AccountResource, "kid@part.test", "", resource.Input{"name": "api_access", "value": "system"}, resource.Create)
-	wantCode(t, err, xc5.EFORBIDDEN, "scoped grant of system")
-	put(t, s, scope, resource.AccountResource, "kid@part.test", "", resource.Input{"name": "api_access", "value": "user"}, resource.Create)
+	WantCode(t, err, xc5.EFORBIDDEN, "scoped grant of system")
+	Put(t, s, scope, resource.AccountResource, "kid@part.test", "", resource.Input{"name": "api_access", "value": "user"}, resource.Create)
 	if c, _ := s.Credentials(ctx, "kid@part.test"); c.Access != resource.AccessUser {
 		t.Errorf("kid access %q, want user", c.Access)
 	}
@@ -323,8 +323,8 @@ func testPasswordsStoredHashed(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
 	const pw = "Plaintext-Canary-7731"
-	put(t, s, "", resource.Account, "", "", resource.Input{"username": "h1.test", "password": pw}, resource.Create)
-	put(t, s, "", resource.Account, "", "", resource.Input{"username": "h2.test", "password": pw}, resource.Create)
+	Put(t, s, "", resource.Account, "", "", resource.Input{"username": "h1.test", "password": pw}, resource.Create)
+	Put(t, s, "", resource.Account, "", "", resource.Input{"username": "h2.test", "password": pw}, resource.Create)
 	c1, _ := s.Credentials(ctx, "h1.test")
 	c2, _ := s.Credentials(ctx, "h2.test")
 	for _, c := range []string{c1.Hash, c2.Hash} {
@@ -341,19 +341,19 @@ func testPasswordsStoredHashed(t *testing.T, b backend) {
 func testCredentialsAccess(t *testing.T, b backend) {
 	t.Parallel()
 	s := b.open(t)
-	newAccount(t, s, "cred.test", "")
+	NewAccount(t, s, "cred.test", "")
 	c, err := s.Credentials(ctx, "cred.test")
 	if err != nil || c.Access != "" || !c.Enabled || c.Username != "cred.test" {
 		t.Fatalf("fresh account credentials %+v %v", c, err)
 	}
-	put(t, s, "", resource.AccountResource, "cred.test", "api_access", resource.Input{"value": "system"}, resource.Upsert)
-	put(t, s, "", resource.Account, "", "cred.test", resource.Input{"enabled": false}, resource.Patch)
+	Put(t, s, "", resource.AccountResource, "cred.test", "api_access", resource.Input{"value": "system"}, resource.Upsert)
+	Put(t, s, "", resource.Account, "", "cred.test", resource.Input{"enabled": false}, resource.Patch)
 	c, _ = s.Credentials(ctx, "cred.test")
 	if c.Access != resource.AccessSystem || c.Enabled {
 		t.Errorf("credentials %+v, want system and disabled", c)
 	}
 	_, err = s.Credentials(ctx, "nobody.test")
-	wantCode(t, err, xc5.ENOTFOUND, "Credentials of a missing account")
+	WantCode(t, err, xc5.ENOTFOUND, "Credentials of a missing account")
 	_, _, err = s.Put(ctx, "", resource.AccountResource, "cred.test", "api_access", resource.Input{"value": "root"}, resource.Upsert)
-	wantCode(t, err, xc5.EINVALID, "api_access=root")
+	WantCode(t, err, xc5.EINVALID, "api_access=root")
 }

@@ -13,7 +13,7 @@ import (
 // Hook creates a webhook on account.
 func Hook(t testing.TB, s resource.Store, account, events string, enabled bool) resource.Record {
 	t.Helper()
-	return put(t, s, "", resource.Webhook, account, "", resource.Input{"url": "http://127.0.0.1:9/" + account, "events": events,
+	return Put(t, s, "", resource.Webhook, account, "", resource.Input{"url": "http://127.0.0.1:9/" + account, "events": events,
 		"secret": "k-" + account, "enabled": enabled}, resource.Create)
 }
 
@@ -52,17 +52,17 @@ func claimAll(t *testing.T, s Store) map[string][]xc5.Event {
 // that does not take its type.
 func testWebhookFanOut(t *testing.T, b backend) {
 	s := b.open(t)
-	newAccount(t, s, "a.hooks", "")
-	user := newAccount(t, s, "u@a.hooks", "a.hooks")
-	newAccount(t, s, "b.hooks", "")
+	NewAccount(t, s, "a.hooks", "")
+	user := NewAccount(t, s, "u@a.hooks", "a.hooks")
+	NewAccount(t, s, "b.hooks", "")
 	hA := Hook(t, s, "a.hooks", "*", true)
 	hU := Hook(t, s, "u@a.hooks", "number.changed", true)
 	hB := Hook(t, s, "b.hooks", "*", true)
 	hOff := Hook(t, s, "a.hooks", "*", false)
 	hCalls := Hook(t, s, "a.hooks", "call.ended,voicemail.new", true)
 
-	num := newNumber(t, s, "u@a.hooks", "6491110001")
-	put(t, s, "", resource.Account, "", "u@a.hooks", resource.Input{"cfna_duration": int64(25)}, resource.Patch)
+	num := NewNumber(t, s, "u@a.hooks", "6491110001")
+	Put(t, s, "", resource.Account, "", "u@a.hooks", resource.Input{"cfna_duration": int64(25)}, resource.Patch)
 	got := claimAll(t, s)
 	if len(got[hB.GUID]) != 0 || len(got[hOff.GUID]) != 0 || len(got[hCalls.GUID]) != 0 {
 		t.Errorf("events went to another company's, a disabled or a non-matching webhook: %+v", got)
@@ -100,7 +100,7 @@ func testWebhookFanOut(t *testing.T, b backend) {
 // their order, and call.ended carries the record.
 func testWebhookCallEvents(t *testing.T, b backend) {
 	s := b.open(t)
-	u := newAccount(t, s, "c.hooks", "")
+	u := NewAccount(t, s, "c.hooks", "")
 	h := Hook(t, s, "c.hooks", "*", true)
 	call := map[string]any{"call_id": "abc", "from": "c.hooks", "to": "123"}
 	err := s.AddCDRs(ctx, []xc5.CDR{
@@ -140,13 +140,13 @@ func testWebhookCallEvents(t *testing.T, b backend) {
 // its queue, last error and last success.
 func testWebhookOrderLeases(t *testing.T, b backend) {
 	s := b.open(t)
-	newAccount(t, s, "o.hooks", "")
-	newAccount(t, s, "p@o.hooks", "o.hooks")
+	NewAccount(t, s, "o.hooks", "")
+	NewAccount(t, s, "p@o.hooks", "o.hooks")
 	h := Hook(t, s, "o.hooks", "number.changed", true)
 	for _, n := range []string{"6492220001", "6492220002", "6492220003"} {
-		newNumber(t, s, "o.hooks", n)
+		NewNumber(t, s, "o.hooks", n)
 	}
-	newNumber(t, s, "p@o.hooks", "6492220009") // another account: a queue of its own
+	NewNumber(t, s, "p@o.hooks", "6492220009") // another account: a queue of its own
 	ds, err := s.ClaimDeliveries(ctx, "n1", time.Minute, 10)
 	if err != nil || len(ds) != 2 {
 		t.Fatalf("claim = %d deliveries, %v; want the heads of two queues", len(ds), err)
@@ -199,9 +199,9 @@ func testWebhookOrderLeases(t *testing.T, b backend) {
 // not in memory: a reopened store delivers them.
 func testWebhookOutboxSurvivesRestart(t *testing.T, b backend) {
 	s := b.open(t)
-	newAccount(t, s, "r.hooks", "")
+	NewAccount(t, s, "r.hooks", "")
 	h := Hook(t, s, "r.hooks", "*", true)
-	newNumber(t, s, "r.hooks", "6493330001")
+	NewNumber(t, s, "r.hooks", "6493330001")
 	if ds, err := s.ClaimDeliveries(ctx, "n1", time.Millisecond, 10); err != nil || len(ds) != 1 {
 		t.Fatalf("claim %v %v", ds, err) // claimed, and the node dies with it
 	}
@@ -218,7 +218,7 @@ func testWebhookOutboxSurvivesRestart(t *testing.T, b backend) {
 // write-only.
 func testWebhookValidation(t *testing.T, b backend) {
 	s := b.open(t)
-	newAccount(t, s, "v.hooks", "")
+	NewAccount(t, s, "v.hooks", "")
 	for _, in := range []resource.Input{
 		{"url": "ftp://example.com/x"},
 		{"url": "/relative"},
@@ -252,8 +252,8 @@ func mustJSON(t *testing.T, v any) []byte {
 // gone is told to no one.
 func testWebhookVoicemailNew(t *testing.T, b backend) {
 	s := b.open(t)
-	newAccount(t, s, "vm.hooks", "")
-	box := put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@vm.hooks", "parent": "vm.hooks", "ums_pin": "1234"}, resource.Create)
+	NewAccount(t, s, "vm.hooks", "")
+	box := Put(t, s, "", resource.Account, "", "", resource.Input{"username": "box@vm.hooks", "parent": "vm.hooks", "ums_pin": "1234"}, resource.Create)
 	h := Hook(t, s, "vm.hooks", "voicemail.new", true)
 	v := xc5.Voicemail{Account: box.GUID, From: "6421555000", To: "6499290081", Duration: 7 * time.Second, Audio: []byte("RIFF")}
 	if err := s.LeaveVoicemail(ctx, v, nil); err != nil {
@@ -273,7 +273,7 @@ func testWebhookVoicemailNew(t *testing.T, b backend) {
 // expiry are told as registration.changed; a refresh is not.
 func testWebhookRegistrationChanged(t *testing.T, b backend) {
 	s := b.open(t)
-	u := newAccount(t, s, "reg.hooks", "")
+	u := NewAccount(t, s, "reg.hooks", "")
 	h := Hook(t, s, "reg.hooks", "registration.changed", true)
 	now := time.Now()
 	for _, c := range []string{"sip:a@192.0.2.1", "sip:a@192.0.2.1", "sip:b@192.0.2.2"} { // the second: a refresh

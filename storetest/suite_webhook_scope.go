@@ -15,7 +15,7 @@ import (
 // in an account.changed body to a third-party receiver.
 func testWebhookUmsPinNotInTrailOrEvents(t *testing.T, b backend) {
 	s := b.open(t)
-	co := newAccount(t, s, "pin.hooks", "")
+	co := NewAccount(t, s, "pin.hooks", "")
 	h := Hook(t, s, "pin.hooks", "account.changed", true)
 	o := xc5.Origin{Account: "admin", Source: "192.0.2.9", Method: "PUT", Path: "/api-sys/account/"}
 	if _, _, err := s.Put(xc5.WithOrigin(ctx, o), "", resource.Account, "", "", resource.Input{"username": "box@pin.hooks", "parent": "pin.hooks",
@@ -51,10 +51,10 @@ func testWebhookUmsPinNotInTrailOrEvents(t *testing.T, b backend) {
 // what the company's API reads show.
 func testWebhookCallEventsPartitioned(t *testing.T, b backend) {
 	s := b.open(t)
-	a := newAccount(t, s, "a.calls.hooks", "")
-	ua := newAccount(t, s, "alice@a.calls.hooks", "a.calls.hooks")
-	newAccount(t, s, "b.calls.hooks", "")
-	newAccount(t, s, "bob@b.calls.hooks", "b.calls.hooks")
+	a := NewAccount(t, s, "a.calls.hooks", "")
+	ua := NewAccount(t, s, "alice@a.calls.hooks", "a.calls.hooks")
+	NewAccount(t, s, "b.calls.hooks", "")
+	NewAccount(t, s, "bob@b.calls.hooks", "b.calls.hooks")
 	h := Hook(t, s, "a.calls.hooks", "*", true)
 	// alice calls bob of another company; then an external caller
 	// who withheld its number calls alice.
@@ -79,7 +79,7 @@ func testWebhookCallEventsPartitioned(t *testing.T, b backend) {
 	scope := resource.Scope(a.Path)
 	red := resource.NewOutsiders(ctx, s, scope)
 	shown := map[string]map[string]any{}
-	for _, rec := range list(t, s, scope, resource.CDR, resource.Query{Parent: ua.GUID}) {
+	for _, rec := range List(t, s, scope, resource.CDR, resource.Query{Parent: ua.GUID}) {
 		shown[rec.Values["call_id"].(string)] = red.RedactCDR(rec).Values
 	}
 	if len(shown) != 2 {
@@ -111,12 +111,12 @@ func testWebhookCallEventsPartitioned(t *testing.T, b backend) {
 // without one, or one generated and shown once).
 func testWebhookWithoutSecret(t *testing.T, b backend) {
 	s := b.open(t)
-	newAccount(t, s, "nosecret.hooks", "")
+	NewAccount(t, s, "nosecret.hooks", "")
 	_, _, err := s.Put(ctx, "", resource.Webhook, "nosecret.hooks", "", resource.Input{"url": "https://hooks.example/x"}, resource.Create)
 	if err != nil {
 		return // refused: fine
 	}
-	newNumber(t, s, "nosecret.hooks", "6497790001")
+	NewNumber(t, s, "nosecret.hooks", "6497790001")
 	ds, err := s.ClaimDeliveries(ctx, "n1", time.Minute, 10)
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("claim: %+v, %v", ds, err)
@@ -134,14 +134,14 @@ func testWebhookWithoutSecret(t *testing.T, b backend) {
 // hears nothing of the lines it provisions.
 func testWebhookHydraEvents(t *testing.T, b backend) {
 	s := b.open(t)
-	line := put(t, s, "", resource.Hydra, "", "6497791234", resource.Input{"cfna_active": false}, resource.Upsert)
+	line := Put(t, s, "", resource.Hydra, "", "6497791234", resource.Input{"cfna_active": false}, resource.Upsert)
 	acct, err := s.Get(ctx, "", resource.Account, "", line.Values["account"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
 	parent := acct.Values["parent"].(string)
 	h := Hook(t, s, parent, "*", true)
-	put(t, s, "", resource.Hydra, "", "6497791234", resource.Input{"cfna_active": true, "cfna_dest": "6421000000"}, resource.Patch)
+	Put(t, s, "", resource.Hydra, "", "6497791234", resource.Input{"cfna_active": true, "cfna_dest": "6421000000"}, resource.Patch)
 	if err := s.Delete(ctx, "", resource.Hydra, "", "6497791234"); err != nil {
 		t.Fatal(err)
 	}
