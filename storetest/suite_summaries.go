@@ -9,9 +9,9 @@ import (
 )
 
 // testAccountSummaries: live registrations and CDR counts of a page of
-// accounts at once, on SQLite and PostgreSQL: an expired registration
-// and a call before since do not count, an account without either is
-// absent, and accounts past one query's chunk are answered too.
+// accounts at once: an expired registration and a call before since do
+// not count, an account without either is absent, and accounts past one
+// query's chunk are answered too.
 func testAccountSummaries(t *testing.T, b backend) {
 	s := b.open(t)
 	var guids []string
