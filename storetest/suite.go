@@ -73,8 +73,6 @@ var suite = []struct {
 	{"MoveReturnRace", testMoveReturnRace},
 	// suite_text.go
 	{"BadTextLookups", testBadTextLookups},
-	// suite_order.go
-	{"LocalChangesInCommitOrder", testLocalChangesInCommitOrder},
 	// suite_onboard.go
 	{"Onboard", testOnboard},
 	{"OnboardTrail", testOnboardTrail},
