@@ -47,7 +47,7 @@ func TestReadsUnavailable(t *testing.T) {
 	}
 	o.Cut()
 	for _, r := range reads {
-		wantCode(t, r.read(), xc5.EUNAVAILABLE, r.name+" with the database cut off")
+		storetest.WantCode(t, r.read(), xc5.EUNAVAILABLE, r.name+" with the database cut off")
 	}
 	o.Restore(t)
 	for _, r := range reads[:3] {
@@ -96,7 +96,7 @@ func TestLockWaitFailsOneWrite(t *testing.T) {
 				{Name: "free2", Rerunnable: rerunnable},
 			})
 			took := time.Since(start)
-			wantCode(t, errs[1], xc5.EUNAVAILABLE, "the write waiting for a lock")
+			storetest.WantCode(t, errs[1], xc5.EUNAVAILABLE, "the write waiting for a lock")
 			if took > 3*time.Second {
 				t.Errorf("the batch took %v; want the locked write given up after about its lock timeout", took)
 			}
@@ -131,13 +131,13 @@ func TestCommitUnanswered(t *testing.T) {
 	var once sync.Once
 	err = s.WriteThen(ctx, "unanswered", func() { once.Do(o.Stall) })
 	o.Resume()
-	wantCode(t, err, xc5.EUNAVAILABLE, "write whose COMMIT went unanswered")
+	storetest.WantCode(t, err, xc5.EUNAVAILABLE, "write whose COMMIT went unanswered")
 	if err == nil || !strings.Contains(err.Error(), "outcome is unknown: read before retrying") {
 		t.Fatalf("write whose COMMIT went unanswered: %v; want the outcome-unknown message", err)
 	}
 	o.Cut()
 	err = s.WriteThen(ctx, "refused", func() {})
-	wantCode(t, err, xc5.EUNAVAILABLE, "write with the database cut off")
+	storetest.WantCode(t, err, xc5.EUNAVAILABLE, "write with the database cut off")
 	if strings.Contains(err.Error(), "outcome is unknown") {
 		t.Fatalf("write that never reached the database: %v; want no outcome-unknown message", err)
 	}

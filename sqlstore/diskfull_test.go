@@ -26,7 +26,7 @@ func TestDiskFull(t *testing.T) {
 	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	newAccount(t, s, "full.test", "")
+	storetest.NewAccount(t, s, "full.test", "")
 	var acked []string
 	create := func(i int) error {
 		number := fmt.Sprintf("64977%05d", i)
@@ -58,7 +58,7 @@ func TestDiskFull(t *testing.T) {
 	if _, err := s.Get(ctx, "", resource.Account, "", "full.test"); err != nil {
 		t.Errorf("read on a full disk: %v", err)
 	}
-	if got := list(t, s, "", resource.Number, resource.Query{Parent: "full.test"}); len(got) != len(acked) {
+	if got := storetest.List(t, s, "", resource.Number, resource.Query{Parent: "full.test"}); len(got) != len(acked) {
 		t.Errorf("listed %d numbers on a full disk, want the %d acknowledged", len(got), len(acked))
 	}
 
@@ -89,7 +89,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	have := map[string]bool{}
-	for _, rec := range list(t, s, "", resource.Number, resource.Query{Parent: "full.test"}) {
+	for _, rec := range storetest.List(t, s, "", resource.Number, resource.Query{Parent: "full.test"}) {
 		have[rec.Values["number"].(string)] = true
 	}
 	for _, n := range acked {

@@ -17,16 +17,16 @@ import (
 // every backend and back, and checks that nothing changed on the way.
 func TestExportImportRoundTrip(t *testing.T) {
 	src, _ := openStore(t, storetest.Backends(t)[0])
-	company := newAccount(t, src, "rt.test", "")
-	user := newAccount(t, src, "u@rt.test", company.GUID)
-	put(t, src, "", resource.AccountResource, user.GUID, "api_access", resource.Input{"value": "user"}, resource.Upsert)
-	pool := put(t, src, "", resource.Number, resource.SystemPool, "", resource.Input{"number": "6497770001"}, resource.Create)
-	put(t, src, "", resource.Number, user.GUID, pool.GUID, resource.Input{}, resource.Upsert)
-	newNumber(t, src, user.GUID, "6497770002")
-	put(t, src, "", resource.Route, user.GUID, "", resource.Input{"order": int64(200), "destination": "email:u@rt.test"}, resource.Create)
-	put(t, src, "", resource.CallRule, company.GUID, "", resource.Input{"order": int64(-2), "prefix_raw": "600", "username": "u@rt.test"}, resource.Create)
-	put(t, src, "", resource.Fork, company.GUID, "", resource.Input{"destination": "6497770002"}, resource.Create)
-	put(t, src, "", resource.Trunk, "", "", resource.Input{"name": "carrier", "proxy": "127.0.0.1:5070", "password": "trunk-secret"}, resource.Create)
+	company := storetest.NewAccount(t, src, "rt.test", "")
+	user := storetest.NewAccount(t, src, "u@rt.test", company.GUID)
+	storetest.Put(t, src, "", resource.AccountResource, user.GUID, "api_access", resource.Input{"value": "user"}, resource.Upsert)
+	pool := storetest.Put(t, src, "", resource.Number, resource.SystemPool, "", resource.Input{"number": "6497770001"}, resource.Create)
+	storetest.Put(t, src, "", resource.Number, user.GUID, pool.GUID, resource.Input{}, resource.Upsert)
+	storetest.NewNumber(t, src, user.GUID, "6497770002")
+	storetest.Put(t, src, "", resource.Route, user.GUID, "", resource.Input{"order": int64(200), "destination": "email:u@rt.test"}, resource.Create)
+	storetest.Put(t, src, "", resource.CallRule, company.GUID, "", resource.Input{"order": int64(-2), "prefix_raw": "600", "username": "u@rt.test"}, resource.Create)
+	storetest.Put(t, src, "", resource.Fork, company.GUID, "", resource.Input{"destination": "6497770002"}, resource.Create)
+	storetest.Put(t, src, "", resource.Trunk, "", "", resource.Input{"name": "carrier", "proxy": "127.0.0.1:5070", "password": "trunk-secret"}, resource.Create)
 	samples := make([]int16, 800)
 	for i := range samples {
 		samples[i] = int16(1000 * math.Sin(float64(i)))
@@ -39,7 +39,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if err := src.LeaveVoicemail(ctx, vm, []xc5.Mail{xc5.VoicemailMail(vm, "u@rt.test", "u@rt.test")}); err != nil {
 		t.Fatal(err)
 	}
-	hook := put(t, src, "", resource.Webhook, company.GUID, "", resource.Input{"url": "http://127.0.0.1:9/", "secret": "hook-secret"}, resource.Create)
+	hook := storetest.Put(t, src, "", resource.Webhook, company.GUID, "", resource.Input{"url": "http://127.0.0.1:9/", "secret": "hook-secret"}, resource.Create)
 	if _, _, err := src.Put(xc5.WithOrigin(ctx, xc5.Origin{Account: "admin", Method: "PUT"}), "", resource.Number, user.GUID, "", resource.Input{"number": "6497770003"}, resource.Create); err != nil {
 		t.Fatal(err) // an audit entry and a queued event
 	}
@@ -79,17 +79,17 @@ func TestExportImportRoundTrip(t *testing.T) {
 			if n := 0; dst.ListAudit(ctx, company.Path, false, 0, func(xc5.AuditEntry) error { n++; return nil }) != nil || n != 1 {
 				t.Errorf("audit trail after import: %d entries", n)
 			}
-			if got := mailsIn(t, dst, xc5.MailQueued); len(got) != 1 || got[0].To != "u@rt.test" {
+			if got := storetest.MailsIn(t, dst, xc5.MailQueued); len(got) != 1 || got[0].To != "u@rt.test" {
 				t.Errorf("outbox after import: %+v", got)
 			}
 			if err := dst.Delete(ctx, "", resource.Number, "u@rt.test", pool.GUID); err != nil {
 				t.Fatal(err)
 			}
-			if got := list(t, dst, "", resource.NumberAllocate, resource.Query{Parent: "rt.test"}); len(got) != 1 {
+			if got := storetest.List(t, dst, "", resource.NumberAllocate, resource.Query{Parent: "rt.test"}); len(got) != 1 {
 				t.Errorf("the pool number did not return to the pool after import: %v", got)
 			}
 			// New records still get fresh ids after the imported ones.
-			newAccount(t, dst, "after.test", "")
+			storetest.NewAccount(t, dst, "after.test", "")
 			// A second import is refused.
 			if err := dst.Import(ctx, bytes.NewReader(first.Bytes())); err == nil {
 				t.Errorf("import into a non-empty database succeeded")

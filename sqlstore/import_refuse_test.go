@@ -26,13 +26,13 @@ type spoilableDump struct {
 func smallDump(t *testing.T) []byte {
 	t.Helper()
 	src, _ := openStore(t, storetest.Backends(t)[0])
-	company := newAccount(t, src, "rv.test", "")
-	user := newAccount(t, src, "u@rv.test", company.GUID)
-	newAccount(t, src, "v@rv.test", company.GUID)
-	newNumber(t, src, user.GUID, "6497770021")
-	put(t, src, "", resource.Route, user.GUID, "", resource.Input{"order": int64(200), "destination": "email:u@rv.test"}, resource.Create)
-	put(t, src, "", resource.CallRule, company.GUID, "", resource.Input{"order": int64(-2), "prefix_raw": "600", "username": "u@rv.test", "destination": ":600"}, resource.Create)
-	put(t, src, "", resource.AccountResource, company.GUID, "", resource.Input{"name": "api_access", "value": "user"}, resource.Create)
+	company := storetest.NewAccount(t, src, "rv.test", "")
+	user := storetest.NewAccount(t, src, "u@rv.test", company.GUID)
+	storetest.NewAccount(t, src, "v@rv.test", company.GUID)
+	storetest.NewNumber(t, src, user.GUID, "6497770021")
+	storetest.Put(t, src, "", resource.Route, user.GUID, "", resource.Input{"order": int64(200), "destination": "email:u@rv.test"}, resource.Create)
+	storetest.Put(t, src, "", resource.CallRule, company.GUID, "", resource.Input{"order": int64(-2), "prefix_raw": "600", "username": "u@rv.test", "destination": ":600"}, resource.Create)
+	storetest.Put(t, src, "", resource.AccountResource, company.GUID, "", resource.Input{"name": "api_access", "value": "user"}, resource.Create)
 	var good bytes.Buffer
 	if err := src.Export(ctx, &good); err != nil {
 		t.Fatal(err)
@@ -154,12 +154,12 @@ func TestImportThenWrite(t *testing.T) {
 			if err := dst.Import(ctx, bytes.NewReader(good)); err != nil {
 				t.Fatal(err)
 			}
-			company := newAccount(t, dst, "rv2.test", "")
-			user := newAccount(t, dst, "w@rv2.test", company.GUID)
-			newNumber(t, dst, user.GUID, "6497770031")
-			put(t, dst, "", resource.Route, user.GUID, "", resource.Input{"order": int64(200), "destination": "email:w@rv2.test"}, resource.Create)
-			put(t, dst, "", resource.CallRule, company.GUID, "", resource.Input{"order": int64(-2), "prefix_raw": "601", "username": "w@rv2.test", "destination": ":601"}, resource.Create)
-			put(t, dst, "", resource.AccountResource, company.GUID, "", resource.Input{"name": "api_access", "value": "user"}, resource.Create)
+			company := storetest.NewAccount(t, dst, "rv2.test", "")
+			user := storetest.NewAccount(t, dst, "w@rv2.test", company.GUID)
+			storetest.NewNumber(t, dst, user.GUID, "6497770031")
+			storetest.Put(t, dst, "", resource.Route, user.GUID, "", resource.Input{"order": int64(200), "destination": "email:w@rv2.test"}, resource.Create)
+			storetest.Put(t, dst, "", resource.CallRule, company.GUID, "", resource.Input{"order": int64(-2), "prefix_raw": "601", "username": "w@rv2.test", "destination": ":601"}, resource.Create)
+			storetest.Put(t, dst, "", resource.AccountResource, company.GUID, "", resource.Input{"name": "api_access", "value": "user"}, resource.Create)
 			// A second import into the now non-empty database is refused.
 			if err := dst.Import(ctx, bytes.NewReader(good)); err == nil || !strings.Contains(err.Error(), "empty database") {
 				t.Errorf("import into a non-empty database: %v", err)

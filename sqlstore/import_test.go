@@ -31,12 +31,12 @@ func countAccounts(t *testing.T, s *sqlstore.Store) int {
 // writing, and its import works.
 func TestImportProblems(t *testing.T) {
 	src, _ := openStore(t, storetest.Backends(t)[0])
-	company := newAccount(t, src, "imp.test", "")
-	user := newAccount(t, src, "u@imp.test", company.GUID)
-	newAccount(t, src, "v@imp.test", company.GUID)
-	newNumber(t, src, user.GUID, "6497770011")
-	newNumber(t, src, user.GUID, "6497770012")
-	put(t, src, "", resource.Route, user.GUID, "", resource.Input{"order": int64(200), "destination": "email:u@imp.test"}, resource.Create)
+	company := storetest.NewAccount(t, src, "imp.test", "")
+	user := storetest.NewAccount(t, src, "u@imp.test", company.GUID)
+	storetest.NewAccount(t, src, "v@imp.test", company.GUID)
+	storetest.NewNumber(t, src, user.GUID, "6497770011")
+	storetest.NewNumber(t, src, user.GUID, "6497770012")
+	storetest.Put(t, src, "", resource.Route, user.GUID, "", resource.Input{"order": int64(200), "destination": "email:u@imp.test"}, resource.Create)
 	var good bytes.Buffer
 	if err := src.Export(ctx, &good); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"xc5/resource"
 	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 // TestEmergencyLocationMigration: an installation bootstrapped with the
@@ -43,7 +44,7 @@ func TestEmergencyLocationMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := ""
-		for _, r := range list(t, s, "", resource.Location, resource.Query{}) {
+		for _, r := range storetest.List(t, s, "", resource.Location, resource.Query{}) {
 			if r.Values["name"] == "<CallRule-Emergency>" {
 				got, _ = r.Values["prefixes"].(string)
 			}
@@ -99,7 +100,7 @@ func TestShortCodesLocationMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got []string
-		for _, r := range list(t, s, "", resource.Location, resource.Query{}) {
+		for _, r := range storetest.List(t, s, "", resource.Location, resource.Query{}) {
 			if r.Values["name"] == resource.ShortCodesLocation {
 				got = append(got, r.Values["prefixes"].(string))
 				if tt.before == "" && r.Values["description"] != resource.ShortCodesDescription {
@@ -126,7 +127,7 @@ func TestCallRuleProviderSetMigration(t *testing.T) {
 	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	newAccount(t, s, "co.test", "")
+	storetest.NewAccount(t, s, "co.test", "")
 	want := map[string]int64{}
 	for _, tt := range []struct {
 		in   resource.Input
@@ -136,7 +137,7 @@ func TestCallRuleProviderSetMigration(t *testing.T) {
 		{resource.Input{"order": int64(-10), "location": "<CallRule-Emergency>", "destination": "6491110001"}, 1},
 		{resource.Input{"order": int64(-2), "prefix_raw": "77", "destination": "61299998888"}, 0},
 	} {
-		want[put(t, s, "", resource.CallRule, "co.test", "", tt.in, resource.Create).GUID] = tt.want
+		want[storetest.Put(t, s, "", resource.CallRule, "co.test", "", tt.in, resource.Create).GUID] = tt.want
 	}
 	s.Close()
 	db, err := sql.Open("sqlite", filepath.Join(dir, sqlstore.DBFile))

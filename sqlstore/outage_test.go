@@ -64,7 +64,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	newAccount(t, s, "outage.test", "")
+	storetest.NewAccount(t, s, "outage.test", "")
 	fctx, stopFeed := context.WithCancel(ctx)
 	defer stopFeed()
 	s.Follow(fctx, o.URL) // its LISTEN connection is killed and cut too
@@ -106,12 +106,12 @@ func TestDatabaseGoesAway(t *testing.T) {
 	o.Cut()
 	time.Sleep(500 * time.Millisecond)
 	_, err = s.Get(ctx, "", resource.Account, "", "outage.test")
-	wantCode(t, err, xc5.EUNAVAILABLE, "Get during the cut")
+	storetest.WantCode(t, err, xc5.EUNAVAILABLE, "Get during the cut")
 	_, err = s.Credentials(ctx, "outage.test")
-	wantCode(t, err, xc5.EUNAVAILABLE, "Credentials during the cut")
+	storetest.WantCode(t, err, xc5.EUNAVAILABLE, "Credentials during the cut")
 	start := time.Now()
 	_, _, err = s.Put(ctx, "", resource.Number, "outage.test", "", resource.Input{"number": "6498000000"}, resource.Create)
-	wantCode(t, err, xc5.EUNAVAILABLE, "Put during the cut")
+	storetest.WantCode(t, err, xc5.EUNAVAILABLE, "Put during the cut")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("a write during the cut took %v to be refused", d)
 	}
@@ -160,7 +160,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 	}
 	defer check.Close()
 	have := map[string]bool{}
-	for _, rec := range list(t, check, "", resource.Number, resource.Query{Parent: "outage.test"}) {
+	for _, rec := range storetest.List(t, check, "", resource.Number, resource.Query{Parent: "outage.test"}) {
 		have[rec.Values["number"].(string)] = true
 	}
 	for _, n := range log.acked {
@@ -186,7 +186,7 @@ func TestDatabaseStalls(t *testing.T) {
 	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	newAccount(t, s, "stall.test", "")
+	storetest.NewAccount(t, s, "stall.test", "")
 	const bound = 2 * time.Second
 	s.SetBatchTimeout(bound)
 	create := func(number string) (time.Duration, error) {
@@ -205,7 +205,7 @@ func TestDatabaseStalls(t *testing.T) {
 	watchdog := time.AfterFunc(bound+3*time.Second, o.Resume) // so that a store without the bound fails rather than hangs
 	for i, number := range []string{"6497100002", "6497100003"} {
 		took, err := create(number)
-		wantCode(t, err, xc5.EUNAVAILABLE, "write during a long stall")
+		storetest.WantCode(t, err, xc5.EUNAVAILABLE, "write during a long stall")
 		if took > bound+2*time.Second {
 			t.Errorf("write %d during a long stall was refused after %v; want about %v", i, took, bound)
 		}
@@ -249,5 +249,5 @@ func TestImportNotBounded(t *testing.T) {
 	}
 	dst.SetBatchTimeout(time.Nanosecond)
 	_, _, err = dst.Put(ctx, "", resource.Location, "", "", resource.Input{"name": "bounded"}, resource.Create)
-	wantCode(t, err, xc5.EUNAVAILABLE, "an ordinary write over its bound")
+	storetest.WantCode(t, err, xc5.EUNAVAILABLE, "an ordinary write over its bound")
 }

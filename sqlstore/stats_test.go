@@ -23,7 +23,7 @@ func testStats(t *testing.T, b storetest.Backend) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			newAccount(t, s, "stats"+string(rune('a'+i))+".test", "")
+			storetest.NewAccount(t, s, "stats"+string(rune('a'+i))+".test", "")
 		}()
 	}
 	wg.Wait()

@@ -23,8 +23,8 @@ func TestWebhookBacklogClaimCost(t *testing.T) {
 		t.Skip("XC5_WEBHOOK_BACKLOG=N measures a claim over N queued events")
 	}
 	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
-		u := newAccount(t, s, "backlog.hooks", "")
-		hook(t, s, "backlog.hooks", "*", true)
+		u := storetest.NewAccount(t, s, "backlog.hooks", "")
+		storetest.Hook(t, s, "backlog.hooks", "*", true)
 		for done := 0; done < n; done += 1000 {
 			var recs []xc5.CDR
 			for i := 0; i < 1000; i++ {
@@ -65,7 +65,7 @@ func TestWebhookBacklogClaimCost(t *testing.T) {
 		const writes = 30
 		for i := range writes {
 			start := time.Now()
-			newNumber(t, s, "backlog.hooks", fmt.Sprintf("64977990%02d", i))
+			storetest.NewNumber(t, s, "backlog.hooks", fmt.Sprintf("64977990%02d", i))
 			d := time.Since(start)
 			total += d
 			worst = max(worst, d)

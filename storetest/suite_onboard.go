@@ -1,4 +1,4 @@
-package sqlstore_test
+package storetest
 
 import (
 	"errors"
@@ -9,20 +9,18 @@ import (
 
 	"xc5"
 	"xc5/resource"
-	"xc5/sqlstore"
-	"xc5/storetest"
 )
 
 // onboardFixture is a company with free pool numbers and another
 // company's number.
-func onboardFixture(t *testing.T, s *sqlstore.Store) resource.Record {
+func onboardFixture(t *testing.T, s Store) resource.Record {
 	t.Helper()
-	comp := newAccount(t, s, "acmebrick.x.co.nz", "")
+	comp := NewAccount(t, s, "acmebrick.x.co.nz", "")
 	for _, n := range []string{"6491231234", "6499290089", "6499290090"} {
-		put(t, s, "", resource.Number, resource.SystemPool, "", resource.Input{"number": n}, resource.Create)
+		Put(t, s, "", resource.Number, resource.SystemPool, "", resource.Input{"number": n}, resource.Create)
 	}
-	other := newAccount(t, s, "other.test", "")
-	newNumber(t, s, other.GUID, "6499290091")
+	other := NewAccount(t, s, "other.test", "")
+	NewNumber(t, s, other.GUID, "6499290091")
 	return comp
 }
 
@@ -37,7 +35,7 @@ func parseCSV(t *testing.T, text string) []resource.BulkUser {
 
 // snapshot is what onboarding may change: accounts, numbers, callrules
 // and routes, as listed.
-func snapshot(t *testing.T, s *sqlstore.Store) string {
+func snapshot(t *testing.T, s Store) string {
 	t.Helper()
 	var b strings.Builder
 	for _, r := range []*resource.Resource{resource.Account, resource.Number, resource.CallRule, resource.Route} {
@@ -51,18 +49,12 @@ func snapshot(t *testing.T, s *sqlstore.Store) string {
 	return b.String()
 }
 
-// TestOnboard onboards the walkthrough's two users from CSV and checks
+// testOnboard onboards the walkthrough's two users from CSV and checks
 // that each gets what the walkthrough provisions; then that a file with a
 // problem on every line but one reports every problem and writes nothing,
 // and that a dry run writes nothing.
-func TestOnboard(t *testing.T) {
-	for _, b := range storetest.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) { testOnboard(t, b) })
-	}
-}
-
-func testOnboard(t *testing.T, b storetest.Backend) {
-	s, _ := openStore(t, b)
+func testOnboard(t *testing.T, b backend) {
+	s := b.open(t)
 	comp := onboardFixture(t, s)
 	const good = "username,extension,ddi,voicemail\n" +
 		"reception,600,6491231234,reception@acmebrick.x.co.nz\n" +
@@ -88,21 +80,21 @@ func testOnboard(t *testing.T, b storetest.Backend) {
 	if err != nil || !c.Enabled {
 		t.Fatalf("reception's credentials: %+v, %v", c, err)
 	}
-	nums := list(t, s, "", resource.Number, resource.Query{Parent: "reception@acmebrick.x.co.nz"})
+	nums := List(t, s, "", resource.Number, resource.Query{Parent: "reception@acmebrick.x.co.nz"})
 	if len(nums) != 1 || nums[0].Values["number"] != "6491231234" {
 		t.Errorf("reception's numbers: %v", nums)
 	}
-	rules := list(t, s, "", resource.CallRule, resource.Query{Parent: "acmebrick.x.co.nz"})
+	rules := List(t, s, "", resource.CallRule, resource.Query{Parent: "acmebrick.x.co.nz"})
 	if len(rules) != 2 || rules[0].Values["order"] != int64(-2) || rules[0].Values["prefix_raw"] != "600" ||
 		rules[0].Values["username"] != "reception@acmebrick.x.co.nz" || rules[0].Values["destination"] != ":600" ||
 		rules[1].Values["prefix_raw"] != "608" || rules[1].Values["destination"] != ":608" {
 		t.Errorf("company callrules: %v", rules)
 	}
-	routes := list(t, s, "", resource.Route, resource.Query{Parent: "reception@acmebrick.x.co.nz"})
+	routes := List(t, s, "", resource.Route, resource.Query{Parent: "reception@acmebrick.x.co.nz"})
 	if len(routes) != 1 || routes[0].Values["order"] != int64(200) || routes[0].Values["destination"] != "email:reception@acmebrick.x.co.nz" {
 		t.Errorf("reception's routes: %v", routes)
 	}
-	if routes := list(t, s, "", resource.Route, resource.Query{Parent: "sales@acmebrick.x.co.nz"}); len(routes) != 0 {
+	if routes := List(t, s, "", resource.Route, resource.Query{Parent: "sales@acmebrick.x.co.nz"}); len(routes) != 0 {
 		t.Errorf("sales has routes without a voicemail address: %v", routes)
 	}
 
@@ -142,54 +134,50 @@ func testOnboard(t *testing.T, b storetest.Backend) {
 	}
 }
 
-// TestOnboardTrail: an onboarding through the API is API writes like any
+// testOnboardTrail: an onboarding through the API is API writes like any
 // other: each record it makes is in the company's audit trail, and the
 // company's webhooks hear of the new account and its number, in the
 // onboarding's transaction; a dry run leaves neither.
-func TestOnboardTrail(t *testing.T) {
-	for _, b := range storetest.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			s, _ := openStore(t, b)
-			comp := onboardFixture(t, s)
-			wh := hook(t, s, comp.GUID, "*", true)
-			o := xc5.Origin{Account: "admin", Source: "192.0.2.9", Method: "PUT", Path: "/api-sys/account/acmebrick.x.co.nz/bulk"}
-			const file = "username,extension,ddi,voicemail\nreception,600,6491231234,reception@acmebrick.x.co.nz\n"
-			if _, err := s.Onboard(xc5.WithOrigin(ctx, o), "", comp.GUID, parseCSV(t, file), true); err != nil {
-				t.Fatal(err)
-			}
-			if got := auditOf(t, s, comp.Path, false); len(got) != 0 {
-				t.Fatalf("a dry run left audit entries: %+v", got)
-			}
-			if _, err := s.Onboard(xc5.WithOrigin(ctx, o), "", comp.GUID, parseCSV(t, file), false); err != nil {
-				t.Fatal(err)
-			}
-			kinds := map[string]int{}
-			for _, e := range auditOf(t, s, comp.Path, false) {
-				if e.Origin.Source != "192.0.2.9" || e.Origin.Account != "admin" {
-					t.Errorf("entry %+v: wrong origin", e)
-				}
-				kinds[e.Resource]++
-			}
-			if kinds["child"] != 1 || kinds["number"] != 1 || kinds["callrule"] != 1 || kinds["route"] != 1 {
-				t.Errorf("audit entries by resource: %v", kinds)
-			}
-			types := map[string]int{}
-			for _, ev := range claimAll(t, s)[wh.GUID] {
-				types[ev.Type]++
-			}
-			if types[xc5.EventAccountChanged] != 1 || types[xc5.EventNumberChanged] != 1 {
-				t.Errorf("events: %v", types)
-			}
-		})
+func testOnboardTrail(t *testing.T, b backend) {
+	s := b.open(t)
+	comp := onboardFixture(t, s)
+	wh := Hook(t, s, comp.GUID, "*", true)
+	o := xc5.Origin{Account: "admin", Source: "192.0.2.9", Method: "PUT", Path: "/api-sys/account/acmebrick.x.co.nz/bulk"}
+	const file = "username,extension,ddi,voicemail\nreception,600,6491231234,reception@acmebrick.x.co.nz\n"
+	if _, err := s.Onboard(xc5.WithOrigin(ctx, o), "", comp.GUID, parseCSV(t, file), true); err != nil {
+		t.Fatal(err)
+	}
+	if got := auditOf(t, s, comp.Path, false); len(got) != 0 {
+		t.Fatalf("a dry run left audit entries: %+v", got)
+	}
+	if _, err := s.Onboard(xc5.WithOrigin(ctx, o), "", comp.GUID, parseCSV(t, file), false); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range auditOf(t, s, comp.Path, false) {
+		if e.Origin.Source != "192.0.2.9" || e.Origin.Account != "admin" {
+			t.Errorf("entry %+v: wrong origin", e)
+		}
+		kinds[e.Resource]++
+	}
+	if kinds["child"] != 1 || kinds["number"] != 1 || kinds["callrule"] != 1 || kinds["route"] != 1 {
+		t.Errorf("audit entries by resource: %v", kinds)
+	}
+	types := map[string]int{}
+	for _, ev := range claimAll(t, s)[wh.GUID] {
+		types[ev.Type]++
+	}
+	if types[xc5.EventAccountChanged] != 1 || types[xc5.EventNumberChanged] != 1 {
+		t.Errorf("events: %v", types)
 	}
 }
 
-// TestOnboardRefusedFileCostsNoHashes: a file refused for its last line
+// testOnboardRefusedFileCostsNoHashes: a file refused for its last line
 // hashes no password (argon2, 19 MiB each): the file is checked whole
 // before any hash is made. Measured by the memory the refusal allocated,
 // which twenty hashes would put near 400 MiB.
-func TestOnboardRefusedFileCostsNoHashes(t *testing.T) {
-	s, _ := openStore(t, storetest.Backends(t)[0])
+func testOnboardRefusedFileCostsNoHashes(t *testing.T, b backend) {
+	s := b.open(t)
 	onboardFixture(t, s)
 	var csv strings.Builder
 	csv.WriteString("username\n")

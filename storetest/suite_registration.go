@@ -1,40 +1,19 @@
-package sqlstore_test
+package storetest
 
 import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
 	"xc5"
 	"xc5/resource"
 	"xc5/secret"
-	"xc5/sqlstore"
-	"xc5/storetest"
 )
 
-// newRegStore opens a bootstrapped store in a temporary directory with one
-// account, reception@acmebrick.x.co.nz (password "pw"), and returns its GUID.
-func newRegStore(t *testing.T, b storetest.Backend) (*sqlstore.Store, string) {
-	t.Helper()
-	s := b.Open(t)
-	t.Cleanup(func() { s.Close() })
-	ctx := context.Background()
-	if _, err := s.Bootstrap(ctx, "admin-password"); err != nil {
-		t.Fatalf("Bootstrap: %v", err)
-	}
-	rec, _, err := s.Put(ctx, "", resource.Account, "", "",
-		resource.Input{"username": "reception@acmebrick.x.co.nz", "password": "pw"}, resource.Create)
-	if err != nil {
-		t.Fatalf("create account: %v", err)
-	}
-	return s, rec.GUID
-}
-
-func TestSIPCredentials(t *testing.T) { forEachBackend(t, testSIPCredentials) }
-
-func testSIPCredentials(t *testing.T, b storetest.Backend) {
+func testSIPCredentials(t *testing.T, b backend) {
 	s, guid := newRegStore(t, b)
 	ctx := context.Background()
 	c, err := s.SIPCredentials(ctx, "Reception@AcmeBrick.x.co.nz")
@@ -65,11 +44,9 @@ func testSIPCredentials(t *testing.T, b storetest.Backend) {
 	}
 }
 
-// TestLocalHA1: the HA1 of the local part alone is stored with the
+// testLocalHA1: the HA1 of the local part alone is stored with the
 // password, for phones that send only "reception" as digest username.
-func TestLocalHA1(t *testing.T) { forEachBackend(t, testLocalHA1) }
-
-func testLocalHA1(t *testing.T, b storetest.Backend) {
+func testLocalHA1(t *testing.T, b backend) {
 	s, guid := newRegStore(t, b)
 	ctx := context.Background()
 	if c, _ := s.SIPCredentials(ctx, "reception@acmebrick.x.co.nz"); c.LocalHA1MD5 != secret.DigestHA1("reception", "acmebrick.x.co.nz", "pw").MD5 {
@@ -89,9 +66,7 @@ func testLocalHA1(t *testing.T, b storetest.Backend) {
 	}
 }
 
-func TestRegistrations(t *testing.T) { forEachBackend(t, testRegistrations) }
-
-func testRegistrations(t *testing.T, be storetest.Backend) {
+func testRegistrations(t *testing.T, be backend) {
 	s, guid := newRegStore(t, be)
 	ctx := context.Background()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -188,11 +163,9 @@ func testRegistrations(t *testing.T, be storetest.Backend) {
 	}
 }
 
-// TestRegistrationsCascade checks that deleting an account deletes its
+// testRegistrationsCascade checks that deleting an account deletes its
 // bindings.
-func TestRegistrationsCascade(t *testing.T) { forEachBackend(t, testRegistrationsCascade) }
-
-func testRegistrationsCascade(t *testing.T, b storetest.Backend) {
+func testRegistrationsCascade(t *testing.T, b backend) {
 	s, guid := newRegStore(t, b)
 	ctx := context.Background()
 	if _, err := s.PutRegistration(ctx, guid, "sip:r@192.0.2.1", time.Now().Add(time.Hour), "", "", xc5.ContactCap{}); err != nil {
@@ -209,11 +182,9 @@ func testRegistrationsCascade(t *testing.T, b storetest.Backend) {
 	}
 }
 
-func TestPutRegistrationBatch(t *testing.T) { forEachBackend(t, testPutRegistrationBatch) }
-
 // testPutRegistrationBatch: concurrent registrations share writes; one for
 // an account that does not exist fails alone.
-func testPutRegistrationBatch(t *testing.T, b storetest.Backend) {
+func testPutRegistrationBatch(t *testing.T, b backend) {
 	s, guid := newRegStore(t, b)
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
@@ -243,5 +214,60 @@ func testPutRegistrationBatch(t *testing.T, b storetest.Backend) {
 	}
 	if bs, err := s.ContactsOf(ctx, guid, time.Now()); err != nil || len(bs) != 8 {
 		t.Fatalf("ContactsOf = %d bindings, %v; want 8", len(bs), err)
+	}
+}
+
+// testContactCap: 20 simultaneous new contacts for one account with a cap
+// of 10 store exactly 10 and refuse 10 with ErrTooManyContacts, also when
+// they go through two stores (two nodes) at once. At the cap a
+// refresh still passes, and expired bindings do not count.
+func testContactCap(t *testing.T, b backend) {
+	s, guid := newRegStore(t, b)
+	stores := []Store{s, b.again(t, s)}
+	ctx := context.Background()
+	now := time.Now()
+	limit := xc5.ContactCap{Max: 10, Now: now}
+	const n = 20
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = stores[i%len(stores)].PutRegistration(ctx, guid, fmt.Sprintf("sip:p%d@192.0.2.%d", i, i+1),
+				now.Add(time.Hour), "ua", "udp:192.0.2.1:5060", limit)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	stored, refused := 0, 0
+	for i, err := range errs {
+		switch err {
+		case nil:
+			stored++
+		case xc5.ErrTooManyContacts:
+			refused++
+		default:
+			t.Errorf("contact %d: %v", i, err)
+		}
+	}
+	bs, err := s.ContactsOf(ctx, guid, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored != 10 || refused != 10 || len(bs) != 10 {
+		t.Fatalf("stored %d, refused %d, bindings %d; want 10, 10, 10", stored, refused, len(bs))
+	}
+	if _, err := s.PutRegistration(ctx, guid, bs[0].Contact, now.Add(2*time.Hour), "ua", "udp:192.0.2.1:5060", limit); err != nil {
+		t.Errorf("refresh at the cap: %v", err)
+	}
+	if _, err := s.PutRegistration(ctx, guid, "sip:new@192.0.2.99", now.Add(time.Hour), "ua", "", limit); err != xc5.ErrTooManyContacts {
+		t.Errorf("new contact at the cap: %v, want ErrTooManyContacts", err)
+	}
+	later := xc5.ContactCap{Max: 10, Now: now.Add(90 * time.Minute)} // all but the refreshed one expired
+	if _, err := s.PutRegistration(ctx, guid, "sip:new@192.0.2.99", now.Add(3*time.Hour), "ua", "", later); err != nil {
+		t.Errorf("new contact once the others expired: %v", err)
 	}
 }

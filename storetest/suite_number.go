@@ -1,4 +1,4 @@
-package sqlstore_test
+package storetest
 
 import (
 	"fmt"
@@ -8,21 +8,18 @@ import (
 
 	"xc5"
 	"xc5/resource"
-	"xc5/storetest"
 )
 
-// TestNumberCreateAnswers: a number create (one statement when all is
+// testNumberCreateAnswers: a number create (one statement when all is
 // well) answers exactly as the separate checks did: the record as Get
 // reads it, and the same 404, 400 and 409 with the same messages, in the
 // same order of precedence (a missing account before a bad body).
-func TestNumberCreateAnswers(t *testing.T) { forEachBackend(t, testNumberCreateAnswers) }
-
-func testNumberCreateAnswers(t *testing.T, b storetest.Backend) {
+func testNumberCreateAnswers(t *testing.T, b backend) {
 	t.Parallel()
-	s, _ := openStore(t, b)
-	acct := newAccount(t, s, "nc.test", "")
-	newAccount(t, s, "kid@nc.test", "nc.test")
-	other := newAccount(t, s, "other-nc.test", "")
+	s := b.open(t)
+	acct := NewAccount(t, s, "nc.test", "")
+	NewAccount(t, s, "kid@nc.test", "nc.test")
+	other := NewAccount(t, s, "other-nc.test", "")
 
 	for i, parent := range []string{"nc.test", "NC.test", acct.GUID} {
 		number := fmt.Sprintf("64913%05d", i)
@@ -38,8 +35,8 @@ func testNumberCreateAnswers(t *testing.T, b storetest.Backend) {
 			t.Errorf("create under %s answered\n%+v\nGet reads\n%+v", parent, rec, got)
 		}
 	}
-	pooled := newNumber(t, s, resource.SystemPool, "6491310100")
-	newNumber(t, s, "other-nc.test", "6491310101")
+	pooled := NewNumber(t, s, resource.SystemPool, "6491310100")
+	NewNumber(t, s, "other-nc.test", "6491310101")
 
 	kid := resource.Scope(acct.Path)
 	cases := []struct {
@@ -72,26 +69,24 @@ func testNumberCreateAnswers(t *testing.T, b storetest.Backend) {
 	}
 	// Within the scope (where numbers come from the pool, and a: only
 	// for numbers the scope holds), and a:-numbers may repeat.
-	put(t, s, kid, resource.Number, "kid@nc.test", "", resource.Input{"number": "a:6491300000"}, resource.Create)
+	Put(t, s, kid, resource.Number, "kid@nc.test", "", resource.Input{"number": "a:6491300000"}, resource.Create)
 	for i := 0; i < 2; i++ {
-		newNumber(t, s, "nc.test", "a:6491310101")
+		NewNumber(t, s, "nc.test", "a:6491310101")
 	}
-	if got := len(list(t, s, "", resource.Number, resource.Query{Parent: "nc.test"})); got != 5 {
+	if got := len(List(t, s, "", resource.Number, resource.Query{Parent: "nc.test"})); got != 5 {
 		t.Errorf("nc.test has %d numbers, want 5", got)
 	}
 }
 
-// TestConcurrentPutOfNewGUID: concurrent PUTs of one record under one
+// testConcurrentPutOfNewGUID: concurrent PUTs of one record under one
 // new GUID (or an account's new username) create it once (201) and
 // update it every other time (200), on every backend. PostgreSQL used to
 // answer some of them 409: their transactions had all looked for the
 // record before the first committed.
-func TestConcurrentPutOfNewGUID(t *testing.T) { forEachBackend(t, testConcurrentPutOfNewGUID) }
-
-func testConcurrentPutOfNewGUID(t *testing.T, b storetest.Backend) {
+func testConcurrentPutOfNewGUID(t *testing.T, b backend) {
 	t.Parallel()
-	s, _ := openStore(t, b)
-	newAccount(t, s, "sameguid.test", "")
+	s := b.open(t)
+	NewAccount(t, s, "sameguid.test", "")
 	cases := []struct {
 		r      *resource.Resource
 		parent string

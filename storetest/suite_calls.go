@@ -1,16 +1,12 @@
-package sqlstore_test
+package storetest
 
 import (
 	"testing"
 	"time"
-
-	"xc5/storetest"
 )
 
-func TestActiveCalls(t *testing.T) { forEachBackend(t, testActiveCalls) }
-
-func testActiveCalls(t *testing.T, b storetest.Backend) {
-	s, _ := openStore(t, b)
+func testActiveCalls(t *testing.T, b backend) {
+	s := b.open(t)
 	now := time.Date(2030, 1, 1, 10, 0, 0, 0, time.UTC)
 	for _, c := range []struct{ call, acct string }{{"c1", "A"}, {"c1", "B"}, {"c2", "A"}, {"c2", "A"}} {
 		if err := s.AddActiveCall(ctx, c.call, c.acct, now.Add(time.Hour)); err != nil {
