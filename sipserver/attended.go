@@ -161,7 +161,7 @@ func (j *joining) join() error {
 	}
 	donor.mu.Unlock()
 	m := &end{call: keep, uas: j.mover.uas, uac: j.mover.uac, key: j.mover.key, name: j.mover.name,
-		acct: j.mover.acct, trunk: j.mover.trunk, cancel: j.mover.cancel}
+		acct: j.mover.acct, trunk: j.mover.trunk, trunkID: j.mover.trunkID, cancel: j.mover.cancel}
 	keep.mu.Lock()
 	if keep.ended || keep.other != j.tKeep {
 		keep.mu.Unlock()

@@ -100,7 +100,7 @@ func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, 
 	c := &call{b: b, id: id, req: req, tx: tx, dlg: dlg, who: who, dialed: dialed, started: b.s.cfg.Now(),
 		ctx: dlg.Context(), decided: make(chan struct{}), over: make(chan struct{}), awaiting: map[*end]*ackWait{},
 		log: b.s.log.With("call", id)}
-	c.caller = &end{call: c, uas: dlg, key: dialogKey(id, tag), name: who.name(), acct: who.acct, trunk: who.trunk != nil}
+	c.caller = &end{call: c, uas: dlg, key: dialogKey(id, tag), name: who.name(), acct: who.acct, trunk: who.trunk != nil, trunkID: trunkGUID(who.trunk)}
 	b.mu.Lock()
 	b.calls++
 	b.mu.Unlock()

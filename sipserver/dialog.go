@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"xc5"
 	"xc5/routing"
 )
 
@@ -23,15 +24,19 @@ func (b *b2bua) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 // end is one side of a call: the caller or a picker (xc5 answered them,
 // uas) or a phone or carrier leg (xc5 called them, uac).
 type end struct {
-	call   *call
-	uas    *sipgo.DialogServerSession
-	uac    *sipgo.DialogClientSession
-	key    string           // dialog key: Call-ID and xc5's tag
-	name   string           // username, or the external number
-	acct   *routing.Account // the on-net account; nil over a carrier
-	trunk  bool
-	cancel context.CancelFunc // releases a leg's context
-	media  *mediaLeg          // set on a media node's leg
+	call  *call
+	uas   *sipgo.DialogServerSession
+	uac   *sipgo.DialogClientSession
+	key   string           // dialog key: Call-ID and xc5's tag
+	name  string           // username, or the external number
+	acct  *routing.Account // the on-net account; nil over a carrier
+	trunk bool
+	// trunkID is the GUID of the carrier trunk the end is reached over
+	// ("" for phones and media nodes): its other addresses may send the
+	// end's in-dialog requests too (an SBC cluster).
+	trunkID string
+	cancel  context.CancelFunc // releases a leg's context
+	media   *mediaLeg          // set on a media node's leg
 }
 
 // dialogKey names a dialog by its Call-ID and xc5's own tag, which the
@@ -86,7 +91,9 @@ func (b *b2bua) lookup(req *sip.Request) *end {
 // from (xc5 its UAC); for an account's phone, also from any of the
 // account's registered bindings (a TCP or TLS phone that reconnected
 // and registered again); for a carrier or media node (no account), from
-// the same host, any port (their proxies answer and send from several).
+// the same host, any port (their proxies answer and send from several);
+// for a carrier, also from any address of its trunk (an SBC cluster may
+// send the BYE from another node than the one that sent the INVITE).
 func (b *b2bua) fromEnd(e *end, req *sip.Request) bool {
 	src, tp := req.Source(), strings.ToLower(req.Transport())
 	known := e.sources()
@@ -102,7 +109,7 @@ func (b *b2bua) fromEnd(e *end, req *sip.Request) bool {
 				return true
 			}
 		}
-		return len(known) == 0
+		return len(known) == 0 || b.fromTrunkOf(e, src, tp)
 	}
 	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
 	defer cancel()
@@ -116,6 +123,26 @@ func (b *b2bua) fromEnd(e *end, req *sip.Request) bool {
 		}
 	}
 	return false
+}
+
+// trunkGUID is t's GUID, or "" for no trunk.
+func trunkGUID(t *xc5.Trunk) string {
+	if t == nil {
+		return ""
+	}
+	return t.GUID
+}
+
+// fromTrunkOf reports whether src is an address of the trunk e is
+// reached over, by the same rule as the trunk's INVITEs (inbound).
+func (b *b2bua) fromTrunkOf(e *end, src, transport string) bool {
+	if e.trunkID == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
+	defer cancel()
+	t, _ := b.trunks.inbound(ctx, src, transport)
+	return t != nil && t.GUID == e.trunkID
 }
 
 // sources is where e's requests may come from: the source of its INVITE

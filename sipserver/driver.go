@@ -291,7 +291,7 @@ func (c *call) bridgeLeg(l *leg) routing.RingResult {
 	}
 	tag, _ := l.req.From().Params.Get("tag")
 	e := &end{call: c, uac: l.dlg, key: dialogKey(l.req.CallID().Value(), tag), name: name,
-		acct: l.acct, trunk: l.trunk != nil, cancel: l.cancel}
+		acct: l.acct, trunk: l.trunk != nil, trunkID: trunkGUID(l.trunk), cancel: l.cancel}
 	ctype := ""
 	if ct := res.ContentType(); ct != nil {
 		ctype = ct.Value()
