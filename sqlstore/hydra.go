@@ -7,8 +7,17 @@ import (
 	"xc5/secret"
 )
 
-// hydraFields are the account fields a HydraAccount writes through.
-var hydraFields = []string{"cfna_dest", "cfna_active", "ums_pin", "concurrent_limit", "private", "callerid"}
+// hydraFields are the account fields a HydraAccount shows and writes
+// through, as its description declares them (resource.Field.Of).
+var hydraFields = func() []string {
+	var names []string
+	for _, f := range resource.Hydra.Fields {
+		if f.Of == resource.Account {
+			names = append(names, f.Name)
+		}
+	}
+	return names
+}()
 
 // hydraRecord builds the one-record view of a POTS line.
 func hydraRecord(acct, num resource.Record) resource.Record {
@@ -42,13 +51,17 @@ func hydraNumber(id string) (string, error) {
 	return n.(string), nil
 }
 
-// getHydra implements GET /api-sys/HydraAccount/{number}.
-func (s *Store) getHydra(ctx context.Context, id string) (resource.Record, error) {
+// readHydra reads the line id (GET /api-sys/HydraAccount/{number}), for
+// system-level access only.
+func readHydra(ctx context.Context, q execer, scope resource.Scope, id string) (resource.Record, error) {
+	if scope != "" {
+		return resource.Record{}, notFound("HydraAccount %s not found", id)
+	}
 	number, err := hydraNumber(id)
 	if err != nil {
 		return resource.Record{}, notFound("HydraAccount %s not found", id)
 	}
-	acct, num, err := hydraLine(ctx, s.reader(), number)
+	acct, num, err := hydraLine(ctx, q, number)
 	if err != nil {
 		return resource.Record{}, err
 	}

@@ -58,17 +58,14 @@ func (s *Store) Get(ctx context.Context, scope resource.Scope, r *resource.Resou
 	if r.SystemRead && scope != "" {
 		return resource.Record{}, notFound("%s %s not found", r.Name, id)
 	}
-	if r == resource.Hydra {
-		if scope != "" {
-			return resource.Record{}, notFound("HydraAccount %s not found", id)
-		}
-		return s.getHydra(ctx, id)
+	if read := ownOf(r).read; read != nil {
+		return read(ctx, s.reader(), scope, id)
 	}
 	return get(ctx, s.reader(), scope, r, parent, id)
 }
 
 func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, parent, id string) (resource.Record, error) {
-	if r == resource.Account {
+	if r.Tree && r.Parent == nil { // an account by GUID or username; a child through its parent
 		return account(ctx, q, scope, id)
 	}
 	t, err := tableOf(r)
@@ -98,10 +95,11 @@ func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resour
 }
 
 // readableOwner resolves the account a read names. Everyone may read the
-// prompts of _prompt.shared: shared prompts are there to be used by all.
+// records of the account a resource is SharedIn (_prompt.shared: shared
+// prompts are there to be used by all).
 func readableOwner(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, parent string) (resource.Record, error) {
-	if r == resource.Prompt {
-		if p, err := account(ctx, q, "", parent); err == nil && p.Values["username"] == resource.SharedPrompts {
+	if r.SharedIn != "" {
+		if p, err := account(ctx, q, "", parent); err == nil && p.Values["username"] == r.SharedIn {
 			return p, nil
 		}
 	}
@@ -124,11 +122,11 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 	if r.SystemRead && scope != "" {
 		return nil
 	}
-	if r == resource.Hydra {
+	if list := ownOf(r).list; list != nil {
 		if scope != "" {
-			return nil
+			return nil // views are written and read with system-level access
 		}
-		return s.listHydra(ctx, q, fn)
+		return list(s, ctx, q, fn)
 	}
 	t, err := tableOf(r)
 	if err != nil {
@@ -141,7 +139,7 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 	var where []string
 	var args []any
 	switch {
-	case r == resource.Account:
+	case r.Tree && r.Parent == nil: // all accounts, or those of the partition
 		if scope != "" {
 			lo, hi := prefixRange(string(scope))
 			where, args = append(where, "t.path >= ? AND t.path < ?"), append(args, lo, hi)
@@ -153,8 +151,8 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 			return err
 		}
 		owner := p.GUID
-		if r == resource.NumberAllocate {
-			pool, err := account(ctx, rd, "", resource.SystemPool)
+		if r.ListsOf != "" {
+			pool, err := account(ctx, rd, "", r.ListsOf)
 			if err != nil {
 				return err
 			}
@@ -283,9 +281,9 @@ func (s *Store) deliver(c resource.Change) {
 // changedAccount is the account a change to rec of r is about.
 func changedAccount(r *resource.Resource, rec resource.Record) string {
 	switch {
-	case r == resource.Account || r == resource.Child:
+	case r.Tree:
 		return rec.GUID
-	case r == resource.Hydra:
+	case r.View: // its account field names the account it shows
 		s, _ := rec.Values["account"].(string)
 		return s
 	case r.Parent == nil:
