@@ -138,6 +138,10 @@ type Resource struct {
 	Events []string
 	// CSV marks collections that also list as text/csv (Accept: text/csv).
 	CSV bool
+	// Redact is what a reader below system level reads of a record whose
+	// values may name other companies' accounts (call records); nil when
+	// records are read as stored.
+	Redact func(o *Outsiders, rec Record) Record
 	// Rule checks what spans fields, on the record as it will be stored
 	// (after a partial update is merged); userLevel is true below system
 	// level. Nil when fields are checked one by one only.

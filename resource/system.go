@@ -238,6 +238,7 @@ var CDR = &Resource{
 	TimeFilter:  "started",
 	Routing:     RoutingNone,
 	CSV:         true, // api/cdrcsv.go
+	Redact:      (*Outsiders).RedactCDR,
 	Fields: []Field{
 		guidField,
 		{Name: "direction", Type: String, ReadOnly: true, Lean: true, Enum: []string{"out", "in"}, Description: "out for calls the account made, in for calls delivered to it"},

@@ -12,7 +12,7 @@ import (
 var hydraFields = func() []string {
 	var names []string
 	for _, f := range resource.Hydra.Fields {
-		if f.Of == resource.Account {
+		if f.Of != nil {
 			names = append(names, f.Name)
 		}
 	}
