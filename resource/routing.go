@@ -138,7 +138,7 @@ var CallRule = &Resource{
 	Filter:      "prefix_raw",
 	Routing:     RoutingRecord,
 	Rule:        func(v map[string]any, _ bool) error { return checkCallRule(v) },
-	Locked:      func(cur map[string]any, _ bool) error { loc, _ := cur["location"].(string); return CheckEmergencyRule(loc) },
+	Locked:      func(cur map[string]any, _ bool) error { return CheckEmergencyRule(str(cur, "location")) },
 	Fields: []Field{
 		guidField,
 		{Name: "order", Type: Integer, Required: true, Min: -orderRange, Max: orderRange,
@@ -223,6 +223,9 @@ func checkRoute(v map[string]any) error {
 	}
 	return nil
 }
+
+// str is a string value of a record, "" when it has none.
+func str(vals map[string]any, name string) string { s, _ := vals[name].(string); return s }
 
 // checkCallRule needs a rule to have a condition or an effect.
 func checkCallRule(v map[string]any) error {
