@@ -135,30 +135,9 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 	if !storable(q.Filter) || !storable(q.Since) || !storable(q.Until) {
 		return errBadText
 	}
-	rd := s.reader()
-	var where []string
-	var args []any
-	switch {
-	case r.Tree && r.Parent == nil: // all accounts, or those of the partition
-		if scope != "" {
-			lo, hi := prefixRange(string(scope))
-			where, args = append(where, "t.path >= ? AND t.path < ?"), append(args, lo, hi)
-		}
-	case r.Parent == nil:
-	default:
-		p, err := readableOwner(ctx, rd, scope, r, q.Parent)
-		if err != nil {
-			return err
-		}
-		owner := p.GUID
-		if r.ListsOf != "" {
-			pool, err := account(ctx, rd, "", r.ListsOf)
-			if err != nil {
-				return err
-			}
-			owner = pool.GUID
-		}
-		where, args = append(where, "t."+t.parentCol+" = ?"), append(args, owner)
+	where, args, err := listScope(ctx, s.reader(), scope, r, t, q.Parent)
+	if err != nil {
+		return err
 	}
 	if q.Filter != "" && t.filter != "" {
 		where, args = append(where, t.filter+" "+s.d.like+" ?"), append(args, q.Filter)
@@ -198,6 +177,35 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 			return nil
 		}
 	}
+}
+
+// listScope is the condition of a listing's records: the accounts of the
+// partition, or the records of the account the path names (or of the
+// account the resource ListsOf); none for a top-level resource.
+func listScope(ctx context.Context, rd execer, scope resource.Scope, r *resource.Resource, t *table, parent string) ([]string, []any, error) {
+	switch {
+	case r.Tree && r.Parent == nil: // all accounts, or those of the partition
+		if scope == "" {
+			return nil, nil, nil
+		}
+		lo, hi := prefixRange(string(scope))
+		return []string{"t.path >= ? AND t.path < ?"}, []any{lo, hi}, nil
+	case r.Parent == nil:
+		return nil, nil, nil
+	}
+	p, err := readableOwner(ctx, rd, scope, r, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	owner := p.GUID
+	if r.ListsOf != "" {
+		pool, err := account(ctx, rd, "", r.ListsOf)
+		if err != nil {
+			return nil, nil, err
+		}
+		owner = pool.GUID
+	}
+	return []string{"t." + t.parentCol + " = ?"}, []any{owner}, nil
 }
 
 // ListAll implements resource.Store.
