@@ -22,7 +22,7 @@ func links(r *resource.Resource, rec resource.Record) (self, parent string) {
 	}
 	if r.Parent == nil {
 		self = Base + r.Name + "/" + rec.GUID
-		if r == resource.Account && rec.Parent != "" {
+		if r.Tree && rec.Parent != "" { // an account links its parent account
 			parent = Base + "account/" + rec.Parent
 		}
 		return self, parent

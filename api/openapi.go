@@ -186,30 +186,26 @@ func operation(r *resource.Resource, item bool, method string) obj {
 		putOperation(op, r, item, method, schemaRef(writtenSchemaName(r)))
 	case http.MethodDelete:
 		op["summary"] = "Delete a " + r.Name
-		if r == resource.Session {
-			op["summary"] = "End the session of the cookie sent (400 without one)"
+		if d := byHand[r].deleted; d != "" {
+			op["summary"] = d
 		}
 		op["responses"] = withErrors(obj{"200": halResponse("Deleted", schemaRef("Empty"))}, 400, 401, 403, 404, 409, 429, 503)
 	}
 	return op
 }
 
+// readErrors are the error statuses of a GET.
+var readErrors = []int{400, 401, 403, 404, 429, 503}
+
 // getOperation describes a GET: a listing, a record, or one of the
-// resources the server answers in its own way (server.go's switch).
+// resources the server answers in its own way (byhand.go).
 func getOperation(r *resource.Resource, item bool) (string, []obj, obj) {
-	errs := []int{400, 401, 403, 404, 429, 503}
+	errs := readErrors
 	rec := schemaRef(recordSchemaName(r))
+	h := byHand[r]
 	switch {
-	case r == resource.GUID:
-		return "Generate a new GUID", nil, withErrors(obj{"200": halResponse("A new GUID", arrayOf(rec))}, errs...)
-	case r == resource.CallTrace:
-		var params []obj
-		for _, f := range r.Fields {
-			params = append(params, obj{"name": f.Name, "in": "query", "required": f.Name == "from" || f.Name == "dial",
-				"description": f.Description, "schema": obj{"type": "string"}})
-		}
-		return "Trace a call through the routing engine", params,
-			withErrors(obj{"200": halResponse("The steps, the last being the outcome", arrayOf(schemaRef("TraceStep")))}, errs...)
+	case h.get != nil:
+		return h.get(r)
 	case item:
 		ok := halResponse("The record", arrayOf(rec))
 		var params []obj
@@ -217,7 +213,7 @@ func getOperation(r *resource.Resource, item bool) (string, []obj, obj) {
 			params = append(params, obj{"name": "original", "in": "query", "schema": obj{"type": "string", "enum": []string{"true", "false"}},
 				"description": "With Accept: audio/wav, true answers the upload as sent rather than the normalised 8 kHz WAV"})
 		}
-		if r.Media || r == resource.Voicemail {
+		if r.Media || h.audio {
 			ok["content"].(obj)["audio/wav"] = obj{"schema": obj{"type": "string", "contentMediaType": "audio/wav"}}
 			ok["description"] = "The record, or with Accept: audio/wav its audio"
 		}
@@ -228,7 +224,7 @@ func getOperation(r *resource.Resource, item bool) (string, []obj, obj) {
 		list = arrayOf(schemaRef(recordSchemaName(r) + "Summary"))
 	}
 	ok := halResponse("The records", list)
-	if r == resource.CDR { // cdrcsv.go
+	if r.CSV { // cdrcsv.go
 		ok["description"] = "The records, or with Accept: text/csv a header row of the field names and a row a record"
 		ok["content"].(obj)["text/csv"] = obj{"schema": obj{"type": "string"}}
 	}
@@ -241,14 +237,8 @@ func getOperation(r *resource.Resource, item bool) (string, []obj, obj) {
 func listParams(r *resource.Resource) []obj {
 	limit := obj{"name": "limit", "in": "query", "schema": obj{"type": "integer", "minimum": 1, "maximum": maxLimit},
 		"description": "Return one page of at most N records; a Link rel=\"next\" header carries the cursor when there is more"}
-	switch r {
-	case resource.Voicemail:
-		return nil
-	case resource.Audit:
-		return []obj{limit}
-	case resource.Mail:
-		return []obj{{"name": "state", "in": "query", "description": "Only mails in this state",
-			"schema": obj{"type": "string", "enum": r.Field("state").Enum}}, limit}
+	if h := byHand[r]; h.listParams != nil {
+		return h.listParams(r, limit)
 	}
 	var params []obj
 	if r.Filter != "" {
@@ -273,15 +263,8 @@ func putOperation(op obj, r *resource.Resource, item bool, method string, rec ob
 	created := halResponse("Created", arrayOf(rec))
 	created["headers"] = obj{"Location": obj{"required": true, "description": "The new record's path",
 		"schema": obj{"type": "string"}}}
-	if r == resource.Session {
-		op["summary"] = "Log in: Basic credentials in, a session cookie out"
-		created["headers"].(obj)["Set-Cookie"] = obj{"description": SessionCookie + ", HttpOnly, Secure, SameSite=Strict",
-			"schema": obj{"type": "string"}}
-		op["responses"] = withErrors(obj{"201": created}, 400, 401, 429, 503)
-		return
-	}
-	if r == resource.Bulk {
-		bulkOperation(op) // bulk.go: CSV in
+	if h := byHand[r]; h.put != nil {
+		h.put(op, created) // no JSON record in: session's Basic credentials, bulk's CSV
 		return
 	}
 	updated := halResponse("Updated", arrayOf(rec))

@@ -22,7 +22,7 @@ func recordSchemaName(r *resource.Resource) string {
 
 // resourceSchemas adds r's schemas to schemas.
 func resourceSchemas(schemas obj, r *resource.Resource) {
-	if r.Canonical != nil || r == resource.CallTrace { // calltrace's fields are its query (TraceStep answers)
+	if r.Canonical != nil || byHand[r].query { // calltrace's fields are its query (TraceStep answers)
 		return
 	}
 	doc := r.Documentation(false) // the same descriptions OPTIONS gives
@@ -40,7 +40,7 @@ func resourceSchemas(schemas obj, r *resource.Resource) {
 		}
 		schemas[name+"Written"] = w
 	}
-	if r == resource.Session || r == resource.Bulk || !(slices.Contains(r.Methods, http.MethodPut) || r.Allows(http.MethodPatch, true)) {
+	if byHand[r].put != nil || !(slices.Contains(r.Methods, http.MethodPut) || r.Allows(http.MethodPatch, true)) {
 		return // no JSON body: session's PUT takes Basic credentials only, bulk's CSV
 	}
 	input := obj{"type": "object", "additionalProperties": false, "properties": obj{
@@ -88,7 +88,7 @@ func recordSchema(r *resource.Resource, doc resource.Doc, lean bool) obj {
 		props[f.Name] = outputField(f, doc.Fields[f.Name].Description)
 	}
 	s := obj{"type": "object", "description": r.Description, "additionalProperties": false, "properties": props}
-	if r != resource.GUID { // GET /api-sys/guid answers a bare {"guid"}
+	if !byHand[r].bare { // GET /api-sys/guid answers a bare {"guid"}
 		props["_links"] = schemaRef("Links")
 		s["required"] = []string{"_links"}
 	}

@@ -19,12 +19,14 @@ func (s *Server) outsiders(ctx context.Context, c Caller) *resource.Outsiders {
 }
 
 // readFilter returns what a read of t by c passes each record through:
-// CDRs lose other companies' usernames below system level.
+// below system level, the resource's Redact (CDRs lose other companies'
+// usernames).
 func (s *Server) readFilter(ctx context.Context, c Caller, t Target) func(resource.Record) resource.Record {
-	if c.Scope == "" || t.Res != resource.CDR {
+	if c.Scope == "" || t.Res.Redact == nil {
 		return func(rec resource.Record) resource.Record { return rec }
 	}
-	return s.outsiders(ctx, c).RedactCDR
+	o, redact := s.outsiders(ctx, c), t.Res.Redact
+	return func(rec resource.Record) resource.Record { return redact(o, rec) }
 }
 
 // errPageFull stops a listing once a page has its records.
@@ -36,7 +38,7 @@ var errPageFull = errors.New("page full")
 // of another company's names a CDR holds. It takes the filter out of q;
 // nil when the store filters.
 func redactedMatch(c Caller, t Target, q *resource.Query) func(resource.Record) bool {
-	if c.Scope == "" || t.Res != resource.CDR || q.Filter == "" {
+	if c.Scope == "" || t.Res.Redact == nil || q.Filter == "" {
 		return nil
 	}
 	re := likePattern(q.Filter)

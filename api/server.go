@@ -11,8 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -124,11 +122,13 @@ func New(store resource.Store, opts Options) *Server {
 	// node), reaches us as a change before it is acknowledged locally:
 	// forget credentials it may have changed.
 	store.OnChange(func(c resource.Change) {
-		switch c.Resource {
-		case nil, resource.AccountResource, resource.Hydra:
+		switch {
+		case c.Resource == nil || c.Resource.View:
 			s.auth.invalidate("")
-		case resource.Account, resource.Child:
+		case c.Resource.Tree:
 			s.auth.invalidate(c.Account)
+		case c.Resource == resource.AccountResource: // api_access: a grant reaches the accounts below its own
+			s.auth.invalidate("")
 		}
 	})
 	return s
@@ -231,39 +231,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, res *string) Call
 		writeError(w, r, xc5.Errorf(xc5.ENOTALLOWED, "method %s is not allowed on this path", r.Method))
 		return caller
 	}
-	if t.Res == resource.Session {
-		if err := s.session(w, r, caller, jti); err != nil {
-			writeError(w, r, err)
-		}
-		return caller
+	if err := s.serveResource(w, r, handReq{c: caller, t: t, q: parseQuery(r.URL.RawQuery), jti: jti}); err != nil {
+		writeError(w, r, err)
 	}
-	q := parseQuery(r.URL.RawQuery)
-	if t.Res == resource.CallTrace && r.Method != http.MethodOptions {
-		if err := s.calltrace(w, r, caller, q); err != nil {
-			writeError(w, r, err)
-		}
-		return caller
-	}
+	return caller
+}
+
+// serveResource answers a request the path, method and caller allow: by
+// the resource's own handler when it has one (byhand.go), else through the
+// store's Get, List, Put and Delete.
+func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, x handReq) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		// The store records who wrote, from where, in the audit trail.
-		r = r.WithContext(xc5.WithOrigin(r.Context(), xc5.Origin{Account: caller.Username, Source: clientIP(r), Method: r.Method, Path: r.URL.RequestURI()}))
+		r = r.WithContext(xc5.WithOrigin(r.Context(), xc5.Origin{Account: x.c.Username, Source: clientIP(r), Method: r.Method, Path: r.URL.RequestURI()}))
 	}
-	switch t.Res {
-	case resource.Voicemail:
-		err = s.voicemail(w, r, caller, t)
-	case resource.Mail:
-		err = s.mail(w, r, caller, q)
-	case resource.Audit:
-		err = s.audit(w, r, caller, t, q)
-	case resource.Bulk:
-		err = s.bulk(w, r, caller, t, q)
+	if h := byHand[x.t.Res]; h.serve != nil {
+		return h.serve(s, w, r, x)
 	}
-	if t.Res == resource.Voicemail || t.Res == resource.Mail || t.Res == resource.Audit || t.Res == resource.Bulk {
-		if err != nil {
-			writeError(w, r, err)
-		}
-		return caller
-	}
+	caller, t, q := x.c, x.t, x.q
+	var err error
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		err = s.get(w, r, caller, t, q)
@@ -275,10 +261,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, res *string) Call
 			writeJSON(w, http.StatusOK, []byte("[]\n"))
 		}
 	}
-	if err != nil {
-		writeError(w, r, err)
-	}
-	return caller
+	return err
 }
 
 // methods lists what a path answers: collections take GET and PUT (create),
@@ -310,15 +293,11 @@ func allowed(t Target, method string) bool {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target, q map[string]string) error {
-	if t.Res == resource.GUID {
-		writeJSON(w, http.StatusOK, append(appendString([]byte(`[{"guid":`), resource.NewGUID()), "}]\n"...))
-		return nil
-	}
 	if t.Item() {
 		if t.Res.Media && wantsAudio(r) {
 			return s.getAudio(w, r, c, t, q)
 		}
-		if s.viewReads && t.Res == resource.Account && s.fresh() {
+		if s.viewReads && t.Res.Tree && t.Res.Parent == nil && s.fresh() { // an account by its id: the view holds it
 			if rec, ok := s.view.AccountRecord(t.ID); ok && strings.HasPrefix(rec.Path, string(c.Scope)) {
 				writeJSON(w, http.StatusOK, append(appendRecord([]byte{'['}, t.Res, rec, false), "]\n"...))
 				return nil
@@ -333,126 +312,6 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 		return nil
 	}
 	return s.list(w, r, c, t, q)
-}
-
-// list streams a collection: records are written as they are read, batch
-// by batch, so that memory stays flat whatever the size. With ?limit=N the
-// page is buffered and a Link rel="next" header carries the cursor.
-func (s *Server) list(w http.ResponseWriter, r *http.Request, c Caller, t Target, q map[string]string) error {
-	query := resource.Query{Parent: t.Parent, Filter: q["filter"]}
-	for _, b := range []struct {
-		name string
-		to   *string
-	}{{"since", &query.Since}, {"until", &query.Until}} {
-		if v, ok := q[b.name]; ok {
-			at, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return xc5.Errorf(xc5.EINVALID, "%s %q is not an RFC 3339 time", b.name, v)
-			}
-			*b.to = at.UTC().Format(time.RFC3339)
-		}
-	}
-	if len(query.Filter) > maxFilter {
-		return xc5.Errorf(xc5.EINVALID, "filter is longer than %d bytes", maxFilter)
-	}
-	if v, ok := q["after"]; ok {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return xc5.Errorf(xc5.EINVALID, "after must be a cursor from a Link header")
-		}
-		query.After = n
-	}
-	lean := t.Res.LeanListing() // the description says which listings are lean
-	filter := s.readFilter(r.Context(), c, t)
-	pattern := query.Filter
-	match := redactedMatch(c, t, &query)
-	if t.Res == resource.CDR && wantsCSV(r) {
-		return s.listCSV(w, r, c, t, q, query, pattern, filter, match) // cdrcsv.go
-	}
-	if v, ok := q["limit"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			return xc5.Errorf(xc5.EINVALID, "limit must be an integer from 1 to %d", maxLimit)
-		}
-		query.Limit = n + 1
-		if match != nil {
-			query.Limit = 0 // the store cannot count what the filter keeps
-		}
-		var recs []resource.Record
-		if err := s.store.List(r.Context(), c.Scope, t.Res, query, func(rec resource.Record) error {
-			if rec = filter(rec); match == nil || match(rec) {
-				recs = append(recs, rec)
-			}
-			if len(recs) > n {
-				return errPageFull
-			}
-			return nil
-		}); err != nil && !errors.Is(err, errPageFull) {
-			return err
-		}
-		if len(recs) > n {
-			recs = recs[:n]
-			next := url.Values{"limit": {strconv.Itoa(n)}, "after": {strconv.FormatInt(recs[n-1].Seq, 10)}}
-			if pattern != "" {
-				next.Set("filter", pattern)
-			}
-			w.Header().Set("Link", "<"+r.URL.Path+"?"+next.Encode()+`>; rel="next"`)
-		}
-		b := []byte{'['}
-		for i, rec := range recs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendRecord(b, t.Res, rec, lean)
-		}
-		writeJSON(w, http.StatusOK, append(b, "]\n"...))
-		return nil
-	}
-	// Streaming: the first batch is read before the status is sent, so
-	// that a bad parent is still a clean 404.
-	var buf []byte
-	started, n := false, 0
-	flush := func() {
-		if !started {
-			w.Header().Set("Content-Type", ContentType)
-			w.WriteHeader(http.StatusOK)
-			started = true
-		}
-		w.Write(buf)
-		buf = buf[:0]
-		w.(http.Flusher).Flush()
-	}
-	buf = append(buf, '[')
-	err := s.store.List(r.Context(), c.Scope, t.Res, query, func(rec resource.Record) error {
-		if rec = filter(rec); match != nil && !match(rec) {
-			return r.Context().Err()
-		}
-		if n > 0 {
-			buf = append(buf, ',')
-		}
-		n++
-		buf = appendRecord(buf, t.Res, rec, lean)
-		if len(buf) > 32<<10 {
-			flush()
-		}
-		return r.Context().Err()
-	})
-	if err != nil {
-		if started {
-			// The status is gone; cut the connection so the client sees a
-			// broken response rather than a short list that looks whole.
-			s.log.Error("listing failed mid-stream", "path", r.URL.Path, "err", err)
-			panic(http.ErrAbortHandler)
-		}
-		return err
-	}
-	buf = append(buf, "]\n"...)
-	if !started {
-		writeJSON(w, http.StatusOK, buf)
-		return nil
-	}
-	flush()
-	return nil
 }
 
 func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target, q map[string]string) error {
@@ -474,8 +333,8 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 	if err := s.refuseTrunkZero(t.Res, in); err != nil {
 		return err
 	}
-	if u, _ := in["url"].(string); t.Res == resource.Webhook && !s.hookLocal && xc5.LocalURL(u) {
-		return xc5.Errorf(xc5.EINVALID, "url %q names a loopback or private address: webhooks reach public addresses only (xc5 serve --webhook-private allows others)", u)
+	if err := s.refuseLocalURLs(t.Res, in); err != nil {
+		return err
 	}
 	mode := resource.Create
 	switch {
@@ -493,6 +352,21 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, c Caller, t Target,
 		return err
 	}
 	s.writeRecord(w, t, rec, created)
+	return nil
+}
+
+// refuseLocalURLs refuses the URLs the server would call (Outbound
+// fields: a webhook's) at loopback and private addresses, unless the
+// server allows them.
+func (s *Server) refuseLocalURLs(res *resource.Resource, in resource.Input) error {
+	if s.hookLocal {
+		return nil
+	}
+	for _, f := range res.Fields {
+		if u, _ := in[f.Name].(string); f.Outbound && xc5.LocalURL(u) {
+			return xc5.Errorf(xc5.EINVALID, "%s %q names a loopback or private address: webhooks reach public addresses only (xc5 serve --webhook-private allows others)", f.Name, u)
+		}
+	}
 	return nil
 }
 

@@ -143,14 +143,7 @@ func (s *Server) users(q *req, rest []string) {
 		return
 	}
 	if len(rest) == 1 && q.r.Method == http.MethodGet {
-		f, err := s.readUserFlows(q, acct.GUID)
-		if err != nil {
-			q.fail(err)
-			return
-		}
-		pin, _ := acct.Values["ums_pin"].(string)
-		f.Mailbox = pin != ""
-		q.render("user", "User", userPage{userRow{GUID: acct.GUID, Username: acct.Values["username"].(string)}, f}, "")
+		s.showUser(q, acct)
 		return
 	}
 	if len(rest) != 2 || !q.post() {
@@ -159,8 +152,26 @@ func (s *Server) users(q *req, rest []string) {
 		}
 		return
 	}
+	s.userAction(q, acct, rest[1])
+}
+
+// showUser answers a user's page: its call flows and mailbox.
+func (s *Server) showUser(q *req, acct resource.Record) {
+	f, err := s.readUserFlows(q, acct.GUID)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	pin, _ := acct.Values["ums_pin"].(string)
+	f.Mailbox = pin != ""
+	q.render("user", "User", userPage{userRow{GUID: acct.GUID, Username: acct.Values["username"].(string)}, f}, "")
+}
+
+// userAction does what a form posted to …/users/{guid}/{action} asks.
+func (s *Server) userAction(q *req, acct resource.Record, action string) {
+	var err error
 	name, _ := acct.Values["username"].(string)
-	switch rest[1] {
+	switch action {
 	case "rename":
 		// A new username needs a new password (the SIP digest secret is
 		// made of both), shown once like a reset.
@@ -192,7 +203,7 @@ func (s *Server) users(q *req, rest []string) {
 		// The document's ums_pin: setting it makes the mailbox, emptying
 		// it takes the mailbox and its messages.
 		pin := strings.TrimSpace(q.r.PostFormValue("ums_pin"))
-		if rest[1] == "nomailbox" {
+		if action == "nomailbox" {
 			pin = ""
 		} else if pin == "" {
 			err = xc5.Errorf(xc5.EINVALID, "ums_pin: give the mailbox's PIN (4 to 12 digits)")

@@ -1,6 +1,10 @@
 package resource
 
-import "strings"
+import (
+	"strings"
+
+	"xc5"
+)
 
 var crud = []string{"GET", "PUT", "PATCH", "DELETE", "OPTIONS"}
 var readOnly = []string{"GET", "OPTIONS"}
@@ -18,6 +22,8 @@ var Account = &Resource{
 	Key:         "username",
 	Filter:      "username",
 	Routing:     RoutingAccount,
+	Tree:        true,
+	Events:      []string{xc5.EventAccountChanged},
 	Fields: []Field{
 		guidField,
 		{Name: "username", Type: String, Required: true, Lean: true, Check: checkUsername,
@@ -30,7 +36,7 @@ var Account = &Resource{
 			Description: "A disabled account cannot register, call or use the API. Read-only below system level on a partition's root account"},
 		{Name: "cfna_duration", Type: Integer, Default: int64(20), Min: 1, Max: 600,
 			Description: "Seconds to ring the account's phones (route order 0) before moving on to the next route"},
-		{Name: "cfna_dest", Type: String, Check: checkCfnaDest, Ref: RefDestination,
+		{Name: "cfna_dest", Type: String, Check: checkCfnaDest, Ref: RefDestination, Holds: true,
 			Description: "Call-forward no-answer (and busy) destination: an e.164 number or an account username"},
 		{Name: "cfna_active", Type: Boolean,
 			Description: "Enables the call-forward no-answer to cfna_dest"},
@@ -67,6 +73,8 @@ var Child = &Resource{
 	Key:         "username",
 	Filter:      "username",
 	Routing:     RoutingAccount,
+	Tree:        true,
+	Events:      []string{xc5.EventAccountChanged},
 	Fields:      Account.Fields,
 	Canonical:   Account,
 }
@@ -80,6 +88,8 @@ var AccountResource = &Resource{
 	Parent:      Account,
 	Key:         "name",
 	Filter:      "name",
+	Rule:        func(v map[string]any, userLevel bool) error { return CheckAccountResource(Input(v), userLevel) },
+	Locked:      lockedAccountResource,
 	Fields: []Field{
 		guidField,
 		{Name: "name", Type: String, Required: true, Check: checkName,
@@ -115,6 +125,7 @@ var Number = &Resource{
 	Parent:      Account,
 	Filter:      "number",
 	Routing:     RoutingRecord,
+	Events:      []string{xc5.EventNumberChanged},
 	Fields:      numberFields,
 }
 
@@ -127,6 +138,8 @@ var NumberAllocate = &Resource{
 	Parent:      Account,
 	Filter:      "number",
 	NoItems:     true,
+	ListsOf:     SystemPool,
+	Events:      []string{xc5.EventNumberChanged},
 	Fields:      numberFields,
 	Canonical:   Number,
 }

@@ -58,6 +58,16 @@ type Field struct {
 	// Ref names what a non-empty value must refer to; the store checks it
 	// inside the write's transaction.
 	Ref Ref
+	// Holds marks a reference that keeps what it names: the record named
+	// cannot be deleted or renamed while this field names it (409). The
+	// store derives its reverse references from these (Resource.UsedBy).
+	Holds bool
+	// Outbound marks a URL the server itself calls (a webhook's): the API
+	// refuses loopback and private addresses unless the server allows them.
+	Outbound bool
+	// Of is the resource whose field this is, when a view shows and writes
+	// it through (HydraAccount's account fields); nil for its own fields.
+	Of *Resource
 }
 
 // Ref is a kind of reference from a field to another record.
@@ -114,6 +124,38 @@ type Resource struct {
 	// Routing is how a committed write of the resource changes the
 	// routing view.
 	Routing Routing
+	// Tree marks the resources whose records are the account tree's own
+	// nodes (account, child): a record is its own account, carries its
+	// Path, and is what a change to it is about.
+	Tree bool
+	// View marks a resource whose records are a view over other
+	// resources' records, written together (HydraAccount: an account and
+	// its number): it has no table and no GUID of its own (its Key names a
+	// record), and a change to one reloads its account.
+	View bool
+	// Events are the webhook event types a write of one of its records
+	// causes (xc5.EventAccountChanged, …); none when writes cause none.
+	Events []string
+	// CSV marks collections that also list as text/csv (Accept: text/csv).
+	CSV bool
+	// Redact is what a reader below system level reads of a record whose
+	// values may name other companies' accounts (call records); nil when
+	// records are read as stored.
+	Redact func(o *Outsiders, rec Record) Record
+	// Rule checks what spans fields, on the record as it will be stored
+	// (after a partial update is merged); userLevel is true below system
+	// level. Nil when fields are checked one by one only.
+	Rule func(vals map[string]any, userLevel bool) error
+	// Locked refuses a user-level update (deleting: removal) of a record
+	// the provider keeps, from its current values (a number_limit, a
+	// callrule on the Emergency location); nil when there are none.
+	Locked func(cur map[string]any, deleting bool) error
+	// ListsOf names the system account whose records a listing shows
+	// instead of the path's account's (numberallocate: _unassigned.pool).
+	ListsOf string
+	// SharedIn names the system account whose records of this resource
+	// every account may read (prompts: _prompt.shared).
+	SharedIn string
 	// Fields in the order they are shown.
 	Fields []Field
 }
@@ -323,18 +365,79 @@ func CheckAccountResource(in Input, userLevel bool) error {
 	return nil
 }
 
-// CheckRecord validates the rules of a record that span fields, on the
-// record as it will be stored (after a partial update is merged).
+// CheckRecord validates the rules of a record that span fields (its
+// description's Rule), on the record as it will be stored (after a
+// partial update is merged).
 func CheckRecord(r *Resource, vals map[string]any, userLevel bool) error {
-	switch r {
-	case AccountResource:
-		return CheckAccountResource(Input(vals), userLevel)
-	case Route:
-		return checkRoute(vals)
-	case CallRule:
-		return checkCallRule(vals)
-	case Trunk:
-		return checkTrunk(vals)
+	if r.Rule == nil {
+		return nil
+	}
+	return r.Rule(vals, userLevel)
+}
+
+// Writable reports whether the resource takes writes at all (PUT or
+// PATCH on the collection or a record); the others are read-only.
+func (r *Resource) Writable() bool {
+	return r.Allows("PUT", false) || r.Allows("PUT", true) || r.Allows("PATCH", true)
+}
+
+// Stored is the resource whose records these are: the Canonical one for
+// a resource listed under another name (child: account), else r.
+func (r *Resource) Stored() *Resource {
+	if r.Canonical != nil {
+		return r.Canonical
+	}
+	return r
+}
+
+// Target is the resource whose records a reference names by key (an
+// account by username, a prompt by GUID, a location or time set by
+// name); nil for RefNone.
+func (ref Ref) Target() *Resource {
+	switch ref {
+	case RefAccount, RefDestination, RefDigitMap:
+		return Account
+	case RefPrompt:
+		return Prompt
+	case RefLocation:
+		return Location
+	case RefTimeSets:
+		return TimeDefinition
 	}
 	return nil
+}
+
+// Use is a field of another resource that holds references to r's
+// records (Field.Holds).
+type Use struct {
+	By    *Resource
+	Field *Field
+}
+
+// UsedBy lists the fields that keep r's records (Field.Holds), derived
+// from the descriptions: those of other resources in the order of All,
+// then r's own (an account's cfna_dest naming another account), so that
+// the store checks a record's uses before deleting or renaming it
+// without a list of its own. Resources listed under another name
+// (child) and views (HydraAccount) are covered by the one they show.
+func (r *Resource) UsedBy() []Use {
+	r = r.Stored()
+	var others, own []Use
+	for _, by := range All {
+		if by.Canonical != nil || by.View {
+			continue
+		}
+		for i := range by.Fields {
+			f := &by.Fields[i]
+			if !f.Holds || f.Ref.Target() != r {
+				continue
+			}
+			if by == r {
+				own = append(own, Use{by, f})
+			} else {
+				others = append(others, Use{by, f})
+			}
+		}
+	}
+	return append(others, own...)
 }

@@ -104,13 +104,14 @@ var Route = &Resource{
 	Parent:      Account,
 	Filter:      "destination",
 	Routing:     RoutingRecord,
+	Rule:        func(v map[string]any, _ bool) error { return checkRoute(v) },
 	Fields: []Field{
 		guidField,
 		{Name: "order", Type: Integer, Required: true, Min: -orderRange, Max: orderRange,
 			Description: "Position of the route; several routes may share an order (menus at -8 with levels 1, 2, 3)"},
 		{Name: "destination", Type: String, Check: checkForwardDestination, Ref: RefDestination,
 			Description: "Forward target: e.164 number (country code first, never 0…, never an emergency number such as 111), username, :EXT, email:ADDRESS (voicemail to email), conference:ROOM, drop:CODE:REASON"},
-		{Name: "username", Type: String, Check: checkUsernameOrEmpty, Ref: RefAccount,
+		{Name: "username", Type: String, Check: checkUsernameOrEmpty, Ref: RefAccount, Holds: true,
 			Description: "Deliver the call to this account (its routes apply), or with hunt_user ring its phones only"},
 		{Name: "hunt_user", Type: Boolean,
 			Description: "Ring username's phones for ring_seconds without applying its routes, then go on (hunt group member)"},
@@ -118,11 +119,11 @@ var Route = &Resource{
 			Description: "Seconds to ring a hunt member; 0 uses the member's cfna_duration"},
 		{Name: "menu_level", Type: Integer, Min: 0, Max: 99,
 			Description: "IVR menu level; level 1 is entered in order, higher levels only by a #N jump from a digit_map. 0 for no menu"},
-		{Name: "time_definition", Type: String, Check: checkTimeDefinition, Ref: RefTimeSets,
+		{Name: "time_definition", Type: String, Check: checkTimeDefinition, Ref: RefTimeSets, Holds: true,
 			Description: "The route applies only when this time definition matches, in the account's time zone (nz_holidays,!Mon-Thur 08:30-17:00)"},
 		{Name: "digit_map", Type: String, Check: checkMenuDigitMap, Ref: RefDigitMap,
 			Description: "Menu key map KEYS=ACTION,…; ACTION #N jumps to menu level N, T is the timeout, other actions are destinations"},
-		{Name: "promptguid", Type: String, Check: checkGUIDOrEmpty, Ref: RefPrompt,
+		{Name: "promptguid", Type: String, Check: checkGUIDOrEmpty, Ref: RefPrompt, Holds: true,
 			Description: "Prompt played by a menu or before voicemail"},
 	},
 }
@@ -136,6 +137,8 @@ var CallRule = &Resource{
 	Parent:      Account,
 	Filter:      "prefix_raw",
 	Routing:     RoutingRecord,
+	Rule:        func(v map[string]any, _ bool) error { return checkCallRule(v) },
+	Locked:      func(cur map[string]any, _ bool) error { return CheckEmergencyRule(str(cur, "location")) },
 	Fields: []Field{
 		guidField,
 		{Name: "order", Type: Integer, Required: true, Min: -orderRange, Max: orderRange,
@@ -144,9 +147,9 @@ var CallRule = &Resource{
 			Description: "Condition: the e.164-translated dialed number starts with this"},
 		{Name: "prefix_raw", Type: String, Check: checkPrefixRaw,
 			Description: "Condition: the untranslated dialed string starts with this (extensions, feature codes)"},
-		{Name: "location", Type: String, Ref: RefLocation,
+		{Name: "location", Type: String, Ref: RefLocation, Holds: true,
 			Description: "Condition: the translated dialed number is in this location (<CallRule-International>)"},
-		{Name: "username", Type: String, Check: checkUsernameOrEmpty, Ref: RefAccount,
+		{Name: "username", Type: String, Check: checkUsernameOrEmpty, Ref: RefAccount, Holds: true,
 			Description: "Deliver matching calls to this account"},
 		{Name: "destination", Type: String, Check: checkCallRuleDestination, Ref: RefDestination,
 			Description: "Rewrite matching calls: :EXT, a number, a username, % for the rest of the dialed digits (*%), drop:CODE:REASON"},
@@ -172,7 +175,7 @@ var Fork = &Resource{
 	Routing:     RoutingRecord,
 	Fields: []Field{
 		guidField,
-		{Name: "destination", Type: String, Required: true, Check: checkForkDestination, Ref: RefDestination,
+		{Name: "destination", Type: String, Required: true, Check: checkForkDestination, Ref: RefDestination, Holds: true,
 			Description: "An e.164 number (never an emergency number such as 111) or an account username to ring"},
 	},
 }
@@ -185,6 +188,7 @@ var Prompt = &Resource{
 	Methods:     crud,
 	Parent:      Account,
 	Filter:      "description",
+	SharedIn:    SharedPrompts,
 	Media:       true,
 	Routing:     RoutingRecord,
 	Fields: []Field{
@@ -219,6 +223,9 @@ func checkRoute(v map[string]any) error {
 	}
 	return nil
 }
+
+// str is a string value of a record, "" when it has none.
+func str(vals map[string]any, name string) string { s, _ := vals[name].(string); return s }
 
 // checkCallRule needs a rule to have a condition or an effect.
 func checkCallRule(v map[string]any) error {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"xc5"
 	"xc5/dialplan"
 )
 
@@ -164,22 +165,33 @@ var Hydra = &Resource{
 	Key:         "number",
 	Filter:      "number",
 	SystemWrite: true,
+	View:        true,
+	Events:      []string{xc5.EventAccountChanged, xc5.EventNumberChanged},
 	Fields: []Field{
 		{Name: "number", Type: String, ReadOnly: true, Description: "The e.164 number of the line, also the account's username"},
 		{Name: "account", Type: String, ReadOnly: true, Description: "GUID of the underlying account"},
 		{Name: "password", Type: String, WriteOnly: true, Check: text("password", 128),
 			Description: "SIP password; generated when the line is created without one and shown only then"},
-		{Name: "cfna_dest", Type: String, Check: checkCfnaDest,
-			Description: "Call-forward no-answer (including busy) destination, such as the voicemail number"},
-		{Name: "cfna_active", Type: Boolean, Description: "Enables the call-forward no-answer"},
-		{Name: "ums_pin", Type: String, Secret: true, Check: digits("ums_pin", 4, 12),
-			Description: "Creates the mailbox or resets its PIN; null removes the mailbox"},
-		{Name: "concurrent_limit", Type: Integer, Min: 0, Max: 10000,
-			Description: "Simultaneous calls: 2 allows call hold, 1 disables it"},
-		{Name: "private", Type: Boolean, Description: "Controls caller presentation (withhold the number)"},
-		{Name: "callerid", Type: Boolean, Default: true, Description: "Shows the caller on this line's phone"},
+		accountField("cfna_dest", "Call-forward no-answer (including busy) destination, such as the voicemail number"),
+		accountField("cfna_active", "Enables the call-forward no-answer"),
+		accountField("ums_pin", "Creates the mailbox or resets its PIN; null removes the mailbox"),
+		accountField("concurrent_limit", "Simultaneous calls: 2 allows call hold, 1 disables it"),
+		accountField("private", "Controls caller presentation (withhold the number)"),
+		accountField("callerid", "Shows the caller on this line's phone"),
 		{Name: "note", Type: String, WriteOnly: true, Description: "Free text describing a feature; accepted and ignored (may repeat)"},
 	},
+}
+
+// accountField is a field of Account that a view (HydraAccount) shows
+// and writes through: the account's own declaration (type, check,
+// default), in the view's words. Its references are the account's to
+// check: the store writes the field through the account, which checks
+// them, and the view's own write checks none (as before it was derived).
+func accountField(name, description string) Field {
+	f := *Account.Field(name)
+	f.Description, f.Of = description, Account
+	f.Ref, f.Holds = RefNone, false
+	return f
 }
 
 // Session is the cookie login of the API: PUT with Basic credentials
@@ -225,6 +237,8 @@ var CDR = &Resource{
 	Filter:      "to",
 	TimeFilter:  "started",
 	Routing:     RoutingNone,
+	CSV:         true, // api/cdrcsv.go
+	Redact:      (*Outsiders).RedactCDR,
 	Fields: []Field{
 		guidField,
 		{Name: "direction", Type: String, ReadOnly: true, Lean: true, Enum: []string{"out", "in"}, Description: "out for calls the account made, in for calls delivered to it"},
@@ -255,6 +269,7 @@ var Trunk = &Resource{
 	SystemWrite: true,
 	SystemRead:  true,
 	Routing:     RoutingNone,
+	Rule:        func(v map[string]any, _ bool) error { return checkTrunk(v) },
 	Fields: []Field{
 		guidField,
 		{Name: "name", Type: String, Required: true, Check: checkName, Description: "Unique name of the trunk"},

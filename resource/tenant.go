@@ -29,6 +29,32 @@ var providerResources = map[string]bool{NumberLimit: true, PromptLimit: true}
 // provider only (read-only below system level).
 func ProviderResource(name string) bool { return providerResources[name] }
 
+// lockedAccountResource refuses user-level changes (update, rename,
+// delete) of the accountresources a provider sets, such as number_limit,
+// and the removal of an api_access=system grant.
+func lockedAccountResource(cur map[string]any, deleting bool) error {
+	name, _ := cur["name"].(string)
+	if deleting && name == "api_access" && cur["value"] == AccessSystem {
+		return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot remove api_access=system")
+	}
+	if ProviderResource(name) {
+		return xc5.Errorf(xc5.EFORBIDDEN, "%s is set by the provider: it is read-only below system-level API access", name)
+	}
+	return nil
+}
+
+// CheckEmergencyRule refuses, below system level, a callrule on the
+// Emergency location (creating, changing or deleting one): such a rule is
+// the only one that decides an emergency call, so a tenant could
+// otherwise block 111 or send it to its own phone. Providers write them
+// (a lab line).
+func CheckEmergencyRule(location string) error {
+	if location == EmergencyLocation {
+		return xc5.Errorf(xc5.EFORBIDDEN, "location: callrules naming %s are written with system-level API access only", location)
+	}
+	return nil
+}
+
 // PartitionDomain is the domain under which a partition's accounts are
 // named: the root's username when it is a domain (acmebrick.x.co.nz), and
 // local.domain for a local@domain root (kid@part.test → kid.part.test), the

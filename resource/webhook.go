@@ -20,7 +20,7 @@ var Webhook = &Resource{
 	Routing: RoutingNone,
 	Fields: []Field{
 		guidField,
-		{Name: "url", Type: String, Required: true, Check: checkHookURL,
+		{Name: "url", Type: String, Required: true, Check: checkHookURL, Outbound: true,
 			Description: "Where events are POSTed: an http or https URL at a public address (loopback and private ones are refused unless the server allows them)"},
 		{Name: "events", Type: String, Default: "*", Check: checkEvents,
 			Description: "Comma-separated event types to send, or * for all: " + strings.Join(xc5.EventTypes, ", ")},

@@ -19,7 +19,7 @@ var systemAccounts = map[string]bool{resource.AdminUsername: true, resource.Syst
 // computed before the write joins the writer's queue, so that it never
 // holds up the group commit.
 func (s *Store) putAccount(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
-	if r == resource.Child {
+	if r.Parent != nil { // …/account/{id}/child: the path's account must be there
 		if _, err := account(ctx, s.reader(), scope, parent); err != nil {
 			return resource.Record{}, false, err
 		}
@@ -59,7 +59,7 @@ func (s *Store) putAccount(ctx context.Context, scope resource.Scope, r *resourc
 			err := errNotFound
 			if id != "" {
 				cur, err = account(ctx, q, scope, id)
-				if err == nil && r == resource.Child && cur.Parent != mustGUID(ctx, q, parent) {
+				if err == nil && r.Parent != nil && cur.Parent != mustGUID(ctx, q, parent) {
 					err = notFound("account %s is not a child of %s", id, parent)
 				}
 			}
@@ -103,7 +103,7 @@ func mustGUID(ctx context.Context, q execer, id string) string {
 // account for …/child, else the body's "parent" (GUID or username).
 func resolveParent(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, pathParent string, in resource.Input) (resource.Record, bool, error) {
 	name, named := in["parent"].(string)
-	if r == resource.Child {
+	if r.Parent != nil {
 		p, err := account(ctx, q, scope, pathParent)
 		if err != nil {
 			return p, true, err
@@ -237,7 +237,7 @@ func (s *Store) updateAccount(ctx context.Context, q execer, scope resource.Scop
 	}
 	// The parent's GUID sent back unchanged (GET, modify, PUT) is no move,
 	// even when the parent is outside the caller's partition.
-	if r == resource.Account && cur.Parent != "" && strings.EqualFold(in.String("parent"), cur.Parent) {
+	if r.Parent == nil && cur.Parent != "" && strings.EqualFold(in.String("parent"), cur.Parent) {
 		return s.finishUpdate(ctx, q, cur, extra, in, out, password != "" || username != cur.Values["username"])
 	}
 	p, named, err := resolveParent(ctx, q, scope, r, pathParent, in)
@@ -315,7 +315,7 @@ func (s *Store) deleteAccount(ctx context.Context, scope resource.Scope, r *reso
 		if err != nil {
 			return err
 		}
-		if r == resource.Child {
+		if r.Parent != nil {
 			p, err := account(ctx, q, scope, parent)
 			if err != nil {
 				return err

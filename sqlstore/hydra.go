@@ -7,8 +7,17 @@ import (
 	"xc5/secret"
 )
 
-// hydraFields are the account fields a HydraAccount writes through.
-var hydraFields = []string{"cfna_dest", "cfna_active", "ums_pin", "concurrent_limit", "private", "callerid"}
+// hydraFields are the account fields a HydraAccount shows and writes
+// through, as its description declares them (resource.Field.Of).
+var hydraFields = func() []string {
+	var names []string
+	for _, f := range resource.Hydra.Fields {
+		if f.Of != nil {
+			names = append(names, f.Name)
+		}
+	}
+	return names
+}()
 
 // hydraRecord builds the one-record view of a POTS line.
 func hydraRecord(acct, num resource.Record) resource.Record {
@@ -42,13 +51,17 @@ func hydraNumber(id string) (string, error) {
 	return n.(string), nil
 }
 
-// getHydra implements GET /api-sys/HydraAccount/{number}.
-func (s *Store) getHydra(ctx context.Context, id string) (resource.Record, error) {
+// readHydra reads the line id (GET /api-sys/HydraAccount/{number}), for
+// system-level access only.
+func readHydra(ctx context.Context, q execer, scope resource.Scope, id string) (resource.Record, error) {
+	if scope != "" {
+		return resource.Record{}, notFound("HydraAccount %s not found", id)
+	}
 	number, err := hydraNumber(id)
 	if err != nil {
 		return resource.Record{}, notFound("HydraAccount %s not found", id)
 	}
-	acct, num, err := hydraLine(ctx, s.reader(), number)
+	acct, num, err := hydraLine(ctx, q, number)
 	if err != nil {
 		return resource.Record{}, err
 	}
@@ -80,21 +93,9 @@ func (s *Store) putHydra(ctx context.Context, id string, in resource.Input, mode
 	if err != nil {
 		return resource.Record{}, false, err
 	}
-	password, hasPassword := in["password"].(string)
-	if hasPassword && password == "" {
-		return resource.Record{}, false, invalid("password must not be empty")
-	}
-	_, _, lookErr := hydraLine(ctx, s.reader(), number)
-	if lookErr != nil && mode == resource.Patch {
-		return resource.Record{}, false, lookErr
-	}
-	generated := false
-	if lookErr != nil && !hasPassword {
-		password, hasPassword, generated = secret.Generate(), true, true
-	}
-	var hash string
-	if hasPassword {
-		hash = secret.Hash(password)
+	pw, err := s.hydraPassword(ctx, number, in, mode)
+	if err != nil {
+		return resource.Record{}, false, err
 	}
 	acctIn := resource.Input{}
 	for _, f := range hydraFields {
@@ -109,54 +110,90 @@ func (s *Store) putHydra(ctx context.Context, id string, in resource.Input, mode
 		ctx = carryMailboxDropped(outer, ctx)
 		acct, num, err := hydraLine(ctx, q, number)
 		if err == nil {
-			if generated {
-				hash, password = "", ""
+			if pw.generated { // the line was there after all: its password stays
+				pw.hash, pw.password = "", ""
 			}
-			if err := s.updateAccount(ctx, q, "", resource.Account, "", acct, acctIn, hash, password, &acct); err != nil {
+			if err := s.updateAccount(ctx, q, "", resource.Account, "", acct, acctIn, pw.hash, pw.password, &acct); err != nil {
 				return err
 			}
 			out = hydraRecord(acct, num)
 			return nil
 		}
-		if hash == "" {
+		if pw.hash == "" {
 			return notFound("HydraAccount %s not found", number)
 		}
-		tel, err := account(ctx, q, "", resource.POTSParent)
-		if err != nil {
-			return err
-		}
-		acctIn["username"], acctIn["parent"] = number, tel.GUID
-		if err := s.createAccount(ctx, q, "", resource.Account, "", "", acctIn, hash, password, &acct, true); err != nil {
-			return err
-		}
-		// The line's number: from the pool when it is there, else new.
-		var poolNum resource.Record
-		pool, err := poolGUID(ctx, q)
-		if err != nil {
-			return err
-		}
-		if poolNum, err = numbersTable.getRow(ctx, q, "t.account = ? AND t.number = ?", pool, number); err == nil {
-			if _, err := q.ExecContext(ctx, `UPDATE numbers SET account = ?, from_pool = 1 WHERE guid = ?`, acct.GUID, poolNum.GUID); err != nil {
-				return err
-			}
-		} else {
-			if err := checkNumberFree(ctx, q, number, ""); err != nil {
-				return err
-			}
-			if err := numbersTable.insert(ctx, q, resource.NewGUID(), acct.GUID, nil, merge(resource.Number.Defaults(), resource.Input{"number": number})); err != nil {
-				return err
-			}
-		}
-		if acct, num, err = hydraLine(ctx, q, number); err != nil {
-			return err
-		}
-		out, created = hydraRecord(acct, num), true
-		return nil
+		out, err = s.createHydraLine(ctx, q, number, acctIn, pw)
+		created = err == nil
+		return err
 	})
 	if err == nil && created {
-		out.Values["password"] = password
+		out.Values["password"] = pw.password
 	}
 	return out, created, err
+}
+
+// hydraPass is the password a line write sets: the one sent, or one
+// generated for a line that does not exist yet (shown once); hash is
+// computed before the write joins the writer's queue.
+type hydraPass struct {
+	password, hash string
+	generated      bool
+}
+
+// hydraPassword decides the password of a line write. A PATCH of a line
+// that does not exist is a 404.
+func (s *Store) hydraPassword(ctx context.Context, number string, in resource.Input, mode resource.PutMode) (hydraPass, error) {
+	var pw hydraPass
+	password, hasPassword := in["password"].(string)
+	if hasPassword && password == "" {
+		return pw, invalid("password must not be empty")
+	}
+	_, _, lookErr := hydraLine(ctx, s.reader(), number)
+	if lookErr != nil && mode == resource.Patch {
+		return pw, lookErr
+	}
+	if lookErr != nil && !hasPassword {
+		password, hasPassword, pw.generated = secret.Generate(), true, true
+	}
+	if hasPassword {
+		pw.password, pw.hash = password, secret.Hash(password)
+	}
+	return pw, nil
+}
+
+// createHydraLine makes a new line in q: its account under _tel and its
+// number, from the pool when it is there, else new.
+func (s *Store) createHydraLine(ctx context.Context, q execer, number string, acctIn resource.Input, pw hydraPass) (resource.Record, error) {
+	tel, err := account(ctx, q, "", resource.POTSParent)
+	if err != nil {
+		return resource.Record{}, err
+	}
+	acctIn["username"], acctIn["parent"] = number, tel.GUID
+	var acct resource.Record
+	if err := s.createAccount(ctx, q, "", resource.Account, "", "", acctIn, pw.hash, pw.password, &acct, true); err != nil {
+		return resource.Record{}, err
+	}
+	pool, err := poolGUID(ctx, q)
+	if err != nil {
+		return resource.Record{}, err
+	}
+	if poolNum, err := numbersTable.getRow(ctx, q, "t.account = ? AND t.number = ?", pool, number); err == nil {
+		if _, err := q.ExecContext(ctx, `UPDATE numbers SET account = ?, from_pool = 1 WHERE guid = ?`, acct.GUID, poolNum.GUID); err != nil {
+			return resource.Record{}, err
+		}
+	} else {
+		if err := checkNumberFree(ctx, q, number, ""); err != nil {
+			return resource.Record{}, err
+		}
+		if err := numbersTable.insert(ctx, q, resource.NewGUID(), acct.GUID, nil, merge(resource.Number.Defaults(), resource.Input{"number": number})); err != nil {
+			return resource.Record{}, err
+		}
+	}
+	acct, num, err := hydraLine(ctx, q, number)
+	if err != nil {
+		return resource.Record{}, err
+	}
+	return hydraRecord(acct, num), nil
 }
 
 // deleteHydra removes a POTS line: its number (back to the pool when it

@@ -113,6 +113,16 @@ var (
 	}
 )
 
+// column is the quoted column of the field called name, "" if none.
+func (t *table) column(name string) string {
+	for _, c := range t.cols {
+		if c.field.Name == name {
+			return c.col
+		}
+	}
+	return ""
+}
+
 // tableOf returns the table behind a resource.
 func tableOf(r *resource.Resource) (*table, error) {
 	if t := tables[r]; t != nil {

@@ -260,17 +260,10 @@ func trailOnboarded(ctx context.Context, q execer, origin *xc5.Origin, changes [
 		if err := auditOther(ctx, q, origin, c.Resource.Name, c.Record.GUID, c.Account, nil, rec); err != nil {
 			return err
 		}
-		typ := ""
-		switch c.Resource {
-		case resource.Child:
-			typ = xc5.EventAccountChanged
-		case resource.Number:
-			typ = xc5.EventNumberChanged
-		}
-		if typ == "" {
+		if !eventful(c.Resource) {
 			continue
 		}
-		if err := queueEvent(ctx, q, c.Account, xc5.Event{Type: typ, Record: rec}); err != nil {
+		if err := queueEvent(ctx, q, c.Account, xc5.Event{Type: c.Resource.Events[0], Record: rec}); err != nil {
 			return err
 		}
 	}

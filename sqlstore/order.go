@@ -71,11 +71,7 @@ func orderKey(c resource.Change) string {
 	if c.Resource == nil || guid == "" {
 		return ""
 	}
-	name := c.Resource.Name
-	if c.Resource == resource.Child {
-		name = resource.Account.Name // one table, one record
-	}
-	return name + "/" + guid
+	return c.Resource.Stored().Name + "/" + guid // child is account: one table, one record
 }
 
 // deliverOrdered delivers c unless a later change of the same record was

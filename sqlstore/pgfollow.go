@@ -252,12 +252,12 @@ func (s *Store) changeFromFeed(ctx context.Context, name, acct, guid string, del
 	if ch.Resource == nil || deleted || guid == "" {
 		return ch
 	}
-	switch ch.Resource {
-	case resource.Account, resource.Child:
+	switch ch.Resource.Routing { // the records the view applies as they are
+	case resource.RoutingAccount:
 		if rec, err := account(ctx, s.reader(), "", guid); err == nil {
 			ch.Record = &rec
 		}
-	case resource.Number, resource.Route, resource.CallRule, resource.Fork, resource.Prompt:
+	case resource.RoutingRecord:
 		if rec, err := get(ctx, s.reader(), "", ch.Resource, acct, guid); err == nil {
 			ch.Record = &rec
 		}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"xc5"
@@ -33,12 +34,13 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 			if scope == "" || (cur != nil && cur[f.Name] == v) {
 				continue // system level routes anywhere, as before partitions were checked
 			}
-			for _, u := range resource.NamedAccounts(f.Ref, v) {
+			named := resource.Named(f.Ref, v) // parsed once for accounts and rooms
+			for _, u := range named.Accounts {
 				if _, err := account(ctx, q, scope, u); err != nil {
 					return invalid("%s: account %s does not exist", f.Name, u)
 				}
 			}
-			if err := checkRooms(ctx, q, scope, f, v); err != nil {
+			if err := checkRooms(ctx, q, scope, f, named.Rooms); err != nil {
 				return err
 			}
 		case resource.RefPrompt:
@@ -93,61 +95,78 @@ func exists(ctx context.Context, q execer, query string, args ...any) bool {
 }
 
 // referenced returns a 409 naming what still refers to a record that is
-// about to be deleted (or renamed), or nil. Below a partition, a user
-// outside it is not named.
+// about to be deleted (or renamed), or nil: the fields that hold
+// references to r's records (resource.Resource.UsedBy). Below a
+// partition, a user outside it is not named.
 func referenced(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, rec resource.Record) error {
-	type use struct{ query, what string }
-	var uses []use
-	var key any
+	var key any = rec.GUID // prompts are named by GUID
+	if r.Key != "" {
+		key = rec.Values[r.Key]
+	}
 	exclude := "" // an account's own rules go with it
-	switch r {
-	case resource.Account, resource.Child:
-		key, exclude = rec.Values["username"], rec.GUID
-		uses = []use{
-			{`SELECT a.username FROM routes x JOIN accounts a ON a.guid = x.account WHERE x.username = ? AND x.account <> ?`, "a route of"},
-			{`SELECT a.username FROM callrules x JOIN accounts a ON a.guid = x.account WHERE x.username = ? AND x.account <> ?`, "a callrule of"},
-			{`SELECT a.username FROM forks x JOIN accounts a ON a.guid = x.account WHERE x.destination = ? AND x.account <> ?`, "a fork of"},
-			{`SELECT a.username FROM accounts a WHERE a.cfna_dest = ? AND a.guid <> ?`, "the cfna_dest of"},
-		}
-	case resource.Prompt:
-		key = rec.GUID
-		uses = []use{{`SELECT a.username FROM routes x JOIN accounts a ON a.guid = x.account WHERE x.promptguid = ? AND x.account <> ?`, "a route of"}}
-	case resource.Location:
-		key = rec.Values["name"]
-		uses = []use{{`SELECT a.username FROM callrules x JOIN accounts a ON a.guid = x.account WHERE x.location = ? AND x.account <> ?`, "a callrule of"}}
-	case resource.TimeDefinition:
-		name := rec.Values["name"].(string)
-		rows, err := q.QueryContext(ctx, `SELECT a.username, x.time_definition FROM routes x JOIN accounts a ON a.guid = x.account WHERE x.time_definition LIKE ?`, "%"+name+"%")
+	if r.Tree {
+		exclude = rec.GUID
+	}
+	for _, u := range r.UsedBy() {
+		t, err := tableOf(u.By)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var user, def string
-			if err := rows.Scan(&user, &def); err != nil {
-				return err
-			}
-			td, _ := dialplan.ParseTimeDefinition(def, nil)
-			for _, n := range td.Names() {
-				if n == name {
-					return conflict("time definition %s is used by a route of %s", name, user)
-				}
-			}
+		user, err := usedBy(ctx, q, t, u.Field, key, exclude)
+		if err != nil {
+			return err
 		}
-		return rows.Err()
-	default:
-		return nil
-	}
-	for _, u := range uses {
-		var user string
-		if err := q.QueryRowContext(ctx, u.query, key, exclude).Scan(&user); err == nil {
-			if _, err := account(ctx, q, scope, user); err != nil {
-				user = "an account outside your partition"
-			}
-			return conflict("%s %v is still used by %s %s", r.Name, key, u.what, user)
+		if user == "" {
+			continue
 		}
+		if _, err := account(ctx, q, scope, user); err != nil {
+			user = "an account outside your partition"
+		}
+		if u.Field.Ref == resource.RefTimeSets {
+			return conflict("time definition %v is used by a %s of %s", key, u.By.Name, user)
+		}
+		what := "a " + u.By.Name + " of"
+		if u.By.Tree {
+			what = "the " + u.Field.Name + " of"
+		}
+		return conflict("%s %v is still used by %s %s", r.Name, key, what, user)
 	}
 	return nil
+}
+
+// usedBy returns the username of an account (other than exclude) whose
+// records of table t name key in field f, or "" when none does. A time
+// definition names several sets, so its sets are parsed to compare names.
+func usedBy(ctx context.Context, q execer, t *table, f *resource.Field, key any, exclude string) (string, error) {
+	from, owner := "FROM "+t.name+" x JOIN accounts a ON a.guid = x."+t.parentCol, "x."+t.parentCol
+	if t == accountsTable { // an account's own field: it names another account
+		from, owner = "FROM accounts x JOIN accounts a ON a.guid = x.guid", "x.guid"
+	}
+	col := "x." + t.column(f.Name)
+	if f.Ref != resource.RefTimeSets {
+		var user string
+		if err := q.QueryRowContext(ctx, "SELECT a.username "+from+" WHERE "+col+" = ? AND "+owner+" <> ?", key, exclude).Scan(&user); err != nil {
+			return "", nil // as none: the delete's own statements report a store that fails
+		}
+		return user, nil
+	}
+	name := key.(string)
+	rows, err := q.QueryContext(ctx, "SELECT a.username, "+col+" "+from+" WHERE "+col+" LIKE ?", "%"+name+"%")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var user, def string
+		if err := rows.Scan(&user, &def); err != nil {
+			return "", err
+		}
+		td, _ := dialplan.ParseTimeDefinition(def, nil)
+		if slices.Contains(td.Names(), name) {
+			return user, nil
+		}
+	}
+	return "", rows.Err()
 }
 
 // forbidSystemWrite refuses writes to system-level resources from
@@ -159,63 +178,55 @@ func forbidSystemWrite(r *resource.Resource, scope resource.Scope) error {
 	return nil
 }
 
-// forbidProviderResource refuses user-level changes (update, rename,
-// delete) of the accountresources a provider sets, such as number_limit.
-func forbidProviderResource(r *resource.Resource, scope resource.Scope, cur resource.Record) error {
-	if r == resource.CallRule {
-		loc, _ := cur.Values["location"].(string)
-		return forbidEmergencyRule(scope, loc)
-	}
-	if r != resource.AccountResource || scope == "" {
+// forbidEmergencyRule refuses user-level callrules on the Emergency
+// location (resource.CheckEmergencyRule).
+func forbidEmergencyRule(scope resource.Scope, location string) error {
+	if scope == "" {
 		return nil
 	}
-	if name, _ := cur.Values["name"].(string); resource.ProviderResource(name) {
-		return xc5.Errorf(xc5.EFORBIDDEN, "%s is set by the provider: it is read-only below system-level API access", name)
-	}
-	return nil
+	return resource.CheckEmergencyRule(location)
 }
 
-// forbidEmergencyRule refuses user-level callrules on the Emergency
-// location (creating, changing or deleting one): such a rule is the only
-// one that decides an emergency call, so a tenant could otherwise block
-// 111 or send it to its own phone. Providers write them (a lab line).
-func forbidEmergencyRule(scope resource.Scope, location string) error {
-	if scope != "" && location == resource.EmergencyLocation {
-		return xc5.Errorf(xc5.EFORBIDDEN, "location: callrules naming %s are written with system-level API access only", location)
+// forbidLocked refuses a user-level update (deleting: delete) of a record
+// the provider keeps: one its description locks (resource.Resource.Locked:
+// a number_limit, a callrule on the Emergency location), or a callrule
+// written with system-level access (provider_set, in tables that keep
+// it): a provider's block on a company's own account is not the
+// company's to lift. The company's own rules stay its to manage.
+func forbidLocked(ctx context.Context, q execer, r *resource.Resource, t *table, scope resource.Scope, cur resource.Record, deleting bool) error {
+	if scope == "" {
+		return nil
 	}
-	return nil
-}
-
-// forbidProviderRule refuses a user-level change or delete of a callrule
-// written with system-level access (provider_set): a provider's block on
-// a company's own account is not the company's to lift. The company's own
-// rules stay its to manage.
-func forbidProviderRule(ctx context.Context, q execer, r *resource.Resource, scope resource.Scope, cur resource.Record) error {
-	if r != resource.CallRule || scope == "" {
+	if r.Locked != nil {
+		if err := r.Locked(cur.Values, deleting); err != nil {
+			return err
+		}
+	}
+	if !t.flagged {
 		return nil
 	}
 	var set int64
-	if err := q.QueryRowContext(ctx, `SELECT provider_set FROM callrules WHERE guid = ?`, cur.GUID).Scan(&set); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT provider_set FROM `+t.name+` WHERE guid = ?`, cur.GUID).Scan(&set); err != nil {
 		return mapError(err)
 	}
 	if set == 0 {
 		return nil
 	}
-	return xc5.Errorf(xc5.EFORBIDDEN, "callrule %s (order %v, destination %v) is set by the provider: it is read-only below system-level API access",
-		cur.GUID, cur.Values["order"], cur.Values["destination"])
+	return xc5.Errorf(xc5.EFORBIDDEN, "%s %s (order %v, destination %v) is set by the provider: it is read-only below system-level API access",
+		r.Name, cur.GUID, cur.Values["order"], cur.Values["destination"])
 }
 
 // markProviderSet records whether a callrule was created or last changed
-// with system-level access, for forbidProviderRule.
-func markProviderSet(ctx context.Context, q execer, r *resource.Resource, scope resource.Scope, guid string) error {
-	if r != resource.CallRule {
+// with system-level access (in tables that keep it), for forbidLocked.
+func markProviderSet(ctx context.Context, q execer, t *table, scope resource.Scope, guid string) error {
+	if !t.flagged {
 		return nil
 	}
 	set := 0
 	if scope == "" {
 		set = 1
 	}
-	_, err := q.ExecContext(ctx, `UPDATE callrules SET provider_set = ? WHERE guid = ?`, set, guid)
+	_, err := q.ExecContext(ctx, `UPDATE `+t.name+` SET provider_set = ? WHERE guid = ?`, set, guid)
 	return mapError(err)
 }
 
@@ -223,8 +234,8 @@ func markProviderSet(ctx context.Context, q execer, r *resource.Resource, scope 
 // does not own: rooms are system-wide, and a room is named by the number
 // of the account that owns it (issue 14), so a company joins only rooms
 // named by its own numbers.
-func checkRooms(ctx context.Context, q execer, scope resource.Scope, f resource.Field, v string) error {
-	for _, room := range resource.NamedRooms(f.Ref, v) {
+func checkRooms(ctx context.Context, q execer, scope resource.Scope, f resource.Field, rooms []string) error {
+	for _, room := range rooms {
 		held, err := lockHeldInScope(ctx, q, scope, room)
 		if err != nil {
 			return err

@@ -58,17 +58,14 @@ func (s *Store) Get(ctx context.Context, scope resource.Scope, r *resource.Resou
 	if r.SystemRead && scope != "" {
 		return resource.Record{}, notFound("%s %s not found", r.Name, id)
 	}
-	if r == resource.Hydra {
-		if scope != "" {
-			return resource.Record{}, notFound("HydraAccount %s not found", id)
-		}
-		return s.getHydra(ctx, id)
+	if read := ownOf(r).read; read != nil {
+		return read(ctx, s.reader(), scope, id)
 	}
 	return get(ctx, s.reader(), scope, r, parent, id)
 }
 
 func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, parent, id string) (resource.Record, error) {
-	if r == resource.Account {
+	if r.Tree && r.Parent == nil { // an account by GUID or username; a child through its parent
 		return account(ctx, q, scope, id)
 	}
 	t, err := tableOf(r)
@@ -98,10 +95,11 @@ func get(ctx context.Context, q execer, scope resource.Scope, r *resource.Resour
 }
 
 // readableOwner resolves the account a read names. Everyone may read the
-// prompts of _prompt.shared: shared prompts are there to be used by all.
+// records of the account a resource is SharedIn (_prompt.shared: shared
+// prompts are there to be used by all).
 func readableOwner(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, parent string) (resource.Record, error) {
-	if r == resource.Prompt {
-		if p, err := account(ctx, q, "", parent); err == nil && p.Values["username"] == resource.SharedPrompts {
+	if r.SharedIn != "" {
+		if p, err := account(ctx, q, "", parent); err == nil && p.Values["username"] == r.SharedIn {
 			return p, nil
 		}
 	}
@@ -124,11 +122,11 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 	if r.SystemRead && scope != "" {
 		return nil
 	}
-	if r == resource.Hydra {
+	if list := ownOf(r).list; list != nil {
 		if scope != "" {
-			return nil
+			return nil // views are written and read with system-level access
 		}
-		return s.listHydra(ctx, q, fn)
+		return list(s, ctx, q, fn)
 	}
 	t, err := tableOf(r)
 	if err != nil {
@@ -137,30 +135,9 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 	if !storable(q.Filter) || !storable(q.Since) || !storable(q.Until) {
 		return errBadText
 	}
-	rd := s.reader()
-	var where []string
-	var args []any
-	switch {
-	case r == resource.Account:
-		if scope != "" {
-			lo, hi := prefixRange(string(scope))
-			where, args = append(where, "t.path >= ? AND t.path < ?"), append(args, lo, hi)
-		}
-	case r.Parent == nil:
-	default:
-		p, err := readableOwner(ctx, rd, scope, r, q.Parent)
-		if err != nil {
-			return err
-		}
-		owner := p.GUID
-		if r == resource.NumberAllocate {
-			pool, err := account(ctx, rd, "", resource.SystemPool)
-			if err != nil {
-				return err
-			}
-			owner = pool.GUID
-		}
-		where, args = append(where, "t."+t.parentCol+" = ?"), append(args, owner)
+	where, args, err := listScope(ctx, s.reader(), scope, r, t, q.Parent)
+	if err != nil {
+		return err
 	}
 	if q.Filter != "" && t.filter != "" {
 		where, args = append(where, t.filter+" "+s.d.like+" ?"), append(args, q.Filter)
@@ -200,6 +177,35 @@ func (s *Store) List(ctx context.Context, scope resource.Scope, r *resource.Reso
 			return nil
 		}
 	}
+}
+
+// listScope is the condition of a listing's records: the accounts of the
+// partition, or the records of the account the path names (or of the
+// account the resource ListsOf); none for a top-level resource.
+func listScope(ctx context.Context, rd execer, scope resource.Scope, r *resource.Resource, t *table, parent string) ([]string, []any, error) {
+	switch {
+	case r.Tree && r.Parent == nil: // all accounts, or those of the partition
+		if scope == "" {
+			return nil, nil, nil
+		}
+		lo, hi := prefixRange(string(scope))
+		return []string{"t.path >= ? AND t.path < ?"}, []any{lo, hi}, nil
+	case r.Parent == nil:
+		return nil, nil, nil
+	}
+	p, err := readableOwner(ctx, rd, scope, r, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	owner := p.GUID
+	if r.ListsOf != "" {
+		pool, err := account(ctx, rd, "", r.ListsOf)
+		if err != nil {
+			return nil, nil, err
+		}
+		owner = pool.GUID
+	}
+	return []string{"t." + t.parentCol + " = ?"}, []any{owner}, nil
 }
 
 // ListAll implements resource.Store.
@@ -283,9 +289,9 @@ func (s *Store) deliver(c resource.Change) {
 // changedAccount is the account a change to rec of r is about.
 func changedAccount(r *resource.Resource, rec resource.Record) string {
 	switch {
-	case r == resource.Account || r == resource.Child:
+	case r.Tree:
 		return rec.GUID
-	case r == resource.Hydra:
+	case r.View: // its account field names the account it shows
 		s, _ := rec.Values["account"].(string)
 		return s
 	case r.Parent == nil:

@@ -76,7 +76,7 @@ func (t *trail) run(ctx context.Context, q execer, fn func(context.Context, exec
 	}
 	if !t.deleted {
 		id := t.id
-		if before != nil && t.r != resource.Hydra {
+		if before != nil && !t.r.View {
 			id = before.GUID // a write may rename the key the path used
 		}
 		if rec, err := t.lookup(ctx, q, id); err == nil {
@@ -107,7 +107,7 @@ type owner struct{ guid, path, username string }
 // resources): its path partitions the audit trail, its username names
 // it in events.
 func (t *trail) ownerOf(ctx context.Context, q execer, rec *resource.Record) (owner, error) {
-	if t.r == resource.Account || t.r == resource.Child {
+	if t.r.Tree {
 		u, _ := rec.Values["username"].(string)
 		return owner{rec.GUID, rec.Path, u}, nil
 	}
@@ -124,20 +124,13 @@ func (t *trail) ownerOf(ctx context.Context, q execer, rec *resource.Record) (ow
 
 // lookup reads the record id as the write sees it.
 func (t *trail) lookup(ctx context.Context, q execer, id string) (resource.Record, error) {
+	if read := ownOf(t.r).read; read != nil {
+		return read(ctx, q, "", id)
+	}
 	switch {
-	case t.r == resource.Hydra:
-		n, err := hydraNumber(id)
-		if err != nil {
-			return resource.Record{}, err
-		}
-		acct, num, err := hydraLine(ctx, q, n)
-		if err != nil {
-			return resource.Record{}, err
-		}
-		return hydraRecord(acct, num), nil
-	case t.r == resource.Child:
+	case t.r.Tree:
 		return account(ctx, q, "", id)
-	case t.r.Parent != nil && t.r != resource.Account && resource.IsGUID(id):
+	case t.r.Parent != nil && resource.IsGUID(id):
 		// A GUID names one row of the table: no need to resolve the
 		// path's account (the write did, in the caller's partition).
 		tb, err := tableOf(t.r)
@@ -214,25 +207,20 @@ func eventRecord(r *resource.Resource, rec resource.Record) map[string]any {
 }
 
 // eventful reports whether writes of r cause webhook events.
-func eventful(r *resource.Resource) bool {
-	return r == resource.Account || r == resource.Child || r == resource.Number || r == resource.NumberAllocate || r == resource.Hydra
-}
+func eventful(r *resource.Resource) bool { return len(r.Events) > 0 }
 
 // events queues the webhook events of the write: account.changed for an
 // account, number.changed for a number (to its owner before and after,
 // when it moved).
 func (t *trail) events(ctx context.Context, q execer, own owner, before, after *resource.Record) error {
-	if t.r == resource.Hydra {
+	if t.r.View { // a line: its account's event and its number's
 		return hydraEvents(ctx, q, own, before, after)
 	}
 	rec := after
 	if rec == nil {
 		rec = before
 	}
-	typ := xc5.EventAccountChanged
-	if t.r == resource.Number || t.r == resource.NumberAllocate {
-		typ = xc5.EventNumberChanged
-	}
+	typ := t.r.Events[0]
 	body := eventRecord(t.r, *rec)
 	if err := queueEventTo(ctx, q, own, xc5.Event{Type: typ, Record: body, Deleted: after == nil}); err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string, in resource.Input, mode resource.PutMode) (resource.Record, bool, error) {
 	var ticket uint64
 	var dropped string // an account whose mailbox the write removed
-	if mode == resource.Create && id == "" && !in.Has("guid") && r != resource.Hydra {
+	if mode == resource.Create && id == "" && !in.Has("guid") && !r.View {
 		// Chosen here so that the write's trail can read the new record
 		// (on a copy: a caller may send the same input twice).
 		in = maps.Clone(in)
@@ -28,7 +28,7 @@ func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resou
 	rec, created, err := s.put(withMailboxDropped(withTicket(ctx, &ticket), &dropped), scope, r, parent, id, in, mode)
 	if err == nil {
 		c := resource.Change{Resource: r, Account: changedAccount(r, rec)}
-		if r != resource.Hydra {
+		if !r.View { // a view's record is no stored record: its account is reloaded
 			written := rec
 			c.Record = &written
 		}
@@ -47,23 +47,11 @@ func (s *Store) put(ctx context.Context, scope resource.Scope, r *resource.Resou
 	if err := forbidSystemWrite(r, scope); err != nil {
 		return resource.Record{}, false, err
 	}
-	switch r {
-	case resource.Account, resource.Child:
-		return s.putAccount(ctx, scope, r, parent, id, in, mode)
-	case resource.Number:
-		return s.putNumber(ctx, scope, parent, id, in, mode)
-	case resource.Hydra:
-		return s.putHydra(ctx, id, in, mode)
-	case resource.AccountResource:
-		if err := resource.CheckAccountResource(in, scope != ""); err != nil {
-			return resource.Record{}, false, err
-		}
-	case resource.Registration, resource.NumberAllocate, resource.GUID, resource.CDR:
+	if !r.Writable() {
 		return resource.Record{}, false, invalid("%s is read-only", r.Name)
-	case resource.Prompt:
-		return s.putSimple(ctx, scope, r, parent, id, in, mode, groupAccessFor(parent))
-	case resource.Webhook:
-		return s.putWebhook(ctx, scope, parent, id, in, mode)
+	}
+	if put := ownOf(r).put; put != nil {
+		return put(s, ctx, scope, r, parent, id, in, mode)
 	}
 	return s.putSimple(ctx, scope, r, parent, id, in, mode, nil)
 }
@@ -142,10 +130,7 @@ func (s *Store) putSimple(ctx context.Context, scope resource.Scope, r *resource
 
 // updateSimple writes in over the record cur of r.
 func updateSimple(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, t *table, owner, cur resource.Record, in resource.Input) (resource.Record, error) {
-	if err := forbidProviderResource(r, scope, cur); err != nil {
-		return resource.Record{}, err
-	}
-	if err := forbidProviderRule(ctx, q, r, scope, cur); err != nil {
+	if err := forbidLocked(ctx, q, r, t, scope, cur, false); err != nil {
 		return resource.Record{}, err
 	}
 	merged := merge(cur.Values, in)
@@ -160,7 +145,7 @@ func updateSimple(ctx context.Context, q execer, scope resource.Scope, r *resour
 	if err := t.update(ctx, q, cur.GUID, nil, in); err != nil {
 		return resource.Record{}, err
 	}
-	if err := markProviderSet(ctx, q, r, scope, cur.GUID); err != nil {
+	if err := markProviderSet(ctx, q, t, scope, cur.GUID); err != nil {
 		return resource.Record{}, err
 	}
 	return t.getRow(ctx, q, "t.guid = ?", cur.GUID)
@@ -185,13 +170,8 @@ func insertSimple(ctx context.Context, q execer, scope resource.Scope, r *resour
 	if err := validate(ctx, q, scope, r, owner, vals, nil); err != nil {
 		return resource.Record{}, false, err
 	}
-	if r == resource.Fork {
-		if err := checkForkCap(ctx, q, owner); err != nil {
-			return resource.Record{}, false, err
-		}
-	}
-	if scope != "" && r == resource.Prompt {
-		if err := checkPromptLimit(ctx, q, scope, owner); err != nil {
+	if create := ownOf(r).create; create != nil {
+		if err := create(ctx, q, scope, owner); err != nil {
 			return resource.Record{}, false, err
 		}
 	}
@@ -210,7 +190,7 @@ func insertSimple(ctx context.Context, q execer, scope resource.Scope, r *resour
 	if err != nil || !inserted {
 		return resource.Record{}, false, err
 	}
-	if err := markProviderSet(ctx, q, r, scope, guid); err != nil {
+	if err := markProviderSet(ctx, q, t, scope, guid); err != nil {
 		return resource.Record{}, false, err
 	}
 	rec, err := t.getRow(ctx, q, "t.guid = ?", guid)
@@ -289,12 +269,12 @@ func newGUID(r *resource.Resource, id string, in resource.Input) (string, error)
 func (s *Store) Delete(ctx context.Context, scope resource.Scope, r *resource.Resource, parent, id string) error {
 	c := resource.Change{Resource: r, Deleted: true}
 	switch {
-	case r == resource.Account || r == resource.Child:
+	case r.Tree:
 		if rec, err := account(ctx, s.reader(), scope, id); err == nil {
 			c.Account, c.GUID = rec.GUID, rec.GUID
 		}
-	case r == resource.Hydra:
-		if rec, err := s.getHydra(ctx, id); err == nil {
+	case r.View:
+		if rec, err := ownOf(r).read(ctx, s.reader(), "", id); err == nil {
 			c.Account = changedAccount(r, rec)
 			c.Deleted = false // several records: the view reloads the account
 		}
@@ -319,15 +299,11 @@ func (s *Store) delete(ctx context.Context, scope resource.Scope, r *resource.Re
 	if err := forbidSystemWrite(r, scope); err != nil {
 		return err
 	}
-	switch r {
-	case resource.Account, resource.Child:
-		return s.deleteAccount(ctx, scope, r, parent, id)
-	case resource.Number:
-		return s.deleteNumber(ctx, scope, parent, id)
-	case resource.Hydra:
-		return s.deleteHydra(ctx, id)
-	case resource.NumberAllocate, resource.GUID:
+	if !r.Allows("DELETE", true) && !r.Allows("DELETE", false) {
 		return invalid("%s cannot be deleted", r.Name)
+	}
+	if del := ownOf(r).del; del != nil {
+		return del(s, ctx, scope, r, parent, id)
 	}
 	t, err := tableOf(r)
 	if err != nil {
@@ -343,13 +319,7 @@ func (s *Store) delete(ctx context.Context, scope resource.Scope, r *resource.Re
 		if err != nil {
 			return err
 		}
-		if r == resource.AccountResource && cur.Values["name"] == "api_access" && scope != "" && cur.Values["value"] == resource.AccessSystem {
-			return xc5.Errorf(xc5.EFORBIDDEN, "user-level API access cannot remove api_access=system")
-		}
-		if err := forbidProviderResource(r, scope, cur); err != nil {
-			return err
-		}
-		if err := forbidProviderRule(ctx, q, r, scope, cur); err != nil {
+		if err := forbidLocked(ctx, q, r, t, scope, cur, true); err != nil {
 			return err
 		}
 		if err := referenced(ctx, q, scope, r, cur); err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"xc5/internal/poll"
 	"xc5/webhook"
 )
 
@@ -74,7 +75,7 @@ func TestWebhookDownKilledRestarted(t *testing.T) {
 		}
 		want = append(want, n)
 	}
-	waitFor(t, "a refused try", func() bool { mu.Lock(); defer mu.Unlock(); return posts >= 2 })
+	poll.Until(t, 20*time.Second, "a refused try", func() bool { mu.Lock(); defer mu.Unlock(); return posts >= 2 })
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	s.cmd.Wait()
 	mu.Lock()
@@ -82,14 +83,14 @@ func TestWebhookDownKilledRestarted(t *testing.T) {
 	mu.Unlock()
 
 	s2 := startServe(t, args, env...)
-	waitFor(t, "every event after the restart", func() bool { mu.Lock(); defer mu.Unlock(); return len(numbers) >= 5 })
+	poll.Until(t, 20*time.Second, "every event after the restart", func() bool { mu.Lock(); defer mu.Unlock(); return len(numbers) >= 5 })
 	mu.Lock()
 	got := strings.Join(numbers, ",")
 	mu.Unlock()
 	if got != strings.Join(want, ",") {
 		t.Errorf("received %s, want %s", got, strings.Join(want, ","))
 	}
-	waitFor(t, "an empty queue", func() bool {
+	poll.Until(t, 20*time.Second, "an empty queue", func() bool {
 		_, body := s2.do(t, "GET", "/api-sys/account/hooked.test/webhook", "admin", pw, "")
 		return strings.Contains(body, `"queued":0`) && strings.Contains(body, `"last_error":""`)
 	})
@@ -98,15 +99,4 @@ func TestWebhookDownKilledRestarted(t *testing.T) {
 	if strings.Count(body, `"method":"PUT"`) != 7 || strings.Contains(body, secret) || !strings.Contains(body, `\"secret\":\"********\"`) {
 		t.Errorf("audit trail: %s", body)
 	}
-}
-
-// waitFor polls cond for up to 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }

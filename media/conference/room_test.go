@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"xc5/internal/audiotest"
+	"xc5/internal/poll"
 	"xc5/media/wav"
 )
 
@@ -276,12 +277,12 @@ func TestClock(t *testing.T) {
 	m := r.Join(PCMA, gone)
 	r.Start()
 	r.Start() // idempotent
-	waitFor(t, func() bool { return gone.count() >= 5 })
+	poll.Until(t, 5*time.Second, "frames to the member who leaves", func() bool { return gone.count() >= 5 })
 	if n := r.Leave(m); n != 1 {
 		t.Fatalf("%d members left", n)
 	}
 	after := gone.count()
-	waitFor(t, func() bool { return stay.count() >= after+10 })
+	poll.Until(t, 5*time.Second, "frames to the member who stays", func() bool { return stay.count() >= after+10 })
 	if gone.count() != after {
 		t.Fatal("a member who left is still sent frames")
 	}
@@ -292,17 +293,6 @@ func TestClock(t *testing.T) {
 	if clockRunning() {
 		t.Fatal("the room's clock still runs after Close")
 	}
-}
-
-func waitFor(t *testing.T, ok func() bool) {
-	t.Helper()
-	for range 500 {
-		if ok() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("timed out")
 }
 
 // clockRunning reports whether any room clock goroutine is alive.
