@@ -11,8 +11,16 @@ import (
 
 // TestLampSubscriberDeleted: once the subscribing account is deleted
 // (an employee who left), its busy-lamp subscriptions end at once (a
-// terminated NOTIFY) and its phone no longer learns the line's calls.
+// terminated NOTIFY) and its phone no longer learns the line's calls;
+// the same when it is deleted as a child of its company
+// (/account/{company}/child/{user}).
 func TestLampSubscriberDeleted(t *testing.T) {
+	for _, r := range []*resource.Resource{resource.Account, resource.Child} {
+		t.Run(r.Name, func(t *testing.T) { lampSubscriberDeleted(t, r) })
+	}
+}
+
+func lampSubscriberDeleted(t *testing.T, r *resource.Resource) {
 	x := newPBX(t, Config{})
 	const desk = "desk@acmebrick.x.co.nz"
 	x.account("acmebrick.x.co.nz", `{"username":"`+desk+`","password":"`+password+`"}`)
@@ -23,7 +31,11 @@ func TestLampSubscriberDeleted(t *testing.T) {
 		t.Fatalf("SUBSCRIBE: %d", res.StatusCode)
 	}
 	watcher.nextLamp(t, 3*time.Second)
-	if err := x.store.Delete(context.Background(), "", resource.Account, "", desk); err != nil {
+	parent := ""
+	if r == resource.Child {
+		parent = x.ids["acmebrick.x.co.nz"]
+	}
+	if err := x.store.Delete(context.Background(), "", r, parent, desk); err != nil {
 		t.Fatal(err)
 	}
 	poll.Until(t, 3*time.Second, "the view drops the account", func() bool { return x.view.Account(desk) == nil })

@@ -479,7 +479,7 @@ func (b *b2bua) watchMailboxes(store resource.Notifier) {
 		if c.Resource == resource.Voicemail && c.Account != "" {
 			go b.mailboxChanged(c.Account, !c.Remote)
 		}
-		if c.Resource == nil || c.Resource == resource.Account {
+		if c.Resource == nil || c.Resource.Tree || c.Resource.View { // an account, through any path
 			go b.lampAccountsChanged() // blf.go
 		}
 	})
