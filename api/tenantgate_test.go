@@ -125,3 +125,16 @@ func TestTenantConferenceRooms(t *testing.T) {
 		e.must(http.StatusCreated, "PUT", a1, `{"order":2,"destination":"conference:6492220001"}`)
 	})
 }
+
+// A POTS line's cfna_dest written through HydraAccount is the account's
+// cfna_dest: no more a trunk-zero number there than through /account.
+func TestHydraAccountTrunkZeroForward(t *testing.T) {
+	eachTenancy(t, func(t *testing.T, e *tenancy) {
+		e.do("PUT", "/api-sys/HydraAccount/6499878037", `{"password":"Hydra-one-111","cfna_dest":"64061299998888"}`).wantError(t, http.StatusBadRequest, "cfna_dest", "64061299998888")
+		e.must(http.StatusCreated, "PUT", "/api-sys/HydraAccount/6499878037", `{"password":"Hydra-one-111","cfna_dest":"6421999999"}`)
+		e.do("PATCH", "/api-sys/hydraaccount/6499878037", `{"cfna_dest":"64061299998888"}`).wantError(t, http.StatusBadRequest, "cfna_dest", "64061299998888")
+		if got := e.get("/api-sys/account/6499878037")[0]["cfna_dest"]; got != "6421999999" {
+			t.Errorf("cfna_dest after the refused PATCH: %v", got)
+		}
+	})
+}

@@ -21,6 +21,11 @@ func (v *View) RefuseTrunkZero(res *resource.Resource, in resource.Input) error 
 			continue
 		}
 		ref := f.Ref
+		if f.Of != nil { // a view's field (HydraAccount's cfna_dest) names what its account's does
+			if of := f.Of.Field(f.Name); of != nil {
+				ref = of.Ref
+			}
+		}
 		if f.Name == "cfa" {
 			ref = resource.RefDestination
 		}
