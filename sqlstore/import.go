@@ -143,6 +143,16 @@ func (im *importer) pipeline(ctx context.Context, q execer) error {
 			defer q.ExecContext(context.Background(), "PRAGMA cache_size = "+strconv.FormatInt(was, 10))
 		}
 	}
+	var ddl deferredDDL
+	if im.s.d == postgresDialect {
+		var err error
+		if ddl, err = pgDeferredDDL(ctx, q); err != nil {
+			return err
+		}
+		if err := execAll(ctx, q, ddl.drop); err != nil {
+			return err
+		}
+	}
 	im.jobs = make(chan importJob, 2)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -162,7 +172,10 @@ func (im *importer) pipeline(ctx context.Context, q execer) error {
 	if writeErr != nil {
 		return writeErr
 	}
-	return im.result(readErr)
+	if err := im.result(readErr); err != nil {
+		return err
+	}
+	return execAll(ctx, q, ddl.create)
 }
 
 // write queues a job for the writer, unless this is a dry run or a
