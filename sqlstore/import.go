@@ -120,6 +120,7 @@ type importer struct {
 	dropped  int
 	seen     *importKeys
 	lastProg int64
+	bounded  int64 // the size bound set last (bound)
 	schema   map[string]*importTable
 	// jobs carries the writes from the reader to the writer; nil on a
 	// dry run.
@@ -360,6 +361,9 @@ func (im *importer) row(place func() string, r *scannedRow, check *rowCheck) boo
 	for _, p := range r.problems {
 		bad("%s", p)
 	}
+	if r.given == 0 && !ok {
+		return false // not an object, or only unknown columns: nothing more to say
+	}
 	for i, name := range t.names {
 		if !r.has(i) {
 			continue
@@ -441,7 +445,7 @@ func (im *importer) decode(what string, v any) error {
 func (im *importer) syntax(where string, err error) error {
 	if errors.Is(err, errTooLarge) {
 		im.problem(im.at(where), "larger than a dump's row can be (%d MiB in this table; see docs/cluster.md); the import stopped reading at byte %d",
-			(im.cr.limit-im.dec.InputOffset()-2*importReadChunk)>>20, im.cr.n)
+			im.bounded>>20, im.cr.n)
 		return errStopped
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -454,6 +458,7 @@ func (im *importer) syntax(where string, err error) error {
 // (and what it may have read ahead), so that one huge value in a spoiled
 // or hostile dump is refused instead of held.
 func (im *importer) bound(size int64) {
+	im.bounded = size
 	im.cr.limit = im.dec.InputOffset() + size + 2*importReadChunk
 }
 
