@@ -125,6 +125,9 @@ type importer struct {
 	// jobs carries the writes from the reader to the writer; nil on a
 	// dry run.
 	jobs chan importJob
+	// ddl is what the writer drops as each table's first rows come and
+	// makes again at the end (PostgreSQL only; importddl.go).
+	ddl *deferredDDL
 }
 
 // importJob is one write of the import: a batch, or a sequence's reset.
@@ -144,13 +147,9 @@ func (im *importer) pipeline(ctx context.Context, q execer) error {
 			defer q.ExecContext(context.Background(), "PRAGMA cache_size = "+strconv.FormatInt(was, 10))
 		}
 	}
-	var ddl deferredDDL
 	if im.s.d == postgresDialect {
 		var err error
-		if ddl, err = pgDeferredDDL(ctx, q); err != nil {
-			return err
-		}
-		if err := execAll(ctx, q, ddl.drop); err != nil {
+		if im.ddl, err = pgDeferredDDL(ctx, q); err != nil {
 			return err
 		}
 	}
@@ -176,7 +175,10 @@ func (im *importer) pipeline(ctx context.Context, q execer) error {
 	if err := im.result(readErr); err != nil {
 		return err
 	}
-	return execAll(ctx, q, ddl.create)
+	if im.ddl == nil {
+		return nil
+	}
+	return im.ddl.restore(ctx, q)
 }
 
 // write queues a job for the writer, unless this is a dry run or a
@@ -296,6 +298,7 @@ func (im *importer) table(ctx context.Context, name string) error {
 	b := &importBatch{table: name, oneByOne: im.s.d == sqliteDialect}
 	check := newRowCheck(t)
 	var r scannedRow
+	deferred := false // this table's keys and indexes dropped (PostgreSQL)
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -316,6 +319,13 @@ func (im *importer) table(ctx context.Context, name string) error {
 		}
 		if !b.fits(r.given) {
 			if err := im.write(ctx, b.take(place())); err != nil {
+				return err
+			}
+		}
+		if im.ddl != nil && !deferred {
+			deferred = true
+			ddl := im.ddl // the writer's, like every job
+			if err := im.write(ctx, func(ctx context.Context, q execer) error { return ddl.forTable(ctx, q, name) }); err != nil {
 				return err
 			}
 		}
@@ -460,36 +470,4 @@ func (im *importer) syntax(where string, err error) error {
 func (im *importer) bound(size int64) {
 	im.bounded = size
 	im.cr.limit = im.dec.InputOffset() + size + 2*importReadChunk
-}
-
-// errTooLarge stops the decoder at a row larger than bound allows;
-// errStopped ends an import whose problem (already recorded) leaves
-// nothing more to read.
-var (
-	errTooLarge = errors.New("too large")
-	errStopped  = errors.New("stopped")
-)
-
-// importReadChunk bounds one read from the dump, and so how far the
-// decoder reads ahead of what it decodes.
-const importReadChunk = 64 << 10
-
-// countingReader counts the bytes read, for the progress report, and
-// refuses to read past limit (when set).
-type countingReader struct {
-	r     io.Reader
-	n     int64
-	limit int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	if c.limit > 0 && c.n >= c.limit {
-		return 0, errTooLarge
-	}
-	if len(p) > importReadChunk {
-		p = p[:importReadChunk]
-	}
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -14,64 +14,94 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
-// deferredDDL is what the import drops before loading (drop) and makes
-// again after (create: indexes, unique constraints, foreign keys).
-type deferredDDL struct{ drop, create []string }
+// deferredDDL holds what the import may drop while it loads, found
+// before the load; a table's share is dropped when its first rows come
+// (forTable), so that the tables a dump leaves empty keep theirs (making
+// an index again costs a file sync even on an empty table).
+type deferredDDL struct {
+	items []deferItem
+}
+
+// deferItem is one foreign key ('f', on table, pointing at ref), unique
+// constraint ('u') or index ('i').
+type deferItem struct {
+	kind         byte
+	table, ref   string
+	drop, create string
+	dropped      bool
+}
 
 // pgDeferredDDL reads, from the catalog (so that it follows the
 // migrations), the exported tables' foreign keys (and those of other
 // tables pointing at them), unique constraints and indexes that back no
-// constraint. Primary keys stay (ids arrive in
-// order, so their index grows at one end). Foreign keys are dropped
-// first and made last: they stand on the unique constraints.
-func pgDeferredDDL(ctx context.Context, q execer) (deferredDDL, error) {
-	const scope = ` t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(?) `
-	parts := []string{ // in the order of dropping
-		`SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', t.relname, c.conname),
+// constraint. Primary keys stay (ids arrive in order, so their index
+// grows at one end).
+func pgDeferredDDL(ctx context.Context, q execer) (*deferredDDL, error) {
+	const query = `SELECT 'f', t.relname, r.relname, format('ALTER TABLE %I DROP CONSTRAINT %I', t.relname, c.conname),
+			format('ALTER TABLE %I ADD CONSTRAINT %I %s', t.relname, c.conname, pg_get_constraintdef(c.oid))
+			FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid
+			WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace AND (t.relname = ANY(?) OR r.relname = ANY(?))
+		UNION ALL SELECT 'u', t.relname, '', format('ALTER TABLE %I DROP CONSTRAINT %I', t.relname, c.conname),
 			format('ALTER TABLE %I ADD CONSTRAINT %I %s', t.relname, c.conname, pg_get_constraintdef(c.oid))
 			FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-			WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace
-			AND (t.relname = ANY(?) OR c.confrelid IN (SELECT oid FROM pg_class WHERE relnamespace = t.relnamespace AND relname = ANY(?)))
-			ORDER BY t.relname, c.conname`,
-		`SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', t.relname, c.conname),
-			format('ALTER TABLE %I ADD CONSTRAINT %I %s', t.relname, c.conname, pg_get_constraintdef(c.oid))
-			FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-			WHERE c.contype = 'u' AND` + scope + `ORDER BY t.relname, c.conname`,
-		`SELECT format('DROP INDEX %I', i.relname), pg_get_indexdef(x.indexrelid)
+			WHERE c.contype = 'u' AND t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(?)
+		UNION ALL SELECT 'i', t.relname, '', format('DROP INDEX %I', i.relname), pg_get_indexdef(x.indexrelid)
 			FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
-			WHERE` + scope + `AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-			ORDER BY i.relname`,
+			WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(?)
+			AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+		ORDER BY 1, 2, 4`
+	rows, err := q.QueryContext(ctx, query, exportTables, exportTables, exportTables, exportTables)
+	if err != nil {
+		return nil, fmt.Errorf("import: the constraints and indexes to defer: %w", err)
 	}
-	var d deferredDDL
-	for _, query := range parts {
-		args := []any{exportTables}
-		if strings.Count(query, "?") == 2 {
-			args = append(args, exportTables)
+	defer rows.Close()
+	d := &deferredDDL{}
+	for rows.Next() {
+		var it deferItem
+		var kind string
+		if err := rows.Scan(&kind, &it.table, &it.ref, &it.drop, &it.create); err != nil {
+			return nil, err
 		}
-		rows, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return d, fmt.Errorf("import: the constraints and indexes to defer: %w", err)
-		}
-		var creates []string
-		for rows.Next() {
-			var drop, create string
-			if err := rows.Scan(&drop, &create); err != nil {
-				rows.Close()
-				return d, err
+		it.kind = kind[0]
+		d.items = append(d.items, it)
+	}
+	return d, rows.Err()
+}
+
+// forTable drops a table's deferred foreign keys, unique constraints and
+// indexes, and first the foreign keys pointing at it (they stand on its
+// unique constraints).
+func (d *deferredDDL) forTable(ctx context.Context, q execer, table string) error {
+	for _, kind := range []byte{'f', 'u', 'i'} {
+		for i := range d.items {
+			it := &d.items[i]
+			if it.kind != kind || it.dropped || (it.table != table && !(kind == 'f' && it.ref == table)) {
+				continue
 			}
-			d.drop = append(d.drop, drop)
-			creates = append(creates, create)
+			if err := execAll(ctx, q, []string{it.drop}); err != nil {
+				return err
+			}
+			it.dropped = true
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return d, err
-		}
-		d.create = append(creates, d.create...) // made in the reverse order
 	}
-	return d, nil
+	return nil
+}
+
+// restore makes again what forTable dropped: indexes, unique
+// constraints, then the foreign keys that stand on them.
+func (d *deferredDDL) restore(ctx context.Context, q execer) error {
+	for _, kind := range []byte{'i', 'u', 'f'} {
+		for _, it := range d.items {
+			if it.kind == kind && it.dropped {
+				if err := execAll(ctx, q, []string{it.create}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func execAll(ctx context.Context, q execer, stmts []string) error {

@@ -8,7 +8,9 @@ package sqlstore
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -150,4 +152,36 @@ func kindName(k jsontext.Kind) string {
 		return "null"
 	}
 	return k.String()
+}
+
+// errTooLarge stops the decoder at a row larger than bound allows;
+// errStopped ends an import whose problem (already recorded) leaves
+// nothing more to read.
+var (
+	errTooLarge = errors.New("too large")
+	errStopped  = errors.New("stopped")
+)
+
+// importReadChunk bounds one read from the dump, and so how far the
+// decoder reads ahead of what it decodes.
+const importReadChunk = 64 << 10
+
+// countingReader counts the bytes read, for the progress report, and
+// refuses to read past limit (when set).
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.limit > 0 && c.n >= c.limit {
+		return 0, errTooLarge
+	}
+	if len(p) > importReadChunk {
+		p = p[:importReadChunk]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
