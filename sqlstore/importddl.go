@@ -1,8 +1,8 @@
 package sqlstore
 
-// On PostgreSQL the import loads the tables without their foreign keys
-// and secondary indexes and makes them again once every row is in,
-// inside the import's transaction: a foreign key checked row by row is
+// On PostgreSQL the import loads the tables without their foreign keys,
+// unique constraints and secondary indexes and makes them again once
+// every row is in, inside the import's transaction: a foreign key checked row by row is
 // a query a row (300,000 of them for 100,000 accounts and 200,000
 // numbers), and an index filled row by row is a random insert a row,
 // where building it afterwards is one sort. The backend's CPU for that
