@@ -78,9 +78,6 @@ func (f *Field) decodeValue(raw json.RawMessage) (any, error) {
 		if err != nil {
 			return nil, invalid("field %q must be an integer", f.Name)
 		}
-		if f.Max > f.Min && (n < f.Min || n > f.Max) {
-			return nil, invalid("field %q must be between %d and %d, not %d", f.Name, f.Min, f.Max, n)
-		}
 		v = n
 	case Boolean:
 		b, err := parseBoolean(raw)
@@ -88,6 +85,17 @@ func (f *Field) decodeValue(raw json.RawMessage) (any, error) {
 			return nil, invalid("field %q must be a boolean", f.Name)
 		}
 		v = b
+	}
+	return f.CheckValue(v)
+}
+
+// CheckValue applies the field's rules (range, Check, Enum) to a value
+// already of its type (a string, int64 or bool): what DecodeValue does
+// after decoding, for a reader that decoded the value itself (the
+// import, which would otherwise encode each value again to check it).
+func (f *Field) CheckValue(v any) (any, error) {
+	if n, ok := v.(int64); ok && f.Max > f.Min && (n < f.Min || n > f.Max) {
+		return nil, invalid("field %q must be between %d and %d, not %d", f.Name, f.Min, f.Max, n)
 	}
 	if f.Check != nil {
 		var err error

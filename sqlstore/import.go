@@ -5,7 +5,6 @@ package sqlstore
 // multi-row INSERTs inside one transaction.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"xc5"
 	"xc5/resource"
@@ -93,8 +94,9 @@ func (s *Store) ImportDump(ctx context.Context, in io.Reader, opt ImportOptions)
 	if n > 0 {
 		im.problem("database", "import needs an empty database; this one has %d accounts", n)
 	}
-	im.dec = json.NewDecoder(im.cr)
-	im.dec.UseNumber()
+	// Duplicate names are allowed by the decoder (its check costs a set
+	// per object) and refused by scanRow, as a problem of the row.
+	im.dec = jsontext.NewDecoder(im.cr, jsontext.AllowDuplicateNames(true))
 	if opt.DryRun {
 		err := im.document(ctx)
 		return im.rep, im.result(err)
@@ -110,18 +112,22 @@ func (s *Store) ImportDump(ctx context.Context, in io.Reader, opt ImportOptions)
 type importer struct {
 	s        *Store
 	cr       *countingReader
-	dec      *json.Decoder
+	dec      *jsontext.Decoder
+	scratch  []byte // unquoted names and strings with escapes
 	opt      ImportOptions
 	rep      ImportReport
 	problems ImportProblems
 	dropped  int
 	seen     *importKeys
 	lastProg int64
-	lastCols []string
+	bounded  int64 // the size bound set last (bound)
 	schema   map[string]*importTable
 	// jobs carries the writes from the reader to the writer; nil on a
 	// dry run.
 	jobs chan importJob
+	// ddl is what the writer drops as each table's first rows come and
+	// makes again at the end (PostgreSQL only; importddl.go).
+	ddl *deferredDDL
 }
 
 // importJob is one write of the import: a batch, or a sequence's reset.
@@ -139,6 +145,12 @@ func (im *importer) pipeline(ctx context.Context, q execer) error {
 		if err := q.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&was); err == nil {
 			q.ExecContext(ctx, "PRAGMA cache_size = -65536") // 64 MiB
 			defer q.ExecContext(context.Background(), "PRAGMA cache_size = "+strconv.FormatInt(was, 10))
+		}
+	}
+	if im.s.d == postgresDialect {
+		var err error
+		if im.ddl, err = pgDeferredDDL(ctx, q); err != nil {
+			return err
 		}
 	}
 	im.jobs = make(chan importJob, 2)
@@ -160,7 +172,13 @@ func (im *importer) pipeline(ctx context.Context, q execer) error {
 	if writeErr != nil {
 		return writeErr
 	}
-	return im.result(readErr)
+	if err := im.result(readErr); err != nil {
+		return err
+	}
+	if im.ddl == nil {
+		return nil
+	}
+	return im.ddl.restore(ctx, q)
 }
 
 // write queues a job for the writer, unless this is a dry run or a
@@ -214,20 +232,20 @@ func (im *importer) document(ctx context.Context) error {
 	}
 	var format string
 	var version int64
-	for im.dec.More() {
+	for im.dec.PeekKind() != '}' {
 		key, err := im.key()
 		if err != nil {
 			return err
 		}
 		switch key {
 		case "format":
-			if err := im.dec.Decode(&format); err != nil {
-				return im.syntax("format", err)
+			if err := im.decode("format", &format); err != nil {
+				return err
 			}
 		case "version":
 			var v json.Number
-			if err := im.dec.Decode(&v); err != nil {
-				return im.syntax("version", err)
+			if err := im.decode("version", &v); err != nil {
+				return err
 			}
 			version, _ = v.Int64()
 		case "tables":
@@ -238,8 +256,7 @@ func (im *importer) document(ctx context.Context) error {
 				return err
 			}
 		default:
-			var skip json.RawMessage
-			if err := im.dec.Decode(&skip); err != nil {
+			if err := im.dec.SkipValue(); err != nil {
 				return im.syntax(key, err)
 			}
 		}
@@ -254,7 +271,7 @@ func (im *importer) tables(ctx context.Context) error {
 	if err := im.delim('{', "tables"); err != nil {
 		return err
 	}
-	for im.dec.More() {
+	for im.dec.PeekKind() != '}' {
 		name, err := im.key()
 		if err != nil {
 			return err
@@ -266,8 +283,10 @@ func (im *importer) tables(ctx context.Context) error {
 			return err
 		}
 	}
-	_, err := im.dec.Token()
-	return err
+	if _, err := im.dec.ReadToken(); err != nil {
+		return im.syntax("tables", err)
+	}
+	return nil
 }
 
 // table streams one table's rows into batches of one column set each.
@@ -275,32 +294,42 @@ func (im *importer) table(ctx context.Context, name string) error {
 	if err := im.delim('[', "tables."+name); err != nil {
 		return err
 	}
+	t := im.schema[name]
 	b := &importBatch{table: name, oneByOne: im.s.d == sqliteDialect}
-	check := newRowCheck(name)
-	raw := map[string]json.RawMessage{}
-	for i := 0; im.dec.More(); i++ {
+	check := newRowCheck(t)
+	var r scannedRow
+	deferred := false // this table's keys and indexes dropped (PostgreSQL)
+	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		im.bound(maxRowOf(name))
+		if im.dec.PeekKind() == ']' {
+			break
+		}
 		offset := im.dec.InputOffset()
 		place := func() string { return fmt.Sprintf("tables.%s[%d] (byte %d)", name, i, offset) }
-		clear(raw)
-		im.bound(maxRowOf(name))
-		if err := im.dec.Decode(&raw); err != nil {
+		if err := im.scanRow(t, &r); err != nil {
 			return im.syntax(fmt.Sprintf("tables.%s[%d]", name, i), err)
 		}
 		im.rep.Rows[name]++
 		im.progress()
-		row, ok := im.row(place, name, raw, check)
-		if !ok || im.jobs == nil {
+		if !im.row(place, &r, check) || im.jobs == nil {
 			continue
 		}
-		if !b.fits(row) {
+		if !b.fits(r.given) {
 			if err := im.write(ctx, b.take(place())); err != nil {
 				return err
 			}
 		}
-		b.add(row)
+		if im.ddl != nil && !deferred {
+			deferred = true
+			ddl := im.ddl // the writer's, like every job
+			if err := im.write(ctx, func(ctx context.Context, q execer) error { return ddl.forTable(ctx, q, name) }); err != nil {
+				return err
+			}
+		}
+		b.add(t, &r)
 		if b.full() {
 			if err := im.write(ctx, b.take(place())); err != nil {
 				return err
@@ -308,7 +337,7 @@ func (im *importer) table(ctx context.Context, name string) error {
 		}
 	}
 	im.bound(maxImportRow)
-	if _, err := im.dec.Token(); err != nil {
+	if _, err := im.dec.ReadToken(); err != nil {
 		return im.syntax("tables."+name, err)
 	}
 	if err := im.write(ctx, b.take("tables."+name)); err != nil {
@@ -323,119 +352,58 @@ func (im *importer) table(ctx context.Context, name string) error {
 	return nil
 }
 
-// row checks one dumped row and turns it into column values; false when
-// it has a problem (recorded at place()). The checks: the table's columns
-// (known, of their kind, the required ones given), the resource
-// description's fields and cross-field rules, GUIDs, and the keys and
-// references across rows (importKeys).
-func (im *importer) row(place func() string, table string, raw map[string]json.RawMessage, check *rowCheck) (importRow, bool) {
-	if len(raw) == 0 {
+// row checks one scanned row, in place (GUIDs put in upper case); false
+// when it has a problem (recorded at place()). The checks: the table's
+// columns (known, given once, of their kind, the required ones given),
+// the resource description's fields and cross-field rules, GUIDs, and
+// the keys and references across rows (importKeys).
+func (im *importer) row(place func() string, r *scannedRow, check *rowCheck) bool {
+	t := check.table
+	if r.given == 0 && len(r.problems) == 0 {
 		im.problem(place(), "a row with no columns")
-		return importRow{}, false
+		return false
 	}
-	schema := im.schema[table]
 	ok := true
 	bad := func(format string, args ...any) {
 		im.problem(place(), format, args...)
 		ok = false
 	}
-	row := importRow{cols: im.columns(raw), vals: make([]any, 0, len(raw))}
-	vals := make(map[string]any, len(raw))
-	for _, c := range row.cols {
-		col, known := schema.cols[c]
-		if !known {
-			bad("unknown column %q of %s", c, table)
-			continue
-		}
-		v, err := rawValue(raw[c])
-		if err != nil {
-			bad("%s: %v", c, err)
-			continue
-		}
-		if msg := col.check(v); msg != "" {
-			bad("column %s %s", c, msg)
-			continue
-		}
-		if str, isStr := v.(string); isStr && isGUIDColumn(table, c) {
-			v = strings.ToUpper(str) // GUIDs are stored in upper case
-		}
-		vals[c] = v
-		row.vals = append(row.vals, v)
+	for _, p := range r.problems {
+		bad("%s", p)
 	}
-	for _, c := range schema.required {
-		if _, has := raw[c]; !has {
-			bad("column %s is missing (it has no default)", c)
+	if r.given == 0 && !ok {
+		return false // not an object, or only unknown columns: nothing more to say
+	}
+	for i, name := range t.names {
+		if !r.has(i) {
+			continue
+		}
+		if msg := t.cols[i].check(r.vals[i]); msg != "" {
+			bad("column %s %s", name, msg)
+			continue
+		}
+		if str, isStr := r.vals[i].(string); isStr && check.guidCol[i] {
+			r.vals[i] = strings.ToUpper(str) // GUIDs are stored in upper case
+		}
+	}
+	for _, i := range t.required {
+		if !r.has(i) {
+			bad("column %s is missing (it has no default)", t.names[i])
 		}
 	}
 	if !ok {
-		return row, false
+		return false
 	}
-	if g, has := vals["guid"].(string); has && !resource.IsGUID(g) {
+	if g := r.str(check.keys.guid); g != "" && !resource.IsGUID(g) {
 		bad("guid %q is not a GUID", g)
 	}
-	for _, p := range check.fields(raw, vals) {
+	for _, p := range check.fields(r) {
 		bad("%s", p)
 	}
-	for _, p := range im.seen.check(table, vals) {
+	for _, p := range im.seen.check(t.name, &check.keys, r) {
 		bad("%s", p)
 	}
-	return row, ok
-}
-
-// columns returns the row's column names, sorted: those of the row before
-// when they are the same (they nearly always are), without sorting again.
-func (im *importer) columns(raw map[string]json.RawMessage) []string {
-	same := len(im.lastCols) == len(raw)
-	for _, c := range im.lastCols {
-		if _, ok := raw[c]; !ok {
-			same = false
-			break
-		}
-	}
-	if same {
-		return im.lastCols
-	}
-	cols := make([]string, 0, len(raw))
-	for c := range raw {
-		cols = append(cols, c)
-	}
-	slices.Sort(cols)
-	im.lastCols = cols
-	return cols
-}
-
-// rawValue turns a dumped JSON value back into a column value: what
-// importValue does, without a decoder per value (a dump has millions).
-func rawValue(raw json.RawMessage) (any, error) {
-	if len(raw) == 0 {
-		return nil, errors.New("no value")
-	}
-	switch raw[0] {
-	case '"':
-		if len(raw) >= 2 && !bytes.ContainsAny(raw[1:len(raw)-1], "\\\"") {
-			return string(raw[1 : len(raw)-1]), nil
-		}
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err
-	case 'n':
-		return nil, nil
-	case 't', 'f':
-		var b bool
-		err := json.Unmarshal(raw, &b)
-		return b, err
-	case '{':
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, err
-		}
-		return importValue(m)
-	}
-	n, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil {
-		return nil, fmt.Errorf("not an integer: %s", raw)
-	}
-	return n, nil
+	return ok
 }
 
 func (im *importer) progress() {
@@ -448,25 +416,37 @@ func (im *importer) progress() {
 
 func (im *importer) key() (string, error) {
 	im.bound(maxImportRow)
-	t, err := im.dec.Token()
+	t, err := im.dec.ReadToken()
 	if err != nil {
 		return "", im.syntax("key", err)
 	}
-	k, ok := t.(string)
-	if !ok {
-		return "", invalid("%s: expected a key, found %v", im.at("document"), t)
+	if t.Kind() != '"' {
+		return "", invalid("%s: expected a key, found %s", im.at("document"), kindName(t.Kind()))
 	}
-	return k, nil
+	return t.String(), nil
 }
 
-func (im *importer) delim(want json.Delim, what string) error {
+func (im *importer) delim(want jsontext.Kind, what string) error {
 	im.bound(maxImportRow)
-	t, err := im.dec.Token()
+	t, err := im.dec.ReadToken()
 	if err != nil {
 		return im.syntax(what, err)
 	}
-	if d, ok := t.(json.Delim); !ok || d != want {
-		return invalid("not an xc5 export: %s: expected %q, found %v", im.at(what), want, t)
+	if t.Kind() != want {
+		return invalid("not an xc5 export: %s: expected %q, found %s", im.at(what), rune(want), kindName(t.Kind()))
+	}
+	return nil
+}
+
+// decode reads the next value into v (encoding/json's rules).
+func (im *importer) decode(what string, v any) error {
+	im.bound(maxImportRow)
+	raw, err := im.dec.ReadValue()
+	if err == nil {
+		err = json.Unmarshal(raw, v)
+	}
+	if err != nil {
+		return im.syntax(what, err)
 	}
 	return nil
 }
@@ -475,7 +455,7 @@ func (im *importer) delim(want json.Delim, what string) error {
 func (im *importer) syntax(where string, err error) error {
 	if errors.Is(err, errTooLarge) {
 		im.problem(im.at(where), "larger than a dump's row can be (%d MiB in this table; see docs/cluster.md); the import stopped reading at byte %d",
-			(im.cr.limit-im.dec.InputOffset()-2*importReadChunk)>>20, im.cr.n)
+			im.bounded>>20, im.cr.n)
 		return errStopped
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -488,37 +468,6 @@ func (im *importer) syntax(where string, err error) error {
 // (and what it may have read ahead), so that one huge value in a spoiled
 // or hostile dump is refused instead of held.
 func (im *importer) bound(size int64) {
+	im.bounded = size
 	im.cr.limit = im.dec.InputOffset() + size + 2*importReadChunk
-}
-
-// errTooLarge stops the decoder at a row larger than bound allows;
-// errStopped ends an import whose problem (already recorded) leaves
-// nothing more to read.
-var (
-	errTooLarge = errors.New("too large")
-	errStopped  = errors.New("stopped")
-)
-
-// importReadChunk bounds one read from the dump, and so how far the
-// decoder reads ahead of what it decodes.
-const importReadChunk = 64 << 10
-
-// countingReader counts the bytes read, for the progress report, and
-// refuses to read past limit (when set).
-type countingReader struct {
-	r     io.Reader
-	n     int64
-	limit int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	if c.limit > 0 && c.n >= c.limit {
-		return 0, errTooLarge
-	}
-	if len(p) > importReadChunk {
-		p = p[:importReadChunk]
-	}
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

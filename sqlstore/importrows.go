@@ -7,9 +7,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"slices"
+	"math/bits"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -19,12 +18,6 @@ import (
 	"xc5/resource"
 )
 
-// importRow is one dumped row: its columns (sorted) and their values.
-type importRow struct {
-	cols []string
-	vals []any
-}
-
 // importBatch gathers rows of one table with one column set, written in
 // one COPY on PostgreSQL (a round trip per thousands of rows instead of
 // per row: the old import's 49 s for 100,000 accounts were mostly round
@@ -32,19 +25,32 @@ type importRow struct {
 type importBatch struct {
 	table    string
 	oneByOne bool // SQLite: see insertRows
+	given    uint64
 	cols     []string
 	args     []any
 	rows     int
 }
 
-func (b *importBatch) fits(r importRow) bool { return b.rows == 0 || slices.Equal(b.cols, r.cols) }
+// fits reports whether a row giving these columns may join the batch.
+func (b *importBatch) fits(given uint64) bool { return b.rows == 0 || b.given == given }
 
-func (b *importBatch) add(r importRow) {
+// add appends the given columns' values of a row of table t.
+func (b *importBatch) add(t *importTable, r *scannedRow) {
 	if b.rows == 0 {
-		b.cols = r.cols
-		b.args = make([]any, 0, importBatchValues+len(r.vals))
+		if b.given != r.given || b.cols == nil {
+			b.cols = b.cols[:0:0] // a batch taken before still holds the old slice
+			for i, name := range t.names {
+				if r.has(i) {
+					b.cols = append(b.cols, name)
+				}
+			}
+		}
+		b.given = r.given
+		b.args = make([]any, 0, importBatchValues+len(b.cols))
 	}
-	b.args = append(b.args, r.vals...)
+	for g := r.given; g != 0; g &= g - 1 {
+		b.args = append(b.args, r.vals[bits.TrailingZeros64(g)])
+	}
 	b.rows++
 }
 
@@ -149,25 +155,34 @@ var importResources = map[string]*resource.Resource{
 }
 
 // rowCheck checks a table's rows field by field, as a PUT would, and
-// then the record's cross-field rules (resource.CheckRecord).
+// then the record's cross-field rules (resource.CheckRecord). The
+// positions of the columns it reads are found once, for the table.
 type rowCheck struct {
+	table     *importTable
 	res       *resource.Resource
 	fieldList []*resource.Field
-	cols      []string
+	fieldCol  []int // the column of each of fieldList, or -1
+	recCol    []int // the column of each of res.Fields, or -1
+	guidCol   []bool
+	keys      importKeyCols
 }
 
-func newRowCheck(table string) *rowCheck {
-	c := &rowCheck{res: importResources[table]}
+func newRowCheck(t *importTable) *rowCheck {
+	c := &rowCheck{table: t, res: importResources[t.name], keys: newImportKeyCols(t)}
+	for _, name := range t.names {
+		c.guidCol = append(c.guidCol, isGUIDColumn(t.name, name))
+	}
 	if c.res == nil {
 		return c
 	}
 	for i := range c.res.Fields {
 		f := &c.res.Fields[i]
+		c.recCol = append(c.recCol, t.col(fieldColumn(f.Name)))
 		if f.ReadOnly || f.WriteOnly || f.Name == "guid" || f.Name == "parent" {
 			continue // produced by the server, or not stored as sent
 		}
 		c.fieldList = append(c.fieldList, f)
-		c.cols = append(c.cols, fieldColumn(f.Name))
+		c.fieldCol = append(c.fieldCol, t.col(fieldColumn(f.Name)))
 	}
 	return c
 }
@@ -179,15 +194,15 @@ func fieldColumn(field string) string { return strings.ReplaceAll(field, "-", "_
 var crossFieldRules = map[*resource.Resource]bool{resource.AccountResource: true, resource.Route: true,
 	resource.CallRule: true, resource.Trunk: true}
 
-// fields returns the row's problems: raw holds the dumped values, vals
-// the column values they became.
-func (c *rowCheck) fields(raw map[string]json.RawMessage, vals map[string]any) []string {
+// fields returns the problems of a row whose columns passed their
+// checks.
+func (c *rowCheck) fields(r *scannedRow) []string {
 	var out []string
 	for i, f := range c.fieldList {
-		v := vals[c.cols[i]]
-		if v == nil {
+		if c.fieldCol[i] < 0 || r.vals[c.fieldCol[i]] == nil {
 			continue
 		}
+		v := r.vals[c.fieldCol[i]]
 		switch x := v.(type) {
 		case int64:
 			if f.Type == resource.Boolean && x != 0 && x != 1 {
@@ -208,16 +223,19 @@ func (c *rowCheck) fields(raw map[string]json.RawMessage, vals map[string]any) [
 				out = append(out, fmt.Sprintf("field %q must be a %s, not a string", f.Name, f.Type))
 				continue
 			}
+		case []byte:
+			out = append(out, fmt.Sprintf("field %q must be a %s, not base64 data", f.Name, f.Type))
+			continue
 		}
 		if f.Type == resource.Boolean || (f.Check == nil && len(f.Enum) == 0 && f.Max <= f.Min) {
 			continue // the type, checked above, is all there is to check
 		}
-		if _, err := f.DecodeValue(raw[c.cols[i]]); err != nil {
+		if _, err := f.CheckValue(v); err != nil {
 			out = append(out, err.Error())
 		}
 	}
 	if len(out) == 0 && crossFieldRules[c.res] {
-		if err := resource.CheckRecord(c.res, c.record(vals), false); err != nil {
+		if err := resource.CheckRecord(c.res, c.record(r), false); err != nil {
 			out = append(out, xc5.ErrorMessage(err))
 		}
 	}
@@ -226,13 +244,13 @@ func (c *rowCheck) fields(raw map[string]json.RawMessage, vals map[string]any) [
 
 // record is the row as the resource's record: its defaults, overlaid
 // with the row's values (booleans from their stored 0 and 1).
-func (c *rowCheck) record(vals map[string]any) map[string]any {
+func (c *rowCheck) record(r *scannedRow) map[string]any {
 	m := c.res.Defaults()
-	for _, f := range c.res.Fields {
-		v, ok := vals[fieldColumn(f.Name)]
-		if !ok || v == nil {
+	for i, f := range c.res.Fields {
+		if c.recCol[i] < 0 || r.vals[c.recCol[i]] == nil {
 			continue
 		}
+		v := r.vals[c.recCol[i]]
 		if n, isInt := v.(int64); isInt && f.Type == resource.Boolean {
 			v = n != 0
 		}
@@ -277,10 +295,22 @@ func newImportKeys() *importKeys {
 		usernames: map[string]struct{}{}, numbers: map[string]struct{}{}}
 }
 
-func (k *importKeys) check(table string, vals map[string]any) []string {
+// importKeyCols are the positions of the columns importKeys reads in a
+// table's rows (-1: none).
+type importKeyCols struct{ guid, username, parent, number, account, ref int }
+
+func newImportKeyCols(t *importTable) importKeyCols {
+	ref := -1
+	if col, ok := accountRefs[t.name]; ok {
+		ref = t.col(col)
+	}
+	return importKeyCols{guid: t.col("guid"), username: t.col("username"), parent: t.col("parent"),
+		number: t.col("number"), account: t.col("account"), ref: ref}
+}
+
+func (k *importKeys) check(table string, cols *importKeyCols, r *scannedRow) []string {
 	var out []string
-	str := func(col string) string { s, _ := vals[col].(string); return s }
-	if g := str("guid"); g != "" {
+	if g := r.str(cols.guid); g != "" {
 		set := k.guids[table]
 		if set == nil {
 			set = map[string]struct{}{}
@@ -292,23 +322,23 @@ func (k *importKeys) check(table string, vals map[string]any) []string {
 	}
 	switch table {
 	case "accounts":
-		if u := str("username"); !once(k.usernames, strings.ToLower(u)) {
+		if u := r.str(cols.username); !once(k.usernames, strings.ToLower(u)) {
 			out = append(out, fmt.Sprintf("username %q appears twice", u))
 		}
-		if p := str("parent"); p != "" && !k.has(p) {
+		if p := r.str(cols.parent); p != "" && !k.has(p) {
 			out = append(out, fmt.Sprintf("parent %s is not an account listed before it", p))
 		}
-		k.accounts[str("guid")] = struct{}{}
+		k.accounts[r.str(cols.guid)] = struct{}{}
 	case "numbers":
-		if n := str("number"); !once(k.numbers, n) {
+		if n := r.str(cols.number); !once(k.numbers, n) {
 			out = append(out, fmt.Sprintf("number %s appears twice", n))
 		}
 	}
-	if a := str("account"); accountKeyed[table] && a != "" && !k.has(a) {
+	if a := r.str(cols.account); accountKeyed[table] && a != "" && !k.has(a) {
 		out = append(out, fmt.Sprintf("account %s is not an account of the dump", a))
 	}
 	if col, ok := accountRefs[table]; ok {
-		if u := str(col); u != "" && !k.has(strings.ToUpper(u)) {
+		if u := r.str(cols.ref); u != "" && !k.has(strings.ToUpper(u)) {
 			if _, known := k.usernames[strings.ToLower(u)]; !known {
 				out = append(out, fmt.Sprintf("%s: account %s does not exist", col, u))
 			}

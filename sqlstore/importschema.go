@@ -9,6 +9,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -18,10 +20,27 @@ type importColumn struct {
 	required bool // NOT NULL without a default (or a text primary key)
 }
 
-// importTable is one table's columns.
+// importTable is one table's columns, sorted by name: a row is read
+// into a slice in this order (scanRow).
 type importTable struct {
-	cols     map[string]importColumn
-	required []string
+	name     string
+	names    []string
+	index    map[string]int // name → position in names
+	cols     []importColumn
+	required []int
+}
+
+// maxImportColumns bounds a table's columns: scannedRow notes the
+// columns a row gave in a uint64.
+const maxImportColumns = 64
+
+// col is the position of a column, or -1 when the table has none of
+// that name.
+func (t *importTable) col(name string) int {
+	if i, ok := t.index[name]; ok {
+		return i
+	}
+	return -1
 }
 
 // importSchema reads the columns of every exported table from the
@@ -44,7 +63,7 @@ func (s *Store) importSchema(ctx context.Context) (map[string]*importTable, erro
 		if err != nil {
 			return nil, fmt.Errorf("import: the columns of %s: %w", name, err)
 		}
-		t := &importTable{cols: map[string]importColumn{}}
+		byName := map[string]importColumn{}
 		for rows.Next() {
 			var col, typ string
 			var required bool
@@ -59,18 +78,30 @@ func (s *Store) importSchema(ctx context.Context) (map[string]*importTable, erro
 			case strings.Contains(typ, "BLOB"), strings.Contains(typ, "BYTEA"):
 				c.kind = 'b'
 			}
-			t.cols[col] = c
-			if required {
-				t.required = append(t.required, col)
-			}
+			byName[col] = c
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		out[name] = t
+		if len(byName) > maxImportColumns {
+			return nil, fmt.Errorf("import: %s has %d columns, more than the import reads (%d)", name, len(byName), maxImportColumns)
+		}
+		out[name] = newImportTable(name, byName)
 	}
 	return out, nil
+}
+
+func newImportTable(name string, byName map[string]importColumn) *importTable {
+	t := &importTable{name: name, names: slices.Sorted(maps.Keys(byName)), index: map[string]int{}}
+	for i, col := range t.names {
+		t.index[col] = i
+		t.cols = append(t.cols, byName[col])
+		if byName[col].required {
+			t.required = append(t.required, i)
+		}
+	}
+	return t
 }
 
 // check returns what is wrong with a value for the column, or "".

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -48,6 +49,7 @@ func importCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	fs.SetOutput(stderr)
 	open := storeFlags(fs, "")
 	dry := fs.Bool("dry-run", false, "check the whole dump and report every problem, writing nothing")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file (bench/import.sh)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +78,14 @@ func importCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	bar := newProgressBar(stderr, size)
 	if bar != nil {
 		opt.Progress = bar.show
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	start := time.Now()
 	rep, err := s.ImportDump(ctx, bufio.NewReaderSize(in, 1<<20), opt)
