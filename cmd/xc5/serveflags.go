@@ -53,7 +53,10 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	return c, c.check()
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
