@@ -147,14 +147,6 @@ func (s *Server) Handle(method sip.RequestMethod, h Handler) {
 // are answered 405 Method Not Allowed.
 func (s *Server) OnInvite(h Handler) { s.Handle(sip.INVITE, h) }
 
-// UserAgent returns the sipgo user agent whose transports the server
-// listens on, for building clients (sipgo.NewClient) that send from the
-// same sockets.
-func (s *Server) UserAgent() *sipgo.UserAgent { return s.ua }
-
-// Config returns the configuration in force, defaults filled in.
-func (s *Server) Config() Config { return s.cfg }
-
 // knownMethods are the RFC 3261 family methods: when no handler serves
 // one it is 405 Method Not Allowed; anything else is 501 Not Implemented.
 var knownMethods = []sip.RequestMethod{sip.INVITE, sip.ACK, sip.CANCEL, sip.BYE, sip.REGISTER, sip.OPTIONS,
