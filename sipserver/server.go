@@ -7,8 +7,9 @@
 // carriers accordingly, with pickup, caller presentation, concurrent
 // limits and call detail records.
 //
-// It depends on the domain (package xc5, package resource) and routing,
-// never on the SQL store: the store is handed to New once, as a Store.
+// It depends on the domain (packages xc5, resource and media), routing and
+// the RTP relay (media/relay), never on the SQL store: the store is handed
+// to New once, as a Store.
 //
 // See docs/sip.md for the behaviour and the decisions behind it.
 package sipserver
