@@ -11,7 +11,7 @@
 //	xc5 import-csv [--db URL | --data DIR] --company COMPANY [--dry-run] FILE
 //	xc5 seed    [--data DIR] [--accounts N] [--numbers N]
 //
-// The usage text below lists the same nine. serve wires the adapters
+// The usage text (usage, below) lists the same nine. serve wires the adapters
 // together, each once: the SQL store into the API, the portal, the SIP
 // service, the media node and the mail and webhook senders, and their
 // counters into the metrics (serve.go); media runs a media node alone;
