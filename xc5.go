@@ -1,14 +1,15 @@
 // Package xc5 is the domain of the xc5 hosted virtual PBX: what the
-// adapters (the SQL store, the SIP service, the API) share, so that they
-// depend on it and not on each other. It holds the error codes every layer
-// uses (each protocol maps them to its status codes in its own package),
-// the types the SIP service, the media service and the mail sender
-// exchange with the store (sip.go, cdr.go, media.go) and the store
-// capabilities they need, as interfaces the store implements and cmd/xc5
-// wires in once. The provisioning store contract
-// and the resource descriptions are in package resource for now. It
-// imports nothing but the standard library so that every package can
-// depend on it.
+// adapters (the SQL store, the API, the portal, the SIP service, the media
+// service, the mail and webhook senders) share, so that they depend on it
+// and not on each other. It holds the error codes every layer uses (each
+// protocol maps them to its status codes in one table of its own), the
+// types the adapters exchange with the store (sip.go, cdr.go, media.go,
+// webhook.go), the store capabilities they need, as interfaces the store
+// implements and cmd/xc5 wires in once, and two rules several adapters
+// apply: which addresses a webhook may reach (addr.go) and how a CSV cell
+// is made inert (csvcell.go). The provisioning store contract and the
+// resource descriptions are in package resource for now. It imports
+// nothing but the standard library so that every package can depend on it.
 package xc5
 
 import (
@@ -16,8 +17,8 @@ import (
 	"fmt"
 )
 
-// Error codes. Exactly one place per protocol (HTTP in api/, SIP later)
-// maps them to status codes, so domain code never thinks in HTTP terms.
+// Error codes. Exactly one place per protocol (HTTP in api/hal.go, SIP
+// in sipserver/status.go) maps them to status codes, so domain code never thinks in HTTP terms.
 const (
 	EINVALID      = "invalid"      // the request is malformed or a value is not allowed
 	ENOTFOUND     = "not_found"    // the record does not exist (or is outside the caller's partition)

@@ -1,10 +1,3 @@
-// Package mail sends the mails of the durable outbox (xc5.MailOutbox)
-// through an SMTP server: it claims due mails for a lease, sends them
-// with github.com/wneessen/go-mail, and marks each sent, or records the
-// failure and when to try again (exponential back-off). Several nodes may
-// run a sender over one database: a claim is a lease, so no mail is sent
-// by two nodes, and a node that dies mid-send leaves its mails to the
-// others when the lease ends.
 package mail
 
 import (

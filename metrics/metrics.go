@@ -114,6 +114,3 @@ func itoa(i int) string {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
-
-// Registry is the registry, for tests and for adding metrics.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

@@ -1,5 +1,5 @@
-// Package ratelimit limits password guessing for both the api-sys logins
-// and SIP digest authentication, in the manner of fail2ban and Kamailio's
+// Package ratelimit limits password guessing for the api-sys and portal
+// logins and SIP digest authentication, in the manner of fail2ban and Kamailio's
 // pike with a per-user exponential backoff.
 //
 // A check of a password (an argon2 hash for the API, a digest for SIP) is

@@ -7,8 +7,9 @@
 // carriers accordingly, with pickup, caller presentation, concurrent
 // limits and call detail records.
 //
-// It depends on the domain (package xc5, package resource) and routing,
-// never on the SQL store: the store is handed to New once, as a Store.
+// It depends on the domain (packages xc5, resource and media), routing and
+// the RTP relay (media/relay), never on the SQL store: the store is handed
+// to New once, as a Store.
 //
 // See docs/sip.md for the behaviour and the decisions behind it.
 package sipserver
@@ -146,14 +147,6 @@ func (s *Server) Handle(method sip.RequestMethod, h Handler) {
 // OnInvite installs the INVITE handler; until one is installed INVITEs
 // are answered 405 Method Not Allowed.
 func (s *Server) OnInvite(h Handler) { s.Handle(sip.INVITE, h) }
-
-// UserAgent returns the sipgo user agent whose transports the server
-// listens on, for building clients (sipgo.NewClient) that send from the
-// same sockets.
-func (s *Server) UserAgent() *sipgo.UserAgent { return s.ua }
-
-// Config returns the configuration in force, defaults filled in.
-func (s *Server) Config() Config { return s.cfg }
 
 // knownMethods are the RFC 3261 family methods: when no handler serves
 // one it is 405 Method Not Allowed; anything else is 501 Not Implemented.

@@ -1,3 +1,8 @@
+// Package webhook delivers the events of the store's webhook outbox
+// (xc5.WebhookOutbox) to their receivers: HTTP POSTs of the event's JSON,
+// signed as Stripe and GitHub sign theirs, at least once, in order per
+// account, with retries and back-off. Several nodes may share one outbox:
+// deliveries are claimed for a lease, as mail is (package mail).
 package webhook
 
 import (

@@ -45,37 +45,93 @@ var apiMethods = map[string]bool{
 	"POST": true, "DELETE": true, "OPTIONS": true,
 }
 
+// apiFlags are xc5 api's flags, with the environment's defaults filled
+// in for those not given.
+type apiFlags struct {
+	base, user, password string
+	contentType, accept  string
+	insecure, raw        bool
+	verbose              bool
+	timeout              time.Duration
+	// set names the flags given on the command line: they win over the
+	// environment and over credentials in a URL.
+	set map[string]bool
+}
+
 // apiCommand implements "xc5 api": one request to an api-sys server.
 func apiCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	o, err := parseAPIFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	method, target, bodyArg, err := parseAPIArgs(fs.Args())
+	if err != nil {
+		fs.Usage()
+		return err
+	}
+	scheme, host, reqURL, err := o.requestURL(target)
+	if err != nil {
+		return err
+	}
+	body, ctype, err := o.readBody(bodyArg, stdin)
+	if err != nil {
+		return err
+	}
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+	var rd io.Reader
+	if bodyArg != "" {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+host+"/", rd)
+	if err != nil {
+		return err
+	}
+	req.URL = reqURL
+	if bodyArg != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("Accept", o.accept)
+	req.Header.Set("User-Agent", "xc5-api")
+	if o.password != "" {
+		req.SetBasicAuth(o.user, o.password)
+	}
+	return o.send(ctx, req, scheme+"://"+host+reqURL.RequestURI(), stdout, stderr)
+}
+
+// parseAPIFlags reads xc5 api's flags into fs; the environment is read
+// now, at each call, and explicit flags win.
+func parseAPIFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (*apiFlags, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, apiUsage)
 		fs.PrintDefaults()
 	}
-	base := fs.String("url", "", "server `URL` (default $XC5_URL, else http://127.0.0.1:8080)")
-	user := fs.String("user", "", "`name` for Basic authentication (default $XC5_USER, else admin)")
-	password := fs.String("password", "", "password for Basic authentication (default $XC5_PASSWORD)")
-	insecure := fs.Bool("insecure", false, "skip TLS certificate verification (self-signed test certificates)")
-	raw := fs.Bool("raw", false, "print the reply body as received, unformatted")
-	contentType := fs.String("content-type", "application/json", "content `type` of the request body (a .wav @file or WAV data: audio/wav)")
-	accept := fs.String("accept", "application/hal+json, application/json", "Accept header (audio/wav to GET a prompt's audio)")
-	timeout := fs.Duration("timeout", 30*time.Second, "time limit for the whole request (0: none)")
-	var verbose bool
-	fs.BoolVar(&verbose, "v", false, "print the status line and reply headers to stderr")
-	fs.BoolVar(&verbose, "verbose", false, "same as -v")
+	o := &apiFlags{set: map[string]bool{}}
+	fs.StringVar(&o.base, "url", "", "server `URL` (default $XC5_URL, else http://127.0.0.1:8080)")
+	fs.StringVar(&o.user, "user", "", "`name` for Basic authentication (default $XC5_USER, else admin)")
+	fs.StringVar(&o.password, "password", "", "password for Basic authentication (default $XC5_PASSWORD)")
+	fs.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification (self-signed test certificates)")
+	fs.BoolVar(&o.raw, "raw", false, "print the reply body as received, unformatted")
+	fs.StringVar(&o.contentType, "content-type", "application/json", "content `type` of the request body (a .wav @file or WAV data: audio/wav)")
+	fs.StringVar(&o.accept, "accept", "application/hal+json, application/json", "Accept header (audio/wav to GET a prompt's audio)")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit for the whole request (0: none)")
+	fs.BoolVar(&o.verbose, "v", false, "print the status line and reply headers to stderr")
+	fs.BoolVar(&o.verbose, "verbose", false, "same as -v")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	// The environment is read now, at each call; explicit flags win.
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	for name, def := range map[string]struct{ env, fallback string }{
 		"url":      {"XC5_URL", "http://127.0.0.1:8080"},
 		"user":     {"XC5_USER", "admin"},
 		"password": {"XC5_PASSWORD", ""},
 	} {
-		if set[name] {
+		if o.set[name] {
 			continue
 		}
 		v := os.Getenv(def.env)
@@ -84,279 +140,122 @@ func apiCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		fs.Lookup(name).Value.Set(v)
 	}
+	return o, nil
+}
 
-	method, target, bodyArg, err := parseAPIArgs(fs.Args())
-	if err != nil {
-		fs.Usage()
-		return err
-	}
-
-	// The server: --url, unless PATH is a full URL.
-	baseURL, err := url.Parse(*base)
+// requestURL finds the server (--url, unless PATH is a full URL) and
+// makes the request's URL; credentials in either URL count as --user and
+// --password when those were not given.
+func (o *apiFlags) requestURL(target string) (scheme, host string, u *url.URL, err error) {
+	baseURL, err := url.Parse(o.base)
 	if err != nil || (baseURL.Scheme != "http" && baseURL.Scheme != "https") || baseURL.Host == "" {
-		return fmt.Errorf("--url %q: want http://host[:port] or https://host[:port]", *base)
+		return "", "", nil, fmt.Errorf("--url %q: want http://host[:port] or https://host[:port]", o.base)
 	}
-	if u := baseURL.User; u != nil {
-		if !set["user"] {
-			*user = u.Username()
-		}
-		if p, ok := u.Password(); ok && !set["password"] {
-			*password = p
-		}
-	}
+	o.credentials(baseURL.User)
 	prefix := strings.TrimSuffix(strings.TrimSuffix(baseURL.EscapedPath(), "/"), "/api-sys")
-	scheme, host := baseURL.Scheme, baseURL.Host
+	scheme, host = baseURL.Scheme, baseURL.Host
 	if s, h, rest, info, ok := splitAbsolute(target); ok {
 		scheme, host, target, prefix = s, h, rest, ""
-		if info != nil {
-			if !set["user"] {
-				*user = info.Username()
-			}
-			if p, ok := info.Password(); ok && !set["password"] {
-				*password = p
-			}
-		}
+		o.credentials(info)
 	}
 	if !strings.HasPrefix(target, "/") {
 		target = "/api-sys/" + target
 	}
-	reqURL := buildURL(scheme, host, prefix, target)
+	return scheme, host, buildURL(scheme, host, prefix, target), nil
+}
 
-	// The body.
-	var body []byte
-	hasBody := bodyArg != ""
-	ctype := *contentType
+// credentials takes a URL's user and password for those flags not given.
+func (o *apiFlags) credentials(info *url.Userinfo) {
+	if info == nil {
+		return
+	}
+	if !o.set["user"] {
+		o.user = info.Username()
+	}
+	if p, ok := info.Password(); ok && !o.set["password"] {
+		o.password = p
+	}
+}
+
+// readBody reads the body argument: "-" (or "@-") is standard input,
+// @file a file, anything else the body itself. WAV data, or a .wav file,
+// goes as audio/wav unless --content-type says otherwise.
+func (o *apiFlags) readBody(bodyArg string, stdin io.Reader) (body []byte, ctype string, err error) {
+	ctype = o.contentType
 	switch {
 	case bodyArg == "-" || bodyArg == "@-":
 		if body, err = io.ReadAll(stdin); err != nil {
-			return fmt.Errorf("reading the body from stdin: %w", err)
+			return nil, "", fmt.Errorf("reading the body from stdin: %w", err)
 		}
 	case strings.HasPrefix(bodyArg, "@"):
 		name := bodyArg[1:]
 		if name == "" {
-			return errors.New("@ needs a file name: @body.json")
+			return nil, "", errors.New("@ needs a file name: @body.json")
 		}
 		if body, err = os.ReadFile(name); err != nil {
-			return fmt.Errorf("reading the body: %w", err)
+			return nil, "", fmt.Errorf("reading the body: %w", err)
 		}
-		if !set["content-type"] && strings.EqualFold(filepath.Ext(name), ".wav") {
+		if !o.set["content-type"] && strings.EqualFold(filepath.Ext(name), ".wav") {
 			ctype = "audio/wav"
 		}
 	default:
 		body = []byte(bodyArg)
 	}
-	if !set["content-type"] && len(body) >= 12 && string(body[:4]) == "RIFF" && string(body[8:12]) == "WAVE" {
+	if !o.set["content-type"] && len(body) >= 12 && string(body[:4]) == "RIFF" && string(body[8:12]) == "WAVE" {
 		ctype = "audio/wav"
 	}
+	return body, ctype, nil
+}
 
-	if *timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *timeout)
-		defer cancel()
-	}
-	var rd io.Reader
-	if hasBody {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+host+"/", rd)
-	if err != nil {
-		return err
-	}
-	req.URL = reqURL
-	if hasBody {
-		req.Header.Set("Content-Type", ctype)
-	}
-	req.Header.Set("Accept", *accept)
-	req.Header.Set("User-Agent", "xc5-api")
-	if *password != "" {
-		req.SetBasicAuth(*user, *password)
-	}
-
+// send sends req and prints the reply (display is the request's URL as
+// shown in messages): the body to stdout, and with -v the status line and
+// headers to stderr; a 4xx/5xx reply is an error.
+func (o *apiFlags) send(ctx context.Context, req *http.Request, display string, stdout, stderr io.Writer) error {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if *insecure {
+	if o.insecure {
 		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport}
-
-	display := scheme + "://" + host + reqURL.RequestURI()
-	if verbose {
+	method := req.Method
+	if o.verbose {
 		fmt.Fprintf(stderr, "> %s %s\n", method, display)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return transportError(method, display, *timeout, err)
+		return transportError(method, display, o.timeout, err)
 	}
 	defer resp.Body.Close()
 	reply, err := io.ReadAll(resp.Body)
-	if verbose {
-		fmt.Fprintf(stderr, "%s %s\n", resp.Proto, resp.Status)
-		keys := make([]string, 0, len(resp.Header))
-		for k := range resp.Header {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			for _, v := range resp.Header[k] {
-				fmt.Fprintf(stderr, "%s: %s\n", k, v)
-			}
-		}
-		fmt.Fprintln(stderr)
+	if o.verbose {
+		writeHeaders(stderr, resp)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return transportError(method, display, *timeout, ctx.Err())
+			return transportError(method, display, o.timeout, ctx.Err())
 		}
 		return fmt.Errorf("%s %s: reading the reply (%d): %w", method, display, resp.StatusCode, err)
 	}
-
 	if resp.StatusCode >= 400 {
-		return replyError(resp, reply, *password == "")
+		return replyError(resp, reply, o.password == "")
 	}
-	return writeReply(stdout, resp.Header.Get("Content-Type"), reply, *raw)
+	return writeReply(stdout, resp.Header.Get("Content-Type"), reply, o.raw)
 }
 
-// parseAPIArgs takes METHOD PATH [BODY] from the arguments, also in the
-// document's pasted form: exec API 'PUT /api-sys/account/', '{"username":"x"}'.
-func parseAPIArgs(args []string) (method, target, body string, err error) {
-	if len(args) >= 2 && strings.EqualFold(cleanArg(args[0]), "exec") && strings.EqualFold(cleanArg(args[1]), "API") {
-		args = args[2:]
+// writeHeaders prints the reply's status line and headers, sorted, for -v.
+func writeHeaders(w io.Writer, resp *http.Response) {
+	fmt.Fprintf(w, "%s %s\n", resp.Proto, resp.Status)
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		keys = append(keys, k)
 	}
-	var clean []string
-	for _, a := range args {
-		if c := cleanArg(a); c != "" { // "" is a stray "," between pasted arguments
-			clean = append(clean, c)
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range resp.Header[k] {
+			fmt.Fprintf(w, "%s: %s\n", k, v)
 		}
 	}
-	if len(clean) == 0 {
-		return "", "", "", errors.New("missing METHOD PATH")
-	}
-	// "METHOD PATH" in one argument, possibly with the body after it.
-	if first := clean[0]; strings.ContainsAny(first, " \t\r\n") {
-		i := strings.IndexAny(first, " \t\r\n")
-		m, rest := first[:i], strings.TrimSpace(first[i:])
-		end := pathEnd(rest)
-		parts := []string{m, cleanArg(rest[:end])}
-		if tail := cleanArg(rest[end:]); tail != "" {
-			parts = append(parts, tail)
-		}
-		clean = append(parts, clean[1:]...)
-	}
-	// A bare path means GET.
-	if strings.HasPrefix(clean[0], "/") || hasScheme(clean[0]) {
-		clean = append([]string{"GET"}, clean...)
-	}
-	method = strings.ToUpper(clean[0])
-	if !apiMethods[method] {
-		return "", "", "", fmt.Errorf("unknown method %q: want GET, PUT, PATCH, DELETE or OPTIONS", clean[0])
-	}
-	switch len(clean) {
-	case 1:
-		return "", "", "", fmt.Errorf("%s needs a PATH, e.g. /api-sys/account", method)
-	case 2:
-		return method, clean[1], "", nil
-	case 3:
-		return method, clean[1], clean[2], nil
-	}
-	return "", "", "", fmt.Errorf("too many arguments: %q (quote the JSON body as one argument)", clean[3:])
-}
-
-// pathEnd finds where the path ends in "PATH', '{…}'" or, after the shell
-// took the quotes, in "PATH,{…}": at white space, a quote, or a comma
-// before a JSON object (a comma in a query string stays).
-func pathEnd(s string) int {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\r', '\n', '\'', '"':
-			return i
-		case ',':
-			if strings.HasPrefix(strings.TrimLeft(s[i+1:], " \t\r\n'\""), "{") {
-				return i
-			}
-		}
-	}
-	return len(s)
-}
-
-// cleanArg strips what pasting the document's examples leaves around an
-// argument: surrounding white space, quotes and separating commas.
-func cleanArg(s string) string {
-	for {
-		t := strings.TrimSpace(s)
-		t = strings.Trim(t, ",")
-		// Neither a path nor a JSON object starts or ends with a quote (the
-		// API takes no JSON string as a body).
-		t = strings.Trim(t, "'")
-		if len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
-			t = t[1 : len(t)-1]
-		}
-		if t == s {
-			return t
-		}
-		s = t
-	}
-}
-
-func hasScheme(s string) bool {
-	l := strings.ToLower(s)
-	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
-}
-
-// splitAbsolute splits a full URL given as PATH into scheme, host, the
-// path and query as typed, and the credentials in it.
-func splitAbsolute(s string) (scheme, host, rest string, user *url.Userinfo, ok bool) {
-	if !hasScheme(s) {
-		return "", "", "", nil, false
-	}
-	i := strings.Index(s, "://")
-	scheme = strings.ToLower(s[:i])
-	auth := s[i+3:]
-	end := strings.IndexAny(auth, "/?")
-	if end < 0 {
-		end = len(auth)
-	}
-	auth, rest = auth[:end], auth[end:]
-	u, err := url.Parse(scheme + "://" + auth)
-	if err != nil || u.Host == "" {
-		return "", "", "", nil, false
-	}
-	if rest == "" || rest[0] == '?' {
-		rest = "/" + rest
-	}
-	return scheme, u.Host, rest, u.User, true
-}
-
-// buildURL makes the request URL with the path and query sent as typed.
-// Only bytes that cannot appear in a request line at all (spaces, control
-// characters, non-ASCII, "#") are percent-encoded; "%88" and "<CallR%"
-// go out unchanged.
-func buildURL(scheme, host, prefix, target string) *url.URL {
-	p, q, hasQuery := strings.Cut(target, "?")
-	p = prefix + escapeLoose(p)
-	u := &url.URL{Scheme: scheme, Host: host, RawQuery: escapeLoose(q), ForceQuery: hasQuery && q == ""}
-	if dec, err := url.PathUnescape(p); err == nil {
-		u.Path, u.RawPath = dec, p
-		if u.EscapedPath() == p {
-			return u
-		}
-	}
-	// A path Go would re-encode ("<", a "%" that starts no escape): send it
-	// verbatim as an opaque request target.
-	u.Path, u.RawPath, u.Opaque = "", "", p
-	return u
-}
-
-func escapeLoose(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || c == '#' {
-			fmt.Fprintf(&b, "%%%02X", c)
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+	fmt.Fprintln(w)
 }
 
 // transportError explains a request that got no reply.

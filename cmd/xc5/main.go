@@ -11,9 +11,12 @@
 //	xc5 import-csv [--db URL | --data DIR] --company COMPANY [--dry-run] FILE
 //	xc5 seed    [--data DIR] [--accounts N] [--numbers N]
 //
-// The usage text below lists the same nine; main only wires the adapters
-// (the SQL store, the API, the SIP service, the media service, the mail
-// sender) together.
+// The usage text (usage, below) lists the same nine. serve wires the adapters
+// together, each once: the SQL store into the API, the portal, the SIP
+// service, the media node and the mail and webhook senders, and their
+// counters into the metrics (serve.go); media runs a media node alone;
+// api and call are clients of a running server; migrate, export, import,
+// import-csv and seed work on the store directly.
 package main
 
 import (

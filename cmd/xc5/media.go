@@ -25,34 +25,32 @@ import (
 
 // mediaOptions are serve's flags for media and mail.
 type mediaOptions struct {
-	nodes     *string // --media: remote media nodes; "" runs one in-process
-	listen    *string // --media-listen: the in-process node's SIP address
-	allow     *string // --media-allow: other signalling nodes it takes legs from
-	rtpPorts  *string
-	rtpAdv    *string
-	anchor    *string
-	noMWI     *bool // --mwi-unsolicited=false
-	smtp      *string
-	mailFrom  *string
-	mailRetry *time.Duration
+	nodes     string // --media: remote media nodes; "" runs one in-process
+	listen    string // --media-listen: the in-process node's SIP address
+	allow     string // --media-allow: other signalling nodes it takes legs from
+	rtpPorts  string
+	rtpAdv    string
+	anchor    string
+	noMWI     bool // --no-unsolicited-mwi
+	smtp      string
+	mailFrom  string
+	mailRetry time.Duration
 	// legs reads the in-process media node's legs, once startMedia
 	// started one (for metrics).
 	legs func() int
 }
 
-func mediaFlags(fs *flag.FlagSet) *mediaOptions {
-	return &mediaOptions{
-		nodes:     fs.String("media", "", "media nodes that answer calls needing audio, sip:HOST:PORT[,sip:HOST:PORT…] (xc5 media); default one in-process on --media-listen"),
-		listen:    fs.String("media-listen", "127.0.0.1:0", "SIP address of the in-process media node (without --media)"),
-		allow:     fs.String("media-allow", "", "addresses or CIDR ranges of other signalling nodes the in-process media node takes legs from (conference rooms held by this node); it always takes them from loopback and --sip"),
-		rtpPorts:  fs.String("rtp-ports", "10000-20000", "UDP port range of the RTP relay (anchored calls)"),
-		rtpAdv:    fs.String("rtp-advertise", "", "IP address written into SDP for the RTP relay; default the --sip-advertise host, else the --sip host"),
-		anchor:    fs.String("media-anchor", "auto", "when calls between phones have their RTP relayed by xc5: auto (recorded calls, phones behind NAT), always or never"),
-		noMWI:     fs.Bool("no-unsolicited-mwi", false, "do not send message-waiting NOTIFYs to registered phones that never subscribed (many desk phones expect them)"),
-		smtp:      fs.String("smtp", "", "SMTP server for voicemail and recordings, smtp://[USER:PASS@]HOST:PORT (STARTTLS when offered) or smtps://…; without it mail waits in the outbox"),
-		mailFrom:  fs.String("mail-from", "", "sender address of voicemail and recording mail (with --smtp)"),
-		mailRetry: fs.Duration("mail-retry", 30*time.Second, "first wait after a failed delivery, doubled after each further failure up to an hour"),
-	}
+func (o *mediaOptions) flags(fs *flag.FlagSet) {
+	fs.StringVar(&o.nodes, "media", "", "media nodes that answer calls needing audio, sip:HOST:PORT[,sip:HOST:PORT…] (xc5 media); default one in-process on --media-listen")
+	fs.StringVar(&o.listen, "media-listen", "127.0.0.1:0", "SIP address of the in-process media node (without --media)")
+	fs.StringVar(&o.allow, "media-allow", "", "addresses or CIDR ranges of other signalling nodes the in-process media node takes legs from (conference rooms held by this node); it always takes them from loopback and --sip")
+	fs.StringVar(&o.rtpPorts, "rtp-ports", "10000-20000", "UDP port range of the RTP relay (anchored calls)")
+	fs.StringVar(&o.rtpAdv, "rtp-advertise", "", "IP address written into SDP for the RTP relay; default the --sip-advertise host, else the --sip host")
+	fs.StringVar(&o.anchor, "media-anchor", "auto", "when calls between phones have their RTP relayed by xc5: auto (recorded calls, phones behind NAT), always or never")
+	fs.BoolVar(&o.noMWI, "no-unsolicited-mwi", false, "do not send message-waiting NOTIFYs to registered phones that never subscribed (many desk phones expect them)")
+	fs.StringVar(&o.smtp, "smtp", "", "SMTP server for voicemail and recordings, smtp://[USER:PASS@]HOST:PORT (STARTTLS when offered) or smtps://…; without it mail waits in the outbox")
+	fs.StringVar(&o.mailFrom, "mail-from", "", "sender address of voicemail and recording mail (with --smtp)")
+	fs.DurationVar(&o.mailRetry, "mail-retry", 30*time.Second, "first wait after a failed delivery, doubled after each further failure up to an hour")
 }
 
 // portRange parses LO-HI.
@@ -87,19 +85,43 @@ func mediaNodes(v string) ([]string, error) {
 // is the address phones reach xc5 at, the relay's SDP address by default.
 // The returned stop ends what it started.
 func startMedia(ctx context.Context, o *mediaOptions, cfg *sipserver.Config, sipHost string, store xc5.MediaStore, log *slog.Logger) (stop func(), err error) {
-	lo, hi, err := portRange(*o.rtpPorts)
+	bind, err := newRelay(o, cfg, sipHost)
 	if err != nil {
-		return nil, fmt.Errorf("--rtp-ports: %w", err)
+		return nil, err
 	}
-	bind, err := netip.ParseAddr(sipHost)
+	cfg.MediaAnchor, cfg.NoUnsolicitedMWI = o.anchor, o.noMWI
+	if cfg.Media, err = mediaNodes(o.nodes); err != nil {
+		return nil, fmt.Errorf("--media: %w", err)
+	}
+	if len(cfg.Media) > 0 {
+		return func() {}, nil
+	}
+	svc, err := startLocalMedia(ctx, o, bind, store, log)
 	if err != nil {
-		return nil, fmt.Errorf("the RTP relay binds to the --sip host, which must be an IP address: %w", err)
+		return nil, err
+	}
+	cfg.Media = []string{svc.Addr()}
+	o.legs = svc.Legs
+	return func() { svc.Close() }, nil
+}
+
+// newRelay makes the RTP relay for anchored calls (cfg.Relay), bound to
+// the --sip host and advertised as --rtp-advertise, else --sip-advertise's
+// host, else the bound one. It returns the address it binds to.
+func newRelay(o *mediaOptions, cfg *sipserver.Config, sipHost string) (bind netip.Addr, err error) {
+	lo, hi, err := portRange(o.rtpPorts)
+	if err != nil {
+		return bind, fmt.Errorf("--rtp-ports: %w", err)
+	}
+	bind, err = netip.ParseAddr(sipHost)
+	if err != nil {
+		return bind, fmt.Errorf("the RTP relay binds to the --sip host, which must be an IP address: %w", err)
 	}
 	adv := bind
 	switch {
-	case *o.rtpAdv != "":
-		if adv, err = netip.ParseAddr(*o.rtpAdv); err != nil {
-			return nil, fmt.Errorf("--rtp-advertise: %w", err)
+	case o.rtpAdv != "":
+		if adv, err = netip.ParseAddr(o.rtpAdv); err != nil {
+			return bind, fmt.Errorf("--rtp-advertise: %w", err)
 		}
 	case cfg.Host != "":
 		if a, err := netip.ParseAddr(cfg.Host); err == nil {
@@ -107,52 +129,49 @@ func startMedia(ctx context.Context, o *mediaOptions, cfg *sipserver.Config, sip
 		}
 	}
 	if bind.IsUnspecified() && !adv.IsValid() {
-		return nil, errors.New("with --sip on a wildcard address, give --rtp-advertise")
+		return bind, errors.New("with --sip on a wildcard address, give --rtp-advertise")
 	}
 	pool, err := relay.NewPool(relay.Config{Bind: bind, Advertise: adv, PortMin: lo, PortMax: hi})
 	if err != nil {
-		return nil, fmt.Errorf("rtp relay: %w", err)
+		return bind, fmt.Errorf("rtp relay: %w", err)
 	}
-	cfg.Relay, cfg.MediaAnchor, cfg.NoUnsolicitedMWI = pool, *o.anchor, *o.noMWI
-	if cfg.Media, err = mediaNodes(*o.nodes); err != nil {
-		return nil, fmt.Errorf("--media: %w", err)
-	}
-	if len(cfg.Media) > 0 {
-		return func() {}, nil
-	}
-	// Only this node's SIP service asks the in-process node for legs:
-	// from loopback, or from the --sip address when that is another.
+	cfg.Relay = pool
+	return bind, nil
+}
+
+// startLocalMedia starts the in-process media node. Only this node's SIP
+// service asks it for legs: from loopback, or from the --sip address (bind)
+// when that is another; --media-allow adds other signalling nodes.
+func startLocalMedia(ctx context.Context, o *mediaOptions, bind netip.Addr, store xc5.MediaStore, log *slog.Logger) (*service.Service, error) {
 	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	if !bind.IsUnspecified() {
 		allow = append(allow, netip.PrefixFrom(bind, bind.BitLen()))
 	}
-	if *o.allow != "" {
-		more, err := prefixes(*o.allow)
+	if o.allow != "" {
+		more, err := prefixes(o.allow)
 		if err != nil {
 			return nil, fmt.Errorf("--media-allow: %w", err)
 		}
 		allow = append(allow, more...)
 	}
-	svc, err := service.New(service.Config{Addr: *o.listen, Store: store, Log: log, Allow: allow})
+	svc, err := service.New(service.Config{Addr: o.listen, Store: store, Log: log, Allow: allow})
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
 	if err := svc.Start(ctx); err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	cfg.Media = []string{svc.Addr()}
-	o.legs = svc.Legs
 	log.Info("xc5 media serving in-process", "sip", svc.Addr())
-	return func() { svc.Close() }, nil
+	return svc, nil
 }
 
 // startMail runs the outbox's sender until ctx ends.
 func startMail(ctx context.Context, o *mediaOptions, store *sqlstore.Store, node string, log *slog.Logger) error {
-	if *o.smtp != "" && *o.mailFrom == "" {
+	if o.smtp != "" && o.mailFrom == "" {
 		return errors.New("--smtp needs --mail-from")
 	}
-	s, err := mail.NewSender(mail.Config{URL: *o.smtp, From: *o.mailFrom, Node: node, Outbox: store, Log: log,
-		Poll: 2 * time.Second, Backoff: *o.mailRetry})
+	s, err := mail.NewSender(mail.Config{URL: o.smtp, From: o.mailFrom, Node: node, Outbox: store, Log: log,
+		Poll: 2 * time.Second, Backoff: o.mailRetry})
 	if err != nil {
 		return fmt.Errorf("--smtp: %w", err)
 	}

@@ -64,9 +64,6 @@ func (m *Member) Push(pt uint8, ts uint32, payload []byte) {
 // nothing and still hears the room.
 func (m *Member) SetMuted(on bool) { m.muted.Store(on) }
 
-// Muted reports whether the member is muted.
-func (m *Member) Muted() bool { return m.muted.Load() }
-
 // ToggleMute flips the mute and returns the new state.
 func (m *Member) ToggleMute() bool {
 	for {

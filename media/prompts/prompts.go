@@ -4,8 +4,8 @@
 // media node never needs the store to say something sensible. make.sh
 // regenerates them with espeak-ng and sox.
 //
-// Each prompt has a fixed GUID: the lead loads them into the _prompt.shared
-// account on first start, and dial plans name them by GUID (the conference
+// Each prompt has a fixed GUID: xc5 serve loads them into the _prompt.shared
+// account on first start (Load), and dial plans name them by GUID (the conference
 // menu's "Please enter your PIN" is F4FE3E59-0439-4849-9444-85BEFE8694B3).
 package prompts
 

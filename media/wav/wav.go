@@ -6,8 +6,8 @@
 // speech services), so the parser accepts the encodings such tools
 // commonly write for speech (8/16-bit PCM and G.711, at any rate from
 // 8 to 48 kHz) and rejects everything else with a message the customer can
-// act on. It is pure: no I/O, no cgo, no global state besides constant
-// tables, so the API can call it on the request goroutine.
+// act on. It is pure: no I/O, no cgo, no global state besides tables
+// built once, so the API can call it on the request goroutine.
 package wav
 
 import (
