@@ -1,8 +1,10 @@
 // Package api is the api-sys HTTP server: HAL+JSON over the resource
 // descriptions, Basic authentication against accounts, and the document's
 // conventions (arrays everywhere, [{"error": …}] on 4xx, OPTIONS docs).
-// It holds no handler per resource: every resource is served by the same
-// generic code from its description in package resource.
+// Every stored resource is served by the same generic code from its
+// description in package resource; what a description cannot say (the
+// session, the call trace, prompt audio, voicemail, the audit trail, bulk
+// CSV, CDRs as CSV) is served by hand, one table of them in byhand.go.
 package api
 
 import (

@@ -1,8 +1,11 @@
 // Package resource holds one declarative description per api-sys resource:
 // its fields, their types, defaults, descriptions and validation, and where
-// it hangs in the path tree. The HTTP server, the OPTIONS documentation and
-// the SQL stores are all driven by these descriptions, so adding a resource
-// means describing it here, not writing handlers.
+// it hangs in the path tree, what it lists lean, which references hold what
+// it names, its cross-field rules and the events a write causes; and the
+// provisioning store contract (Store, store.go). The HTTP server, the
+// OPTIONS and OpenAPI documents, the portal and the SQL store are all
+// driven by these descriptions, so adding a resource means describing it
+// here, not writing handlers.
 package resource
 
 import (
