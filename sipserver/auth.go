@@ -229,7 +229,14 @@ func (s *Server) realmFor(ctx context.Context, u *sip.Uri) (string, error) {
 }
 
 // challenge answers 401 (or 407 for proxy) with one digest challenge per
-// algorithm, SHA-256 first, sharing one fresh nonce.
+// algorithm, SHA-256 first, sharing one fresh nonce. The challenge is
+// stateless, as Kamailio's is: the transaction ends as it is sent,
+// instead of keeping the request and the 401 for 32 s (Timer J) to
+// answer retransmissions. In a registration storm those kept challenges
+// were half the live transactions, memory the garbage collector went
+// through again and again; a retransmitted request without credentials
+// now simply draws a fresh challenge, which takes no store read (see
+// credCache). The phone answers whichever it got.
 func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, proxy bool, realm string, stale bool) {
 	code, reason, name := sip.StatusUnauthorized, "Unauthorized", "WWW-Authenticate"
 	if proxy {
@@ -241,7 +248,7 @@ func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, proxy boo
 		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		hdrs = append(hdrs, sip.NewHeader(name, c.String()))
 	}
-	s.respond(tx, req, code, reason, hdrs...)
+	s.respond(statelessTx{tx}, req, code, reason, hdrs...)
 }
 
 // lookup finds the account of a digest username: the full username

@@ -43,6 +43,15 @@ type credCache struct {
 	// is acknowledged (the store's read fence between nodes); while it
 	// does not, cached secrets are neither used nor kept.
 	fresh func() bool
+	// list reads every account's secrets at once, for warm; nil when the
+	// store cannot.
+	list credLister
+}
+
+// credLister is a store that can read the secrets of many accounts in
+// one query (*sqlstore.Store can).
+type credLister interface {
+	AllSIPCredentials(ctx context.Context, limit int) ([]xc5.SIPCredentials, error)
 }
 
 type credEntry struct {
@@ -61,6 +70,7 @@ type lastEntry struct {
 // change notifications and read fence keep current.
 func withCredCache(store Store, now func() time.Time) xc5.RegistrarStore {
 	c := &credCache{RegistrarStore: store, m: map[string]credEntry{}, last: map[string]lastEntry{}, now: now, fresh: store.Fresh}
+	c.list, _ = store.(credLister)
 	store.OnChange(func(ch resource.Change) {
 		switch ch.Resource {
 		case nil, resource.Account, resource.Child, resource.Hydra:
@@ -114,6 +124,60 @@ func (c *credCache) SIPCredentials(ctx context.Context, username string) (xc5.SI
 	}
 	c.mu.Unlock()
 	return creds, nil
+}
+
+// warm fills the cache with the secrets of every account (up to half of
+// maxCreds, leaving room for the rest), read in one query, and reports
+// how many it added. After a restart every phone registers at once and
+// each account's first REGISTER would otherwise miss the cache and read
+// its account alone (6-15 % of the CPU of a registration storm in the
+// profiles of docs/benchmarks.md, issue 11), and run SQLite on the
+// request's goroutine, whose stack then grows. Nothing is added when an
+// account changed during the read (the entries could be stale) or the
+// node does not hear of every change; entries read meanwhile are kept.
+func (c *credCache) warm(ctx context.Context) (int, error) {
+	if c.list == nil || !c.fresh() {
+		return 0, nil
+	}
+	c.mu.Lock()
+	gen := c.gen
+	c.mu.Unlock()
+	all, err := c.list.AllSIPCredentials(ctx, maxCreds/2)
+	if err != nil {
+		return 0, err
+	}
+	expires := c.now().Add(credTTL)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || !c.fresh() {
+		return 0, nil
+	}
+	n := 0
+	for _, cr := range all {
+		key := strings.ToLower(cr.Username)
+		if _, ok := c.m[key]; !ok && len(c.m) < maxCreds/2 {
+			c.m[key] = credEntry{c: cr, expires: expires}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// warmCredentials runs the credentials cache's warm-up (see credCache.warm)
+// in the background of a starting server.
+func (s *Server) warmCredentials() {
+	c, ok := s.reg.(*credCache)
+	if !ok {
+		return
+	}
+	start := time.Now()
+	n, err := c.warm(s.ctx)
+	switch {
+	case err != nil && s.ctx.Err() == nil:
+		s.log.Warn("credentials cache warm-up failed; accounts are read as they register", "err", err)
+	case n > 0:
+		s.log.Info("credentials cache warmed", "accounts", n, "took", time.Since(start).Round(time.Millisecond))
+	}
 }
 
 // emergencyKey marks the context of an emergency call's INVITE.

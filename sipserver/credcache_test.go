@@ -2,9 +2,12 @@ package sipserver
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"xc5"
+	"xc5/internal/poll"
 	"xc5/resource"
 	"xc5/secret"
 	"xc5/sqlstore"
@@ -78,4 +81,46 @@ func TestCredCacheNotFresh(t *testing.T) {
 	if n := len(reg.(*credCache).m); n != 0 {
 		t.Fatalf("cache holds %d entries on a node that is not fresh, want 0", n)
 	}
+}
+
+// countingCreds is the store counting the accounts it is asked for one by
+// one.
+type countingCreds struct {
+	*sqlstore.Store
+	reads atomic.Int64
+}
+
+func (c *countingCreds) SIPCredentials(ctx context.Context, username string) (xc5.SIPCredentials, error) {
+	c.reads.Add(1)
+	return c.Store.SIPCredentials(ctx, username)
+}
+
+// TestCredCacheWarm: a starting server reads every account's secrets in
+// one query, so that the first REGISTERs after a restart (a registration
+// storm) read no account one by one; a password changed after the
+// warm-up is still seen at once.
+func TestCredCacheWarm(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	addAccount(t, store, sales, salesPassword)
+	counted := &countingCreds{Store: store}
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, DigestAlgorithms: []string{"MD5"}}, counted)
+	cache := srv.reg.(*credCache)
+	poll.Until(t, 5*time.Second, "the credentials cache to be warmed", func() bool {
+		cache.mu.Lock()
+		defer cache.mu.Unlock()
+		_, ok := cache.m[sales]
+		return ok
+	})
+	p := newPhone(t, srv.addr, "UDP")
+	wantStatus(t, p.login(p.register(reception, []string{"<sip:r@127.0.0.1:5001>"}, 600), "MD5", reception, password), 200)
+	wantStatus(t, p.login(p.register(sales, []string{"<sip:s@127.0.0.1:5002>"}, 600), "MD5", sales, salesPassword), 200)
+	if n := counted.reads.Load(); n != 0 {
+		t.Errorf("%d accounts read one by one for two first REGISTERs after the warm-up, want 0", n)
+	}
+	if _, _, err := store.Put(context.Background(), "", resource.Account, "", sales, resource.Input{"password": "changed-pw-1"}, resource.Patch); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, p.login(p.register(sales, []string{"<sip:s@127.0.0.1:5002>"}, 600), "MD5", sales, salesPassword), 403)
+	wantStatus(t, p.login(p.register(sales, []string{"<sip:s@127.0.0.1:5002>"}, 600), "MD5", sales, "changed-pw-1"), 200)
 }

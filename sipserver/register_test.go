@@ -191,12 +191,28 @@ type localHA1 struct {
 
 func (l *localHA1) SIPCredentials(ctx context.Context, username string) (xc5.SIPCredentials, error) {
 	c, err := l.Store.SIPCredentials(ctx, username)
-	if pw, ok := l.passwords[c.Username]; ok && err == nil {
+	if err == nil {
+		l.fill(&c)
+	}
+	return c, err
+}
+
+// AllSIPCredentials is the store's, local-part values filled in as above
+// (the credentials cache's warm-up reads it).
+func (l *localHA1) AllSIPCredentials(ctx context.Context, limit int) ([]xc5.SIPCredentials, error) {
+	all, err := l.Store.AllSIPCredentials(ctx, limit)
+	for i := range all {
+		l.fill(&all[i])
+	}
+	return all, err
+}
+
+func (l *localHA1) fill(c *xc5.SIPCredentials) {
+	if pw, ok := l.passwords[c.Username]; ok {
 		local, _, _ := strings.Cut(c.Username, "@")
 		ha1 := secret.DigestHA1(local, c.Realm, pw)
 		c.LocalHA1MD5, c.LocalHA1SHA256 = ha1.MD5, ha1.SHA256
 	}
-	return c, err
 }
 
 func TestStaleNonce(t *testing.T) {

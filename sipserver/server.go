@@ -250,10 +250,15 @@ func (t statelessTx) Respond(res *sip.Response) error {
 }
 
 // startSweep starts, once, the background loop that expires bindings on
-// time and forgets old nonces and failure counts.
+// time and forgets old nonces and failure counts, and the credentials
+// cache's warm-up.
 func (s *Server) startSweep() {
 	s.sweepOnce.Do(func() {
-		s.wg.Add(1)
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			s.warmCredentials()
+		}()
 		go func() {
 			defer s.wg.Done()
 			t := time.NewTicker(s.cfg.SweepInterval)

@@ -158,8 +158,11 @@ func (b *regBatcher) drain(s *Store) {
 		}
 		errs := make([]error, len(batch))
 		err := s.w.do(context.Background(), func(ctx context.Context, q execer) error {
+			// Whether any webhook exists is asked once per batch, not once
+			// per new binding: one statement fewer each, on most systems.
+			hooks := anyHooks(ctx, q)
 			for i, p := range batch {
-				errs[i] = s.upsertRegistration(ctx, q, p)
+				errs[i] = s.upsertRegistration(ctx, q, p, hooks)
 			}
 			return nil
 		})
@@ -179,8 +182,9 @@ func (b *regBatcher) drain(s *Store) {
 // p.bindings returns. A failure (the account was deleted meanwhile, or is
 // at its cap) undoes only this binding: SQLite backs out just the failed
 // statement, and on PostgreSQL, where any error aborts the transaction,
-// each binding has its own savepoint.
-func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) error {
+// each binding has its own savepoint. hooks says whether any webhook may
+// want the registration.changed event of a new binding.
+func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut, hooks bool) error {
 	pg := s.d == postgresDialect
 	if pg {
 		if _, err := q.ExecContext(ctx, "SAVEPOINT reg"); err != nil {
@@ -207,7 +211,7 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 		_, err = q.ExecContext(ctx, `UPDATE registrations SET expires = ?, user_agent = ?, source = ?, registered_at = ?
 		WHERE account = ? AND contact = ?`, p.expires, p.ua, p.source, p.at, p.account, p.contact)
 		rows[i].set(p)
-		if err == nil && reborn {
+		if err == nil && reborn && hooks {
 			err = regEvent(ctx, q, p.account, p.contact, "registered", p)
 		}
 	default:
@@ -221,7 +225,7 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut) err
 			r.GUID, p.account, p.contact, p.expires, p.ua, p.source, p.at)
 		r.set(p)
 		rows = append(rows, r)
-		if err == nil {
+		if err == nil && hooks {
 			err = regEvent(ctx, q, p.account, p.contact, "registered", p)
 		}
 	}
