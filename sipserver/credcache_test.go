@@ -15,12 +15,7 @@ import (
 // change made through the store is seen at once.
 func TestCredCache(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	store.Bootstrap(ctx, "admin-pw")
+	store := storetest.Open(t, "admin-pw")
 	if _, _, err := store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "c@cache.test", "password": "one"}, resource.Create); err != nil {
 		t.Fatal(err)
 	}
