@@ -128,10 +128,8 @@ func TestMetricsNeedSystemLevel(t *testing.T) {
 // failed check while the routing view loads and once the store is
 // closed, 200 in between; neither needs credentials.
 func TestReadiness(t *testing.T) {
-	if storetest.OnPostgres(t) {
-		t.Skip("a PostgreSQL node is ready only once it follows the change feed: TestReadinessPostgres")
-	}
 	store := storetest.Open(t, adminPW)
+	storetest.Follow(t, store) // as serve does; TestReadinessPostgres is about the feed itself
 	n := newNode(t, store)
 	ready := func(want int, mention string) {
 		t.Helper()

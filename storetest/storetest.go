@@ -23,10 +23,13 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for schema set-up
 
+	"xc5/internal/poll"
 	"xc5/sqlstore"
 )
 
@@ -48,7 +51,11 @@ func Open(t testing.TB, adminPassword string) *sqlstore.Store {
 		if os.Getenv(EnvPostgres) == "" {
 			t.Fatalf("%s=postgres needs %s (a postgres:// URL)", EnvStore, EnvPostgres)
 		}
-		s, err = sqlstore.OpenPostgres(context.Background(), PostgresURL(t))
+		u := PostgresURL(t)
+		if s, err = sqlstore.OpenPostgres(context.Background(), u); err == nil {
+			urls.Store(s, u)
+			t.Cleanup(func() { urls.Delete(s) })
+		}
 	} else {
 		s, err = sqlstore.Open(t.TempDir())
 	}
@@ -64,6 +71,30 @@ func Open(t testing.TB, adminPassword string) *sqlstore.Store {
 		t.Fatal("bootstrap of a fresh test store created no admin")
 	}
 	return s
+}
+
+// urls holds the URL each PostgreSQL store of Open's was opened on, for
+// Follow.
+var urls sync.Map // *sqlstore.Store → string
+
+// Follow makes s, a store of Open's, a node that hears of every write
+// (s.Fresh), as xc5 serve's nodes are: on PostgreSQL it follows the change
+// feed until the test ends and returns once s is fresh; SQLite is always
+// fresh. Tests of what a fresh node may answer from memory use it; an
+// unfollowed PostgreSQL store is a node whose feed is down.
+func Follow(t testing.TB, s *sqlstore.Store) {
+	t.Helper()
+	u, ok := urls.Load(s)
+	if !ok {
+		if !s.Fresh() {
+			t.Fatal("storetest.Follow: not a store of storetest.Open's")
+		}
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	s.Follow(ctx, u.(string))
+	poll.Until(t, 10*time.Second, "the store following the change feed to be fresh", s.Fresh)
 }
 
 // OnPostgres reports whether Open gives PostgreSQL stores, for the few
