@@ -100,6 +100,7 @@ func Follow(t testing.TB, s *sqlstore.Store) {
 // OnPostgres reports whether Open gives PostgreSQL stores, for the few
 // tests that are about one backend only and skip on the other.
 func OnPostgres(t testing.TB) bool {
+	t.Helper()
 	switch b := os.Getenv(EnvStore); b {
 	case "", "sqlite":
 		return false
