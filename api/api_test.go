@@ -8,7 +8,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +24,7 @@ import (
 
 	"xc5/api"
 	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 const (
@@ -37,7 +37,8 @@ const (
 // guidRE is the document's GUID form: upper-case 8-4-4-4-12 hex.
 var guidRE = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
 
-// env is one real xc5 API server over a fresh, bootstrapped SQLite store.
+// env is one real xc5 API server over a fresh, bootstrapped store
+// (storetest.Open: SQLite, or PostgreSQL under XC5_TEST_STORE=postgres).
 type env struct {
 	t     *testing.T
 	URL   string
@@ -51,25 +52,11 @@ func newEnv(t *testing.T) *env {
 	return newEnvOpts(t, api.Options{})
 }
 
-// newEnvOpts starts a server over a store in t.TempDir() whose admin
-// password is adminPassword.
+// newEnvOpts starts a server over a fresh store whose admin password is
+// adminPassword.
 func newEnvOpts(t *testing.T, opts api.Options) *env {
 	t.Helper()
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatalf("sqlstore.Open: %v", err)
-	}
-	created, err := store.Bootstrap(context.Background(), adminPassword)
-	if err != nil {
-		store.Close()
-		t.Fatalf("Bootstrap: %v", err)
-	}
-	if !created {
-		store.Close()
-		t.Fatalf("Bootstrap on an empty store reported admin not created")
-	}
-	t.Cleanup(func() { store.Close() })
-	return envOn(t, store, opts)
+	return envOn(t, storetest.Open(t, adminPassword), opts)
 }
 
 // envOn starts a server over a bootstrapped store (closed by the caller).

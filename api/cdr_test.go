@@ -9,17 +9,12 @@ import (
 
 	"xc5/api"
 	"xc5/resource"
-	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 func TestCDRListing(t *testing.T) {
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := storetest.Open(t, adminPW)
 	ctx := context.Background()
-	store.Bootstrap(ctx, adminPW)
 	srv := httptest.NewServer(api.New(store, api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	defer srv.Close()
 	c := &client{t: t, url: srv.URL}

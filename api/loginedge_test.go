@@ -18,7 +18,7 @@ import (
 
 	"xc5/api"
 	"xc5/resource"
-	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 // TestLoginLongUsername: usernames longer than 255 bytes (up to the 64 KB
@@ -71,14 +71,7 @@ func TestLoginIPv6SamePrefix(t *testing.T) {
 	if !ok {
 		t.Skip("no two local IPv6 addresses in one /64 (ratelimit.TestIPv6Rotation covers the rule)")
 	}
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if _, err := store.Bootstrap(context.Background(), adminPassword); err != nil {
-		t.Fatal(err)
-	}
+	store := storetest.Open(t, adminPassword)
 	srv := httptest.NewUnstartedServer(api.New(store, api.Options{Auth: api.AuthOptions{FailuresPerIP: 3}}))
 	l, err := net.Listen("tcp", net.JoinHostPort(a, "0"))
 	if err != nil {
@@ -122,14 +115,7 @@ func (c *changingStore) CreateSession(ctx context.Context, jti, account string, 
 // change ended the account's sessions, is refused when used.
 func TestSessionOpenedAcrossPasswordChange(t *testing.T) {
 	t.Parallel()
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Bootstrap(context.Background(), adminPassword); err != nil {
-		t.Fatal(err)
-	}
+	store := storetest.Open(t, adminPassword)
 	cs := &changingStore{Store: store}
 	a := api.New(cs, api.Options{Logger: slog.New(slog.DiscardHandler), SessionKey: []byte("0123456789abcdef0123456789abcdef")})
 	srv := httptest.NewServer(a)

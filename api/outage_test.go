@@ -68,7 +68,10 @@ func TestDatabaseOutage(t *testing.T) {
 
 // TestDiskFull: on a full disk the API answers writes 503 with
 // Retry-After (not 500) and keeps serving reads; once space is freed it
-// writes again, with no restart.
+// writes again, with no restart. The store is SQLite whatever
+// XC5_TEST_STORE says: the full disk is its data directory's (a
+// PostgreSQL server's disk is the server's business; its outages are
+// TestDatabaseOutage's).
 func TestDiskFull(t *testing.T) {
 	dir := storetest.SmallFS(t, "2m")
 	store, err := sqlstore.Open(dir)

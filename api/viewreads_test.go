@@ -16,12 +16,14 @@ import (
 	"xc5/routing"
 	"xc5/secret"
 	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 // TestAccountViewReads: with account GETs answered from the routing view,
 // GETs still see every write at once and the caller's scope still applies.
 func TestAccountViewReads(t *testing.T) {
-	store, view := storeWithView(t, t.TempDir())
+	store := storetest.Open(t, adminPW)
+	view := viewOf(t, store)
 	srv := httptest.NewServer(api.New(store, api.Options{ViewReads: true, View: view, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	defer srv.Close()
 	c := &client{t: t, url: srv.URL}
@@ -110,9 +112,22 @@ func body(t *testing.T, url, id string) string {
 // whose change feed is down), account GETs and logins go to the database,
 // never to memory that may have missed another node's write. The write
 // here is made behind the store's back, as another node's would be.
+//
+// The store is SQLite whatever XC5_TEST_STORE says: the write behind its
+// back goes through a second connection to its database file. (On
+// PostgreSQL another node's writes are the cluster tests' subject, in
+// cmd/xc5.)
 func TestNotFreshReadsStore(t *testing.T) {
 	dir := t.TempDir()
-	store, view := storeWithView(t, dir)
+	store, err := sqlstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Bootstrap(context.Background(), adminPW); err != nil {
+		t.Fatal(err)
+	}
+	view := viewOf(t, store)
 	var fresh atomic.Bool
 	fresh.Store(true)
 	srv := httptest.NewServer(api.New(store, api.Options{ViewReads: true, View: view, Fresh: fresh.Load,
@@ -164,20 +179,13 @@ func TestNotFreshReadsStore(t *testing.T) {
 	}
 }
 
-// storeWithView opens a bootstrapped SQLite store in dir and a loaded
-// routing view that follows it.
-func storeWithView(t *testing.T, dir string) (*sqlstore.Store, *routing.View) {
+// viewOf is a loaded routing view that follows store.
+func viewOf(t *testing.T, store *sqlstore.Store) *routing.View {
 	t.Helper()
-	store, err := sqlstore.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	store.Bootstrap(context.Background(), adminPW)
 	view := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
 	view.Follow(store)
 	if err := view.Load(context.Background(), store); err != nil {
 		t.Fatal(err)
 	}
-	return store, view
+	return view
 }

@@ -21,7 +21,7 @@ import (
 	"xc5/api"
 	"xc5/media/wav"
 	"xc5/routing"
-	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 // The document, copied from the project's seed so that the test runs on a
@@ -41,14 +41,7 @@ type client struct {
 func newServer(t *testing.T) *client {
 	t.Helper()
 	check := newOpenAPIChecker(t)
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Bootstrap(context.Background(), adminPW); err != nil {
-		t.Fatal(err)
-	}
+	store := storetest.Open(t, adminPW)
 	loc, _ := time.LoadLocation("Pacific/Auckland")
 	view := routing.NewView(routing.Defaults{Location: loc, CountryCode: "64"})
 	view.Follow(store)

@@ -66,19 +66,6 @@ func newNode(t *testing.T, store *sqlstore.Store) *node {
 	return &node{store: store, view: view, url: srv.URL, sip: sip}
 }
 
-func openSQLite(t *testing.T) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Bootstrap(context.Background(), adminPW); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // do sends a request as user (none when ""), returning status and body.
 func (n *node) do(t *testing.T, method, path, user, pass, body string) (int, string) {
 	t.Helper()

@@ -5,13 +5,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"xc5/storetest"
 )
 
 // TestScrape: after API requests (answered, refused, failed logins) and
 // a SIP REGISTER, /metrics as the system account has every metric, and
 // the counts moved by what was done.
 func TestScrape(t *testing.T) {
-	store := openSQLite(t)
+	store := storetest.Open(t, adminPW)
 	addAccount(t, store, phone, phonePW)
 	n := newNode(t, store)
 
@@ -90,7 +91,7 @@ func TestScrape(t *testing.T) {
 // (401) and to an account below system level (403); its metrics cover
 // every tenant.
 func TestMetricsNeedSystemLevel(t *testing.T) {
-	n := newNode(t, openSQLite(t))
+	n := newNode(t, storetest.Open(t, adminPW))
 	if code, body := n.do(t, "PUT", "/api-sys/account/", "admin", adminPW, `{"username":"acme.test","password":"`+userPW+`"}`); code != http.StatusCreated {
 		t.Fatalf("PUT account: %d %s", code, body)
 	}
@@ -127,7 +128,8 @@ func TestMetricsNeedSystemLevel(t *testing.T) {
 // failed check while the routing view loads and once the store is
 // closed, 200 in between; neither needs credentials.
 func TestReadiness(t *testing.T) {
-	store := openSQLite(t)
+	store := storetest.Open(t, adminPW)
+	storetest.Follow(t, store) // as serve does; TestReadinessPostgres is about the feed itself
 	n := newNode(t, store)
 	ready := func(want int, mention string) {
 		t.Helper()

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"xc5/storetest"
 
 	"xc5"
 )
@@ -18,7 +19,7 @@ import (
 // recorded: who, source address, …"; the portal is the company's UI to
 // the same writes).
 func TestAuditPortalWrites(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	ctx := context.Background()
 	c, err := e.store.Credentials(ctx, acme)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"xc5/storetest"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/runtime"
@@ -113,7 +114,7 @@ func read[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 // company gets nothing of this one.
 func TestBrowserScenario(t *testing.T) {
 	ctx := chrome(t)
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	e.leaveVoicemail(reception, "6421555000")
 	e.addCDR(reception, map[string]any{"direction": "in", "from": "6421555000", "to": reception, "started": "2026-12-01T01:00:00Z", "outcome": "answered", "duration": int64(42)})
 	site := fmt.Sprintf("http://%s:%s/", acme, e.port)

@@ -106,16 +106,6 @@ func newEnv(t *testing.T, store *sqlstore.Store) *env {
 	return e
 }
 
-// openSQLite is a fresh SQLite store, closed when the test ends.
-func openSQLite(t *testing.T) *sqlstore.Store {
-	s, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // api sends one request to the API as the system administrator.
 func (e *env) api(method, path, body string) string {
 	return e.apiRaw(method, path, "application/json", []byte(body))

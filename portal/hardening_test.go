@@ -53,7 +53,7 @@ func (b *browser) multipartPost(rel string, fields map[string]string, file []byt
 // 3 MiB file riding along a good login), and a form that is not
 // urlencoded is 415, before anything is read or checked.
 func TestPortalLoginBodyBounded(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser(acme, "/")
 	_, page, _ := b.do("GET", "login", nil)
 	fields := map[string]string{"csrf": csrf(t, page), "username": reception, "password": recPW}
@@ -76,7 +76,7 @@ func TestPortalLoginBodyBounded(t *testing.T) {
 // sends it (here a plain user's 3 MiB multipart change of its forwards,
 // and an administrator's to Users), and multipart elsewhere is 415.
 func TestPortalFormBoundPerRoute(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser(acme, "/")
 	tok := b.login(reception, recPW)
 	code, _ := b.multipartPost("me", map[string]string{"csrf": tok, "cfna_dest": "", "cfna_duration": "20"}, make([]byte, 3<<20))
@@ -101,7 +101,7 @@ func TestPortalFormBoundPerRoute(t *testing.T) {
 // API has locked out after wrong passwords cannot be guessed at the
 // portal with a budget of its own.
 func TestPortalLoginLimitsSharedWithAPI(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	locked := false
 	for i := 0; i < 40 && !locked; i++ {
 		req, _ := http.NewRequest("GET", e.url+"/api-sys/account/", nil)
@@ -129,7 +129,7 @@ func TestPortalLoginLimitsSharedWithAPI(t *testing.T) {
 // so Calls and Voicemail show the company account by default (they were
 // 404), and it has no "My account" here.
 func TestPortalAdminAboveCompany(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser(acme, "/")
 	b.login("admin", adminPW)
 	for _, rel := range []string{"calls", "voicemail"} {
@@ -160,7 +160,7 @@ func TestPortalAdminAboveCompany(t *testing.T) {
 // company (two tenants on one origin) and for itself alike. Hosts of no
 // company still serve /portal/{company}/.
 func TestPortalCompanyHostServesOnlyItsPortal(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	for _, name := range []string{other, acme} {
 		for _, host := range []string{acme, "www." + acme} {
 			if code, _, _ := e.browser(host, "/portal/"+name+"/").do("GET", "login", nil); code != http.StatusNotFound {
@@ -178,7 +178,7 @@ func TestPortalCompanyHostServesOnlyItsPortal(t *testing.T) {
 // accounts, not a top-level account with api_access=system, by path or
 // by host. A top-level account without api_access is a company.
 func TestPortalNoPortalForSystemAccounts(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	const ops, plain = "ops.x.co.nz", "plain.x.co.nz"
 	e.api("PUT", "/api-sys/account/", `{"username":"`+ops+`","password":"ops-pw-123456"}`)
 	e.api("PUT", "/api-sys/account/"+ops+"/accountresource", `{"name":"api_access","value":"system"}`)
@@ -232,7 +232,7 @@ func TestPortalBadBytesNot5xx(t *testing.T) {
 // names and numbers) is sent private, no-store, like the pages and the
 // audio: no browser's disk cache or proxy keeps it after logout.
 func TestPortalCSVNotCached(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser(acme, "/")
 	b.login(acme, acmePW)
 	code, _, h := b.do("GET", "calls.csv", nil)
@@ -249,7 +249,7 @@ func TestPortalCSVNotCached(t *testing.T) {
 // downgraded (and the login form captured); over plain HTTP it does not
 // (browsers ignore it there, and the server cannot promise HTTPS).
 func TestPortalHSTS(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	p := portal.New(portal.Options{Store: e.store, View: e.view, SessionKey: []byte("portal-key-0123456789abcdef01234"), Logger: quiet})
 	srv := httptest.NewTLSServer(p)
 	t.Cleanup(srv.Close)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"xc5/storetest"
 
 	"xc5"
 )
@@ -22,7 +23,7 @@ import (
 // logs in with it, changes the extension (the rule, not a second one),
 // renames it and deletes it; the API reads every change at once.
 func TestPortalUsers(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser("", "/portal/"+acme+"/")
 	tok := b.login(acme, acmePW)
 	code, page, _ := b.do("POST", "users", url.Values{"csrf": {tok}, "username": {"dave"}, "ext": {"610"}})
@@ -91,7 +92,7 @@ func TestPortalUsers(t *testing.T) {
 // a Saturday (the after-hours menu) and at 10:00 on a Tuesday (the hunt
 // group), and with 5 pressed at the menu (the blast group).
 func TestPortalTrace(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser(acme, "/")
 	b.login(acme, acmePW)
 	for _, c := range []struct{ at, dtmf, want, not string }{
@@ -119,7 +120,7 @@ func TestPortalTrace(t *testing.T) {
 // as CSV: every matching row, quoted where needed, another company's
 // username hidden, and a formula-like value made inert.
 func TestPortalCallsCSV(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	for i := 0; i < 60; i++ {
 		e.addCDR(reception, map[string]any{"direction": "in", "from": "6421555000", "to": reception, "started": "2026-12-01T01:00:00Z", "outcome": "answered", "duration": int64(i)})
 	}
@@ -164,7 +165,7 @@ func TestPortalCallsCSV(t *testing.T) {
 // TestPortalOverviewLive: the Overview says which phones are registered
 // now and counts each user's calls since midnight in the company's zone.
 func TestPortalOverviewLive(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	ctx := context.Background()
 	if _, err := e.store.PutRegistration(ctx, e.guids[reception], "sip:r@127.0.0.1:5070", time.Now().Add(time.Hour), "", "", xc5.ContactCap{}); err != nil {
 		t.Fatal(err)
@@ -190,7 +191,7 @@ func TestPortalOverviewLive(t *testing.T) {
 // API's rules (no number_limit on the way: 403, as the API says), sets
 // its cfa and alert-info, and returns it to the pool.
 func TestPortalNumbers(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	e.api("PUT", "/api-sys/account/_unassigned.pool/number", `{"number":"6499990001"}`)
 	b := e.browser(acme, "/")
 	tok := b.login(acme, acmePW)
@@ -239,7 +240,7 @@ func TestPortalNumbers(t *testing.T) {
 // it back, creates an empty prompt and reads its *22 code, and refuses a
 // file that is not WAV with the store's reason.
 func TestPortalPrompts(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser(acme, "/")
 	tok := b.login(acme, acmePW)
 	mainG := e.guids["main_entry@"+acme]
@@ -295,7 +296,7 @@ func TestPortalPrompts(t *testing.T) {
 // menu, adds a destination to the blast group and removes it, and
 // refuses 111 as a fork with the API's reason.
 func TestPortalCallFlows(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser(acme, "/")
 	tok := b.login(acme, acmePW)
 	_, page, _ := b.do("GET", "huntgroups", nil)

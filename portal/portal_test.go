@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"xc5/storetest"
 )
 
 // TestPortalLogin logs in at the company's host: the login form's CSRF
@@ -12,7 +13,7 @@ import (
 // HttpOnly and SameSite=Strict, the overview lists the document's users
 // with their extensions and numbers, and logging out ends the session.
 func TestPortalLogin(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser(acme, "/")
 	code, page, h := b.do("GET", "", nil)
 	if code != http.StatusSeeOther || h.Get("Location") != "/login" {
@@ -72,7 +73,7 @@ func TestPortalLogin(t *testing.T) {
 // same limiter and defaults): a run of wrong passwords ends in 429, and
 // then even the right one is refused for a while.
 func TestPortalLoginRateLimited(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser(acme, "/")
 	_, page, _ := b.do("GET", "login", nil)
 	tok := csrf(t, page)
@@ -100,7 +101,7 @@ func TestPortalLoginRateLimited(t *testing.T) {
 // one is required, the change ends its sessions (the store's rule), and
 // the new one logs in.
 func TestPortalOwnPassword(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	b := e.browser(acme, "/")
 	tok := b.login(reception, recPW)
 	if code, _, _ := b.do("POST", "me/password", url.Values{"csrf": {tok}, "current": {"wrong"}, "new": {"a-new-password"}}); code != http.StatusForbidden {

@@ -139,7 +139,7 @@ func TestPortalOtherCompanyGetsNothing(t *testing.T) {
 // written through the store's checks (an outside destination is refused
 // with the API's message).
 func TestPortalUserSeesOnlyItsOwn(t *testing.T) {
-	e := newEnv(t, openSQLite(t))
+	e := newEnv(t, storetest.Open(t, adminPW))
 	e.addCDR(sales, map[string]any{"direction": "in", "from": "6421555999", "to": sales, "started": "2026-12-01T01:00:00Z", "outcome": "answered"})
 	b := e.browser(acme, "/")
 	tok := b.login(reception, recPW)

@@ -12,6 +12,7 @@ import (
 
 	"xc5/ratelimit"
 	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 var (
@@ -322,12 +323,7 @@ func (c *countingStore) Failures(ctx context.Context, keys []string, now time.Ti
 // refuses does not query the database; one it allows does, and the
 // database's counts (another node's failures) still refuse.
 func TestSharedLocalFirst(t *testing.T) {
-	st, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	c := &countingStore{Store: st}
+	c := &countingStore{Store: storetest.Open(t, "admin-pw-123")}
 	now := time.Now()
 	l := ratelimit.New(ratelimit.Config{PerAddress: 3, PerUser: -1, Shared: c})
 	failN(t, l, 3, "192.0.2.1", "u", now)

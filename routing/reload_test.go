@@ -10,19 +10,16 @@ import (
 	"xc5/resource"
 	"xc5/routing"
 	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 // BenchmarkWriteVisible measures what a write adds before it is
 // acknowledged so that the next decision sees it: reloading the written
-// account (with its rules) into the view, from a real SQLite store.
+// account (with its rules) into the view, from a real store
+// (storetest.Open).
 func BenchmarkWriteVisible(b *testing.B) {
 	ctx := context.Background()
-	store, err := sqlstore.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	store.Bootstrap(ctx, "pw")
+	store := storetest.Open(b, "pw")
 	acct, _, err := store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "w.test", "password": "pw"}, resource.Create)
 	if err != nil {
 		b.Fatal(err)
@@ -112,16 +109,11 @@ func TestReloadKeepsConcurrentWrites(t *testing.T) {
 	}
 }
 
-// followingView opens a bootstrapped SQLite store and a loaded view that
+// followingView opens a bootstrapped store and a loaded view that
 // follows it.
 func followingView(t *testing.T) (*sqlstore.Store, *routing.View) {
 	t.Helper()
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	store.Bootstrap(context.Background(), "pw")
+	store := storetest.Open(t, "pw")
 	v := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
 	v.Follow(store)
 	if err := v.Load(context.Background(), store); err != nil {

@@ -18,7 +18,7 @@ import (
 	"xc5/api"
 	"xc5/media/wav"
 	"xc5/routing"
-	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 // The provisioning document, whose walkthrough builds the company
@@ -35,20 +35,13 @@ const (
 )
 
 // acmebrick replays every write of the document's walkthrough, in order,
-// through the API into a real SQLite store, and returns the view that
+// through the API into a real store (storetest.Open), and returns the view that
 // follows the store with the after-hours prompt's GUID and group_access
 // code (made afresh on every run).
 func acmebrick(t *testing.T) (v *routing.View, afterHours, code string) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Bootstrap(ctx, "pw"); err != nil {
-		t.Fatal(err)
-	}
+	store := storetest.Open(t, "pw")
 	loc, _ := time.LoadLocation("Pacific/Auckland")
 	v = routing.NewView(routing.Defaults{Location: loc, CountryCode: "64"})
 	v.Follow(store)

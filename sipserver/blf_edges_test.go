@@ -67,9 +67,9 @@ func TestLampSubscribeHugeExpires(t *testing.T) {
 	if n <= 0 {
 		t.Fatalf("SUBSCRIBE with Expires: 9300000000 answered 200 with Expires %v", h)
 	}
-	// The subscription is held once the 200 is sent (blf.go: accepted,
-	// then added), so the count may trail the answer by a moment.
-	poll.Until(t, 3*time.Second, "the subscription held", func() bool { return x.srv.Lamps() == 1 })
+	// The subscription is put on the board just after the 200 is sent
+	// (subscribeLamp), so the count may lag the answer by a moment.
+	poll.Until(t, 5*time.Second, "the lamp subscription to be held", func() bool { return x.srv.Lamps() == 1 })
 }
 
 // TestFeatureCodeCrossCompanyForward: *52 writes cfna_dest at the

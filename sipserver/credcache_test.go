@@ -14,22 +14,18 @@ import (
 	"xc5/storetest"
 )
 
-// TestCredCache: cached secrets serve repeated lookups, and a password
-// change made through the store is seen at once.
+// TestCredCache: on a fresh node, cached secrets serve repeated lookups,
+// and a password change made through the store is seen at once.
 func TestCredCache(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	store.Bootstrap(ctx, "admin-pw")
+	store := storetest.Open(t, "admin-pw")
+	storetest.Follow(t, store)
 	if _, _, err := store.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "c@cache.test", "password": "one"}, resource.Create); err != nil {
 		t.Fatal(err)
 	}
 	reg := withCredCache(store, time.Now)
 	if _, ok := reg.(*credCache); !ok {
-		t.Fatal("the SQLite store reports changes, so it should be cached")
+		t.Fatal("the store reports changes, so it should be cached")
 	}
 	first, err := reg.SIPCredentials(ctx, "C@cache.test")
 	if err != nil || first.HA1MD5 != secret.DigestHA1("c@cache.test", "cache.test", "one").MD5 {

@@ -18,6 +18,7 @@ import (
 	"xc5"
 	"xc5/resource"
 	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 const (
@@ -60,18 +61,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// newStore opens a bootstrapped store in a temporary directory.
+// newStore opens a fresh bootstrapped store (storetest.Open: SQLite, or
+// PostgreSQL under XC5_TEST_STORE=postgres).
 func newStore(t testing.TB) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatalf("sqlstore.Open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Bootstrap(context.Background(), "admin-pw-123"); err != nil {
-		t.Fatalf("Bootstrap: %v", err)
-	}
-	return s
+	return storetest.Open(t, "admin-pw-123")
 }
 
 // addAccount provisions an account the way the API does and returns its GUID.

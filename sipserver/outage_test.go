@@ -74,7 +74,8 @@ func TestRegisterDatabaseOutage(t *testing.T) {
 
 // TestRegisterDiskFull: on a full disk a REGISTER that must write is
 // answered 503 with Retry-After, not 500; once space is freed the phone
-// registers again, with no restart.
+// registers again, with no restart. The store is SQLite whatever
+// XC5_TEST_STORE says: the full disk is its data directory's.
 func TestRegisterDiskFull(t *testing.T) {
 	dir := storetest.SmallFS(t, "2m")
 	store, err := sqlstore.Open(dir)

@@ -248,57 +248,79 @@ func checkUserCreate(ctx context.Context, q execer, scope resource.Scope, parent
 // from another account of its partition. A number of another account is
 // 409 for system level (a number is not taken from a customer by
 // accident) and 404 outside a user-level caller's partition.
+//
+// On PostgreSQL another writer may move the number between our read of
+// cur and our UPDATE (SQLite's one writer never races itself): the
+// UPDATE then changes nothing, and the number is read again (a new
+// statement sees the other writer's commit) and judged anew, as a
+// request coming a moment later would be: the loser of two allocations
+// of one pool number gets the 409 of a number someone holds, not a 404.
 func takeNumber(ctx context.Context, q execer, scope resource.Scope, p, cur resource.Record) error {
+	for range 3 {
+		moved, err := takeNumberOnce(ctx, q, scope, p, cur)
+		if err != nil || moved {
+			return err
+		}
+		if cur, err = numbersTable.getRow(ctx, q, "t.guid = ?", cur.GUID); err != nil {
+			return err
+		}
+		if cur.Parent == p.GUID {
+			return nil // the other writer moved it here
+		}
+	}
+	return conflict("number %s is being written by another request; try again", cur.Values["number"])
+}
+
+// takeNumberOnce is one attempt of takeNumber. It reports false, having
+// written nothing, when the number has left cur.Parent since cur was read.
+func takeNumberOnce(ctx context.Context, q execer, scope resource.Scope, p, cur resource.Record) (bool, error) {
 	pool, err := poolGUID(ctx, q)
 	if err != nil {
-		return err
+		return false, err
 	}
 	number := cur.Values["number"].(string)
 	plain := !strings.HasPrefix(number, "a:")
 	if cur.Parent == pool {
 		if scope != "" && plain {
 			if err := checkNumberLimit(ctx, q, scope, p, ""); err != nil {
-				return err
+				return false, err
 			}
 		}
 		if scope != "" && !plain {
 			if err := checkUserNumber(ctx, q, scope, number); err != nil {
-				return err
+				return false, err
 			}
 		}
 		// Only while it is still in the pool: of two accounts taking the
 		// same number at once, one gets it.
-		res, err := q.ExecContext(ctx, `UPDATE numbers SET account = ?, from_pool = 1 WHERE guid = ? AND account = ?`, p.GUID, cur.GUID, pool)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return notFound("number %s not found", cur.GUID)
-		}
-		return nil
+		return moveNumber(ctx, q, `UPDATE numbers SET account = ?, from_pool = 1 WHERE guid = ? AND account = ?`, p.GUID, cur.GUID, pool)
 	}
 	holder, err := ownerAccount(ctx, q, scope, cur.Parent)
 	if err != nil {
-		return notFound("number %s not found", cur.GUID) // outside the caller's partition
+		return false, notFound("number %s not found", cur.GUID) // outside the caller's partition
 	}
 	if scope == "" {
-		return conflict("number %s is assigned to another account", cur.Values["number"])
+		return false, conflict("number %s is assigned to another account", cur.Values["number"])
 	}
 	if plain {
 		if err := checkNumberLimit(ctx, q, scope, p, holder.Path); err != nil {
-			return err
+			return false, err
 		}
 	}
 	// Only while the holder still has it: a concurrent move or return on
 	// another node may have taken it since it was read.
-	res, err := q.ExecContext(ctx, `UPDATE numbers SET account = ? WHERE guid = ? AND account = ?`, p.GUID, cur.GUID, cur.Parent)
+	return moveNumber(ctx, q, `UPDATE numbers SET account = ? WHERE guid = ? AND account = ?`, p.GUID, cur.GUID, cur.Parent)
+}
+
+// moveNumber runs one of takeNumber's conditional UPDATEs and reports
+// whether it moved the number.
+func moveNumber(ctx context.Context, q execer, query string, args ...any) (bool, error) {
+	res, err := q.ExecContext(ctx, query, args...)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return notFound("number %s not found", cur.GUID)
-	}
-	return nil
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // returnUserNumber is a user-level DELETE of a number: a plain number

@@ -3,6 +3,17 @@
 // postgres:// URL (CI sets it; on a laptop without PostgreSQL those runs
 // are skipped). Every PostgreSQL run gets a schema of its own, dropped at
 // the end, so tests never see each other's data.
+//
+// Open is the store every adapter package's tests (api, sipserver,
+// portal, …) run on. XC5_TEST_STORE chooses its backend: unset or
+// "sqlite" is SQLite in t.TempDir(); "postgres" is a fresh schema of the
+// XC5_TEST_POSTGRES database, and then a missing XC5_TEST_POSTGRES fails
+// the test rather than skipping it. So one package's tests run on
+// PostgreSQL with
+//
+//	XC5_TEST_STORE=postgres XC5_TEST_POSTGRES=postgres://… go test ./api
+//
+// as CI does (.ci/run) after the default run on SQLite.
 package storetest
 
 import (
@@ -12,15 +23,94 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for schema set-up
 
+	"xc5/internal/poll"
 	"xc5/sqlstore"
 )
 
 // EnvPostgres names the variable holding the test PostgreSQL URL.
 const EnvPostgres = "XC5_TEST_POSTGRES"
+
+// EnvStore names the variable choosing Open's backend: "sqlite" (the
+// default) or "postgres".
+const EnvStore = "XC5_TEST_STORE"
+
+// Open returns a fresh store, bootstrapped with adminPassword and closed
+// when the test ends, on the backend XC5_TEST_STORE chooses (see the
+// package doc).
+func Open(t testing.TB, adminPassword string) *sqlstore.Store {
+	t.Helper()
+	var s *sqlstore.Store
+	var err error
+	if OnPostgres(t) {
+		if os.Getenv(EnvPostgres) == "" {
+			t.Fatalf("%s=postgres needs %s (a postgres:// URL)", EnvStore, EnvPostgres)
+		}
+		u := PostgresURL(t)
+		if s, err = sqlstore.OpenPostgres(context.Background(), u); err == nil {
+			urls.Store(s, u)
+			t.Cleanup(func() { urls.Delete(s) })
+		}
+	} else {
+		s, err = sqlstore.Open(t.TempDir())
+	}
+	if err != nil {
+		t.Fatalf("open the test store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	created, err := s.Bootstrap(context.Background(), adminPassword)
+	if err != nil {
+		t.Fatalf("bootstrap the test store: %v", err)
+	}
+	if !created {
+		t.Fatal("bootstrap of a fresh test store created no admin")
+	}
+	return s
+}
+
+// urls holds the URL each PostgreSQL store of Open's was opened on, for
+// Follow.
+var urls sync.Map // *sqlstore.Store → string
+
+// Follow makes s, a store of Open's, a node that hears of every write
+// (s.Fresh), as xc5 serve's nodes are: on PostgreSQL it follows the change
+// feed until the test ends and returns once s is fresh; SQLite is always
+// fresh. Tests of what a fresh node may answer from memory use it; an
+// unfollowed PostgreSQL store is a node whose feed is down.
+func Follow(t testing.TB, s *sqlstore.Store) {
+	t.Helper()
+	u, ok := urls.Load(s)
+	if !ok {
+		if !s.Fresh() {
+			t.Fatal("storetest.Follow: not a store of storetest.Open's")
+		}
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	s.Follow(ctx, u.(string))
+	poll.Until(t, 10*time.Second, "the store following the change feed to be fresh", s.Fresh)
+}
+
+// OnPostgres reports whether Open gives PostgreSQL stores, for the few
+// tests that are about one backend only and skip on the other.
+func OnPostgres(t testing.TB) bool {
+	t.Helper()
+	switch b := os.Getenv(EnvStore); b {
+	case "", "sqlite":
+		return false
+	case "postgres":
+		return true
+	default:
+		t.Fatalf("%s=%q: want sqlite or postgres", EnvStore, b)
+		return false
+	}
+}
 
 // Backend opens one test database; Open may be called again to reopen the
 // same database (for durability tests).

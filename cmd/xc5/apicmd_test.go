@@ -17,7 +17,7 @@ import (
 
 	"xc5/api"
 	"xc5/media/wav"
-	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 const testPassword = "adminpw"
@@ -52,14 +52,7 @@ func record(rec *recorded, h http.Handler) http.Handler {
 // newAPIServer runs the real api-sys server over a fresh store.
 func newAPIServer(t *testing.T) (*httptest.Server, *recorded) {
 	t.Helper()
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Bootstrap(context.Background(), testPassword); err != nil {
-		t.Fatal(err)
-	}
+	store := storetest.Open(t, testPassword)
 	rec := &recorded{}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(record(rec, api.New(store, api.Options{Logger: quiet})))

@@ -13,19 +13,12 @@ import (
 
 	"xc5/api"
 	"xc5/routing"
-	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 func TestCallCommand(t *testing.T) {
 	clearEnv(t)
-	store, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Bootstrap(context.Background(), testPassword); err != nil {
-		t.Fatal(err)
-	}
+	store := storetest.Open(t, testPassword)
 	view := routing.NewView(routing.Defaults{Location: time.UTC, CountryCode: "64"})
 	view.Follow(store)
 	if err := view.Load(context.Background(), store); err != nil {

@@ -11,6 +11,7 @@ import (
 	"xc5/media/wav"
 	"xc5/resource"
 	"xc5/sqlstore"
+	"xc5/storetest"
 )
 
 // The mailbox app over real SIP and RTP on loopback, with a real SQLite
@@ -29,14 +30,7 @@ type mailboxEnv struct {
 
 func newMailboxEnv(t *testing.T) *mailboxEnv {
 	t.Helper()
-	st, err := sqlstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Bootstrap(context.Background(), "Admin-pw-1234"); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, "Admin-pw-1234")
 	rec, _, err := st.Put(context.Background(), "", resource.Account, "", "", resource.Input{
 		"username": "box.test", "password": "Box-pw-1234", "ums_pin": mailboxPIN, "timezone": "Pacific/Auckland"}, resource.Create)
 	if err != nil {
