@@ -12,9 +12,10 @@ import (
 	"xc5/storetest"
 )
 
-// TestCredentialsSchemaDropped: on PostgreSQL, a store whose schema is
-// gone (dropped under it) cannot say whether a password is right either.
-func TestCredentialsSchemaDropped(t *testing.T) {
+// bootstrappedPostgres opens a bootstrapped store on a fresh PostgreSQL
+// schema, closed at the end, and its URL; it skips without PostgreSQL.
+func bootstrappedPostgres(t *testing.T) (*sqlstore.Store, string) {
+	t.Helper()
 	u := storetest.PostgresURL(t)
 	if u == "" {
 		t.Skip(storetest.EnvPostgres + " not set")
@@ -23,10 +24,17 @@ func TestCredentialsSchemaDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
+	return s, u
+}
+
+// TestCredentialsSchemaDropped: on PostgreSQL, a store whose schema is
+// gone (dropped under it) cannot say whether a password is right either.
+func TestCredentialsSchemaDropped(t *testing.T) {
+	s, u := bootstrappedPostgres(t)
 	parsed, _ := url.Parse(u)
 	db, err := sql.Open("pgx", u)
 	if err != nil {
@@ -44,18 +52,7 @@ func TestCredentialsSchemaDropped(t *testing.T) {
 // not an internal one. (The suite's BadTextLookups allows a store to
 // accept it, as SQLite does.)
 func TestSessionNULOnPostgres(t *testing.T) {
-	u := storetest.PostgresURL(t)
-	if u == "" {
-		t.Skip(storetest.EnvPostgres + " not set")
-	}
-	s, err := sqlstore.OpenPostgres(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Bootstrap(ctx, adminPassword); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := bootstrappedPostgres(t)
 	admin, err := s.Credentials(ctx, resource.AdminUsername)
 	if err != nil {
 		t.Fatal(err)
