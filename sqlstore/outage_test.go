@@ -146,9 +146,12 @@ func TestDatabaseGoesAway(t *testing.T) {
 			}
 		}
 	}
-	if log.failed["cut"][xc5.EUNAVAILABLE] == 0 {
-		t.Error("no write failed while the database was cut off: the cut was not real")
-	}
+	// That the cut is real is proven by the Get, Credentials and Put
+	// refused during it above. The background writers need not fail in
+	// it: a batch in flight when the network stalls only waits (up to
+	// pgBatchTimeout) and commits once it is back, and the writers wait
+	// with it (seen under CI's load: every write of the cut in one
+	// batch, none failed).
 	if n := len(log.failed["after"]); n > 0 {
 		t.Errorf("writes still fail after the store wrote again: %v", log.failed["after"])
 	}
