@@ -134,15 +134,17 @@ func trunkGUID(t *xc5.Trunk) string {
 }
 
 // fromTrunkOf reports whether src is an address of the trunk e is
-// reached over, by the same rule as the trunk's INVITEs (inbound).
+// reached over, by the rule its INVITEs pass (trunkCache.holdsSource).
+// A trunk with inbound_auth is left out: its address proves nothing (its
+// INVITEs must answer a challenge), so only the hosts of the call itself
+// may send in its dialog.
 func (b *b2bua) fromTrunkOf(e *end, src, transport string) bool {
 	if e.trunkID == "" {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
 	defer cancel()
-	t, _ := b.trunks.inbound(ctx, src, transport)
-	return t != nil && t.GUID == e.trunkID
+	return b.trunks.holdsSource(ctx, e.trunkID, src, transport)
 }
 
 // sources is where e's requests may come from: the source of its INVITE

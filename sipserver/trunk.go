@@ -224,6 +224,25 @@ func (tc *trunkCache) inbound(ctx context.Context, source, transport string) (t,
 	return nil, wrongPort
 }
 
+// holdsSource reports whether source (ip:port) over transport is an
+// address of the enabled trunk guid without inbound_auth, by inbound's
+// port rule, whatever other trunks also hold it.
+func (tc *trunkCache) holdsSource(ctx context.Context, guid, source, transport string) bool {
+	ap, err := netip.ParseAddrPort(source)
+	if err != nil {
+		return false
+	}
+	addr, port := ap.Addr().Unmap(), int(ap.Port())
+	for _, e := range tc.get(ctx) {
+		if e.GUID != guid {
+			continue
+		}
+		portOK := !strings.EqualFold(transport, "udp") || e.Port == 0 || e.Port == port
+		return e.Enabled && !e.InboundAuth && e.holds(addr) && portOK
+	}
+	return false
+}
+
 // holds reports whether one of the trunk's addresses holds addr.
 func (e *trunkEntry) holds(addr netip.Addr) bool {
 	for _, n := range e.nets {

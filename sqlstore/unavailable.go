@@ -27,6 +27,9 @@ var (
 	errStorageFull = xc5.Errorf(xc5.EUNAVAILABLE, "the server's storage is full; try again later")
 	errStorageFail = xc5.Errorf(xc5.EUNAVAILABLE, "the server cannot write to its storage; try again later")
 	errBusy        = xc5.Errorf(xc5.EUNAVAILABLE, "the database is too busy to take the write in time; try again later")
+	// errClosed answers a write that reaches a store being shut down:
+	// another node (or this one, restarted) will take it.
+	errClosed = xc5.Errorf(xc5.EUNAVAILABLE, "the store is closed (shutting down); try again shortly")
 	// errOutcomeUnknown answers the writes of a batch whose COMMIT was
 	// sent but never answered: it may have committed. A client that
 	// retries a create blindly may create it twice (docs/cluster.md).

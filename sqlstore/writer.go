@@ -139,7 +139,7 @@ func (w *writer) submit(ctx context.Context, o *op) error {
 	select {
 	case w.ops <- o:
 	case <-w.dead:
-		return fmt.Errorf("store is closed")
+		return errClosed
 	case <-ctx.Done():
 		// Every writer is busy past the request's time: for the client
 		// the database is not answering, which is what 503 says.
@@ -154,7 +154,7 @@ func (w *writer) submit(ctx context.Context, o *op) error {
 		case err := <-o.done:
 			return err
 		default:
-			return fmt.Errorf("store is closed")
+			return errClosed
 		}
 	}
 }
