@@ -15,9 +15,9 @@ type sipStatus struct {
 
 // outcomeStatuses is the one place that maps how the routing engine ended
 // a call nobody answered to the final response the caller gets, as
-// api/hal.go's statusOf does for HTTP. Outcomes that need a media service
-// (and a menu the engine reached, "menu") are refused with 503 until xc5
-// has one. A dropped call carries its callrule's own status; an answered
+// api/hal.go's statusOf does for HTTP. Outcomes that need a media node
+// (and a menu the engine reached, "menu") are answered by one; these 503s
+// are for when no media node takes the call (docs/sip.md). A dropped call carries its callrule's own status; an answered
 // or external call is bridged, and only its ring's result is answered.
 var outcomeStatuses = map[string]sipStatus{
 	routing.Busy:         {sip.StatusBusyHere, "Busy Here"},
