@@ -2,6 +2,7 @@ package sipserver
 
 import (
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
@@ -25,7 +26,11 @@ func TestRegisterChallengeStateless(t *testing.T) {
 	if status(chal) != 401 {
 		t.Fatalf("REGISTER without credentials: %v", chal)
 	}
-	p.c.WriteToUDP(first, p.dst) // a retransmission: the same request, same branch
+	// A retransmission: the same request, same branch, T1 (500 ms) later,
+	// as a phone's timer sends it; the transaction ends just after its
+	// 401 is sent, which a retransmission sent at once could overtake.
+	time.Sleep(sip.T1)
+	p.c.WriteToUDP(first, p.dst)
 	again := p.read()
 	if status(again) != 401 {
 		t.Fatalf("retransmitted REGISTER: %v", again)
