@@ -349,30 +349,8 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 	var none xc5.SIPCredentials
 	now := s.cfg.Now()
 	ip := sourceIP(req)
-	if _, blocked := s.limiter.Blocked(ip, now); blocked {
-		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
-		return none, false
-	}
-	name := "Authorization"
-	if proxy {
-		name = "Proxy-Authorization"
-	}
-	creds, err := credentialsOf(req, name)
-	if err != nil {
-		s.respond(tx, req, sip.StatusBadRequest, "Malformed "+name)
-		return none, false
-	}
-	if creds == nil {
-		s.firstChallenge(ctx, tx, req, proxy, false)
-		return none, false
-	}
-	if _, _, ok := s.nonces.check(creds.Nonce, creds.Realm, ip); !ok {
-		// Not a nonce we sent to this address (forged, from before a
-		// restart, or sent to another address): nothing is checked or
-		// counted, so that answers from forged source addresses, which
-		// never saw a challenge, cannot fill the limiter. stale=true lets
-		// a real phone retry without asking its user.
-		s.firstChallenge(ctx, tx, req, proxy, true)
+	creds, ok := s.answeredChallenge(ctx, req, tx, proxy, ip, now)
+	if !ok {
 		return none, false
 	}
 	// The slot is taken before the account is read and the response
@@ -382,64 +360,10 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
 		return none, false
 	}
-	fail := func(code int, reason string) (xc5.SIPCredentials, bool) {
-		slot.Fail(ctx, now)
-		s.respond(tx, req, code, reason)
+	a := &authAttempt{s: s, ctx: ctx, req: req, tx: tx, proxy: proxy, now: now, creds: creds, slot: slot}
+	acct, local, ok := a.account()
+	if !ok || !a.passwordRight(acct, local) {
 		return none, false
-	}
-	if len(creds.Username) > ratelimit.MaxUsername {
-		// No account has such a name: a failure of the address's, under
-		// the limiter's one key for long usernames, without a lookup.
-		return fail(sip.StatusForbidden, "Forbidden")
-	}
-	acct, local, err := s.lookup(ctx, creds.Username, creds.Realm)
-	switch {
-	case xc5.ErrorCode(err) == xc5.ENOTFOUND:
-		return fail(sip.StatusForbidden, "Forbidden")
-	case err != nil:
-		// The store cannot say: nothing was learnt, count nothing, and
-		// let the phone retry rather than tell it its password is wrong.
-		slot.Release()
-		s.storeFailed(tx, req, err)
-		return none, false
-	case creds.Realm != acct.Realm:
-		// Challenged in another realm (a registrar address that names no
-		// account, say): no password was checked, so count nothing (phones
-		// behind one NAT share the address's budget), and challenge again
-		// in the right one.
-		slot.Release()
-		s.challenge(tx, req, proxy, acct.Realm, false)
-		return none, false
-	}
-	h := offered(creds)
-	if h == nil {
-		// Not what was offered: offer it again.
-		slot.Release()
-		s.challenge(tx, req, proxy, acct.Realm, false)
-		return none, false
-	}
-	ha1 := acct.HA1MD5
-	switch {
-	case local && h().Size() == sha256.Size:
-		ha1 = acct.LocalHA1SHA256
-	case local:
-		ha1 = acct.LocalHA1MD5
-	case h().Size() == sha256.Size:
-		ha1 = acct.HA1SHA256
-	}
-	want := expected(h, ha1, string(req.Method), creds)
-	if ha1 == "" || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(creds.Response))) != 1 {
-		if lastKnown, stale := lastKnownMismatch(ctx); lastKnown {
-			// Checked against secrets kept from before the store went
-			// away: the phone may hold a newer password. Count nothing
-			// and let it retry once the store is back.
-			slot.Release()
-			s.log.Warn("emergency call: digest does not match the last-known secrets while the store is unavailable",
-				"user", creds.Username, "changed_since", stale)
-			s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", storeRetryHeader())
-			return none, false
-		}
-		return fail(sip.StatusForbidden, "Forbidden")
 	}
 	slot.Succeed()
 	// The password is right. A disabled account stops here; a bad, old
@@ -456,6 +380,130 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 	// and its address gets the higher ceiling: see throttle.
 	s.throttle.authenticatedFrom(originOf(req.Source(), req.Transport()), now)
 	return acct, true
+}
+
+// answeredChallenge returns the digest credentials of req when they answer
+// a challenge xc5 sent to its source address; otherwise (a blocked
+// address, no or malformed credentials, a nonce not ours) it has answered
+// req and returns false, having counted nothing.
+func (s *Server) answeredChallenge(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, proxy bool, ip string, now time.Time) (*digest.Credentials, bool) {
+	if _, blocked := s.limiter.Blocked(ip, now); blocked {
+		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
+		return nil, false
+	}
+	name := "Authorization"
+	if proxy {
+		name = "Proxy-Authorization"
+	}
+	creds, err := credentialsOf(req, name)
+	if err != nil {
+		s.respond(tx, req, sip.StatusBadRequest, "Malformed "+name)
+		return nil, false
+	}
+	if creds == nil {
+		s.firstChallenge(ctx, tx, req, proxy, false)
+		return nil, false
+	}
+	if _, _, ok := s.nonces.check(creds.Nonce, creds.Realm, ip); !ok {
+		// Not a nonce we sent to this address (forged, from before a
+		// restart, or sent to another address): nothing is checked or
+		// counted, so that answers from forged source addresses, which
+		// never saw a challenge, cannot fill the limiter. stale=true lets
+		// a real phone retry without asking its user.
+		s.firstChallenge(ctx, tx, req, proxy, true)
+		return nil, false
+	}
+	return creds, true
+}
+
+// authAttempt is one check of digest credentials that holds a slot of the
+// failure limits: each of its steps either goes on or answers the request
+// and settles the slot (a failure counted, or released when nothing was
+// learnt about the password).
+type authAttempt struct {
+	s     *Server
+	ctx   context.Context
+	req   *sip.Request
+	tx    sip.ServerTransaction
+	proxy bool
+	now   time.Time
+	creds *digest.Credentials
+	slot  *ratelimit.Slot
+}
+
+// fail counts a wrong answer and refuses the request.
+func (a *authAttempt) fail(code int, reason string) bool {
+	a.slot.Fail(a.ctx, a.now)
+	a.s.respond(a.tx, a.req, code, reason)
+	return false
+}
+
+// account reads the account the credentials name, and whether they name
+// it by its local (per-organisation) username.
+func (a *authAttempt) account() (acct xc5.SIPCredentials, local, ok bool) {
+	s, creds := a.s, a.creds
+	if len(creds.Username) > ratelimit.MaxUsername {
+		// No account has such a name: a failure of the address's, under
+		// the limiter's one key for long usernames, without a lookup.
+		return acct, false, a.fail(sip.StatusForbidden, "Forbidden")
+	}
+	acct, local, err := s.lookup(a.ctx, creds.Username, creds.Realm)
+	switch {
+	case xc5.ErrorCode(err) == xc5.ENOTFOUND:
+		return acct, local, a.fail(sip.StatusForbidden, "Forbidden")
+	case err != nil:
+		// The store cannot say: nothing was learnt, count nothing, and
+		// let the phone retry rather than tell it its password is wrong.
+		a.slot.Release()
+		s.storeFailed(a.tx, a.req, err)
+		return acct, local, false
+	case creds.Realm != acct.Realm:
+		// Challenged in another realm (a registrar address that names no
+		// account, say): no password was checked, so count nothing (phones
+		// behind one NAT share the address's budget), and challenge again
+		// in the right one.
+		a.slot.Release()
+		s.challenge(a.tx, a.req, a.proxy, acct.Realm, false)
+		return acct, local, false
+	}
+	return acct, local, true
+}
+
+// passwordRight checks the digest response against acct's stored HA1 of
+// the algorithm answered.
+func (a *authAttempt) passwordRight(acct xc5.SIPCredentials, local bool) bool {
+	s, creds := a.s, a.creds
+	h := offered(creds)
+	if h == nil {
+		// Not what was offered: offer it again.
+		a.slot.Release()
+		s.challenge(a.tx, a.req, a.proxy, acct.Realm, false)
+		return false
+	}
+	ha1 := acct.HA1MD5
+	switch {
+	case local && h().Size() == sha256.Size:
+		ha1 = acct.LocalHA1SHA256
+	case local:
+		ha1 = acct.LocalHA1MD5
+	case h().Size() == sha256.Size:
+		ha1 = acct.HA1SHA256
+	}
+	want := expected(h, ha1, string(a.req.Method), creds)
+	if ha1 == "" || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(creds.Response))) != 1 {
+		if lastKnown, stale := lastKnownMismatch(a.ctx); lastKnown {
+			// Checked against secrets kept from before the store went
+			// away: the phone may hold a newer password. Count nothing
+			// and let it retry once the store is back.
+			a.slot.Release()
+			s.log.Warn("emergency call: digest does not match the last-known secrets while the store is unavailable",
+				"user", creds.Username, "changed_since", stale)
+			s.respond(a.tx, a.req, sip.StatusServiceUnavailable, "Service Unavailable", storeRetryHeader())
+			return false
+		}
+		return a.fail(sip.StatusForbidden, "Forbidden")
+	}
+	return true
 }
 
 // offered returns the hash of an answer made as challenged (an offered
