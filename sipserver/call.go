@@ -118,25 +118,10 @@ func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, 
 // goroutine, and answers the caller when no ring did.
 func (c *call) run() {
 	d := &driver{c: c}
-	tr := c.b.view.Decide(routing.Call{From: c.who.name(), Dialed: c.dialed, At: c.b.s.cfg.Now(), Presents: c.who.offers,
-		External: c.who.acct == nil}, d)
-	c.mu.Lock()
-	c.trace = tr
-	// A transfer or park may have taken the answering end away meanwhile:
-	// the call is then its to carry on (transfer.go).
-	answered := c.other != nil || c.moves.moved
-	up := c.callerUp
-	c.mu.Unlock()
-	close(c.decided)
-	if c.log.Enabled(context.Background(), slog.LevelDebug) {
-		for _, st := range tr.Steps {
-			c.log.Debug("routing", "kind", st.Kind, "account", st.Account, "text", st.Text)
-		}
-	}
+	o, answered, up := c.decide(d)
 	if answered {
 		return // bridged by a ring; the call ends with a BYE
 	}
-	o := tr.Outcome
 	// A walk the store failed ends in 503 with Retry-After (below), not
 	// in voicemail: a carrier then tries another route or node.
 	if c.ctx.Err() == nil && c.storeFailure() == nil && c.carryOutMedia(o) {
@@ -146,11 +131,45 @@ func (c *call) run() {
 		c.afterMenu(d, o)
 		return
 	}
-	outcome, code, reason := o.Outcome, 0, ""
+	outcome, code, reason, done := c.unanswered(d, o)
+	if done {
+		return
+	}
+	c.refuse(outcome, code, reason)
+}
+
+// decide walks the routing engine for the call and keeps its trace. It
+// reports whether the call was answered meanwhile (bridged by a ring, or
+// taken on by a transfer or park) and whether the caller is up (answered
+// by a media node).
+func (c *call) decide(d *driver) (o routing.Outcome, answered, up bool) {
+	tr := c.b.view.Decide(routing.Call{From: c.who.name(), Dialed: c.dialed, At: c.b.s.cfg.Now(), Presents: c.who.offers,
+		External: c.who.acct == nil}, d)
+	c.mu.Lock()
+	c.trace = tr
+	// A transfer or park may have taken the answering end away meanwhile:
+	// the call is then its to carry on (transfer.go).
+	answered = c.other != nil || c.moves.moved
+	up = c.callerUp
+	c.mu.Unlock()
+	close(c.decided)
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		for _, st := range tr.Steps {
+			c.log.Debug("routing", "kind", st.Kind, "account", st.Account, "text", st.Text)
+		}
+	}
+	return tr.Outcome, answered, up
+}
+
+// unanswered carries out an outcome that did not answer the caller and
+// returns the final status to refuse the call with; done reports a call
+// already answered, bridged or finished on the way.
+func (c *call) unanswered(d *driver, o routing.Outcome) (outcome string, code int, reason string, done bool) {
+	outcome = o.Outcome
 	switch {
 	case c.ctx.Err() != nil:
 		c.finish("cancelled", sip.StatusRequestTerminated)
-		return
+		return "", 0, "", true
 	case c.mediaNeeded() != "" || needsMedia(o.Outcome):
 		if m := c.mediaNeeded(); m != "" && !needsMedia(o.Outcome) {
 			outcome = m
@@ -163,26 +182,31 @@ func (c *call) run() {
 		}
 	case o.Outcome == routing.Setting: // a feature code (featurecodes.go)
 		if code, reason = c.carryOutSetting(o); code == 0 {
-			return
+			return "", 0, "", true
 		}
 	case o.Outcome == routing.Dropped:
 		code, reason = o.Code, o.Reason
 	case o.Outcome == routing.External:
-		var done bool
 		if outcome, code, reason, done = c.ringExternal(d, o, nil); done {
-			return
+			return "", 0, "", true
 		}
 	case o.Outcome == routing.Answered:
 		// The engine saw an answer that the bridge did not keep (the
 		// caller went away while it was being answered).
 		c.finish("failed", sip.StatusRequestTerminated)
-		return
+		return "", 0, "", true
 	default:
 		code, reason = outcomeStatus(o.Outcome)
 	}
 	if code < 300 || code > 699 {
 		code = sip.StatusInternalServerError
 	}
+	return outcome, code, reason, false
+}
+
+// refuse answers the caller with a final failure status and finishes the
+// call.
+func (c *call) refuse(outcome string, code int, reason string) {
 	var hdrs []sip.Header
 	if err := c.storeFailure(); err != nil {
 		// The store could not say where the call goes: 503 with a
