@@ -2,19 +2,14 @@ package sipserver
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/md5"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -29,130 +24,6 @@ import (
 // (RFC 8760 §2.4: a server sends one challenge per algorithm, in order of
 // preference).
 var defaultAlgorithms = []string{"SHA-256", "MD5"}
-
-// nonces makes and checks stateless nonces: an issue time, 8 random bytes
-// and an HMAC over both, the realm and the source address it was sent to
-// (as ratelimit.AddrKey counts it), so that any node holding the key can
-// check a nonce without having stored it, and an answer from an address
-// the challenge was not sent to is known forged before anything is
-// counted (Kamailio's auth_checks with the source IP).
-type nonces struct {
-	key []byte
-	ttl time.Duration
-}
-
-// nonceID identifies a nonce in the replay guard: its time and random part.
-type nonceID [16]byte
-
-const nonceRaw = 32 // 8 time + 8 random + 16 MAC
-
-func (n *nonces) mac(id []byte, realm, addr string) []byte {
-	m := hmac.New(sha256.New, n.key)
-	m.Write(id)
-	m.Write([]byte(realm))
-	m.Write([]byte{0})
-	m.Write([]byte(ratelimit.AddrKey(addr)))
-	return m.Sum(nil)[:16]
-}
-
-// make returns a fresh nonce for realm, to be sent to addr.
-func (n *nonces) make(realm, addr string, now time.Time) string {
-	var raw [nonceRaw]byte
-	binary.BigEndian.PutUint64(raw[:8], uint64(now.Unix()))
-	rand.Read(raw[8:16])
-	copy(raw[16:], n.mac(raw[:16], realm, addr))
-	return base64.RawURLEncoding.EncodeToString(raw[:])
-}
-
-// check verifies a nonce's signature for realm and the address it comes
-// from, and reports its identity and issue time (Unix seconds).
-func (n *nonces) check(nonce, realm, addr string) (id nonceID, issued int64, ok bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != nonceRaw || !hmac.Equal(raw[16:], n.mac(raw[:16], realm, addr)) {
-		return id, 0, false
-	}
-	copy(id[:], raw[:16])
-	return id, int64(binary.BigEndian.Uint64(raw[:8])), true
-}
-
-// replayGuard remembers, per nonce, the highest nonce-count used, so that
-// a captured request cannot be sent again: nc must grow with each use of
-// a nonce. Nonces are kept in buckets by issue time and forgotten once
-// they are stale anyway; when the guard is full the oldest bucket goes
-// early and its nonces (issued before floor) count as stale.
-type replayGuard struct {
-	mu      sync.Mutex
-	ttl     int64 // seconds
-	width   int64 // seconds of issue time per bucket
-	max     int
-	size    int
-	floor   int64
-	buckets map[int64]map[nonceID]uint32
-}
-
-func newReplayGuard(ttl time.Duration, max int) *replayGuard {
-	sec := int64(ttl / time.Second)
-	return &replayGuard{ttl: sec, width: max64(1, sec/10), max: max, buckets: map[int64]map[nonceID]uint32{}}
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-// use records the use of nonce id (issued at issued) with count nc. It
-// reports replay when nc is not above the last count seen, and stale when
-// the nonce was issued before the guard's floor.
-func (g *replayGuard) use(id nonceID, issued int64, nc uint32) (replay, stale bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if issued < g.floor {
-		return false, true
-	}
-	k := issued / g.width
-	b := g.buckets[k]
-	if last, seen := b[id]; seen {
-		if nc <= last {
-			return true, false
-		}
-		b[id] = nc
-		return false, false
-	}
-	for g.size >= g.max && len(g.buckets) > 0 {
-		oldest := k
-		for bk := range g.buckets {
-			oldest = min(oldest, bk)
-		}
-		g.size -= len(g.buckets[oldest])
-		delete(g.buckets, oldest)
-		g.floor = max64(g.floor, (oldest+1)*g.width)
-		if oldest == k {
-			return false, true
-		}
-	}
-	if b == nil {
-		b = map[nonceID]uint32{}
-		g.buckets[k] = b
-	}
-	b[id] = nc
-	g.size++
-	return false, false
-}
-
-// prune forgets the nonces that are stale at now.
-func (g *replayGuard) prune(now time.Time) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	cutoff := now.Unix() - g.ttl
-	for k, b := range g.buckets {
-		if (k+1)*g.width <= cutoff {
-			g.size -= len(b)
-			delete(g.buckets, k)
-		}
-	}
-}
 
 // newLimiter makes the digest failure limiter of cfg; a negative
 // AuthFailures turns every limit off.
@@ -349,30 +220,8 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 	var none xc5.SIPCredentials
 	now := s.cfg.Now()
 	ip := sourceIP(req)
-	if _, blocked := s.limiter.Blocked(ip, now); blocked {
-		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
-		return none, false
-	}
-	name := "Authorization"
-	if proxy {
-		name = "Proxy-Authorization"
-	}
-	creds, err := credentialsOf(req, name)
-	if err != nil {
-		s.respond(tx, req, sip.StatusBadRequest, "Malformed "+name)
-		return none, false
-	}
-	if creds == nil {
-		s.firstChallenge(ctx, tx, req, proxy, false)
-		return none, false
-	}
-	if _, _, ok := s.nonces.check(creds.Nonce, creds.Realm, ip); !ok {
-		// Not a nonce we sent to this address (forged, from before a
-		// restart, or sent to another address): nothing is checked or
-		// counted, so that answers from forged source addresses, which
-		// never saw a challenge, cannot fill the limiter. stale=true lets
-		// a real phone retry without asking its user.
-		s.firstChallenge(ctx, tx, req, proxy, true)
+	creds, ok := s.answeredChallenge(ctx, req, tx, proxy, ip, now)
+	if !ok {
 		return none, false
 	}
 	// The slot is taken before the account is read and the response
@@ -382,64 +231,10 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
 		return none, false
 	}
-	fail := func(code int, reason string) (xc5.SIPCredentials, bool) {
-		slot.Fail(ctx, now)
-		s.respond(tx, req, code, reason)
+	a := &authAttempt{s: s, ctx: ctx, req: req, tx: tx, proxy: proxy, now: now, creds: creds, slot: slot}
+	acct, local, ok := a.account()
+	if !ok || !a.passwordRight(acct, local) {
 		return none, false
-	}
-	if len(creds.Username) > ratelimit.MaxUsername {
-		// No account has such a name: a failure of the address's, under
-		// the limiter's one key for long usernames, without a lookup.
-		return fail(sip.StatusForbidden, "Forbidden")
-	}
-	acct, local, err := s.lookup(ctx, creds.Username, creds.Realm)
-	switch {
-	case xc5.ErrorCode(err) == xc5.ENOTFOUND:
-		return fail(sip.StatusForbidden, "Forbidden")
-	case err != nil:
-		// The store cannot say: nothing was learnt, count nothing, and
-		// let the phone retry rather than tell it its password is wrong.
-		slot.Release()
-		s.storeFailed(tx, req, err)
-		return none, false
-	case creds.Realm != acct.Realm:
-		// Challenged in another realm (a registrar address that names no
-		// account, say): no password was checked, so count nothing (phones
-		// behind one NAT share the address's budget), and challenge again
-		// in the right one.
-		slot.Release()
-		s.challenge(tx, req, proxy, acct.Realm, false)
-		return none, false
-	}
-	h := offered(creds)
-	if h == nil {
-		// Not what was offered: offer it again.
-		slot.Release()
-		s.challenge(tx, req, proxy, acct.Realm, false)
-		return none, false
-	}
-	ha1 := acct.HA1MD5
-	switch {
-	case local && h().Size() == sha256.Size:
-		ha1 = acct.LocalHA1SHA256
-	case local:
-		ha1 = acct.LocalHA1MD5
-	case h().Size() == sha256.Size:
-		ha1 = acct.HA1SHA256
-	}
-	want := expected(h, ha1, string(req.Method), creds)
-	if ha1 == "" || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(creds.Response))) != 1 {
-		if lastKnown, stale := lastKnownMismatch(ctx); lastKnown {
-			// Checked against secrets kept from before the store went
-			// away: the phone may hold a newer password. Count nothing
-			// and let it retry once the store is back.
-			slot.Release()
-			s.log.Warn("emergency call: digest does not match the last-known secrets while the store is unavailable",
-				"user", creds.Username, "changed_since", stale)
-			s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", storeRetryHeader())
-			return none, false
-		}
-		return fail(sip.StatusForbidden, "Forbidden")
 	}
 	slot.Succeed()
 	// The password is right. A disabled account stops here; a bad, old
@@ -456,6 +251,130 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 	// and its address gets the higher ceiling: see throttle.
 	s.throttle.authenticatedFrom(originOf(req.Source(), req.Transport()), now)
 	return acct, true
+}
+
+// answeredChallenge returns the digest credentials of req when they answer
+// a challenge xc5 sent to its source address; otherwise (a blocked
+// address, no or malformed credentials, a nonce not ours) it has answered
+// req and returns false, having counted nothing.
+func (s *Server) answeredChallenge(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, proxy bool, ip string, now time.Time) (*digest.Credentials, bool) {
+	if _, blocked := s.limiter.Blocked(ip, now); blocked {
+		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
+		return nil, false
+	}
+	name := "Authorization"
+	if proxy {
+		name = "Proxy-Authorization"
+	}
+	creds, err := credentialsOf(req, name)
+	if err != nil {
+		s.respond(tx, req, sip.StatusBadRequest, "Malformed "+name)
+		return nil, false
+	}
+	if creds == nil {
+		s.firstChallenge(ctx, tx, req, proxy, false)
+		return nil, false
+	}
+	if _, _, ok := s.nonces.check(creds.Nonce, creds.Realm, ip); !ok {
+		// Not a nonce we sent to this address (forged, from before a
+		// restart, or sent to another address): nothing is checked or
+		// counted, so that answers from forged source addresses, which
+		// never saw a challenge, cannot fill the limiter. stale=true lets
+		// a real phone retry without asking its user.
+		s.firstChallenge(ctx, tx, req, proxy, true)
+		return nil, false
+	}
+	return creds, true
+}
+
+// authAttempt is one check of digest credentials that holds a slot of the
+// failure limits: each of its steps either goes on or answers the request
+// and settles the slot (a failure counted, or released when nothing was
+// learnt about the password).
+type authAttempt struct {
+	s     *Server
+	ctx   context.Context
+	req   *sip.Request
+	tx    sip.ServerTransaction
+	proxy bool
+	now   time.Time
+	creds *digest.Credentials
+	slot  *ratelimit.Slot
+}
+
+// fail counts a wrong answer and refuses the request.
+func (a *authAttempt) fail(code int, reason string) bool {
+	a.slot.Fail(a.ctx, a.now)
+	a.s.respond(a.tx, a.req, code, reason)
+	return false
+}
+
+// account reads the account the credentials name, and whether they name
+// it by its local (per-organisation) username.
+func (a *authAttempt) account() (acct xc5.SIPCredentials, local, ok bool) {
+	s, creds := a.s, a.creds
+	if len(creds.Username) > ratelimit.MaxUsername {
+		// No account has such a name: a failure of the address's, under
+		// the limiter's one key for long usernames, without a lookup.
+		return acct, false, a.fail(sip.StatusForbidden, "Forbidden")
+	}
+	acct, local, err := s.lookup(a.ctx, creds.Username, creds.Realm)
+	switch {
+	case xc5.ErrorCode(err) == xc5.ENOTFOUND:
+		return acct, local, a.fail(sip.StatusForbidden, "Forbidden")
+	case err != nil:
+		// The store cannot say: nothing was learnt, count nothing, and
+		// let the phone retry rather than tell it its password is wrong.
+		a.slot.Release()
+		s.storeFailed(a.tx, a.req, err)
+		return acct, local, false
+	case creds.Realm != acct.Realm:
+		// Challenged in another realm (a registrar address that names no
+		// account, say): no password was checked, so count nothing (phones
+		// behind one NAT share the address's budget), and challenge again
+		// in the right one.
+		a.slot.Release()
+		s.challenge(a.tx, a.req, a.proxy, acct.Realm, false)
+		return acct, local, false
+	}
+	return acct, local, true
+}
+
+// passwordRight checks the digest response against acct's stored HA1 of
+// the algorithm answered.
+func (a *authAttempt) passwordRight(acct xc5.SIPCredentials, local bool) bool {
+	s, creds := a.s, a.creds
+	h := offered(creds)
+	if h == nil {
+		// Not what was offered: offer it again.
+		a.slot.Release()
+		s.challenge(a.tx, a.req, a.proxy, acct.Realm, false)
+		return false
+	}
+	ha1 := acct.HA1MD5
+	switch {
+	case local && h().Size() == sha256.Size:
+		ha1 = acct.LocalHA1SHA256
+	case local:
+		ha1 = acct.LocalHA1MD5
+	case h().Size() == sha256.Size:
+		ha1 = acct.HA1SHA256
+	}
+	want := expected(h, ha1, string(a.req.Method), creds)
+	if ha1 == "" || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(creds.Response))) != 1 {
+		if lastKnown, stale := lastKnownMismatch(a.ctx); lastKnown {
+			// Checked against secrets kept from before the store went
+			// away: the phone may hold a newer password. Count nothing
+			// and let it retry once the store is back.
+			a.slot.Release()
+			s.log.Warn("emergency call: digest does not match the last-known secrets while the store is unavailable",
+				"user", creds.Username, "changed_since", stale)
+			s.respond(a.tx, a.req, sip.StatusServiceUnavailable, "Service Unavailable", storeRetryHeader())
+			return false
+		}
+		return a.fail(sip.StatusForbidden, "Forbidden")
+	}
+	return true
 }
 
 // offered returns the hash of an answer made as challenged (an offered

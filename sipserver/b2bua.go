@@ -53,7 +53,7 @@ type b2bua struct {
 	mediaNext atomic.Int64 // rotation over Config.Media
 	mwi       *mwi         // message-summary subscriptions (mwi.go)
 	lamps     *mwi         // busy-lamp (dialog) subscriptions (blf.go)
-	board     *lampBoard   // the lines' calls, for the busy lamps (blf.go)
+	board     *lampBoard   // the lines' calls, for the busy lamps (lampboard.go)
 }
 
 // EnableCalls makes the server carry calls: INVITEs from phones

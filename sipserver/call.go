@@ -3,7 +3,6 @@ package sipserver
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -119,25 +118,10 @@ func (b *b2bua) newCall(req *sip.Request, tx sip.ServerTransaction, who caller, 
 // goroutine, and answers the caller when no ring did.
 func (c *call) run() {
 	d := &driver{c: c}
-	tr := c.b.view.Decide(routing.Call{From: c.who.name(), Dialed: c.dialed, At: c.b.s.cfg.Now(), Presents: c.who.offers,
-		External: c.who.acct == nil}, d)
-	c.mu.Lock()
-	c.trace = tr
-	// A transfer or park may have taken the answering end away meanwhile:
-	// the call is then its to carry on (transfer.go).
-	answered := c.other != nil || c.moves.moved
-	up := c.callerUp
-	c.mu.Unlock()
-	close(c.decided)
-	if c.log.Enabled(context.Background(), slog.LevelDebug) {
-		for _, st := range tr.Steps {
-			c.log.Debug("routing", "kind", st.Kind, "account", st.Account, "text", st.Text)
-		}
-	}
+	o, answered, up := c.decide(d)
 	if answered {
 		return // bridged by a ring; the call ends with a BYE
 	}
-	o := tr.Outcome
 	// A walk the store failed ends in 503 with Retry-After (below), not
 	// in voicemail: a carrier then tries another route or node.
 	if c.ctx.Err() == nil && c.storeFailure() == nil && c.carryOutMedia(o) {
@@ -147,11 +131,45 @@ func (c *call) run() {
 		c.afterMenu(d, o)
 		return
 	}
-	outcome, code, reason := o.Outcome, 0, ""
+	outcome, code, reason, done := c.unanswered(d, o)
+	if done {
+		return
+	}
+	c.refuse(outcome, code, reason)
+}
+
+// decide walks the routing engine for the call and keeps its trace. It
+// reports whether the call was answered meanwhile (bridged by a ring, or
+// taken on by a transfer or park) and whether the caller is up (answered
+// by a media node).
+func (c *call) decide(d *driver) (o routing.Outcome, answered, up bool) {
+	tr := c.b.view.Decide(routing.Call{From: c.who.name(), Dialed: c.dialed, At: c.b.s.cfg.Now(), Presents: c.who.offers,
+		External: c.who.acct == nil}, d)
+	c.mu.Lock()
+	c.trace = tr
+	// A transfer or park may have taken the answering end away meanwhile:
+	// the call is then its to carry on (transfer.go).
+	answered = c.other != nil || c.moves.moved
+	up = c.callerUp
+	c.mu.Unlock()
+	close(c.decided)
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		for _, st := range tr.Steps {
+			c.log.Debug("routing", "kind", st.Kind, "account", st.Account, "text", st.Text)
+		}
+	}
+	return tr.Outcome, answered, up
+}
+
+// unanswered carries out an outcome that did not answer the caller and
+// returns the final status to refuse the call with; done reports a call
+// already answered, bridged or finished on the way.
+func (c *call) unanswered(d *driver, o routing.Outcome) (outcome string, code int, reason string, done bool) {
+	outcome = o.Outcome
 	switch {
 	case c.ctx.Err() != nil:
 		c.finish("cancelled", sip.StatusRequestTerminated)
-		return
+		return "", 0, "", true
 	case c.mediaNeeded() != "" || needsMedia(o.Outcome):
 		if m := c.mediaNeeded(); m != "" && !needsMedia(o.Outcome) {
 			outcome = m
@@ -164,26 +182,31 @@ func (c *call) run() {
 		}
 	case o.Outcome == routing.Setting: // a feature code (featurecodes.go)
 		if code, reason = c.carryOutSetting(o); code == 0 {
-			return
+			return "", 0, "", true
 		}
 	case o.Outcome == routing.Dropped:
 		code, reason = o.Code, o.Reason
 	case o.Outcome == routing.External:
-		var done bool
 		if outcome, code, reason, done = c.ringExternal(d, o, nil); done {
-			return
+			return "", 0, "", true
 		}
 	case o.Outcome == routing.Answered:
 		// The engine saw an answer that the bridge did not keep (the
 		// caller went away while it was being answered).
 		c.finish("failed", sip.StatusRequestTerminated)
-		return
+		return "", 0, "", true
 	default:
 		code, reason = outcomeStatus(o.Outcome)
 	}
 	if code < 300 || code > 699 {
 		code = sip.StatusInternalServerError
 	}
+	return outcome, code, reason, false
+}
+
+// refuse answers the caller with a final failure status and finishes the
+// call.
+func (c *call) refuse(outcome string, code int, reason string) {
 	var hdrs []sip.Header
 	if err := c.storeFailure(); err != nil {
 		// The store could not say where the call goes: 503 with a
@@ -271,257 +294,3 @@ func (c *call) failure() *sip.Response {
 	defer c.mu.Unlock()
 	return c.lastFail
 }
-
-// relayProvisional passes the first 180/183 of any leg to the caller, with
-// its SDP (early media flows end to end like the rest).
-func (c *call) relayProvisional(res *sip.Response) {
-	c.mu.Lock()
-	if c.provisional || c.other != nil || c.callerUp || c.ended {
-		c.mu.Unlock()
-		return
-	}
-	c.provisional = true
-	c.mu.Unlock()
-	var hdrs []sip.Header
-	if ct := res.ContentType(); ct != nil && len(res.Body()) > 0 {
-		hdrs = append(hdrs, sip.NewHeader("Content-Type", ct.Value()))
-	}
-	var body []byte
-	if len(res.Body()) > 0 {
-		body = res.Body()
-	}
-	body = c.answered(body) // anchored: early media through xc5 too
-	if err := c.sendProvisional(res.StatusCode, res.Reason, body, hdrs); err != nil {
-		c.log.Debug("relaying provisional failed", "err", err)
-	}
-}
-
-// claim makes win the answering end of the call, unless the call ended
-// or was answered meanwhile: from then on the call counts for win's account
-// and win's dialog is known, so that its requests find the call.
-func (c *call) claim(win *end) bool {
-	c.mu.Lock()
-	if c.ended || c.other != nil {
-		c.mu.Unlock()
-		return false
-	}
-	c.other = win
-	if c.answeredAt.IsZero() {
-		c.answeredAt = c.b.s.cfg.Now()
-		c.b.s.count.answered.Add(1)
-	}
-	c.answeredBy = win.name
-	if !c.callerUp {
-		w := &ackWait{cseq: c.req.CSeq().SeqNo, done: make(chan struct{})}
-		if win.uac != nil {
-			w.to = win
-		}
-		c.awaiting[c.caller] = w
-	}
-	c.mu.Unlock()
-	c.b.register(win)
-	if win.acct != nil {
-		c.count(win.acct)
-	}
-	c.answeredEvents(win)
-	c.lampAnswered(win)
-	c.log.Debug("answered", "by", win.name)
-	return true
-}
-
-// answer bridges the caller to the end claim made the winner: 200 with the
-// winner's SDP (xc5 carries signalling only; media flows between the two
-// ends). It returns once the caller has acknowledged, and false when the
-// caller is gone, in which case the call has been hung up.
-func (c *call) answer(body []byte, ctype string) bool {
-	c.awaitPrack() // indialog.go
-	c.mu.Lock()
-	c.callerUp, c.answerSDP = true, body
-	c.mu.Unlock()
-	res := sip.NewResponseFromRequest(c.dlg.InviteRequest, sip.StatusOK, "OK", body)
-	c.sessionHeaders(res) // sessiontimer.go
-	if ctype != "" && len(body) > 0 {
-		res.AppendHeader(sip.NewHeader("Content-Type", ctype))
-	}
-	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.Name))
-	if err := c.dlg.WriteResponse(res); err != nil {
-		// Also what sipgo says when the caller's BYE comes before its
-		// ACK: the call was answered, and is over.
-		c.log.Debug("the caller did not take the answer", "err", err)
-		c.hangup(nil)
-		return false
-	}
-	c.mu.Lock()
-	if !c.ended {
-		c.limit = time.AfterFunc(c.b.s.cfg.MaxCallDuration, func() {
-			c.log.Info("call hung up after MaxCallDuration", "max", c.b.s.cfg.MaxCallDuration)
-			c.hangup(nil)
-		})
-	}
-	c.mu.Unlock()
-	c.startSession()
-	c.lampAnswered(nil) // answered by a media node: the caller's line is busy
-	return true
-}
-
-// hangup ends an answered call: BYE to every end but the one that hung
-// up (from), then the records.
-func (c *call) hangup(from *end) {
-	c.mu.Lock()
-	if c.ended {
-		c.mu.Unlock()
-		return
-	}
-	c.ended = true
-	ends := []*end{c.caller, c.other}
-	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, e := range ends {
-		if e == nil || e == from {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := e.bye(ctx); err != nil {
-				c.log.Debug("BYE failed", "to", e.name, "err", err)
-			}
-		}()
-	}
-	wg.Wait()
-	c.mu.Lock()
-	outcome, code := routing.Answered, sip.StatusOK // answered, whoever hangs up
-	switch {
-	case c.other != nil && c.other.trunk:
-		outcome = routing.External
-	case c.other != nil && c.other.media == nil:
-	case c.mediaOutcome != "":
-		outcome = c.mediaOutcome
-	}
-	c.mu.Unlock()
-	c.finish(outcome, code)
-}
-
-// finish ends the call's bookkeeping once: the dialogs are forgotten, the
-// active counts released and the call detail records written.
-func (c *call) finish(outcome string, code int) {
-	c.mu.Lock()
-	if c.finished {
-		c.mu.Unlock()
-		return
-	}
-	c.finished, c.ended = true, true
-	close(c.over)
-	if c.limit != nil {
-		c.limit.Stop()
-	}
-	if c.session != nil || c.calleeSession != nil {
-		defer c.stopSession()
-	}
-	counted := c.counted
-	ends := []*end{c.caller, c.other}
-	answeredAt, other := c.answeredAt, c.other
-	c.mu.Unlock()
-	ended := c.b.s.cfg.Now()
-	b := c.b
-	b.mu.Lock()
-	b.uncountLocked(counted)
-	for _, e := range ends {
-		if e != nil && b.dialogs[e.key] == e {
-			delete(b.dialogs, e.key)
-		}
-	}
-	shared := b.shared
-	b.mu.Unlock()
-	c.releaseLegs()
-	c.endMoves()
-	c.releaseMedia()
-	if shared != nil && len(counted) > 0 {
-		ctx, cancel := context.WithTimeout(b.s.ctx, b.s.cfg.RequestTimeout)
-		if err := waitStore(ctx, func() error { return shared.RemoveActiveCall(ctx, c.id) }); err != nil {
-			c.log.Warn("shared call count: deleting the call's row later", "err", err)
-			b.removals.add(b.s.ctx, shared, c.id)
-		}
-		cancel()
-	}
-	// Counted as ended only once every node's count has let it go, so that
-	// "no calls in progress" means no node still counts this one.
-	b.mu.Lock()
-	b.calls--
-	b.mu.Unlock()
-	if other != nil && other.cancel != nil {
-		other.cancel()
-	}
-	b.lampEnded(c.id)
-	c.log.Debug("call ended", "outcome", outcome, "code", code)
-	go c.writeCDRs(outcome, code, answeredAt, ended, other)
-}
-
-// writeCDRs writes the call's records: direction out on the caller's
-// account, in on the account that answered (or, unanswered, the first
-// account the call was delivered to).
-func (c *call) writeCDRs(outcome string, code int, answeredAt, ended time.Time, other *end) {
-	select {
-	case <-c.decided:
-	case <-time.After(time.Minute):
-	}
-	c.mu.Lock()
-	tr, recorded, by := c.trace, c.recordTo, c.answeredBy
-	moves := strings.Join(c.moves.events, "; ")
-	paid := c.moves.paid
-	c.mu.Unlock()
-	vals := map[string]any{
-		"from": c.who.name(), "to": c.dialed, "started": rfc3339(c.started), "ended": rfc3339(ended),
-		"outcome": outcome, "code": int64(code), "call_id": c.id, "duration": int64(0), "answered": "", "answered_by": "",
-		"withheld": c.who.trunk != nil && c.who.private, // shown as anonymous below system level (api/partition.go)
-		"recorded": len(recorded) > 0, "transfers": moves,
-	}
-	if !answeredAt.IsZero() {
-		vals["answered"] = rfc3339(answeredAt)
-		vals["answered_by"] = by
-		if d := ended.Sub(answeredAt); d > 0 {
-			vals["duration"] = int64((d + time.Second - 1) / time.Second)
-		}
-	}
-	write := func(guid, direction string) {
-		v := make(map[string]any, len(vals)+1)
-		for k, x := range vals {
-			v[k] = x
-		}
-		v["direction"] = direction
-		c.b.cdrs.add(guid, v)
-	}
-	if paid != nil && !answeredAt.IsZero() {
-		// The caller reached the transferor; the carrier leg is the
-		// transferor's call (paidCDR), not the caller's.
-		vals["answered_by"] = paid.before
-	}
-	if c.who.acct != nil {
-		write(c.who.acct.GUID, "out")
-	}
-	if paid != nil {
-		c.paidCDR(paid, outcome, code, ended, by, moves)
-	}
-	var in *routing.Account
-	switch {
-	case other != nil && other.acct != nil:
-		in = other.acct
-	case paid != nil && other != nil && other.trunk:
-		// Transferred out to a carrier: the transferor has its in
-		// record (transferorCDR) and its out record (paidCDR).
-	default:
-		for _, st := range tr.Steps {
-			if st.Kind == "deliver" && st.Account != "" {
-				in = c.b.view.Account(st.Account)
-				break
-			}
-		}
-	}
-	if in != nil {
-		write(in.GUID, "in")
-	}
-}
-
-func rfc3339(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }

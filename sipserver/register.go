@@ -42,22 +42,9 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	to := req.To()
-	if to == nil {
-		s.respond(tx, req, sip.StatusBadRequest, "Missing To")
-		return
-	}
-	acct, ok := s.authenticate(ctx, req, tx, false)
+	acct, ok := s.registeringAccount(ctx, req, tx)
 	if !ok {
 		return
-	}
-	// The binding is always the authenticated account's; a To that names
-	// another existing account would be a third-party registration.
-	if name := aorName(&to.Address); name != acct.Username {
-		if other, err := s.reg.SIPCredentials(ctx, name); err == nil && other.GUID != acct.GUID {
-			s.respond(tx, req, sip.StatusForbidden, "To Names Another Account")
-			return
-		}
 	}
 
 	changes, star, starAlone, bad := parseContacts(req, s.cfg.DefaultExpires)
@@ -68,30 +55,71 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 
 	now := s.cfg.Now()
 	if star {
-		// "Contact: *" removes every binding, and only with Expires: 0
-		// and no other contact (RFC 3261 §10.3 step 6).
-		if !starAlone {
-			s.respond(tx, req, sip.StatusBadRequest, "Contact * Needs Expires: 0 And No Other Contact")
-			return
-		}
-		gate.leave()
-		if err := s.reg.DeleteAllRegistrations(ctx, acct.GUID); err != nil {
-			s.storeFailed(tx, req, err)
-			return
-		}
-		s.log.Info("unregistered all", "user", acct.Username, "source", req.Source())
-		s.respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Date", now.UTC().Format(http.TimeFormat)))
+		s.unregisterAll(ctx, req, tx, gate, acct, starAlone, now)
 		return
 	}
+	if !s.expiresAllowed(req, tx, changes) {
+		return
+	}
+	s.bind(ctx, req, tx, gate, acct, changes, now)
+}
 
-	// Check every contact before changing any: 423 rejects the request.
+// registeringAccount authenticates a REGISTER and returns the account
+// whose bindings it changes; false when it has answered the request.
+func (s *Server) registeringAccount(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) (xc5.SIPCredentials, bool) {
+	to := req.To()
+	if to == nil {
+		s.respond(tx, req, sip.StatusBadRequest, "Missing To")
+		return xc5.SIPCredentials{}, false
+	}
+	acct, ok := s.authenticate(ctx, req, tx, false)
+	if !ok {
+		return acct, false
+	}
+	// The binding is always the authenticated account's; a To that names
+	// another existing account would be a third-party registration.
+	if name := aorName(&to.Address); name != acct.Username {
+		if other, err := s.reg.SIPCredentials(ctx, name); err == nil && other.GUID != acct.GUID {
+			s.respond(tx, req, sip.StatusForbidden, "To Names Another Account")
+			return acct, false
+		}
+	}
+	return acct, true
+}
+
+// unregisterAll takes a REGISTER with "Contact: *", which removes every
+// binding, and only with Expires: 0 and no other contact (RFC 3261 §10.3
+// step 6).
+func (s *Server) unregisterAll(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, gate *gateTurn, acct xc5.SIPCredentials, starAlone bool, now time.Time) {
+	if !starAlone {
+		s.respond(tx, req, sip.StatusBadRequest, "Contact * Needs Expires: 0 And No Other Contact")
+		return
+	}
+	gate.leave()
+	if err := s.reg.DeleteAllRegistrations(ctx, acct.GUID); err != nil {
+		s.storeFailed(tx, req, err)
+		return
+	}
+	s.log.Info("unregistered all", "user", acct.Username, "source", req.Source())
+	s.respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Date", now.UTC().Format(http.TimeFormat)))
+}
+
+// expiresAllowed checks every contact before changing any: 423 rejects
+// the request. It bounds each expiry by MaxExpires.
+func (s *Server) expiresAllowed(req *sip.Request, tx sip.ServerTransaction, changes []change) bool {
 	for i, c := range changes {
 		if c.expires != 0 && c.expires < s.cfg.MinExpires {
 			s.respond(tx, req, sip.StatusIntervalToBrief, "Interval Too Brief", sip.NewHeader("Min-Expires", seconds(s.cfg.MinExpires)))
-			return
+			return false
 		}
 		changes[i].expires = min(c.expires, s.cfg.MaxExpires)
 	}
+	return true
+}
+
+// bind stores a REGISTER's changes to acct's bindings and answers it with
+// the bindings it has now.
+func (s *Server) bind(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, gate *gateTurn, acct xc5.SIPCredentials, changes []change, now time.Time) {
 	ua := ""
 	if h := req.GetHeader("User-Agent"); h != nil {
 		ua = truncate(h.Value(), 256)
@@ -99,6 +127,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	source := strings.ToLower(req.Transport()) + ":" + req.Source()
 	gate.leave() // waiting for the store takes no CPU
 	var bindings []xc5.Binding
+	var ok bool
 	if len(changes) == 1 && changes[0].expires > 0 {
 		bindings, ok = s.bindOne(ctx, tx, req, acct.GUID, changes[0], now, ua, source)
 	} else {
