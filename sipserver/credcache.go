@@ -170,6 +170,9 @@ func (s *Server) warmCredentials() {
 	if !ok {
 		return
 	}
+	if !waitFresh(s.ctx, c.fresh, warmWait) {
+		return // never heard every change in time: accounts are read as they register
+	}
 	start := time.Now()
 	n, err := c.warm(s.ctx)
 	switch {
@@ -178,6 +181,28 @@ func (s *Server) warmCredentials() {
 	case n > 0:
 		s.log.Info("credentials cache warmed", "accounts", n, "took", time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// warmWait bounds how long the warm-up waits for a node that has just
+// started following the change feed (PostgreSQL) to hear every change:
+// before then its entries could be stale, and it would warm nothing.
+const warmWait = 30 * time.Second
+
+// waitFresh waits until fresh reports true, ctx ends or limit passes.
+func waitFresh(ctx context.Context, fresh func() bool, limit time.Duration) bool {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.After(limit)
+	for !fresh() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline:
+			return false
+		case <-t.C:
+		}
+	}
+	return true
 }
 
 // emergencyKey marks the context of an emergency call's INVITE.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"xc5/internal/poll"
+	"xc5/storetest"
 )
 
 // TestRegisterStoreClosedAfterWarmUp is TestRegisterStoreUnavailable
@@ -15,6 +16,7 @@ func TestRegisterStoreClosedAfterWarmUp(t *testing.T) {
 	store := newStore(t)
 	addAccount(t, store, reception, password)
 	srv := startServer(t, Config{AuthFailures: 2}, store)
+	storetest.Follow(t, store) // on PostgreSQL: the warm-up waits for a node that hears every change
 	if c, ok := srv.reg.(*credCache); ok {
 		poll.Until(t, 5*time.Second, "the warm-up", func() bool {
 			c.mu.Lock()
