@@ -159,6 +159,12 @@ func (c *credCache) warm(ctx context.Context) (int, error) {
 			c.m[key] = credEntry{c: cr, expires: expires}
 			n++
 		}
+		// They are last-known secrets too: a phone served from the
+		// cache is never read again, and its emergency calls during a
+		// store outage authenticate with these (SIPCredentials).
+		if _, ok := c.last[key]; !ok && len(c.last) < maxCreds {
+			c.last[key] = lastEntry{c: cr, gen: gen}
+		}
 	}
 	return n, nil
 }
