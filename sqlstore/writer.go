@@ -237,10 +237,7 @@ func (w *writer) runBatch(c *wconn, batch []*op) *wconn {
 		if bounded {
 			cctx, ccancel = context.WithTimeout(cctx, time.Duration(w.commitTimeout.Load()))
 		}
-		if w.commit(cctx, c, batch, results) {
-			w.commitSeconds.Observe(time.Since(began).Seconds())
-			w.batchSize.Observe(float64(len(batch)))
-		}
+		w.commit(cctx, c, batch, results, began)
 		ccancel()
 	}
 	if w.broken(c.conn) {
@@ -343,8 +340,10 @@ func (w *writer) run(ctx context.Context, c *wconn, batch []*op) ([]error, bool)
 
 // commit commits the batch that run left open and answers its writes:
 // each with its own result once the COMMIT is durable, or all with the
-// COMMIT's error. It reports whether the COMMIT succeeded.
-func (w *writer) commit(ctx context.Context, c *wconn, batch []*op, results []error) bool {
+// COMMIT's error. It reports whether the COMMIT succeeded. A committed
+// batch shows in the commit histograms (from began) before any of its
+// writers is answered, so a writer that returned is counted.
+func (w *writer) commit(ctx context.Context, c *wconn, batch []*op, results []error, began time.Time) bool {
 	q := c.q
 	// Tickets are taken before the COMMIT, while the batch still holds its
 	// row locks: a later batch writing the same rows waits for this
@@ -371,6 +370,8 @@ func (w *writer) commit(ctx context.Context, c *wconn, batch []*op, results []er
 	if w.full.Swap(false) {
 		slog.Warn("group commit: writes commit again")
 	}
+	w.commitSeconds.Observe(time.Since(began).Seconds())
+	w.batchSize.Observe(float64(len(batch)))
 	for i, o := range batch {
 		if o.ticket != nil && results[i] == nil {
 			*o.ticket = first + uint64(i)

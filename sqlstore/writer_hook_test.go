@@ -56,7 +56,7 @@ func (s *Store) RunBatch(t *testing.T, ws []*BatchWrite) []error {
 			t.Fatal(err)
 		}
 		if results, ok := s.w.run(ctx, c, ops); ok {
-			s.w.commit(ctx, c, ops, results)
+			s.w.commit(ctx, c, ops, results, time.Now())
 		}
 	} else {
 		started, release := make(chan struct{}), make(chan struct{})
