@@ -203,18 +203,16 @@ func (tc *trunkCache) load(store xc5.TrunkStore) {
 // When only the port is wrong, wrongPort is the trunk whose address holds
 // the IP, so that the INVITE can be refused instead of challenged.
 func (tc *trunkCache) inbound(ctx context.Context, source, transport string) (t, wrongPort *xc5.Trunk) {
-	ap, err := netip.ParseAddrPort(source)
-	if err != nil {
+	src, ok := parseSource(source, transport)
+	if !ok {
 		return nil, nil
 	}
-	addr, port := ap.Addr().Unmap(), int(ap.Port())
-	anyPort := !strings.EqualFold(transport, "udp")
 	for _, e := range tc.get(ctx) {
-		if !e.Enabled || !e.holds(addr) {
+		if !e.Enabled || !e.holds(src.addr) {
 			continue
 		}
 		tr := e.Trunk
-		if anyPort || e.Port == 0 || e.Port == port {
+		if e.portFits(src) {
 			return &tr, nil
 		}
 		if wrongPort == nil {
@@ -228,19 +226,37 @@ func (tc *trunkCache) inbound(ctx context.Context, source, transport string) (t,
 // address of the enabled trunk guid without inbound_auth, by inbound's
 // port rule, whatever other trunks also hold it.
 func (tc *trunkCache) holdsSource(ctx context.Context, guid, source, transport string) bool {
-	ap, err := netip.ParseAddrPort(source)
-	if err != nil {
+	src, ok := parseSource(source, transport)
+	if !ok {
 		return false
 	}
-	addr, port := ap.Addr().Unmap(), int(ap.Port())
 	for _, e := range tc.get(ctx) {
-		if e.GUID != guid {
-			continue
+		if e.GUID == guid {
+			return e.Enabled && !e.InboundAuth && e.holds(src.addr) && e.portFits(src)
 		}
-		portOK := !strings.EqualFold(transport, "udp") || e.Port == 0 || e.Port == port
-		return e.Enabled && !e.InboundAuth && e.holds(addr) && portOK
 	}
 	return false
+}
+
+// trunkSource is where a request comes from, as the trunks' rules read it.
+type trunkSource struct {
+	addr    netip.Addr
+	port    int
+	anyPort bool // TCP and TLS connections come from any port
+}
+
+func parseSource(source, transport string) (trunkSource, bool) {
+	ap, err := netip.ParseAddrPort(source)
+	if err != nil {
+		return trunkSource{}, false
+	}
+	return trunkSource{addr: ap.Addr().Unmap(), port: int(ap.Port()), anyPort: !strings.EqualFold(transport, "udp")}, true
+}
+
+// portFits reports whether src's port is one the trunk sends from: any
+// over TCP and TLS, else the trunk's own port unless that is 0.
+func (e *trunkEntry) portFits(src trunkSource) bool {
+	return src.anyPort || e.Port == 0 || e.Port == src.port
 }
 
 // holds reports whether one of the trunk's addresses holds addr.
