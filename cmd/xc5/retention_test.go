@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -51,4 +53,33 @@ func TestNumberingFlags(t *testing.T) {
 			t.Errorf("serve %v: %v, want an error saying %q", tt.args, err, tt.want)
 		}
 	}
+}
+
+// A serve that fails after taking its HTTP port (here the SIP port is
+// taken) gives the HTTP port back: it stayed bound until the process ended
+// or a garbage collection happened to finalise the listener, which the
+// test rules out.
+func TestServeFailureFreesHTTPPort(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().String()
+	free.Close()
+	var stderr bytes.Buffer
+	err = serve(context.Background(), []string{"--data", t.TempDir(), "--http", addr, "--sip", busy.LocalAddr().String()}, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "listen udp") {
+		t.Fatalf("serve with a taken SIP port: %v, want a listen error", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("HTTP port still taken after serve failed: %v", err)
+	}
+	ln.Close()
 }

@@ -63,6 +63,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Closed again by the HTTP server's shutdown; this is for a step below
+	// that fails before it serves, which would leave the port taken.
+	st.add(func() { ln.Close() })
 	src := metrics.Sources{Store: store}
 	if cfg.sipAddr != "" {
 		if err := startSIP(ctx, cfg, store, view, skey, &src, log, &st); err != nil {
