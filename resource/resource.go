@@ -58,6 +58,11 @@ type Field struct {
 	// Check validates and normalises a value after type conversion. It
 	// returns the value to store.
 	Check func(v any) (any, error)
+	// Parse, for a field written in one of dialplan's grammars, is Check
+	// that also returns the value's parsed form (nil for an empty value),
+	// which the write carries on so that nothing parses it again
+	// (parsed.go). Such a field's Check is Parse without the form.
+	Parse func(s string) (text string, form any, err error)
 	// Ref names what a non-empty value must refer to; the store checks it
 	// inside the write's transaction.
 	Ref Ref
@@ -247,6 +252,10 @@ type Record struct {
 	// (the provider's restriction, read-only below it). It is not a field
 	// of the API: routing needs it so a company's own rule cannot shadow it.
 	ProviderSet bool
+	// Parsed are the parsed forms of the grammar fields the write of this
+	// record carried (parsed.go), on the record of a store's change; nil
+	// on records read from the store.
+	Parsed Parsed
 }
 
 // Input is a validated request body: the fields the client sent, typed

@@ -220,21 +220,23 @@ func AccountFromRecord(rec resource.Record) *Account {
 // RouteFromRecord converts a stored route. Its grammars were validated
 // when it was written; a value that does not parse now (written before a
 // grammar was tightened) is left out, so the route acts without it, and
-// is returned as an error for the caller to report.
+// is returned as an error for the caller to report. The parsed forms a
+// write's record carries (rec.Parsed) are taken as they are; only values
+// without one (read from the store, another node's change) are parsed.
 func RouteFromRecord(rec resource.Record) (*Route, error) {
-	v := rec.Values
+	v, p := rec.Values, rec.Parsed
 	r := &Route{GUID: rec.GUID, Order: integer(v, "order"), Username: str(v, "username"), HuntUser: boolean(v, "hunt_user"),
 		RingSeconds: integer(v, "ring_seconds"), MenuLevel: integer(v, "menu_level"), Prompt: str(v, "promptguid"), seq: rec.Seq}
 	var errs [3]error
 	if d := str(v, "destination"); d != "" {
-		r.Destination, errs[0] = dialplan.ParseDestination(d)
+		r.Destination, errs[0] = p.Destination("destination", d)
 		r.HasDest = r.Destination.Kind != dialplan.KindInvalid
 	}
 	if t := str(v, "time_definition"); t != "" {
-		r.Time, errs[1] = dialplan.ParseTimeDefinition(t, nil)
+		r.Time, errs[1] = p.TimeDefinition("time_definition", t)
 		r.HasTime = true
 	}
-	r.DigitMap, errs[2] = dialplan.ParseDigitMap(str(v, "digit_map"))
+	r.DigitMap, errs[2] = p.DigitMap("digit_map", str(v, "digit_map"))
 	return r, errors.Join(errs[:]...)
 }
 
@@ -247,7 +249,7 @@ func CallRuleFromRecord(rec resource.Record) (*CallRule, error) {
 		RecordEmail: str(v, "record_email"), ProviderSet: rec.ProviderSet, seq: rec.Seq}
 	var err error
 	if d := str(v, "destination"); d != "" {
-		c.Destination, err = dialplan.ParseDestination(d)
+		c.Destination, err = rec.Parsed.Destination("destination", d)
 		c.HasDest = c.Destination.Kind != dialplan.KindInvalid
 	}
 	return c, err

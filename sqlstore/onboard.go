@@ -237,6 +237,7 @@ func insertRecord(ctx context.Context, q execer, scope resource.Scope, r *resour
 		return resource.Record{}, err
 	}
 	rec, _, err := insertSimple(ctx, q, scope, r, t, owner, "", in, nil, true)
+	rec.Parsed = in.Parsed() // for the view, as Put's change carries them
 	return rec, err
 }
 

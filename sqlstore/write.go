@@ -30,6 +30,7 @@ func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resou
 		c := resource.Change{Resource: r, Account: changedAccount(r, rec)}
 		if !r.View { // a view's record is no stored record: its account is reloaded
 			written := rec
+			written.Parsed = in.Parsed() // the view takes the write's parsed grammars
 			c.Record = &written
 		}
 		s.emit(c, ticket)
