@@ -60,15 +60,38 @@ func ParseOr[T any](p Parsed, field, text string, parse func(string) (T, error))
 	return parse(text)
 }
 
-// parseTimeDefinition parses a time definition that may name any set.
-func parseTimeDefinition(s string) (dialplan.TimeDefinition, error) {
+// ParseKept is ParseOr on a write's values (ParsedIn) that keeps what it
+// had to parse in them, for the write's later readers (the store keeps
+// what its checks parsed of values the write did not send, for the
+// view). The values' Parsed is replaced by a copy, never changed: it may
+// be the caller's Input's.
+func ParseKept[T any](vals map[string]any, field, text string, parse func(string) (T, error)) (T, error) {
+	old := ParsedIn(vals)
+	if v, ok := ParsedAs[T](old, field, text); ok {
+		return v, nil
+	}
+	v, err := parse(text)
+	if err == nil {
+		p := make(Parsed, len(old)+1)
+		for k, f := range old {
+			p[k] = f
+		}
+		p[field] = Form{Text: text, Value: v}
+		vals[parsedKey] = p
+	}
+	return v, err
+}
+
+// ParseTimeDefinition parses a time definition that may name any set (the
+// store checks that they exist).
+func ParseTimeDefinition(s string) (dialplan.TimeDefinition, error) {
 	return dialplan.ParseTimeDefinition(s, nil)
 }
 
 // TimeDefinition is ParseOr for a time_definition (any set name
 // allowed, as the store checks that the sets exist).
 func (p Parsed) TimeDefinition(field, text string) (dialplan.TimeDefinition, error) {
-	return ParseOr(p, field, text, parseTimeDefinition)
+	return ParseOr(p, field, text, ParseTimeDefinition)
 }
 
 // Destination is ParseOr for a destination.

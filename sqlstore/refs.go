@@ -56,7 +56,7 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 				return invalid("%s: location %s does not exist (GET /api-sys/location lists them)", f.Name, v)
 			}
 		case resource.RefTimeSets:
-			td, err := parsed.TimeDefinition(f.Name, v)
+			td, err := resource.ParseKept(vals, f.Name, v, resource.ParseTimeDefinition) // kept for the view
 			if err != nil {
 				return invalid("%s", err.Error())
 			}
