@@ -74,4 +74,14 @@ func TestWriteParsesGrammarsOnce(t *testing.T) {
 		t.Errorf("a PATCH of the order parsed the destination %d times, the digit_map %d, the time_definition %d; want once each (the view, from the record)", d, m, tm)
 	}
 	want()
+
+	// A time set's PUT parses its definition and dates once: the view
+	// applies the written set alone instead of reading (and parsing)
+	// every set again.
+	const def, dates = "Sat-Sun 09:11-10:12", "2031-02-03..2031-02-05"
+	stopDef, stopDates := dialplan.CountParses(def), dialplan.CountParses("2031-02-03..2031-02-05")
+	e.must(http.StatusCreated, "PUT", "/api-sys/timedefinition/", `{"name":"po_set","definition":"`+def+`","dates":"`+dates+`"}`)
+	if n, m := stopDef(), stopDates(); n != 1 || m != 1 {
+		t.Errorf("a time set's PUT parsed its definition %d times and its dates %d; want once each", n, m)
+	}
 }

@@ -184,7 +184,8 @@ const (
 	// call records, trunks); the view ignores the change.
 	RoutingNone
 	// RoutingTable: a system-wide table that the view holds whole and
-	// reads again whole (locations, time sets).
+	// reads again whole (locations, time sets); a time set the change
+	// carries is applied alone, as its grammars are parsed.
 	RoutingTable
 	// RoutingAccount: an account's own settings; the change carries the
 	// record and the view replaces the account, keeping its rules.

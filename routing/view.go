@@ -117,6 +117,7 @@ type Prompt struct {
 
 // timeSet is a named set of dates and times.
 type timeSet struct {
+	guid   string // of its record, for a write that renames it
 	dates  dialplan.DateSet
 	ranges []dialplan.DateRange
 	def    dialplan.TimeDefinition
@@ -380,26 +381,46 @@ func (v *View) SetLocations(recs []resource.Record) {
 func (v *View) SetTimeSets(recs []resource.Record) {
 	m := map[string]dialplan.TimeSet{}
 	for _, r := range recs {
-		ts := &timeSet{dates: dialplan.DateSet{}}
-		ranges, err := resource.ParseDates(str(r.Values, "dates"))
-		logUnparsed(resource.TimeDefinition, r, err)
-		for _, dr := range ranges {
-			if dr.From == dr.To {
-				ts.dates.Add(dr.From)
-			} else {
-				ts.ranges = append(ts.ranges, dr)
-			}
-		}
-		if d := str(r.Values, "definition"); d != "" {
-			ts.def, err = dialplan.ParseTimeDefinition(d, nil)
-			ts.hasDef = true
-			logUnparsed(resource.TimeDefinition, r, err)
-		}
-		m[str(r.Values, "name")] = ts
+		m[str(r.Values, "name")] = timeSetOf(r)
 	}
 	v.mu.Lock()
 	v.timeSets = m
 	v.mu.Unlock()
+}
+
+// timeSetOf converts a stored time set, taking the parsed forms a write's
+// record carries (rec.Parsed) and parsing only what it does not.
+func timeSetOf(r resource.Record) *timeSet {
+	ts := &timeSet{guid: r.GUID, dates: dialplan.DateSet{}}
+	ranges, err := resource.ParseOr(r.Parsed, "dates", str(r.Values, "dates"), resource.ParseDates)
+	logUnparsed(resource.TimeDefinition, r, err)
+	for _, dr := range ranges {
+		if dr.From == dr.To {
+			ts.dates.Add(dr.From)
+		} else {
+			ts.ranges = append(ts.ranges, dr)
+		}
+	}
+	if d := str(r.Values, "definition"); d != "" {
+		ts.def, err = r.Parsed.TimeDefinition("definition", d)
+		ts.hasDef = true
+		logUnparsed(resource.TimeDefinition, r, err)
+	}
+	return ts
+}
+
+// setTimeSet applies one written time set (renamed, maybe), so that a
+// write parses only its own set, not every set of the table again.
+func (v *View) setTimeSet(r resource.Record) {
+	ts := timeSetOf(r)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for name, old := range v.timeSets {
+		if o, _ := old.(*timeSet); o != nil && o.guid == r.GUID {
+			delete(v.timeSets, name)
+		}
+	}
+	v.timeSets[str(r.Values, "name")] = ts
 }
 
 // Size reports how many accounts, numbers and rules the view holds.
