@@ -17,15 +17,17 @@ import "xc5/dialplan"
 // to a value (a later normalisation, a merged record) is never taken for it.
 type Form struct {
 	Text  string
-	Value any // a dialplan.Destination, DigitMap or TimeDefinition
+	Value any // a dialplan.Destination, DigitMap or TimeDefinition, or a time set's []dialplan.DateRange
 }
 
 // Parsed holds the parsed forms of a write's grammar fields, by field name.
 type Parsed map[string]Form
 
 // parsedKey is where an Input (and the values merged from it) carries its
-// Parsed. No field can be called so: Decode refuses a key that names no
-// field.
+// Parsed: Input is the map that Store.Put and every writer take, so the
+// forms ride in it rather than beside it. No field can be called so
+// (Decode refuses a key that names no field), and the store writes the
+// columns of fields only.
 const parsedKey = "\x00parsed"
 
 // Parsed returns the parsed forms the input carries; nil when none.
