@@ -58,6 +58,7 @@ const MaxNumberDigits = 15
 // caller is routed to it. Surrounding white space is ignored; usernames and
 // schemes are case-insensitive and come back lower-cased.
 func ParseDestination(s string) (Destination, error) {
+	counted(s)
 	in := s
 	s = strings.TrimSpace(s)
 	fail := func(format string, args ...any) (Destination, error) {

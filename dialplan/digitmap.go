@@ -54,6 +54,7 @@ type DigitMap struct {
 // blank) text is a valid map with no entries. White space around entries,
 // keys and actions is ignored.
 func ParseDigitMap(s string) (DigitMap, error) {
+	counted(s)
 	var m DigitMap
 	if strings.TrimSpace(s) == "" {
 		return m, nil

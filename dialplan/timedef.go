@@ -175,6 +175,7 @@ func (d TimeDefinition) String() string {
 // evaluated is rejected when it is stored. known reports whether a set name
 // exists; nil accepts every well-formed name.
 func ParseTimeDefinition(s string, known func(name string) bool) (TimeDefinition, error) {
+	counted(s)
 	var d TimeDefinition
 	if strings.TrimSpace(s) == "" {
 		return d, nil

@@ -46,47 +46,55 @@ func Decode(r *Resource, body []byte) (Input, error) {
 		if f.ReadOnly && f.Name != "guid" {
 			return nil, invalid("field %q is read-only", k)
 		}
-		v, err := f.decodeValue(raw[k])
+		v, form, err := f.decodeValue(raw[k])
 		if err != nil {
 			return nil, err
 		}
 		in[f.Name] = v
+		if form != nil {
+			p := in.Parsed()
+			if p == nil {
+				p = Parsed{}
+				in[parsedKey] = p
+			}
+			p[f.Name] = Form{Text: v.(string), Value: form}
+		}
 	}
 	return in, nil
 }
 
 // decodeValue converts one JSON value to the field's Go type and runs the
-// field's own checks.
-func (f *Field) decodeValue(raw json.RawMessage) (any, error) {
+// field's own checks; form is the value's parsed form (Field.Parse), nil
+// when the field has no grammar or the value is empty.
+func (f *Field) decodeValue(raw json.RawMessage) (v, form any, err error) {
 	raw = bytes.TrimSpace(raw)
 	if string(raw) == "null" {
 		if f.Required {
-			return nil, invalid("field %q is required: it cannot be reset with null", f.Name)
+			return nil, nil, invalid("field %q is required: it cannot be reset with null", f.Name)
 		}
-		return f.DefaultOf(), nil
+		return f.DefaultOf(), nil, nil
 	}
-	var v any
 	switch f.Type {
 	case String:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, invalid("field %q must be a string", f.Name)
+			return nil, nil, invalid("field %q must be a string", f.Name)
 		}
 		v = s
 	case Integer:
 		n, err := parseInteger(raw)
 		if err != nil {
-			return nil, invalid("field %q must be an integer", f.Name)
+			return nil, nil, invalid("field %q must be an integer", f.Name)
 		}
 		v = n
 	case Boolean:
 		b, err := parseBoolean(raw)
 		if err != nil {
-			return nil, invalid("field %q must be a boolean", f.Name)
+			return nil, nil, invalid("field %q must be a boolean", f.Name)
 		}
 		v = b
 	}
-	return f.CheckValue(v)
+	return f.checkValue(v)
 }
 
 // CheckValue applies the field's rules (range, Check, Enum) to a value
@@ -94,19 +102,30 @@ func (f *Field) decodeValue(raw json.RawMessage) (any, error) {
 // after decoding, for a reader that decoded the value itself (the
 // import, which would otherwise encode each value again to check it).
 func (f *Field) CheckValue(v any) (any, error) {
+	v, _, err := f.checkValue(v)
+	return v, err
+}
+
+// checkValue is CheckValue that also returns the value's parsed form
+// when the field has a grammar (Field.Parse).
+func (f *Field) checkValue(v any) (out, form any, err error) {
 	if n, ok := v.(int64); ok && f.Max > f.Min && (n < f.Min || n > f.Max) {
-		return nil, invalid("field %q must be between %d and %d, not %d", f.Name, f.Min, f.Max, n)
+		return nil, nil, invalid("field %q must be between %d and %d, not %d", f.Name, f.Min, f.Max, n)
 	}
-	if f.Check != nil {
-		var err error
+	switch s, isText := v.(string); {
+	case f.Parse != nil && isText:
+		if v, form, err = f.Parse(s); err != nil {
+			return nil, nil, err
+		}
+	case f.Check != nil:
 		if v, err = f.Check(v); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if s, ok := v.(string); ok && len(f.Enum) > 0 && !slices.Contains(f.Enum, s) {
-		return nil, invalid("%s must be %s, not %q", f.Name, strings.Join(f.Enum, " or "), s)
+		return nil, nil, invalid("%s must be %s, not %q", f.Name, strings.Join(f.Enum, " or "), s)
 	}
-	return v, nil
+	return v, form, nil
 }
 
 // parseInteger accepts a JSON integer or a string holding one.
@@ -156,4 +175,7 @@ func jsonErrorText(err error) string {
 // DecodeValue checks one JSON value against the field as a PUT would
 // (type, range, the field's check, its enum) and returns the typed value.
 // Importers use it so that nothing can be stored that the API refuses.
-func (f *Field) DecodeValue(raw json.RawMessage) (any, error) { return f.decodeValue(raw) }
+func (f *Field) DecodeValue(raw json.RawMessage) (any, error) {
+	v, _, err := f.decodeValue(raw)
+	return v, err
+}

@@ -51,34 +51,36 @@ func checkNumberDestination(field string, d dialplan.Destination) error {
 	return nil
 }
 
-// checkForwardDestination validates a route destination: any destination
-// (parseDestinationField), where a number is E.164 and not an emergency number.
-func checkForwardDestination(v any) (any, error) {
-	return checkNumberIn(v, true)
+// parseForwardDestination validates a route destination: any destination
+// (parseDestinationField), where a number is E.164 and not an emergency
+// number.
+func parseForwardDestination(s string) (string, any, error) {
+	return parseNumberIn(s, true)
 }
 
-// checkCallRuleDestination validates a callrule destination: a number is
+// parseCallRuleDestination validates a callrule destination: a number is
 // E.164. An emergency number is allowed: a callrule rewrites what the
 // caller itself dials (a speed dial, 999 → 111), and such a call goes out
 // as the caller's own emergency call.
-func checkCallRuleDestination(v any) (any, error) {
-	return checkNumberIn(v, false)
+func parseCallRuleDestination(s string) (string, any, error) {
+	return parseNumberIn(s, false)
 }
 
-// checkNumberIn checks a destination and, when it is a number, that the
-// number is E.164 and (forward) not an emergency number.
-func checkNumberIn(v any, forward bool) (any, error) {
-	out, d, err := parseDestinationField(v)
+// parseNumberIn checks a destination and, when it is a number, that the
+// number is E.164 and (forward) not an emergency number; it returns the
+// canonical text and the parsed dialplan.Destination.
+func parseNumberIn(s string, forward bool) (string, any, error) {
+	out, d, err := parseDestinationField(s)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if out == "" {
-		return out, nil
+		return out, nil, nil
 	}
 	if err := checkNumberTarget("destination", d, forward); err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return out, nil
+	return out, d, nil
 }
 
 // checkNumberTarget checks a parsed destination d of field: a number is
@@ -93,25 +95,26 @@ func checkNumberTarget(field string, d dialplan.Destination, forward bool) error
 	return nil
 }
 
-// checkMenuDigitMap validates a digit_map whose number actions are E.164
-// and not emergency numbers (a menu key forwards the caller).
-func checkMenuDigitMap(v any) (any, error) {
-	out, m, err := parseDigitMapField(v)
+// parseMenuDigitMap validates a digit_map whose number actions are E.164
+// and not emergency numbers (a menu key forwards the caller); it returns
+// the text and the parsed dialplan.DigitMap.
+func parseMenuDigitMap(s string) (string, any, error) {
+	out, m, err := parseDigitMapField(s)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if out == "" {
-		return out, nil
+		return out, nil, nil
 	}
 	for _, e := range m.Entries {
 		if e.Action.IsMenuJump() {
 			continue
 		}
 		if err := checkNumberTarget("digit_map", e.Action.Destination, true); err != nil {
-			return nil, err
+			return "", nil, err
 		}
 	}
-	return out, nil
+	return out, m, nil
 }
 
 // checkCFA validates a number's cfa: E.164, not an emergency number.

@@ -58,6 +58,11 @@ type Field struct {
 	// Check validates and normalises a value after type conversion. It
 	// returns the value to store.
 	Check func(v any) (any, error)
+	// Parse, for a field written in one of dialplan's grammars, is Check
+	// that also returns the value's parsed form (nil for an empty value),
+	// which the write carries on so that nothing parses it again
+	// (parsed.go). Such a field's Check is Parse without the form.
+	Parse func(s string) (text string, form any, err error)
 	// Ref names what a non-empty value must refer to; the store checks it
 	// inside the write's transaction.
 	Ref Ref
@@ -179,7 +184,8 @@ const (
 	// call records, trunks); the view ignores the change.
 	RoutingNone
 	// RoutingTable: a system-wide table that the view holds whole and
-	// reads again whole (locations, time sets).
+	// reads again whole (locations, time sets); a time set the change
+	// carries is applied alone, as its grammars are parsed.
 	RoutingTable
 	// RoutingAccount: an account's own settings; the change carries the
 	// record and the view replaces the account, keeping its rules.
@@ -247,6 +253,10 @@ type Record struct {
 	// (the provider's restriction, read-only below it). It is not a field
 	// of the API: routing needs it so a company's own rule cannot shadow it.
 	ProviderSet bool
+	// Parsed are the parsed forms of the grammar fields the write of this
+	// record carried (parsed.go), on the record of a store's change; nil
+	// on records read from the store.
+	Parsed Parsed
 }
 
 // Input is a validated request body: the fields the client sent, typed

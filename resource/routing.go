@@ -13,8 +13,8 @@ const orderRange = 100000
 // parseDestinationField parses a destination field once, for the checks
 // that need both its canonical text and its parsed form: "" (and the zero
 // Destination) when the field is empty.
-func parseDestinationField(v any) (string, dialplan.Destination, error) {
-	s := strings.TrimSpace(v.(string))
+func parseDestinationField(s string) (string, dialplan.Destination, error) {
+	s = strings.TrimSpace(s)
 	if s == "" {
 		return s, dialplan.Destination{}, nil
 	}
@@ -27,8 +27,8 @@ func parseDestinationField(v any) (string, dialplan.Destination, error) {
 
 // parseDigitMapField parses a digit_map field once: its text as written
 // and its parsed form ("" when the field is empty).
-func parseDigitMapField(v any) (string, dialplan.DigitMap, error) {
-	s := strings.TrimSpace(v.(string))
+func parseDigitMapField(s string) (string, dialplan.DigitMap, error) {
+	s = strings.TrimSpace(s)
 	if s == "" {
 		return s, dialplan.DigitMap{}, nil
 	}
@@ -39,16 +39,40 @@ func parseDigitMapField(v any) (string, dialplan.DigitMap, error) {
 	return s, m, nil
 }
 
-func checkTimeDefinition(v any) (any, error) {
-	s := strings.TrimSpace(v.(string))
+// parseTimeDefinitionField validates a route's time_definition (any set
+// name: the store checks that the sets exist) and returns its parsed
+// dialplan.TimeDefinition.
+func parseTimeDefinitionField(s string) (string, any, error) {
+	s = strings.TrimSpace(s)
 	if s == "" {
-		return s, nil
+		return s, nil, nil
 	}
-	if _, err := dialplan.ParseTimeDefinition(s, nil); err != nil {
-		return nil, invalid("%s", err.Error())
+	td, err := dialplan.ParseTimeDefinition(s, nil)
+	if err != nil {
+		return "", nil, invalid("%s", err.Error())
 	}
-	return s, nil
+	return s, td, nil
 }
+
+// grammar returns the Check of a field whose Parse is parse: the text
+// without the parsed form, for the readers that want only the text.
+func grammar(parse func(string) (string, any, error)) func(any) (any, error) {
+	return func(v any) (any, error) {
+		text, _, err := parse(v.(string))
+		if err != nil {
+			return nil, err
+		}
+		return text, nil
+	}
+}
+
+// The grammar fields' checks (Field.Parse, Field.Check).
+var (
+	checkForwardDestination  = grammar(parseForwardDestination)
+	checkCallRuleDestination = grammar(parseCallRuleDestination)
+	checkMenuDigitMap        = grammar(parseMenuDigitMap)
+	checkTimeDefinition      = grammar(parseTimeDefinitionField)
+)
 
 func checkGUIDOrEmpty(v any) (any, error) {
 	s := strings.TrimSpace(v.(string))
@@ -109,7 +133,7 @@ var Route = &Resource{
 		guidField,
 		{Name: "order", Type: Integer, Required: true, Min: -orderRange, Max: orderRange,
 			Description: "Position of the route; several routes may share an order (menus at -8 with levels 1, 2, 3)"},
-		{Name: "destination", Type: String, Check: checkForwardDestination, Ref: RefDestination,
+		{Name: "destination", Type: String, Check: checkForwardDestination, Parse: parseForwardDestination, Ref: RefDestination,
 			Description: "Forward target: e.164 number (country code first, never 0…, never an emergency number such as 111), username, :EXT, email:ADDRESS (voicemail to email), conference:ROOM, drop:CODE:REASON"},
 		{Name: "username", Type: String, Check: checkUsernameOrEmpty, Ref: RefAccount, Holds: true,
 			Description: "Deliver the call to this account (its routes apply), or with hunt_user ring its phones only"},
@@ -119,9 +143,9 @@ var Route = &Resource{
 			Description: "Seconds to ring a hunt member; 0 uses the member's cfna_duration"},
 		{Name: "menu_level", Type: Integer, Min: 0, Max: 99,
 			Description: "IVR menu level; level 1 is entered in order, higher levels only by a #N jump from a digit_map. 0 for no menu"},
-		{Name: "time_definition", Type: String, Check: checkTimeDefinition, Ref: RefTimeSets, Holds: true,
+		{Name: "time_definition", Type: String, Check: checkTimeDefinition, Parse: parseTimeDefinitionField, Ref: RefTimeSets, Holds: true,
 			Description: "The route applies only when this time definition matches, in the account's time zone (nz_holidays,!Mon-Thur 08:30-17:00)"},
-		{Name: "digit_map", Type: String, Check: checkMenuDigitMap, Ref: RefDigitMap,
+		{Name: "digit_map", Type: String, Check: checkMenuDigitMap, Parse: parseMenuDigitMap, Ref: RefDigitMap,
 			Description: "Menu key map KEYS=ACTION,…; ACTION #N jumps to menu level N, T is the timeout, other actions are destinations"},
 		{Name: "promptguid", Type: String, Check: checkGUIDOrEmpty, Ref: RefPrompt, Holds: true,
 			Description: "Prompt played by a menu or before voicemail"},
@@ -151,7 +175,7 @@ var CallRule = &Resource{
 			Description: "Condition: the translated dialed number is in this location (<CallRule-International>)"},
 		{Name: "username", Type: String, Check: checkUsernameOrEmpty, Ref: RefAccount, Holds: true,
 			Description: "Deliver matching calls to this account"},
-		{Name: "destination", Type: String, Check: checkCallRuleDestination, Ref: RefDestination,
+		{Name: "destination", Type: String, Check: checkCallRuleDestination, Parse: parseCallRuleDestination, Ref: RefDestination,
 			Description: "Rewrite matching calls: :EXT, a number, a username, % for the rest of the dialed digits (*%), drop:CODE:REASON"},
 		{Name: "early_rule", Type: Boolean,
 			Description: "Apply before number translation, on the raw dialed string (14 → *)"},

@@ -49,16 +49,18 @@ func checkPrefixes(v any) (any, error) {
 	return strings.Join(out, ","), nil
 }
 
-// checkDates validates a comma-separated list of dates and date ranges.
-func checkDates(v any) (any, error) {
-	s := strings.TrimSpace(v.(string))
+// parseDatesField validates a comma-separated list of dates and date
+// ranges and returns them parsed ([]dialplan.DateRange).
+func parseDatesField(s string) (string, any, error) {
+	s = strings.TrimSpace(s)
 	if s == "" {
-		return s, nil
+		return s, nil, nil
 	}
-	if _, err := ParseDates(s); err != nil {
-		return nil, err
+	dates, err := ParseDates(s)
+	if err != nil {
+		return "", nil, err
 	}
-	return s, nil
+	return s, dates, nil
 }
 
 // ParseDates reads a timedefinition's dates field: YYYY-MM-DD or
@@ -79,18 +81,27 @@ func ParseDates(s string) ([]dialplan.DateRange, error) {
 	return out, nil
 }
 
-// checkSetDefinition validates a time set's own definition, which may not
-// name other sets (so that sets cannot refer to each other in a loop).
-func checkSetDefinition(v any) (any, error) {
-	s := strings.TrimSpace(v.(string))
+// parseSetDefinition validates a time set's own definition, which may not
+// name other sets (so that sets cannot refer to each other in a loop), and
+// returns it parsed (a dialplan.TimeDefinition, as a parse that allows
+// names gives it: it has none).
+func parseSetDefinition(s string) (string, any, error) {
+	s = strings.TrimSpace(s)
 	if s == "" {
-		return s, nil
+		return s, nil, nil
 	}
-	if _, err := dialplan.ParseTimeDefinition(s, func(string) bool { return false }); err != nil {
-		return nil, invalid("%s (a time definition's own definition cannot name other sets)", err.Error())
+	td, err := dialplan.ParseTimeDefinition(s, func(string) bool { return false })
+	if err != nil {
+		return "", nil, invalid("%s (a time definition's own definition cannot name other sets)", err.Error())
 	}
-	return s, nil
+	return s, td, nil
 }
+
+// The time sets' grammar fields' checks (Field.Parse, Field.Check).
+var (
+	checkDates         = grammar(parseDatesField)
+	checkSetDefinition = grammar(parseSetDefinition)
+)
 
 // Location is a named class of e.164 destinations used by callrules.
 var Location = &Resource{
@@ -129,9 +140,9 @@ var TimeDefinition = &Resource{
 			Description: "Unique name, used in time_definition fields"},
 		{Name: "description", Type: String, Check: text("description", 256),
 			Description: "What the set covers"},
-		{Name: "dates", Type: String, Check: checkDates,
+		{Name: "dates", Type: String, Check: checkDates, Parse: parseDatesField,
 			Description: "Comma-separated dates (2025-12-25) and date ranges (2025-12-24..2026-01-02) in the set"},
-		{Name: "definition", Type: String, Check: checkSetDefinition,
+		{Name: "definition", Type: String, Check: checkSetDefinition, Parse: parseSetDefinition,
 			Description: "A time definition (Sat-Sun, Mon-Fri 12:00-13:00) whose times are also in the set; it cannot name other sets"},
 	},
 }

@@ -139,7 +139,11 @@ type Names struct {
 // checks). A destination names its username, number or room; a digit_map
 // those of every action that is not a menu jump. A fork destination or
 // cfna_dest that is no destination may still be any username ("admin").
-func Named(ref Ref, v string) Names {
+func Named(ref Ref, v string) Names { return Parsed(nil).Named(ref, "", v) }
+
+// Named is Named for the value v of field, taking its parsed form from p
+// when p holds it (a write's, see parsed.go) instead of parsing v again.
+func (p Parsed) Named(ref Ref, field, v string) Names {
 	var n Names
 	add := func(d dialplan.Destination) {
 		switch d.Kind {
@@ -153,7 +157,7 @@ func Named(ref Ref, v string) Names {
 	}
 	switch ref {
 	case RefDestination:
-		if d, err := dialplan.ParseDestination(v); err == nil {
+		if d, err := p.Destination(field, v); err == nil {
 			add(d)
 		} else if u, err := NormalizeUsername(v); err == nil && !e164RE.MatchString(u) {
 			n.Accounts = append(n.Accounts, u)
@@ -162,7 +166,7 @@ func Named(ref Ref, v string) Names {
 			n.Numbers = []string{v} // a cfa or fork destination is a bare E.164 number
 		}
 	case RefDigitMap:
-		if m, err := dialplan.ParseDigitMap(v); err == nil {
+		if m, err := p.DigitMap(field, v); err == nil {
 			for _, e := range m.Entries {
 				if !e.Action.IsMenuJump() {
 					add(e.Action.Destination)

@@ -144,6 +144,10 @@ func (v *View) Apply(ctx context.Context, store resource.Store, c resource.Chang
 	}
 	switch c.Resource.Routing {
 	case resource.RoutingTable:
+		if set := setRecord[c.Resource]; set != nil && c.Record != nil && !c.Deleted {
+			set(v, *c.Record)
+			return nil
+		}
 		return v.reloadTable(ctx, store, c.Resource)
 	case resource.RoutingNone:
 		return nil
@@ -216,6 +220,14 @@ func (v *View) reloadTable(ctx context.Context, store resource.Store, r *resourc
 var setTable = map[*resource.Resource]func(*View, []resource.Record){
 	resource.Location:       (*View).SetLocations,
 	resource.TimeDefinition: (*View).SetTimeSets,
+}
+
+// setRecord applies one written record to a table the view holds whole,
+// for the tables whose records are parsed (time sets): reading the table
+// again would parse every record for one write. Locations, which are not
+// parsed, are read again whole.
+var setRecord = map[*resource.Resource]func(*View, resource.Record){
+	resource.TimeDefinition: (*View).setTimeSet,
 }
 
 // tables are the system-wide tables the view holds whole, as the resource

@@ -15,6 +15,7 @@ func (v *View) RefuseTrunkZero(res *resource.Resource, in resource.Input) error 
 	if v == nil {
 		return nil
 	}
+	parsed := in.Parsed() // the write's parsed destinations, not parsed again
 	for _, f := range res.Fields {
 		s, ok := in[f.Name].(string)
 		if !ok {
@@ -29,7 +30,7 @@ func (v *View) RefuseTrunkZero(res *resource.Resource, in resource.Input) error 
 		if f.Name == "cfa" {
 			ref = resource.RefDestination
 		}
-		for _, n := range resource.NamedNumbers(ref, s) {
+		for _, n := range parsed.Named(ref, f.Name, s).Numbers {
 			if v.IsTrunkZero(n) {
 				return xc5.Errorf(xc5.EINVALID, "%s: %s is not a valid number: no number of the system's country code continues with 0 (the trunk prefix)", f.Name, n)
 			}

@@ -117,6 +117,7 @@ type Prompt struct {
 
 // timeSet is a named set of dates and times.
 type timeSet struct {
+	guid   string // of its record, for a write that renames it
 	dates  dialplan.DateSet
 	ranges []dialplan.DateRange
 	def    dialplan.TimeDefinition
@@ -220,21 +221,23 @@ func AccountFromRecord(rec resource.Record) *Account {
 // RouteFromRecord converts a stored route. Its grammars were validated
 // when it was written; a value that does not parse now (written before a
 // grammar was tightened) is left out, so the route acts without it, and
-// is returned as an error for the caller to report.
+// is returned as an error for the caller to report. The parsed forms a
+// write's record carries (rec.Parsed) are taken as they are; only values
+// without one (read from the store, another node's change) are parsed.
 func RouteFromRecord(rec resource.Record) (*Route, error) {
-	v := rec.Values
+	v, p := rec.Values, rec.Parsed
 	r := &Route{GUID: rec.GUID, Order: integer(v, "order"), Username: str(v, "username"), HuntUser: boolean(v, "hunt_user"),
 		RingSeconds: integer(v, "ring_seconds"), MenuLevel: integer(v, "menu_level"), Prompt: str(v, "promptguid"), seq: rec.Seq}
 	var errs [3]error
 	if d := str(v, "destination"); d != "" {
-		r.Destination, errs[0] = dialplan.ParseDestination(d)
+		r.Destination, errs[0] = p.Destination("destination", d)
 		r.HasDest = r.Destination.Kind != dialplan.KindInvalid
 	}
 	if t := str(v, "time_definition"); t != "" {
-		r.Time, errs[1] = dialplan.ParseTimeDefinition(t, nil)
+		r.Time, errs[1] = p.TimeDefinition("time_definition", t)
 		r.HasTime = true
 	}
-	r.DigitMap, errs[2] = dialplan.ParseDigitMap(str(v, "digit_map"))
+	r.DigitMap, errs[2] = p.DigitMap("digit_map", str(v, "digit_map"))
 	return r, errors.Join(errs[:]...)
 }
 
@@ -247,7 +250,7 @@ func CallRuleFromRecord(rec resource.Record) (*CallRule, error) {
 		RecordEmail: str(v, "record_email"), ProviderSet: rec.ProviderSet, seq: rec.Seq}
 	var err error
 	if d := str(v, "destination"); d != "" {
-		c.Destination, err = dialplan.ParseDestination(d)
+		c.Destination, err = rec.Parsed.Destination("destination", d)
 		c.HasDest = c.Destination.Kind != dialplan.KindInvalid
 	}
 	return c, err
@@ -378,26 +381,46 @@ func (v *View) SetLocations(recs []resource.Record) {
 func (v *View) SetTimeSets(recs []resource.Record) {
 	m := map[string]dialplan.TimeSet{}
 	for _, r := range recs {
-		ts := &timeSet{dates: dialplan.DateSet{}}
-		ranges, err := resource.ParseDates(str(r.Values, "dates"))
-		logUnparsed(resource.TimeDefinition, r, err)
-		for _, dr := range ranges {
-			if dr.From == dr.To {
-				ts.dates.Add(dr.From)
-			} else {
-				ts.ranges = append(ts.ranges, dr)
-			}
-		}
-		if d := str(r.Values, "definition"); d != "" {
-			ts.def, err = dialplan.ParseTimeDefinition(d, nil)
-			ts.hasDef = true
-			logUnparsed(resource.TimeDefinition, r, err)
-		}
-		m[str(r.Values, "name")] = ts
+		m[str(r.Values, "name")] = timeSetOf(r)
 	}
 	v.mu.Lock()
 	v.timeSets = m
 	v.mu.Unlock()
+}
+
+// timeSetOf converts a stored time set, taking the parsed forms a write's
+// record carries (rec.Parsed) and parsing only what it does not.
+func timeSetOf(r resource.Record) *timeSet {
+	ts := &timeSet{guid: r.GUID, dates: dialplan.DateSet{}}
+	ranges, err := resource.ParseOr(r.Parsed, "dates", str(r.Values, "dates"), resource.ParseDates)
+	logUnparsed(resource.TimeDefinition, r, err)
+	for _, dr := range ranges {
+		if dr.From == dr.To {
+			ts.dates.Add(dr.From)
+		} else {
+			ts.ranges = append(ts.ranges, dr)
+		}
+	}
+	if d := str(r.Values, "definition"); d != "" {
+		ts.def, err = r.Parsed.TimeDefinition("definition", d)
+		ts.hasDef = true
+		logUnparsed(resource.TimeDefinition, r, err)
+	}
+	return ts
+}
+
+// setTimeSet applies one written time set (renamed, maybe), so that a
+// write parses only its own set, not every set of the table again.
+func (v *View) setTimeSet(r resource.Record) {
+	ts := timeSetOf(r)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for name, old := range v.timeSets {
+		if o, _ := old.(*timeSet); o != nil && o.guid == r.GUID {
+			delete(v.timeSets, name)
+		}
+	}
+	v.timeSets[str(r.Values, "name")] = ts
 }
 
 // Size reports how many accounts, numbers and rules the view holds.

@@ -237,6 +237,7 @@ func insertRecord(ctx context.Context, q execer, scope resource.Scope, r *resour
 		return resource.Record{}, err
 	}
 	rec, _, err := insertSimple(ctx, q, scope, r, t, owner, "", in, nil, true)
+	// rec.Parsed (insertSimple's) goes to the view, as Put's change does
 	return rec, err
 }
 

@@ -17,6 +17,7 @@ import (
 // provider set to an account outside the partition does not stop the
 // partition from changing the record's other fields.
 func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.Resource, owner resource.Record, vals, cur map[string]any) error {
+	parsed := resource.ParsedIn(vals) // what the write's decoding parsed is not parsed again
 	for _, f := range r.Fields {
 		v, _ := vals[f.Name].(string)
 		if f.Ref == resource.RefNone || v == "" {
@@ -34,7 +35,7 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 			if scope == "" || (cur != nil && cur[f.Name] == v) {
 				continue // system level routes anywhere, as before partitions were checked
 			}
-			named := resource.Named(f.Ref, v) // parsed once for accounts and rooms
+			named := parsed.Named(f.Ref, f.Name, v) // one parse (the write's) for accounts and rooms
 			for _, u := range named.Accounts {
 				if _, err := account(ctx, q, scope, u); err != nil {
 					return invalid("%s: account %s does not exist", f.Name, u)
@@ -55,7 +56,7 @@ func checkRefs(ctx context.Context, q execer, scope resource.Scope, r *resource.
 				return invalid("%s: location %s does not exist (GET /api-sys/location lists them)", f.Name, v)
 			}
 		case resource.RefTimeSets:
-			td, err := dialplan.ParseTimeDefinition(v, nil)
+			td, err := resource.ParseKept(vals, f.Name, v, resource.ParseTimeDefinition) // kept for the view
 			if err != nil {
 				return invalid("%s", err.Error())
 			}

@@ -26,10 +26,16 @@ func (s *Store) Put(ctx context.Context, scope resource.Scope, r *resource.Resou
 	}
 	ctx = s.withWriteTrail(ctx, &trail{scope: scope, r: r, parent: parent, id: id, in: in, fresh: id == "" && mode == resource.Create})
 	rec, created, err := s.put(withMailboxDropped(withTicket(ctx, &ticket), &dropped), scope, r, parent, id, in, mode)
+	parsed := rec.Parsed // the write's parsed grammars, for the view only
+	if parsed == nil {
+		parsed = in.Parsed()
+	}
+	rec.Parsed = nil
 	if err == nil {
 		c := resource.Change{Resource: r, Account: changedAccount(r, rec)}
 		if !r.View { // a view's record is no stored record: its account is reloaded
 			written := rec
+			written.Parsed = parsed
 			c.Record = &written
 		}
 		s.emit(c, ticket)
@@ -148,7 +154,9 @@ func updateSimple(ctx context.Context, q execer, scope resource.Scope, r *resour
 	if err := markProviderSet(ctx, q, t, scope, cur.GUID); err != nil {
 		return resource.Record{}, err
 	}
-	return t.getRow(ctx, q, "t.guid = ?", cur.GUID)
+	rec, err := t.getRow(ctx, q, "t.guid = ?", cur.GUID)
+	rec.Parsed = resource.ParsedIn(merged) // what the write and its checks parsed
+	return rec, err
 }
 
 // insertSimple creates the record of r that a PUT names by id (a GUID,
@@ -194,6 +202,7 @@ func insertSimple(ctx context.Context, q execer, scope resource.Scope, r *resour
 		return resource.Record{}, false, err
 	}
 	rec, err := t.getRow(ctx, q, "t.guid = ?", guid)
+	rec.Parsed = resource.ParsedIn(vals) // what the write and its checks parsed
 	return rec, err == nil, err
 }
 
