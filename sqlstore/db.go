@@ -129,6 +129,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	s.w = startWriter(sqliteDialect, write, []*sql.Conn{conn})
+	s.w.regs = newRegCache() // before any write: one writer connection, one process's copy (regcache.go)
 	if s.ckpt, err = sql.Open("sqlite", pragmas()); err != nil {
 		s.Close()
 		return nil, err

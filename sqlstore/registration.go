@@ -157,15 +157,18 @@ func (b *regBatcher) drain(s *Store) {
 			sort.SliceStable(batch, func(i, j int) bool { return batch[i].account < batch[j].account })
 		}
 		errs := make([]error, len(batch))
-		err := s.w.do(context.Background(), func(ctx context.Context, q execer) error {
+		var st *regStage
+		err := s.w.doRegs(context.Background(), func(ctx context.Context, q execer) error {
+			st = s.w.regs.stage(ctx, q)
 			// Whether any webhook exists is asked once per batch, not once
 			// per new binding: one statement fewer each, on most systems.
 			hooks := anyHooks(ctx, q)
 			for i, p := range batch {
-				errs[i] = s.upsertRegistration(ctx, q, p, hooks)
+				errs[i] = s.upsertRegistration(ctx, q, p, hooks, st)
 			}
 			return nil
 		})
+		st.settle(err == nil)
 		for i, p := range batch {
 			if err != nil {
 				p.done <- err
@@ -184,7 +187,13 @@ func (b *regBatcher) drain(s *Store) {
 // statement, and on PostgreSQL, where any error aborts the transaction,
 // each binding has its own savepoint. hooks says whether any webhook may
 // want the registration.changed event of a new binding.
-func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut, hooks bool) error {
+//
+// A live binding's refresh that the batch's stage (SQLite's registration
+// cache, regcache.go) knows is one UPDATE, without the read.
+func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut, hooks bool, st *regStage) error {
+	if refreshCached(ctx, q, p, st) {
+		return nil
+	}
 	pg := s.d == postgresDialect
 	if pg {
 		if _, err := q.ExecContext(ctx, "SAVEPOINT reg"); err != nil {
@@ -235,16 +244,47 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut, hoo
 		}
 		q.ExecContext(ctx, "RELEASE SAVEPOINT reg")
 	}
-	if err == nil {
+	switch err {
+	case nil:
 		p.bindings = liveOf(rows, p.now)
-	}
-	if err == xc5.ErrTooManyContacts {
+		st.put(p.account, rows)
+	case xc5.ErrTooManyContacts:
+		st.put(p.account, rows) // read and unchanged
 		return err
+	default:
+		st.taint(p.account)
 	}
 	if err = mapError(err); xc5.ErrorCode(err) == xc5.ECONFLICT {
 		return notFound("account %s not found", p.account)
 	}
 	return err
+}
+
+// refreshCached refreshes p's binding when the batch's stage knows it
+// live: one UPDATE, no read. It reports whether it did; when not, p is to
+// be written the long way (so also after an error, or when the UPDATE
+// found no row: the copy was stale, and the account is read).
+func refreshCached(ctx context.Context, q execer, p *regPut, st *regStage) bool {
+	rows, ok := st.live(p.account, p.contact, p.now)
+	if !ok {
+		return false
+	}
+	res, err := q.ExecContext(ctx, `UPDATE registrations SET expires = ?, user_agent = ?, source = ?, registered_at = ?
+		WHERE account = ? AND contact = ?`, p.expires, p.ua, p.source, p.at, p.account, p.contact)
+	if err == nil {
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			for i := range rows {
+				if rows[i].Contact == p.contact {
+					rows[i].set(p)
+				}
+			}
+			st.put(p.account, rows)
+			p.bindings = liveOf(rows, p.now)
+			return true
+		}
+	}
+	st.taint(p.account)
+	return false
 }
 
 // bindingRow is a binding as read in a write, its times still as stored.
@@ -314,7 +354,8 @@ func parseSQLTime(v string) time.Time {
 
 // DeleteRegistration removes one binding of the account.
 func (s *Store) DeleteRegistration(ctx context.Context, accountGUID, contact string) error {
-	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+	return s.w.doRegs(ctx, func(ctx context.Context, q execer) error {
+		s.w.regs.drop(accountGUID)
 		res, err := q.ExecContext(ctx, `DELETE FROM registrations WHERE account = ? AND contact = ?`, accountGUID, contact)
 		if err != nil {
 			return err
@@ -328,7 +369,8 @@ func (s *Store) DeleteRegistration(ctx context.Context, accountGUID, contact str
 
 // DeleteAllRegistrations removes every binding of the account.
 func (s *Store) DeleteAllRegistrations(ctx context.Context, accountGUID string) error {
-	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+	return s.w.doRegs(ctx, func(ctx context.Context, q execer) error {
+		s.w.regs.drop(accountGUID)
 		res, err := q.ExecContext(ctx, `DELETE FROM registrations WHERE account = ?`, accountGUID)
 		if err != nil {
 			return err
@@ -344,7 +386,7 @@ func (s *Store) DeleteAllRegistrations(ctx context.Context, accountGUID string) 
 // and reports how many there were.
 func (s *Store) ExpireRegistrations(ctx context.Context, now time.Time) (int, error) {
 	var n int64
-	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+	err := s.w.doRegs(ctx, func(ctx context.Context, q execer) error {
 		rows, err := q.QueryContext(ctx, `DELETE FROM registrations WHERE expires <= ? RETURNING account, contact`, sqlTime(now))
 		if err != nil {
 			return err
@@ -363,6 +405,7 @@ func (s *Store) ExpireRegistrations(ctx context.Context, now time.Time) (int, er
 		}
 		n = int64(len(gone))
 		for _, b := range gone {
+			s.w.regs.drop(b[0])
 			if err := regEvent(ctx, q, b[0], b[1], "expired", nil); err != nil {
 				return err
 			}

@@ -46,6 +46,10 @@ type op struct {
 	// ticket, when set, receives the write's place in commit order
 	// (order.go).
 	ticket *uint64
+	// keepsRegs marks a write of the registrar's that keeps the
+	// registration cache (regcache.go) itself; any other write runs
+	// watched by regWatch.
+	keepsRegs bool
 }
 
 // writer owns the writing connections and runs group commits: SQLite has
@@ -85,6 +89,9 @@ type writer struct {
 	// commitSeconds and batchSize describe the committed batches (from
 	// BEGIN to a durable COMMIT), for the metrics endpoint.
 	commitSeconds, batchSize *stat.Histogram
+	// regs is the registration cache the writes must keep (SQLite; nil
+	// on PostgreSQL).
+	regs *regCache
 }
 
 func startWriter(d *dialect, db *sql.DB, conns []*sql.Conn) *writer {
@@ -129,9 +136,19 @@ func (w *writer) doBulk(ctx context.Context, fn func(ctx context.Context, tx exe
 	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), bulk: true})
 }
 
+// doRegs is do for a write of the registrar's that keeps the
+// registration cache itself (regcache.go).
+func (w *writer) doRegs(ctx context.Context, fn func(ctx context.Context, tx execer) error) error {
+	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), keepsRegs: true})
+}
+
 func (w *writer) submit(ctx context.Context, o *op) error {
 	o.ticket, _ = ctx.Value(ticketKey{}).(*uint64)
 	o.fn = wrapTrail(ctx, o.fn)
+	if w.regs != nil && !o.keepsRegs {
+		fn, c := o.fn, w.regs
+		o.fn = func(ctx context.Context, q execer) error { return fn(ctx, regWatch{q, c}) }
+	}
 	select {
 	case w.ops <- o:
 	case <-w.dead:
