@@ -114,15 +114,39 @@ func (st *regStage) live(account, contact, now string) ([]bindingRow, bool) {
 			return nil, false
 		}
 	}
-	for _, r := range rows {
-		if r.Contact == contact {
-			if r.expires <= now {
-				return nil, false
-			}
-			return append([]bindingRow(nil), rows...), true
+	if !liveIn(rows, contact, now) {
+		return nil, false
+	}
+	return append([]bindingRow(nil), rows...), true
+}
+
+// split parts a batch (in order) into the puts that refresh a binding
+// the cache knows live and the rest; on PostgreSQL all are the rest. It
+// is a hint: the write checks again (regStage.live).
+func (c *regCache) split(batch []*regPut) (refreshes, rest []*regPut) {
+	if c == nil {
+		return nil, batch
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range batch {
+		if liveIn(c.m[p.account], p.contact, p.now) {
+			refreshes = append(refreshes, p)
+		} else {
+			rest = append(rest, p)
 		}
 	}
-	return nil, false
+	return refreshes, rest
+}
+
+// liveIn reports whether contact is among rows, live at now.
+func liveIn(rows []bindingRow, contact, now string) bool {
+	for _, r := range rows {
+		if r.Contact == contact {
+			return r.expires > now
+		}
+	}
+	return false
 }
 
 // put records the account's rows after a successful write of the batch.

@@ -3,9 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -109,73 +107,6 @@ func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string
 		return p.bindings, nil
 	case <-ctx.Done():
 		return nil, ctx.Err() // the write itself goes on: a write is never cut half way
-	}
-}
-
-// regPut is one PutRegistration waiting for its batch.
-type regPut struct {
-	account, contact, expires, ua, source, at string
-	max                                       int           // ContactCap.Max
-	now                                       string        // ContactCap.Now
-	bindings                                  []xc5.Binding // live after the write, set before done
-	done                                      chan error
-}
-
-// maxRegBatch bounds the registrations in one write, so that one commit
-// (and the REGISTERs waiting on it) cannot grow without end.
-const maxRegBatch = 2048
-
-// regBatcher gathers the registrations that arrive while a batch of them
-// is being written; the next batch takes all of them at once. At most one
-// batch per store is in the writer at a time, which is what lets batches
-// grow with the load.
-type regBatcher struct {
-	mu      sync.Mutex
-	pending []*regPut
-	busy    bool // a drain goroutine is running
-}
-
-// drain writes batches until nothing is pending.
-func (b *regBatcher) drain(s *Store) {
-	for {
-		b.mu.Lock()
-		batch := b.pending
-		if len(batch) > maxRegBatch {
-			batch = batch[:maxRegBatch:maxRegBatch]
-		}
-		b.pending = b.pending[len(batch):]
-		if len(batch) == 0 {
-			b.pending = nil
-			b.busy = false
-			b.mu.Unlock()
-			return
-		}
-		b.mu.Unlock()
-		if s.d == postgresDialect {
-			// Capped puts lock their account's row: in account order, two
-			// nodes' batches cannot wait on each other's locks.
-			sort.SliceStable(batch, func(i, j int) bool { return batch[i].account < batch[j].account })
-		}
-		errs := make([]error, len(batch))
-		var st *regStage
-		err := s.w.doRegs(context.Background(), func(ctx context.Context, q execer) error {
-			st = s.w.regs.stage(ctx, q)
-			// Whether any webhook exists is asked once per batch, not once
-			// per new binding: one statement fewer each, on most systems.
-			hooks := anyHooks(ctx, q)
-			for i, p := range batch {
-				errs[i] = s.upsertRegistration(ctx, q, p, hooks, st)
-			}
-			return nil
-		})
-		st.settle(err == nil)
-		for i, p := range batch {
-			if err != nil {
-				p.done <- err
-			} else {
-				p.done <- errs[i]
-			}
-		}
 	}
 }
 

@@ -50,6 +50,10 @@ type op struct {
 	// registration cache (regcache.go) itself; any other write runs
 	// watched by regWatch.
 	keepsRegs bool
+	// lazySync marks a write that may commit without an fsync on SQLite
+	// (the refreshes of live bindings, regbatch.go): a batch of only such
+	// writes commits with synchronous=NORMAL.
+	lazySync bool
 }
 
 // writer owns the writing connections and runs group commits: SQLite has
@@ -140,6 +144,12 @@ func (w *writer) doBulk(ctx context.Context, fn func(ctx context.Context, tx exe
 // registration cache itself (regcache.go).
 func (w *writer) doRegs(ctx context.Context, fn func(ctx context.Context, tx execer) error) error {
 	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), keepsRegs: true})
+}
+
+// doRegsLazy is doRegs for the refreshes of live bindings, whose batch
+// may commit without an fsync (writer.syncFor).
+func (w *writer) doRegsLazy(ctx context.Context, fn func(ctx context.Context, tx execer) error) error {
+	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), keepsRegs: true, lazySync: true})
 }
 
 func (w *writer) submit(ctx context.Context, o *op) error {
@@ -237,7 +247,10 @@ func (w *writer) runBatch(c *wconn, batch []*op) *wconn {
 	defer cancel()
 	var err error
 	began := time.Now()
-	if c, err = w.begin(ctx, c, bulk); err != nil {
+	if err = w.syncFor(ctx, c, batch); err == nil {
+		c, err = w.begin(ctx, c, bulk)
+	}
+	if err != nil {
 		<-w.turns
 		for _, o := range batch {
 			o.done <- err
