@@ -212,7 +212,7 @@ type regWatch struct {
 // bindings go with them).
 func changesBindings(q string) bool {
 	return strings.Contains(q, "registrations") ||
-		(strings.Contains(q, "accounts") && strings.Contains(strings.ToUpper(q), "DELETE"))
+		(strings.Contains(q, "accounts") && (strings.Contains(q, "DELETE") || strings.Contains(q, "delete")))
 }
 
 func (r regWatch) note(q string) {
