@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -72,8 +73,10 @@ type Store struct {
 	order *changeOrder
 	// regs gathers concurrent registrations into shared writes
 	// (registration.go).
-	regs      regBatcher
-	closeOnce sync.Once
+	regs regBatcher
+	// lazyRefreshes: see SetLazyRefreshes (regbatch.go).
+	lazyRefreshes atomic.Bool
+	closeOnce     sync.Once
 
 	// The change feed and read fence (PostgreSQL; pgfeed.go).
 	clu    *cluster

@@ -31,11 +31,11 @@ type regBatcher struct {
 	busy    bool // a drain goroutine is running
 }
 
-// drain writes batches until nothing is pending. On SQLite a batch is
-// written in two parts: first the refreshes of bindings the registration
-// cache knows live, committed without waiting for the disk (writeRefreshes),
-// then the rest (new bindings, expired ones, anything the cache does not
-// know), committed durably.
+// drain writes batches until nothing is pending. On SQLite with
+// SetLazyRefreshes a batch is written in two parts: first the refreshes
+// of bindings the registration cache knows live, committed without
+// waiting for the disk (writeRefreshes), then the rest (new bindings,
+// expired ones, anything the cache does not know), committed durably.
 func (b *regBatcher) drain(s *Store) {
 	for {
 		b.mu.Lock()
@@ -56,7 +56,10 @@ func (b *regBatcher) drain(s *Store) {
 			// nodes' batches cannot wait on each other's locks.
 			sort.SliceStable(batch, func(i, j int) bool { return batch[i].account < batch[j].account })
 		}
-		refreshes, rest := s.w.regs.split(batch)
+		refreshes, rest := []*regPut(nil), batch
+		if s.lazyRefreshes.Load() {
+			refreshes, rest = s.w.regs.split(batch)
+		}
 		if len(refreshes) > 0 {
 			rest = append(rest, s.writeRefreshes(refreshes)...)
 		}
@@ -65,6 +68,15 @@ func (b *regBatcher) drain(s *Store) {
 		}
 	}
 }
+
+// SetLazyRefreshes lets a SQLite store commit the refreshes of live
+// bindings without an fsync (synchronous=NORMAL): a process crash loses
+// none, a power loss or kernel crash at most those of the last second or
+// so (until the next durable commit or the checkpointer syncs the WAL).
+// Off by default: the registrar's documented promise is that every
+// binding a 200 names is on disk (docs/sip.md, "How bindings are
+// written"). It does nothing on PostgreSQL.
+func (s *Store) SetLazyRefreshes(on bool) { s.lazyRefreshes.Store(on && s.w.regs != nil) }
 
 // writeRegistrations writes batch in one store write, each binding the
 // long way (upsertRegistration), and answers its puts.

@@ -16,7 +16,9 @@ import (
 // it: 128 callers at once refresh the bindings of 10,000 accounts, one in
 // twenty REGISTERs bringing a new contact, each capped at 10 contacts as
 // sipserver does. It reports the process's CPU per registration (cpu-ns/op)
-// beside the wall time, since the batch's commit waits on the disk.
+// beside the wall time, since the batch's commit waits on the disk. On
+// SQLite it runs again with SetLazyRefreshes (sqlite-lazy), on the same
+// database, warm.
 // docs/benchmarks.md, "Issue 11".
 //
 //	go test -run '^$' -bench BenchmarkPutRegistration -benchtime 20000x -count 5 ./sqlstore/
@@ -42,6 +44,10 @@ func BenchmarkPutRegistration(b *testing.B) {
 		}
 		fillRegistrations(b, s, guids)
 		b.Run(be.Name, func(b *testing.B) { benchRegister(b, s, guids) })
+		if be.Name == "sqlite" { // then with the refreshes of live bindings committed without an fsync
+			s.SetLazyRefreshes(true)
+			b.Run(be.Name+"-lazy", func(b *testing.B) { benchRegister(b, s, guids) })
+		}
 		s.Close()
 	}
 }
