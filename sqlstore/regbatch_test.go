@@ -2,7 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"reflect"
+	"sync"
 	"testing"
+	"time"
+
+	"xc5"
+	"xc5/resource"
 )
 
 // TestSyncForLazyBatches: on SQLite a batch of only lazySync writes (the
@@ -40,4 +46,78 @@ func TestSyncForLazyBatches(t *testing.T) {
 			t.Errorf("batch %d (lazy %v): synchronous = %d, want %d", i, c.lazy, got, c.want)
 		}
 	}
+}
+
+// TestLazyRefreshes: with SetLazyRefreshes, refreshes of live bindings
+// (written apart, without an fsync) answer the bindings as the table has
+// them, also after the API, an unregister and another store on the same
+// file changed them.
+func TestLazyRefreshes(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Bootstrap(ctx, "lazy-admin-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := s.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "lazy@acme.test"}, resource.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetLazyRefreshes(true)
+	acct, now := rec.GUID, time.Now()
+	put := func(s *Store, contact string) []xc5.Binding {
+		t.Helper()
+		bs, err := s.PutRegistration(ctx, acct, contact, now.Add(time.Hour), "ua", "", xc5.ContactCap{Max: 10, Now: now})
+		if err != nil {
+			t.Fatalf("PutRegistration %s: %v", contact, err)
+		}
+		return bs
+	}
+	same := func(what string, bs []xc5.Binding) {
+		t.Helper()
+		want, _ := s.ContactsOf(ctx, acct, now)
+		if !reflect.DeepEqual(bs, want) {
+			t.Fatalf("%s answered %+v; the table has %+v", what, bs, want)
+		}
+	}
+	a, b, c := "sip:a@192.0.2.1", "sip:b@192.0.2.2", "sip:c@192.0.2.3"
+	put(s, a)
+	first := put(s, b)
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if bs := put(s, []string{a, b}[i%2]); len(bs) != 2 || bs[0].GUID != first[0].GUID || bs[1].GUID != first[1].GUID {
+				t.Errorf("concurrent refresh answered %+v", bs)
+			}
+		}()
+	}
+	wg.Wait()
+	same("a refresh", put(s, a))
+	if err := s.Delete(ctx, "", resource.Registration, acct, first[1].GUID); err != nil {
+		t.Fatal(err)
+	}
+	same("a refresh after the API's delete", put(s, a))
+	put(s, c)
+	same("a refresh after a new contact", put(s, a))
+	if err := s.DeleteRegistration(ctx, acct, c); err != nil {
+		t.Fatal(err)
+	}
+	same("a refresh after an unregister", put(s, a))
+	put(s, c)
+	put(s, a)
+	s2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.DeleteRegistration(ctx, acct, c); err != nil {
+		t.Fatal(err)
+	}
+	same("a refresh after another store's unregister", put(s, a))
 }
