@@ -121,3 +121,15 @@ func TestLazyRefreshes(t *testing.T) {
 	}
 	same("a refresh after another store's unregister", put(s, a))
 }
+
+// TestSQLTimeKept: sqlTime answers each second as formatted afresh, also
+// when seconds that share a slot alternate.
+func TestSQLTimeKept(t *testing.T) {
+	base := time.Date(2030, 1, 2, 3, 4, 5, 999, time.FixedZone("x", 3600))
+	for i := range 40 {
+		tm := base.Add(time.Duration(i%3*8+i) * time.Second / 2)
+		if got, want := sqlTime(tm), tm.UTC().Truncate(time.Second).Format(time.RFC3339); got != want {
+			t.Fatalf("sqlTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}

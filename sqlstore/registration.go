@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,7 +15,27 @@ import (
 
 // sqlTime formats a time the way the registrations table stores it:
 // RFC 3339 in UTC with whole seconds, so that string order is time order.
-func sqlTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+// A REGISTER formats three (its expiry, now, and the cap's now), mostly
+// of the same few seconds as the REGISTERs around it: the last few are
+// kept, one per slot by second.
+func sqlTime(t time.Time) string {
+	sec := t.Unix()
+	slot := &sqlTimes[sec&int64(len(sqlTimes)-1)]
+	if c := slot.Load(); c != nil && c.sec == sec {
+		return c.s
+	}
+	s := t.UTC().Truncate(time.Second).Format(time.RFC3339)
+	slot.Store(&formattedSecond{sec, s})
+	return s
+}
+
+// formattedSecond is one second formatted by sqlTime.
+type formattedSecond struct {
+	sec int64
+	s   string
+}
+
+var sqlTimes [8]atomic.Pointer[formattedSecond]
 
 // digestColumns returns the accounts columns that hold the digest secrets
 // of username with password: the HA1 values for the full username and,
