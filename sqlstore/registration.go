@@ -17,10 +17,11 @@ import (
 // RFC 3339 in UTC with whole seconds, so that string order is time order.
 // A REGISTER formats three (its expiry, now, and the cap's now), mostly
 // of the same few seconds as the REGISTERs around it: the last few are
-// kept, one per slot by second.
+// kept, one per slot by second. 13 slots, so that now and an expiry a
+// usual interval later (60, 600, 3600 s: multiples of 8) do not share one.
 func sqlTime(t time.Time) string {
 	sec := t.Unix()
-	slot := &sqlTimes[sec&int64(len(sqlTimes)-1)]
+	slot := &sqlTimes[uint64(sec)%uint64(len(sqlTimes))]
 	if c := slot.Load(); c != nil && c.sec == sec {
 		return c.s
 	}
@@ -35,7 +36,7 @@ type formattedSecond struct {
 	s   string
 }
 
-var sqlTimes [8]atomic.Pointer[formattedSecond]
+var sqlTimes [13]atomic.Pointer[formattedSecond]
 
 // digestColumns returns the accounts columns that hold the digest secrets
 // of username with password: the HA1 values for the full username and,
