@@ -131,8 +131,10 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	regs := newRegCache() // one writer connection, one process's copy (regcache.go)
+	regs.warm(context.Background(), conn)
 	s.w = startWriter(sqliteDialect, write, []*sql.Conn{conn})
-	s.w.regs = newRegCache() // before any write: one writer connection, one process's copy (regcache.go)
+	s.w.regs = regs // before any write
 	if s.ckpt, err = sql.Open("sqlite", pragmas()); err != nil {
 		s.Close()
 		return nil, err

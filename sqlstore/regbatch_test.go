@@ -133,3 +133,53 @@ func TestSQLTimeKept(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmRegistrations: a reopened SQLite store knows the bindings in
+// the table (a refresh skips the read), and a change another store makes
+// before its first write is still seen.
+func TestWarmRegistrations(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Bootstrap(ctx, "warm-admin-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := s.Put(ctx, "", resource.Account, "", "", resource.Input{"username": "warm@acme.test"}, resource.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, now := rec.GUID, time.Now()
+	a, b := "sip:a@192.0.2.1", "sip:b@192.0.2.2"
+	for _, c := range []string{a, b} {
+		if _, err := s.PutRegistration(ctx, acct, c, now.Add(time.Hour), "ua", "", xc5.ContactCap{Max: 10, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.w.regs.mu.Lock()
+	warmed := len(s.w.regs.m[acct])
+	s.w.regs.mu.Unlock()
+	if warmed != 2 {
+		t.Fatalf("the reopened store knows %d bindings of the account, want 2", warmed)
+	}
+	s2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.DeleteRegistration(ctx, acct, b); err != nil {
+		t.Fatal(err)
+	}
+	bs, err := s.PutRegistration(ctx, acct, a, now.Add(2*time.Hour), "ua", "", xc5.ContactCap{Max: 10, Now: now})
+	want, _ := s.ContactsOf(ctx, acct, now)
+	if err != nil || len(bs) != 1 || !reflect.DeepEqual(bs, want) {
+		t.Fatalf("refresh after the other store's unregister answered %+v, %v; the table has %+v", bs, err, want)
+	}
+}

@@ -235,3 +235,42 @@ func (r regWatch) QueryRowContext(ctx context.Context, q string, args ...any) *s
 	r.note(q)
 	return r.execer.QueryRowContext(ctx, q, args...)
 }
+
+// warm fills the cache with the bindings in the table (up to
+// maxCachedAccounts accounts), so that after a restart the phones'
+// refreshes skip the read as they did before it. Open runs it on the
+// writer's connection before the writer starts, in a write transaction,
+// so that PRAGMA data_version is read with the rows: a commit by another
+// connection after it drops the copy at the next batch. A failure leaves
+// the cache empty.
+func (c *regCache) warm(ctx context.Context, conn *sql.Conn) {
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return
+	}
+	defer conn.ExecContext(ctx, "COMMIT")
+	m := map[string][]bindingRow{}
+	if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&c.dver); err != nil {
+		c.dver = -1
+		return
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT account, guid, contact, expires, user_agent, source, registered_at
+		FROM registrations ORDER BY account, id`)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		var r bindingRow
+		if err := rows.Scan(&a, &r.GUID, &r.Contact, &r.expires, &r.UserAgent, &r.Source, &r.at); err != nil {
+			return
+		}
+		if _, ok := m[a]; !ok && len(m) >= maxCachedAccounts {
+			break
+		}
+		m[a] = append(m[a], r)
+	}
+	if rows.Err() == nil {
+		c.m = m
+	}
+}
