@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -72,8 +73,10 @@ type Store struct {
 	order *changeOrder
 	// regs gathers concurrent registrations into shared writes
 	// (registration.go).
-	regs      regBatcher
-	closeOnce sync.Once
+	regs regBatcher
+	// lazyRefreshes: see SetLazyRefreshes (regbatch.go).
+	lazyRefreshes atomic.Bool
+	closeOnce     sync.Once
 
 	// The change feed and read fence (PostgreSQL; pgfeed.go).
 	clu    *cluster
@@ -128,7 +131,10 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	regs := newRegCache() // one writer connection, one process's copy (regcache.go)
+	regs.warm(context.Background(), conn)
 	s.w = startWriter(sqliteDialect, write, []*sql.Conn{conn})
+	s.w.regs = regs // before any write
 	if s.ckpt, err = sql.Open("sqlite", pragmas()); err != nil {
 		s.Close()
 		return nil, err

@@ -138,6 +138,8 @@ func writerConn(q execer) *sql.Conn {
 	switch e := q.(type) {
 	case *tracker:
 		return writerConn(e.execer)
+	case regWatch:
+		return writerConn(e.execer)
 	case boundExecer:
 		return writerConn(e.e)
 	case *stmtCache:

@@ -3,9 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,7 +15,28 @@ import (
 
 // sqlTime formats a time the way the registrations table stores it:
 // RFC 3339 in UTC with whole seconds, so that string order is time order.
-func sqlTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+// A REGISTER formats three (its expiry, now, and the cap's now), mostly
+// of the same few seconds as the REGISTERs around it: the last few are
+// kept, one per slot by second. 13 slots, so that now and an expiry a
+// usual interval later (60, 600, 3600 s: multiples of 8) do not share one.
+func sqlTime(t time.Time) string {
+	sec := t.Unix()
+	slot := &sqlTimes[uint64(sec)%uint64(len(sqlTimes))]
+	if c := slot.Load(); c != nil && c.sec == sec {
+		return c.s
+	}
+	s := t.UTC().Truncate(time.Second).Format(time.RFC3339)
+	slot.Store(&formattedSecond{sec, s})
+	return s
+}
+
+// formattedSecond is one second formatted by sqlTime.
+type formattedSecond struct {
+	sec int64
+	s   string
+}
+
+var sqlTimes [13]atomic.Pointer[formattedSecond]
 
 // digestColumns returns the accounts columns that hold the digest secrets
 // of username with password: the HA1 values for the full username and,
@@ -112,70 +132,6 @@ func (s *Store) PutRegistration(ctx context.Context, accountGUID, contact string
 	}
 }
 
-// regPut is one PutRegistration waiting for its batch.
-type regPut struct {
-	account, contact, expires, ua, source, at string
-	max                                       int           // ContactCap.Max
-	now                                       string        // ContactCap.Now
-	bindings                                  []xc5.Binding // live after the write, set before done
-	done                                      chan error
-}
-
-// maxRegBatch bounds the registrations in one write, so that one commit
-// (and the REGISTERs waiting on it) cannot grow without end.
-const maxRegBatch = 2048
-
-// regBatcher gathers the registrations that arrive while a batch of them
-// is being written; the next batch takes all of them at once. At most one
-// batch per store is in the writer at a time, which is what lets batches
-// grow with the load.
-type regBatcher struct {
-	mu      sync.Mutex
-	pending []*regPut
-	busy    bool // a drain goroutine is running
-}
-
-// drain writes batches until nothing is pending.
-func (b *regBatcher) drain(s *Store) {
-	for {
-		b.mu.Lock()
-		batch := b.pending
-		if len(batch) > maxRegBatch {
-			batch = batch[:maxRegBatch:maxRegBatch]
-		}
-		b.pending = b.pending[len(batch):]
-		if len(batch) == 0 {
-			b.pending = nil
-			b.busy = false
-			b.mu.Unlock()
-			return
-		}
-		b.mu.Unlock()
-		if s.d == postgresDialect {
-			// Capped puts lock their account's row: in account order, two
-			// nodes' batches cannot wait on each other's locks.
-			sort.SliceStable(batch, func(i, j int) bool { return batch[i].account < batch[j].account })
-		}
-		errs := make([]error, len(batch))
-		err := s.w.do(context.Background(), func(ctx context.Context, q execer) error {
-			// Whether any webhook exists is asked once per batch, not once
-			// per new binding: one statement fewer each, on most systems.
-			hooks := anyHooks(ctx, q)
-			for i, p := range batch {
-				errs[i] = s.upsertRegistration(ctx, q, p, hooks)
-			}
-			return nil
-		})
-		for i, p := range batch {
-			if err != nil {
-				p.done <- err
-			} else {
-				p.done <- errs[i]
-			}
-		}
-	}
-}
-
 // upsertRegistration writes one binding inside a batch: it reads the
 // account's bindings, which decide between a refresh in place, a new
 // binding and a refusal at the cap, and which, with this one, are what
@@ -184,7 +140,13 @@ func (b *regBatcher) drain(s *Store) {
 // statement, and on PostgreSQL, where any error aborts the transaction,
 // each binding has its own savepoint. hooks says whether any webhook may
 // want the registration.changed event of a new binding.
-func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut, hooks bool) error {
+//
+// A live binding's refresh that the batch's stage (SQLite's registration
+// cache, regcache.go) knows is one UPDATE, without the read.
+func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut, hooks bool, st *regStage) error {
+	if refreshCached(ctx, q, p, st) {
+		return nil
+	}
 	pg := s.d == postgresDialect
 	if pg {
 		if _, err := q.ExecContext(ctx, "SAVEPOINT reg"); err != nil {
@@ -235,16 +197,47 @@ func (s *Store) upsertRegistration(ctx context.Context, q execer, p *regPut, hoo
 		}
 		q.ExecContext(ctx, "RELEASE SAVEPOINT reg")
 	}
-	if err == nil {
+	switch err {
+	case nil:
 		p.bindings = liveOf(rows, p.now)
-	}
-	if err == xc5.ErrTooManyContacts {
+		st.put(p.account, rows)
+	case xc5.ErrTooManyContacts:
+		st.put(p.account, rows) // read and unchanged
 		return err
+	default:
+		st.taint(p.account)
 	}
 	if err = mapError(err); xc5.ErrorCode(err) == xc5.ECONFLICT {
 		return notFound("account %s not found", p.account)
 	}
 	return err
+}
+
+// refreshCached refreshes p's binding when the batch's stage knows it
+// live: one UPDATE, no read. It reports whether it did; when not, p is to
+// be written the long way (so also after an error, or when the UPDATE
+// found no row: the copy was stale, and the account is read).
+func refreshCached(ctx context.Context, q execer, p *regPut, st *regStage) bool {
+	rows, ok := st.live(p.account, p.contact, p.now)
+	if !ok {
+		return false
+	}
+	res, err := q.ExecContext(ctx, `UPDATE registrations SET expires = ?, user_agent = ?, source = ?, registered_at = ?
+		WHERE account = ? AND contact = ?`, p.expires, p.ua, p.source, p.at, p.account, p.contact)
+	if err == nil {
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			for i := range rows {
+				if rows[i].Contact == p.contact {
+					rows[i].set(p)
+				}
+			}
+			st.put(p.account, rows)
+			p.bindings = liveOf(rows, p.now)
+			return true
+		}
+	}
+	st.taint(p.account)
+	return false
 }
 
 // bindingRow is a binding as read in a write, its times still as stored.
@@ -314,7 +307,8 @@ func parseSQLTime(v string) time.Time {
 
 // DeleteRegistration removes one binding of the account.
 func (s *Store) DeleteRegistration(ctx context.Context, accountGUID, contact string) error {
-	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+	return s.w.doRegs(ctx, func(ctx context.Context, q execer) error {
+		s.w.regs.drop(accountGUID)
 		res, err := q.ExecContext(ctx, `DELETE FROM registrations WHERE account = ? AND contact = ?`, accountGUID, contact)
 		if err != nil {
 			return err
@@ -328,7 +322,8 @@ func (s *Store) DeleteRegistration(ctx context.Context, accountGUID, contact str
 
 // DeleteAllRegistrations removes every binding of the account.
 func (s *Store) DeleteAllRegistrations(ctx context.Context, accountGUID string) error {
-	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+	return s.w.doRegs(ctx, func(ctx context.Context, q execer) error {
+		s.w.regs.drop(accountGUID)
 		res, err := q.ExecContext(ctx, `DELETE FROM registrations WHERE account = ?`, accountGUID)
 		if err != nil {
 			return err
@@ -344,7 +339,7 @@ func (s *Store) DeleteAllRegistrations(ctx context.Context, accountGUID string) 
 // and reports how many there were.
 func (s *Store) ExpireRegistrations(ctx context.Context, now time.Time) (int, error) {
 	var n int64
-	err := s.w.do(ctx, func(ctx context.Context, q execer) error {
+	err := s.w.doRegs(ctx, func(ctx context.Context, q execer) error {
 		rows, err := q.QueryContext(ctx, `DELETE FROM registrations WHERE expires <= ? RETURNING account, contact`, sqlTime(now))
 		if err != nil {
 			return err
@@ -363,6 +358,7 @@ func (s *Store) ExpireRegistrations(ctx context.Context, now time.Time) (int, er
 		}
 		n = int64(len(gone))
 		for _, b := range gone {
+			s.w.regs.drop(b[0])
 			if err := regEvent(ctx, q, b[0], b[1], "expired", nil); err != nil {
 				return err
 			}

@@ -46,6 +46,14 @@ type op struct {
 	// ticket, when set, receives the write's place in commit order
 	// (order.go).
 	ticket *uint64
+	// keepsRegs marks a write of the registrar's that keeps the
+	// registration cache (regcache.go) itself; any other write runs
+	// watched by regWatch.
+	keepsRegs bool
+	// lazySync marks a write that may commit without an fsync on SQLite
+	// (the refreshes of live bindings, regbatch.go): a batch of only such
+	// writes commits with synchronous=NORMAL.
+	lazySync bool
 }
 
 // writer owns the writing connections and runs group commits: SQLite has
@@ -85,6 +93,9 @@ type writer struct {
 	// commitSeconds and batchSize describe the committed batches (from
 	// BEGIN to a durable COMMIT), for the metrics endpoint.
 	commitSeconds, batchSize *stat.Histogram
+	// regs is the registration cache the writes must keep (SQLite; nil
+	// on PostgreSQL).
+	regs *regCache
 }
 
 func startWriter(d *dialect, db *sql.DB, conns []*sql.Conn) *writer {
@@ -129,9 +140,25 @@ func (w *writer) doBulk(ctx context.Context, fn func(ctx context.Context, tx exe
 	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), bulk: true})
 }
 
+// doRegs is do for a write of the registrar's that keeps the
+// registration cache itself (regcache.go).
+func (w *writer) doRegs(ctx context.Context, fn func(ctx context.Context, tx execer) error) error {
+	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), keepsRegs: true})
+}
+
+// doRegsLazy is doRegs for the refreshes of live bindings, whose batch
+// may commit without an fsync (writer.syncFor).
+func (w *writer) doRegsLazy(ctx context.Context, fn func(ctx context.Context, tx execer) error) error {
+	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1), keepsRegs: true, lazySync: true})
+}
+
 func (w *writer) submit(ctx context.Context, o *op) error {
 	o.ticket, _ = ctx.Value(ticketKey{}).(*uint64)
 	o.fn = wrapTrail(ctx, o.fn)
+	if w.regs != nil && !o.keepsRegs {
+		fn, c := o.fn, w.regs
+		o.fn = func(ctx context.Context, q execer) error { return fn(ctx, regWatch{q, c}) }
+	}
 	select {
 	case w.ops <- o:
 	case <-w.dead:
@@ -220,7 +247,10 @@ func (w *writer) runBatch(c *wconn, batch []*op) *wconn {
 	defer cancel()
 	var err error
 	began := time.Now()
-	if c, err = w.begin(ctx, c, bulk); err != nil {
+	if err = w.syncFor(ctx, c, batch); err == nil {
+		c, err = w.begin(ctx, c, bulk)
+	}
+	if err != nil {
 		<-w.turns
 		for _, o := range batch {
 			o.done <- err

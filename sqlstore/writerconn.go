@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -22,6 +23,9 @@ type wconn struct {
 	conn  *sql.Conn
 	cache *stmtCache
 	q     execer // cache, in the dialect's placeholders
+	// normal says that SQLite's synchronous is NORMAL (commits without
+	// an fsync) rather than FULL (see syncFor).
+	normal bool
 }
 
 func (w *writer) attach(conn *sql.Conn) *wconn {
@@ -123,6 +127,35 @@ func (w *writer) begin(ctx context.Context, c *wconn, bulk bool) (*wconn, error)
 			}
 		}
 	}
+}
+
+// syncFor sets how the SQLite batch's COMMIT reaches the disk, before its
+// BEGIN (SQLite refuses the change inside a transaction): without an
+// fsync (synchronous=NORMAL) when every write of it allows that
+// (op.lazySync, only the refreshes of live bindings), otherwise with one
+// (FULL, as every other write always has). The next FULL commit, or the
+// checkpointer within a second, makes a NORMAL one durable too, since
+// both sync the whole WAL. If FULL cannot be set back the batch fails.
+func (w *writer) syncFor(ctx context.Context, c *wconn, batch []*op) error {
+	if w.d != sqliteDialect || c == nil {
+		return nil
+	}
+	lazy := !slices.ContainsFunc(batch, func(o *op) bool { return !o.lazySync })
+	if lazy == c.normal {
+		return nil
+	}
+	mode := "FULL"
+	if lazy {
+		mode = "NORMAL"
+	}
+	if _, err := c.conn.ExecContext(ctx, "PRAGMA synchronous = "+mode); err != nil {
+		if lazy {
+			return nil // FULL stays: durable anyway
+		}
+		return fmt.Errorf("set synchronous: %w", err)
+	}
+	c.normal = lazy
+	return nil
 }
 
 // broken reports whether conn can no longer be used: database/sql or the

@@ -98,6 +98,9 @@ func (t *tracker) QueryRowContext(ctx context.Context, q string, args ...any) *s
 // nothing, so that a failure after it still leaves the transaction clean
 // and needs no rerun.
 func changedNothing(q execer) {
+	if r, ok := q.(regWatch); ok {
+		q = r.execer
+	}
 	if t, ok := q.(*tracker); ok && t.writes > 0 {
 		t.writes--
 	}

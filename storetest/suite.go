@@ -87,6 +87,8 @@ var suite = []struct {
 	{"RegistrationsCascade", testRegistrationsCascade},
 	{"PutRegistrationBatch", testPutRegistrationBatch},
 	{"ContactCap", testContactCap},
+	{"RegistrationsOtherPaths", testRegistrationsOtherPaths},
+	{"RegistrationsTwoNodes", testRegistrationsTwoNodes},
 	// suite_trunk.go
 	{"Trunks", testTrunks},
 	// suite_calls.go

@@ -271,3 +271,91 @@ func testContactCap(t *testing.T, b backend) {
 		t.Errorf("new contact once the others expired: %v", err)
 	}
 }
+
+// testRegistrationsOtherPaths: a refresh answers the account's bindings as
+// they are after writes through other paths than PutRegistration — the
+// API's DELETE of a binding, the registrar's unregister and an account's
+// deletion — even when the store keeps a copy of the bindings it wrote
+// (SQLite's registration cache): a binding deleted elsewhere is not
+// answered, nor brought back.
+func testRegistrationsOtherPaths(t *testing.T, b backend) {
+	s, guid := newRegStore(t, b)
+	ctx := context.Background()
+	now := time.Now()
+	limit := xc5.ContactCap{Max: 10, Now: now}
+	a, c := "sip:a@192.0.2.1", "sip:c@192.0.2.3"
+	put := func(contact string) []xc5.Binding {
+		t.Helper()
+		bs, err := s.PutRegistration(ctx, guid, contact, now.Add(time.Hour), "ua", "udp:192.0.2.1:5060", limit)
+		if err != nil {
+			t.Fatalf("PutRegistration %s: %v", contact, err)
+		}
+		return bs
+	}
+	wantOnly := func(what string, bs []xc5.Binding, contacts ...string) {
+		t.Helper()
+		got := []string{}
+		for _, b := range bs {
+			got = append(got, b.Contact)
+		}
+		if !reflect.DeepEqual(got, contacts) {
+			t.Fatalf("%s: bindings %v, want %v", what, got, contacts)
+		}
+	}
+	put(a)
+	bs := put(c)
+	put(a) // a refresh: the store may now answer it from what it wrote
+	if err := s.Delete(ctx, "", resource.Registration, guid, bs[1].GUID); err != nil {
+		t.Fatalf("API delete of a binding: %v", err)
+	}
+	wantOnly("refresh after the API deleted a binding", put(a), a)
+
+	put(c)
+	put(a)
+	if err := s.DeleteRegistration(ctx, guid, c); err != nil {
+		t.Fatal(err)
+	}
+	wantOnly("refresh after an unregister", put(a), a)
+
+	if err := s.Delete(ctx, "", resource.Account, "", guid); err != nil {
+		t.Fatalf("delete account: %v", err)
+	}
+	if _, err := s.PutRegistration(ctx, guid, a, now.Add(time.Hour), "ua", "", limit); xc5.ErrorCode(err) != xc5.ENOTFOUND {
+		t.Fatalf("refresh of a deleted account's binding: %v, want not_found", err)
+	}
+	if got, _ := s.ContactsOf(ctx, guid, now); len(got) != 0 {
+		t.Fatalf("the deleted account's binding came back: %+v", got)
+	}
+}
+
+// testRegistrationsTwoNodes: a refresh through one store answers the
+// bindings another store (another node, or another process on the same
+// SQLite file) added and deleted meanwhile.
+func testRegistrationsTwoNodes(t *testing.T, b backend) {
+	s, guid := newRegStore(t, b)
+	s2 := b.again(t, s)
+	ctx := context.Background()
+	now := time.Now()
+	limit := xc5.ContactCap{Max: 10, Now: now}
+	a, c, d := "sip:a@192.0.2.1", "sip:c@192.0.2.3", "sip:d@192.0.2.4"
+	for _, contact := range []string{a, c, a} {
+		if _, err := s.PutRegistration(ctx, guid, contact, now.Add(time.Hour), "ua", "", limit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s2.DeleteRegistration(ctx, guid, c); err != nil {
+		t.Fatalf("unregister on the other node: %v", err)
+	}
+	other, err := s2.PutRegistration(ctx, guid, d, now.Add(time.Hour), "ua2", "", limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := s.PutRegistration(ctx, guid, a, now.Add(2*time.Hour), "ua", "", limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := s.ContactsOf(ctx, guid, now)
+	if len(bs) != 2 || bs[0].Contact != a || bs[1].Contact != d || bs[1].GUID != other[1].GUID || !reflect.DeepEqual(bs, want) {
+		t.Fatalf("refresh after the other node's writes answered %+v; the table has %+v", bs, want)
+	}
+}
