@@ -109,9 +109,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	udp, tcp := s.udp, s.tcp
 	s.life.Unlock()
 	s.startSweep()
+	conn, reg := s.udpReader(udp)
+	s.life.Lock()
+	s.udpReg = reg
+	s.life.Unlock()
 	errc := make(chan error, 2)
 	go func() {
-		err := s.sip.ServeUDP(withStaleDrop(udp, s.cfg.MaxQueueWait, &s.stale))
+		err := s.sip.ServeUDP(conn)
 		errc <- fmt.Errorf("sip: udp stopped: %v", err)
 	}()
 	go func() {
@@ -215,8 +219,12 @@ func (s *Server) Close() error {
 	if s.tcp != nil {
 		errs = append(errs, s.tcp.Close())
 	}
+	reg := s.udpReg
 	s.life.Unlock()
 	s.wg.Wait()
+	if reg != nil {
+		reg.stop()
+	}
 	errs = append(errs, s.ua.Close())
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, net.ErrClosed) {
