@@ -41,6 +41,9 @@ func (s *Server) Listen() error {
 		if err == nil {
 			s.udp, s.tcp = udp, tcp
 			s.sizeBuffers(udp)
+			if u, ok := udp.(*net.UDPConn); ok {
+				s.udpReg = newUDPRegistrar(s, u)
+			}
 			return nil
 		}
 		udp.Close()
@@ -106,16 +109,12 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	s.life.Lock()
-	udp, tcp := s.udp, s.tcp
+	udp, tcp, reg := s.udp, s.tcp, s.udpReg
 	s.life.Unlock()
 	s.startSweep()
-	conn, reg := s.udpReader(udp)
-	s.life.Lock()
-	s.udpReg = reg
-	s.life.Unlock()
 	errc := make(chan error, 2)
 	go func() {
-		err := s.sip.ServeUDP(conn)
+		err := s.sip.ServeUDP(s.udpReader(udp, reg))
 		errc <- fmt.Errorf("sip: udp stopped: %v", err)
 	}()
 	go func() {

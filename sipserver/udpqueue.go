@@ -39,20 +39,19 @@ func withStaleDrop(c net.PacketConn, maxWait time.Duration, dropped *atomic.Int6
 }
 
 // udpReader wraps Serve's UDP socket for sipgo's reader: it drops stale
-// requests (as withStaleDrop) and hands REGISTERs to the stateless
+// requests (as withStaleDrop) and hands REGISTERs to reg, the stateless
 // registrar (udpreg.go), unless Handle replaced the REGISTER handler. A
 // socket that is not a *net.UDPConn is returned unchanged.
-func (s *Server) udpReader(c net.PacketConn) (net.PacketConn, *udpRegistrar) {
+func (s *Server) udpReader(c net.PacketConn, reg *udpRegistrar) net.PacketConn {
 	u, ok := c.(*net.UDPConn)
 	if !ok {
-		return c, nil
+		return c
 	}
 	maxWait := s.cfg.MaxQueueWait
 	if maxWait <= 0 || !enableRecvTime(u) {
 		maxWait = 0
 	}
-	r := newUDPRegistrar(s, u)
-	return &staleConn{UDPConn: u, maxWait: maxWait, oob: make([]byte, 128), dropped: &s.stale, reg: r}, r
+	return &staleConn{UDPConn: u, maxWait: maxWait, oob: make([]byte, 128), dropped: &s.stale, reg: reg}
 }
 
 // ReadFrom implements net.PacketConn for sipgo's UDP reader.

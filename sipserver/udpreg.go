@@ -184,15 +184,12 @@ func (r *udpRegistrar) serve(d *regDatagram, turn *gateTurn) {
 			turn.leave()
 		}
 	}()
-	req := r.parse(d)
-	if req == nil {
-		return
-	}
+	var req *sip.Request
 	u := &d.reply
 	defer func() {
 		if p := recover(); p != nil {
-			r.s.log.Error("panic in SIP handler", "panic", p, "method", req.Method, "stack", string(debug.Stack()))
-			if !u.answered {
+			r.s.log.Error("panic in SIP handler", "panic", p, "method", "REGISTER", "stack", string(debug.Stack()))
+			if req != nil && u.r != nil && !u.answered {
 				r.s.respond(u, req, sip.StatusInternalServerError, "Server Internal Error")
 			}
 		}
@@ -200,6 +197,9 @@ func (r *udpRegistrar) serve(d *regDatagram, turn *gateTurn) {
 			r.txs.forget(u.tx)
 		}
 	}()
+	if req = r.parse(d); req == nil {
+		return
+	}
 	if !r.begin(d, req) {
 		return
 	}
@@ -223,8 +223,8 @@ func (r *udpRegistrar) serve(d *regDatagram, turn *gateTurn) {
 // its transaction in d.reply.
 func (r *udpRegistrar) begin(d *regDatagram, req *sip.Request) bool {
 	key, err := sip.ServerTxKeyMake(req)
-	if err != nil {
-		r.s.log.Debug("REGISTER over UDP without a transaction key", "source", req.Source(), "err", err)
+	if err != nil { // no Via or CSeq: 400 to its source, as sipgo answers it
+		r.badRequest(req, d.src)
 		return false
 	}
 	key += "|" + req.Source()
@@ -240,25 +240,32 @@ func (r *udpRegistrar) begin(d *regDatagram, req *sip.Request) bool {
 }
 
 // parse reads a datagram into a request from its source over UDP. One the
-// parser refuses is answered 400 when the headers a response copies
-// parse, and dropped otherwise (as sipgo drops it): nil.
+// parser refuses (sipgo drops it unanswered, and its sender retransmits it
+// for 32 s) is answered 400 when the headers a response copies parse, and
+// dropped otherwise: nil.
 func (r *udpRegistrar) parse(d *regDatagram) *sip.Request {
 	req, err := parseRequest(r.parser, d.data, d.src)
 	if err == nil {
 		return req
 	}
 	bad, err2 := parseRequest(r.bare, d.data, d.src)
-	if err2 != nil || bad.Via() == nil || bad.CSeq() == nil || bad.CallID() == nil || bad.From() == nil || bad.To() == nil {
+	if err2 != nil {
 		r.s.log.Debug("unparsable REGISTER over UDP dropped", "source", d.src, "err", err)
 		return nil
 	}
-	if r.s.throttled(bad) {
-		return nil
+	r.badRequest(bad, udpDest(bad, d.src))
+	return nil
+}
+
+// badRequest answers a malformed REGISTER 400, statelessly, unless its
+// source is over its budget.
+func (r *udpRegistrar) badRequest(req *sip.Request, dest netip.AddrPort) {
+	if r.s.throttled(req) {
+		return
 	}
 	r.s.count.requests[methodSlot(sip.REGISTER)].Add(1)
-	u := udpReply{r: r, dest: udpDest(bad, d.src)}
-	r.s.respond(udpStateless{&u}, bad, sip.StatusBadRequest, "Bad Request")
-	return nil
+	u := udpReply{r: r, dest: dest}
+	r.s.respond(udpStateless{&u}, req, sip.StatusBadRequest, "Bad Request")
 }
 
 // parseRequest parses data as a request received from src over UDP.
