@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -35,12 +34,13 @@ func (g regGate) enterTurn(t *gateTurn) {
 }
 
 // gateTurn is one REGISTER's turn; leave ends it (again is harmless).
-// away, when set, counts the turns left before their REGISTER's end (to
-// wait for the store): the UDP worker pool grows by those (udpreg.go).
+// away, when set, is called when the registrar leaves the turn before its
+// REGISTER's end, to wait for the store: the UDP worker pool grows by
+// those workers (udpreg.go).
 type gateTurn struct {
 	g    regGate
 	left bool
-	away *atomic.Int32
+	away func()
 }
 
 func (t *gateTurn) leave() {
@@ -48,7 +48,7 @@ func (t *gateTurn) leave() {
 		t.left = true
 		<-t.g
 		if t.away != nil {
-			t.away.Add(1)
+			t.away()
 		}
 	}
 }

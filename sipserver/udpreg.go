@@ -131,6 +131,15 @@ func (r *udpRegistrar) grow() {
 	go r.work()
 }
 
+// wentAway counts a worker leaving its turn to wait for the store, and
+// starts another when REGISTERs are queued with no worker free for them.
+func (r *udpRegistrar) wentAway() {
+	r.away.Add(1)
+	if len(r.queue) > 0 && r.idle.Load() == 0 {
+		r.grow()
+	}
+}
+
 // stop waits for the workers to finish (Close calls it once the socket is
 // closed and the server's context cancelled).
 func (r *udpRegistrar) stop() {
@@ -146,7 +155,7 @@ func (r *udpRegistrar) work() {
 	defer r.wg.Done()
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
-	var turn gateTurn
+	turn := gateTurn{away: r.wentAway}
 	for {
 		r.idle.Add(1)
 		select {
@@ -175,13 +184,12 @@ func (r *udpRegistrar) work() {
 func (r *udpRegistrar) serve(d *regDatagram, turn *gateTurn) {
 	defer r.release(d)
 	r.s.regGate.enterTurn(turn)
-	turn.away = &r.away
 	defer func() {
 		if turn.left {
-			r.away.Add(-1)
+			r.away.Add(-1) // back from the store
 		} else {
-			turn.away = nil
-			turn.leave()
+			turn.left = true
+			<-turn.g
 		}
 	}()
 	var req *sip.Request

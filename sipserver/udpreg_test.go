@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"xc5/internal/poll"
 )
 
 // readRaw returns the next datagram that arrives on c, nil when none came
@@ -185,4 +187,34 @@ func FuzzRegisterDatagram(f *testing.F) {
 			udpDest(req, src)
 		}
 	})
+}
+
+// TestRegisterUDPPoolGrowsByStoreWaits: REGISTERs waiting for a slow store
+// hold no turn at the CPU: with more of them held than there are turns and
+// workers at work, new REGISTERs (the challenges of other phones) are
+// still served, every held one reaches the store, and all are answered
+// 200 when it catches up.
+func TestRegisterUDPPoolGrowsByStoreWaits(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	g := &countingStore{gatedStore: gatedStore{Store: store, gate: make(chan struct{}), waiting: make(chan struct{}, 1)}}
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, DigestAlgorithms: []string{"MD5"}, MaxContacts: 100}, g)
+	n := int(srv.udpReg.active) + 6
+	var phones []*rawPhone
+	for i := range n {
+		p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+		chal := p.send("REGISTER", rawRURI, "Expires: 600")
+		if status(chal) != 401 {
+			t.Fatalf("phone %d's first REGISTER with %d held: %v", i, i, chal)
+		}
+		p.c.WriteToUDP(p.answer(chal), p.dst)
+		phones = append(phones, p)
+	}
+	poll.Until(t, 10*time.Second, "every answered REGISTER held by the store", func() bool { return g.puts.Load() == int64(n) })
+	close(g.gate)
+	for i, p := range phones {
+		if res := p.read(); status(res) != 200 {
+			t.Errorf("phone %d: %v", i, res)
+		}
+	}
 }
