@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -152,10 +153,18 @@ func hasher(alg string) func() hash.Hash {
 	return nil
 }
 
+// hashJoin is the hex digest of parts joined by ":", hashed as written
+// (no joined copy, no digest allocated).
 func hashJoin(h func() hash.Hash, parts ...string) string {
 	w := h()
-	w.Write([]byte(strings.Join(parts, ":")))
-	return hex.EncodeToString(w.Sum(nil))
+	for i, p := range parts {
+		if i > 0 {
+			io.WriteString(w, ":")
+		}
+		io.WriteString(w, p)
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(w.Sum(sum[:0]))
 }
 
 // expected computes the digest response (RFC 7616 §3.4.1, qop=auth or
