@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -108,7 +109,7 @@ func (s *Server) realmFor(ctx context.Context, u *sip.Uri) (string, error) {
 // through again and again; a retransmitted request without credentials
 // now simply draws a fresh challenge, which takes no store read (see
 // credCache). The phone answers whichever it got.
-func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, proxy bool, realm string, stale bool) {
+func (s *Server) challenge(tx responder, req *sip.Request, proxy bool, realm string, stale bool) {
 	code, reason, name := sip.StatusUnauthorized, "Unauthorized", "WWW-Authenticate"
 	if proxy {
 		code, reason, name = sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate"
@@ -119,7 +120,7 @@ func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, proxy boo
 		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		hdrs = append(hdrs, sip.NewHeader(name, c.String()))
 	}
-	s.respond(statelessTx{tx}, req, code, reason, hdrs...)
+	s.respond(statelessly(tx), req, code, reason, hdrs...)
 }
 
 // lookup finds the account of a digest username: the full username
@@ -152,10 +153,18 @@ func hasher(alg string) func() hash.Hash {
 	return nil
 }
 
+// hashJoin is the hex digest of parts joined by ":", hashed as written
+// (no joined copy, no digest allocated).
 func hashJoin(h func() hash.Hash, parts ...string) string {
 	w := h()
-	w.Write([]byte(strings.Join(parts, ":")))
-	return hex.EncodeToString(w.Sum(nil))
+	for i, p := range parts {
+		if i > 0 {
+			io.WriteString(w, ":")
+		}
+		io.WriteString(w, p)
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(w.Sum(sum[:0]))
 }
 
 // expected computes the digest response (RFC 7616 §3.4.1, qop=auth or
@@ -183,7 +192,7 @@ func credentialsOf(req *sip.Request, name string) (*digest.Credentials, error) {
 
 // firstChallenge challenges req in the realm of its address of record: the
 // To header for REGISTER, From for anything else.
-func (s *Server) firstChallenge(ctx context.Context, tx sip.ServerTransaction, req *sip.Request, proxy, stale bool) {
+func (s *Server) firstChallenge(ctx context.Context, tx responder, req *sip.Request, proxy, stale bool) {
 	var aor *sip.Uri
 	if to := req.To(); req.Method == sip.REGISTER && to != nil {
 		aor = &to.Address
@@ -216,7 +225,7 @@ func (s *Server) Authenticate(req *sip.Request, tx sip.ServerTransaction, proxy 
 	return s.authenticate(ctx, req, tx, proxy)
 }
 
-func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, proxy bool) (xc5.SIPCredentials, bool) {
+func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx responder, proxy bool) (xc5.SIPCredentials, bool) {
 	var none xc5.SIPCredentials
 	now := s.cfg.Now()
 	ip := sourceIP(req)
@@ -257,7 +266,7 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 // a challenge xc5 sent to its source address; otherwise (a blocked
 // address, no or malformed credentials, a nonce not ours) it has answered
 // req and returns false, having counted nothing.
-func (s *Server) answeredChallenge(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, proxy bool, ip string, now time.Time) (*digest.Credentials, bool) {
+func (s *Server) answeredChallenge(ctx context.Context, req *sip.Request, tx responder, proxy bool, ip string, now time.Time) (*digest.Credentials, bool) {
 	if _, blocked := s.limiter.Blocked(ip, now); blocked {
 		s.respond(tx, req, sip.StatusForbidden, "Too Many Failed Authentications")
 		return nil, false
@@ -295,7 +304,7 @@ type authAttempt struct {
 	s     *Server
 	ctx   context.Context
 	req   *sip.Request
-	tx    sip.ServerTransaction
+	tx    responder
 	proxy bool
 	now   time.Time
 	creds *digest.Credentials
@@ -389,7 +398,7 @@ func offered(creds *digest.Credentials) func() hash.Hash {
 // freshNonce checks, once the response is known right, that its nonce is
 // ours, young and not replayed; otherwise it challenges again with
 // stale=true, so that the client retries without asking its user.
-func (s *Server) freshNonce(tx sip.ServerTransaction, req *sip.Request, proxy bool, creds *digest.Credentials, realm, user string) bool {
+func (s *Server) freshNonce(tx responder, req *sip.Request, proxy bool, creds *digest.Credentials, realm, user string) bool {
 	now := s.cfg.Now()
 	id, issued, ok := s.nonces.check(creds.Nonce, realm, sourceIP(req))
 	if !ok || now.Unix()-issued >= int64(s.cfg.NonceTTL/time.Second) || issued > now.Unix()+60 {

@@ -41,6 +41,9 @@ func (s *Server) Listen() error {
 		if err == nil {
 			s.udp, s.tcp = udp, tcp
 			s.sizeBuffers(udp)
+			if u, ok := udp.(*net.UDPConn); ok {
+				s.udpReg = newUDPRegistrar(s, u)
+			}
 			return nil
 		}
 		udp.Close()
@@ -106,12 +109,12 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	s.life.Lock()
-	udp, tcp := s.udp, s.tcp
+	udp, tcp, reg := s.udp, s.tcp, s.udpReg
 	s.life.Unlock()
 	s.startSweep()
 	errc := make(chan error, 2)
 	go func() {
-		err := s.sip.ServeUDP(withStaleDrop(udp, s.cfg.MaxQueueWait, &s.stale))
+		err := s.sip.ServeUDP(s.udpReader(udp, reg))
 		errc <- fmt.Errorf("sip: udp stopped: %v", err)
 	}()
 	go func() {
@@ -215,8 +218,12 @@ func (s *Server) Close() error {
 	if s.tcp != nil {
 		errs = append(errs, s.tcp.Close())
 	}
+	reg := s.udpReg
 	s.life.Unlock()
 	s.wg.Wait()
+	if reg != nil {
+		reg.stop()
+	}
 	errs = append(errs, s.ua.Close())
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, net.ErrClosed) {

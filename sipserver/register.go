@@ -21,7 +21,10 @@ type change struct {
 	expires time.Duration // 0 removes
 }
 
-// handleRegister is the registrar (RFC 3261 §10.3).
+// handleRegister is the registrar (RFC 3261 §10.3) for the REGISTERs that
+// come through sipgo's transactions: over TCP, TLS and WebSocket. Those
+// over Serve's UDP socket take the stateless path of udpreg.go; both share
+// register.
 func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	n := s.registers.Add(1)
 	defer s.registers.Add(-1)
@@ -36,6 +39,13 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	// at a time, in order of arrival; see regGate.
 	gate := s.regGate.enter()
 	defer gate.leave()
+	s.register(req, tx, gate, arrived)
+}
+
+// register is the registrar's work on a REGISTER that arrived at arrived
+// and holds a turn at the CPU (gate), which it leaves while it waits for
+// the store. It answers through tx.
+func (s *Server) register(req *sip.Request, tx responder, gate *gateTurn, arrived time.Time) {
 	if s.cfg.MaxRegisterWait > 0 && time.Since(arrived) > s.cfg.MaxRegisterWait && req.GetHeader("Authorization") == nil {
 		s.refuseRegister(tx, req)
 		return
@@ -66,7 +76,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 
 // registeringAccount authenticates a REGISTER and returns the account
 // whose bindings it changes; false when it has answered the request.
-func (s *Server) registeringAccount(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) (xc5.SIPCredentials, bool) {
+func (s *Server) registeringAccount(ctx context.Context, req *sip.Request, tx responder) (xc5.SIPCredentials, bool) {
 	to := req.To()
 	if to == nil {
 		s.respond(tx, req, sip.StatusBadRequest, "Missing To")
@@ -90,7 +100,7 @@ func (s *Server) registeringAccount(ctx context.Context, req *sip.Request, tx si
 // unregisterAll takes a REGISTER with "Contact: *", which removes every
 // binding, and only with Expires: 0 and no other contact (RFC 3261 §10.3
 // step 6).
-func (s *Server) unregisterAll(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, gate *gateTurn, acct xc5.SIPCredentials, starAlone bool, now time.Time) {
+func (s *Server) unregisterAll(ctx context.Context, req *sip.Request, tx responder, gate *gateTurn, acct xc5.SIPCredentials, starAlone bool, now time.Time) {
 	if !starAlone {
 		s.respond(tx, req, sip.StatusBadRequest, "Contact * Needs Expires: 0 And No Other Contact")
 		return
@@ -106,7 +116,7 @@ func (s *Server) unregisterAll(ctx context.Context, req *sip.Request, tx sip.Ser
 
 // expiresAllowed checks every contact before changing any: 423 rejects
 // the request. It bounds each expiry by MaxExpires.
-func (s *Server) expiresAllowed(req *sip.Request, tx sip.ServerTransaction, changes []change) bool {
+func (s *Server) expiresAllowed(req *sip.Request, tx responder, changes []change) bool {
 	for i, c := range changes {
 		if c.expires != 0 && c.expires < s.cfg.MinExpires {
 			s.respond(tx, req, sip.StatusIntervalToBrief, "Interval Too Brief", sip.NewHeader("Min-Expires", seconds(s.cfg.MinExpires)))
@@ -119,7 +129,7 @@ func (s *Server) expiresAllowed(req *sip.Request, tx sip.ServerTransaction, chan
 
 // bind stores a REGISTER's changes to acct's bindings and answers it with
 // the bindings it has now.
-func (s *Server) bind(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, gate *gateTurn, acct xc5.SIPCredentials, changes []change, now time.Time) {
+func (s *Server) bind(ctx context.Context, req *sip.Request, tx responder, gate *gateTurn, acct xc5.SIPCredentials, changes []change, now time.Time) {
 	ua := ""
 	if h := req.GetHeader("User-Agent"); h != nil {
 		ua = truncate(h.Value(), 256)
@@ -144,7 +154,7 @@ func (s *Server) bind(ctx context.Context, req *sip.Request, tx sip.ServerTransa
 
 // answerBindings is the 200 OK of a REGISTER: it lists every current
 // binding with the seconds it has left.
-func (s *Server) answerBindings(tx sip.ServerTransaction, req *sip.Request, bindings []xc5.Binding, now time.Time) {
+func (s *Server) answerBindings(tx responder, req *sip.Request, bindings []xc5.Binding, now time.Time) {
 	res := []sip.Header{sip.NewHeader("Date", now.UTC().Format(http.TimeFormat))}
 	for _, b := range bindings {
 		left := max(b.Expires.Sub(now).Round(time.Second), time.Second)
@@ -203,7 +213,7 @@ func parseContacts(req *sip.Request, def time.Duration) (changes []change, star,
 // lost in a crash could leave it unreachable until then. Concurrent
 // REGISTERs share commits (PutRegistration), which is what makes this
 // affordable. It answers the request itself when it fails.
-func (s *Server) bindOne(ctx context.Context, tx sip.ServerTransaction, req *sip.Request, account string, c change, now time.Time, ua, source string) ([]xc5.Binding, bool) {
+func (s *Server) bindOne(ctx context.Context, tx responder, req *sip.Request, account string, c change, now time.Time, ua, source string) ([]xc5.Binding, bool) {
 	bs, err := s.reg.PutRegistration(ctx, account, c.contact, now.Add(c.expires), ua, source,
 		xc5.ContactCap{Max: s.cfg.MaxContacts, Now: now})
 	switch {
@@ -222,7 +232,7 @@ func (s *Server) bindOne(ctx context.Context, tx sip.ServerTransaction, req *sip
 // bindings before anything is changed, and again by the store for each
 // new contact. It returns the bindings after the changes, and answers
 // the request itself when it fails.
-func (s *Server) bindAll(ctx context.Context, tx sip.ServerTransaction, req *sip.Request, account string, changes []change, now time.Time, ua, source string) ([]xc5.Binding, bool) {
+func (s *Server) bindAll(ctx context.Context, tx responder, req *sip.Request, account string, changes []change, now time.Time, ua, source string) ([]xc5.Binding, bool) {
 	current, err := s.reg.ContactsOf(ctx, account, now)
 	if err != nil {
 		s.storeFailed(tx, req, err)
@@ -276,10 +286,11 @@ func (s *Server) bindAll(ctx context.Context, tx sip.ServerTransaction, req *sip
 }
 
 // refuseRegister answers a REGISTER refused for overload: cheaply, with a
-// spread Retry-After (see Config).
-func (s *Server) refuseRegister(tx sip.ServerTransaction, req *sip.Request) {
+// spread Retry-After (see Config), and statelessly: a retransmission is
+// refused again rather than kept for.
+func (s *Server) refuseRegister(tx responder, req *sip.Request) {
 	s.shedRegs.Add(1)
-	s.respond(tx, req, sip.StatusServiceUnavailable, "Overloaded", sip.NewHeader("Retry-After", s.retryAfter()))
+	s.respond(statelessly(tx), req, sip.StatusServiceUnavailable, "Overloaded", sip.NewHeader("Retry-After", s.retryAfter()))
 }
 
 // overloaded decides whether a REGISTER, the nth in progress, is refused:
@@ -310,7 +321,7 @@ const storeRetryAfter = 5 * time.Second
 
 // storeFailed answers a request whose store work failed: 503 with
 // Retry-After when the store is unavailable for now, 500 otherwise.
-func (s *Server) storeFailed(tx sip.ServerTransaction, req *sip.Request, err error) {
+func (s *Server) storeFailed(tx responder, req *sip.Request, err error) {
 	code, reason := errorStatus(xc5.ErrorCode(err))
 	if unavailable(err) {
 		s.log.Debug("store unavailable", "method", req.Method, "err", err)

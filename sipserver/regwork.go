@@ -26,16 +26,30 @@ func (g regGate) enter() *gateTurn {
 	return &gateTurn{g: g}
 }
 
+// enterTurn waits for a turn and holds it in t, which a long-lived UDP
+// worker reuses (no allocation per REGISTER).
+func (g regGate) enterTurn(t *gateTurn) {
+	g <- struct{}{}
+	t.g, t.left = g, false
+}
+
 // gateTurn is one REGISTER's turn; leave ends it (again is harmless).
+// away, when set, is called when the registrar leaves the turn before its
+// REGISTER's end, to wait for the store: the UDP worker pool grows by
+// those workers (udpreg.go).
 type gateTurn struct {
 	g    regGate
 	left bool
+	away func()
 }
 
 func (t *gateTurn) leave() {
 	if !t.left {
 		t.left = true
 		<-t.g
+		if t.away != nil {
+			t.away()
+		}
 	}
 }
 

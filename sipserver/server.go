@@ -72,12 +72,15 @@ type Server struct {
 
 	dropped atomic.Int64 // requests dropped by the throttle
 
-	registers atomic.Int64 // REGISTERs in progress
-	regWork   *regWork     // when they arrived
-	regGate   regGate      // their turns at the CPU
-	shedRegs  atomic.Int64 // REGISTERs refused for overload
-	stale     atomic.Int64 // requests dropped unread after MaxQueueWait
-	count     counters     // requests, responses and calls (stats.go)
+	registers atomic.Int64  // REGISTERs in progress
+	regWork   *regWork      // when they arrived
+	regGate   regGate       // their turns at the CPU
+	shedRegs  atomic.Int64  // REGISTERs refused for overload
+	stale     atomic.Int64  // requests dropped unread after MaxQueueWait
+	udpReg    *udpRegistrar // REGISTERs over Serve's UDP socket, once serving
+
+	customRegister atomic.Bool // Handle replaced the REGISTER handler: all go through sipgo
+	count          counters    // requests, responses and calls (stats.go)
 
 	mu       sync.RWMutex
 	handlers map[sip.RequestMethod]Handler
@@ -142,6 +145,9 @@ func (s *Server) Handle(method sip.RequestMethod, h Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.handlers[method] = h
+	if method == sip.REGISTER {
+		s.customRegister.Store(true)
+	}
 }
 
 // OnInvite installs the INVITE handler; until one is installed INVITEs
@@ -222,7 +228,14 @@ func (s *Server) response(req *sip.Request, code int, reason string, hdrs ...sip
 	return res
 }
 
-func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs ...sip.Header) {
+// responder answers a request: a sipgo server transaction, or, for a
+// REGISTER over UDP, udpReply, which writes to the socket itself (see
+// udpreg.go). The registrar's code takes one, so that both paths share it.
+type responder interface {
+	Respond(res *sip.Response) error
+}
+
+func (s *Server) respond(tx responder, req *sip.Request, code int, reason string, hdrs ...sip.Header) {
 	if err := tx.Respond(s.response(req, code, reason, hdrs...)); err != nil {
 		s.log.Debug("respond failed", "code", code, "err", err)
 	}
@@ -247,6 +260,19 @@ func (t statelessTx) Respond(res *sip.Response) error {
 		t.Terminate()
 	}
 	return err
+}
+
+// statelessly returns r answering final refusals without keeping them
+// for retransmissions: statelessTx for a transaction, udpReply's stateless
+// form for a REGISTER over UDP.
+func statelessly(r responder) responder {
+	switch t := r.(type) {
+	case sip.ServerTransaction:
+		return statelessTx{t}
+	case *udpReply:
+		return udpStateless{t}
+	}
+	return r
 }
 
 // startSweep starts, once, the background loop that expires bindings on

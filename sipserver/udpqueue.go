@@ -3,6 +3,7 @@ package sipserver
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"sync/atomic"
 	"time"
 )
@@ -21,9 +22,10 @@ import (
 // waited is what the kernel's receive timestamp (SO_TIMESTAMPNS) says.
 type staleConn struct {
 	*net.UDPConn
-	maxWait time.Duration
-	oob     []byte // used by the one reading goroutine only
+	maxWait time.Duration // 0: no stale drop
+	oob     []byte        // used by the one reading goroutine only
 	dropped *atomic.Int64
+	reg     *udpRegistrar // takes the REGISTERs; nil: sipgo does
 }
 
 // withStaleDrop wraps c when it is a UDP socket that can report receive
@@ -36,18 +38,45 @@ func withStaleDrop(c net.PacketConn, maxWait time.Duration, dropped *atomic.Int6
 	return &staleConn{UDPConn: u, maxWait: maxWait, oob: make([]byte, 128), dropped: dropped}
 }
 
+// udpReader wraps Serve's UDP socket for sipgo's reader: it drops stale
+// requests (as withStaleDrop) and hands REGISTERs to reg, the stateless
+// registrar (udpreg.go), unless Handle replaced the REGISTER handler. A
+// socket that is not a *net.UDPConn is returned unchanged.
+func (s *Server) udpReader(c net.PacketConn, reg *udpRegistrar) net.PacketConn {
+	u, ok := c.(*net.UDPConn)
+	if !ok {
+		return c
+	}
+	maxWait := s.cfg.MaxQueueWait
+	if maxWait <= 0 || !enableRecvTime(u) {
+		maxWait = 0
+	}
+	return &staleConn{UDPConn: u, maxWait: maxWait, oob: make([]byte, 128), dropped: &s.stale, reg: reg}
+}
+
 // ReadFrom implements net.PacketConn for sipgo's UDP reader.
 func (c *staleConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
-		n, oobn, _, addr, err := c.ReadMsgUDP(b, c.oob)
+		n, oobn, _, addr, err := c.ReadMsgUDPAddrPort(b, c.oob)
 		if err != nil {
 			return n, nil, err
 		}
-		if at, ok := recvTime(c.oob[:oobn]); ok && time.Since(at) > c.maxWait && startsWork(b[:n]) {
-			c.dropped.Add(1)
+		var at time.Time
+		if c.maxWait > 0 {
+			var ok bool
+			if at, ok = recvTime(c.oob[:oobn]); ok && time.Since(at) > c.maxWait && startsWork(b[:n]) {
+				c.dropped.Add(1)
+				continue
+			}
+		}
+		if c.reg != nil && bytes.HasPrefix(b[:n], []byte("REGISTER ")) && !c.reg.s.customRegister.Load() {
+			if at.IsZero() {
+				at = time.Now()
+			}
+			c.reg.take(b[:n], netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), at)
 			continue
 		}
-		return n, addr, nil
+		return n, net.UDPAddrFromAddrPort(addr), nil
 	}
 }
 
