@@ -1,13 +1,14 @@
 // Package storetest gives tests the stores they must hold to one
 // behaviour: SQLite always, and PostgreSQL when XC5_TEST_POSTGRES holds a
 // postgres:// URL (CI sets it; on a laptop without PostgreSQL those runs
-// are skipped). Every PostgreSQL run gets a schema of its own, dropped at
-// the end, so tests never see each other's data.
+// are skipped). Every PostgreSQL run gets a database of its own, a copy
+// of a template migrated once, dropped at the end, so tests never see
+// each other's data.
 //
 // Open is the store every adapter package's tests (api, sipserver,
 // portal, …) run on. XC5_TEST_STORE chooses its backend: unset or
-// "sqlite" is SQLite in t.TempDir(); "postgres" is a fresh schema of the
-// XC5_TEST_POSTGRES database, and then a missing XC5_TEST_POSTGRES fails
+// "sqlite" is SQLite in t.TempDir(); "postgres" is a fresh database on the
+// XC5_TEST_POSTGRES server, and then a missing XC5_TEST_POSTGRES fails
 // the test rather than skipping it. So one package's tests run on
 // PostgreSQL with
 //
@@ -18,9 +19,8 @@ package storetest
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"sync"
@@ -158,16 +158,36 @@ func Each(t *testing.T, adminPassword string, fn func(t *testing.T, s *sqlstore.
 	}
 }
 
-// PostgresURL returns the URL of a fresh schema in the test database, or
-// "" when none is configured. The schema is dropped when the test ends.
+// PostgresURL returns the URL of a fresh, migrated database of the test's
+// own (a copy of the template, see pgtemplate.go), or "" when none is
+// configured. Its search_path is a schema named for the test alone. The
+// database is dropped when the test ends.
 func PostgresURL(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
 		return ""
 	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
+	if _, err := url.Parse(base); err != nil {
+		t.Fatalf("%s: %v", EnvPostgres, err)
+	}
+	tp := templateFor(base)
+	switch {
+	case tp.err == nil:
+		return tp.copyTemplate(t)
+	case errors.Is(tp.err, errNoCreateDB):
+		return freshSchema(t, base)
+	default:
+		t.Fatalf("the PostgreSQL test template: %v", tp.err)
+		return ""
+	}
+}
+
+// freshSchema returns the URL of a fresh schema in the base database,
+// dropped when the test ends, for a role that may not create databases:
+// the store migrates it when opened.
+func freshSchema(t testing.TB, base string) string {
+	schema := "t_" + randomID()
 	db, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
@@ -180,10 +200,7 @@ func PostgresURL(t testing.TB) string {
 		db.Exec("DROP SCHEMA " + schema + " CASCADE")
 		db.Close()
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, _ := url.Parse(base)
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
