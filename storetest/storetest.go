@@ -192,6 +192,23 @@ func EachChosen(t *testing.T, adminPassword string, fn func(t *testing.T, s *sql
 	each(t, Chosen(t), adminPassword, fn)
 }
 
+// PostgresOnly returns a fresh database's URL (see PostgresURL) for a
+// test of an adapter package that is about PostgreSQL alone. It runs in
+// the XC5_TEST_STORE=postgres pass, where a missing XC5_TEST_POSTGRES
+// fails it, and is skipped in the default pass, so that CI, which makes
+// both passes, runs it once.
+func PostgresOnly(t testing.TB) string {
+	t.Helper()
+	if !OnPostgres(t) {
+		t.Skip("PostgreSQL only: runs with " + EnvStore + "=postgres, CI's second pass")
+	}
+	u := PostgresURL(t)
+	if u == "" {
+		t.Fatalf("%s=postgres needs %s (a postgres:// URL)", EnvStore, EnvPostgres)
+	}
+	return u
+}
+
 // PostgresURL returns the URL of a fresh, migrated database of the test's
 // own (a copy of the template, see pgtemplate.go), or "" when none is
 // configured. Its search_path is a schema named for the test alone. The
