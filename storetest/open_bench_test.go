@@ -25,6 +25,24 @@ func BenchmarkOpenPostgres(b *testing.B) {
 	}
 }
 
+// BenchmarkOpenPostgresParallel is BenchmarkOpenPostgres from several
+// goroutines at once (-cpu sets how many), as parallel tests and packages
+// tested at once open their stores.
+func BenchmarkOpenPostgresParallel(b *testing.B) {
+	if os.Getenv(storetest.EnvPostgres) == "" {
+		b.Skip("set " + storetest.EnvPostgres + " to time the PostgreSQL test stores")
+	}
+	b.Setenv(storetest.EnvStore, "postgres")
+	b.SetParallelism(2)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tb := &iteration{TB: b}
+			storetest.Open(tb, "bench-Admin-pw1")
+			tb.end()
+		}
+	})
+}
+
 // iteration is one benchmark iteration as a test of its own: its
 // cleanups run at its end rather than the benchmark's.
 type iteration struct {
