@@ -121,7 +121,9 @@ type Backend struct {
 	Open func(t testing.TB) *sqlstore.Store
 }
 
-// Backends returns the SQLite backend and, when configured, PostgreSQL.
+// Backends returns the SQLite backend and, when configured, PostgreSQL:
+// for the packages CI tests once (sqlstore, webhook, mail); the adapter
+// packages, which CI tests once per backend, use Chosen.
 func Backends(t testing.TB) []Backend {
 	out := []Backend{sqliteBackend(t)}
 	if u := PostgresURL(t); u != "" {
