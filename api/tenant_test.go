@@ -43,7 +43,8 @@ type tenancy struct {
 // eachTenancy runs fn on a fresh tenancy on every store backend.
 func eachTenancy(t *testing.T, fn func(t *testing.T, e *tenancy)) {
 	t.Parallel()
-	storetest.Each(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
+	// The backend XC5_TEST_STORE chooses: CI's default pass runs SQLite, its postgres pass PostgreSQL, each once.
+	storetest.EachChosen(t, adminPassword, func(t *testing.T, s *sqlstore.Store) {
 		loc, _ := time.LoadLocation("Pacific/Auckland")
 		view := routing.NewView(routing.Defaults{Location: loc, CountryCode: "64"})
 		view.Follow(s)

@@ -2,9 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -80,6 +83,27 @@ func MigratePostgres(ctx context.Context, db *sql.DB) error {
 	}
 	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", migrationLock)
 	return migrate(ctx, conn, postgresDialect, migrations, "migrations")
+}
+
+// MigrationsDigest is a hash of the migrations as PostgreSQL runs them
+// (names and DDL after the dialect's rewrite): the tests keep one migrated
+// template database per digest and copy it for each test, so a changed
+// migration (or rewrite) makes a new template instead of reusing a stale one.
+func MigrationsDigest() string {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		panic(err) // the pattern is constant and valid
+	}
+	h := sha256.New()
+	for _, n := range names { // fs.Glob sorts them
+		body, err := fs.ReadFile(migrations, n)
+		if err != nil {
+			panic(err) // embedded: cannot fail
+		}
+		ddl := postgresDialect.ddl(string(body))
+		fmt.Fprintf(h, "%s\n%d\n%s", n, len(ddl), ddl)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // pgError maps PostgreSQL constraint violations by their SQLSTATE codes.

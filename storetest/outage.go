@@ -33,7 +33,7 @@ type Outage struct {
 	admin  *sql.DB
 }
 
-// PostgresOutage makes a fresh schema (as PostgresURL) behind a proxy.
+// PostgresOutage makes a fresh database (as PostgresURL) behind a proxy.
 // Without PostgreSQL it skips the test, but fails it under CI.
 func PostgresOutage(t testing.TB) *Outage {
 	direct := PostgresURL(t)

@@ -1,13 +1,14 @@
 // Package storetest gives tests the stores they must hold to one
 // behaviour: SQLite always, and PostgreSQL when XC5_TEST_POSTGRES holds a
 // postgres:// URL (CI sets it; on a laptop without PostgreSQL those runs
-// are skipped). Every PostgreSQL run gets a schema of its own, dropped at
-// the end, so tests never see each other's data.
+// are skipped). Every PostgreSQL run gets a database of its own, a copy
+// of a template migrated once, dropped at the end, so tests never see
+// each other's data.
 //
 // Open is the store every adapter package's tests (api, sipserver,
 // portal, …) run on. XC5_TEST_STORE chooses its backend: unset or
-// "sqlite" is SQLite in t.TempDir(); "postgres" is a fresh schema of the
-// XC5_TEST_POSTGRES database, and then a missing XC5_TEST_POSTGRES fails
+// "sqlite" is SQLite in t.TempDir(); "postgres" is a fresh database on the
+// XC5_TEST_POSTGRES server, and then a missing XC5_TEST_POSTGRES fails
 // the test rather than skipping it. So one package's tests run on
 // PostgreSQL with
 //
@@ -18,9 +19,8 @@ package storetest
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"sync"
@@ -121,32 +121,46 @@ type Backend struct {
 	Open func(t testing.TB) *sqlstore.Store
 }
 
-// Backends returns the SQLite backend and, when configured, PostgreSQL.
+// Backends returns the SQLite backend and, when configured, PostgreSQL:
+// for the packages CI tests once (sqlstore, webhook, mail); the adapter
+// packages, which CI tests once per backend, use Chosen.
 func Backends(t testing.TB) []Backend {
+	out := []Backend{sqliteBackend(t)}
+	if u := PostgresURL(t); u != "" {
+		out = append(out, postgresBackend(u))
+	}
+	return out
+}
+
+func sqliteBackend(t testing.TB) Backend {
 	dir := t.TempDir()
-	out := []Backend{{Name: "sqlite", Dir: dir, Open: func(t testing.TB) *sqlstore.Store {
+	return Backend{Name: "sqlite", Dir: dir, Open: func(t testing.TB) *sqlstore.Store {
 		s, err := sqlstore.Open(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
-	}}}
-	if u := PostgresURL(t); u != "" {
-		out = append(out, Backend{Name: "postgres", Open: func(t testing.TB) *sqlstore.Store {
-			s, err := sqlstore.OpenPostgres(context.Background(), u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}})
-	}
-	return out
+	}}
+}
+
+func postgresBackend(u string) Backend {
+	return Backend{Name: "postgres", Open: func(t testing.TB) *sqlstore.Store {
+		s, err := sqlstore.OpenPostgres(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}}
 }
 
 // Each runs fn as a subtest on every backend with a fresh, bootstrapped
 // store that is closed afterwards.
 func Each(t *testing.T, adminPassword string, fn func(t *testing.T, s *sqlstore.Store)) {
-	for _, b := range Backends(t) {
+	each(t, Backends(t), adminPassword, fn)
+}
+
+func each(t *testing.T, backends []Backend, adminPassword string, fn func(t *testing.T, s *sqlstore.Store)) {
+	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			s := b.Open(t)
 			t.Cleanup(func() { s.Close() })
@@ -158,16 +172,75 @@ func Each(t *testing.T, adminPassword string, fn func(t *testing.T, s *sqlstore.
 	}
 }
 
-// PostgresURL returns the URL of a fresh schema in the test database, or
-// "" when none is configured. The schema is dropped when the test ends.
+// Chosen returns the one backend XC5_TEST_STORE chooses (see Open), for
+// the tests of the adapter packages that would loop over Backends: CI
+// runs those packages once per backend (SQLite by default, then again
+// with XC5_TEST_STORE=postgres), so looping over both there ran every
+// PostgreSQL case twice, and each case now runs once across the passes.
+func Chosen(t testing.TB) []Backend {
+	t.Helper()
+	if !OnPostgres(t) {
+		return []Backend{sqliteBackend(t)}
+	}
+	u := PostgresURL(t)
+	if u == "" {
+		t.Fatalf("%s=postgres needs %s (a postgres:// URL)", EnvStore, EnvPostgres)
+	}
+	return []Backend{postgresBackend(u)}
+}
+
+// EachChosen is Each on the backend Chosen returns.
+func EachChosen(t *testing.T, adminPassword string, fn func(t *testing.T, s *sqlstore.Store)) {
+	each(t, Chosen(t), adminPassword, fn)
+}
+
+// PostgresOnly returns a fresh database's URL (see PostgresURL) for a
+// test of an adapter package that is about PostgreSQL alone. It runs in
+// the XC5_TEST_STORE=postgres pass, where a missing XC5_TEST_POSTGRES
+// fails it, and is skipped in the default pass, so that CI, which makes
+// both passes, runs it once.
+func PostgresOnly(t testing.TB) string {
+	t.Helper()
+	if !OnPostgres(t) {
+		t.Skip("PostgreSQL only: runs with " + EnvStore + "=postgres, CI's second pass")
+	}
+	u := PostgresURL(t)
+	if u == "" {
+		t.Fatalf("%s=postgres needs %s (a postgres:// URL)", EnvStore, EnvPostgres)
+	}
+	return u
+}
+
+// PostgresURL returns the URL of a fresh, migrated database of the test's
+// own (a copy of the template, see pgtemplate.go), or "" when none is
+// configured. Its search_path is a schema named for the test alone. The
+// database is dropped when the test ends.
 func PostgresURL(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
 		return ""
 	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
+	if _, err := url.Parse(base); err != nil {
+		t.Fatalf("%s: %v", EnvPostgres, err)
+	}
+	tp := templateFor(base)
+	switch {
+	case tp.err == nil:
+		return tp.copyTemplate(t)
+	case errors.Is(tp.err, errNoCreateDB):
+		return freshSchema(t, base)
+	default:
+		t.Fatalf("the PostgreSQL test template: %v", tp.err)
+		return ""
+	}
+}
+
+// freshSchema returns the URL of a fresh schema in the base database,
+// dropped when the test ends, for a role that may not create databases:
+// the store migrates it when opened.
+func freshSchema(t testing.TB, base string) string {
+	schema := "t_" + randomID()
 	db, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
@@ -180,10 +253,7 @@ func PostgresURL(t testing.TB) string {
 		db.Exec("DROP SCHEMA " + schema + " CASCADE")
 		db.Close()
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, _ := url.Parse(base)
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()

@@ -7,7 +7,6 @@ package main_test
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -131,34 +130,31 @@ func startMediaNode(t *testing.T, args ...string) *syncBuffer {
 // is sent; a --media naming a dead port gives the caller a 5xx, no hang.
 func TestSeparateMediaNode(t *testing.T) {
 	t.Parallel()
-	for _, store := range []string{"sqlite", "postgres"} {
-		t.Run("voicemail through xc5 media on "+store, func(t *testing.T) {
-			t.Parallel()
-			// Both processes on one store: the SQLite directory, or a
-			// PostgreSQL schema of the test's own.
-			dir := t.TempDir()
-			flags := []string{"--data", dir}
-			if store == "postgres" {
-				if os.Getenv(storetest.EnvPostgres) == "" {
-					if os.Getenv("CI") != "" {
-						t.Fatal(storetest.EnvPostgres + " must be set in CI")
-					}
-					t.Skip(storetest.EnvPostgres + " not set")
-				}
-				flags = append(flags, "--db", storetest.PostgresURL(t))
-			}
-			sink, node := smtptest.Start(t, "127.0.0.1:0", nil, false), freeUDP(t)
-			s := mediaServe(t, dir, sink.Addr, append([]string{"--media", "sip:" + node}, flags[2:]...)...)
-			s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
-			log := startMediaNode(t, append([]string{"--sip", node}, flags...)...)
-			leaveVoicemail(t, s, "6491231234", 2*time.Second)
-			if t.Failed() {
-				t.Logf("xc5 media log:\n%s", log)
-			}
-			m := decodeMail(t, sink.WaitMessages(t, 1, 20*time.Second, 2*time.Second)[0])
-			checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
-		})
+	// The store XC5_TEST_STORE chooses: CI's default pass runs SQLite, its postgres pass PostgreSQL, each once.
+	store := "sqlite"
+	if storetest.OnPostgres(t) {
+		store = "postgres"
 	}
+	t.Run("voicemail through xc5 media on "+store, func(t *testing.T) {
+		t.Parallel()
+		// Both processes on one store: the SQLite directory, or a
+		// PostgreSQL schema of the test's own.
+		dir := t.TempDir()
+		flags := []string{"--data", dir}
+		if store == "postgres" {
+			flags = append(flags, "--db", storetest.PostgresOnly(t))
+		}
+		sink, node := smtptest.Start(t, "127.0.0.1:0", nil, false), freeUDP(t)
+		s := mediaServe(t, dir, sink.Addr, append([]string{"--media", "sip:" + node}, flags[2:]...)...)
+		s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
+		log := startMediaNode(t, append([]string{"--sip", node}, flags...)...)
+		leaveVoicemail(t, s, "6491231234", 2*time.Second)
+		if t.Failed() {
+			t.Logf("xc5 media log:\n%s", log)
+		}
+		m := decodeMail(t, sink.WaitMessages(t, 1, 20*time.Second, 2*time.Second)[0])
+		checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
+	})
 	t.Run("a dead node is passed over", func(t *testing.T) {
 		t.Parallel()
 		sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
@@ -229,13 +225,8 @@ func stereo(t *testing.T, b []byte) (left, right []int16) {
 // voicemail left through one is mailed once.
 func TestTwoNodesMailOnce(t *testing.T) {
 	t.Parallel()
-	if os.Getenv(storetest.EnvPostgres) == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(storetest.EnvPostgres + " must be set in CI")
-		}
-		t.Skip(storetest.EnvPostgres + " not set")
-	}
-	db := storetest.PostgresURL(t)
+	// In CI's postgres pass only (XC5_TEST_STORE=postgres): it ran in both passes.
+	db := storetest.PostgresOnly(t)
 	sink := smtptest.Start(t, "127.0.0.1:0", nil, false)
 	a := mediaServe(t, t.TempDir(), sink.Addr, "--db", db)
 	mediaServe(t, t.TempDir(), sink.Addr, "--db", db)
