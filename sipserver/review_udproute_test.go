@@ -1,0 +1,61 @@
+package sipserver
+
+import (
+	"bytes"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReviewUDPRportValueIgnored: a Via whose rport already carries a
+// value (RFC 3581 §3: a client MUST NOT send one) is routed as sipgo routes
+// it and as docs/sip.md says: the source address at the Via's port. udpDest
+// takes the client's rport value as the port instead.
+func TestReviewUDPRportValueIgnored(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1}, store)
+	send, viaPort, other := rawUDP(t, "127.0.0.1:0"), rawUDP(t, "127.0.0.1:0"), rawUDP(t, "127.0.0.1:0")
+	dst, _ := net.ResolveUDPAddr("udp", srv.addr)
+	otherPort := strconv.Itoa(other.LocalAddr().(*net.UDPAddr).Port)
+	req := rawRequest(send, "REGISTER", rawRURI, reception, "rportval")
+	req = bytes.Replace(req, []byte(send.LocalAddr().String()+";branch=z9hG4bKrportval;rport"),
+		[]byte(viaPort.LocalAddr().String()+";branch=z9hG4bKrportval;rport="+otherPort), 1)
+	send.WriteToUDP(req, dst)
+	if got := readRaw(viaPort, 3*time.Second); !bytes.HasPrefix(got, []byte("SIP/2.0 401 ")) {
+		t.Errorf("rport with a value: nothing at the Via's port (%q)", got)
+	}
+	if got := readRaw(other, 200*time.Millisecond); got != nil {
+		t.Errorf("rport with a value: the response went to the port the client named in rport: %q", reviewFirstLine(got))
+	}
+}
+
+// TestReviewUDPNoCSeqRoutedByVia: the 400 of a REGISTER without CSeq goes
+// where every other response goes (the Via's port, no rport), as the 400
+// of a REGISTER the parser refuses does (udpRegistrar.parse uses udpDest);
+// udpRegistrar.begin sends it to the source port instead.
+func TestReviewUDPNoCSeqRoutedByVia(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1}, store)
+	send, viaPort := rawUDP(t, "127.0.0.1:0"), rawUDP(t, "127.0.0.1:0")
+	dst, _ := net.ResolveUDPAddr("udp", srv.addr)
+	req := rawRequest(send, "REGISTER", rawRURI, reception, "nocseq")
+	req = bytes.Replace(req, []byte(send.LocalAddr().String()+";branch=z9hG4bKnocseq;rport"),
+		[]byte(viaPort.LocalAddr().String()+";branch=z9hG4bKnocseq"), 1)
+	req = bytes.Replace(req, []byte("CSeq: 1 REGISTER\r\n"), nil, 1)
+	send.WriteToUDP(req, dst)
+	if got := readRaw(viaPort, 3*time.Second); !bytes.HasPrefix(got, []byte("SIP/2.0 400 ")) {
+		t.Errorf("no CSeq, no rport: nothing at the Via's port (%q)", got)
+	}
+	if got := readRaw(send, 200*time.Millisecond); got != nil {
+		t.Errorf("no CSeq, no rport: the 400 went to the source port: %q", reviewFirstLine(got))
+	}
+}
+
+func reviewFirstLine(b []byte) string {
+	s, _, _ := strings.Cut(string(b), "\r\n")
+	return s
+}
