@@ -32,29 +32,6 @@ func TestReviewUDPRportValueIgnored(t *testing.T) {
 	}
 }
 
-// TestReviewUDPNoCSeqRoutedByVia: the 400 of a REGISTER without CSeq goes
-// where every other response goes (the Via's port, no rport), as the 400
-// of a REGISTER the parser refuses does (udpRegistrar.parse uses udpDest);
-// udpRegistrar.begin sends it to the source port instead.
-func TestReviewUDPNoCSeqRoutedByVia(t *testing.T) {
-	store := newStore(t)
-	addAccount(t, store, reception, password)
-	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1}, store)
-	send, viaPort := rawUDP(t, "127.0.0.1:0"), rawUDP(t, "127.0.0.1:0")
-	dst, _ := net.ResolveUDPAddr("udp", srv.addr)
-	req := rawRequest(send, "REGISTER", rawRURI, reception, "nocseq")
-	req = bytes.Replace(req, []byte(send.LocalAddr().String()+";branch=z9hG4bKnocseq;rport"),
-		[]byte(viaPort.LocalAddr().String()+";branch=z9hG4bKnocseq"), 1)
-	req = bytes.Replace(req, []byte("CSeq: 1 REGISTER\r\n"), nil, 1)
-	send.WriteToUDP(req, dst)
-	if got := readRaw(viaPort, 3*time.Second); !bytes.HasPrefix(got, []byte("SIP/2.0 400 ")) {
-		t.Errorf("no CSeq, no rport: nothing at the Via's port (%q)", got)
-	}
-	if got := readRaw(send, 200*time.Millisecond); got != nil {
-		t.Errorf("no CSeq, no rport: the 400 went to the source port: %q", reviewFirstLine(got))
-	}
-}
-
 func reviewFirstLine(b []byte) string {
 	s, _, _ := strings.Cut(string(b), "\r\n")
 	return s
