@@ -76,7 +76,7 @@ type Server struct {
 	regWork   *regWork      // when they arrived
 	regGate   regGate       // their turns at the CPU
 	shedRegs  atomic.Int64  // REGISTERs refused for overload
-	stale     atomic.Int64  // requests dropped unread after MaxQueueWait
+	stale     atomic.Int64  // requests dropped unread: after MaxQueueWait, or the UDP registrar's queue full
 	udpReg    *udpRegistrar // REGISTERs over Serve's UDP socket, once serving
 
 	customRegister atomic.Bool // Handle replaced the REGISTER handler: all go through sipgo

@@ -121,6 +121,7 @@ func toHasTag(m []byte) bool {
 	return true
 }
 
-// StaleDropped reports how many requests were dropped unread because they
-// waited in the UDP receive buffer longer than Config.MaxQueueWait.
+// StaleDropped reports how many requests were dropped unread for
+// overload: they waited in the UDP receive buffer longer than
+// Config.MaxQueueWait, or (REGISTERs) found the UDP registrar's queue full.
 func (s *Server) StaleDropped() int64 { return s.stale.Load() }

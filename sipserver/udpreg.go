@@ -235,7 +235,11 @@ func (r *udpRegistrar) begin(d *regDatagram, req *sip.Request) bool {
 		r.badRequest(req, d.src)
 		return false
 	}
-	key += "|" + req.Source()
+	// The source, Call-ID and CSeq number too: a UA that wrongly reuses a
+	// branch for a new REGISTER (an unregister, say) gets it done rather
+	// than the earlier REGISTER's answer; a true retransmission has them
+	// all the same.
+	key += "|" + req.Source() + "|" + req.CallID().Value() + "|" + strconv.FormatUint(uint64(req.CSeq().SeqNo), 10)
 	tx, res, dest := r.txs.begin(key, time.Now())
 	if tx == nil {
 		if res != nil {
@@ -291,10 +295,11 @@ func parseRequest(p *sip.Parser, data []byte, src netip.AddrPort) (*sip.Request,
 	return req, nil
 }
 
-// udpDest is where a response to req, received from src over UDP, goes:
-// as sipgo sends it (RFC 3261 18.2.2, RFC 3581): the source address, with
-// the Via's port (or its rport value, or 5060), or the source port when
-// the Via asks for rport.
+// udpDest is where a response to req, received from src over UDP, goes,
+// as sipgo sends it (RFC 3261 18.2.2, RFC 3581): the source address at
+// the Via's port (5060 when it has none), or at the source port when the
+// Via asks for rport. A value in the request's rport (which RFC 3581 says
+// a client must not send) is ignored, as sipgo ignores it.
 func udpDest(req *sip.Request, src netip.AddrPort) netip.AddrPort {
 	port := 5060
 	via := req.Via()
@@ -304,13 +309,8 @@ func udpDest(req *sip.Request, src netip.AddrPort) netip.AddrPort {
 	if via.Port > 0 {
 		port = via.Port
 	}
-	if rport, ok := via.Params.Get("rport"); ok {
-		if rport == "" {
-			return src
-		}
-		if p, err := strconv.Atoi(rport); err == nil && p > 0 && p < 65536 {
-			port = p
-		}
+	if rport, ok := via.Params.Get("rport"); ok && rport == "" {
+		return src
 	}
 	return netip.AddrPortFrom(src.Addr(), uint16(port))
 }

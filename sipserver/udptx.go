@@ -11,14 +11,16 @@ import (
 const udpTxKeep = 32 * time.Second
 
 // maxUDPTxs bounds the final responses kept; beyond it the oldest is
-// forgotten first. At 8,000 registrations a second that is 4 s of them,
-// past a phone's retransmissions at 0.5, 1, 2 and 4 s (T1 to T2); a
-// REGISTER retransmitted later is simply handled again.
+// forgotten first. At 8,000 registrations a second that is 4 s of them:
+// a phone's retransmissions come 0.5, 1.5 and 3.5 s after its request
+// (intervals of T1 doubling), the next at 7.5 s; one that comes after its
+// response was forgotten is simply handled again.
 const maxUDPTxs = 1 << 15
 
 // udpTxs are the REGISTER transactions over UDP, kept as RFC 3261 17.2.2
 // keeps non-INVITE server transactions, without timers or goroutines: a
-// retransmission (same key: Via branch, sent-by, method, source) of a
+// retransmission (same key: Via branch, sent-by, method, source,
+// Call-ID and CSeq number) of a
 // REGISTER still in work is absorbed, and one of a REGISTER answered
 // within udpTxKeep gets the same final response again, so that the store
 // work is never done twice. Stateless answers (challenges, refusals for
