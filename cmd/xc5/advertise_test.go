@@ -65,3 +65,21 @@ func TestServeRefusesBadSourceBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsyncedRefreshesFlag: --sip-unsynced-refreshes is SQLite's (it is
+// refused beside --db before anything starts) and is read by parseServe.
+func TestUnsyncedRefreshesFlag(t *testing.T) {
+	clearEnv(t)
+	var stderr bytes.Buffer
+	_, err := parseServe([]string{"--sip-unsynced-refreshes", "--db", "postgres://127.0.0.1:1/none"}, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--sip-unsynced-refreshes is for SQLite") {
+		t.Errorf("with --db: %v", err)
+	}
+	cfg, err := parseServe([]string{"--sip-unsynced-refreshes"}, &stderr)
+	if err != nil || !cfg.sipUnsynced {
+		t.Errorf("alone: %v, set %v", err, cfg != nil && cfg.sipUnsynced)
+	}
+	if cfg, err := parseServe(nil, &stderr); err != nil || cfg.sipUnsynced {
+		t.Errorf("default: %v, want off", err)
+	}
+}

@@ -135,6 +135,7 @@ func openServeStore(ctx context.Context, cfg *serveConfig, stderr io.Writer, log
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	st.add(func() { store.Close() })
+	store.SetLazyRefreshes(cfg.sipUnsynced)
 	if cfg.cdrDays > 0 {
 		st.add(store.RetainCDRs(time.Duration(cfg.cdrDays)*24*time.Hour, time.Hour, log))
 	}

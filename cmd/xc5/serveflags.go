@@ -31,6 +31,7 @@ type serveConfig struct {
 	sipTLSAdvertise string
 	sipSourceRate   int
 	sipSourceBurst  int
+	sipUnsynced     bool // --sip-unsynced-refreshes
 	// sip is the SIP service's settings from the flags above; startSIP
 	// adds the addresses, the nonce key and the media.
 	sip sipserver.Config
@@ -74,6 +75,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.sipTLSAdvertise, "sip-tls-advertise", "", "HOST[:PORT] written into Via and Contact for SIP over TLS; default --sip-advertise's host and the --sip-tls port")
 	fs.IntVar(&c.sipSourceRate, "sip-source-rate", 50, "requests a second one source (UDP address and port, or TCP/TLS connection) may send outside calls before they are dropped (a scanner); negative turns the throttle off")
 	fs.IntVar(&c.sipSourceBurst, "sip-source-burst", 1000, "burst of --sip-source-rate, at least 1 (one source; an address gets twice it, ten times that where phones authenticated)")
+	fs.BoolVar(&c.sipUnsynced, "sip-unsynced-refreshes", false, "SQLite only: commit refreshes of live registrations without an fsync, as Kamailio's usrloc write-back keeps them in memory (less CPU in a registration storm; a power loss, not a crash of xc5, may lose the last second of refreshes, and such a phone's binding may lapse before its next REGISTER)")
 	fs.StringVar(&c.tz, "timezone", "Pacific/Auckland", "default time zone of accounts that set none")
 	fs.StringVar(&c.cc, "country-code", "64", "default country code for number translation")
 	fs.StringVar(&c.ac, "area-code", "", "default area code for number translation")
@@ -106,6 +108,9 @@ func (c *serveConfig) check() error {
 	}
 	if c.sipSourceRate == 0 {
 		return errors.New("--sip-source-rate 0 would drop every request: give a rate, or a negative one for no throttle")
+	}
+	if c.sipUnsynced && c.dbURL != "" {
+		return errors.New("--sip-unsynced-refreshes is for SQLite: PostgreSQL commits registrations as it commits everything")
 	}
 	if c.sipSourceBurst < 1 {
 		return errors.New("--sip-source-burst must be at least 1 (to turn the throttle off, give a negative --sip-source-rate)")
