@@ -131,8 +131,36 @@ func (tp *template) ensure(ctx context.Context, base string) error {
 	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+building+" RENAME TO "+tp.name); err != nil {
 		return err
 	}
-	_, err = conn.ExecContext(ctx, "ALTER DATABASE "+tp.name+" ALLOW_CONNECTIONS false")
-	return err
+	if _, err = conn.ExecContext(ctx, "ALTER DATABASE "+tp.name+" ALLOW_CONNECTIONS false"); err != nil {
+		return err
+	}
+	dropOldTemplates(ctx, conn, "xc5tmpl_", tp.name)
+	return nil
+}
+
+// dropOldTemplates drops the databases named prefix… but keep, the
+// templates of other migrations (an older checkout's), when a new one is
+// made (only when the migrations change), so that they do not pile up at
+// about 8 MB each; one being built (…_new) is left. One that a test process is copying
+// at that moment cannot be dropped (PostgreSQL refuses while the copy
+// reads it) and is left for the next new template.
+func dropOldTemplates(ctx context.Context, conn *sql.Conn, prefix, keep string) {
+	like := strings.ReplaceAll(prefix, "_", `\_`) + "%"
+	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2 AND datname NOT LIKE '%\_new'`, like, keep)
+	if err != nil {
+		return
+	}
+	var old []string
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) == nil {
+			old = append(old, name)
+		}
+	}
+	rows.Close()
+	for _, name := range old {
+		conn.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`"`)
+	}
 }
 
 // migrateTemplate makes the template schema in the database at u and
