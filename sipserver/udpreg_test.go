@@ -39,16 +39,7 @@ func TestRegisterUDPRetransmissionAnsweredAgain(t *testing.T) {
 	g := &countingStore{gatedStore: gatedStore{Store: store, gate: gate, waiting: make(chan struct{}, 1)}}
 	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, DigestAlgorithms: []string{"MD5"}}, g)
 	p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
-	chal := p.send("REGISTER", rawRURI, "Expires: 600")
-	if status(chal) != 401 {
-		t.Fatalf("first REGISTER: %v", chal)
-	}
-	authed := p.answer(chal)
-	p.c.WriteToUDP(authed, p.dst)
-	first := readRaw(p.c, 5*time.Second)
-	if !bytes.HasPrefix(first, []byte("SIP/2.0 200 ")) {
-		t.Fatalf("answered REGISTER: %q", first)
-	}
+	authed, first := registerRaw(t, p)
 	for i := range 3 {
 		p.c.WriteToUDP(authed, p.dst)
 		again := readRaw(p.c, 5*time.Second)
@@ -217,4 +208,21 @@ func TestRegisterUDPPoolGrowsByStoreWaits(t *testing.T) {
 			t.Errorf("phone %d: %v", i, res)
 		}
 	}
+}
+
+// registerRaw registers p (challenge, answer) and returns the answered
+// REGISTER's bytes and its 200.
+func registerRaw(t *testing.T, p *rawPhone) (authed, ok []byte) {
+	t.Helper()
+	chal := p.send("REGISTER", rawRURI, "Expires: 600")
+	if status(chal) != 401 {
+		t.Fatalf("first REGISTER: %v", chal)
+	}
+	authed = p.answer(chal)
+	p.c.WriteToUDP(authed, p.dst)
+	ok = readRaw(p.c, 5*time.Second)
+	if !bytes.HasPrefix(ok, []byte("SIP/2.0 200 ")) {
+		t.Fatalf("answered REGISTER: %q", ok)
+	}
+	return authed, ok
 }

@@ -45,16 +45,7 @@ func TestRegisterUDPReusedBranchNewCSeq(t *testing.T) {
 	addAccount(t, store, reception, password)
 	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, DigestAlgorithms: []string{"MD5"}}, store)
 	p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
-	chal := p.send("REGISTER", rawRURI, "Expires: 600")
-	if status(chal) != 401 {
-		t.Fatalf("first REGISTER: %v", chal)
-	}
-	authed := p.answer(chal)
-	p.c.WriteToUDP(authed, p.dst)
-	first := readRaw(p.c, 5*time.Second)
-	if !bytes.HasPrefix(first, []byte("SIP/2.0 200 ")) {
-		t.Fatalf("answered REGISTER: %q", first)
-	}
+	authed, _ := registerRaw(t, p)
 	i := bytes.Index(authed, []byte("\r\nCSeq: "))
 	j := bytes.Index(authed[i+2:], []byte("\r\n"))
 	next := append(append(append([]byte{}, authed[:i]...), "\r\nCSeq: 99 REGISTER"...), authed[i+2+j:]...)
