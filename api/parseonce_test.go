@@ -75,6 +75,16 @@ func TestWriteParsesGrammarsOnce(t *testing.T) {
 	}
 	want()
 
+	// An account's cfna_dest (a username or number, checked by pattern)
+	// is parsed as a destination once too: by its decoding, for the
+	// trunk-zero check and the store's reference check.
+	const cfna = "two@PO.test"
+	stopCfna := dialplan.CountParses("two@po.test")
+	e.mustAs("po.test", acmePass, http.StatusOK, "PATCH", "/api-sys/account/one@po.test", `{"cfna_dest":"`+cfna+`"}`)
+	if n := stopCfna(); n != 1 {
+		t.Errorf("an account's PATCH parsed its cfna_dest %d times; want once", n)
+	}
+
 	// A time set's PUT parses its definition and dates once: the view
 	// applies the written set alone instead of reading (and parsing)
 	// every set again.

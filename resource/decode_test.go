@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"xc5"
+	"xc5/dialplan"
 	"xc5/resource"
 )
 
@@ -61,6 +62,7 @@ func TestDecodeAccepts(t *testing.T) {
 			t.Errorf("%s: Decode(%s, %s) error %v", tt.name, tt.res.Name, tt.body, err)
 			continue
 		}
+		delete(got, resource.ParsedKey) // the parsed forms: see TestDecodeCarriesForms
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: Decode(%s, %s) = %#v, want %#v", tt.name, tt.res.Name, tt.body, got, tt.want)
 		}
@@ -334,6 +336,7 @@ func FuzzDecode(f *testing.F) {
 		if in == nil {
 			t.Fatalf("Decode(%s, %q) = nil Input without an error", r.Name, body)
 		}
+		delete(in, resource.ParsedKey) // the parsed forms, not a field (parsed.go)
 		for name, v := range in {
 			fld := r.Field(name)
 			if fld == nil {
@@ -394,4 +397,30 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeCarriesForms: a cfna_dest or fork destination that names a
+// destination carries its parsed form, for the write's later checks;
+// an empty one carries none.
+func TestDecodeCarriesForms(t *testing.T) {
+	for _, tt := range []struct {
+		res   *resource.Resource
+		body  string
+		field string
+		want  dialplan.Destination
+		form  bool
+	}{
+		{resource.Account, `{"cfna_dest":"Reception@AcmeBrick.x.co.nz"}`, "cfna_dest", dialplan.Destination{Kind: dialplan.KindUsername, Value: "reception@acmebrick.x.co.nz"}, true},
+		{resource.Account, `{"cfna_dest":"6499650085"}`, "cfna_dest", dialplan.Destination{Kind: dialplan.KindNumber, Value: "6499650085"}, true},
+		{resource.Account, `{"cfna_dest":""}`, "cfna_dest", dialplan.Destination{}, false},
+	} {
+		in, err := resource.Decode(tt.res, []byte(tt.body))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		got, ok := resource.ParsedAs[dialplan.Destination](in.Parsed(), tt.field, in[tt.field].(string))
+		if ok != tt.form || got != tt.want {
+			t.Errorf("%s: form %+v (%v), want %+v (%v)", tt.body, got, ok, tt.want, tt.form)
+		}
+	}
 }

@@ -36,7 +36,7 @@ var Account = &Resource{
 			Description: "A disabled account cannot register, call or use the API. Read-only below system level on a partition's root account"},
 		{Name: "cfna_duration", Type: Integer, Default: int64(20), Min: 1, Max: 600,
 			Description: "Seconds to ring the account's phones (route order 0) before moving on to the next route"},
-		{Name: "cfna_dest", Type: String, Check: checkCfnaDest, Ref: RefDestination, Holds: true,
+		{Name: "cfna_dest", Type: String, Check: checkCfnaDest, Parse: destinationForm(checkCfnaDest), Ref: RefDestination, Holds: true,
 			Description: "Call-forward no-answer (and busy) destination: an e.164 number or an account username"},
 		{Name: "cfna_active", Type: Boolean,
 			Description: "Enables the call-forward no-answer to cfna_dest"},

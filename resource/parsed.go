@@ -105,3 +105,22 @@ func (p Parsed) Destination(field, text string) (dialplan.Destination, error) {
 func (p Parsed) DigitMap(field, text string) (dialplan.DigitMap, error) {
 	return ParseOr(p, field, text, dialplan.ParseDigitMap)
 }
+
+// destinationForm is the Parse of a field checked by pattern that names a
+// destination (a cfna_dest, a fork destination: a username or an E.164
+// number): its check, and the parsed form of what it names when that is a
+// destination, so that the write's trunk-zero and reference checks take
+// the form instead of each parsing the value again.
+func destinationForm(check func(any) (any, error)) func(string) (string, any, error) {
+	return func(s string) (string, any, error) {
+		v, err := check(s)
+		if err != nil {
+			return "", nil, err
+		}
+		out := v.(string)
+		if d, err := dialplan.ParseDestination(out); out != "" && err == nil {
+			return out, d, nil
+		}
+		return out, nil, nil
+	}
+}

@@ -199,7 +199,7 @@ var Fork = &Resource{
 	Routing:     RoutingRecord,
 	Fields: []Field{
 		guidField,
-		{Name: "destination", Type: String, Required: true, Check: checkForkDestination, Ref: RefDestination, Holds: true,
+		{Name: "destination", Type: String, Required: true, Check: checkForkDestination, Parse: destinationForm(checkForkDestination), Ref: RefDestination, Holds: true,
 			Description: "An e.164 number (never an emergency number such as 111) or an account username to ring"},
 	},
 }
