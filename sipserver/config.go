@@ -125,9 +125,12 @@ type Config struct {
 	// MaxRegisterWait bounds the queue of REGISTERs by waiting time: once
 	// the oldest REGISTER in progress has waited this long, REGISTERs
 	// that start a registration (no credentials) get 503 at once, while
-	// the answers to challenges already sent are still served. Below
-	// SIP's first retransmission (500 ms), so that phones are refused
-	// before they retransmit into the queue. Default 400 ms; negative
+	// the answers to challenges already sent are still served. Default
+	// 1 s: over UDP a retransmission of a REGISTER in work is absorbed
+	// (udpTxs) for the cost of a parse, so waiting past SIP's first
+	// retransmission (500 ms) no longer doubles the work, while a bound
+	// below it refused registrations through every store commit that
+	// stalled half a second (docs/benchmarks.md, issue 11). Negative
 	// turns it off.
 	MaxRegisterWait time.Duration
 	// RetryAfter is the Retry-After of those 503s. Default 1 s.
@@ -255,7 +258,7 @@ func (c *Config) defaults() error {
 		c.MaxCallSetups = 128
 	}
 	def(&c.RetryAfter, time.Second)
-	def(&c.MaxRegisterWait, 400*time.Millisecond)
+	def(&c.MaxRegisterWait, time.Second)
 	def(&c.MaxQueueWait, 400*time.Millisecond)
 	def(&c.RegisterRetrySpread, 9*time.Second)
 	if c.MaxPendingRegisters == 0 {
