@@ -235,6 +235,10 @@ func (r *udpRegistrar) begin(d *regDatagram, req *sip.Request) bool {
 		r.badRequest(req, d.src)
 		return false
 	}
+	if req.CallID() == nil { // a response must copy it (RFC 3261 8.2.6.2)
+		r.badRequest(req, udpDest(req, d.src))
+		return false
+	}
 	// The source, Call-ID and CSeq number too: a UA that wrongly reuses a
 	// branch for a new REGISTER (an unregister, say) gets it done rather
 	// than the earlier REGISTER's answer; a true retransmission has them

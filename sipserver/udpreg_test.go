@@ -174,8 +174,10 @@ func FuzzRegisterDatagram(f *testing.F) {
 		}
 		d := &regDatagram{data: data, src: src, arrived: time.Now()}
 		if req := r.parse(d); req != nil {
-			sip.ServerTxKeyMake(req)
 			udpDest(req, src)
+			if r.begin(d, req) { // the transaction match (a 400 goes to c)
+				r.txs.forget(d.reply.tx)
+			}
 		}
 	})
 }
