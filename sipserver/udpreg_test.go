@@ -68,24 +68,27 @@ func TestRegisterUDPRetransmissionAnsweredAgain(t *testing.T) {
 // TestRegisterUDPMalformed: a REGISTER over UDP that sipgo's parser
 // refuses (a Contact that does not parse) is answered 400, routed by its
 // Via as any response, instead of being dropped unanswered (its sender
-// would retransmit it for 32 s); one without CSeq gets 400 too; one whose
-// Via does not parse cannot be answered and is dropped; and the registrar
-// serves on.
+// would retransmit it for 32 s); one without CSeq or Call-ID gets 400 too
+// (without Call-ID a worker panicked on its retransmission key, answered
+// nothing and logged a stack per datagram); one whose Via does not parse
+// cannot be answered and is dropped; and the registrar serves on.
 func TestRegisterUDPMalformed(t *testing.T) {
 	store := newStore(t)
 	addAccount(t, store, reception, password)
 	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1}, store)
 	p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
 	la := p.c.LocalAddr().String()
+	const callID = "Call-ID: bad@test\r\n"
 	msg := func(via, extra string) []byte {
 		return []byte("REGISTER sip:acmebrick.x.co.nz SIP/2.0\r\n" + via +
-			"From: <sip:" + reception + ">;tag=1\r\nTo: <sip:" + reception + ">\r\nCall-ID: bad@test\r\n" +
+			"From: <sip:" + reception + ">;tag=1\r\nTo: <sip:" + reception + ">\r\n" +
 			extra + "Content-Length: 0\r\n\r\n")
 	}
 	via := "Via: SIP/2.0/UDP " + la + ";branch=z9hG4bKbad1;rport\r\n"
 	for _, tc := range []struct{ name, via, extra string }{
-		{"bad Contact", via, "CSeq: 1 REGISTER\r\nContact: <sip:desk@\r\n"},
-		{"no CSeq", strings.Replace(via, "bad1", "bad2", 1), "Contact: <sip:" + la + ">\r\n"},
+		{"bad Contact", via, callID + "CSeq: 1 REGISTER\r\nContact: <sip:desk@\r\n"},
+		{"no CSeq", strings.Replace(via, "bad1", "bad2", 1), callID + "Contact: <sip:" + la + ">\r\n"},
+		{"no Call-ID", strings.Replace(via, "bad1", "bad4", 1), "CSeq: 1 REGISTER\r\nContact: <sip:" + la + ">\r\n"},
 	} {
 		p.c.WriteToUDP(msg(tc.via, tc.extra), p.dst)
 		res := p.read()
@@ -97,7 +100,7 @@ func TestRegisterUDPMalformed(t *testing.T) {
 			t.Errorf("%s: Via %s, want rport filled in", tc.name, v)
 		}
 	}
-	p.c.WriteToUDP(msg("Via: SIP/2.0/UDP [garbage;branch=z9hG4bKbad3\r\n", "CSeq: 1 REGISTER\r\n"), p.dst)
+	p.c.WriteToUDP(msg("Via: SIP/2.0/UDP [garbage;branch=z9hG4bKbad3\r\n", callID+"CSeq: 1 REGISTER\r\n"), p.dst)
 	if res := p.read(); res != nil {
 		t.Errorf("REGISTER with an unparsable Via: %v, want no answer", res)
 	}

@@ -55,30 +55,3 @@ func TestRegisterUDPReusedBranchNewCSeq(t *testing.T) {
 		t.Fatalf("REGISTER with a reused branch and CSeq 99 answered\n%s", again)
 	}
 }
-
-// TestRegisterUDPWithoutCallID: a REGISTER over UDP without Call-ID is
-// answered 400, and the registrar serves on (its retransmission key took
-// the Call-ID's value: the worker panicked, recovered, answered nothing
-// and logged a stack for each such datagram).
-func TestRegisterUDPWithoutCallID(t *testing.T) {
-	store := newStore(t)
-	addAccount(t, store, reception, password)
-	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1}, store)
-	p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
-	for i, drop := range []string{"Call-ID"} {
-		req := rawRequest(p.c, "REGISTER", rawRURI, reception, "nohdr"+strconv.Itoa(i))
-		var kept []string
-		for _, line := range strings.Split(string(req), "\r\n") {
-			if !strings.HasPrefix(line, drop+":") {
-				kept = append(kept, line)
-			}
-		}
-		p.c.WriteToUDP([]byte(strings.Join(kept, "\r\n")), p.dst)
-		if got := readRaw(p.c, 3*time.Second); !bytes.HasPrefix(got, []byte("SIP/2.0 400 ")) {
-			t.Errorf("REGISTER without %s: %q, want 400", drop, got)
-		}
-	}
-	if code := p.register(); code != 200 {
-		t.Fatalf("registration after them: %d", code)
-	}
-}
