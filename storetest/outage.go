@@ -36,13 +36,8 @@ type Outage struct {
 // PostgresOutage makes a fresh database (as PostgresURL) behind a proxy.
 // Without PostgreSQL it skips the test, but fails it under CI.
 func PostgresOutage(t testing.TB) *Outage {
+	RequirePostgres(t)
 	direct := PostgresURL(t)
-	if direct == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(EnvPostgres + " is not set; CI must run the PostgreSQL tests")
-		}
-		t.Skip("set " + EnvPostgres + " to run the PostgreSQL tests")
-	}
 	u, err := url.Parse(direct)
 	if err != nil {
 		t.Fatal(err)
@@ -254,4 +249,19 @@ func (o *Outage) Open(t testing.TB, adminPassword string) *sqlstore.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// RequirePostgres returns XC5_TEST_POSTGRES for a test that needs
+// PostgreSQL: without it the test is skipped on a laptop, and fails under
+// CI, which must run every PostgreSQL test.
+func RequirePostgres(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvPostgres)
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(EnvPostgres + " is not set; CI must run the PostgreSQL tests")
+		}
+		t.Skip("set " + EnvPostgres + " to run the PostgreSQL tests")
+	}
+	return base
 }

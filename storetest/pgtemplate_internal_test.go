@@ -3,20 +3,13 @@ package storetest
 import (
 	"context"
 	"database/sql"
-	"os"
 	"testing"
 )
 
 // TestDropOldTemplates: a new template drops the templates of other
 // migrations, and leaves its own and one still being built.
 func TestDropOldTemplates(t *testing.T) {
-	base := os.Getenv(EnvPostgres)
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(EnvPostgres + " is not set; CI must run the PostgreSQL tests")
-		}
-		t.Skip("set " + EnvPostgres + " to run the PostgreSQL tests")
-	}
+	base := RequirePostgres(t)
 	ctx := context.Background()
 	db, err := sql.Open("pgx", base)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,14 +18,9 @@ import (
 // search_path), holding no other test's data; once its test has ended
 // the database is dropped.
 func TestPostgresURLCopies(t *testing.T) {
-	if os.Getenv(storetest.EnvPostgres) == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(storetest.EnvPostgres + " is not set; CI must run the PostgreSQL tests")
-		}
-		t.Skip("set " + storetest.EnvPostgres + " to run the PostgreSQL tests")
-	}
+	base := storetest.RequirePostgres(t)
 	ctx := context.Background()
-	admin, err := sql.Open("pgx", os.Getenv(storetest.EnvPostgres))
+	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
 	}
