@@ -103,8 +103,10 @@ func Open(dir string) (*Store, error) {
 		return "file:" + path + "?" + v.Encode()
 	}
 	// Checkpoints run in the background (checkpointer), not inside the
-	// writer's commits, where they cost a fifth of the writer's time.
-	write, err := sql.Open("sqlite", pragmas("synchronous(FULL)", "wal_autocheckpoint(0)"))
+	// writer's commits, where they cost a fifth of the writer's time. The
+	// WAL file is cut back to walSizeLimit when the log restarts.
+	write, err := sql.Open("sqlite", pragmas("synchronous(FULL)", "wal_autocheckpoint(0)",
+		fmt.Sprintf("journal_size_limit(%d)", walSizeLimit)))
 	if err != nil {
 		return nil, err
 	}
@@ -255,15 +257,40 @@ func readError(err error, format string, args ...any) error {
 	return err
 }
 
-// walTruncateFrames is the WAL length (in pages) past which the writer
-// truncates the WAL: about 32 MiB.
-const walTruncateFrames = 8192
+// walRestartFrames is the WAL length (in pages, about 32 MiB) past which
+// the checkpointer asks the writer to catch up, so that the log restarts.
+// walSizeLimit is the size the WAL file is cut back to when it restarts
+// (journal_size_limit): room for two seconds of a registration storm's
+// writes, so that a storm neither truncates nor regrows the file.
+// checkpointEvery is the checkpointer's period. Variables for tests.
+var (
+	walRestartFrames = 8192
+	walSizeLimit     = 64 << 20
+	checkpointEvery  = time.Second
+)
 
 // checkpointer copies the WAL back into the database file every second,
 // off the writer's path. PASSIVE never waits for readers or the writer.
+//
+// A passive checkpoint never restarts the log while writes keep coming:
+// it copies the frames committed when it began, the writer commits more
+// meanwhile, and SQLite restarts the log (writes it again from its start)
+// only at a write that begins with every frame copied and no reader in
+// the log. So when the log is long, the writer itself runs a passive
+// checkpoint between two batches: no other connection writes, so it
+// copies the few frames left (5-10 ms in a storm of 8,000 REGISTERs a
+// second), and its next write restarts the log. It used to run a
+// TRUNCATE checkpoint there instead, which waits for every reader in the
+// log (up to the busy timeout, 10 s, behind a long read), fsyncs, and
+// gives the file's blocks back only for the next writes to allocate them
+// again: 25-45 ms each second of a storm, 390 ms in one, with every
+// write waiting (docs/benchmarks.md, issue 11). A reader that holds an
+// old snapshot for long keeps the log from restarting, as it does in
+// any WAL database; the file grows meanwhile, and is cut back to
+// walSizeLimit at the first restart after.
 func (s *Store) checkpointer() {
 	defer close(s.ckptDone)
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
 	failing := false // logged once when checkpoints start failing (a full disk), once when they work again
 	for {
@@ -272,9 +299,6 @@ func (s *Store) checkpointer() {
 			s.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 			return
 		case <-t.C:
-			// A passive checkpoint copies frames but never resets the
-			// WAL while writes keep coming; when the log is long, the
-			// writer truncates it between two batches (see writer.loop).
 			var busy, log, done int
 			err := s.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
 			switch {
@@ -284,8 +308,8 @@ func (s *Store) checkpointer() {
 				slog.Warn("wal checkpoint works again")
 			}
 			failing = err != nil
-			if err == nil && log > walTruncateFrames {
-				s.w.truncate.Store(true)
+			if err == nil && log > walRestartFrames {
+				s.w.catchUp.Store(true)
 			}
 		}
 	}

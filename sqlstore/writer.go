@@ -77,8 +77,10 @@ type writer struct {
 	tdone      *sync.Cond // on tmu: a batch finished committing
 	tickets    uint64
 	committing map[uint64]bool
-	// truncate asks the (SQLite) writer to reset the WAL between batches.
-	truncate atomic.Bool
+	// catchUp asks the (SQLite) writer to finish the checkpointer's work
+	// between two batches, so that its next write restarts the WAL
+	// (Store.checkpointer says why).
+	catchUp atomic.Bool
 	// down is set while no new connection can be had, full while commits
 	// fail for want of space: each episode is logged when it starts and
 	// when it ends, not once per batch.
@@ -225,9 +227,9 @@ func (w *writer) loop(conn *sql.Conn) {
 		if c = w.runBatch(c, batch); c == nil {
 			continue // broken; replaced when the next batch begins
 		}
-		if w.truncate.Swap(false) {
-			if _, err := c.q.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-				slog.Warn("wal truncate", "err", err)
+		if w.catchUp.Swap(false) {
+			if _, err := c.q.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+				slog.Warn("wal checkpoint", "err", err)
 			}
 		}
 	}
