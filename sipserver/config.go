@@ -9,6 +9,13 @@ import (
 	"xc5/media/relay"
 )
 
+// The defaults of Config's overload bounds, which the load test runs with
+// (docs/sip.md, "Overload: 503 instead of a retransmission collapse").
+const (
+	DefaultMaxRegisterWait = time.Second
+	DefaultMaxQueueWait    = 400 * time.Millisecond
+)
+
 // Config tunes the SIP service. Zero values take the defaults given.
 type Config struct {
 	// Addr is where Serve listens, on UDP and TCP alike. Default
@@ -258,8 +265,8 @@ func (c *Config) defaults() error {
 		c.MaxCallSetups = 128
 	}
 	def(&c.RetryAfter, time.Second)
-	def(&c.MaxRegisterWait, time.Second)
-	def(&c.MaxQueueWait, 400*time.Millisecond)
+	def(&c.MaxRegisterWait, DefaultMaxRegisterWait)
+	def(&c.MaxQueueWait, DefaultMaxQueueWait)
 	def(&c.RegisterRetrySpread, 9*time.Second)
 	if c.MaxPendingRegisters == 0 {
 		c.MaxPendingRegisters = 8192

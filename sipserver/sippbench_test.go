@@ -42,7 +42,7 @@ import (
 // the latencies of the registrar's store calls;
 // XC5_LOAD_REGISTER_WAIT_MS is Config.MaxRegisterWait and
 // XC5_LOAD_QUEUE_WAIT_MS Config.MaxQueueWait (negative: off; unset:
-// Config's defaults, 1 s and 400 ms).
+// Config's defaults, DefaultMaxRegisterWait and DefaultMaxQueueWait).
 // Each phase logs the load average and the test process's CPU time per
 // successful registration or call (sipp runs in its own process, so this
 // is the server's cost, which varies less than the rate on a shared
@@ -79,7 +79,8 @@ func TestSippLoad(t *testing.T) {
 		timed = &timedStore{Store: store}
 		reg = timed
 	}
-	var wait, queue time.Duration // Config's defaults unless set
+	// Config's defaults unless set (startServer would turn a zero off).
+	wait, queue := DefaultMaxRegisterWait, DefaultMaxQueueWait
 	if ms, err := strconv.Atoi(os.Getenv("XC5_LOAD_REGISTER_WAIT_MS")); err == nil {
 		wait = time.Duration(ms) * time.Millisecond
 	}
