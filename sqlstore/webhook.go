@@ -190,6 +190,21 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, ids []int64, node string)
 	})
 }
 
+// ReleaseOrphanClaims gives back, on SQLite, every delivery claimed by
+// an earlier life of this process (killed mid-POST): one SQLite data
+// directory has one serving process, so at start no claim in it is live,
+// and the events would otherwise wait out the lease (70 s) after a
+// restart. On PostgreSQL other nodes' claims are live: nothing is done.
+func (s *Store) ReleaseOrphanClaims(ctx context.Context) error {
+	if s.d == postgresDialect {
+		return nil
+	}
+	return s.w.do(ctx, func(ctx context.Context, q execer) error {
+		_, err := q.ExecContext(ctx, `UPDATE webhook_outbox SET claimed_by = '', claimed_until = 0 WHERE claimed_by <> '' AND state = ?`, xc5.DeliveryQueued)
+		return err
+	})
+}
+
 // conflictOr is err, or a conflict when there is none.
 func conflictOr(err error, format string, args ...any) error {
 	if err != nil {

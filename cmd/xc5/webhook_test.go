@@ -21,6 +21,16 @@ import (
 // the server is back and the receiver up, every one arrives, signed with
 // the webhook's secret, in the order of the writes.
 func TestWebhookDownKilledRestarted(t *testing.T) {
+	for _, slow := range []time.Duration{0, 300 * time.Millisecond} {
+		t.Run(fmt.Sprintf("refusal after %v", slow), func(t *testing.T) { webhookDownKilledRestarted(t, slow) })
+	}
+}
+
+// webhookDownKilledRestarted: the receiver refuses after slow, so that
+// with 300 ms the kill lands while a POST is in flight, its delivery
+// claimed by the killed process (before ReleaseOrphanClaims it then
+// waited for the lease, 70 s, after the restart).
+func webhookDownKilledRestarted(t *testing.T, slow time.Duration) {
 	if testing.Short() {
 		t.Skip("process test")
 	}
@@ -35,6 +45,9 @@ func TestWebhookDownKilledRestarted(t *testing.T) {
 		defer mu.Unlock()
 		posts++
 		if down {
+			mu.Unlock()
+			time.Sleep(slow)
+			mu.Lock()
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
