@@ -170,14 +170,35 @@ func (c *credCache) warm(ctx context.Context) (int, error) {
 }
 
 // warmCredentials runs the credentials cache's warm-up (see credCache.warm)
-// in the background of a starting server.
+// in the background of a starting server, unless warmBeforeServing did.
 func (s *Server) warmCredentials() {
 	c, ok := s.reg.(*credCache)
-	if !ok {
+	if !ok || s.warmed.Load() {
 		return
 	}
 	if !waitFresh(s.ctx, c.fresh, warmWait) {
 		return // never heard every change in time: accounts are read as they register
+	}
+	s.warm(c)
+}
+
+// warmBeforeServing warms the credentials cache before Serve reads its
+// first request, when its entries can be trusted at once (a single node;
+// SQLite): a storm that meets a starting server otherwise shared the CPU
+// with the warm-up's read of every account, and waited for its lock, for
+// the first half second (a third of the requests served then), which
+// left a backlog the storm never worked off. Requests wait meanwhile in
+// the sockets' buffers. A node that must first hear the change feed
+// (PostgreSQL) warms in the background.
+func (s *Server) warmBeforeServing() {
+	if c, ok := s.reg.(*credCache); ok && c.list != nil && c.fresh() {
+		s.warm(c)
+	}
+}
+
+func (s *Server) warm(c *credCache) {
+	if !s.warmed.CompareAndSwap(false, true) {
+		return
 	}
 	start := time.Now()
 	n, err := c.warm(s.ctx)

@@ -123,3 +123,30 @@ func TestCredCacheWarm(t *testing.T) {
 	wantStatus(t, p.login(p.register(sales, []string{"<sip:s@127.0.0.1:5002>"}, 600), "MD5", sales, salesPassword), 403)
 	wantStatus(t, p.login(p.register(sales, []string{"<sip:s@127.0.0.1:5002>"}, 600), "MD5", sales, "changed-pw-1"), 200)
 }
+
+// TestCredCacheWarmBeforeServing: a node whose cache can be trusted at
+// once (SQLite) warms it before Serve reads its first request, so that a
+// storm meeting a starting server does not share the CPU, and the cache's
+// lock, with the warm-up's read of every account.
+func TestCredCacheWarmBeforeServing(t *testing.T) {
+	store := newStore(t)
+	if !store.Fresh() {
+		t.Skip("this store's node must first follow the change feed (PostgreSQL): it warms in the background (TestCredCacheWarm)")
+	}
+	addAccount(t, store, reception, password)
+	addAccount(t, store, sales, salesPassword)
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, DigestAlgorithms: []string{"MD5"}}, store)
+	select {
+	case <-srv.Serving():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serving never closed")
+	}
+	cache := srv.reg.(*credCache)
+	cache.mu.Lock()
+	_, r := cache.m[reception]
+	_, s := cache.m[sales]
+	cache.mu.Unlock()
+	if !r || !s {
+		t.Errorf("cache when Serve reads its first request: reception %v, sales %v; want both warmed", r, s)
+	}
+}

@@ -111,6 +111,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.life.Lock()
 	udp, tcp, reg := s.udp, s.tcp, s.udpReg
 	s.life.Unlock()
+	s.warmBeforeServing()
 	s.startSweep()
 	errc := make(chan error, 2)
 	go func() {
@@ -121,6 +122,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		err := s.sip.ServeTCP(tcp)
 		errc <- fmt.Errorf("sip: tcp stopped: %w", err)
 	}()
+	s.servingOnce.Do(func() { close(s.serving) })
 	var err error
 	select {
 	case <-ctx.Done():
@@ -136,6 +138,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	return err
 }
+
+// Serving is closed once Serve has warmed what it warms before serving
+// (the credentials cache) and reads requests: a load that should meet a
+// server already at work waits for it.
+func (s *Server) Serving() <-chan struct{} { return s.serving }
 
 // ListenAndServe serves one transport ("udp", "tcp", "ws" and their 4/6
 // variants) on addr, like sipgo's, until ctx is cancelled or Close is

@@ -293,20 +293,21 @@ func (s *Server) refuseRegister(tx responder, req *sip.Request) {
 	s.respond(statelessly(tx), req, sip.StatusServiceUnavailable, "Overloaded", sip.NewHeader("Retry-After", s.retryAfter()))
 }
 
-// overloaded decides whether a REGISTER, the nth in progress, is refused:
-// beyond MaxPendingRegisters in progress, or, when the oldest in progress
-// has waited MaxRegisterWait, if it starts a registration (no
-// credentials). The answer of a challenged phone is still let in: it
-// completes a registration whose first half was already paid for, and it
-// is what makes room again.
+// overloaded decides whether a REGISTER, the nth in progress, is refused.
+// One that starts a registration (no credentials) is, beyond
+// MaxPendingRegisters in progress or when the oldest in progress has
+// waited MaxRegisterWait. The answer of a challenged phone is still let
+// in, up to twice MaxPendingRegisters: it completes a registration whose
+// first half was already paid for, and it is what makes room again.
 func (s *Server) overloaded(req *sip.Request, n int64) bool {
-	if limit := int64(s.cfg.MaxPendingRegisters); limit >= 0 && n > limit {
+	limit := int64(s.cfg.MaxPendingRegisters)
+	if req.GetHeader("Authorization") != nil {
+		return limit >= 0 && n > 2*limit
+	}
+	if limit >= 0 && n > limit {
 		return true
 	}
-	if s.cfg.MaxRegisterWait <= 0 || req.GetHeader("Authorization") != nil {
-		return false
-	}
-	return s.regWork.oldest() > s.cfg.MaxRegisterWait
+	return s.cfg.MaxRegisterWait > 0 && s.regWork.oldest() > s.cfg.MaxRegisterWait
 }
 
 // ShedRegisters reports how many REGISTERs were refused with 503 because

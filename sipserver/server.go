@@ -77,6 +77,7 @@ type Server struct {
 	regGate   regGate       // their turns at the CPU
 	shedRegs  atomic.Int64  // REGISTERs refused for overload
 	stale     atomic.Int64  // requests dropped unread: after MaxQueueWait, or the UDP registrar's queue full
+	warmed    atomic.Bool   // the credentials cache's warm-up has run (or begun)
 	udpReg    *udpRegistrar // REGISTERs over Serve's UDP socket, once serving
 
 	customRegister atomic.Bool // Handle replaced the REGISTER handler: all go through sipgo
@@ -89,13 +90,15 @@ type Server struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 
-	life      sync.Mutex
-	udp       net.PacketConn
-	tcp       net.Listener
-	listening map[string]string // extra transports: network -> bound address
-	closing   bool
-	sweepOnce sync.Once
-	wg        sync.WaitGroup
+	life        sync.Mutex
+	udp         net.PacketConn
+	tcp         net.Listener
+	listening   map[string]string // extra transports: network -> bound address
+	closing     bool
+	sweepOnce   sync.Once
+	serving     chan struct{} // closed once Serve reads requests
+	servingOnce sync.Once
+	wg          sync.WaitGroup
 }
 
 // New builds a SIP server over store. It does not listen yet: see Serve,
@@ -127,6 +130,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		limiter:  newLimiter(cfg),
 		throttle: newThrottle(cfg.SourceRate, cfg.SourceBurst, cfg.MaxExpires),
 		regWork:  newRegWork(),
+		serving:  make(chan struct{}),
 		regGate:  newRegGate(),
 		handlers: map[sip.RequestMethod]Handler{},
 	}

@@ -42,7 +42,10 @@ import (
 // the latencies of the registrar's store calls;
 // XC5_LOAD_REGISTER_WAIT_MS is Config.MaxRegisterWait and
 // XC5_LOAD_QUEUE_WAIT_MS Config.MaxQueueWait (negative: off; unset:
-// Config's defaults, DefaultMaxRegisterWait and DefaultMaxQueueWait).
+// Config's defaults, DefaultMaxRegisterWait and DefaultMaxQueueWait),
+// XC5_LOAD_MAX_PENDING Config.MaxPendingRegisters (unset: its default);
+// XC5_LOAD_TRACE=1 prints, four times a second of the REGISTER phase, what
+// the overload rules see (loadtrace_test.go).
 // Each phase logs the load average and the test process's CPU time per
 // successful registration or call (sipp runs in its own process, so this
 // is the server's cost, which varies less than the rate on a shared
@@ -87,7 +90,8 @@ func TestSippLoad(t *testing.T) {
 	if ms, err := strconv.Atoi(os.Getenv("XC5_LOAD_QUEUE_WAIT_MS")); err == nil {
 		queue = time.Duration(ms) * time.Millisecond
 	}
-	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, SourceRate: -1, MaxRegisterWait: wait, MaxQueueWait: queue, DigestAlgorithms: []string{"MD5"}}, reg)
+	pending, _ := strconv.Atoi(os.Getenv("XC5_LOAD_MAX_PENDING"))
+	srv := startServer(t, Config{Now: time.Now, AuthFailures: -1, SourceRate: -1, MaxRegisterWait: wait, MaxQueueWait: queue, MaxPendingRegisters: pending, DigestAlgorithms: []string{"MD5"}}, reg)
 	if err := srv.EnableCalls(view); err != nil {
 		t.Fatal(err)
 	}
@@ -107,10 +111,17 @@ func TestSippLoad(t *testing.T) {
 	w.Flush()
 	f.Close()
 	regs, regRate := env("XC5_LOAD_REGS", 50000), env("XC5_LOAD_REG_RATE", 5000)
+	select { // warmed: the storm meets a server at work, as after an outage of the network
+	case <-srv.Serving():
+	case <-time.After(time.Minute):
+		t.Fatal("the server did not start serving")
+	}
 	ph := startPhase(t, "register")
+	stopTrace := traceOverload(srv.Server)
 	st := sippLoad(t, dir, "register", srv.addr, "-sf", scenario(t, "register_auth.xml"), "-inf", users, "-au", "[field3]", "-ap", "[field2]",
 		"-r", strconv.Itoa(regRate), "-rp", "1000", "-m", strconv.Itoa(regs), "-l", "20000")
 	ph.end(st)
+	stopTrace()
 	t.Logf("REGISTER with digest (401 + 200, binding written): offered %d/s: %s", regRate, st)
 	t.Logf("overload: %d REGISTERs refused 503, %d stale requests dropped unread", srv.ShedRegisters(), srv.StaleDropped())
 	if timed != nil {

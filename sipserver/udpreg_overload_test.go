@@ -1,0 +1,190 @@
+package sipserver
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"xc5"
+	"xc5/internal/poll"
+)
+
+// holdGate takes every turn at the registrar's CPU gate, so that UDP
+// REGISTERs queue as they do while the CPU is behind; the returned func
+// gives the turns back.
+func holdGate(s *Server) func() {
+	for range cap(s.regGate) {
+		s.regGate <- struct{}{}
+	}
+	return func() {
+		for range cap(s.regGate) {
+			<-s.regGate
+		}
+	}
+}
+
+// orderStore records how many REGISTERs the server had parsed when a
+// binding was written.
+type orderStore struct {
+	Store
+	srv  atomic.Pointer[Server]
+	seen atomic.Int64
+}
+
+func (o *orderStore) PutRegistration(ctx context.Context, account, contact string, expires time.Time, ua, source string, limit xc5.ContactCap) ([]xc5.Binding, error) {
+	if s := o.srv.Load(); s != nil {
+		o.seen.Store(s.count.requests[methodSlot(sip.REGISTER)].Load())
+	}
+	return o.Store.PutRegistration(ctx, account, contact, expires, ua, source, limit)
+}
+
+// TestUDPAnswersServedFirst: a phone's answer to its challenge that
+// arrives behind a queue of new REGISTERs is served before them: it
+// completes a registration already half paid for, where they only start
+// one. In one queue it waited for all of them, and in a storm its sender
+// retransmitted it, and gave up.
+func TestUDPAnswersServedFirst(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	o := &orderStore{Store: store}
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, DigestAlgorithms: []string{"MD5"}}, o)
+	o.srv.Store(srv.Server)
+	desk := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+	chal := desk.send("REGISTER", rawRURI, "Expires: 600")
+	if status(chal) != 401 {
+		t.Fatalf("first REGISTER: %v", chal)
+	}
+	answer := desk.answer(chal)
+	before := srv.count.requests[methodSlot(sip.REGISTER)].Load()
+
+	release := holdGate(srv.Server)
+	const queued = 100
+	storm := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+	for range queued {
+		if _, err := storm.c.WriteToUDP(storm.request("REGISTER", rawRURI, "Expires: 600"), storm.dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll.Until(t, 5*time.Second, "the new REGISTERs to be queued", func() bool { return srv.registers.Load() == queued })
+	if _, err := desk.c.WriteToUDP(answer, desk.dst); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 5*time.Second, "the answer to be queued", func() bool { return srv.registers.Load() == queued+1 })
+	release()
+	if res := desk.read(); status(res) != 200 {
+		t.Fatalf("answer to the challenge: %v", res)
+	}
+	// Workers that held a new REGISTER before the answer came serve it
+	// first (one per turn, two more each waiting), and the others go on
+	// with new ones while the answer is checked and written: a few, not
+	// the queue (97 of 100 in one queue).
+	if n := o.seen.Load() - before - 1; n > queued/4 {
+		t.Errorf("the answer was written after %d of the %d new REGISTERs queued ahead of it were read, want at most %d", n, queued, queued/4)
+	}
+	for i := range queued {
+		if res := storm.read(); status(res) != 401 {
+			t.Fatalf("new REGISTER %d: %v, want 401", i, res)
+		}
+	}
+}
+
+// TestUDPStaleNewRegisterDropped: a new REGISTER that waited in the
+// registrar's queue longer than MaxQueueWait is dropped unanswered, as it
+// would be had it waited in the socket's buffer (its sender retransmits,
+// and the copy is served); an answer to a challenge that waited as long
+// is still served.
+func TestUDPStaleNewRegisterDropped(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, MaxQueueWait: 150 * time.Millisecond, DigestAlgorithms: []string{"MD5"}}, store)
+	desk := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+	chal := desk.send("REGISTER", rawRURI, "Expires: 600")
+	if status(chal) != 401 {
+		t.Fatalf("first REGISTER: %v", chal)
+	}
+	release := holdGate(srv.Server)
+	late := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+	stale := late.request("REGISTER", rawRURI, "Expires: 600")
+	if _, err := late.c.WriteToUDP(stale, late.dst); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := desk.c.WriteToUDP(desk.answer(chal), desk.dst); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // both wait twice MaxQueueWait
+	release()
+	if res := desk.read(); status(res) != 200 {
+		t.Fatalf("answer to the challenge after waiting: %v, want 200", res)
+	}
+	if res := late.read(); res != nil {
+		t.Fatalf("new REGISTER after waiting: %v, want no answer", res.StartLine())
+	}
+	if n := srv.StaleDropped(); n != 1 {
+		t.Errorf("StaleDropped() = %d, want 1", n)
+	}
+	// Its retransmission, read at once, is served.
+	if _, err := late.c.WriteToUDP(stale, late.dst); err != nil {
+		t.Fatal(err)
+	}
+	if res := late.read(); status(res) != 401 {
+		t.Fatalf("retransmitted REGISTER: %v, want 401", res)
+	}
+}
+
+// TestUDPRegisterLimitCountsWork: MaxPendingRegisters counts the REGISTERs
+// workers hold, not the ones queued behind the CPU: a queue longer than
+// the limit, which only the CPU holds up, is served (its oldest dropped
+// by waiting time, not refused by count), where counting it refused all
+// but the first few with 503, each refusal costing as much as the
+// challenge it replaced.
+func TestUDPRegisterLimitCountsWork(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	limit := cap(newRegGate()) + 8 // more than the workers that hold one at once
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, MaxPendingRegisters: limit, DigestAlgorithms: []string{"MD5"}}, store)
+	release := holdGate(srv.Server)
+	queued := 3 * limit
+	p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+	for range queued {
+		if _, err := p.c.WriteToUDP(p.request("REGISTER", rawRURI, "Expires: 600"), p.dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll.Until(t, 5*time.Second, "the REGISTERs to be queued", func() bool { return srv.registers.Load() == int64(queued) })
+	release()
+	for i := range queued {
+		if res := p.read(); status(res) != 401 {
+			t.Fatalf("REGISTER %d of %d queued with a limit of %d: %v, want 401", i, queued, limit, res)
+		}
+	}
+	if n := srv.ShedRegisters(); n != 0 {
+		t.Errorf("ShedRegisters() = %d, want 0", n)
+	}
+}
+
+func TestHasAuthorization(t *testing.T) {
+	head := "REGISTER sip:acmebrick.x.co.nz SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"
+	for _, tc := range []struct {
+		msg  string
+		want bool
+	}{
+		{head + "Authorization: Digest username=\"a\"\r\n\r\n", true},
+		{head + "authorization: Digest username=\"a\"\r\n\r\n", true},
+		{head + "AUTHORIZATION  \t: Digest\r\n\r\n", true},
+		{head + "Content-Length: 0\r\n\r\n", false},
+		{head + "Proxy-Authorization: Digest username=\"a\"\r\n\r\n", false},
+		{head + "Authorization-Info: x\r\n\r\n", false},
+		{head + "X-Note: Authorization: none\r\n\r\n", false},
+		{head + "Content-Length: 24\r\n\r\nAuthorization: in a body", false},
+		{"REGISTER sip:a SIP/2.0\nAuthorization: Digest\n\n", true},
+		{"Authorization: Digest", false}, // the request line, not a header
+		{"", false},
+	} {
+		if got := hasAuthorization([]byte(tc.msg)); got != tc.want {
+			t.Errorf("hasAuthorization(%q) = %v, want %v", tc.msg, got, tc.want)
+		}
+	}
+}
