@@ -119,15 +119,22 @@ type Config struct {
 	// (500 ms), reaches it. It keeps an avalanche of registrations (every
 	// phone of a network coming back at once) from taking the node into
 	// the collapse where queues and retransmissions feed each other.
-	// Default 8192; negative means no limit.
+	// Over UDP it counts the REGISTERs the registrar's workers hold (at
+	// the CPU or waiting for the store), not those queued for a worker,
+	// which MaxQueueWait bounds: when only the CPU is short, a 503 costs
+	// as much as a challenge. Answers to challenges are refused only
+	// beyond twice the limit. Default 8192; negative means no limit.
 	MaxPendingRegisters int
 	// MaxQueueWait bounds the wait of requests in the UDP socket's receive
 	// buffer: a REGISTER, OPTIONS or initial INVITE read after waiting
 	// there longer is dropped before it is parsed (its sender retransmits
 	// it), so that the queue the registrar cannot see stays short under
 	// overload. Responses and requests of calls in progress are never
-	// dropped. Default 400 ms, below SIP's first retransmission; negative
-	// turns it off.
+	// dropped. The same bound, counted from the kernel's receive time,
+	// drops a new REGISTER (no credentials) that waited as long for a
+	// worker of the UDP registrar; answers to challenges are served first
+	// and not dropped. Default 400 ms, below SIP's first retransmission;
+	// negative turns it off.
 	MaxQueueWait time.Duration
 	// MaxRegisterWait bounds the queue of REGISTERs by waiting time: once
 	// the oldest REGISTER in progress has waited this long, REGISTERs
