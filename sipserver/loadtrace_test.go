@@ -35,12 +35,12 @@ func traceOverload(s *Server) func() {
 			ok := s.count.responses[reg][200-100].Load()
 			req, byes := s.count.requests[reg].Load(), s.count.requests[bye].Load()
 			cpu := processCPU().Microseconds()
-			q, live, away := 0, int32(0), int32(0)
+			q, answers, live, away := 0, 0, int32(0), int32(0)
 			if u := s.udpReg; u != nil {
-				q, live, away = len(u.queue)+1000000*len(u.answers), u.live.Load(), u.away.Load()
+				q, answers, live, away = len(u.queue), len(u.answers), u.live.Load(), u.away.Load()
 			}
-			fmt.Printf("TRACE t=%5.2f inprog=%5d oldest=%4dms q=%10d live=%3d away=%3d | req=%5d ok=%5d shed=%5d stale=%5d bye=%5d cpu=%3d%%\n",
-				time.Since(start).Seconds(), s.registers.Load(), s.regWork.oldest().Milliseconds(), q, live, away,
+			fmt.Printf("TRACE t=%5.2f inprog=%5d oldest=%4dms queued=%5d answers=%5d live=%4d away=%4d | req=%5d ok=%5d shed=%5d stale=%5d bye=%5d cpu=%3d%%\n",
+				time.Since(start).Seconds(), s.registers.Load(), s.regWork.oldest().Milliseconds(), q, answers, live, away,
 				req-lastReq, ok-lastOK, shed-lastShed, stale-lastStale, byes-lastBye, (cpu-lastCPU)/2500)
 			lastShed, lastStale, lastOK, lastReq, lastBye, lastCPU = shed, stale, ok, req, byes, cpu
 		}
