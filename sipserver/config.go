@@ -155,6 +155,14 @@ type Config struct {
 	// come back together. Default 9 s (Retry-After 1 to 10); negative
 	// means no spread.
 	RegisterRetrySpread time.Duration
+	// StaleRefusals is how many new REGISTERs a second that waited
+	// MaxQueueWait for a UDP worker are answered 503 with the spread
+	// Retry-After instead of dropped unanswered: a phone refused so stays
+	// away for seconds, and the storm thins, but each answer costs what a
+	// challenge costs, which the CPU that is behind cannot spare for all;
+	// the rest are dropped (their senders retransmit). Default 1000 (with
+	// 150 µs a registration, about 3 % of two cores); negative: none.
+	StaleRefusals int
 
 	// MinExpires is the shortest registration accepted; shorter non-zero
 	// requests get 423 Interval Too Brief. Default 60 s.
@@ -275,6 +283,9 @@ func (c *Config) defaults() error {
 	def(&c.MaxRegisterWait, DefaultMaxRegisterWait)
 	def(&c.MaxQueueWait, DefaultMaxQueueWait)
 	def(&c.RegisterRetrySpread, 9*time.Second)
+	if c.StaleRefusals == 0 {
+		c.StaleRefusals = 1000
+	}
 	if c.MaxPendingRegisters == 0 {
 		c.MaxPendingRegisters = 8192
 	}

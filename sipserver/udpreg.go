@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"golang.org/x/time/rate"
 )
 
 // udpRegistrar answers the REGISTERs read from Serve's UDP socket below
@@ -40,6 +41,7 @@ type udpRegistrar struct {
 	// the count of REGISTERs in progress refused them: every challenge
 	// was wasted, and served registrations fell to a quarter.
 	answers chan *regDatagram
+	refusal *rate.Limiter // the 503s a stale new REGISTER may get; nil: none
 	txs     *udpTxs
 	pool    sync.Pool // *regDatagram
 
@@ -55,6 +57,7 @@ type udpRegistrar struct {
 type regDatagram struct {
 	data    []byte
 	answer  bool // carries an Authorization header
+	refuse  bool // waited too long: answered 503 (StaleRefusals)
 	src     netip.AddrPort
 	arrived time.Time // received (the kernel's stamp when known)
 	slot    int64     // regWork's
@@ -76,6 +79,9 @@ func newUDPRegistrar(s *Server, conn *net.UDPConn) *udpRegistrar {
 		queue:   make(chan *regDatagram, max(pending, 1024)),
 		answers: make(chan *regDatagram, max(pending, 1024)),
 		txs:     newUDPTxs(maxUDPTxs), active: active, maxLive: active + int32(pending)}
+	if n := s.cfg.StaleRefusals; n > 0 {
+		r.refusal = rate.NewLimiter(rate.Limit(n), max(n/10, 1))
+	}
 	r.pool.New = func() any { return &regDatagram{data: make([]byte, 0, 2048)} }
 	return r
 }
@@ -123,7 +129,7 @@ func (r *udpRegistrar) take(b []byte, src netip.AddrPort, arrived time.Time) {
 func (r *udpRegistrar) release(d *regDatagram) {
 	r.s.registers.Add(-1)
 	r.s.regWork.done(d.slot)
-	d.reply = udpReply{}
+	d.reply, d.refuse = udpReply{}, false
 	if cap(d.data) <= 8192 {
 		r.pool.Put(d)
 	}
@@ -288,7 +294,7 @@ func (r *udpRegistrar) serve(d *regDatagram, turn *gateTurn) {
 	switch {
 	case req.SipVersion != "SIP/2.0":
 		s.respond(u, req, sip.StatusVersionNotSupported, "Version Not Supported")
-	case s.overloaded(req, r.inWork()):
+	case d.refuse || s.overloaded(req, r.inWork()):
 		s.refuseRegister(u, req)
 	default:
 		s.register(req, u, turn, d.arrived)
@@ -299,10 +305,15 @@ func (r *udpRegistrar) serve(d *regDatagram, turn *gateTurn) {
 // waited longer than MaxQueueWait since it was received, as the socket's
 // reader drops one that waited there (udpqueue.go): its sender has
 // retransmitted it or is about to, and serving this copy late would only
-// keep the queue long. Answers to challenges are served first and never
-// dropped here.
+// keep the queue long. Up to StaleRefusals a second are instead marked to
+// be answered 503 with Retry-After, which keeps their phones away for a
+// while. Answers to challenges are served first and never dropped here.
 func (r *udpRegistrar) stale(d *regDatagram) bool {
 	if d.answer || r.s.cfg.MaxQueueWait <= 0 || time.Since(d.arrived) <= r.s.cfg.MaxQueueWait {
+		return false
+	}
+	if r.refusal != nil && r.refusal.Allow() {
+		d.refuse = true
 		return false
 	}
 	r.s.stale.Add(1)

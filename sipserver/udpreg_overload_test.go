@@ -2,6 +2,7 @@ package sipserver
 
 import (
 	"context"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,12 +95,13 @@ func TestUDPAnswersServedFirst(t *testing.T) {
 // TestUDPStaleNewRegisterDropped: a new REGISTER that waited in the
 // registrar's queue longer than MaxQueueWait is dropped unanswered, as it
 // would be had it waited in the socket's buffer (its sender retransmits,
-// and the copy is served); an answer to a challenge that waited as long
-// is still served.
+// and the copy is served), once the budget of 503s for them is spent
+// (none here); an answer to a challenge that waited as long is still
+// served.
 func TestUDPStaleNewRegisterDropped(t *testing.T) {
 	store := newStore(t)
 	addAccount(t, store, reception, password)
-	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, MaxQueueWait: 150 * time.Millisecond, DigestAlgorithms: []string{"MD5"}}, store)
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, MaxQueueWait: 150 * time.Millisecond, StaleRefusals: -1, DigestAlgorithms: []string{"MD5"}}, store)
 	desk := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
 	chal := desk.send("REGISTER", rawRURI, "Expires: 600")
 	if status(chal) != 401 {
@@ -131,6 +133,52 @@ func TestUDPStaleNewRegisterDropped(t *testing.T) {
 	}
 	if res := late.read(); status(res) != 401 {
 		t.Fatalf("retransmitted REGISTER: %v, want 401", res)
+	}
+}
+
+// TestUDPStaleRefusalsBudget: of the new REGISTERs that waited too long
+// for a worker, StaleRefusals a second (a tenth of a second's worth at
+// once) get 503 with the spread Retry-After, which keeps their phones
+// away; the rest are dropped unanswered, since the CPU that is behind
+// cannot answer them all.
+func TestUDPStaleRefusalsBudget(t *testing.T) {
+	store := newStore(t)
+	addAccount(t, store, reception, password)
+	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, MaxQueueWait: 150 * time.Millisecond, StaleRefusals: 20,
+		RetryAfter: time.Second, RegisterRetrySpread: 9 * time.Second, DigestAlgorithms: []string{"MD5"}}, store)
+	release := holdGate(srv.Server)
+	const queued = 30
+	p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
+	for range queued {
+		if _, err := p.c.WriteToUDP(p.request("REGISTER", rawRURI, "Expires: 600"), p.dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll.Until(t, 5*time.Second, "the REGISTERs to be queued", func() bool { return srv.registers.Load() == queued })
+	time.Sleep(300 * time.Millisecond) // all wait twice MaxQueueWait
+	release()
+	refused := 0
+	for res := p.read(); res != nil; res = p.read() {
+		if status(res) != 503 {
+			t.Fatalf("a new REGISTER that waited too long: %v, want 503 or nothing", res.StartLine())
+		}
+		if ra := res.GetHeader("Retry-After"); ra == nil {
+			t.Fatal("503 without Retry-After")
+		} else if n, err := strconv.Atoi(ra.Value()); err != nil || n < 1 || n > 10 {
+			t.Fatalf("Retry-After %q, want 1 to 10", ra.Value())
+		}
+		refused++
+	}
+	// A burst of 2, and 20 a second after it while the 30 were taken (a
+	// few milliseconds: one more at most, on a slow machine two).
+	if refused < 1 || refused > 4 {
+		t.Errorf("%d of %d refused 503, want 1 to 4", refused, queued)
+	}
+	if n := srv.ShedRegisters(); n != int64(refused) {
+		t.Errorf("ShedRegisters() = %d, want %d", n, refused)
+	}
+	if n := srv.StaleDropped(); n != int64(queued-refused) {
+		t.Errorf("StaleDropped() = %d, want %d", n, queued-refused)
 	}
 }
 
