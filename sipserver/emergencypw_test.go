@@ -61,3 +61,39 @@ func TestEmergencyOutageNewPassword(t *testing.T) {
 	}
 	out.hangup()
 }
+
+// TestEmergencyOutageUnknownPhone: during a store outage, a 111 from a
+// phone whose secrets this node never read (its account was made after
+// the warm-up, and it never registered) cannot be authenticated: it gets
+// 503 with Retry-After, so that the phone tries its next server, never
+// an answer that says the number does not exist.
+func TestEmergencyOutageUnknownPhone(t *testing.T) {
+	o := storetest.PostgresOutage(t)
+	store := followingStore(t, o)
+	x := newPBXOn(t, Config{}, store)
+	cache := x.srv.reg.(*credCache)
+	poll.Until(t, 10*time.Second, "the credentials cache warmed", func() bool {
+		cache.mu.Lock()
+		defer cache.mu.Unlock()
+		_, ok := cache.m[reception]
+		return ok
+	})
+	const late, latePassword = "late@acmebrick.x.co.nz", "Late-pw-123"
+	x.account("acmebrick.x.co.nz", `{"username":"`+late+`","password":"`+latePassword+`"}`)
+	got := carrierTrunk(x)
+	old := x.phone(reception, password, "UDP")
+	before := old.dial("091234567") // the node loads its trunks
+	before.answered(5 * time.Second)
+	received(t, got)
+	before.hangup()
+	x.idle()
+
+	o.Cut()
+	t.Cleanup(func() { o.Restore(t) })
+	stranger := newUAPhone(t, x.srv.addr, "UDP", late, latePassword)
+	res := stranger.dial("111").result(8 * time.Second)
+	if res.StatusCode != 503 || res.GetHeader("Retry-After") == nil {
+		t.Fatalf("111 from a phone this node never knew, during the outage: %d %s, want 503 with Retry-After", res.StatusCode, res.Reason)
+	}
+	nothingReceived(t, got)
+}

@@ -114,12 +114,22 @@ func identityUser(v string) string {
 	return strings.NewReplacer("-", "", ".", "", " ", "", "(", "", ")", "").Replace(v)
 }
 
-// namesAccount reports whether a From address names one of our accounts.
+// namesAccount reports whether a From address names one of our accounts:
+// the routing view, in memory, knows them all, even while the store is
+// away; the store is asked only for what the view does not hold. Asking
+// the store first made a phone on a carrier's address, during a store
+// outage, pass for the carrier, and its 111 was routed as a carrier's
+// call to a number of ours (404) instead of challenged (and answered 503,
+// or placed with its last-known secrets).
 func (b *b2bua) namesAccount(ctx context.Context, u *sip.Uri) bool {
 	user, _ := aorUser(u)
 	if user == "" || user == "anonymous" {
 		return false
 	}
-	_, err := b.s.reg.SIPCredentials(ctx, aorName(u))
+	name := aorName(u)
+	if b.view.Account(name) != nil {
+		return true
+	}
+	_, err := b.s.reg.SIPCredentials(ctx, name)
 	return err == nil
 }
