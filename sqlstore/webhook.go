@@ -190,17 +190,23 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, ids []int64, node string)
 	})
 }
 
-// ReleaseOrphanClaims gives back, on SQLite, every delivery claimed by
-// an earlier life of this process (killed mid-POST): one SQLite data
-// directory has one serving process, so at start no claim in it is live,
-// and the events would otherwise wait out the lease (70 s) after a
+// ReleaseOrphanClaims gives back, on SQLite, every webhook delivery and
+// mail claimed by an earlier life of this process (killed mid-POST or
+// mid-send): one SQLite data directory has one serving process, so before
+// its senders start no claim in it is live, and the events and mails
+// would otherwise wait out their leases (70 s; 5 min for mail) after a
 // restart. On PostgreSQL other nodes' claims are live: nothing is done.
+// What a killed process had already handed over is sent again, as it
+// would be once the lease ran out: delivery is at least once.
 func (s *Store) ReleaseOrphanClaims(ctx context.Context) error {
 	if s.d == postgresDialect {
 		return nil
 	}
 	return s.w.do(ctx, func(ctx context.Context, q execer) error {
-		_, err := q.ExecContext(ctx, `UPDATE webhook_outbox SET claimed_by = '', claimed_until = 0 WHERE claimed_by <> '' AND state = ?`, xc5.DeliveryQueued)
+		if _, err := q.ExecContext(ctx, `UPDATE webhook_outbox SET claimed_by = '', claimed_until = 0 WHERE claimed_by <> '' AND state = ?`, xc5.DeliveryQueued); err != nil {
+			return err
+		}
+		_, err := q.ExecContext(ctx, `UPDATE mail_outbox SET claimed_by = '', claimed_until = 0 WHERE claimed_by <> '' AND state = ?`, xc5.MailQueued)
 		return err
 	})
 }

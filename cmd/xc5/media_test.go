@@ -7,6 +7,7 @@ package main_test
 
 import (
 	"bytes"
+	"net"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -75,6 +76,47 @@ func TestMailOutboxSurvivesKillNine(t *testing.T) {
 	waitLog(t, s, "mail: not sent; will try again")
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
+	sink := smtptest.Start(t, smtpAddr, nil, false)
+	mediaServe(t, dir, sink.Addr)
+	m := decodeMail(t, sink.WaitMessages(t, 1, 20*time.Second, 3*time.Second)[0])
+	checkVoicemail(t, m, "reception@acmebrick.x.co.nz", caller, 1000, 2*time.Second)
+}
+
+// TestMailClaimedWhenKilledSentAfterRestart: xc5 is killed while it is
+// sending a voicemail's mail (the SMTP server took the connection and
+// said nothing yet): the mail was claimed by the killed process. The
+// restarted one sends it at once, not after the claim's five-minute
+// lease.
+func TestMailClaimedWhenKilledSentAfterRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mute, err := net.Listen("tcp", "127.0.0.1:0") // takes connections, never greets
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpAddr := mute.Addr().String()
+	took := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := mute.Accept()
+			if err != nil {
+				return
+			}
+			took <- c
+		}
+	}()
+	s := mediaServe(t, dir, smtpAddr)
+	s.provision(t, append([][2]string{carrierTrunk}, reception...)...)
+	leaveVoicemail(t, s, "6491231234", 2*time.Second)
+	select {
+	case c := <-took: // the mail is claimed, its sending under way
+		defer c.Close()
+	case <-time.After(20 * time.Second):
+		t.Fatal("xc5 never connected to the SMTP server")
+	}
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	mute.Close()
 	sink := smtptest.Start(t, smtpAddr, nil, false)
 	mediaServe(t, dir, sink.Addr)
 	m := decodeMail(t, sink.WaitMessages(t, 1, 20*time.Second, 3*time.Second)[0])

@@ -45,6 +45,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Before the senders start: what a killed earlier run had claimed
+	// (SQLite) is sent now rather than after its lease.
+	if err := store.ReleaseOrphanClaims(ctx); err != nil {
+		return err
+	}
 	if err := startMail(ctx, &cfg.media, store, nodeName(), log); err != nil {
 		return err
 	}

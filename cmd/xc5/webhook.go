@@ -22,9 +22,6 @@ func startWebhooks(ctx context.Context, store *sqlstore.Store, node string, allo
 	if err != nil {
 		return err
 	}
-	if err := store.ReleaseOrphanClaims(ctx); err != nil {
-		return err
-	}
 	store.OnEventQueued(s.Kick) // a new event leaves at once, not at the next poll
 	go s.Run(ctx)
 	return nil
