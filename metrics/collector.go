@@ -25,6 +25,8 @@ var (
 	sipStarted      = desc("xc5_sip_calls_started_total", "INVITEs that became calls.")
 	sipAnswered     = desc("xc5_sip_calls_answered_total", "Calls answered (by a phone, a carrier or a media app).")
 	sipThrottled    = desc("xc5_sip_throttled_total", "SIP requests dropped by the per-source throttle.")
+	sipRefused      = desc("xc5_sip_overload_refused_total", "SIP requests answered 503 because this node was overloaded, by method (INVITE, REGISTER).", "method")
+	sipStale        = desc("xc5_sip_overload_dropped_total", "SIP requests that start work (REGISTER, OPTIONS, a new INVITE) dropped unread because they had waited MaxQueueWait, or found the REGISTER queue full; their senders retransmit.")
 	authFailures    = desc("xc5_auth_failures_total", "Failed password checks, by service (api or sip).", "service")
 	authRefused     = desc("xc5_auth_rate_limited_total", "Authentication attempts refused by the rate limiter without a check, by service.", "service")
 	bindings        = desc("xc5_sip_bindings", "Registered contacts of phones (all nodes).")
@@ -41,7 +43,7 @@ var (
 	storeScrapeErrs = desc("xc5_store_scrape_errors", "1 when this scrape's counting queries failed (the store is unreachable).")
 )
 
-var allDescs = []*prometheus.Desc{sipRequests, sipResponses, sipCalls, sipStarted, sipAnswered, sipThrottled,
+var allDescs = []*prometheus.Desc{sipRequests, sipResponses, sipCalls, sipStarted, sipAnswered, sipThrottled, sipRefused, sipStale,
 	authFailures, authRefused, bindings, mediaLegs, relaySessions, relayPackets, relayBytes, relayDropped,
 	commitSeconds, commitBatch, feedLag, mailQueued, eventsQueued, storeScrapeErrs}
 
@@ -103,6 +105,9 @@ func (c *collector) collectSIP(s SIP, counter, gauge emit) {
 	counter(sipStarted, float64(st.CallsStarted))
 	counter(sipAnswered, float64(st.CallsAnswered))
 	counter(sipThrottled, float64(s.Throttled()))
+	counter(sipRefused, float64(s.Shed()), "INVITE")
+	counter(sipRefused, float64(s.ShedRegisters()), "REGISTER")
+	counter(sipStale, float64(s.StaleDropped()))
 	a := s.AuthStats()
 	counter(authFailures, float64(a.Failed), "sip")
 	counter(authRefused, float64(a.Refused), "sip")

@@ -28,6 +28,9 @@ type SIP interface {
 	Calls() int
 	AuthStats() ratelimit.Stats
 	Throttled() int64
+	Shed() int64          // INVITEs refused 503 for overload
+	ShedRegisters() int64 // REGISTERs refused 503 for overload
+	StaleDropped() int64  // requests dropped unread for overload
 }
 
 // Store is what the metrics read from the store (*sqlstore.Store).

@@ -44,7 +44,14 @@ type node struct {
 
 func newNode(t *testing.T, store *sqlstore.Store) *node {
 	t.Helper()
-	sip, err := sipserver.New(sipserver.Config{Addr: "127.0.0.1:0"}, store, quiet)
+	return newNodeWith(t, store, sipserver.Config{})
+}
+
+// newNodeWith is newNode with the SIP server's configuration.
+func newNodeWith(t *testing.T, store *sqlstore.Store, cfg sipserver.Config) *node {
+	t.Helper()
+	cfg.Addr = "127.0.0.1:0"
+	sip, err := sipserver.New(cfg, store, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

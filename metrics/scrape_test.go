@@ -2,9 +2,14 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"xc5/sipserver"
 	"xc5/storetest"
 )
 
@@ -65,6 +70,9 @@ func TestScrape(t *testing.T) {
 		{"xc5_sip_calls_started_total", nil, 0},
 		{"xc5_sip_calls_answered_total", nil, 0},
 		{"xc5_sip_throttled_total", nil, 0},
+		{"xc5_sip_overload_refused_total", []string{"method", "REGISTER"}, 0},
+		{"xc5_sip_overload_refused_total", []string{"method", "INVITE"}, 0},
+		{"xc5_sip_overload_dropped_total", nil, 0},
 		{"xc5_mail_outbox_queued", nil, 0},
 		{"xc5_webhook_outbox_queued", nil, 1},
 		{"xc5_store_feed_lag_seconds", nil, 0},
@@ -148,4 +156,63 @@ func TestReadiness(t *testing.T) {
 	ready(http.StatusOK, `"status":"ready"`)
 	store.Close()
 	ready(http.StatusServiceUnavailable, `"store":"unreachable"`)
+}
+
+// TestScrapeOverload: a REGISTER refused 503 for overload and one dropped
+// unread for having waited too long are counted: a node whose oldest
+// REGISTER in work has always waited too long (MaxRegisterWait of 1 ns)
+// refuses, and one whose requests have always waited too long in the
+// socket (MaxQueueWait of 1 ns) drops.
+func TestScrapeOverload(t *testing.T) {
+	store := storetest.Open(t, adminPW)
+	refusing := newNodeWith(t, store, sipserver.Config{MaxRegisterWait: time.Nanosecond})
+	if code := rawRegister(t, refusing.sip.Addr()); code != 503 {
+		t.Fatalf("REGISTER with the queue too old: %d, want 503", code)
+	}
+	dropping := newNodeWith(t, store, sipserver.Config{MaxQueueWait: time.Nanosecond})
+	if code := rawRegister(t, dropping.sip.Addr()); code != 0 {
+		t.Fatalf("REGISTER that waited too long: %d, want no answer", code)
+	}
+	for _, c := range []struct {
+		n      *node
+		name   string
+		labels []string
+		want   float64
+	}{
+		{refusing, "xc5_sip_overload_refused_total", []string{"method", "REGISTER"}, 1},
+		{refusing, "xc5_sip_overload_dropped_total", nil, 0},
+		{dropping, "xc5_sip_overload_refused_total", []string{"method", "REGISTER"}, 0},
+		{dropping, "xc5_sip_overload_dropped_total", nil, 1},
+	} {
+		if got := value(t, c.n.scrape(t), c.name, c.labels...); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+}
+
+// rawRegister sends a REGISTER without credentials in one datagram and
+// returns the status of the answer, 0 when none came within a second.
+func rawRegister(t *testing.T, addr string) int {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	msg := "REGISTER sip:acmebrick.x.co.nz SIP/2.0\r\nVia: SIP/2.0/UDP " + local + ";branch=z9hG4bK-metrics;rport\r\n" +
+		"From: <sip:reception@acmebrick.x.co.nz>;tag=m1\r\nTo: <sip:reception@acmebrick.x.co.nz>\r\nCall-ID: metrics-overload\r\n" +
+		"CSeq: 1 REGISTER\r\nContact: <sip:reception@" + local + ">\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	n, err := c.Read(buf)
+	if err != nil {
+		return 0
+	}
+	var code int
+	fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code)
+	return code
 }
