@@ -21,20 +21,10 @@ func TestEmergencyOutageNewPassword(t *testing.T) {
 	// The credentials cache warmed first, so the phone's REGISTER and
 	// first call are served from it and never read the store: the warm-up
 	// must leave last-known secrets as a read does (it failed so in CI).
-	cache := x.srv.reg.(*credCache)
-	poll.Until(t, 10*time.Second, "the credentials cache warmed", func() bool {
-		cache.mu.Lock()
-		defer cache.mu.Unlock()
-		_, ok := cache.m[reception]
-		return ok
-	})
+	waitWarmed(t, x)
 	got := carrierTrunk(x)
 	old := x.phone(reception, password, "UDP") // the last-known secrets hold this password
-	before := old.dial("091234567")            // the node loads its trunks
-	before.answered(5 * time.Second)
-	received(t, got)
-	before.hangup()
-	x.idle()
+	callBeforeOutage(t, x, old, got)
 
 	const newPassword = "Brand-new-pw-77"
 	x.patch(reception, `{"password":"`+newPassword+`"}`)
@@ -71,22 +61,11 @@ func TestEmergencyOutageUnknownPhone(t *testing.T) {
 	o := storetest.PostgresOutage(t)
 	store := followingStore(t, o)
 	x := newPBXOn(t, Config{}, store)
-	cache := x.srv.reg.(*credCache)
-	poll.Until(t, 10*time.Second, "the credentials cache warmed", func() bool {
-		cache.mu.Lock()
-		defer cache.mu.Unlock()
-		_, ok := cache.m[reception]
-		return ok
-	})
+	waitWarmed(t, x)
 	const late, latePassword = "late@acmebrick.x.co.nz", "Late-pw-123"
 	x.account("acmebrick.x.co.nz", `{"username":"`+late+`","password":"`+latePassword+`"}`)
 	got := carrierTrunk(x)
-	old := x.phone(reception, password, "UDP")
-	before := old.dial("091234567") // the node loads its trunks
-	before.answered(5 * time.Second)
-	received(t, got)
-	before.hangup()
-	x.idle()
+	callBeforeOutage(t, x, x.phone(reception, password, "UDP"), got)
 
 	o.Cut()
 	t.Cleanup(func() { o.Restore(t) })
@@ -96,4 +75,28 @@ func TestEmergencyOutageUnknownPhone(t *testing.T) {
 		t.Fatalf("111 from a phone this node never knew, during the outage: %d %s, want 503 with Retry-After", res.StatusCode, res.Reason)
 	}
 	nothingReceived(t, got)
+}
+
+// waitWarmed waits for the credentials cache's warm-up (in the background
+// on PostgreSQL, once the node follows the change feed).
+func waitWarmed(t *testing.T, x *pbx) {
+	t.Helper()
+	cache := x.srv.reg.(*credCache)
+	poll.Until(t, 10*time.Second, "the credentials cache warmed", func() bool {
+		cache.mu.Lock()
+		defer cache.mu.Unlock()
+		_, ok := cache.m[reception]
+		return ok
+	})
+}
+
+// callBeforeOutage places and ends a call from p to the carrier, so that
+// the node holds its trunks in memory when the store goes away.
+func callBeforeOutage(t *testing.T, x *pbx, p *uaPhone, got <-chan *inbound) {
+	t.Helper()
+	before := p.dial("091234567")
+	before.answered(5 * time.Second)
+	received(t, got)
+	before.hangup()
+	x.idle()
 }

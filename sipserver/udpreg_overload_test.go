@@ -64,11 +64,7 @@ func TestUDPAnswersServedFirst(t *testing.T) {
 	release := holdGate(srv.Server)
 	const queued = 100
 	storm := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
-	for range queued {
-		if _, err := storm.c.WriteToUDP(storm.request("REGISTER", rawRURI, "Expires: 600"), storm.dst); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sendRegisters(t, storm, queued)
 	poll.Until(t, 5*time.Second, "the new REGISTERs to be queued", func() bool { return srv.registers.Load() == queued })
 	if _, err := desk.c.WriteToUDP(answer, desk.dst); err != nil {
 		t.Fatal(err)
@@ -149,11 +145,7 @@ func TestUDPStaleRefusalsBudget(t *testing.T) {
 	release := holdGate(srv.Server)
 	const queued = 30
 	p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
-	for range queued {
-		if _, err := p.c.WriteToUDP(p.request("REGISTER", rawRURI, "Expires: 600"), p.dst); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sendRegisters(t, p, queued)
 	poll.Until(t, 5*time.Second, "the REGISTERs to be queued", func() bool { return srv.registers.Load() == queued })
 	time.Sleep(300 * time.Millisecond) // all wait twice MaxQueueWait
 	release()
@@ -196,11 +188,7 @@ func TestUDPRegisterLimitCountsWork(t *testing.T) {
 	release := holdGate(srv.Server)
 	queued := 3 * limit
 	p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
-	for range queued {
-		if _, err := p.c.WriteToUDP(p.request("REGISTER", rawRURI, "Expires: 600"), p.dst); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sendRegisters(t, p, queued)
 	poll.Until(t, 5*time.Second, "the REGISTERs to be queued", func() bool { return srv.registers.Load() == int64(queued) })
 	release()
 	for i := range queued {
@@ -233,6 +221,16 @@ func TestHasAuthorization(t *testing.T) {
 	} {
 		if got := hasAuthorization([]byte(tc.msg)); got != tc.want {
 			t.Errorf("hasAuthorization(%q) = %v, want %v", tc.msg, got, tc.want)
+		}
+	}
+}
+
+// sendRegisters sends n new REGISTERs from p without waiting for answers.
+func sendRegisters(t *testing.T, p *rawPhone, n int) {
+	t.Helper()
+	for range n {
+		if _, err := p.c.WriteToUDP(p.request("REGISTER", rawRURI, "Expires: 600"), p.dst); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
