@@ -68,7 +68,9 @@ func (p *rawPhone) read() *sip.Response {
 const rawRURI = "sip:acmebrick.x.co.nz"
 
 // answer is the REGISTER that answers the 401 chal with the MD5 digest.
-func (p *rawPhone) answer(chal *sip.Response) []byte {
+// answer is the phone's answer to chal, a REGISTER for 600 s unless
+// headers are given instead.
+func (p *rawPhone) answer(chal *sip.Response, headers ...string) []byte {
 	c, err := digest.ParseChallenge(chal.GetHeader("WWW-Authenticate").Value())
 	if err != nil {
 		p.t.Fatal(err)
@@ -77,7 +79,10 @@ func (p *rawPhone) answer(chal *sip.Response) []byte {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	return p.request("REGISTER", rawRURI, "Expires: 600", "Authorization: "+cred.String())
+	if len(headers) == 0 {
+		headers = []string{"Expires: 600"}
+	}
+	return p.request("REGISTER", rawRURI, append(headers, "Authorization: "+cred.String())...)
 }
 
 // register registers the phone (401, then the MD5 answer) and returns the
