@@ -67,9 +67,8 @@ func (p *rawPhone) read() *sip.Response {
 
 const rawRURI = "sip:acmebrick.x.co.nz"
 
-// answer is the REGISTER that answers the 401 chal with the MD5 digest.
-// answer is the phone's answer to chal, a REGISTER for 600 s unless
-// headers are given instead.
+// answer is the REGISTER that answers the 401 chal with the MD5 digest:
+// for 600 s, unless headers are given instead.
 func (p *rawPhone) answer(chal *sip.Response, headers ...string) []byte {
 	c, err := digest.ParseChallenge(chal.GetHeader("WWW-Authenticate").Value())
 	if err != nil {

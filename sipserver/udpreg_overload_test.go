@@ -53,7 +53,14 @@ func TestUDPAnswersServedFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll.Until(t, 5*time.Second, "the answer to be queued", func() bool { return srv.registers.Load() == queued+1 })
+	held := cap(srv.regGate)
+	defer func() { // on failure too: workers waiting for a turn hold up Close
+		for ; held > 0; held-- {
+			<-srv.regGate
+		}
+	}()
 	<-srv.regGate // one turn
+	held--
 	ahead := 0
 	for {
 		res := p.read()
@@ -65,7 +72,7 @@ func TestUDPAnswersServedFirst(t *testing.T) {
 		}
 		ahead++
 	}
-	for range cap(srv.regGate) - 1 {
+	for ; held > 0; held-- {
 		<-srv.regGate
 	}
 	// The workers that held a new REGISTER before the answer came serve
