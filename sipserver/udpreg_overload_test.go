@@ -9,18 +9,33 @@ import (
 )
 
 // holdGate takes every turn at the registrar's CPU gate, so that UDP
-// REGISTERs queue as they do while the CPU is behind; the returned func
-// gives the turns back.
-func holdGate(s *Server) func() {
-	for range cap(s.regGate) {
+// REGISTERs queue as they do while the CPU is behind. The turns still
+// held when the test ends are given back then, on failure too: workers
+// waiting for a turn would hold up the server's Close.
+func holdGate(t testing.TB, s *Server) *heldGate {
+	h := &heldGate{s: s, held: cap(s.regGate)}
+	for range h.held {
 		s.regGate <- struct{}{}
 	}
-	return func() {
-		for range cap(s.regGate) {
-			<-s.regGate
-		}
+	t.Cleanup(h.release)
+	return h
+}
+
+// heldGate is the turns a test holds (holdGate).
+type heldGate struct {
+	s    *Server
+	held int
+}
+
+// give gives back n of the turns (no more than are held).
+func (h *heldGate) give(n int) {
+	for ; n > 0 && h.held > 0; n, h.held = n-1, h.held-1 {
+		<-h.s.regGate
 	}
 }
+
+// release gives back every turn still held.
+func (h *heldGate) release() { h.give(h.held) }
 
 // TestUDPAnswersServedFirst: a phone's answer to its challenge that
 // arrives behind a queue of new REGISTERs is served before them: it
@@ -45,7 +60,7 @@ func TestUDPAnswersServedFirst(t *testing.T) {
 	}
 	answer := p.answer(chal, "Expires: 1")
 
-	holdGate(srv.Server)
+	gate := holdGate(t, srv.Server)
 	const queued = 100
 	sendRegisters(t, p, queued)
 	poll.Until(t, 5*time.Second, "the new REGISTERs to be queued", func() bool { return srv.registers.Load() == queued })
@@ -53,14 +68,7 @@ func TestUDPAnswersServedFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll.Until(t, 5*time.Second, "the answer to be queued", func() bool { return srv.registers.Load() == queued+1 })
-	held := cap(srv.regGate)
-	defer func() { // on failure too: workers waiting for a turn hold up Close
-		for ; held > 0; held-- {
-			<-srv.regGate
-		}
-	}()
-	<-srv.regGate // one turn
-	held--
+	gate.give(1)
 	ahead := 0
 	for {
 		res := p.read()
@@ -72,9 +80,7 @@ func TestUDPAnswersServedFirst(t *testing.T) {
 		}
 		ahead++
 	}
-	for ; held > 0; held-- {
-		<-srv.regGate
-	}
+	gate.release()
 	// The workers that held a new REGISTER before the answer came serve
 	// them first (they wait for the turn ahead of the worker that takes
 	// the answer): at most one per worker on the CPU (cap+2, see
@@ -105,7 +111,7 @@ func TestUDPStaleNewRegisterDropped(t *testing.T) {
 	if status(chal) != 401 {
 		t.Fatalf("first REGISTER: %v", chal)
 	}
-	release := holdGate(srv.Server)
+	gate := holdGate(t, srv.Server)
 	late := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
 	stale := late.request("REGISTER", rawRURI, "Expires: 600")
 	if _, err := late.c.WriteToUDP(stale, late.dst); err != nil {
@@ -115,7 +121,7 @@ func TestUDPStaleNewRegisterDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // both wait twice MaxQueueWait
-	release()
+	gate.release()
 	if res := desk.read(); status(res) != 200 {
 		t.Fatalf("answer to the challenge after waiting: %v, want 200", res)
 	}
@@ -144,13 +150,13 @@ func TestUDPStaleRefusalsBudget(t *testing.T) {
 	addAccount(t, store, reception, password)
 	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, MaxQueueWait: 150 * time.Millisecond, StaleRefusals: 20,
 		RetryAfter: time.Second, RegisterRetrySpread: 9 * time.Second, DigestAlgorithms: []string{"MD5"}}, store)
-	release := holdGate(srv.Server)
+	gate := holdGate(t, srv.Server)
 	const queued = 30
 	p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
 	sendRegisters(t, p, queued)
 	poll.Until(t, 5*time.Second, "the REGISTERs to be queued", func() bool { return srv.registers.Load() == queued })
 	time.Sleep(300 * time.Millisecond) // all wait twice MaxQueueWait
-	release()
+	gate.release()
 	refused := 0
 	for res := p.read(); res != nil; res = p.read() {
 		if status(res) != 503 {
@@ -187,12 +193,12 @@ func TestUDPRegisterLimitCountsWork(t *testing.T) {
 	addAccount(t, store, reception, password)
 	limit := cap(newRegGate()) + 8 // more than the workers that hold one at once
 	srv := startServer(t, Config{AuthFailures: -1, SourceRate: -1, MaxPendingRegisters: limit, DigestAlgorithms: []string{"MD5"}}, store)
-	release := holdGate(srv.Server)
+	gate := holdGate(t, srv.Server)
 	queued := 3 * limit
 	p := newRawPhone(t, "127.0.0.1:0", srv.addr, reception, password)
 	sendRegisters(t, p, queued)
 	poll.Until(t, 5*time.Second, "the REGISTERs to be queued", func() bool { return srv.registers.Load() == int64(queued) })
-	release()
+	gate.release()
 	for i := range queued {
 		if res := p.read(); status(res) != 401 {
 			t.Fatalf("REGISTER %d of %d queued with a limit of %d: %v, want 401", i, queued, limit, res)
